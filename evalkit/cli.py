@@ -1,0 +1,182 @@
+"""The ``evalkit`` command.
+
+Each sub-command is a thin wrapper: it parses arguments, calls one library
+function and prints what it returns. A user's mistake (any
+:class:`~evalkit.errors.EvalkitError`) prints one plain line to stderr and exits
+non-zero, with no traceback. Library modules are imported lazily so that
+``evalkit --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import wraps
+from pathlib import Path
+
+import click
+
+from evalkit.errors import DataError, EvalkitError
+
+
+def _friendly(func):
+    """Turn EvalkitError into one line on stderr and a non-zero exit."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except DataError as exc:
+            for problem in exc.problems:
+                click.echo(f"error: {problem}", err=True)
+            if exc.truncated:
+                click.echo(f"error: ... and {exc.truncated} more problem(s) not shown", err=True)
+            sys.exit(exc.exit_code)
+        except EvalkitError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="evalkit")
+def cli() -> None:
+    """evalkit: outcome evaluation for violence-reduction interventions."""
+
+
+@cli.command()
+@click.option("--seed", type=int, default=2021, show_default=True, help="Random seed; same seed, same bytes.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@_friendly
+def synth(seed: int, out_dir: Path) -> None:
+    """Generate the synthetic VRU portfolio (data plus truth file) into OUT."""
+    from evalkit.synthetic import generate
+
+    summary = generate(seed=seed, out=out_dir)
+    click.echo(summary)
+
+
+@cli.command()
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@_friendly
+def template(out_file: Path) -> None:
+    """Write the provider return workbook (one sheet per table) to OUT."""
+    from evalkit.data.template import write_template
+
+    write_template(out_file)
+    click.echo(f"wrote {out_file}")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--table", default=None, help="Table the file holds (default: from sheet or file name).")
+@click.option("--max-problems", default=200, show_default=True, help="Stop listing after this many problems.")
+@_friendly
+def validate(files: tuple[Path, ...], table: str | None, max_problems: int) -> None:
+    """Check data files (CSV, Excel, Parquet) or protocols (YAML); list every problem."""
+    failed = False
+    for path in files:
+        if path.suffix.lower() in {".yaml", ".yml"}:
+            from evalkit.protocol import validate_protocol_file
+
+            problems = validate_protocol_file(path)
+        else:
+            from evalkit.data.validate import validate_file
+
+            problems = validate_file(path, table=table, max_problems=max_problems)
+        if problems:
+            failed = True
+            for problem in problems:
+                click.echo(f"error: {problem}", err=True)
+        else:
+            click.echo(f"ok: {path}")
+    if failed:
+        sys.exit(2)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--table", default=None, help="Table the files hold (default: from sheet or file name).")
+@_friendly
+def ingest(files: tuple[Path, ...], db_path: Path, table: str | None) -> None:
+    """Validate FILES and append them to the DuckDB store at DB (all or nothing per file)."""
+    from evalkit.data.store import ingest_files
+
+    report = ingest_files(list(files), db_path, table=table)
+    click.echo(report)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="File holding the secret key (default: the EVALKIT_PSEUDONYM_KEY environment variable).")
+@_friendly
+def pseudonymise(file: Path, out_file: Path, key_file: Path | None) -> None:
+    """Replace identifiers in FILE with keyed hashes (HMAC-SHA256)."""
+    from evalkit.data.privacy import pseudonymise_file
+
+    click.echo(pseudonymise_file(file, out_file, key_file=key_file))
+
+
+@cli.command()
+@click.option("--db", "db_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@_friendly
+def summary(db_path: Path) -> None:
+    """Print a summary of the store (tables, rows, sources)."""
+    from evalkit.data.store import summarise_store
+
+    click.echo(summarise_store(db_path))
+
+
+@cli.command()
+@click.argument("protocol", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--data", "data_src", type=click.Path(exists=True, path_type=Path), required=True,
+              help="DuckDB store or folder of data files.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--pdf", is_flag=True, help="Also print the report to PDF through headless Chromium.")
+@_friendly
+def report(protocol: Path, data_src: Path, out_dir: Path, pdf: bool) -> None:
+    """Render one intervention report from PROTOCOL."""
+    from evalkit.run import run_report
+
+    click.echo(run_report(protocol, data_src, out_dir, pdf=pdf))
+
+
+@cli.command("run-all")
+@click.argument("protocol_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--data", "data_src", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--workers", type=int, default=2, show_default=True)
+@click.option("--pdf", is_flag=True)
+@_friendly
+def run_all_cmd(protocol_dir: Path, data_src: Path, out_dir: Path, workers: int, pdf: bool) -> None:
+    """Render every protocol's report and the portfolio summary."""
+    from evalkit.run import run_all
+
+    result = run_all(protocol_dir, data_src, out_dir, workers=workers, pdf=pdf)
+    click.echo(result)
+    if getattr(result, "failed", None):
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo_output"),
+              show_default=True)
+@click.option("--workers", type=int, default=2, show_default=True)
+@_friendly
+def demo(out_dir: Path, workers: int) -> None:
+    """The main job: the whole demo portfolio on the shipped synthetic data."""
+    from evalkit.demo import run_demo
+
+    click.echo(run_demo(out_dir, workers=workers))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="evalkit")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,88 @@
+"""Errors that speak to evaluators.
+
+Every mistake a user can make (bad file, bad protocol, data that cannot support
+an analysis) raises a subclass of :class:`EvalkitError`. The CLI prints its
+message on one line and exits non-zero, with no traceback. Messages name the
+place (file, sheet, row, column) and say what to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class EvalkitError(Exception):
+    """Base class for every error caused by user input or unsupported data."""
+
+    exit_code: int = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in an input file.
+
+    Attributes
+    ----------
+    file, sheet, row, column
+        Where the problem is. ``row`` is the 1-based row as the user sees it
+        in a spreadsheet (header is row 1), or ``None`` for file-level problems.
+    message
+        What is wrong, in plain words.
+    fix
+        What to do about it.
+    """
+
+    file: str
+    message: str
+    fix: str = ""
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+
+    def location(self) -> str:
+        parts = [self.file]
+        if self.sheet:
+            parts.append(f"sheet '{self.sheet}'")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column '{self.column}'")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        text = f"{self.location()}: {self.message}"
+        if self.fix:
+            text += f" Fix: {self.fix}"
+        return text
+
+
+class DataError(EvalkitError):
+    """An input file breaks the data contract.
+
+    Carries every problem found (capped by the caller), so a provider can fix
+    them all in one pass.
+    """
+
+    def __init__(self, problems: list[Problem] | Problem, *, truncated: int = 0) -> None:
+        if isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        self.truncated = truncated
+        head = str(self.problems[0]) if self.problems else "invalid data"
+        more = len(self.problems) - 1 + truncated
+        msg = head if more <= 0 else f"{head} (and {more} more problem(s); run `evalkit validate` to list them)"
+        super().__init__(msg)
+
+
+class SpecError(EvalkitError):
+    """A protocol, configuration or analysis specification is invalid."""
+
+
+class InsufficientDataError(EvalkitError):
+    """The data cannot support the requested analysis (too few cases, no
+    overlap, perfect separation, a covariate with no variance, ...)."""
+
+
+class MissingDataError(EvalkitError):
+    """A measure or design was asked of data that lacks what it needs
+    (a column, an instrument, a timepoint)."""
