@@ -62,9 +62,8 @@ def test_classify_change_lower_is_better_with_cutoff():
 
 
 def test_classify_change_higher_is_better_boundary():
-    thr = reliable_change_threshold(reliability=0.8, sd=10)
-    # exactly at the threshold is not "> 1.96": no reliable change
-    out = classify_change([40.0, 40.0], [40.0 + thr, 40.0 + thr + 1e-6], reliability=0.8, sd=10, higher_is_better=True)
+    # threshold is 12.396 points: +12.39 is not reliable, +12.40 is
+    out = classify_change([40.0, 40.0], [52.39, 52.40], reliability=0.8, sd=10, higher_is_better=True)
     assert list(out) == ["no_reliable_change", "improved"]
     # already functional at baseline: improved, not recovered
     out = classify_change([45], [60], reliability=0.8, sd=10, higher_is_better=True, cutoff=44)
