@@ -1,0 +1,494 @@
+"""The evaluation protocol: a pre-specified plan for one intervention, in YAML.
+
+An evaluator writes the plan *before* results are seen: the question, the
+design(s), primary and secondary outcomes with their measure settings, the
+population and time window, subgroups, significance level, disclosure threshold,
+costs and the random seed. :class:`Protocol` is the pydantic v2 model of that
+plan; its JSON Schema is exported beside the protocols
+(``protocols/protocol.schema.json``) so editors autocomplete and check them.
+
+:func:`validate_protocol_file` turns pydantic's error locations back into YAML
+line numbers (from the node marks of :func:`yaml.compose`), so an evaluator reads
+``protocols/INT01.yaml, line 14, field 'designs[0].caliper': must be a number
+greater than 0 (got 'wide').`` instead of a Python traceback. pydantic gives the
+location of an error as a path of keys; no library maps that path back to the
+source text of a YAML file, which is why that small part is written here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from evalkit.errors import Problem, SpecError
+
+SCHEMA_FILENAME = "protocol.schema.json"
+SCHEMA_COMMENT = f"# yaml-language-server: $schema={SCHEMA_FILENAME}"
+
+Timepoint = Literal["baseline", "exit", "follow_up"]
+SubgroupName = Literal["sex", "ethnicity_group", "age_band", "locality"]
+OffenceScope = Literal["any", "violent", "serious_violence"]
+
+
+def _check_month(value: str) -> str:
+    _parse_month(value, "month")
+    return value
+
+
+Month = Annotated[str, AfterValidator(_check_month)]
+
+
+class _Strict(BaseModel):
+    """Base: unknown keys are errors (a misspelt key must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- outcomes
+class InstrumentOutcome(_Strict):
+    """A score from a questionnaire measured at two timepoints (e.g. SDQ total)."""
+
+    kind: Literal["instrument"] = "instrument"
+    name: str = Field(description="Short name used by designs to refer to this outcome, e.g. 'sdq_total'.")
+    label: str = Field("", description="Plain-English label for the report.")
+    instrument: str = Field(description="Instrument code, e.g. SDQ_S, SDQ_P, SWEMWBS, WEMWBS.")
+    scale: str = Field("total", description="Scale or subscale to analyse, e.g. total_difficulties, emotional, "
+                                            "metric (SWEMWBS Rasch metric score).")
+    pre: Timepoint = "baseline"
+    post: Timepoint = "exit"
+    higher_is_better: bool
+
+
+class OffendingOutcome(_Strict):
+    """Proven (re)offending after the index date, Justice Data Lab style."""
+
+    kind: Literal["reoffending", "reoffending_frequency", "time_to_reoffend"]
+    name: str
+    label: str = ""
+    offences: OffenceScope = Field("any", description="Which offences count: any, violent, serious_violence.")
+    followup_months: int = Field(12, gt=0, le=60, description="Follow-up window after the index date.")
+    waiting_months: int = Field(6, ge=0, le=24, description="Extra time allowed for an offence to be proven.")
+    higher_is_better: bool = False
+
+
+class StatusOutcome(_Strict):
+    """A status measured at two timepoints (e.g. NEET, substance use)."""
+
+    kind: Literal["status"]
+    name: str
+    label: str = ""
+    domain: Literal["ete", "substance_use", "peer_relationships", "family_relationships"]
+    pre: Timepoint = "baseline"
+    post: Timepoint = "exit"
+    higher_is_better: bool = True
+
+
+Outcome = Annotated[Union[InstrumentOutcome, OffendingOutcome, StatusOutcome], Field(discriminator="kind")]
+
+
+# --------------------------------------------------------------------------- designs
+class PrePostDesign(_Strict):
+    """Participants' scores before and after (Maryland SMS level 1)."""
+
+    type: Literal["prepost"]
+    outcomes: list[str] = Field(min_length=1, description="Names of instrument or status outcomes.")
+    reliable_change: bool = Field(True, description="Also report the share reliably improved / deteriorated.")
+
+
+class MatchedDesign(_Strict):
+    """Participants against a matched comparison group (MatchIt vocabulary)."""
+
+    type: Literal["matched"]
+    outcomes: list[str] = Field(min_length=1)
+    pool_source: Literal["custody_no_referral", "at_risk_list", "any"] = "any"
+    covariates: list[str] = Field(min_length=1, description="Columns of participants/comparison_pool used in "
+                                                            "the propensity score.")
+    exact: list[str] = Field(default_factory=list, description="Columns to match exactly on.")
+    distance: Literal["glm", "mahalanobis"] = "glm"
+    link: Literal["logit", "probit", "linear.logit", "linear.probit"] = "logit"
+    caliper: float | None = Field(0.2, gt=0, description="Maximum distance, in SD of the score if std_caliper.")
+    std_caliper: bool = True
+    ratio: int = Field(1, ge=1, le=10, description="Comparisons per participant (1:k).")
+    replace: bool = False
+    m_order: Literal["largest", "smallest", "random", "data"] | None = "largest"
+    discard: Literal["none", "both", "control", "treated"] = "none"
+    regression_adjust: bool = Field(False, description="Adjust the matched estimate for the covariates.")
+
+
+class DiDDesign(_Strict):
+    """Difference-in-differences on offending before and after the index date."""
+
+    type: Literal["did"]
+    outcomes: list[str] = Field(min_length=1)
+    comparison: Literal["matched"] = "matched"
+    period_months: int = Field(6, gt=0, le=24, description="Length of each period in the panel.")
+    pre_periods: int = Field(2, ge=1, le=12)
+    post_periods: int = Field(2, ge=1, le=12)
+
+
+class _AreaBase(_Strict):
+    indicators: list[Literal["serious_violence", "knife_crime", "violence_with_injury", "homicide",
+                             "hospital_assault_admissions", "ambulance_assault_callouts"]] = Field(min_length=1)
+    period: tuple[Month, Month] = Field(("2020-04", "2021-03"), description="Evaluation period, first and last month "
+                                                                       "(YYYY-MM).")
+    baseline: tuple[Month, Month] = Field(("2017-04", "2020-03"), description="Baseline period (YYYY-MM).")
+
+    @model_validator(mode="after")
+    def _months(self) -> "_AreaBase":
+        for label, (first, last) in (("period", self.period), ("baseline", self.baseline)):
+            if _parse_month(first, label) > _parse_month(last, label):
+                raise ValueError(f"{label} starts ({first}) after it ends ({last})")
+        return self
+
+
+class AreaTrendDesign(_AreaBase):
+    """Area indicators in the period against a baseline, with an interrupted time series."""
+
+    type: Literal["area_trend"]
+    areas: list[str] = Field(min_length=1, description="Areas or districts, e.g. City, County, Mansfield.")
+    interruption: Month | None = Field(None, description="First month of the programme (YYYY-MM) for an "
+                                                       "interrupted time series.")
+
+
+class AreaDiDDesign(_AreaBase):
+    """Districts where an area-wide programme ran against districts where it did not."""
+
+    type: Literal["area_did"]
+    comparison_areas: list[str] = Field(default_factory=list, description="Districts to compare with (default: "
+                                                                          "every district without the programme).")
+
+
+Design = Annotated[Union[PrePostDesign, MatchedDesign, DiDDesign, AreaTrendDesign, AreaDiDDesign],
+                   Field(discriminator="type")]
+
+
+# --------------------------------------------------------------------------- the rest
+class Population(_Strict):
+    """Who is in the evaluation and when."""
+
+    start_from: date | None = Field(None, description="First start date included (YYYY-MM-DD).")
+    start_to: date | None = Field(None, description="Last start date included (YYYY-MM-DD).")
+    age_min: int = Field(5, ge=0, le=30)
+    age_max: int = Field(25, ge=0, le=30)
+    exclude_exit_reasons: list[Literal["completed", "disengaged", "moved", "transferred", "excluded", "other",
+                                       "ongoing"]] = Field(default_factory=list)
+    data_end: date | None = Field(None, description="Date the data were extracted (limits follow-up).")
+
+    @model_validator(mode="after")
+    def _order(self) -> "Population":
+        if self.age_min > self.age_max:
+            raise ValueError(f"age_min ({self.age_min}) is greater than age_max ({self.age_max})")
+        if self.start_from and self.start_to and self.start_from > self.start_to:
+            raise ValueError(f"start_from ({self.start_from}) is after start_to ({self.start_to})")
+        return self
+
+
+class Costs(_Strict):
+    """Where the cost comes from: the protocol, or the interventions table."""
+
+    source: Literal["interventions_table", "protocol"] = "interventions_table"
+    annual_cost: float | None = Field(None, gt=0, description="Annual cost in pounds (needed if source: protocol).")
+
+    @model_validator(mode="after")
+    def _need_cost(self) -> "Costs":
+        if self.source == "protocol" and self.annual_cost is None:
+            raise ValueError("source is 'protocol' but annual_cost is missing")
+        return self
+
+
+class Protocol(_Strict):
+    """A pre-specified evaluation plan for one intervention (or the VRU as a whole)."""
+
+    intervention_id: str = Field(pattern=r"^[A-Za-z0-9_-]+$", description="e.g. INT01, or VRU for the area protocol.")
+    title: str
+    question: str = Field(description="The evaluation question in plain words.")
+    intervention_type: str | None = None
+    designs: list[Design] = Field(min_length=1)
+    primary_outcomes: list[Outcome] = Field(default_factory=list, description="Pre-specified primary outcomes "
+                                            "(area designs use their indicators instead).")
+    secondary_outcomes: list[Outcome] = Field(default_factory=list)
+    population: Population = Field(default_factory=Population)
+    subgroups: list[SubgroupName] = Field(default_factory=list)
+    age_bands: list[int] = Field([10, 14, 18, 26], min_length=2, description="Band edges: [10, 14, 18, 26] gives "
+                                                                            "10-13, 14-17, 18-25.")
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+    disclosure_threshold: int = Field(10, ge=1, le=100, description="Suppress counts below this.")
+    min_n_significance: int = Field(30, ge=1, description="Nothing is called significant below this many.")
+    costs: Costs = Field(default_factory=Costs)
+    seed: int = Field(2021, ge=0)
+
+    @property
+    def outcomes(self) -> list:
+        """Primary then secondary outcomes."""
+        return [*self.primary_outcomes, *self.secondary_outcomes]
+
+    def outcome(self, name: str):
+        """The outcome called ``name``."""
+        for item in self.outcomes:
+            if item.name == name:
+                return item
+        raise SpecError(f"protocol {self.intervention_id}: no outcome called '{name}'")
+
+
+# --------------------------------------------------------------------------- cross-checks
+def _cross_problems(p: Protocol) -> list[tuple[tuple, str, str]]:
+    """Checks that span fields: (location, message, fix) for each."""
+    out: list[tuple[tuple, str, str]] = []
+    names = [o.name for o in p.outcomes]
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            out.append((("outcomes",), f"two outcomes are both called '{name}'", "give each outcome its own name."))
+    by_name = {o.name: o for o in p.outcomes}
+    if not p.primary_outcomes and any(d.type in ("prepost", "matched", "did") for d in p.designs):
+        out.append((("primary_outcomes",), "is empty, but a participant-level design needs a primary outcome",
+                    "name the primary outcome(s) the designs analyse."))
+    for d, design in enumerate(p.designs):
+        for k, ref in enumerate(getattr(design, "outcomes", [])):
+            loc = ("designs", d, "outcomes", k)
+            if ref not in by_name:
+                out.append((loc, f"refers to outcome '{ref}', which is not defined",
+                            f"use one of {sorted(by_name)} or add it under primary_outcomes."))
+                continue
+            kind = by_name[ref].kind
+            if design.type == "prepost" and kind not in ("instrument", "status"):
+                out.append((loc, f"outcome '{ref}' is {kind}, which a pre/post design cannot use",
+                            "use a matched design for offending outcomes."))
+            if design.type in ("matched", "did") and kind in ("instrument", "status"):
+                out.append((loc, f"outcome '{ref}' is measured on participants only, so a {design.type} design "
+                                 "cannot compare it with a comparison group",
+                            "use a prepost design for questionnaire and status outcomes."))
+    return out
+
+
+# --------------------------------------------------------------------------- YAML lines
+@dataclass(frozen=True)
+class ProtocolProblem(Problem):
+    """A problem in a protocol file, located by YAML line and field path."""
+
+    line: int | None = None
+    field: str | None = None
+
+    def location(self) -> str:
+        parts = [self.file]
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.field:
+            parts.append(f"field '{self.field}'")
+        return ", ".join(parts)
+
+
+def _field_path(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+def _node_for(root: yaml.Node | None, loc: tuple) -> tuple[yaml.Node | None, tuple]:
+    """Follow ``loc`` through the composed YAML tree; return the deepest node reached
+    and the location without the union tags pydantic inserts after a list index
+    (``designs.0.matched.caliper`` is ``designs[0].caliper`` in the file)."""
+    node, clean = root, []
+    for i, part in enumerate(loc):
+        if i >= 2 and isinstance(loc[i - 1], int) and loc[i - 2] in _UNION_LISTS and part in _UNION_TAGS:
+            continue
+        if isinstance(part, str) and part.startswith(("tuple[", "list[", "function-")):
+            continue
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            match = next((v for k, v in node.value if k.value == part), None)
+            clean.append(part)
+            if match is None:  # a missing field: point at the section that lacks it
+                return node, tuple(clean)
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            clean.append(part)
+            if part >= len(node.value):
+                return node, tuple(clean)
+            node = node.value[part]
+        else:
+            clean.append(part)
+    return node, tuple(clean)
+
+
+_UNION_LISTS = {"designs", "primary_outcomes", "secondary_outcomes"}
+_UNION_TAGS = {"prepost", "matched", "did", "area_trend", "area_did", "instrument", "reoffending",
+               "reoffending_frequency", "time_to_reoffend", "status"}
+
+
+def _plain(err: dict) -> tuple[str, str]:
+    """A pydantic error in plain words, with a fix."""
+    kind, ctx, got = err["type"], err.get("ctx") or {}, err.get("input")
+    shown = f" (got {got!r})" if not isinstance(got, (dict, list)) and got is not None else ""
+    if kind == "missing":
+        return "is required but missing.", "add it (see protocols/protocol.schema.json for what it means)."
+    if kind == "extra_forbidden":
+        return "is not a field this section knows.", "check the spelling and indentation, or remove it."
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        words = {"greater_than": "greater than", "greater_than_equal": "at least",
+                 "less_than": "less than", "less_than_equal": "at most"}[kind]
+        bound = next(iter(ctx.values()), "")
+        return f"must be a number {words} {bound}{shown}.", f"give a number {words} {bound}."
+    if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
+        what = "a whole number" if kind.startswith("int") else "a number"
+        return f"must be {what}{shown}.", f"write {what}, without quotes or units."
+    if kind in ("bool_parsing", "bool_type"):
+        return f"must be true or false{shown}.", "write true or false."
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected', '')}{shown}.", "use one of the allowed values."
+    if kind == "union_tag_invalid":
+        return (f"has an unknown type {ctx.get('tag')!r}.",
+                f"use one of {ctx.get('expected_tags', '')}.")
+    if kind == "union_tag_not_found":
+        return (f"needs a '{ctx.get('discriminator', 'type').strip(chr(39))}' key saying which kind it is.",
+                "add it, e.g. 'type: prepost' for a design or 'kind: instrument' for an outcome.")
+    if kind in ("date_from_datetime_parsing", "date_parsing", "date_type"):
+        return f"must be a date written YYYY-MM-DD{shown}.", "write the date as e.g. 2020-04-01."
+    if kind == "too_short":
+        return "must not be empty.", "list at least one item."
+    if kind == "string_pattern_mismatch":
+        return f"may use only letters, digits, '-' and '_'{shown}.", "e.g. INT01."
+    if kind in ("string_type", "list_type", "dict_type", "model_type", "tuple_type", "model_attributes_type"):
+        expect = {"string_type": "text", "list_type": "a list", "dict_type": "a section of keys",
+                  "model_type": "a section of keys", "model_attributes_type": "a section of keys",
+                  "tuple_type": "a list"}[kind]
+        return f"must be {expect}{shown}.", f"write {expect} here."
+    if kind == "value_error":
+        text = str(ctx.get("error", err["msg"]))
+        fix = "write months as YYYY-MM, e.g. 2020-04." if "YYYY-MM" in text else "correct the values so they agree."
+        return text + ".", fix
+    return err["msg"] + shown + ".", "see protocols/protocol.schema.json."
+
+
+def _compose(text: str, name: str) -> tuple[yaml.Node | None, Any, list[ProtocolProblem]]:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, None, [ProtocolProblem(file=name, line=line, message=f"is not valid YAML: {problem}.",
+                                            fix="check the indentation and that every 'key: value' has a space "
+                                                "after the colon.")]
+    return root, data, []
+
+
+def _problems_for(path: Path, text: str) -> tuple[Protocol | None, list[ProtocolProblem]]:
+    name = str(path)
+    root, data, problems = _compose(text, name)
+    if problems:
+        return None, problems
+    if not isinstance(data, dict):
+        return None, [ProtocolProblem(file=name, line=1, message="does not hold a protocol (a section of keys).",
+                                      fix="start from one of the protocols in protocols/.")]
+    try:
+        protocol = Protocol.model_validate(data)
+    except ValidationError as exc:
+        out = []
+        for err in exc.errors(include_url=False):
+            node, loc = _node_for(root, tuple(err["loc"]))
+            message, fix = _plain(err)
+            line = node.start_mark.line + 1 if node is not None else None
+            out.append(ProtocolProblem(file=name, line=line, field=_field_path(loc) or None, message=message,
+                                       fix=fix))
+        return None, _dedupe(out)
+    out = []
+    for loc, message, fix in _cross_problems(protocol):
+        node, clean = _node_for(root, loc)
+        out.append(ProtocolProblem(file=name, line=node.start_mark.line + 1 if node is not None else None,
+                                   field=_field_path(clean), message=message + ".", fix=fix))
+    return (None if out else protocol), out
+
+
+def _dedupe(problems: list[ProtocolProblem]) -> list[ProtocolProblem]:
+    seen, out = set(), []
+    for p in problems:
+        key = (p.line, p.field, p.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+def validate_protocol_file(path: str | Path) -> list[ProtocolProblem]:
+    """Every problem in a protocol file, each with its YAML line and field, in plain words.
+
+    Returns an empty list when the protocol is valid.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        return [ProtocolProblem(file=str(path), message=f"cannot be read ({exc.strerror}).",
+                                fix="check the path.")]
+    return _problems_for(path, text)[1]
+
+
+def load_protocol(path: str | Path) -> Protocol:
+    """Read and validate a protocol file.
+
+    Raises
+    ------
+    SpecError
+        With every problem found, each located by line and field.
+    """
+    if isinstance(path, Protocol):
+        return path
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the protocol ({exc.strerror}). Fix: check the path.") from None
+    protocol, problems = _problems_for(path, text)
+    if problems:
+        more = f" (and {len(problems) - 1} more problem(s); run `evalkit validate {path}`)" if len(problems) > 1 else ""
+        raise SpecError(str(problems[0]) + more)
+    assert protocol is not None
+    return protocol
+
+
+# --------------------------------------------------------------------------- schema
+def protocol_json_schema() -> dict:
+    """The JSON Schema of a protocol file (for editors' autocomplete and checks)."""
+    schema = Protocol.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "evalkit evaluation protocol"
+    return schema
+
+
+def schema_text() -> str:
+    """The schema as the exact text committed in ``protocols/protocol.schema.json``."""
+    return json.dumps(protocol_json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def write_protocol_schema(path: str | Path) -> Path:
+    """Write the JSON Schema to ``path`` (normally ``protocols/protocol.schema.json``)."""
+    path = Path(path)
+    path.write_text(schema_text(), encoding="utf-8")
+    return path
+
+
+def _parse_month(value: str, label: str) -> tuple[int, int]:
+    try:
+        year, month = (int(x) for x in str(value).split("-")[:2])
+        if not 1 <= month <= 12:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{label} {value!r} is not written YYYY-MM (e.g. 2020-04)") from None
+    return year, month
+
+
+__all__ = [
+    "Protocol", "PrePostDesign", "MatchedDesign", "DiDDesign", "AreaTrendDesign", "AreaDiDDesign",
+    "InstrumentOutcome", "OffendingOutcome", "StatusOutcome", "Population", "Costs", "ProtocolProblem",
+    "load_protocol", "validate_protocol_file", "protocol_json_schema", "schema_text", "write_protocol_schema",
+]

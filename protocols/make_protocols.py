@@ -1,0 +1,304 @@
+"""Write the demo protocols (one per intervention in evalkit/demo_portfolio.yaml, plus
+vru_wide.yaml) and the JSON Schema beside them.
+
+The protocols are plain YAML an evaluator edits by hand; this script only keeps
+the 29 demo files consistent. Designs are chosen by intervention type:
+
+- custody diversion: matched comparison on 12-month proven reoffending, time to
+  reoffend, frequency and violent reoffending, plus a matched DiD on offending;
+- mentoring: pre/post on SDQ and SWEMWBS plus matched reoffending (reoffending is
+  primary for tertiary-level mentoring);
+- counselling: pre/post on SWEMWBS and the SDQ emotional scale;
+- outreach: pre/post SWEMWBS plus matched (violent) reoffending;
+- parenting: pre/post on the parent-report SDQ total;
+- diversionary activity: matched reoffending plus pre/post SWEMWBS;
+- school programmes and youth work: pre/post;
+- area-wide programmes: area trend (with an interrupted time series at roll-out)
+  and area DiD against districts without the programme.
+
+Run: ``python protocols/make_protocols.py`` (from the repository root).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from evalkit.protocol import SCHEMA_COMMENT, SCHEMA_FILENAME, validate_protocol_file, write_protocol_schema
+
+HERE = Path(__file__).resolve().parent
+PORTFOLIO = HERE.parent / "evalkit" / "demo_portfolio.yaml"
+
+COVARIATES = ["age", "sex", "ethnicity_group", "prior_offences", "prior_violent_offences", "school_exclusion",
+              "looked_after", "exploitation_concern", "substance_misuse_concern"]
+
+OUTCOMES = {
+    "reoffending": """  - kind: reoffending
+    name: reoffending_12m
+    label: "Proven reoffending within 12 months"
+    offences: any
+    followup_months: 12      # follow-up window from the index date
+    waiting_months: 6        # extra time for an offence to be proven (Justice Data Lab)
+""",
+    "violent_reoffending": """  - kind: reoffending
+    name: violent_reoffending_12m
+    label: "Proven violent reoffending within 12 months"
+    offences: violent
+    followup_months: 12
+    waiting_months: 6
+""",
+    "frequency": """  - kind: reoffending_frequency
+    name: reoffences_per_person_12m
+    label: "Proven reoffences per person within 12 months"
+    offences: any
+    followup_months: 12
+    waiting_months: 6
+""",
+    "time_to": """  - kind: time_to_reoffend
+    name: time_to_reoffend
+    label: "Time to first proven reoffence"
+    offences: any
+    followup_months: 12
+    waiting_months: 6
+""",
+    "sdq_total": """  - kind: instrument
+    name: sdq_total
+    label: "SDQ total difficulties (self-report, 0-40)"
+    instrument: SDQ_S
+    scale: total_difficulties
+    pre: baseline
+    post: exit
+    higher_is_better: false  # fewer difficulties is better
+""",
+    "sdq_parent": """  - kind: instrument
+    name: sdq_parent_total
+    label: "SDQ total difficulties (parent report, 0-40)"
+    instrument: SDQ_P
+    scale: total_difficulties
+    pre: baseline
+    post: exit
+    higher_is_better: false
+""",
+    "sdq_emotional": """  - kind: instrument
+    name: sdq_emotional
+    label: "SDQ emotional symptoms (self-report, 0-10)"
+    instrument: SDQ_S
+    scale: emotional
+    pre: baseline
+    post: exit
+    higher_is_better: false
+""",
+    "swemwbs": """  - kind: instrument
+    name: swemwbs
+    label: "Mental wellbeing (SWEMWBS metric score, 7-35)"
+    instrument: SWEMWBS
+    scale: metric            # Rasch-converted score
+    pre: baseline
+    post: exit
+    higher_is_better: true
+""",
+}
+
+#: type -> (primary outcome keys, secondary outcome keys, design builders)
+PLANS = {
+    "custody_diversion": (["reoffending"], ["time_to", "frequency", "violent_reoffending"], ["matched", "did"]),
+    "mentoring": (["sdq_total"], ["swemwbs", "reoffending"], ["prepost", "matched"]),
+    "counselling": (["swemwbs"], ["sdq_emotional"], ["prepost"]),
+    "outreach": (["swemwbs"], ["reoffending"], ["prepost", "matched"]),
+    "parenting": (["sdq_parent"], [], ["prepost"]),
+    "diversionary_activity": (["reoffending"], ["swemwbs"], ["matched", "prepost"]),
+    "school_programme": (["sdq_total"], ["swemwbs"], ["prepost"]),
+    "youth_work": (["swemwbs"], ["sdq_total"], ["prepost"]),
+    "area_programme": ([], [], ["area_trend", "area_did"]),
+}
+
+QUESTIONS = {
+    "custody_diversion": "Do young people offered the service at the point of arrest reoffend less within 12 months "
+                         "than similar young people arrested but not referred?",
+    "mentoring": "Do mentored young people's difficulties and wellbeing improve, and do they reoffend less than "
+                 "similar young people who were not mentored?",
+    "counselling": "Does the wellbeing and emotional health of young people who receive counselling improve?",
+    "outreach": "Does the wellbeing of young people reached by outreach improve, and do they offend less than "
+                "similar young people?",
+    "parenting": "Do parents report fewer difficulties in their children after the programme?",
+    "diversionary_activity": "Do young people who take part offend less than similar young people who do not, "
+                             "and does their wellbeing improve?",
+    "school_programme": "Do pupils' difficulties and wellbeing improve over the programme?",
+    "youth_work": "Does the wellbeing of young people who attend improve?",
+    "area_programme": "Did serious violence fall in the districts where the programme ran, compared with their "
+                      "three-year baseline and with districts where it did not run?",
+}
+
+COUNTY_DISTRICTS = ["Ashfield", "Bassetlaw", "Broxtowe", "Gedling", "Mansfield", "Newark and Sherwood", "Rushcliffe"]
+
+
+TREATED_DISTRICTS: set[str] = set()
+
+
+def _outcome_names(keys: list[str]) -> list[str]:
+    return [yaml.safe_load(OUTCOMES[k])[0]["name"] for k in keys]
+
+
+def _design_block(kind: str, item: dict, primary: list[str], secondary: list[str]) -> str:
+    names = _outcome_names(primary + secondary)
+    offending = [n for n, k in zip(names, primary + secondary) if k in
+                 ("reoffending", "violent_reoffending", "frequency", "time_to")]
+    scores = [n for n in names if n not in offending]
+    if kind == "prepost":
+        return f"""  - type: prepost           # participants before and after (Maryland SMS level 1)
+    outcomes: [{", ".join(scores)}]
+    reliable_change: true     # share reliably improved / deteriorated (Jacobson & Truax)
+"""
+    if kind == "matched":
+        pool = "custody_no_referral" if item["level"] == "tertiary" else "at_risk_list"
+        exact = "[sex]"
+        return f"""  - type: matched           # participants vs a matched comparison group (SMS level 3 if balanced)
+    outcomes: [{", ".join(offending)}]
+    pool_source: {pool}
+    covariates: [{", ".join(COVARIATES)}]
+    exact: {exact}               # match only within the same sex
+    distance: glm             # propensity score by logistic regression
+    link: logit
+    caliper: 0.2              # in SD of the propensity score logit (Austin 2011)
+    std_caliper: true
+    ratio: 1                  # 1:1 nearest neighbour
+    replace: false
+    m_order: largest          # match the hardest-to-match participants first (MatchIt default)
+    regression_adjust: true   # doubly robust: adjust the matched estimate for the covariates
+"""
+    if kind == "did":
+        return f"""  - type: did               # offending in periods before and after the index date, matched comparison
+    outcomes: [{offending[0]}]
+    comparison: matched
+    period_months: 6
+    pre_periods: 2
+    post_periods: 2
+"""
+    rollout = item.get("area_rollout") or {}
+    districts = rollout.get("districts", [])
+    start = str(rollout.get("start", ""))[:7]
+    if kind == "area_trend":
+        return f"""  - type: area_trend        # indicators in the year against a three-year baseline
+    indicators: [serious_violence, knife_crime, violence_with_injury]
+    areas: [{", ".join(districts)}]
+    period: ["2020-04", "2021-03"]
+    baseline: ["2017-04", "2020-03"]
+    interruption: "{start}"   # first month of the programme: interrupted time series
+"""
+    if kind == "area_did":
+        # Never-treated districts only: a district with any area-wide programme would
+        # contaminate the comparison.
+        others = [d for d in COUNTY_DISTRICTS if d not in TREATED_DISTRICTS]
+        year, month = (int(x) for x in start.split("-"))
+        return f"""  - type: area_did          # programme districts vs County districts without any area-wide programme
+    indicators: [serious_violence, knife_crime]
+    comparison_areas: [{", ".join(others)}]
+    period: ["{_month(year, month, 0)}", "{_month(year, month, 11)}"]     # first 12 months of the programme
+    baseline: ["{_month(year, month, -36)}", "{_month(year, month, -1)}"]   # the 3 years before roll-out
+"""
+    raise ValueError(kind)
+
+
+def protocol_text(item: dict) -> str:
+    """The YAML text of one intervention's protocol."""
+    primary, secondary, designs = PLANS[item["type"]]
+    if item["type"] == "mentoring" and item["level"] == "tertiary":
+        primary, secondary = ["reoffending"], ["sdq_total", "swemwbs"]
+    if item["type"] == "outreach" and item["level"] == "tertiary":
+        primary, secondary = ["violent_reoffending"], ["swemwbs"]
+        designs = ["matched", "prepost"]
+    subgroups = "[sex, ethnicity_group, age_band, locality]" if item["participants"] >= 40 else "[]"
+    lines = [
+        SCHEMA_COMMENT,
+        f"# Evaluation protocol for {item['id']}: {item['name']} ({item['provider']}).",
+        "# Pre-specified before results were seen. Check it with `evalkit validate` and",
+        "# render it with `evalkit report`.",
+        f"intervention_id: {item['id']}",
+        f"title: {_q(item['name'])}",
+        f"intervention_type: {item['type']}",
+        f"question: >-\n  {QUESTIONS[item['type']]}",
+        "",
+        "designs:",
+        *[_design_block(k, item, primary, secondary).rstrip("\n") for k in designs],
+        "",
+        "# Primary outcomes answer the question; secondary outcomes are reported with less weight.",
+        "primary_outcomes:" + ("" if primary else " []"),
+        *[OUTCOMES[k].rstrip("\n") for k in primary],
+        "secondary_outcomes:" + ("" if secondary else " []"),
+        *[OUTCOMES[k].rstrip("\n") for k in secondary],
+        "",
+        "population:",
+        "  start_from: 2020-04-01    # financial year 2020/21",
+        "  start_to: 2021-03-31",
+        "  age_min: 5",
+        "  age_max: 25",
+        "",
+        f"subgroups: {subgroups}   # reported only where every cell passes disclosure control",
+        "age_bands: [5, 10, 14, 18, 26]   # edges: 5-9, 10-13, 14-17, 18-25",
+        "alpha: 0.05                # significance level (two-sided)",
+        "disclosure_threshold: 10   # counts below this are suppressed",
+        "min_n_significance: 30     # nothing is called significant below this many participants",
+        "costs:",
+        "  source: interventions_table   # annual_cost from the interventions table",
+        "seed: 2021",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def vru_wide_text() -> str:
+    """The VRU-wide protocol for the area indicators (Table A of the board report)."""
+    return "\n".join([
+        SCHEMA_COMMENT,
+        "# VRU-wide protocol: serious violence indicators in the year against their three-year",
+        "# baseline, for the City, the County and each district (Table A style).",
+        "intervention_id: VRU",
+        'title: "VRU-wide serious violence indicators"',
+        "question: >-\n  Did serious violence, knife crime and violence-related hospital admissions fall in 2020/21"
+        " compared with the three years before, across the City and the County?",
+        "designs:",
+        "  - type: area_trend",
+        "    indicators: [serious_violence, knife_crime, violence_with_injury, homicide,",
+        "                 hospital_assault_admissions, ambulance_assault_callouts]",
+        f"    areas: [City, County, {', '.join(COUNTY_DISTRICTS)}]",
+        '    period: ["2020-04", "2021-03"]',
+        '    baseline: ["2017-04", "2020-03"]',
+        "primary_outcomes: []       # area protocols use the indicators above",
+        "alpha: 0.05",
+        "disclosure_threshold: 10",
+        "seed: 2021",
+        "",
+    ])
+
+
+def _month(year: int, month: int, shift: int) -> str:
+    index = year * 12 + (month - 1) + shift
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace('"', '\\"') + '"'
+
+
+def main() -> None:
+    portfolio = yaml.safe_load(PORTFOLIO.read_text(encoding="utf-8"))["interventions"]
+    write_protocol_schema(HERE / SCHEMA_FILENAME)
+    for item in portfolio:
+        TREATED_DISTRICTS.update((item.get("area_rollout") or {}).get("districts", []))
+    written = []
+    for item in portfolio:
+        path = HERE / f"{item['id']}.yaml"
+        path.write_text(protocol_text(item), encoding="utf-8")
+        written.append(path)
+    path = HERE / "vru_wide.yaml"
+    path.write_text(vru_wide_text(), encoding="utf-8")
+    written.append(path)
+    bad = [str(p) for w in written for p in validate_protocol_file(w)]
+    if bad:
+        raise SystemExit("\n".join(bad))
+    print(f"wrote {len(written)} protocols and {SCHEMA_FILENAME} to {HERE}")
+
+
+if __name__ == "__main__":
+    main()
