@@ -1,0 +1,28 @@
+"""Report figures draw what they are given, and nothing row-level."""
+
+import numpy as np
+import pandas as pd
+
+from evalkit.report.plots import CATEGORY_COLOURS, attrition_chevron, forest_plot
+
+
+def test_forest_plot_rows_and_colours():
+    rows = pd.DataFrame({
+        "label": ["A", "B", "C"], "estimate": [0.3, -0.2, np.nan], "ci_low": [0.1, -0.4, np.nan],
+        "ci_high": [0.5, 0.0, np.nan], "category": ["expand", "stop", "improve_evidence"],
+        "annotation": ["n=100", "n=90", "n<10"],
+    })
+    fig = forest_plot(rows)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B", "C"]
+    # Row A is drawn at the top (y=2) with its CI from 0.1 to 0.5 in the expand colour.
+    seg = [l for l in ax.lines if list(l.get_xdata()) == [0.1, 0.5]]
+    assert seg and seg[0].get_ydata()[0] == 2 and seg[0].get_color() == CATEGORY_COLOURS["expand"]
+    assert any(t.get_text() == "n<10" for t in ax.texts)
+
+
+def test_chevron_shows_suppressed_text():
+    fig = attrition_chevron([("Referred", "132"), ("Started", "120"), ("Completed", "<10")])
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts[::2] == ["132", "120", "<10"] and "Completed" in texts
+    assert len(fig.axes[0].patches) == 3
