@@ -1,0 +1,18 @@
+"""Area-level designs on monthly area counts (``area_counts``, ``area_rollout``).
+
+* :func:`period_vs_baseline` / :func:`baseline_table` - a period against a
+  multi-year baseline (the board report's Table A), crude and rate-model change;
+* :func:`interrupted_time_series` - segmented Poisson/NB regression with
+  seasonality and Newey-West standard errors; :func:`its_plot`;
+* :func:`area_did` - areas that received an area-wide programme against areas
+  that did not: Poisson rate difference-in-differences with area and month
+  fixed effects, cluster-robust and wild-score-bootstrap inference, and a
+  pre-trend test; :func:`trend_plot`.
+"""
+
+from evalkit.designs.area._data import WHOLE_VRU, default_hierarchy
+from evalkit.designs.area.baseline import PeriodChangeResult, baseline_table, period_vs_baseline
+from evalkit.designs.area.its import ITSResult, interrupted_time_series
+
+__all__ = ["WHOLE_VRU", "default_hierarchy", "PeriodChangeResult", "period_vs_baseline", "baseline_table",
+           "ITSResult", "interrupted_time_series"]

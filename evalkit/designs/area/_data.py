@@ -1,0 +1,230 @@
+"""Input checks and area roll-up for the area-level designs.
+
+``area_counts`` rows may be districts (the leaves of the configured
+hierarchy), the roll-up areas themselves (``City``, ``County``) or both.
+:func:`area_series` returns one monthly series for any named area: the rows for
+that name when the data hold them, otherwise the sum over its member districts
+(counts and populations both summed, month by month). The whole VRU is
+``"City and County"``. Nothing here depends on row order: every output is
+sorted by area and month.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from evalkit.errors import DataError, MissingDataError, Problem, SpecError
+
+#: Name of the whole-VRU roll-up (every configured area together).
+WHOLE_VRU = "City and County"
+
+COUNT_COLUMNS = ("area", "month", "indicator", "count", "population")
+ROLLOUT_COLUMNS = ("intervention_id", "area", "start_month")
+
+Hierarchy = Mapping[str, Sequence[str]]
+
+
+@lru_cache(maxsize=4)
+def _load_hierarchy(path: str | None) -> dict[str, tuple[str, ...]]:
+    if path:
+        text = Path(path).read_text(encoding="utf-8")
+    else:
+        text = resources.files("evalkit.data").joinpath("default_config.yaml").read_text(encoding="utf-8")
+    areas = (yaml.safe_load(text) or {}).get("areas")
+    if not isinstance(areas, dict) or not areas:
+        raise SpecError(f"the configuration {path or 'default_config.yaml'} has no 'areas' mapping; "
+                        "add one like 'areas: {City: [Nottingham], County: [Ashfield, ...]}'.")
+    return {str(k): tuple(str(v) for v in vals) for k, vals in areas.items()}
+
+
+def default_hierarchy() -> dict[str, tuple[str, ...]]:
+    """The area -> districts mapping from the VRU configuration.
+
+    Reads ``EVALKIT_CONFIG`` when set, else the packaged default configuration.
+    """
+    return dict(_load_hierarchy(os.environ.get("EVALKIT_CONFIG") or None))
+
+
+def _resolve_hierarchy(hierarchy: Hierarchy | None) -> dict[str, tuple[str, ...]]:
+    h = default_hierarchy() if hierarchy is None else {str(k): tuple(v) for k, v in hierarchy.items()}
+    return h
+
+
+def to_month(values: pd.Series | Sequence, *, what: str) -> pd.PeriodIndex:
+    """Parse dates or ``YYYY-MM`` strings to monthly periods; raise SpecError/DataError on failure."""
+    try:
+        return pd.PeriodIndex(pd.to_datetime(pd.Series(values).astype(str), format="mixed"), freq="M")
+    except (ValueError, TypeError) as exc:
+        raise SpecError(f"{what}: could not read {list(values)[:3]!r} as months ({exc}); "
+                        "use ISO dates such as '2020-04-01' or '2020-04'.") from None
+
+
+def month_of(value, *, what: str) -> pd.Period:
+    """One month from a date, ``datetime.date`` or ``YYYY-MM[-DD]`` string."""
+    return to_month([value], what=what)[0]
+
+
+def check_counts(area_counts: pd.DataFrame) -> pd.DataFrame:
+    """Validate ``area_counts`` and return a clean copy with a monthly ``month`` period column.
+
+    Raises
+    ------
+    MissingDataError
+        A required column is missing.
+    DataError
+        Negative or non-integer counts, non-positive populations, unreadable
+        months, or the same area, month and indicator given twice.
+    """
+    if not isinstance(area_counts, pd.DataFrame):
+        raise MissingDataError("area_counts must be a pandas DataFrame with columns "
+                               + ", ".join(COUNT_COLUMNS) + ".")
+    missing = [c for c in COUNT_COLUMNS if c not in area_counts.columns]
+    if missing:
+        raise MissingDataError(f"area_counts lacks column(s) {', '.join(missing)}; the data contract needs "
+                               + ", ".join(COUNT_COLUMNS) + ".")
+    df = area_counts.loc[:, list(COUNT_COLUMNS)].copy()
+    problems: list[Problem] = []
+    month = pd.to_datetime(df["month"].astype(str), errors="coerce", format="mixed")
+    for i in np.flatnonzero(month.isna().to_numpy())[:20]:
+        problems.append(Problem("area_counts", f"month {df['month'].iloc[i]!r} is not a date.",
+                                "write the first day of the month, e.g. 2020-04-01.", row=int(i) + 2,
+                                column="month"))
+    count = pd.to_numeric(df["count"], errors="coerce")
+    bad = count.isna() | (count < 0) | (count != np.round(count))
+    for i in np.flatnonzero(bad.to_numpy())[:20]:
+        problems.append(Problem("area_counts", f"count {df['count'].iloc[i]!r} is not a whole number >= 0.",
+                                "give the number of events in the month.", row=int(i) + 2, column="count"))
+    pop = pd.to_numeric(df["population"], errors="coerce")
+    for i in np.flatnonzero((pop.isna() | (pop <= 0)).to_numpy())[:20]:
+        problems.append(Problem("area_counts", f"population {df['population'].iloc[i]!r} is not a number > 0.",
+                                "give the population at risk for the area and month.", row=int(i) + 2,
+                                column="population"))
+    if problems:
+        raise DataError(problems)
+    df["month"] = pd.PeriodIndex(month, freq="M")
+    df["count"] = count.astype("int64")
+    df["population"] = pop.astype("float64")
+    df["area"] = df["area"].astype(str)
+    df["indicator"] = df["indicator"].astype(str)
+    dup = df.duplicated(["area", "month", "indicator"], keep="first")
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise DataError(Problem("area_counts", f"area {df['area'].iloc[i]!r}, month {df['month'].iloc[i]}, "
+                                f"indicator {df['indicator'].iloc[i]!r} appears more than once "
+                                f"({int(dup.sum())} duplicate row(s)).",
+                                "keep one row per area, month and indicator.", row=i + 2))
+    return df.sort_values(["indicator", "area", "month"], kind="mergesort").reset_index(drop=True)
+
+
+def check_rollout(area_rollout: pd.DataFrame) -> pd.DataFrame:
+    """Validate ``area_rollout``; return a copy with ``start_month`` as a monthly period."""
+    if not isinstance(area_rollout, pd.DataFrame):
+        raise MissingDataError("area_rollout must be a pandas DataFrame with columns "
+                               + ", ".join(ROLLOUT_COLUMNS) + ".")
+    missing = [c for c in ROLLOUT_COLUMNS if c not in area_rollout.columns]
+    if missing:
+        raise MissingDataError(f"area_rollout lacks column(s) {', '.join(missing)}; the data contract needs "
+                               + ", ".join(ROLLOUT_COLUMNS) + ".")
+    df = area_rollout.loc[:, list(ROLLOUT_COLUMNS)].copy()
+    start = pd.to_datetime(df["start_month"].astype(str), errors="coerce", format="mixed")
+    if start.isna().any():
+        i = int(np.flatnonzero(start.isna().to_numpy())[0])
+        raise DataError(Problem("area_rollout", f"start_month {df['start_month'].iloc[i]!r} is not a date.",
+                                "write the first month the programme ran, e.g. 2019-10-01.", row=i + 2,
+                                column="start_month"))
+    df["start_month"] = pd.PeriodIndex(start, freq="M")
+    df["intervention_id"] = df["intervention_id"].astype(str)
+    df["area"] = df["area"].astype(str)
+    return df.sort_values(["intervention_id", "area"], kind="mergesort").reset_index(drop=True)
+
+
+def leaf_areas(available: set[str], hierarchy: Hierarchy) -> list[str]:
+    """The finest non-overlapping areas the data hold: configured districts, or a
+    single-district roll-up (the City) where only the roll-up name is present."""
+    leaves: list[str] = []
+    for parent, members in hierarchy.items():
+        present = [m for m in members if m in available]
+        if present:
+            leaves.extend(present)
+        elif len(members) == 1 and parent in available:
+            leaves.append(parent)
+    return sorted(set(leaves))
+
+
+def expand_area(area: str, hierarchy: Hierarchy, available: set[str]) -> list[str]:
+    """Leaf areas that make up ``area`` (itself when the data hold it as a leaf)."""
+    if area == WHOLE_VRU:
+        out: list[str] = []
+        for parent in hierarchy:
+            out.extend(expand_area(parent, hierarchy, available))
+        return sorted(set(out))
+    if area in hierarchy:
+        members = list(hierarchy[area])
+        if len(members) == 1 and members[0] not in available and area in available:
+            return [area]
+        return sorted(members)
+    for parent, members in hierarchy.items():
+        if area in members and len(members) == 1 and area not in available and parent in available:
+            return [parent]  # "Nottingham" asked for, data hold it as "City"
+    return [area]
+
+
+def area_level(area: str, hierarchy: Hierarchy) -> str:
+    """'vru', 'area' (City/County) or 'district'."""
+    if area == WHOLE_VRU:
+        return "vru"
+    return "area" if area in hierarchy else "district"
+
+
+def area_series(counts: pd.DataFrame, *, indicator: str, area: str, hierarchy: Hierarchy | None = None,
+                ) -> pd.DataFrame:
+    """Monthly ``count`` and ``population`` for one indicator and area (rows or district sum).
+
+    ``counts`` must already have passed :func:`check_counts`. Returns a frame
+    indexed by monthly period with integer ``count`` and float ``population``.
+    """
+    h = _resolve_hierarchy(hierarchy)
+    sub = counts[counts["indicator"] == indicator]
+    if sub.empty:
+        raise MissingDataError(f"area_counts has no rows for indicator {indicator!r}; it holds "
+                               f"{sorted(counts['indicator'].unique())}.")
+    available = set(sub["area"].unique())
+    if area in available:
+        rows = sub[sub["area"] == area]
+        return rows.set_index("month")[["count", "population"]].sort_index()
+    members = expand_area(area, h, available)
+    if members == [area]:
+        raise MissingDataError(f"area_counts has no {indicator!r} rows for area {area!r}; areas present: "
+                               f"{sorted(available)} (roll-ups: {sorted(h)} and {WHOLE_VRU!r}).")
+    absent = [m for m in members if m not in available]
+    if absent:
+        raise MissingDataError(f"cannot build {area!r} for {indicator!r}: no rows for {', '.join(absent)}. "
+                               "Provide every district or a row for the area itself.")
+    rows = sub[sub["area"].isin(members)]
+    per_month = rows.groupby("month")["area"].nunique()
+    short = per_month[per_month < len(members)]
+    if len(short):
+        raise DataError(Problem("area_counts", f"{area!r} ({indicator}) cannot be summed for month "
+                                f"{short.index[0]}: only {int(short.iloc[0])} of {len(members)} districts "
+                                f"have a row ({len(short)} month(s) affected).",
+                                "give every district a row for every month (0 when there were no events)."))
+    out = rows.groupby("month")[["count", "population"]].sum().sort_index()
+    out["count"] = out["count"].astype("int64")
+    return out
+
+
+def all_areas(counts: pd.DataFrame, hierarchy: Hierarchy | None = None) -> list[str]:
+    """Areas for a full table: the whole VRU, each roll-up, then each district, in that order."""
+    h = _resolve_hierarchy(hierarchy)
+    available = set(counts["area"].unique())
+    districts = [a for a in leaf_areas(available, h) if a not in h]
+    out = [WHOLE_VRU, *h.keys()]
+    return out + [d for d in sorted(districts) if d not in out]
