@@ -1,0 +1,179 @@
+"""Shared pieces of the difference-in-differences estimators.
+
+Input checks that speak to evaluators, the cluster-robust sandwich with the
+CR1 small-sample correction, panel coding (unit x period codes, balance) and
+the evidence rule (Maryland SMS 3, or 2 when pre-trends fail).
+
+Small-sample correction (CR1, as Stata ``regress, vce(cluster)``, Stata
+``reghdfe`` and R ``fixest``/pyfixest defaults)::
+
+    V = G/(G-1) * (N-1)/(N-K) * (X'WX)^-1 (sum_g s_g s_g') (X'WX)^-1
+
+with ``s_g`` the sum of the score ``w_i x_i u_i`` over cluster ``g``, and
+tests and intervals on the t distribution with ``G - 1`` degrees of freedom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from evalkit.errors import InsufficientDataError, MissingDataError, SpecError
+from evalkit.results import SMS, Estimate, EvidenceLevel
+
+
+def require_columns(df: pd.DataFrame, columns: Sequence[str | None], *, what: str) -> None:
+    """Raise :class:`MissingDataError` naming every absent column."""
+    if not isinstance(df, pd.DataFrame):
+        raise SpecError(f"{what} needs a pandas DataFrame (a long panel), got {type(df).__name__}.")
+    missing = [c for c in columns if c is not None and c not in df.columns]
+    if missing:
+        have = ", ".join(map(str, df.columns[:15]))
+        raise MissingDataError(
+            f"{what}: column(s) {', '.join(map(repr, missing))} not found in the data "
+            f"(columns present: {have}). Fix: pass the right column names."
+        )
+
+
+def numeric(df: pd.DataFrame, column: str, *, what: str) -> np.ndarray:
+    """A column as float64, with a plain message if it is not numeric."""
+    values = df[column]
+    if values.dtype == bool:
+        return values.to_numpy(dtype=float)
+    try:
+        return pd.to_numeric(values, errors="raise").to_numpy(dtype=float)
+    except (ValueError, TypeError) as exc:
+        raise SpecError(
+            f"{what}: column {column!r} must be numeric (found values such as "
+            f"{values.dropna().astype(str).head(3).tolist()}). Fix: recode it as numbers."
+        ) from exc
+
+
+def binary(df: pd.DataFrame, column: str, *, what: str) -> np.ndarray:
+    """A 0/1 (or boolean) column as float64; anything else is an error."""
+    x = numeric(df, column, what=what)
+    ok = np.isnan(x) | (x == 0) | (x == 1)
+    if not ok.all():
+        bad = np.unique(x[~ok])[:3].tolist()
+        raise SpecError(f"{what}: column {column!r} must be 0/1 or True/False (found {bad}). Fix: recode it.")
+    return x
+
+
+def codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes 0..k-1 in sorted order of the levels (so row order never matters)."""
+    c, levels = pd.factorize(pd.Series(values), sort=True)
+    return c.astype(np.intp), np.asarray(levels)
+
+
+def group_sum(codes_: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    """Column-wise sums of ``values`` (n, k) by group code -> (n_groups, k)."""
+    if values.ndim == 1:
+        return np.bincount(codes_, weights=values, minlength=n_groups)
+    return np.column_stack([np.bincount(codes_, weights=values[:, j], minlength=n_groups)
+                            for j in range(values.shape[1])])
+
+
+@dataclass(frozen=True)
+class ClusterVcov:
+    """A CR1 cluster-robust covariance and the numbers behind its correction."""
+
+    vcov: np.ndarray
+    n_obs: int
+    n_clusters: int
+    k: int  # parameters counted in (N-1)/(N-K)
+    factor: float  # G/(G-1) * (N-1)/(N-K)
+
+    @property
+    def df(self) -> int:
+        return self.n_clusters - 1
+
+
+def cluster_vcov(x: np.ndarray, resid: np.ndarray, cluster_codes: np.ndarray, *,
+                 weights: np.ndarray | None = None, k: int | None = None,
+                 bread: np.ndarray | None = None) -> ClusterVcov:
+    """CR1 cluster-robust covariance of OLS/WLS coefficients.
+
+    ``k`` is the parameter count used in (N-1)/(N-K) (defaults to the columns
+    of ``x``); callers with absorbed fixed effects pass the count they state.
+    """
+    n, p = x.shape
+    w = np.ones(n) if weights is None else weights
+    if bread is None:
+        bread = np.linalg.inv(x.T @ (x * w[:, None]))
+    n_clusters = int(cluster_codes.max()) + 1
+    scores = group_sum(cluster_codes, x * (w * resid)[:, None], n_clusters).reshape(n_clusters, p)
+    g = int(np.count_nonzero(np.bincount(cluster_codes, minlength=n_clusters)))
+    if g < 2:
+        raise InsufficientDataError(
+            "Cluster-robust standard errors need at least two clusters; the data have one. "
+            "Fix: cluster on a finer unit (e.g. person rather than group)."
+        )
+    k = p if k is None else k
+    if n - k <= 0:
+        raise InsufficientDataError(f"Too few observations ({n}) for {k} parameters.")
+    factor = g / (g - 1) * (n - 1) / (n - k)
+    meat = scores.T @ scores
+    v = factor * bread @ meat @ bread
+    return ClusterVcov(vcov=(v + v.T) / 2, n_obs=n, n_clusters=g, k=k, factor=factor)
+
+
+def t_estimate(name: str, est: float, se: float, df: float | None, *, alpha: float, scale: str,
+               method: str = "") -> Estimate:
+    """An :class:`Estimate` with a t (``df`` given) or normal (``df`` None) interval."""
+    if df is None:
+        q = stats.norm.ppf(1 - alpha / 2)
+        p = 2 * stats.norm.sf(abs(est / se)) if se > 0 else float("nan")
+    else:
+        q = stats.t.ppf(1 - alpha / 2, df)
+        p = 2 * stats.t.sf(abs(est / se), df) if se > 0 else float("nan")
+    return Estimate(name=name, estimate=float(est), se=float(se), ci_low=float(est - q * se),
+                    ci_high=float(est + q * se), p_value=float(p), scale=scale, method=method,
+                    df=None if df is None else float(df))
+
+
+@dataclass(frozen=True)
+class PreTrendTest:
+    """Joint test that all pre-period effects are zero (parallel-trends evidence)."""
+
+    statistic: float
+    df_num: int
+    df_den: float | None  # None: chi-squared; else F(df_num, df_den)
+    p_value: float
+    distribution: str
+
+    def __str__(self) -> str:
+        if self.df_den is None:
+            return f"pre-trend test chi2({self.df_num}) = {self.statistic:.3f}, p = {self.p_value:.3f}"
+        return f"pre-trend test F({self.df_num}, {self.df_den:g}) = {self.statistic:.3f}, p = {self.p_value:.3f}"
+
+
+def wald_test(b: np.ndarray, v: np.ndarray, *, df_den: float | None) -> PreTrendTest:
+    """Wald test of b = 0 with covariance v: F(q, df_den) = W/q, or chi2(q) if df_den is None."""
+    q = len(b)
+    w = float(b @ np.linalg.solve(v, b))
+    if df_den is None:
+        return PreTrendTest(w, q, None, float(stats.chi2.sf(w, q)), "chi-squared")
+    f = w / q
+    return PreTrendTest(f, q, float(df_den), float(stats.f.sf(f, q, df_den)), "F")
+
+
+def did_evidence(pretrend: PreTrendTest | None, *, alpha: float, design: str,
+                 untested: str = "needs two or more pre-periods") -> EvidenceLevel:
+    """SMS 3 for a DiD design; SMS 2 if the pre-trend test rejects at ``alpha``."""
+    if pretrend is None:
+        return EvidenceLevel(SMS.LEVEL_3, f"{design}: before/after with a comparison group; parallel "
+                             f"trends assumed but not tested here ({untested}).")
+    if pretrend.p_value < alpha:
+        return EvidenceLevel(SMS.LEVEL_2, f"{design}: downgraded from 3 because the groups' trends "
+                             f"differed before the start ({pretrend}; below {alpha:g}), so the "
+                             "comparison group may not show what would have happened.")
+    return EvidenceLevel(SMS.LEVEL_3, f"{design}: comparison group with no evidence of differing "
+                         f"pre-trends ({pretrend}).")
+
+
+__all__ = ["ClusterVcov", "PreTrendTest", "binary", "cluster_vcov", "codes", "did_evidence", "group_sum",
+           "numeric", "require_columns", "t_estimate", "wald_test"]
