@@ -1,0 +1,276 @@
+"""Read CSV, Excel and Parquet files into raw, string-preserving tables.
+
+Every cell comes back as text exactly as the user wrote it (empty string for a
+blank cell), and every row keeps the number the user sees in a spreadsheet
+(header = row 1) as the frame's index, so that the validator can name file,
+sheet, row and column. Typing happens later, in :mod:`evalkit.data.validate`.
+
+Which table a file holds: ``table=`` if given; else a workbook sheet named
+after a table; else a CSV/Parquet (or one-sheet workbook) whose file name is
+the table name, optionally followed by ``_``/``-``/space and anything
+(``participants_2021Q1.csv``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import difflib
+import io
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from evalkit.data.contract import TABLES
+from evalkit.errors import Problem
+
+#: Template sheets that hold no data.
+IGNORED_SHEETS = {"instructions", "field_guide", "lists", "readme", "notes"}
+SUPPORTED_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq"}
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """One table as read from a file: every cell a string.
+
+    ``frame.index`` is the row number the user sees (header = row 1).
+    ``columns`` maps each normalised column name to the header as written.
+    """
+
+    table: str
+    file: str
+    sheet: str | None
+    frame: pd.DataFrame
+    headers: dict[str, str]
+
+
+def normalise_name(name: object) -> str:
+    """Column or sheet name as the contract spells it: ``"Start Date "`` → ``start_date``."""
+    text = "" if name is None else str(name)
+    return re.sub(r"[\s\-]+", "_", text.strip().lower())
+
+
+def table_from_name(name: str) -> str | None:
+    """The table a file or sheet name refers to, or None."""
+    norm = normalise_name(name)
+    if norm in TABLES:
+        return norm
+    for t in TABLES:
+        if norm.startswith(t) and len(norm) > len(t) and norm[len(t)] in "_.":
+            return t
+    return None
+
+
+def _did_you_mean(name: str, options) -> str:
+    close = difflib.get_close_matches(normalise_name(name), list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _frame(header: list[str], rows: list[list[str]], row_numbers: list[int], file: str, sheet: str | None,
+           table: str) -> tuple[RawTable | None, list[Problem]]:
+    """Build a RawTable, reporting empty or duplicate headers."""
+    problems: list[Problem] = []
+    names = [normalise_name(h) for h in header]
+    # trailing empty header cells with no data are just spreadsheet padding
+    while names and names[-1] == "" and all((len(r) < len(names) or r[len(names) - 1] == "") for r in rows):
+        names.pop()
+        header = header[:-1]
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        col_letter = _col_letter(i)
+        if name == "":
+            problems.append(Problem(file, f"column {col_letter} has data but no header.",
+                                    "give it a header from the data contract, or delete the column.", sheet, 1))
+        elif name in seen:
+            problems.append(Problem(file, f"column '{header[i]}' appears twice (columns {_col_letter(seen[name])} "
+                                    f"and {col_letter}).", "keep one of them.", sheet, 1, name))
+        else:
+            seen[name] = i
+    if problems:
+        return None, problems
+    width = len(names)
+    data = [(r + [""] * (width - len(r)))[:width] for r in rows]
+    frame = pd.DataFrame(data, columns=names, index=pd.Index(row_numbers, name="row"), dtype=object)
+    return RawTable(table, file, sheet, frame, dict(zip(names, header))), []
+
+
+def _col_letter(i: int) -> str:
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _drop_blank(rows: list[list[str]], numbers: list[int]) -> tuple[list[list[str]], list[int]]:
+    keep = [(r, n) for r, n in zip(rows, numbers) if any(c.strip() for c in r)]
+    return [r for r, _ in keep], [n for _, n in keep]
+
+
+# ----------------------------------------------------------------- CSV
+def _read_csv(path: Path, table: str) -> tuple[list[RawTable], list[Problem]]:
+    file = path.name
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = path.read_text(encoding=encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - cp1252 decodes nearly everything
+        return [], [Problem(file, "the file is not readable text.", "save it as CSV (UTF-8).")]
+    try:
+        records = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        return [], [Problem(file, f"the file is not valid CSV ({exc}).", "save it again as CSV (comma separated).")]
+    if not records:
+        return [], [Problem(file, "the file is empty.", "add a header row with the column names.")]
+    header, body = records[0], records[1:]
+    numbers = list(range(2, len(body) + 2))
+    body, numbers = _drop_blank(body, numbers)
+    problems = [
+        Problem(file, f"row has {len(r)} cells but the header has {len(header)}.",
+                "check for unquoted commas in text, or a missing separator.", None, n)
+        for r, n in zip(body, numbers) if len(r) > len(header) and any(c.strip() for c in r[len(header):])
+    ]
+    if problems:
+        return [], problems
+    raw, problems = _frame(header, body, numbers, file, None, table)
+    return ([raw] if raw else []), problems
+
+
+# ----------------------------------------------------------------- Excel
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()  # a date field typed into Excel may carry 00:00 time
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    return str(value)
+
+
+def _read_excel(path: Path, table: str | None) -> tuple[list[RawTable], list[Problem]]:
+    import openpyxl
+
+    file = path.name
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        return [], [Problem(file, f"the workbook cannot be opened ({type(exc).__name__}: {exc}).",
+                            "save it again from Excel as .xlsx.")]
+    try:
+        sheets = [ws for ws in wb.worksheets if normalise_name(ws.title) not in IGNORED_SHEETS]
+        plan: list[tuple[object, str]] = []
+        problems: list[Problem] = []
+        if table is not None:
+            named = [ws for ws in sheets if table_from_name(ws.title) == table]
+            if named:
+                plan = [(named[0], table)]
+            elif len(sheets) == 1:
+                plan = [(sheets[0], table)]
+            else:
+                problems.append(Problem(file, f"no sheet is named '{table}'.",
+                                        f"name the sheet '{table}' or pass the right table."))
+        else:
+            for ws in sheets:
+                t = table_from_name(ws.title)
+                if t is None and len(sheets) == 1:
+                    t = table_from_name(path.stem)
+                if t is None:
+                    problems.append(Problem(
+                        file, f"sheet '{ws.title}' is not named after a table{_did_you_mean(ws.title, TABLES)}.",
+                        f"rename it to one of {', '.join(TABLES)}, or delete it.", ws.title))
+                else:
+                    plan.append((ws, t))
+        raws: list[RawTable] = []
+        for ws, t in plan:
+            rows = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+            if not rows:
+                continue  # an empty sheet is an empty table
+            header, body = rows[0], rows[1:]
+            numbers = list(range(2, len(body) + 2))
+            body, numbers = _drop_blank(body, numbers)
+            raw, probs = _frame(header, body, numbers, file, ws.title, t)
+            problems.extend(probs)
+            if raw:
+                raws.append(raw)
+        return raws, problems
+    finally:
+        wb.close()
+
+
+# ----------------------------------------------------------------- Parquet
+def _parquet_text(series: pd.Series) -> list[str]:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return [("" if pd.isna(v) else v.date().isoformat()) for v in series]
+    return [_cell_text(None if (v is None or (not isinstance(v, str) and pd.isna(v))) else
+                       (v.item() if hasattr(v, "item") else v)) for v in series]
+
+
+def _read_parquet(path: Path, table: str) -> tuple[list[RawTable], list[Problem]]:
+    import pyarrow.parquet as pq
+
+    file = path.name
+    try:
+        frame = pq.read_table(path).to_pandas()
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ...
+        return [], [Problem(file, f"the Parquet file cannot be read ({exc}).", "write it again.")]
+    header = [str(c) for c in frame.columns]
+    cols = [_parquet_text(frame[c]) for c in frame.columns]
+    body = [list(r) for r in zip(*cols)] if cols else []
+    numbers = list(range(2, len(body) + 2))  # as if exported to CSV with a header row
+    raw, problems = _frame(header, body, numbers, file, None, table)
+    return ([raw] if raw else []), problems
+
+
+# ----------------------------------------------------------------- entry point
+def read_raw(path: str | Path, *, table: str | None = None) -> tuple[list[RawTable], list[Problem]]:
+    """Read every table in a file as raw text.
+
+    Parameters
+    ----------
+    path
+        CSV, Excel (.xlsx) or Parquet file.
+    table
+        The table the file holds; default: from sheet or file name.
+
+    Returns
+    -------
+    (tables, problems)
+        Problems are file-level (cannot open, unknown sheet, duplicate
+        header, ...); row-level checks are the validator's job.
+    """
+    path = Path(path)
+    file = path.name
+    if table is not None and table not in TABLES:
+        return [], [Problem(file, f"'{table}' is not a table{_did_you_mean(table, TABLES)}.",
+                            f"use one of {', '.join(TABLES)}.")]
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        return [], [Problem(file, "the file does not exist.", "check the path.")]
+    if suffix not in SUPPORTED_SUFFIXES:
+        return [], [Problem(file, f"files of type '{suffix or '(none)'}' are not read.",
+                            "save it as CSV, Excel (.xlsx) or Parquet.")]
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_excel(path, table)
+    resolved = table or table_from_name(path.stem)
+    if resolved is None:
+        return [], [Problem(file, f"cannot tell which table this file holds{_did_you_mean(path.stem, TABLES)}.",
+                            f"name the file after its table (e.g. participants.csv) or give the table "
+                            f"(--table); tables: {', '.join(TABLES)}.")]
+    if suffix in (".parquet", ".pq"):
+        return _read_parquet(path, resolved)
+    return _read_csv(path, resolved)
+
+
+__all__ = ["RawTable", "read_raw", "normalise_name", "table_from_name", "IGNORED_SHEETS"]
