@@ -1,0 +1,313 @@
+"""Statistical disclosure control for counts shown in reports.
+
+Rules (following the ONS and Government Statistical Service guidance on
+small-cell suppression in published tables):
+
+* **Primary suppression**: a count ``0 < n < threshold`` is hidden. Zeros are
+  shown by default (a zero reveals no individual); pass ``suppress_zeros=True``
+  to hide them too.
+* **Totals** are the true totals of the unrounded table, and are themselves
+  counts: a total below the threshold is hidden like any cell.
+* **Secondary suppression**: the table with its totals is a set of *lines*
+  (every row with its row total, every column with its column total, and the
+  total row and total column with the grand total). A line holding exactly one
+  hidden entry would reveal it by subtraction, so the smallest other entry in
+  that line is hidden too (interior cells before totals, non-zero before zero,
+  ties broken by the row and column labels, so row order never matters).
+  Lines are revisited until none holds exactly one hidden entry.
+* **Chains**: even with two hidden entries in every line, a hidden cell can be
+  pinned down by combining several lines (a "bridge" in the pattern of hidden
+  cells). :func:`exposed_cells` finds every hidden entry whose value follows
+  from the published ones by linear algebra (its unit vector lies in the row
+  space of the published equations); each such entry gets an extra complement
+  and the line rule runs again, until nothing is exposed.
+* **Rounding** (optional, ``round_to=5`` etc.) is applied to the shown values
+  after suppression; rounded totals are rounded independently, so they need not
+  add up.
+
+One marker (default ``[c]``, the GSS convention for "confidential") is used for
+primary and secondary suppression alike, so a reader cannot tell which hidden
+cells are small.
+
+No library in the project's stack does small-cell suppression for pandas
+tables (sdcMicro and tau-Argus are R/Java tools), so it is written here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from evalkit.errors import DataError, Problem
+from evalkit.results import ResultMixin
+
+#: Run the chain (bridge) check; switched off only by the test that shows why it is needed.
+CHAINS = True
+MARKER = "[c]"
+TOTAL = "Total"
+
+
+# --------------------------------------------------------------------------- single numbers
+def is_small(n: float | int | None, threshold: int = 10, *, suppress_zeros: bool = False) -> bool:
+    """Whether a count must be hidden (``0 < n < threshold``, or ``n == 0`` with ``suppress_zeros``)."""
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return False
+    return (0 < n < threshold) or (suppress_zeros and n == 0)
+
+
+def safe_count(n: int | float | None, threshold: int = 10, *, marker: str = MARKER, round_to: int | None = None,
+               suppress_zeros: bool = False) -> str:
+    """A count as display text, hidden if small; e.g. ``safe_count(7) == '[c]'``, ``safe_count(1234) == '1,234'``."""
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return "–"
+    if is_small(n, threshold, suppress_zeros=suppress_zeros):
+        return marker
+    return f"{_round(int(n), round_to):,}"
+
+
+def safe_share(k: int, n: int, threshold: int = 10, *, marker: str = MARKER, digits: int = 0) -> str:
+    """``k`` of ``n`` as a percentage, hidden when it would reveal a small count.
+
+    A percentage with a known denominator reveals its numerator, so it is hidden
+    when ``k`` or ``n - k`` is small (or ``n`` itself is).
+    """
+    if n <= 0:
+        return "–"
+    if is_small(n, threshold) or is_small(k, threshold) or is_small(n - k, threshold):
+        return marker
+    return f"{100 * k / n:.{digits}f}%"
+
+
+# --------------------------------------------------------------------------- tables
+@dataclass(frozen=True)
+class SuppressedTable(ResultMixin):
+    """A count table after disclosure control.
+
+    Attributes
+    ----------
+    display
+        Strings to show: counts (rounded if asked), the marker where hidden, and
+        the totals row/column if asked.
+    hidden
+        Same shape as ``display``: ``"primary"``, ``"secondary"`` or ``""``.
+    threshold, marker, round_to
+        The settings used.
+    """
+
+    display: pd.DataFrame
+    hidden: pd.DataFrame
+    threshold: int
+    marker: str
+    round_to: int | None
+    title: str = "Counts (disclosure controlled)"
+
+    @property
+    def n_primary(self) -> int:
+        return int((self.hidden == "primary").to_numpy().sum())
+
+    @property
+    def n_secondary(self) -> int:
+        return int((self.hidden == "secondary").to_numpy().sum())
+
+    def _rows(self) -> list[dict]:
+        frame = self.display.reset_index()
+        return frame.to_dict(orient="records")
+
+    def _notes(self) -> list[str]:
+        if not (self.n_primary or self.n_secondary):
+            return []
+        note = (f"{self.marker}: hidden to protect confidentiality (counts below {self.threshold}, and other "
+                f"cells that would reveal them).")
+        if self.round_to:
+            note += f" Counts are rounded to the nearest {self.round_to}."
+        return [note]
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.display.copy()
+
+    def _repr_html_(self) -> str:
+        notes = "".join(f"<p class='evalkit-note'>{n}</p>" for n in self._notes())
+        return (f"<div class='evalkit-table'>{self.display.to_html(border=0, classes='counts', escape=True)}"
+                f"{notes}</div>")
+
+
+def suppress_counts(table: pd.DataFrame | pd.Series, *, threshold: int = 10, totals: bool = True,
+                    suppress_zeros: bool = False, round_to: int | None = None, marker: str = MARKER,
+                    title: str = "Counts (disclosure controlled)") -> SuppressedTable:
+    """Apply primary and secondary suppression to a table of counts.
+
+    Parameters
+    ----------
+    table
+        Non-negative whole-number counts (a Series is treated as one column).
+    threshold
+        Counts ``0 < n < threshold`` are hidden (default 10).
+    totals
+        Add a row total column and a column total row (true totals; hidden when
+        small or when they would reveal a hidden cell).
+    suppress_zeros
+        Hide zeros too (default: zeros are shown).
+    round_to
+        Round shown counts to this base (e.g. 5) after suppression.
+    marker
+        Text shown for hidden cells.
+
+    Returns
+    -------
+    SuppressedTable
+    """
+    counts = _as_counts(table)
+    full = _with_totals(counts) if totals else counts
+    values = full.to_numpy(dtype=float)
+    n_rows, n_cols = counts.shape
+    is_total = np.zeros(values.shape, dtype=bool)
+    if totals:
+        is_total[-1, :] = True
+        is_total[:, -1] = True
+    primary = np.vectorize(lambda v: is_small(v, threshold, suppress_zeros=suppress_zeros))(values)
+    if values.size == 0:
+        primary = np.zeros(values.shape, dtype=bool)
+    lines = _lines(n_rows, n_cols, totals)
+    hidden = _secondary(values, primary.copy(), is_total, lines, _order_keys(full))
+    kind = np.where(primary, "primary", np.where(hidden, "secondary", ""))
+    display = np.empty(values.shape, dtype=object)
+    for (i, j), v in np.ndenumerate(values):
+        display[i, j] = marker if hidden[i, j] else f"{_round(int(v), round_to):,}"
+    return SuppressedTable(
+        display=pd.DataFrame(display, index=full.index, columns=full.columns),
+        hidden=pd.DataFrame(kind, index=full.index, columns=full.columns),
+        threshold=threshold, marker=marker, round_to=round_to, title=title,
+    )
+
+
+def exposed_cells(values: np.ndarray, hidden: np.ndarray, lines: list[list[tuple[int, int]]]) -> list[tuple[int, int]]:
+    """Hidden entries whose value follows exactly from the shown ones.
+
+    Each line says: sum of its interior entries equals its total entry, i.e.
+    a linear equation. Hidden entries are the unknowns; a hidden entry is
+    determined iff its unit vector lies in the row space of the equations'
+    unknown-coefficient matrix (rank test).
+    """
+    unknown = [tuple(ix) for ix in np.argwhere(hidden)]
+    if not unknown:
+        return []
+    col = {cell: k for k, cell in enumerate(unknown)}
+    rows = []
+    for line in lines:
+        *parts, total = line
+        coef = np.zeros(len(unknown))
+        for cell in parts:
+            if cell in col:
+                coef[col[cell]] += 1.0
+        if total in col:
+            coef[col[total]] -= 1.0
+        if coef.any():
+            rows.append(coef)
+    if not rows:
+        return []
+    a = np.array(rows)
+    rank = np.linalg.matrix_rank(a)
+    exposed = []
+    for cell, k in col.items():
+        unit = np.zeros(len(unknown))
+        unit[k] = 1.0
+        if np.linalg.matrix_rank(np.vstack([a, unit])) == rank:
+            exposed.append(cell)
+    return sorted(exposed)
+
+
+# --------------------------------------------------------------------------- internals
+def _as_counts(table: pd.DataFrame | pd.Series) -> pd.DataFrame:
+    frame = table.to_frame() if isinstance(table, pd.Series) else table
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(Problem(file="<table>", message="disclosure control needs a table of counts.",
+                                fix="pass a pandas DataFrame of whole-number counts."))
+    try:
+        numeric = frame.apply(pd.to_numeric).fillna(0)
+    except (TypeError, ValueError):
+        raise DataError(Problem(file="<table>", message="the table holds values that are not numbers.",
+                                fix="pass counts only (no labels inside the table).")) from None
+    arr = numeric.to_numpy(dtype=float)
+    if (arr < 0).any() or (np.floor(arr) != arr).any():
+        raise DataError(Problem(file="<table>", message="disclosure control applies to counts, but the table holds "
+                                                        "negative or fractional values.",
+                                fix="pass whole-number counts (suppress the counts, then compute rates)."))
+    return numeric.astype("int64")
+
+
+def _with_totals(counts: pd.DataFrame) -> pd.DataFrame:
+    full = counts.copy()
+    full[TOTAL] = counts.sum(axis=1)
+    total_row = full.sum(axis=0).to_frame().T
+    total_row.index = [TOTAL]
+    if isinstance(full.index, pd.MultiIndex):
+        total_row.index = pd.MultiIndex.from_tuples([(TOTAL,) + ("",) * (full.index.nlevels - 1)])
+    total_row.index.names = full.index.names
+    return pd.concat([full, total_row])
+
+
+def _lines(n_rows: int, n_cols: int, totals: bool) -> list[list[tuple[int, int]]]:
+    """Each line as [interior entries..., total entry]."""
+    if not totals:
+        return []
+    lines = [[(i, j) for j in range(n_cols)] + [(i, n_cols)] for i in range(n_rows)]
+    lines += [[(i, j) for i in range(n_rows)] + [(n_rows, j)] for j in range(n_cols)]
+    lines.append([(n_rows, j) for j in range(n_cols)] + [(n_rows, n_cols)])
+    lines.append([(i, n_cols) for i in range(n_rows)] + [(n_rows, n_cols)])
+    return lines
+
+
+def _order_keys(full: pd.DataFrame) -> np.ndarray:
+    """Label-based tie-break keys, so the chosen complement does not depend on row order."""
+    keys = np.empty(full.shape, dtype=object)
+    for i, r in enumerate(full.index):
+        for j, c in enumerate(full.columns):
+            keys[i, j] = (str(r), str(c))
+    return keys
+
+
+def _pick(values, hidden, is_total, keys, cells) -> tuple[int, int] | None:
+    """The complement to hide among ``cells``: interior first, non-zero first, smallest, then by label."""
+    candidates = [c for c in cells if not hidden[c]]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda c: (bool(is_total[c]), values[c] == 0, values[c], keys[c]))
+
+
+def _secondary(values, hidden, is_total, lines, keys) -> np.ndarray:
+    if not lines:
+        return hidden
+    while True:
+        changed = True
+        while changed:
+            changed = False
+            # Visit lines in label order so the result is independent of row order.
+            for line in sorted(lines, key=lambda ln: [keys[c] for c in ln]):
+                if sum(hidden[c] for c in line) == 1:
+                    pick = _pick(values, hidden, is_total, keys, line)
+                    if pick is not None:
+                        hidden[pick] = True
+                        changed = True
+        exposed = exposed_cells(values, hidden, lines) if CHAINS else []
+        if not exposed:
+            return hidden
+        # Break the chain: hide one more entry in a line through the first exposed cell.
+        cell = exposed[0]
+        through = [ln for ln in lines if cell in ln]
+        options = [c for ln in through for c in ln if not hidden[c]]
+        pick = _pick(values, hidden, is_total, keys, options)
+        if pick is None:
+            return hidden
+        hidden[pick] = True
+
+
+def _round(n: int, base: int | None) -> int:
+    if not base:
+        return n
+    return int(base * math.floor(n / base + 0.5))
+
+
+__all__ = ["MARKER", "SuppressedTable", "suppress_counts", "safe_count", "safe_share", "is_small", "exposed_cells"]

@@ -1,0 +1,213 @@
+"""Disclosure control: primary and secondary suppression, totals, and an attacker's check.
+
+The attacker check is independent of the library's own rank test: for every
+hidden entry it solves two linear programmes (scipy.optimize.linprog) for the
+smallest and largest value consistent with everything shown (all lines add up,
+counts >= 0). If the two agree, the entry is revealed. For tiny tables it also
+enumerates every whole-number completion by brute force.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import linprog
+
+from evalkit.errors import DataError
+from evalkit.report.disclosure import safe_count, safe_share, suppress_counts
+
+
+def _attack_bounds(result) -> dict[tuple[int, int], tuple[float, float]]:
+    """LP bounds of every hidden entry given the shown entries (table with totals)."""
+    hidden = (result.hidden != "").to_numpy()
+    shown = result.display.to_numpy()
+    n_r, n_c = hidden.shape
+    unknown = [tuple(x) for x in np.argwhere(hidden)]
+    idx = {c: k for k, c in enumerate(unknown)}
+    a_eq, b_eq = [], []
+    lines = [[(i, j) for j in range(n_c - 1)] + [(i, n_c - 1)] for i in range(n_r)]
+    lines += [[(i, j) for i in range(n_r - 1)] + [(n_r - 1, j)] for j in range(n_c)]
+    for line in lines:
+        *parts, total = line
+        coef, rhs = np.zeros(len(unknown)), 0.0
+        for c in parts:
+            if c in idx:
+                coef[idx[c]] += 1
+            else:
+                rhs -= float(shown[c].replace(",", ""))
+        if total in idx:
+            coef[idx[total]] -= 1
+        else:
+            rhs += float(shown[total].replace(",", ""))
+        a_eq.append(coef)
+        b_eq.append(rhs)
+    out = {}
+    for c, k in idx.items():
+        obj = np.zeros(len(unknown))
+        obj[k] = 1
+        lo = linprog(obj, A_eq=np.array(a_eq), b_eq=b_eq, bounds=(0, None), method="highs")
+        hi = linprog(-obj, A_eq=np.array(a_eq), b_eq=b_eq, bounds=(0, None), method="highs")
+        assert lo.status == 0 and hi.status == 0
+        out[c] = (lo.fun, -hi.fun)
+    return out
+
+
+def _assert_safe(result, original: pd.DataFrame, threshold: int = 10):
+    full = original.copy()
+    full["Total"] = full.sum(axis=1)
+    full.loc["Total"] = full.sum(axis=0)
+    values = full.to_numpy()
+    shown = result.display.to_numpy()
+    # 1. no small count is visible
+    for (i, j), v in np.ndenumerate(values):
+        if 0 < v < threshold:
+            assert shown[i, j] == "[c]", (i, j, v)
+    # 2. no hidden entry can be pinned down from what is shown
+    for cell, (lo, hi) in _attack_bounds(result).items():
+        assert hi - lo > 0.5, f"hidden entry {cell} = {values[cell]} is revealed: [{lo}, {hi}]"
+        assert lo - 1e-6 <= values[cell] <= hi + 1e-6
+
+
+def test_primary_only_when_no_totals():
+    t = pd.DataFrame({"a": [5, 20], "b": [0, 12]}, index=["x", "y"])
+    r = suppress_counts(t, totals=False)
+    assert r.display.loc["x", "a"] == "[c]"
+    assert r.display.loc["x", "b"] == "0"  # zeros shown by default
+    assert r.display.loc["y", "a"] == "20" and r.n_secondary == 0
+    r0 = suppress_counts(t, totals=False, suppress_zeros=True)
+    assert r0.display.loc["x", "b"] == "[c]"
+
+
+def test_secondary_in_row_and_column():
+    t = pd.DataFrame({"a": [3, 25, 40], "b": [30, 50, 60], "c": [45, 12, 70]}, index=["r1", "r2", "r3"])
+    r = suppress_counts(t)
+    hid = r.hidden
+    assert hid.loc["r1", "a"] == "primary"
+    # row r1: next smallest interior cell is b=30 (not the total)
+    assert hid.loc["r1", "b"] == "secondary"
+    # column a: the next smallest interior cell is r2=25; column b: r2=50 closes the rectangle
+    assert hid.loc["r2", "a"] == "secondary"
+    assert hid.loc["r2", "b"] == "secondary"
+    assert (hid.loc["Total"] == "").all() and (hid["Total"] == "").all()
+    _assert_safe(r, t)
+
+
+def test_small_total_is_suppressed_and_protected():
+    t = pd.DataFrame({"a": [3, 40], "b": [4, 50], "c": [1, 60]}, index=["few", "many"])
+    r = suppress_counts(t)
+    assert r.display.loc["few", "Total"] == "[c]"
+    _assert_safe(r, t)
+
+
+def test_totals_are_true_totals():
+    t = pd.DataFrame({"a": [10, 20], "b": [30, 40]}, index=["x", "y"])
+    r = suppress_counts(t)
+    assert r.display.loc["Total", "Total"] == "100"
+    assert r.display.loc["x", "Total"] == "40" and r.display.loc["Total", "b"] == "70"
+
+
+def test_series_and_single_column():
+    s = pd.Series({"female": 4, "male": 40, "other": 0}, name="n")
+    r = suppress_counts(s)
+    # female hidden; the only other non-zero interior cell (male) must be hidden,
+    # and the column total then equals the row total (40+4), so it is safe only
+    # if one more line entry is hidden.
+    _assert_safe(r, s.to_frame())
+
+
+def test_row_order_does_not_change_result():
+    rng = np.random.default_rng(1)
+    t = pd.DataFrame(rng.integers(0, 30, size=(5, 4)), index=list("pqrst"), columns=list("ABCD"))
+    r1 = suppress_counts(t)
+    r2 = suppress_counts(t.iloc[::-1][["C", "A", "D", "B"]])
+    pd.testing.assert_frame_equal(r1.display.loc[r2.display.index, r2.display.columns], r2.display)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_tables_are_safe(seed):
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(1, 7)), int(rng.integers(1, 7)))
+    # a mix of small and large counts, some zeros
+    t = pd.DataFrame(np.where(rng.random(shape) < 0.35, rng.integers(0, 10, shape), rng.integers(10, 80, shape)),
+                     index=[f"r{i}" for i in range(shape[0])], columns=[f"c{j}" for j in range(shape[1])])
+    r = suppress_counts(t)
+    _assert_safe(r, t)
+
+
+BRIDGE = pd.DataFrame([[16, 4, 30, 47], [74, 29, 60, 21], [1, 77, 39, 46], [30, 18, 39, 9]],
+                      index=list("abcd"), columns=list("ABCD"))
+
+
+def test_bridge_between_two_blocks_is_broken(monkeypatch):
+    # The per-line rule alone leaves two cycles of hidden cells joined by the
+    # cell (a, B) = 4: every line holds two or more hidden entries, yet (a, B)
+    # follows from combining lines. The attacker's LP must see that ...
+    import evalkit.report.disclosure as disclosure
+
+    monkeypatch.setattr(disclosure, "CHAINS", False)
+    weak = suppress_counts(BRIDGE)
+    bounds = _attack_bounds(weak)
+    assert bounds[(0, 1)][0] == pytest.approx(4) and bounds[(0, 1)][1] == pytest.approx(4)
+    # ... and the library's chain check must close it.
+    monkeypatch.setattr(disclosure, "CHAINS", True)
+    _assert_safe(suppress_counts(BRIDGE), BRIDGE)
+
+
+def test_brute_force_integer_completions_small_table():
+    t = pd.DataFrame({"a": [2, 10], "b": [10, 11]}, index=["x", "y"])
+    r = suppress_counts(t)
+    hidden = (r.hidden != "").to_numpy()
+    shown = r.display.to_numpy()
+    cells = [tuple(c) for c in np.argwhere(hidden)]
+    assert len(cells) >= 2
+    n_r, n_c = hidden.shape
+    # an entry cannot exceed the grand total (shown here: 33)
+    top = int(shown[-1, -1])
+    combos = np.stack(np.meshgrid(*[np.arange(top + 1)] * len(cells), indexing="ij"), -1).reshape(-1, len(cells))
+    ok = np.ones(len(combos), dtype=bool)
+    lines = [[(i, j) for j in range(n_c - 1)] + [(i, n_c - 1)] for i in range(n_r)]
+    lines += [[(i, j) for i in range(n_r - 1)] + [(n_r - 1, j)] for j in range(n_c)]
+    for *parts, total in lines:
+        lhs = np.zeros(len(combos))
+        for c in parts:
+            lhs += combos[:, cells.index(c)] if c in cells else float(shown[c])
+        ok &= lhs == (combos[:, cells.index(total)] if total in cells else float(shown[total]))
+    solutions = [tuple(int(v) for v in row) for row in combos[ok]]
+    assert (2, 10, 10, 11) in solutions or len(cells) != 4
+    assert len(solutions) > 1
+    for k in range(len(cells)):
+        assert len({s[k] for s in solutions}) > 1, f"cell {cells[k]} has a single possible value"
+
+
+def test_rounding_and_marker():
+    t = pd.DataFrame({"a": [12, 23], "b": [37, 41]}, index=["x", "y"])
+    r = suppress_counts(t, round_to=5, marker="<10")
+    assert r.display.loc["x", "a"] == "10" and r.display.loc["y", "a"] == "25"
+    assert "rounded to the nearest 5" not in "".join(r._notes())  # nothing hidden, no note
+    r2 = suppress_counts(pd.DataFrame({"a": [3, 23], "b": [37, 41]}), marker="<10")
+    assert (r2.display == "<10").to_numpy().sum() >= 2
+
+
+def test_bad_input_is_a_data_error():
+    with pytest.raises(DataError, match="whole-number counts"):
+        suppress_counts(pd.DataFrame({"a": [1.5, 2]}))
+    with pytest.raises(DataError, match="negative"):
+        suppress_counts(pd.DataFrame({"a": [-1, 2]}))
+
+
+def test_safe_count_and_share():
+    assert safe_count(7) == "[c]" and safe_count(0) == "0" and safe_count(1234) == "1,234"
+    assert safe_count(12, round_to=5) == "10"
+    assert safe_count(5, threshold=5) == "5"
+    assert safe_share(45, 50) == "[c]"  # 5 did not: revealed by subtraction
+    assert safe_share(20, 50) == "40%"
+    assert safe_share(3, 50) == "[c]"
+
+
+def test_html_has_note_when_hidden():
+    r = suppress_counts(pd.DataFrame({"a": [3, 23], "b": [37, 41]}))
+    html = r._repr_html_()
+    assert "[c]" in html and "hidden to protect confidentiality" in html
