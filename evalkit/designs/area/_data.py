@@ -11,17 +11,12 @@ sorted by area and month.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from evalkit.errors import DataError, MissingDataError, Problem, SpecError
+from evalkit.errors import DataError, MissingDataError, Problem, SpecError  # noqa: F401
 
 #: Name of the whole-VRU roll-up (every configured area together).
 WHOLE_VRU = "City and County"
@@ -32,25 +27,11 @@ ROLLOUT_COLUMNS = ("intervention_id", "area", "start_month")
 Hierarchy = Mapping[str, Sequence[str]]
 
 
-@lru_cache(maxsize=4)
-def _load_hierarchy(path: str | None) -> dict[str, tuple[str, ...]]:
-    if path:
-        text = Path(path).read_text(encoding="utf-8")
-    else:
-        text = resources.files("evalkit.data").joinpath("default_config.yaml").read_text(encoding="utf-8")
-    areas = (yaml.safe_load(text) or {}).get("areas")
-    if not isinstance(areas, dict) or not areas:
-        raise SpecError(f"the configuration {path or 'default_config.yaml'} has no 'areas' mapping; "
-                        "add one like 'areas: {City: [Nottingham], County: [Ashfield, ...]}'.")
-    return {str(k): tuple(str(v) for v in vals) for k, vals in areas.items()}
-
-
 def default_hierarchy() -> dict[str, tuple[str, ...]]:
-    """The area -> districts mapping from the VRU configuration.
+    """The area -> districts mapping from the VRU configuration (:func:`evalkit.data.config.load_config`)."""
+    from evalkit.data.config import load_config  # lazy: the config module reads YAML on first use
 
-    Reads ``EVALKIT_CONFIG`` when set, else the packaged default configuration.
-    """
-    return dict(_load_hierarchy(os.environ.get("EVALKIT_CONFIG") or None))
+    return {str(k): tuple(str(v) for v in vals) for k, vals in load_config().areas.items()}
 
 
 def _resolve_hierarchy(hierarchy: Hierarchy | None) -> dict[str, tuple[str, ...]]:

@@ -161,8 +161,8 @@ def period_vs_baseline(area_counts: pd.DataFrame, *, indicator: str, area: str,
     family, cov_type = _COV[cov]
     fit = fit_rate(both["count"].to_numpy(float), X, np.log(both["population"].to_numpy()), family=family,
                    cov=cov_type)
-    label = {"quasi": fit.cov_label, "poisson": "Poisson, " + fit.cov_label, "hc1": "Poisson, " + fit.cov_label,
-             "nb": f"negative binomial NB2 (alpha {fit.nb_alpha:.3g}), model-based"}[cov]
+    label = (f"negative binomial NB2 (alpha {fit.nb_alpha:.3g}), model-based" if cov == "nb"
+             else fit.cov_label if cov == "quasi" else "Poisson, " + fit.cov_label)
     method = (f"Rate ratio of {p_lo}-{p_hi} to the average of {b_lo}-{b_hi} from a log-linear rate model on "
               f"{fit.n} monthly counts with log(population) offset; {label}. Crude change = period total per "
               "12 months against baseline total per 12 months, as in the board report.")
