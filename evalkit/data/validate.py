@@ -124,6 +124,29 @@ _KIND_FIX = {
 }
 
 
+def category_lookup(spec: FieldSpec, cfg: VRUConfig) -> dict[str, str]:
+    """Forgiving lookup for a category field: normalised spelling or alias → contract code."""
+    lookup: dict[str, str] = {}
+    for code in allowed_values(spec, cfg) or []:
+        lookup.setdefault(_category_key(code), code)
+    for alias, code in alias_map(spec, cfg).items():
+        lookup.setdefault(_category_key(alias), code)
+    return lookup
+
+
+def normalise_categories(df: pd.DataFrame, table: str, cfg: VRUConfig) -> pd.DataFrame:
+    """Map forgiven spellings and aliases of codes to contract codes (unknown values kept as written)."""
+    df = df.copy()
+    for fs in TABLES[table].fields:
+        if fs.kind == "category" and fs.name in df:
+            lookup = category_lookup(fs, cfg)
+            col = df[fs.name]
+            uniques = pd.unique(col[col.notna()])
+            mapping = {u: lookup.get(_category_key(str(u)), u) for u in uniques}
+            df[fs.name] = col.map(mapping).astype(object).where(col.notna(), None)
+    return df
+
+
 def _parse_column(raw: pd.Series, spec: FieldSpec, cfg: VRUConfig) -> tuple[pd.Series, pd.Series]:
     """Parse one text column. Returns (typed series, error series: message or None)."""
     text = raw.str.strip()
@@ -133,11 +156,7 @@ def _parse_column(raw: pd.Series, spec: FieldSpec, cfg: VRUConfig) -> tuple[pd.S
     if spec.kind in ("id", "text"):
         return text.where(~blank, None).astype(object), errors
     if spec.kind == "category":
-        lookup: dict[str, str] = {}
-        for code in allowed_values(spec, cfg) or []:
-            lookup.setdefault(_category_key(code), code)
-        for alias, code in alias_map(spec, cfg).items():
-            lookup.setdefault(_category_key(alias), code)
+        lookup = category_lookup(spec, cfg)
         mapping = {u: lookup.get(_category_key(u), u) for u in uniques}
         return text.map(mapping).where(~blank, None).astype(object), errors
     parser = {"date": _parse_date, "bool": _parse_bool,
@@ -471,5 +490,5 @@ def typed_tables(checked: Sequence[CheckedTable], cfg: VRUConfig) -> dict[str, p
     return {t: finish_typed(pd.concat(frames, ignore_index=True), t, cfg) for t, frames in by_table.items()}
 
 
-__all__ = ["validate_file", "validate_files", "read_valid", "check_files", "check_raw", "check_references",
+__all__ = ["normalise_categories", "validate_file", "validate_files", "read_valid", "check_files", "check_raw", "check_references",
            "CheckedTable", "derive_fields", "finish_typed", "typed_tables"]
