@@ -1,0 +1,140 @@
+"""Propensity score by logistic regression, and the Mahalanobis metric.
+
+The propensity model is the ordinary maximum-likelihood logit of treatment on
+the covariates plus an intercept, the model R's ``glm(family = binomial)`` and
+statsmodels ``GLM(family=Binomial())`` fit. It is solved here by Newton-Raphson
+(= IRLS for the canonical link) in numpy. Why hand-written: on a national
+comparison pool (a million rows) statsmodels' GLM spends most of its time in
+per-iteration overhead (pinv of the weighted design, residual bookkeeping),
+while the Newton step needs only ``X' W X`` (p x p) and ``X'(y - p)``; the
+estimates are the same MLE, checked against statsmodels to 1e-8 and against R
+``glm`` in the tests. Iteration stops when the largest coefficient change is
+below 1e-10 (tighter than R's deviance rule, so R's estimates agree to ~1e-8).
+
+Perfect or quasi-perfect separation (a covariate combination that only
+participants, or only comparison records, have) makes the MLE infinite; it is
+detected by non-convergence or by fitted probabilities numerically 0 or 1 and
+reported as :class:`InsufficientDataError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+from scipy.special import expit
+
+from evalkit.errors import InsufficientDataError
+
+_MAX_ITER = 50
+_TOL = 1e-10
+_ETA_LIMIT = 30.0  # |logit| > 30 means a fitted probability within 1e-13 of 0 or 1
+
+
+@dataclass(frozen=True)
+class LogitFit:
+    """Coefficients of the propensity model (aggregates only)."""
+
+    names: tuple[str, ...]
+    coef: np.ndarray
+    iterations: int
+    deviance: float
+
+    def linear_predictor(self, X: np.ndarray) -> np.ndarray:
+        return self.coef[0] + X @ self.coef[1:]
+
+
+def fit_logit(X: np.ndarray, y: np.ndarray, names: tuple[str, ...] = ()) -> LogitFit:
+    """Maximum-likelihood logistic regression of ``y`` on ``[1, X]`` by Newton-Raphson.
+
+    Parameters
+    ----------
+    X
+        (n, p) covariate matrix without intercept.
+    y
+        0/1 outcome (treatment indicator).
+
+    Raises
+    ------
+    InsufficientDataError
+        Perfect separation, or a design that is not of full rank.
+    """
+    n, p = X.shape
+    y = y.astype(np.float64)
+    # Centre and scale columns for a well-conditioned Newton step; map back at the end.
+    centre = X.mean(axis=0)
+    scale = X.std(axis=0)
+    scale[scale == 0] = 1.0
+    Z = np.empty((n, p + 1))
+    Z[:, 0] = 1.0
+    np.subtract(X, centre, out=Z[:, 1:])
+    Z[:, 1:] /= scale
+    ybar = y.mean()
+    beta = np.zeros(p + 1)
+    beta[0] = np.log(ybar / (1 - ybar))
+    converged = False
+    for it in range(1, _MAX_ITER + 1):
+        eta = Z @ beta
+        mu = expit(eta)
+        w = mu * (1.0 - mu)
+        grad = Z.T @ (y - mu)
+        hess = (Z * w[:, None]).T @ Z
+        try:
+            step = linalg.solve(hess, grad, assume_a="pos")
+        except (linalg.LinAlgError, ValueError):
+            raise _separation_or_collinear(names) from None
+        beta = beta + step
+        if not np.all(np.isfinite(beta)):
+            raise _separation_or_collinear(names)
+        if np.max(np.abs(step)) < _TOL * (1.0 + np.max(np.abs(beta))):
+            converged = True
+            break
+    eta = Z @ beta
+    if not converged or np.max(np.abs(eta)) > _ETA_LIMIT:
+        raise _separation_or_collinear(names)
+    coef = np.empty(p + 1)
+    coef[1:] = beta[1:] / scale
+    coef[0] = beta[0] - centre @ coef[1:]
+    mu = expit(eta)
+    dev = -2.0 * float(np.sum(y * np.log(mu) + (1 - y) * np.log1p(-mu)))
+    return LogitFit(names=("(Intercept)", *names), coef=coef, iterations=it, deviance=dev)
+
+
+def _separation_or_collinear(names: tuple[str, ...]) -> InsufficientDataError:
+    return InsufficientDataError(
+        "The propensity model cannot be estimated: some covariate values occur only among "
+        "participants or only among the comparison pool (perfect separation), or covariates "
+        f"duplicate one another ({', '.join(names) or 'see covariates'}). Merge rare categories, "
+        "drop the offending covariate, or restrict the comparison pool to people like the participants."
+    )
+
+
+def propensity_distance(X: np.ndarray, treat: np.ndarray, *, link: str, names: tuple[str, ...] = ()
+                        ) -> tuple[np.ndarray, LogitFit]:
+    """Propensity distance per row: probability (``link="logit"``) or logit (``"linear.logit"``)."""
+    fit = fit_logit(X, treat, names)
+    eta = fit.linear_predictor(X)
+    return (eta if link == "linear.logit" else expit(eta)), fit
+
+
+def mahalanobis_transform(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray) -> np.ndarray:
+    """Rotate covariates so Euclidean distance equals Mahalanobis distance.
+
+    Uses the pooled within-group covariance of the non-discarded units (Rubin
+    1980; MatchIt ``transform_covariates``); constant columns are dropped and a
+    pseudo-inverse handles collinear dummies, which leaves distances unchanged.
+    """
+    keep = ~discarded
+    Xk = X[keep]
+    tk = treat[keep]
+    centred = Xk.copy()
+    for g in (0, 1):
+        rows = tk == g
+        centred[rows] -= Xk[rows].mean(axis=0)
+    dof = Xk.shape[0] - 2
+    cov = centred.T @ centred / dof
+    vals, vecs = np.linalg.eigh(cov)
+    tol = vals.max() * 1e-10
+    inv_sqrt = np.where(vals > tol, 1.0 / np.sqrt(np.clip(vals, tol, None)), 0.0)
+    return X @ (vecs * inv_sqrt)
