@@ -69,9 +69,11 @@ class McNemarResult:
 
 
 def wilson_interval(count: int, n: int, conf_level: float) -> tuple[float, float]:
-    """Wilson score interval for one proportion (statsmodels)."""
+    """Wilson score interval for one proportion (statsmodels), exact at the boundaries."""
     low, high = proportion_confint(count, n, alpha=1 - conf_level, method="wilson")
-    return float(low), float(high)
+    # The limits are exactly 0 (count 0) and 1 (count n); statsmodels returns
+    # them with a rounding error of about 1e-17.
+    return (0.0 if count == 0 else float(low)), (1.0 if count == n else float(high))
 
 
 def mcnemar_tests(table: PairedTable) -> McNemarResult:
