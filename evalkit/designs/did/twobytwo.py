@@ -177,7 +177,9 @@ def matched_frame(match_result: Any, *, unit: str) -> pd.DataFrame:
     """The matched sample (one row per matched unit) from a matching result, by duck typing.
 
     Accepts a DataFrame, or an object with a DataFrame attribute ``matched``,
-    ``matched_data`` or ``data`` (or a ``matched_data()`` method), or one with
+    ``matched_data``, ``data`` or ``units`` (e.g.
+    :class:`evalkit.designs.matching.match.MatchResult`, whose ``id_col``
+    names the id column), or one with
     array attributes ``ids``/``weights`` (and optional ``subclass``,
     ``treated``). The frame must hold the unit id (``unit`` or ``id``) and a
     weight column (``weights``/``weight``); ``subclass`` and ``treated`` are
@@ -187,7 +189,7 @@ def matched_frame(match_result: Any, *, unit: str) -> pd.DataFrame:
     if isinstance(match_result, pd.DataFrame):
         frame = match_result
     else:
-        for name in ("matched", "matched_data", "data"):
+        for name in ("matched", "matched_data", "data", "units"):
             obj = getattr(match_result, name, None)
             obj = obj() if callable(obj) else obj
             if isinstance(obj, pd.DataFrame):
@@ -204,6 +206,9 @@ def matched_frame(match_result: Any, *, unit: str) -> pd.DataFrame:
         raise SpecError("matched_did: could not read the matched sample from the matching result "
                         f"({type(match_result).__name__}). Fix: pass the result of the matching design "
                         "or a DataFrame with the unit id and a 'weights' column.")
+    id_col = getattr(match_result, "id_col", None)
+    if unit not in frame.columns and isinstance(id_col, str) and id_col in frame.columns:
+        frame = frame.rename(columns={id_col: unit})
     if unit not in frame.columns and "id" in frame.columns:
         frame = frame.rename(columns={"id": unit})
     if unit not in frame.columns:
