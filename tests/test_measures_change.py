@@ -99,3 +99,17 @@ def test_bad_psychometrics_raise(rel, sd):
 def test_length_mismatch_raises():
     with pytest.raises(SpecError):
         reliable_change_index([1, 2], [2], reliability=0.8, sd=5)
+
+
+def test_published_worked_example_wodrich_piers_harris():
+    """Wodrich, *Evidence-based approaches...*, Appendix E "How to calculate
+    reliable change indexes" (Univ. of Arizona open textbook): Piers-Harris-2
+    total SEM 3.07 -> S_diff 4.34 -> reliable change threshold 4.34 x 1.96 = 8.51;
+    pre 24, post 35 (change 11) is a reliable change. We express SEM 3.07 as
+    sd * sqrt(1 - r) with r = 0.91, sd = 3.07 / 0.3 (any such pair gives the same SEM).
+    The source rounds to 2 decimals at each step, hence abs tolerance 0.01."""
+    r, sd = 0.91, 3.07 / 0.3
+    assert rci_se_diff(reliability=r, sd=sd) == pytest.approx(4.34, abs=0.005)
+    assert reliable_change_threshold(reliability=r, sd=sd) == pytest.approx(8.51, abs=0.01)
+    assert reliable_change_index([24], [35], reliability=r, sd=sd)[0] == pytest.approx(11 / 4.3417, abs=1e-3)
+    assert list(classify_change([24], [35], reliability=r, sd=sd, higher_is_better=True)) == ["improved"]

@@ -26,10 +26,14 @@ functional mean/SD ``m1, s1``:
 
 :func:`classify_change` takes the cut-off as a number, so an evaluator may
 pass any of the three (see :func:`clinical_cutoff`) or a published screening
-threshold (e.g. an SDQ band boundary). evalkit's default for instruments with
-published normal and clinical norms is criterion c, which J&T recommend when
-both distributions are known; otherwise the instrument's published band
-boundary is used and named as such.
+threshold (e.g. an SDQ band boundary). J&T recommend criterion c when both the
+functional and dysfunctional norms are known; the built-in instrument
+definitions give no clinical-population norms for these age groups, so their
+``clinical_cutoff`` is the published screening band boundary (SDQ: top of the
+"close to average" band), named as such in ``docs/measures.md``.
+
+Worked-example check: tests reproduce the published RCI example in Wodrich's
+open textbook (Piers-Harris-2, SEM 3.07 -> S_diff 4.34 -> threshold 8.51).
 """
 
 from __future__ import annotations
