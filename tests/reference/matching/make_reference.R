@@ -20,7 +20,8 @@ writeLines(c(sprintf("MatchIt %s", packageVersion("MatchIt")), sprintf("sandwich
              sprintf("lmtest %s", packageVersion("lmtest")), sprintf("survival %s", packageVersion("survival")),
              R.version.string), "versions.txt")
 
-# Propensity model
+# Propensity model (glm default tolerance: this is what matchit() uses)
+tight <- glm.control(epsilon = 1e-12, maxit = 100)  # outcome GLMs: converge fully
 ps <- glm(f, data = d, family = binomial())
 write.csv(data.frame(term = names(coef(ps)), estimate = unname(coef(ps))), "ps_coef.csv", row.names = FALSE)
 write.csv(data.frame(person_id = d$person_id, ps = fitted(ps), lp = ps$linear.predictors),
@@ -44,7 +45,8 @@ for (i in seq_len(nrow(configs))) {
             sprintf("matched_%s.csv", cf$name), row.names = FALSE)
   mm <- md[md$weights > 0, ]
   repl <- as.logical(cf$replace)
-  # SEs: cluster-robust by subclass (vcovCL default type HC1, cadjust = TRUE) without replacement;
+  # SEs: cluster-robust by subclass without replacement: vcovCL defaults, cadjust = TRUE and
+  # type "HC1" for lm but "HC0" for glm (sandwich's documented default);
   # HC3 robust with replacement (MatchIt vignette "Estimating effects", matching with replacement).
   V <- function(fit) if (repl) vcovHC(fit, type = "HC3") else vcovCL(fit, cluster = ~subclass)
   out <- function(q, fit, term = "treated") {
@@ -55,13 +57,13 @@ for (i in seq_len(nrow(configs))) {
     out("cont_diff", lm(y_cont ~ treated, data = mm, weights = weights)),
     out("cont_adj", lm(as.formula(paste("y_cont ~ treated +", covs)), data = mm, weights = weights)),
     out("bin_rd", lm(y_bin ~ treated, data = mm, weights = weights)),
-    out("bin_logrr", glm(y_bin ~ treated, data = mm, weights = weights, family = quasipoisson(link = "log"))),
+    out("bin_logrr", glm(y_bin ~ treated, data = mm, weights = weights, family = quasipoisson(link = "log"), control = tight)),
     out("count_diff", lm(y_count ~ treated, data = mm, weights = weights)),
-    out("count_logrr", glm(y_count ~ treated, data = mm, weights = weights, family = quasipoisson(link = "log"))),
+    out("count_logrr", glm(y_count ~ treated, data = mm, weights = weights, family = quasipoisson(link = "log"), control = tight)),
     out("count_logrr_adj", glm(as.formula(paste("y_count ~ treated +", covs)), data = mm, weights = weights,
-                               family = quasipoisson(link = "log"))),
+                               family = quasipoisson(link = "log"), control = tight)),
     out("bin_logrr_adj", glm(as.formula(paste("y_bin ~ treated +", covs)), data = mm, weights = weights,
-                             family = quasipoisson(link = "log")))
+                             family = quasipoisson(link = "log"), control = tight))
   )
   cx <- if (repl) coxph(Surv(time, event) ~ treated, data = mm, weights = weights, robust = TRUE)
         else coxph(Surv(time, event) ~ treated, data = mm, weights = weights, cluster = subclass)
