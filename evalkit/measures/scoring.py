@@ -289,12 +289,9 @@ def score_instrument(
 
 
 def _sort(df: pd.DataFrame, cfg) -> pd.DataFrame:
-    try:
-        from evalkit.measures._common import get_config
+    from evalkit.measures._common import get_config
 
-        order = list(get_config(cfg).timepoints)
-    except Exception:  # configuration is only used for ordering; never fail scoring over it
-        order = ["baseline", "exit", "follow_up"]
+    order = list(get_config(cfg).timepoints)
     extra = sorted(set(df["timepoint"].astype(str)) - set(order))
     rank = {t: i for i, t in enumerate(order + extra)}
     df = df.assign(_t=df["timepoint"].astype(str).map(rank))

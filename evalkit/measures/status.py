@@ -63,9 +63,9 @@ def status_outcomes(statuses: pd.DataFrame, *, cfg=None) -> pd.DataFrame:
     cfg = get_config(cfg)
     require_columns(statuses, KEYS + ["status_date", "domain", "value"], table="statuses", purpose="Status outcomes")
     st = _latest(statuses)
-    allowed = {d: set(v) for d, v in cfg.status_domains.items()}
-    bad = ~st.apply(lambda r: r["domain"] in allowed and r["value"] in allowed[r["domain"]], axis=1) if len(st) else []
-    if len(st) and bad.any():
+    allowed = pd.MultiIndex.from_tuples([(d, v) for d, vals in cfg.status_domains.items() for v in vals])
+    bad = ~pd.MultiIndex.from_frame(st[["domain", "value"]].astype(object)).isin(allowed)
+    if bad.any():
         r = st[bad].iloc[0]
         raise DataError(Problem(file="statuses", column="value",
                                 message=f"{int(bad.sum())} status value(s) are not allowed for their domain "
