@@ -44,8 +44,8 @@ def plot_event_study(result: Any, *, ax: plt.Axes | None = None, title: str | No
     x = table["event_time"].to_numpy(dtype=float)
     pre = x < 0
     if {"band_low", "band_high"} <= set(table.columns):
-        ax.fill_between(x, table["band_low"], table["band_high"], color="0.85", step="mid",
-                        label="uniform 95% band")
+        ax.vlines(x, table["band_low"], table["band_high"], color="0.8", linewidth=9,
+                  label="uniform (simultaneous) band")
     for mask, colour, name in ((pre, "tab:grey", "before start"), (~pre, "tab:blue", "after start")):
         t = table[mask]
         ax.errorbar(t["event_time"], t["estimate"], yerr=[t["estimate"] - t["ci_low"], t["ci_high"] - t["estimate"]],

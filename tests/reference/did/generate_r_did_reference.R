@@ -1,3 +1,7 @@
+## Provenance: copied from github.com/d2cml-ai/csdid (MIT licence) @ ca91c1fe,
+## csdid/test_csdid/r_ref/generate_reference.R. Its outputs ref_attgt.csv / ref_aggte.csv /
+## ref_pretest.csv (R did 2.5.0) are stored here as r_did_*.csv, mpdta rows only.
+## Run: Rscript generate_r_did_reference.R <outdir> <dir with mpdta.csv and sim_data.csv>
 ## Generate R `did` reference values for csdid Python parity tests.
 ## Outputs tidy CSVs into the same directory.
 suppressMessages(library(did))
