@@ -207,8 +207,9 @@ def _group_rates(panel: pd.DataFrame, first_start: pd.Period) -> tuple[dict, ...
 
 
 def _event_study(panel: pd.DataFrame, bin_months: int, alpha: float) -> tuple[Estimate, ...]:
-    rel = panel.apply(lambda r: (r["month"] - r["start"]).n if r["treated"] else np.nan, axis=1)
-    bins = np.floor(rel / bin_months)
+    month_n = panel["month"].map(lambda m: m.ordinal).to_numpy(float)
+    start_n = panel["start"].map(lambda m: m.ordinal if isinstance(m, pd.Period) else np.nan).to_numpy(float)
+    bins = pd.Series(np.floor((month_n - start_n) / bin_months), index=panel.index)
     levels = sorted(b for b in bins.dropna().unique() if b != -1)
     extra = [((bins == b) & panel["treated"]).to_numpy(float) for b in levels]
     X = _fe_design(panel, extra)
