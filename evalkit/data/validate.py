@@ -308,6 +308,32 @@ def _show(v: object) -> str:
     return str(v)
 
 
+def _drop_consequences(failures: list[_Failure], typed: pd.DataFrame, cfg: VRUConfig) -> list[_Failure]:
+    """Drop rule failures caused only by a cell that already failed its own check.
+
+    E.g. prior_offences = -1 is out of range; "prior_violent_offences is more
+    than prior_offences" on the same row would only repeat it. The rules are
+    re-run with the failing cells blanked (rules pass on missing values).
+    """
+    cell_fails = [f for f in failures if f.kind in ("allowed", "range") and f.row is not None]
+    rule_fails = [f for f in failures if f.kind == "rule"]
+    if not cell_fails or not rule_fails:
+        return failures
+    cleaned = typed.copy()
+    for f in cell_fails:
+        cleaned.loc[f.row, f.column] = None
+    still: dict[str, pd.Series] = {}
+    keep = []
+    for f in failures:
+        if f.kind == "rule":
+            if f.detail not in still:
+                still[f.detail] = RULES[f.detail].ok(cleaned, cfg)
+            if bool(still[f.detail].loc[f.row]):
+                continue
+        keep.append(f)
+    return keep
+
+
 def derive_fields(df: pd.DataFrame, table: str, cfg: VRUConfig) -> pd.DataFrame:
     """Fill derivable fields: ethnicity_group from ethnicity_detailed, age from date of birth.
 
@@ -344,7 +370,8 @@ def check_raw(raw: RawTable, cfg: VRUConfig | None = None, *, limit: int = 200) 
             bad_cells.add((int(row), fs.name))
     typed = pd.DataFrame(columns, index=raw.frame.index)
     if len(typed):
-        for f in _pandera_failures(typed, spec, cfg):
+        found = _drop_consequences(_pandera_failures(typed, spec, cfg), typed, cfg)
+        for f in found:
             if f.column in missing or (f.row, f.column) in bad_cells:
                 continue  # already reported as a missing column or an unreadable cell
             if f.kind == "rule" and any((f.row, c) in bad_cells for c in RULES[f.detail].presence_of):
