@@ -1,0 +1,105 @@
+"""The README written beside the synthetic data: the scenario and the truth definitions."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from evalkit.synth.settings import DATA_END, POOL_SIZES
+
+_TEXT = """# Synthetic VRU monitoring data (seed {seed})
+
+Made by `evalkit synth --seed {seed} --out DIR` (`evalkit.synthetic.generate`). Nothing here is
+about real people. The same seed always gives byte-identical files.
+
+## The scenario
+An imaginary Violence Reduction Unit for Nottingham City and Nottinghamshire County, 2020/21,
+mirroring a real board report: 28 interventions at three prevention levels (list and planted
+scenario in `evalkit/demo_portfolio.yaml`), {n_part:,} young people aged 5-25 starting between
+2020-04-01 and 2021-03-31, and a comparison pool of {n_pool:,} non-participants
+({pool_text}) with index dates in 2020/21. Police offence records run to **{data_end}** (the
+extract date). Monthly area counts run April 2017 - March 2022.
+
+Files (columns exactly as `docs/data-contract.md`): {files}, plus `truth.csv`.
+
+## How the data were made (the choices that matter for analysis)
+- **Selection on observables.** Everyone has a latent risk; participants of tertiary and
+  secondary interventions have a higher mean than the pool, universal ones a lower mean. The
+  risk factors (prior_offences, prior_violent_offences, school_exclusion, looked_after,
+  exploitation_concern, substance_misuse_concern) are noisy functions of it, but offending
+  afterwards depends only on the *observed* risk factors, age and sex. So a naive
+  participant-vs-pool comparison is biased and a correct matched or weighted design on those
+  covariates recovers the truth.
+- **Offending.** Time to first proven offence is Weibull with proportional hazards in the
+  risk factors (shape 0.8); further proven offences follow at a rate rising with risk. An
+  intervention multiplies both by its hazard ratio. 12-month reoffending is therefore a
+  complementary log-log (not logit) function of the covariates. Proven outcomes are caution,
+  youth caution, youth conditional caution and conviction; no_further_action and
+  community_resolution are never proven; offences whose outcome falls after the extract are
+  `charge` (court pending) or `pending`. Custody cohorts (custody diversion participants and
+  the custody_no_referral pool) have their arrest offence dated on the index date itself.
+- **prior_offences** = number of proven offences with offence_date in [index - 24 months,
+  index - 1 day]; the offences file holds exactly that many (plus older offences, unproven
+  ones and the index-day arrest offence, none of which count). The index date is start_date,
+  except for custody diversion, where it is referral_date (the arrest).
+- **Follow-up.** Complete (12 months + 6 months for the offence to be proven) for index dates
+  up to 18 months before the extract; participants starting after {complete_by} have
+  incomplete follow-up, on purpose.
+- **Questionnaires.** Item level. SDQ self-report (SDQ_S) ages 11-17, parent report (SDQ_P)
+  under 11 and for parenting programmes; SWEMWBS from age 11. Items come from latent subscale
+  traits (graded response model). SDQ responses are raw (0 not true, 1 somewhat true, 2
+  certainly true); items 7, 11, 14, 21, 25 must be reverse-scored (2 - response) as published.
+  About 3% of items are blank and 3% of questionnaires missing at random; exit questionnaires
+  are missing NOT at random (likelier after disengaging or leaving early, and with a worse
+  baseline). Counselling (INT09-INT11) admits only SWEMWBS raw <= 21 and parenting
+  (INT15-INT16) only SDQ total >= 14 at baseline, so pre/post change there includes
+  regression to the mean. Everyone drifts slightly better by exit (maturation).
+- **Engagement.** Planned sessions per type; drop-out and attendance depend on a latent
+  engagement that is lower for higher-risk, worse-scoring young people; completed = stayed to
+  the end and attended at least completion_min_sessions. During lockdowns half the
+  face-to-face sessions moved to phone_online.
+- **Area counts.** Per locality, summed to City (= Nottingham) and County (= its seven
+  districts; counts and populations roll up exactly). Population at risk is the 10-24
+  population. Shared trend (down since 2018/19), summer peak, COVID dip in spring 2020,
+  negative binomial noise. INT27 (Mansfield, Ashfield, from 2019-10) multiplies serious
+  violence and knife crime by 0.82; INT28 (Gedling, Broxtowe, Newark and Sherwood, from
+  2020-04) does nothing. Knife crime City+County 2020/21 vs the 2017/18-2019/20 average:
+  {knife_change:+.1%} in these data (board report: -13%).
+
+## truth.csv
+One row per intervention x outcome: `true_effect` on the `scale` stated, `scenario`
+(effective / null / harmful / small) and `primary` (the outcome the intervention's type
+is judged on). Effects are averaged over the intervention's participants (ATT) and are
+expectations given their characteristics, so they do not depend on the luck of the draw.
+- reoffend_12m: risk difference in P(any proven offence with offence_date in (index, index +
+  12 months] and outcome_date <= index + 18 months).
+- reoffend_freq_12m: difference in the expected number of such offences per person.
+- time_to_reoffend_hr: hazard ratio for the time from index to the first proven offence.
+- sdq_total_change / sdq_emotional_change / sdq_conduct_change: difference in the expected
+  exit score (total difficulties 0-40, subscales 0-10) with vs without the intervention, over
+  participants given an SDQ; equal to the extra change from baseline.
+- swemwbs_change: the same for the SWEMWBS metric score (Rasch conversion of the raw total).
+- neet_exit: risk difference in NEET at exit (participants aged 16+ at start).
+- substance_use: risk difference in weekly-or-more substance use at exit (aged 12+).
+- onward_referral_takeup: expected share of onward referrals taken up (a level, not an effect).
+- area_serious_violence_rr / area_knife_crime_rr: rate ratio in the roll-out districts from
+  the roll-out month.
+Null interventions have exactly zero effect on everything (hazard and rate ratios 1).
+"Small" interventions have too few participants to conclude anything, whatever their effect.
+"""
+
+
+def readme_text(world, *, seed: int) -> str:
+    """README.md for the data folder, with a few numbers computed from the data."""
+    counts = world.tables["area_counts"]
+    knife = counts[(counts["indicator"] == "knife_crime") & counts["area"].isin(["City", "County"])]
+    month = pd.DatetimeIndex(knife["month"])
+    fy = month.year - (month.month < 4)
+    base = knife.loc[(fy >= 2017) & (fy <= 2019), "count"].sum() / 3
+    year = knife.loc[fy == 2020, "count"].sum()
+    complete_by = (pd.Timestamp(DATA_END) - pd.DateOffset(months=18)).date()
+    files = ", ".join(f"`{t}.csv`" for t in world.tables)
+    return _TEXT.format(seed=seed, n_part=len(world.tables["participants"]),
+                        n_pool=len(world.tables["comparison_pool"]),
+                        pool_text=", ".join(f"{n:,} {k}" for k, n in POOL_SIZES.items()),
+                        data_end=DATA_END.isoformat(), complete_by=complete_by.isoformat(),
+                        files=files, knife_change=year / base - 1)

@@ -1,0 +1,234 @@
+"""Fixed settings of the synthetic world: dates, the portfolio, type profiles, effects.
+
+Every modelling choice of the generator that is a number lives here, so the
+scenario can be read (and changed) in one place. The README written next to the
+data (see :mod:`evalkit.synth.readme`) explains them in words.
+
+The synthetic world always uses the *default* VRU configuration (Nottingham
+City and County): it mirrors one real setting, whatever configuration a user
+points evalkit at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+#: Financial year 2020/21: every participant starts in it, every pool member's index date is in it.
+FY_START = date(2020, 4, 1)
+FY_END = date(2021, 3, 31)
+#: Last day covered by the police offence extract. Chosen so that 12 months of follow-up
+#: plus 6 months for an offence to be proven is complete for everyone whose index date is
+#: on or before 2021-02-28 and incomplete for the last month's starters (on purpose).
+DATA_END = date(2022, 8, 31)
+#: First and last month of the area counts.
+AREA_FIRST_MONTH = date(2017, 4, 1)
+AREA_LAST_MONTH = date(2022, 3, 1)
+
+#: Size of the comparison pool by source (total >= 20,000).
+POOL_SIZES = {"custody_no_referral": 8000, "at_risk_list": 12000}
+
+#: Cap on how long a proven outcome takes (days) for offences inside a follow-up window,
+#: so that "offence within 12 months and proven within 18" equals "offence within 12 months".
+MAX_PROVEN_LAG_DAYS = 175
+
+
+@lru_cache(maxsize=1)
+def default_config() -> dict[str, Any]:
+    """The default VRU configuration (categories, areas), read straight from the YAML."""
+    text = resources.files("evalkit.data").joinpath("default_config.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+@lru_cache(maxsize=1)
+def portfolio() -> tuple[dict[str, Any], ...]:
+    """The 28 demo interventions from ``evalkit/demo_portfolio.yaml``, in file order."""
+    text = resources.files("evalkit").joinpath("demo_portfolio.yaml").read_text(encoding="utf-8")
+    return tuple(yaml.safe_load(text)["interventions"])
+
+
+def county_districts() -> list[str]:
+    return list(default_config()["areas"]["County"])
+
+
+CITY_LOCALITY = "Nottingham"
+
+#: Population aged 10-24 by locality in 2017 (approx. ONS mid-year estimates; the City's
+#: share is high because of its two universities). Grows 0.6% a year.
+POP_10_24_2017 = {
+    "Nottingham": 89_500,
+    "Ashfield": 20_600,
+    "Bassetlaw": 18_300,
+    "Broxtowe": 19_400,
+    "Gedling": 18_600,
+    "Mansfield": 18_200,
+    "Newark and Sherwood": 19_000,
+    "Rushcliffe": 19_700,
+}
+POP_GROWTH = 0.006
+
+#: Whole-population weights for placing County participants and pool members in districts,
+#: tilted towards the more deprived districts where referrals concentrate.
+DISTRICT_WEIGHTS = {
+    "Ashfield": 1.25, "Bassetlaw": 1.0, "Broxtowe": 0.8, "Gedling": 0.85,
+    "Mansfield": 1.35, "Newark and Sherwood": 0.95, "Rushcliffe": 0.5,
+}
+
+
+@dataclass(frozen=True)
+class TypeProfile:
+    """How participants of one intervention type look and how the service runs."""
+
+    age: tuple[int, int, float]           # min, max, mean age at start
+    p_male: float
+    referral_sources: dict[str, float]
+    sessions: int                          # planned sessions
+    weeks: int                             # planned length in weeks
+    contact_types: dict[str, float]
+    instruments: tuple[str, ...]           # "SDQ" (self or parent by age) and/or "SWEMWBS"
+    statuses: bool = True
+
+
+PROFILES: dict[str, TypeProfile] = {
+    "custody_diversion": TypeProfile((12, 25, 18.0), 0.86, {"police_custody": 1.0}, 8, 12,
+                                     {"one_to_one": 0.7, "phone_online": 0.25, "family": 0.05}, ("SWEMWBS",)),
+    "mentoring": TypeProfile((10, 21, 15.5), 0.78,
+                             {"youth_justice": 0.3, "school": 0.2, "social_care": 0.2, "community": 0.1,
+                              "self_or_family": 0.08, "health": 0.05, "police_custody": 0.05, "other": 0.02},
+                             20, 24, {"one_to_one": 0.75, "phone_online": 0.15, "group": 0.1}, ("SDQ", "SWEMWBS")),
+    "counselling": TypeProfile((10, 21, 15.0), 0.45,
+                               {"health": 0.35, "school": 0.25, "social_care": 0.2, "self_or_family": 0.15,
+                                "other": 0.05},
+                               10, 14, {"one_to_one": 0.8, "phone_online": 0.2}, ("SDQ", "SWEMWBS")),
+    "outreach": TypeProfile((13, 25, 17.5), 0.75,
+                            {"community": 0.55, "self_or_family": 0.2, "youth_justice": 0.1, "school": 0.1,
+                             "other": 0.05},
+                            12, 16, {"drop_in": 0.6, "one_to_one": 0.3, "phone_online": 0.1}, ("SWEMWBS",)),
+    "parenting": TypeProfile((5, 14, 9.0), 0.62,
+                             {"school": 0.4, "social_care": 0.3, "health": 0.15, "self_or_family": 0.15},
+                             8, 10, {"group": 0.7, "family": 0.2, "phone_online": 0.1}, ("SDQ",), False),
+    "diversionary_activity": TypeProfile((10, 19, 14.5), 0.7,
+                                         {"community": 0.4, "school": 0.25, "self_or_family": 0.2,
+                                          "youth_justice": 0.1, "other": 0.05},
+                                         20, 20, {"group": 0.9, "one_to_one": 0.1}, ("SWEMWBS",)),
+    "school_programme": TypeProfile((9, 16, 13.0), 0.55, {"school": 1.0}, 6, 8, {"group": 1.0},
+                                    ("SDQ", "SWEMWBS"), False),
+    "youth_work": TypeProfile((10, 19, 14.5), 0.6,
+                              {"self_or_family": 0.5, "community": 0.4, "school": 0.1},
+                              15, 26, {"drop_in": 0.6, "group": 0.4}, ("SWEMWBS",)),
+    "area_programme": TypeProfile((12, 24, 16.5), 0.7, {"community": 1.0}, 6, 12, {"drop_in": 1.0}, ()),
+}
+
+#: Per-intervention departures from the type profile.
+PROFILE_OVERRIDES: dict[str, dict[str, Any]] = {
+    "INT03": {"referral_sources": {"youth_justice": 0.7, "police_custody": 0.1, "social_care": 0.15, "other": 0.05},
+              "age": (12, 19, 16.0)},
+    "INT04": {"referral_sources": {"youth_justice": 0.8, "social_care": 0.2}, "age": (15, 25, 19.5)},
+    "INT07": {"contact_types": {"group": 0.85, "one_to_one": 0.15}},
+    "INT08": {"p_male": 0.0},
+    "INT11": {"contact_types": {"group": 0.8, "one_to_one": 0.2}},
+    "INT14": {"age": (18, 25, 21.0)},
+    "INT16": {"age": (10, 16, 13.0)},
+    "INT19": {"age": (5, 16, 10.5)},
+    "INT20": {"age": (11, 16, 13.5)},
+    "INT21": {"age": (11, 16, 14.0)},
+    "INT22": {"age": (11, 16, 14.0), "contact_types": {"one_to_one": 0.8, "family": 0.2}, "sessions": 12,
+              "weeks": 16},
+    "INT26": {"referral_sources": {"health": 1.0}, "age": (14, 25, 18.5), "p_male": 0.8},
+}
+
+#: Mean of the latent risk (standard normal within a group) by prevention level, and overrides.
+#: Comparison-pool sources sit between, so participants differ from the pool on observables.
+RISK_MEAN_LEVEL = {"tertiary": 0.95, "secondary": 0.35, "universal": -0.55}
+RISK_MEAN_OVERRIDE = {"INT03": 1.2, "INT04": 1.3, "INT10": 0.7, "INT16": 0.5}
+RISK_MEAN_POOL = {"custody_no_referral": 0.45, "at_risk_list": -0.1}
+RISK_SD_POOL = 1.15
+
+#: Interventions whose entry needs a high baseline score (regression to the mean in pre/post).
+#: instrument, direction ("high" difficulty or "low" wellbeing), cut-off on the raw total.
+ENTRY_THRESHOLDS: dict[str, tuple[str, str, int]] = {
+    "INT09": ("SWEMWBS", "low", 21),
+    "INT10": ("SWEMWBS", "low", 21),
+    "INT11": ("SWEMWBS", "low", 21),
+    "INT15": ("SDQ", "high", 14),
+    "INT16": ("SDQ", "high", 14),
+}
+
+
+@dataclass(frozen=True)
+class Effects:
+    """Planted true effects of one intervention (targets; zero = no effect).
+
+    reoffend_rd : target ATT on 12-month proven reoffending (risk difference); solved
+        exactly for a hazard ratio that also scales the rate of further offences.
+    sdq_shift : targets for the change in SDQ subscale totals, by subscale
+        (emotional, conduct, hyperactivity, peer); solved exactly on the latent scale.
+    swemwbs : target ATT on the SWEMWBS metric score at exit.
+    neet_logit, substance_logit : log-odds shifts at exit (NEET; weekly-or-more use).
+    takeup_logit : log-odds shift in the take-up of onward referrals.
+    area_rr : rate ratio on serious violence and knife crime in the roll-out districts.
+    """
+
+    reoffend_rd: float = 0.0
+    sdq_shift: dict[str, float] = field(default_factory=dict)
+    sdq_total: float = 0.0                # when set, spread equally over the four difficulty subscales
+    swemwbs: float = 0.0
+    neet_logit: float = 0.0
+    substance_logit: float = 0.0
+    takeup_logit: float = 0.0
+    area_rr: float = 1.0
+
+
+EFFECTS: dict[str, Effects] = {
+    "INT01": Effects(reoffend_rd=-0.14, swemwbs=2.0, neet_logit=-0.5, substance_logit=-0.4, takeup_logit=0.8),
+    "INT03": Effects(reoffend_rd=-0.13, sdq_total=-3.0, swemwbs=2.5, neet_logit=-0.5),
+    "INT05": Effects(reoffend_rd=-0.10, sdq_total=-3.0, swemwbs=2.5),
+    "INT07": Effects(reoffend_rd=0.10, sdq_shift={"conduct": 1.2}),          # group deviancy training
+    "INT08": Effects(sdq_total=-2.0, swemwbs=2.0),
+    "INT09": Effects(sdq_shift={"emotional": -1.5}, swemwbs=3.0, takeup_logit=0.6),
+    "INT11": Effects(swemwbs=2.5),
+    "INT12": Effects(reoffend_rd=-0.09, swemwbs=2.0),
+    "INT14": Effects(reoffend_rd=-0.10),
+    "INT15": Effects(sdq_total=-3.5),
+    "INT17": Effects(reoffend_rd=-0.08, swemwbs=2.5),
+    "INT20": Effects(sdq_shift={"conduct": -1.0}, swemwbs=2.0),
+    "INT22": Effects(reoffend_rd=0.06, sdq_shift={"conduct": 1.5}, swemwbs=-2.0),
+    "INT24": Effects(swemwbs=2.5, neet_logit=-0.4),
+    "INT25": Effects(swemwbs=1.5),
+    "INT26": Effects(reoffend_rd=-0.14, swemwbs=2.0, takeup_logit=0.8),
+    "INT27": Effects(area_rr=0.82),
+}
+
+
+def effects_for(intervention_id: str) -> Effects:
+    """Planted effects of an intervention (all zero unless listed in :data:`EFFECTS`)."""
+    return EFFECTS.get(intervention_id, Effects())
+
+
+def profile_for(spec: dict[str, Any]) -> TypeProfile:
+    """The type profile of an intervention with its overrides applied."""
+    base = PROFILES[spec["type"]]
+    over = PROFILE_OVERRIDES.get(spec["id"], {})
+    if not over:
+        return base
+    values = {f: over.get(f, getattr(base, f)) for f in base.__dataclass_fields__}
+    return TypeProfile(**values)
+
+
+#: Primary outcomes by intervention type (the truth file flags them).
+PRIMARY_OUTCOMES: dict[str, tuple[str, ...]] = {
+    "custody_diversion": ("reoffend_12m", "time_to_reoffend_hr"),
+    "mentoring": ("sdq_total_change", "swemwbs_change", "reoffend_12m"),
+    "counselling": ("swemwbs_change", "sdq_emotional_change"),
+    "outreach": ("reoffend_12m", "swemwbs_change"),
+    "parenting": ("sdq_total_change",),
+    "diversionary_activity": ("reoffend_12m", "swemwbs_change"),
+    "school_programme": ("swemwbs_change", "sdq_conduct_change"),
+    "youth_work": ("swemwbs_change",),
+    "area_programme": ("area_serious_violence_rr",),
+}

@@ -1,0 +1,383 @@
+"""Assemble the synthetic world: every table, the truth, and (for tests) potential outcomes.
+
+Each intervention and the comparison pool draw from their own random stream
+(``SeedSequence([seed, part, k])``, PCG64), so changing one part of the generator
+does not reshuffle the rest and ``sizes`` overrides leave other interventions as
+they were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalkit.synth import questionnaires as q
+from evalkit.synth.area import simulate_area_counts
+from evalkit.synth.engagement import completion_min_sessions, simulate_engagement
+from evalkit.synth.measurements import FOLLOW_UP_TYPES, FORM_MISSING, exit_probability, item_rows, sdq_version
+from evalkit.synth.offending import simulate_offences, truth_for, window_days
+from evalkit.synth.people import (age_on, dates_of_birth, draw_ages, draw_ethnicity, draw_index_dates,
+                                  draw_localities, draw_sex, ethnicity_group, person_ids, pick, risk_factors)
+from evalkit.synth.settings import (DATA_END, ENTRY_THRESHOLDS, FY_START, POOL_SIZES, PRIMARY_OUTCOMES,
+                                    RISK_MEAN_LEVEL, RISK_MEAN_OVERRIDE, RISK_MEAN_POOL, RISK_SD_POOL,
+                                    effects_for, portfolio, profile_for)
+from evalkit.synth.status import simulate_onward_referrals, simulate_statuses
+
+RISK_COLUMNS = ["prior_offences", "prior_violent_offences", "school_exclusion", "looked_after",
+                "exploitation_concern", "substance_misuse_concern"]
+UNKNOWN_PARTICIPANT = {"prefer_not_to_say": 0.02, "not_known": 0.02}
+UNKNOWN_POOL = {"not_known": 0.05}
+PART_INTERVENTION, PART_POOL, PART_AREA = 1, 2, 3
+
+
+def stream(seed: int, part: int, k: int = 0) -> np.random.Generator:
+    """An independent PCG64 generator for one part of the world."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, part, k])))
+
+
+@dataclass
+class World:
+    """Every table (contract columns), the truth table and test-only potential outcomes."""
+
+    tables: dict[str, pd.DataFrame]
+    truth: pd.DataFrame
+    potential: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def _truth_row(iid: str, outcome: str, scale: str, value: float, scenario: str, itype: str) -> dict[str, Any]:
+    return {"intervention_id": iid, "outcome": outcome, "scale": scale, "true_effect": float(value),
+            "scenario": scenario, "primary": outcome in PRIMARY_OUTCOMES[itype]}
+
+
+def _candidates(rng: np.random.Generator, spec: dict, m: int) -> dict[str, Any]:
+    """Covariates, latent traits and baseline questionnaire draws for ``m`` candidates."""
+    prof = profile_for(spec)
+    age = draw_ages(rng, m, *prof.age)
+    sex = draw_sex(rng, m, prof.p_male)
+    area = spec["area"]
+    if spec["id"] == "INT25":
+        area = "Mansfield"
+    loc = draw_localities(rng, m, area)
+    if "area_rollout" in spec:
+        districts = np.array(spec["area_rollout"]["districts"], dtype=object)
+        loc = districts[rng.integers(0, len(districts), size=m)]
+    mu = RISK_MEAN_OVERRIDE.get(spec["id"], RISK_MEAN_LEVEL[spec["level"]])
+    z = rng.normal(mu, 1.0, m)
+    male = sex == "male"
+    risk = risk_factors(rng, z, age, male)
+    traits = q.latent_traits(rng, z, sex == "female")
+    sdq_inst = sdq_version(spec["type"], age) if "SDQ" in prof.instruments else np.full(m, "", dtype=object)
+    has_sw = ("SWEMWBS" in prof.instruments) & (age >= 11)
+    base_states = {k: v + rng.normal(0, q.STATE_SD, m) for k, v in traits.items()}
+    sdq0 = q.sdq_items(rng.random((m, 25)), base_states)
+    sw0 = q.swemwbs_items(rng.random((m, 7)), base_states["wellbeing"])
+    ok = np.ones(m, dtype=bool)
+    rule = ENTRY_THRESHOLDS.get(spec["id"])
+    if rule is not None:
+        inst, direction, cut = rule
+        if inst == "SWEMWBS":
+            ok = has_sw & (sw0.sum(axis=1) <= cut)
+        else:
+            ok = (sdq_inst != "") & (q.sdq_raw_total(sdq0) >= cut)
+    cand = {"age": age, "sex": sex, "locality": loc, "z": z, "male": male, "sdq_inst": sdq_inst,
+            "has_sw": has_sw, "sdq0": sdq0, "sw0": sw0, **risk, **{f"trait_{k}": v for k, v in traits.items()}}
+    return {k: v[ok] for k, v in cand.items()}
+
+
+def _draw_participants(rng: np.random.Generator, spec: dict, n: int) -> dict[str, np.ndarray]:
+    """Candidates until ``n`` pass the entry rule (in draw order)."""
+    batches, have = [], 0
+    while have < n:
+        batch = _candidates(rng, spec, max(4 * n, 50) if spec["id"] in ENTRY_THRESHOLDS else n)
+        batches.append(batch)
+        have += len(batch["age"])
+    return {k: np.concatenate([b[k] for b in batches])[:n] for k in batches[0]}
+
+
+def _dates(rng: np.random.Generator, itype: str, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Referral, start and index dates (index = referral, i.e. the arrest, for custody diversion)."""
+    start = draw_index_dates(rng, n)
+    if itype == "custody_diversion":
+        referral = np.maximum(start - rng.integers(0, 3, size=n), np.datetime64(FY_START, "D"))
+        return referral, start, referral
+    lag = rng.integers(0, 15, size=n) if itype == "school_programme" else rng.integers(3, 41, size=n)
+    return start - lag, start, start
+
+
+def _simulate_intervention(seed: int, k: int, spec: dict, n: int, taken: set[str],
+                           ) -> tuple[dict[str, pd.DataFrame], list[dict], dict[str, pd.DataFrame]]:
+    rng = stream(seed, PART_INTERVENTION, k)
+    iid, itype = spec["id"], spec["type"]
+    scenario = spec["scenario"] or "null"  # YAML reads a bare `null` as None
+    prof = profile_for(spec)
+    eff = effects_for(iid)
+    c = _draw_participants(rng, spec, n)
+    pid = person_ids(rng, n, taken)
+    referral, start, index = _dates(rng, itype, n)
+    dob = dates_of_birth(rng, start, c["age"])
+    age_index = age_on(dob, index)
+    has_dob = rng.random(n) < 0.85
+    # Baseline severity (standardised within the intervention) drives engagement and attrition.
+    sev_raw = np.where(c["sdq_inst"] != "", q.sdq_raw_total(c["sdq0"]) / 6.0, 0.0) - np.where(
+        c["has_sw"], c["sw0"].sum(axis=1) / 4.5, 0.0)
+    severity = (sev_raw - sev_raw.mean()) / (sev_raw.std() or 1.0)
+    eng = simulate_engagement(rng, itype, prof, pid, iid, start, severity, c["z"])
+
+    participants = pd.DataFrame({
+        "person_id": pid, "intervention_id": iid, "referral_date": referral, "start_date": start,
+        "end_date": eng.end_date, "exit_reason": eng.exit_reason,
+        "date_of_birth": np.where(has_dob, dob, np.datetime64("NaT")).astype("datetime64[D]"),
+        "age_at_start": pd.array(np.where(has_dob, -1, c["age"]), dtype="Int64"),
+        "sex": c["sex"], "ethnicity_detailed": None, "ethnicity_group": None, "locality": c["locality"],
+        "referral_source": pick(rng, prof.referral_sources, n),
+        **{col: c[col] for col in RISK_COLUMNS},
+    })
+    participants.loc[has_dob, "age_at_start"] = pd.NA
+    eth = draw_ethnicity(rng, c["locality"], unknown=UNKNOWN_PARTICIPANT)
+    participants["ethnicity_detailed"] = eth
+    participants["ethnicity_group"] = ethnicity_group(eth)
+
+    # Questionnaires.
+    frames, truth, pot = [], [], {}
+    ended = ~np.isnat(eng.end_date)
+    p_exit = exit_probability(eng.exit_reason, severity)
+    has_exit = ended & (rng.random(n) < p_exit)
+    base_date = start + rng.integers(0, 15, size=n)
+    base_date = np.where(ended, np.minimum(base_date, eng.end_date), base_date)
+    exit_date = np.where(ended, np.maximum(eng.end_date - rng.integers(0, 8, size=n), base_date), base_date)
+    fu_date = exit_date + rng.integers(90, 181, size=n)
+    has_fu = has_exit & (rng.random(n) < FOLLOW_UP_TYPES.get(itype, 0.0)) & (fu_date <= np.datetime64(DATA_END))
+    traits = {s: c[f"trait_{s}"] for s in (*q.SUBSCALES, "wellbeing")}
+    shifts = _sdq_shifts(eff, traits, c["sdq_inst"] != "")
+    sw_mask = c["has_sw"]
+    sw_shift = q.solve_shift(q.expected_swemwbs_metric, traits["wellbeing"][sw_mask] + q.DRIFT_WELLBEING,
+                             eff.swemwbs)
+    exit_states0 = {s: traits[s] + q.DRIFT_DIFFICULTY + rng.normal(0, q.STATE_SD, n) for s in q.DIFFICULTIES}
+    exit_states0["prosocial"] = traits["prosocial"] + rng.normal(0, q.STATE_SD, n)
+    exit_states0["wellbeing"] = traits["wellbeing"] + q.DRIFT_WELLBEING + rng.normal(0, q.STATE_SD, n)
+    exit_states1 = {s: v + shifts.get(s, 0.0) for s, v in exit_states0.items()}
+    exit_states1["wellbeing"] = exit_states0["wellbeing"] + sw_shift
+    u_sdq, u_sw = rng.random((n, 25)), rng.random((n, 7))
+    sdq1 = q.sdq_items(u_sdq, exit_states1)
+    sw1 = q.swemwbs_items(u_sw, exit_states1["wellbeing"])
+    fu_states = {s: traits[s] + 2 * q.DRIFT_DIFFICULTY + 0.7 * shifts.get(s, 0.0) + rng.normal(0, q.STATE_SD, n)
+                 for s in q.SUBSCALES}
+    fu_states["wellbeing"] = traits["wellbeing"] + 2 * q.DRIFT_WELLBEING + 0.7 * sw_shift + rng.normal(
+        0, q.STATE_SD, n)
+    sdq_fu = q.sdq_items(rng.random((n, 25)), fu_states)
+    sw_fu = q.swemwbs_items(rng.random((n, 7)), fu_states["wellbeing"])
+    has_sdq = c["sdq_inst"] != ""
+    sw_inst = np.full(n, "SWEMWBS", dtype=object)
+    for inst_mask, inst, resp0, resp1, respf in ((has_sdq, c["sdq_inst"], c["sdq0"], sdq1, sdq_fu),
+                                                  (sw_mask, sw_inst, c["sw0"], sw1, sw_fu)):
+        if not inst_mask.any():
+            continue
+        for tp, when, resp, keep in (("baseline", base_date, resp0, inst_mask),
+                                     ("exit", exit_date, resp1, inst_mask & has_exit),
+                                     ("follow_up", fu_date, respf, inst_mask & has_fu)):
+            keep = keep & (rng.random(n) >= FORM_MISSING)
+            frames.append(item_rows(rng, pid, iid, inst, tp, when, resp, keep))
+    if has_sdq.any():
+        for outcome, subs in (("sdq_total_change", q.DIFFICULTIES), ("sdq_emotional_change", ("emotional",)),
+                              ("sdq_conduct_change", ("conduct",))):
+            value = sum(float(np.mean(q.expected_subscale(traits[s][has_sdq] + q.DRIFT_DIFFICULTY + shifts.get(s, 0.0), s)
+                                      - q.expected_subscale(traits[s][has_sdq] + q.DRIFT_DIFFICULTY, s)))
+                        for s in subs)
+            truth.append(_truth_row(iid, outcome, "mean difference in exit score, ATT (SDQ points)", value,
+                                    scenario, itype))
+    if sw_mask.any():
+        truth.append(_truth_row(iid, "swemwbs_change", "mean difference in exit score, ATT (SWEMWBS metric points)",
+                                eff.swemwbs if sw_shift else 0.0, scenario, itype))
+    sdq0_cf = q.sdq_items(u_sdq, exit_states0)
+    sw0_cf = q.swemwbs_items(u_sw, exit_states0["wellbeing"])
+    pot["questionnaires"] = pd.DataFrame({
+        "person_id": pid, "has_sdq": has_sdq, "has_swemwbs": sw_mask,
+        "sdq_total_exit0": q.sdq_raw_total(sdq0_cf), "sdq_total_exit1": q.sdq_raw_total(sdq1),
+        "swemwbs_metric_exit0": q.SWEMWBS_METRIC[sw0_cf.sum(axis=1) - 7],
+        "swemwbs_metric_exit1": q.SWEMWBS_METRIC[sw1.sum(axis=1) - 7]})
+
+    # Statuses and onward referrals.
+    info = participants[["person_id", "intervention_id", "start_date", "end_date", "substance_misuse_concern",
+                         "looked_after"]].copy()
+    info["age"], info["z"] = c["age"], c["z"]
+    status_frames = []
+    if prof.statuses:
+        has_exit_status = ended & (rng.random(n) < np.where(eng.exit_reason == "completed", 0.9, 0.35))
+        st, st_truth = simulate_statuses(rng, info, has_exit_status, traits["wellbeing"], sw_shift,
+                                         eff.neet_logit, eff.substance_logit)
+        status_frames.append(st)
+        if st_truth.neet_rd is not None:
+            truth.append(_truth_row(iid, "neet_exit", "risk difference in NEET at exit, ATT (aged 16+)",
+                                    st_truth.neet_rd, scenario, itype))
+        if st_truth.substance_rd is not None:
+            truth.append(_truth_row(iid, "substance_use", "risk difference in weekly-or-more use at exit, ATT (aged 12+)",
+                                    st_truth.substance_rd, scenario, itype))
+    onward, takeup = simulate_onward_referrals(rng, info, spec["level"], eng.engagement, eff.takeup_logit,
+                                               np.datetime64(DATA_END, "D"))
+    if takeup is not None:
+        truth.append(_truth_row(iid, "onward_referral_takeup", "expected proportion of onward referrals taken up",
+                                takeup, scenario, itype))
+
+    # Offending.
+    people = pd.DataFrame({"person_id": pid, "index_date": index, "age": age_index, "male": c["male"],
+                           **{col: c[col] for col in RISK_COLUMNS},
+                           "index_offence": np.full(n, itype == "custody_diversion")})
+    from evalkit.synth.offending import linear_predictor
+    lp = linear_predictor(people)
+    ot = truth_for(window_days(index, 12), lp, eff.reoffend_rd)
+    people["log_hr"] = ot.log_hr
+    offences, potential = simulate_offences(rng, people)
+    truth[:0] = [
+        _truth_row(iid, "reoffend_12m", "risk difference, ATT (proportion proven reoffending in 12 months)",
+                   ot.reoffend_rd, scenario, itype),
+        _truth_row(iid, "reoffend_freq_12m", "mean difference, ATT (proven reoffences per person in 12 months)",
+                   ot.freq_diff, scenario, itype),
+        _truth_row(iid, "time_to_reoffend_hr", "hazard ratio (time to first proven reoffence)",
+                   float(np.exp(ot.log_hr)), scenario, itype),
+    ]
+    if "area_rollout" in spec:
+        for outcome in ("area_serious_violence_rr", "area_knife_crime_rr"):
+            truth.append(_truth_row(iid, outcome, "rate ratio in roll-out districts from the start month",
+                                    eff.area_rr, scenario, itype))
+    pot["offending"] = potential
+    tables = {
+        "participants": participants,
+        "contacts": eng.contacts,
+        "measurements": pd.concat(frames, ignore_index=True) if frames else None,
+        "statuses": pd.concat(status_frames, ignore_index=True) if status_frames else None,
+        "onward_referrals": onward,
+        "offences": offences,
+    }
+    return tables, truth, pot
+
+
+def _sdq_shifts(eff, traits: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, float]:
+    """Latent shifts per SDQ subscale that give the planted changes in expected scores."""
+    if not mask.any():
+        return {}
+    out: dict[str, float] = {}
+    if eff.sdq_total:
+        theta = {s: traits[s][mask] + q.DRIFT_DIFFICULTY for s in q.DIFFICULTIES}
+
+        def total(d: float) -> float:
+            return sum(float(np.mean(q.expected_subscale(theta[s] + d, s))) for s in q.DIFFICULTIES)
+
+        from scipy.optimize import brentq
+        base = total(0.0)
+        d = brentq(lambda x: total(x) - base - eff.sdq_total, -6, 6, xtol=1e-10)
+        out = {s: float(d) for s in q.DIFFICULTIES}
+    for s, target in eff.sdq_shift.items():
+        out[s] = q.solve_shift(lambda t, s=s: q.expected_subscale(t, s), traits[s][mask] + q.DRIFT_DIFFICULTY, target)
+    return out
+
+
+def _simulate_pool(seed: int, taken: set[str], sizes: dict[str, int]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The comparison pool, its offences and potential outcomes."""
+    frames, offences, potentials = [], [], []
+    for k, (source, m) in enumerate(sizes.items()):
+        rng = stream(seed, PART_POOL, k)
+        custody = source == "custody_no_referral"
+        age = draw_ages(rng, m, *((12, 25, 18.0) if custody else (8, 20, 14.5)))
+        sex = draw_sex(rng, m, 0.85 if custody else 0.62)
+        loc = draw_localities(rng, m, "City and County")
+        z = rng.normal(RISK_MEAN_POOL[source], RISK_SD_POOL, m)
+        risk = risk_factors(rng, z, age, sex == "male")
+        pid = person_ids(rng, m, taken)
+        index = draw_index_dates(rng, m)
+        dob = dates_of_birth(rng, index, age)
+        has_dob = rng.random(m) < 0.9
+        eth = draw_ethnicity(rng, loc, unknown=UNKNOWN_POOL)
+        pool = pd.DataFrame({
+            "person_id": pid, "index_date": index, "pool_source": source,
+            "date_of_birth": np.where(has_dob, dob, np.datetime64("NaT")).astype("datetime64[D]"),
+            "age_at_index": pd.array(age, dtype="Int64"), "sex": sex, "ethnicity_detailed": eth,
+            "ethnicity_group": ethnicity_group(eth), "locality": loc, **risk})
+        pool.loc[has_dob, "age_at_index"] = pd.NA
+        people = pd.DataFrame({"person_id": pid, "index_date": index, "age": age, "male": sex == "male", **risk,
+                               "log_hr": 0.0, "index_offence": custody})
+        off, pot = simulate_offences(rng, people)
+        frames.append(pool)
+        offences.append(off)
+        potentials.append(pot)
+    return (pd.concat(frames, ignore_index=True), pd.concat(offences, ignore_index=True),
+            pd.concat(potentials, ignore_index=True))
+
+
+def _interventions_table(specs: list[dict], sizes: dict[str, int]) -> pd.DataFrame:
+    rows = []
+    for k, s in enumerate(specs):
+        prof = profile_for(s)
+        start = date(2020, 4, 1) if s["scenario"] == "small" or k % 3 == 0 else date(2019, 4, 1)
+        if "area_rollout" in s:
+            start = date.fromisoformat(s["area_rollout"]["start"])
+        rows.append({
+            "intervention_id": s["id"], "name": s["name"], "provider": s["provider"], "prevention_level": s["level"],
+            "intervention_type": s["type"], "area": s["area"], "start_date": np.datetime64(start, "D"),
+            "end_date": np.datetime64(date(2021, 3, 31), "D") if s["scenario"] == "small" else np.datetime64("NaT"),
+            "annual_cost": int(s["annual_cost"]), "funding_stream": s["funding"],
+            "planned_places": int(5 * np.ceil(sizes[s["id"]] * 1.15 / 5)),
+            "completion_min_sessions": completion_min_sessions(prof),
+        })
+    frame = pd.DataFrame(rows)
+    frame["end_date"] = frame["end_date"].astype("datetime64[s]")
+    return frame
+
+
+def _area_rollout(specs: list[dict]) -> pd.DataFrame:
+    rows = [{"intervention_id": s["id"], "area": d, "start_month": np.datetime64(s["area_rollout"]["start"], "D")}
+            for s in specs if "area_rollout" in s for d in s["area_rollout"]["districts"]]
+    return pd.DataFrame(rows)
+
+
+def simulate(seed: int, *, sizes: dict[str, int] | None = None, only: list[str] | None = None,
+             pool_sizes: dict[str, int] | None = None, area_scale: float = 1.0) -> World:
+    """Simulate the whole world in memory.
+
+    Parameters
+    ----------
+    seed
+        Seed of every random stream.
+    sizes
+        Participants per intervention id, overriding the portfolio (tests use large n).
+    only
+        Simulate only these interventions (the pool and area counts are always made).
+    pool_sizes, area_scale
+        Comparison-pool sizes by source, and a population multiplier for area counts.
+    """
+    specs = list(portfolio())
+    n_by_id = {s["id"]: int(s["participants"]) for s in specs}
+    n_by_id.update(sizes or {})
+    taken: set[str] = set()
+    parts: dict[str, list[pd.DataFrame]] = {}
+    truth_rows: list[dict] = []
+    potential: dict[str, list[pd.DataFrame]] = {}
+    for k, spec in enumerate(specs):
+        if only is not None and spec["id"] not in only:
+            continue
+        tables, truth, pot = _simulate_intervention(seed, k, spec, n_by_id[spec["id"]], taken)
+        for name, frame in tables.items():
+            if frame is not None and len(frame):
+                parts.setdefault(name, []).append(frame)
+        truth_rows.extend(truth)
+        for name, frame in pot.items():
+            potential.setdefault(name, []).append(frame.assign(intervention_id=spec["id"]))
+    pool, pool_off, pool_pot = _simulate_pool(seed, taken, pool_sizes or POOL_SIZES)
+    parts.setdefault("offences", []).append(pool_off)
+    rollouts = [(s["id"], d, date.fromisoformat(s["area_rollout"]["start"]), effects_for(s["id"]).area_rr)
+                for s in specs if "area_rollout" in s for d in s["area_rollout"]["districts"]]
+    kept = [s for s in specs if only is None or s["id"] in only]
+    tables = {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
+    tables["interventions"] = _interventions_table(kept, n_by_id)
+    tables["comparison_pool"] = pool
+    tables["area_counts"] = simulate_area_counts(stream(seed, PART_AREA), rollouts, scale=area_scale)
+    tables["area_rollout"] = _area_rollout(kept)
+    pot = {name: pd.concat(frames, ignore_index=True) for name, frames in potential.items()}
+    pot["pool_offending"] = pool_pot
+    return World(tables=tables, truth=pd.DataFrame(truth_rows), potential=pot)
+
+
+__all__ = ["World", "simulate", "stream", "timedelta"]

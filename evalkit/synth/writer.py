@@ -1,0 +1,97 @@
+"""Write the world as CSV files: fixed column order, fixed formats, atomically.
+
+Byte-for-byte reproducibility needs: columns in contract order, rows in a
+documented stable order, ISO dates, integers without decimals, booleans as
+``True``/``False``, empty cells for missing values, ``\\n`` line ends, six
+decimals for the truth file, and nothing time-dependent.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from evalkit.errors import SpecError
+
+COLUMNS: dict[str, list[str]] = {
+    "interventions": ["intervention_id", "name", "provider", "prevention_level", "intervention_type", "area",
+                      "start_date", "end_date", "annual_cost", "funding_stream", "planned_places",
+                      "completion_min_sessions"],
+    "participants": ["person_id", "intervention_id", "referral_date", "start_date", "end_date", "exit_reason",
+                     "date_of_birth", "age_at_start", "sex", "ethnicity_detailed", "ethnicity_group", "locality",
+                     "referral_source", "prior_offences", "prior_violent_offences", "school_exclusion",
+                     "looked_after", "exploitation_concern", "substance_misuse_concern"],
+    "contacts": ["person_id", "intervention_id", "contact_date", "contact_type", "duration_minutes", "attended"],
+    "measurements": ["person_id", "intervention_id", "instrument", "item", "response", "timepoint",
+                     "measurement_date"],
+    "statuses": ["person_id", "intervention_id", "timepoint", "status_date", "domain", "value"],
+    "onward_referrals": ["person_id", "intervention_id", "service", "referral_date", "taken_up", "taken_up_date"],
+    "offences": ["person_id", "offence_date", "offence_group", "knife_enabled", "outcome", "outcome_date",
+                 "sentence"],
+    "comparison_pool": ["person_id", "index_date", "pool_source", "date_of_birth", "age_at_index", "sex",
+                        "ethnicity_detailed", "ethnicity_group", "locality", "prior_offences",
+                        "prior_violent_offences", "school_exclusion", "looked_after", "exploitation_concern",
+                        "substance_misuse_concern"],
+    "area_counts": ["area", "month", "indicator", "count", "population"],
+    "area_rollout": ["intervention_id", "area", "start_month"],
+    "truth": ["intervention_id", "outcome", "scale", "true_effect", "scenario", "primary"],
+}
+
+#: Row order of each file (stable sort on these keys; ties keep generation order).
+SORT_KEYS: dict[str, list[str]] = {
+    "offences": ["person_id", "offence_date", "offence_group", "outcome"],
+}
+
+_TIMEPOINT_ORDER = {"baseline": 0, "exit": 1, "follow_up": 2}
+
+
+def to_csv_text(frame: pd.DataFrame, table: str) -> str:
+    """The CSV text of one table in its canonical form."""
+    frame = frame.loc[:, COLUMNS[table]]
+    keys = SORT_KEYS.get(table)
+    if keys:
+        frame = frame.sort_values(keys, kind="mergesort")
+    if table == "truth":
+        frame = frame.assign(true_effect=frame["true_effect"].map(lambda v: f"{v:.6f}"))
+    return frame.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d")
+
+
+def write_atomically(out: Path, files: dict[str, str], known: set[str]) -> dict[str, int]:
+    """Write ``files`` (name -> text) into ``out`` all at once; returns bytes per file.
+
+    Files go to a temporary folder beside ``out`` which then replaces it, so an error
+    leaves either the old folder or the new one, never a mix. A folder holding files
+    this generator did not write is refused rather than overwritten.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SpecError(f"--out {out} is a file; give a folder for the synthetic data.")
+    if out.is_dir():
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in known)
+        if foreign:
+            raise SpecError(f"--out folder {out} holds files evalkit did not write ({', '.join(foreign[:3])}); "
+                            "choose an empty or new folder.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the data folder should read like any other
+    sizes: dict[str, int] = {}
+    try:
+        for name, text in files.items():
+            data = text.encode("utf-8")
+            (tmp / name).write_bytes(data)
+            sizes[name] = len(data)
+        old = None
+        if out.exists():
+            old = out.parent / f"{tmp.name}.old"
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return sizes
