@@ -65,7 +65,7 @@ def _load_store(db: Path, names: list[str], explicit: bool, cfg: VRUConfig) -> d
         out: dict[str, pd.DataFrame] = {}
         for name in names:
             spec = TABLES[name]
-            n = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] if name in present else 0
+            n = con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0] if name in present else 0
             if n == 0 and not explicit:
                 continue
             if name not in present:

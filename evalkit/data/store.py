@@ -97,9 +97,11 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+# Every query below is fetched completely (fetchall): DuckDB 2 refuses new work on a
+# connection that still has an unfinished result.
 def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                            [name]).fetchone()[0])
+                            [name]).fetchall()[0][0])
 
 
 def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -304,11 +306,11 @@ def summarise_store(db_path: str | Path) -> str:
         for spec in TABLES.values():
             if not _table_exists(con, spec.name):
                 continue
-            n, files = con.execute(f'SELECT count(*), count(DISTINCT _file_sha256) FROM "{spec.name}"').fetchone()
+            n, files = con.execute(f'SELECT count(*), count(DISTINCT _file_sha256) FROM "{spec.name}"').fetchall()[0]
             period = ""
             if n and spec.period_column:
                 lo, hi = con.execute(f'SELECT min("{spec.period_column}"), max("{spec.period_column}") '
-                                     f'FROM "{spec.name}"').fetchone()
+                                     f'FROM "{spec.name}"').fetchall()[0]
                 if lo is not None:
                     period = f"{spec.period_column} {lo:%Y-%m-%d} to {hi:%Y-%m-%d}"
             lines.append(f"{spec.name:<18} {n:>10,} {files:>6}  {period}")
