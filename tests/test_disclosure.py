@@ -25,11 +25,16 @@ def _attack_bounds(result) -> dict[tuple[int, int], tuple[float, float]]:
     hidden = (result.hidden != "").to_numpy()
     shown = result.display.to_numpy()
     n_r, n_c = hidden.shape
+    has_row = result.display.index[-1] == "Total"
+    has_col = result.display.columns[-1] == "Total"
     unknown = [tuple(x) for x in np.argwhere(hidden)]
     idx = {c: k for k, c in enumerate(unknown)}
     a_eq, b_eq = [], []
-    lines = [[(i, j) for j in range(n_c - 1)] + [(i, n_c - 1)] for i in range(n_r)]
-    lines += [[(i, j) for i in range(n_r - 1)] + [(n_r - 1, j)] for j in range(n_c)]
+    lines = []
+    if has_col:  # each row (the total row too) adds up to its total column entry
+        lines += [[(i, j) for j in range(n_c - 1)] + [(i, n_c - 1)] for i in range(n_r)]
+    if has_row:  # each column (the total column too) adds up to its total row entry
+        lines += [[(i, j) for i in range(n_r - 1)] + [(n_r - 1, j)] for j in range(n_c)]
     for line in lines:
         *parts, total = line
         coef, rhs = np.zeros(len(unknown)), 0.0
@@ -45,20 +50,24 @@ def _attack_bounds(result) -> dict[tuple[int, int], tuple[float, float]]:
         a_eq.append(coef)
         b_eq.append(rhs)
     out = {}
+    if not a_eq:  # nothing adds up to anything: no hidden entry is constrained
+        return {c: (0.0, np.inf) for c in unknown}
     for c, k in idx.items():
         obj = np.zeros(len(unknown))
         obj[k] = 1
         lo = linprog(obj, A_eq=np.array(a_eq), b_eq=b_eq, bounds=(0, None), method="highs")
         hi = linprog(-obj, A_eq=np.array(a_eq), b_eq=b_eq, bounds=(0, None), method="highs")
-        assert lo.status == 0 and hi.status == 0
-        out[c] = (lo.fun, -hi.fun)
+        assert lo.status == 0 and hi.status in (0, 3)  # 3: unbounded above, i.e. not revealed
+        out[c] = (lo.fun, np.inf if hi.status == 3 else -hi.fun)
     return out
 
 
 def _assert_safe(result, original: pd.DataFrame, threshold: int = 10):
     full = original.copy()
-    full["Total"] = full.sum(axis=1)
-    full.loc["Total"] = full.sum(axis=0)
+    if result.display.columns[-1] == "Total":
+        full["Total"] = full.sum(axis=1)
+    if result.display.index[-1] == "Total":
+        full.loc["Total"] = full.sum(axis=0)
     values = full.to_numpy()
     shown = result.display.to_numpy()
     # 1. no small count is visible
@@ -118,6 +127,22 @@ def test_series_and_single_column():
     _assert_safe(r, s.to_frame())
 
 
+def test_total_row_only_for_group_columns():
+    t = pd.DataFrame({"Participants": [4, 30, 12], "Comparison pool": [300, 250, 5]}, index=["a", "b", "c"])
+    r = suppress_counts(t, totals="row")
+    assert list(r.display.columns) == ["Participants", "Comparison pool"]
+    assert r.display.loc["Total", "Participants"] == "46"
+    assert r.display.loc["a", "Participants"] == "[c]" and r.display.loc["c", "Participants"] == "[c]"
+    assert r.display.loc["b", "Participants"] == "30"  # the complement in its column is the next smallest (12)
+    assert r.display.loc["c", "Comparison pool"] == "[c]" and r.display.loc["b", "Comparison pool"] == "[c]"
+    _assert_safe(r, t)
+
+
+def test_one_column_table_has_no_total_column():
+    r = suppress_counts(pd.Series({"x": 40, "y": 50}, name="n"))
+    assert list(r.display.columns) == ["n"] and r.display.loc["Total", "n"] == "90"
+
+
 def test_row_order_does_not_change_result():
     rng = np.random.default_rng(1)
     t = pd.DataFrame(rng.integers(0, 30, size=(5, 4)), index=list("pqrst"), columns=list("ABCD"))
@@ -126,14 +151,15 @@ def test_row_order_does_not_change_result():
     pd.testing.assert_frame_equal(r1.display.loc[r2.display.index, r2.display.columns], r2.display)
 
 
-@pytest.mark.parametrize("seed", range(60))
-def test_random_tables_are_safe(seed):
+@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("totals", [True, "row", "column"])
+def test_random_tables_are_safe(seed, totals):
     rng = np.random.default_rng(seed)
     shape = (int(rng.integers(1, 7)), int(rng.integers(1, 7)))
     # a mix of small and large counts, some zeros
     t = pd.DataFrame(np.where(rng.random(shape) < 0.35, rng.integers(0, 10, shape), rng.integers(10, 80, shape)),
                      index=[f"r{i}" for i in range(shape[0])], columns=[f"c{j}" for j in range(shape[1])])
-    r = suppress_counts(t)
+    r = suppress_counts(t, totals=totals)
     _assert_safe(r, t)
 
 

@@ -134,7 +134,7 @@ class SuppressedTable(ResultMixin):
                 f"{notes}</div>")
 
 
-def suppress_counts(table: pd.DataFrame | pd.Series, *, threshold: int = 10, totals: bool = True,
+def suppress_counts(table: pd.DataFrame | pd.Series, *, threshold: int = 10, totals: bool | str = True,
                     suppress_zeros: bool = False, round_to: int | None = None, marker: str = MARKER,
                     title: str = "Counts (disclosure controlled)") -> SuppressedTable:
     """Apply primary and secondary suppression to a table of counts.
@@ -146,8 +146,12 @@ def suppress_counts(table: pd.DataFrame | pd.Series, *, threshold: int = 10, tot
     threshold
         Counts ``0 < n < threshold`` are hidden (default 10).
     totals
-        Add a row total column and a column total row (true totals; hidden when
-        small or when they would reveal a hidden cell).
+        ``True`` (or ``"both"``): add a total column and a total row; ``"row"``:
+        only a total row (column sums, e.g. for a profile table whose columns are
+        different groups); ``"column"``: only a total column; ``False``: none.
+        Totals are true totals, hidden when small or when they would reveal a
+        hidden cell. A one-column table gets no total column (it would repeat
+        the cells).
     suppress_zeros
         Hide zeros too (default: zeros are shown).
     round_to
@@ -160,17 +164,19 @@ def suppress_counts(table: pd.DataFrame | pd.Series, *, threshold: int = 10, tot
     SuppressedTable
     """
     counts = _as_counts(table)
-    full = _with_totals(counts) if totals else counts
+    add_row, add_col = _margins(totals, counts.shape[1])
+    full = _with_totals(counts, add_row=add_row, add_col=add_col)
     values = full.to_numpy(dtype=float)
     n_rows, n_cols = counts.shape
     is_total = np.zeros(values.shape, dtype=bool)
-    if totals:
+    if add_row:
         is_total[-1, :] = True
+    if add_col:
         is_total[:, -1] = True
     primary = np.vectorize(lambda v: is_small(v, threshold, suppress_zeros=suppress_zeros))(values)
     if values.size == 0:
         primary = np.zeros(values.shape, dtype=bool)
-    lines = _lines(n_rows, n_cols, totals)
+    lines = _lines(n_rows, n_cols, add_row=add_row, add_col=add_col)
     hidden = _secondary(values, primary.copy(), is_total, lines, _order_keys(full))
     kind = np.where(primary, "primary", np.where(hidden, "secondary", ""))
     display = np.empty(values.shape, dtype=object)
@@ -238,9 +244,22 @@ def _as_counts(table: pd.DataFrame | pd.Series) -> pd.DataFrame:
     return numeric.astype("int64")
 
 
-def _with_totals(counts: pd.DataFrame) -> pd.DataFrame:
+def _margins(totals: bool | str, n_cols: int) -> tuple[bool, bool]:
+    """(add a total row, add a total column) from the ``totals`` option."""
+    choice = {True: "both", False: "none"}.get(totals, totals) if isinstance(totals, bool) else totals
+    if choice not in ("both", "row", "column", "none"):
+        raise ValueError(f"totals must be True, False, 'both', 'row', 'column' or 'none', not {totals!r}")
+    add_row = choice in ("both", "row")
+    add_col = choice in ("both", "column") and n_cols > 1
+    return add_row, add_col
+
+
+def _with_totals(counts: pd.DataFrame, *, add_row: bool, add_col: bool) -> pd.DataFrame:
     full = counts.copy()
-    full[TOTAL] = counts.sum(axis=1)
+    if add_col:
+        full[TOTAL] = counts.sum(axis=1)
+    if not add_row:
+        return full
     total_row = full.sum(axis=0).to_frame().T
     total_row.index = [TOTAL]
     if isinstance(full.index, pd.MultiIndex):
@@ -249,14 +268,16 @@ def _with_totals(counts: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([full, total_row])
 
 
-def _lines(n_rows: int, n_cols: int, totals: bool) -> list[list[tuple[int, int]]]:
-    """Each line as [interior entries..., total entry]."""
-    if not totals:
-        return []
-    lines = [[(i, j) for j in range(n_cols)] + [(i, n_cols)] for i in range(n_rows)]
-    lines += [[(i, j) for i in range(n_rows)] + [(n_rows, j)] for j in range(n_cols)]
-    lines.append([(n_rows, j) for j in range(n_cols)] + [(n_rows, n_cols)])
-    lines.append([(i, n_cols) for i in range(n_rows)] + [(n_rows, n_cols)])
+def _lines(n_rows: int, n_cols: int, *, add_row: bool, add_col: bool) -> list[list[tuple[int, int]]]:
+    """Each line as [interior entries..., total entry]; the totals sit in the last row/column."""
+    lines = []
+    if add_col:
+        lines += [[(i, j) for j in range(n_cols)] + [(i, n_cols)] for i in range(n_rows)]
+    if add_row:
+        lines += [[(i, j) for i in range(n_rows)] + [(n_rows, j)] for j in range(n_cols)]
+    if add_row and add_col:
+        lines.append([(n_rows, j) for j in range(n_cols)] + [(n_rows, n_cols)])
+        lines.append([(i, n_cols) for i in range(n_rows)] + [(n_rows, n_cols)])
     return lines
 
 

@@ -1,0 +1,623 @@
+"""The notebook-facing façade: one function per report section.
+
+The report notebooks hold no statistics. Each cell calls one function here and
+displays what it returns: a :class:`Section` (self-contained HTML, figures
+embedded as PNG data URIs) built from aggregates only. Per-design analysis lives
+in ``evalkit.report.analysis*``; this module loads the context, applies
+disclosure control to every count it shows, and lays the sections out.
+
+Typical use (what ``notebooks/intervention_report.ipynb`` does)::
+
+    ctx = load_context(protocol_path, data_src, output_dir=out)
+    headline(ctx); participation(ctx); profile(ctx); design(ctx); balance(ctx)
+    results(ctx); subgroups(ctx); sensitivity(ctx); limitations(ctx); appendix(ctx)
+    save_findings(ctx)
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import json
+import platform
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cached_property
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from evalkit.errors import MissingDataError
+from evalkit.protocol import Protocol, load_protocol
+from evalkit.report.disclosure import safe_count, suppress_counts
+
+#: Packages whose versions the appendix lists.
+VERSIONED = ("evalkit", "numpy", "pandas", "scipy", "statsmodels", "lifelines", "linearmodels", "matplotlib",
+             "duckdb", "pydantic", "pandera", "papermill", "nbconvert")
+
+DESIGN_WORDS = {
+    "prepost": ("Before and after", 1,
+                "Participants' scores at the start and at the end are compared. There is no comparison group, so "
+                "changes that would have happened anyway (growing up, regression to the mean) cannot be ruled out."),
+    "matched": ("Matched comparison", 3,
+                "Each participant is compared with a similar young person who did not take part, chosen on age, sex, "
+                "ethnicity, previous offending and risk factors. Differences that were not recorded may remain."),
+    "did": ("Difference in differences", 3,
+            "Offending before and after the start is compared between participants and their matched comparison "
+            "group, so stable differences between the groups cancel out."),
+    "area_trend": ("Area trend against baseline", 1,
+                   "The area's indicators in the year are compared with the three years before. Other changes in "
+                   "the area at the same time cannot be ruled out."),
+    "area_did": ("Area difference in differences", 3,
+                 "The change in districts where the programme ran is compared with the change in similar districts "
+                 "where it did not."),
+}
+
+
+# --------------------------------------------------------------------------- display objects
+@dataclass(frozen=True)
+class Section:
+    """A piece of the report: HTML built from aggregates, shown as-is by Jupyter."""
+
+    html: str
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __str__(self) -> str:  # readable outside Jupyter
+        return self.html
+
+
+def figure_html(fig: Any, *, alt: str, width: str = "100%") -> str:
+    """A matplotlib figure as an ``<img>`` with a PNG data URI (and closes the figure)."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return (f"<figure><img alt='{html.escape(alt)}' style='max-width:{width}' "
+            f"src='data:image/png;base64,{data}'/></figure>")
+
+
+def html_of(obj: Any) -> str:
+    """HTML for anything a section may show: a Section, a result object, a frame, a figure, an HTML
+    string, or a list of these."""
+    if obj is None:
+        return ""
+    if isinstance(obj, Section):
+        return obj.html
+    if hasattr(obj, "savefig"):
+        return figure_html(obj, alt=getattr(obj, "_suptitle", None) and obj._suptitle.get_text() or "figure")
+    if hasattr(obj, "_repr_html_"):
+        return obj._repr_html_()
+    if isinstance(obj, pd.DataFrame):
+        return obj.to_html(border=0, index=False, escape=True)
+    if isinstance(obj, str):  # already HTML (callers escape their text)
+        return obj
+    if isinstance(obj, (list, tuple)):
+        return "".join(html_of(item) for item in obj)
+    return f"<p>{html.escape(str(obj))}</p>"
+
+
+def _section(title: str, body: str, *, anchor: str, lead: str = "") -> Section:
+    lead_html = f"<p class='lead'>{lead}</p>" if lead else ""
+    return Section(f"<section id='{anchor}'><h2>{html.escape(title)}</h2>{lead_html}{body}</section>")
+
+
+def _pending(what: str) -> str:
+    return f"<p class='pending'>{html.escape(what)}</p>"
+
+
+# --------------------------------------------------------------------------- context
+@dataclass
+class ReportContext:
+    """Everything one report needs: the protocol, the data tables and where they came from.
+
+    Row-level tables live here, inside the kernel, and never reach an output:
+    sections show aggregates only.
+    """
+
+    protocol: Protocol
+    protocol_path: Path
+    protocol_text: str
+    data_src: Path
+    tables: dict[str, pd.DataFrame] = field(repr=False)
+    fingerprint: str
+    output_dir: Path | None = None
+    cfg: Any = None
+
+    @property
+    def threshold(self) -> int:
+        return self.protocol.disclosure_threshold
+
+    @property
+    def intervention(self) -> dict:
+        """The intervention's row in the interventions table (empty for the VRU-wide protocol)."""
+        table = self.tables.get("interventions")
+        if table is None or "intervention_id" not in table:
+            return {}
+        rows = table.loc[table["intervention_id"] == self.protocol.intervention_id]
+        return rows.iloc[0].to_dict() if len(rows) else {}
+
+    @property
+    def participants(self) -> pd.DataFrame:
+        """This intervention's participants (population filter of the protocol applied)."""
+        table = self.tables.get("participants", pd.DataFrame())
+        if "intervention_id" not in table:
+            return table.iloc[0:0]
+        rows = table.loc[table["intervention_id"] == self.protocol.intervention_id]
+        pop = self.protocol.population
+        if "start_date" in rows:
+            start = pd.to_datetime(rows["start_date"])
+            if pop.start_from is not None:
+                rows = rows.loc[start >= pd.Timestamp(pop.start_from)]
+                start = pd.to_datetime(rows["start_date"])
+            if pop.start_to is not None:
+                rows = rows.loc[start <= pd.Timestamp(pop.start_to)]
+        return rows
+
+    @cached_property
+    def analysis(self) -> Any:
+        """The per-design analysis (``evalkit.report.analysis.analyse_intervention``), or None until it exists."""
+        try:
+            from evalkit.report.analysis import analyse_intervention
+        except ImportError:
+            return None
+        return analyse_intervention(self.protocol, self.tables, cfg=self.cfg)
+
+
+_TABLE_CACHE: dict[tuple, tuple[dict[str, pd.DataFrame], str]] = {}
+
+
+def load_context(protocol_path: str | Path, data_src: str | Path, *, output_dir: str | Path | None = None,
+                 seed: int | None = None) -> ReportContext:
+    """Read the protocol and the data for one report (``seed`` overrides the protocol's).
+
+    Tables and the data fingerprint are cached per process, keyed on the data
+    source's path, size and modification time, so a warm kernel rendering many
+    reports reads the data once.
+    """
+    protocol_path = Path(protocol_path)
+    protocol = load_protocol(protocol_path)
+    if seed is not None:
+        protocol = protocol.model_copy(update={"seed": int(seed)})
+    data_src = Path(data_src)
+    tables, fingerprint = _tables_and_fingerprint(data_src)
+    return ReportContext(protocol=protocol, protocol_path=protocol_path,
+                         protocol_text=protocol_path.read_text(encoding="utf-8"), data_src=data_src,
+                         tables=tables, fingerprint=fingerprint,
+                         output_dir=Path(output_dir) if output_dir is not None else None, cfg=_config())
+
+
+def _config() -> Any:
+    try:
+        from evalkit.data.config import load_config
+    except ImportError:
+        return None
+    return load_config()
+
+
+def data_files(src: Path) -> list[Path]:
+    """The files a data source consists of (the store file, or the data files in a folder)."""
+    if src.is_file():
+        return [src]
+    if not src.is_dir():
+        raise MissingDataError(f"{src}: the data source does not exist. Fix: give a DuckDB store or a folder of "
+                               "data files.")
+    suffixes = {".csv", ".xlsx", ".parquet", ".duckdb", ".db"}
+    return sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+
+
+def data_fingerprint(src: str | Path) -> str:
+    """SHA-256 over the data source: each file's relative name and bytes, in name order."""
+    src = Path(src)
+    digest = hashlib.sha256()
+    base = src if src.is_dir() else src.parent
+    for path in data_files(src):
+        digest.update(str(path.relative_to(base)).encode("utf-8") + b"\0")
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _tables_and_fingerprint(src: Path) -> tuple[dict[str, pd.DataFrame], str]:
+    files = data_files(src)
+    key = (str(src.resolve()), tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+    if key not in _TABLE_CACHE:
+        from evalkit.data.load import load_tables
+
+        _TABLE_CACHE.clear()  # keep one data source per process
+        _TABLE_CACHE[key] = (load_tables(src), data_fingerprint(src))
+    return _TABLE_CACHE[key]
+
+
+# --------------------------------------------------------------------------- sections
+def _delegate(ctx: ReportContext, name: str) -> Any:
+    """The analysis module's rendering of a section, if it provides one."""
+    try:
+        from evalkit.report import analysis as module
+    except ImportError:
+        return None
+    func = getattr(module, f"section_{name}", None)
+    return func(ctx) if func is not None else None
+
+
+def title(ctx: ReportContext) -> Section:
+    """Title block: intervention, provider, question."""
+    p, row = ctx.protocol, ctx.intervention
+    facts = []
+    for label, key in (("Provider", "provider"), ("Type", "intervention_type"), ("Prevention level", "prevention_level"),
+                       ("Area", "area"), ("Funding", "funding_stream")):
+        if row.get(key) is not None and str(row.get(key)) != "nan":
+            facts.append(f"<span><b>{label}:</b> {html.escape(str(row[key]).replace('_', ' '))}</span>")
+    return Section(
+        f"<header class='report-title'><p class='kicker'>Evaluation report · {html.escape(p.intervention_id)}</p>"
+        f"<h1>{html.escape(p.title)}</h1><p class='facts'>{' '.join(facts)}</p>"
+        f"<p class='question'><b>The question:</b> {html.escape(p.question)}</p></header>")
+
+
+def headline(ctx: ReportContext) -> Section:
+    """The headline box: what was found, how sure, and what it means for commissioning."""
+    body = _delegate(ctx, "headline")
+    if body is None:
+        n = len(ctx.participants)
+        body = (f"<p>{safe_count(n, ctx.threshold)} young people took part in the evaluation period.</p>"
+                + _pending("The outcome analysis is not available in this version of evalkit."))
+    return Section(f"<div class='headline' id='headline'><h2>What we found</h2>{html_of(body)}</div>")
+
+
+def attrition_steps(ctx: ReportContext) -> list[tuple[str, int]]:
+    """Counts of young people at each step, from referral to measured outcome."""
+    everyone = ctx.tables.get("participants", pd.DataFrame())
+    if "intervention_id" in everyone:
+        everyone = everyone.loc[everyone["intervention_id"] == ctx.protocol.intervention_id]
+    part = ctx.participants
+    steps = [("Referred", len(everyone)), ("Started in the period", len(part))]
+    if "exit_reason" in part:
+        steps.append(("Completed", int((part["exit_reason"] == "completed").sum())))
+    meas = ctx.tables.get("measurements")
+    instruments = [o for o in ctx.protocol.primary_outcomes if o.kind == "instrument"]
+    if instruments and meas is not None and len(part):
+        o = instruments[0]
+        ids = set(part["person_id"])
+        m = meas.loc[(meas["instrument"] == o.instrument) & meas["person_id"].isin(ids)]
+        pre = set(m.loc[m["timepoint"] == o.pre, "person_id"])
+        post = set(m.loc[m["timepoint"] == o.post, "person_id"])
+        steps.append((f"{o.instrument} at {o.pre.replace('_', ' ')}", len(pre)))
+        steps.append((f"{o.instrument} at both", len(pre & post)))
+    return steps
+
+
+def participation(ctx: ReportContext) -> Section:
+    """Who took part and who was lost at each step (attrition chevron), disclosure-controlled."""
+    body = _delegate(ctx, "participation")
+    if body is None:
+        if ctx.protocol.intervention_id == "VRU":
+            return _section("Who took part", "<p>This report covers whole areas, not individual participants.</p>",
+                            anchor="participation")
+        from evalkit.report.plots import attrition_chevron
+
+        steps = attrition_steps(ctx)
+        shown = [(label, safe_count(n, ctx.threshold)) for label, n in steps]
+        table = pd.DataFrame(shown, columns=["Step", "Young people"])
+        body = (figure_html(attrition_chevron(shown), alt="Attrition: young people at each step")
+                + table.to_html(index=False, border=0, escape=True))
+    return _section("Who took part", html_of(body), anchor="participation",
+                    lead="How many young people were referred, started, and had their outcomes measured. "
+                         f"Counts below {ctx.threshold} are hidden ([c]).")
+
+
+def age_band(age: pd.Series, edges: list[int]) -> pd.Series:
+    """Age bands from the protocol's edges, e.g. [10, 14, 18, 26] → '10-13', '14-17', '18-25'."""
+    labels = [f"{lo}-{hi - 1}" for lo, hi in zip(edges[:-1], edges[1:])]
+    return pd.cut(age, bins=edges, right=False, labels=labels).astype("string").fillna("other")
+
+
+def _ages(frame: pd.DataFrame, date_col: str, age_col: str) -> pd.Series:
+    if age_col in frame and frame[age_col].notna().any():
+        return pd.to_numeric(frame[age_col], errors="coerce")
+    if "date_of_birth" in frame and date_col in frame:
+        dob, at = pd.to_datetime(frame["date_of_birth"]), pd.to_datetime(frame[date_col])
+        years = at.dt.year - dob.dt.year - ((at.dt.month < dob.dt.month)
+                                            | ((at.dt.month == dob.dt.month) & (at.dt.day < dob.dt.day)))
+        return years.astype("float")
+    return pd.Series(float("nan"), index=frame.index)
+
+
+def profile_tables(ctx: ReportContext) -> dict[str, pd.DataFrame]:
+    """Counts of participants (and of the comparison pool, where a design uses one) by characteristic."""
+    part = ctx.participants
+    groups = {"Participants": part.assign(age_band=age_band(_ages(part, "start_date", "age_at_start"),
+                                                              ctx.protocol.age_bands))}
+    pool = ctx.tables.get("comparison_pool")
+    matched = [d for d in ctx.protocol.designs if d.type == "matched"]
+    if matched and pool is not None and len(pool):
+        source = matched[0].pool_source
+        if source != "any" and "pool_source" in pool:
+            pool = pool.loc[pool["pool_source"] == source]
+        groups["Comparison pool"] = pool.assign(age_band=age_band(_ages(pool, "index_date", "age_at_index"),
+                                                                  ctx.protocol.age_bands))
+    out = {}
+    for column, label in (("sex", "Sex"), ("ethnicity_group", "Ethnic group"), ("age_band", "Age band"),
+                          ("locality", "Locality")):
+        parts = {name: frame[column].astype("string").fillna("not known").value_counts()
+                 for name, frame in groups.items() if column in frame}
+        if parts:
+            table = pd.DataFrame(parts).fillna(0).astype("int64").sort_index()
+            table.index = [str(i).replace("_", " ") for i in table.index]
+            table.index.name = label
+            out[label] = table
+    return out
+
+
+def profile(ctx: ReportContext) -> Section:
+    """Profile of participants (against the comparison pool where there is one), disclosure-controlled."""
+    body = _delegate(ctx, "profile")
+    if body is None:
+        if ctx.protocol.intervention_id == "VRU":
+            return _section("Who took part", "", anchor="profile")
+        parts = []
+        for label, table in profile_tables(ctx).items():
+            parts.append(f"<h3>{html.escape(label)}</h3>"
+                         + suppress_counts(table, threshold=ctx.threshold, totals="row")._repr_html_())
+        body = "".join(parts) or _pending("No participant characteristics were supplied.")
+    return _section("Profile of participants", html_of(body), anchor="profile",
+                    lead="Characteristics of the young people who took part, and of the group they are compared "
+                         "with.")
+
+
+def design(ctx: ReportContext) -> Section:
+    """The design(s) and the strength of evidence each can give (Maryland Scientific Methods Scale)."""
+    body = _delegate(ctx, "design")
+    if body is None:
+        rows = []
+        for d in ctx.protocol.designs:
+            name, sms, words = DESIGN_WORDS[d.type]
+            outcomes = ", ".join(getattr(d, "outcomes", None) or getattr(d, "indicators", []))
+            rows.append(f"<tr><td><b>{name}</b></td><td>{html.escape(outcomes.replace('_', ' '))}</td>"
+                        f"<td>up to level {sms}</td><td>{html.escape(words)}</td></tr>")
+        body = ("<table class='design'><thead><tr><th>Design</th><th>Outcomes</th><th>Evidence (Maryland SMS)</th>"
+                "<th>What it does</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+    return _section("How we evaluated it", html_of(body), anchor="design",
+                    lead="The design decides how sure we can be: level 1 (before and after only) is weakest, level 5 "
+                         "(randomised) strongest.")
+
+
+def _simple(ctx: ReportContext, name: str, heading: str, lead: str, missing: str) -> Section:
+    body = _delegate(ctx, name)
+    return _section(heading, html_of(body) if body is not None else _pending(missing), anchor=name, lead=lead)
+
+
+def balance(ctx: ReportContext) -> Section:
+    """Balance of the matched groups (standardised mean differences, love plot)."""
+    return _simple(ctx, "balance", "Were the groups comparable?",
+                   "After matching, the two groups should look alike on everything recorded before the start.",
+                   "Balance diagnostics appear here for designs with a comparison group.")
+
+
+def results(ctx: ReportContext) -> Section:
+    """Results per outcome with confidence intervals and plots."""
+    return _simple(ctx, "results", "Results", "Each outcome in turn, with its confidence interval.",
+                   "Outcome results are not available in this version of evalkit.")
+
+
+def subgroups(ctx: ReportContext) -> Section:
+    """Results by sex, ethnic group, age band and locality, where numbers allow."""
+    return _simple(ctx, "subgroups", "Results for groups of young people",
+                   "Shown only where every group is large enough to report safely.",
+                   "No subgroup results are available.")
+
+
+def sensitivity(ctx: ReportContext) -> Section:
+    """How robust the results are (hidden bias, attrition, alternative settings)."""
+    return _simple(ctx, "sensitivity", "How robust is this?",
+                   "Checks of how much the conclusions depend on assumptions.",
+                   "No sensitivity analysis is available.")
+
+
+def limitations(ctx: ReportContext) -> Section:
+    """Limitations written from the diagnostics."""
+    return _simple(ctx, "limitations", "Limitations", "What the reader should keep in mind.",
+                   "Limitations are written from the analysis diagnostics once the analysis is available.")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages the analysis used."""
+    out = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def appendix(ctx: ReportContext) -> Section:
+    """The protocol as written, the data fingerprint, package versions and seed."""
+    versions = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
+                       for k, v in package_versions().items())
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    body = (
+        "<h3>Reproducibility</h3><table class='kv'>"
+        f"<tr><td>Data source</td><td>{html.escape(ctx.data_src.name)}</td></tr>"
+        f"<tr><td>Data fingerprint (SHA-256)</td><td><code>{ctx.fingerprint}</code></td></tr>"
+        f"<tr><td>Random seed</td><td>{ctx.protocol.seed}</td></tr>"
+        f"<tr><td>Significance level</td><td>{ctx.protocol.alpha}</td></tr>"
+        f"<tr><td>Disclosure threshold</td><td>counts below {ctx.threshold} hidden, with secondary suppression</td></tr>"
+        f"<tr><td>Minimum sample for significance</td><td>{ctx.protocol.min_n_significance}</td></tr>"
+        f"<tr><td>Rendered</td><td>{when}</td></tr></table>"
+        f"<h3>Software</h3><table class='kv'>{versions}</table>"
+        f"<h3>The protocol ({html.escape(ctx.protocol_path.name)})</h3>"
+        f"<pre class='protocol'>{html.escape(ctx.protocol_text)}</pre>"
+    )
+    extra = _delegate(ctx, "appendix")
+    return _section("Appendix", body + html_of(extra), anchor="appendix",
+                    lead="The pre-specified protocol and what is needed to reproduce this report.")
+
+
+def findings(ctx: ReportContext) -> dict:
+    """Aggregates the portfolio summary reads (JSON-safe; no row-level data)."""
+    base = {"intervention_id": ctx.protocol.intervention_id, "title": ctx.protocol.title,
+            "intervention_type": ctx.protocol.intervention_type, "n_participants": int(len(ctx.participants)),
+            "fingerprint": ctx.fingerprint}
+    try:
+        from evalkit.report import analysis as module
+    except ImportError:
+        return base
+    func = getattr(module, "findings", None)
+    if func is not None:
+        base.update(func(ctx))
+    return base
+
+
+def save_findings(ctx: ReportContext) -> Section:
+    """Write ``findings.json`` into the output folder for the portfolio summary; show nothing."""
+    if ctx.output_dir is not None:
+        path = Path(ctx.output_dir) / "findings.json"
+        path.write_text(json.dumps(findings(ctx), indent=2, default=str), encoding="utf-8")
+    return Section("")
+
+
+# --------------------------------------------------------------------------- portfolio
+@dataclass
+class PortfolioContext:
+    """The portfolio summary's inputs: every protocol, the data, and each report's saved findings."""
+
+    protocols: list[Protocol]
+    data_src: Path
+    tables: dict[str, pd.DataFrame] = field(repr=False)
+    fingerprint: str
+    reports_dir: Path
+    findings: list[dict]
+    statuses: dict[str, dict]
+    output_dir: Path | None = None
+    cfg: Any = None
+    threshold: int = 10
+
+
+def load_portfolio(protocol_dir: str | Path, data_src: str | Path, reports_dir: str | Path, *,
+                   output_dir: str | Path | None = None) -> PortfolioContext:
+    """Read every protocol in ``protocol_dir``, the data, and the findings each report saved."""
+    protocol_dir, reports_dir, data_src = Path(protocol_dir), Path(reports_dir), Path(data_src)
+    protocols = [load_protocol(p) for p in sorted(protocol_dir.glob("*.yaml"))]
+    tables, fingerprint = _tables_and_fingerprint(data_src)
+    found = []
+    for p in protocols:
+        path = reports_dir / p.intervention_id / "findings.json"
+        if path.is_file():
+            found.append(json.loads(path.read_text(encoding="utf-8")))
+    status_path = reports_dir / "run_status.json"
+    statuses = json.loads(status_path.read_text(encoding="utf-8")) if status_path.is_file() else {}
+    threshold = min((p.disclosure_threshold for p in protocols), default=10)
+    return PortfolioContext(protocols=protocols, data_src=data_src, tables=tables, fingerprint=fingerprint,
+                            reports_dir=reports_dir, findings=found, statuses=statuses,
+                            output_dir=Path(output_dir) if output_dir else None, cfg=_config(), threshold=threshold)
+
+
+def _portfolio_delegate(pctx: PortfolioContext, name: str) -> Any:
+    try:
+        from evalkit.report import portfolio as module
+    except ImportError:
+        return None
+    func = getattr(module, f"section_{name}", None)
+    return func(pctx) if func is not None else None
+
+
+def portfolio_title(pctx: PortfolioContext) -> Section:
+    """Title block of the portfolio summary."""
+    vru = getattr(pctx.cfg, "vru_name", None) or "Violence Reduction Unit"
+    n = sum(1 for p in pctx.protocols if p.intervention_id != "VRU")
+    return Section(f"<header class='report-title'><p class='kicker'>Portfolio summary</p>"
+                   f"<h1>{html.escape(str(vru))}: what works, for the commissioning board</h1>"
+                   f"<p class='facts'>{n} interventions evaluated against their pre-specified protocols.</p></header>")
+
+
+def portfolio_overview(pctx: PortfolioContext) -> Section:
+    """One row per intervention: type, participants (disclosure-controlled), cost, report status."""
+    body = _portfolio_delegate(pctx, "overview")
+    if body is None:
+        inter = pctx.tables.get("interventions", pd.DataFrame()).set_index("intervention_id", drop=False) \
+            if "interventions" in pctx.tables else pd.DataFrame()
+        part = pctx.tables.get("participants", pd.DataFrame())
+        counts = part["intervention_id"].value_counts() if "intervention_id" in part else pd.Series(dtype=int)
+        rows = []
+        for p in pctx.protocols:
+            if p.intervention_id == "VRU":
+                continue
+            i = p.intervention_id
+            n = int(counts.get(i, 0))
+            cost = inter.loc[i, "annual_cost"] if i in inter.index and "annual_cost" in inter else None
+            status = pctx.statuses.get(i, {}).get("status", "not run")
+            link = f"<a href='{i}/{i}.html'>{html.escape(p.title)}</a>" if status == "ok" else html.escape(p.title)
+            rows.append({"ID": i, "Intervention": link, "Type": str(p.intervention_type or "").replace("_", " "),
+                         "Participants": safe_count(n, pctx.threshold),
+                         "Annual cost": f"£{cost:,.0f}" if cost is not None else "–",
+                         "Cost per participant": (f"£{cost / n:,.0f}" if cost is not None and n >= pctx.threshold
+                                                  else "[c]" if cost is not None and n else "–"),
+                         "Report": status})
+        body = pd.DataFrame(rows).to_html(index=False, border=0, escape=False)
+    return _section("The interventions", html_of(body), anchor="overview",
+                    lead="Participants are counted over the evaluation period; counts below "
+                         f"{pctx.threshold} are hidden ([c]).")
+
+
+def _portfolio_simple(pctx: PortfolioContext, name: str, heading: str, lead: str, missing: str) -> Section:
+    body = _portfolio_delegate(pctx, name)
+    return _section(heading, html_of(body) if body is not None else _pending(missing), anchor=name, lead=lead)
+
+
+def portfolio_forest(pctx: PortfolioContext) -> Section:
+    """Forest plot of every intervention's primary effect (standardised) with CIs."""
+    return _portfolio_simple(pctx, "forest", "Effects on the primary outcome",
+                             "Standardised so that different outcomes can be compared; right of the line is better "
+                             "for young people.", "Effects appear here once the outcome analysis is available.")
+
+
+def portfolio_value(pctx: PortfolioContext) -> Section:
+    """Cost per participant and per outcome achieved."""
+    return _portfolio_simple(pctx, "value", "Cost and value", "What each intervention costs per young person and "
+                             "per improved outcome.", "Cost per outcome appears once the outcome analysis is "
+                             "available.")
+
+
+def portfolio_reach(pctx: PortfolioContext) -> Section:
+    """Reach and equity: participants by group against the cohort at risk."""
+    return _portfolio_simple(pctx, "reach", "Reach and equity", "Who the portfolio reaches, against the young "
+                             "people at risk.", "Reach and equity tables are not available in this version.")
+
+
+def portfolio_commissioning(pctx: PortfolioContext) -> Section:
+    """A commissioning category per intervention, from documented rules."""
+    return _portfolio_simple(pctx, "commissioning", "What this means for commissioning",
+                             "A category per intervention from documented, configurable rules.",
+                             "Commissioning categories appear once the outcome analysis is available.")
+
+
+def portfolio_appendix(pctx: PortfolioContext) -> Section:
+    """Data fingerprint, versions and the reports that failed."""
+    failed = {k: v for k, v in pctx.statuses.items() if v.get("status") != "ok"}
+    fails = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(str(v.get('error', '')))}</li>"
+                    for k, v in sorted(failed.items()))
+    versions = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
+                       for k, v in package_versions().items())
+    body = (f"<table class='kv'><tr><td>Data fingerprint (SHA-256)</td><td><code>{pctx.fingerprint}</code></td></tr>"
+            f"<tr><td>Protocols</td><td>{len(pctx.protocols)}</td></tr></table>"
+            + (f"<h3>Reports that could not be produced</h3><ul>{fails}</ul>" if fails else "")
+            + f"<h3>Software</h3><table class='kv'>{versions}</table>")
+    extra = _portfolio_delegate(pctx, "appendix")
+    return _section("Appendix", body + html_of(extra), anchor="appendix")
+
+
+__all__ = [
+    "PortfolioContext", "load_portfolio", "portfolio_title", "portfolio_overview", "portfolio_forest",
+    "portfolio_value", "portfolio_reach", "portfolio_commissioning", "portfolio_appendix",
+    "Section", "ReportContext", "load_context", "data_fingerprint", "figure_html", "html_of", "title", "headline",
+    "participation", "profile", "design", "balance", "results", "subgroups", "sensitivity", "limitations",
+    "appendix", "findings", "save_findings", "attrition_steps", "profile_tables", "age_band", "package_versions",
+]

@@ -1,0 +1,463 @@
+"""Run the report notebooks: one report per protocol, the portfolio summary, and an index.
+
+Speed comes from reusing kernels. The naive way (``papermill.execute_notebook``
+then nbconvert per report) starts a kernel and imports the scientific stack for
+every report (about 3.7 s here) and renders HTML with the full JupyterLab
+template (about 1.4 s). Here, each of ``workers`` processes starts **one**
+Jupyter kernel and keeps it warm: before each report the kernel's namespace is
+cleared (``%reset -f``) while imported modules, and the data tables cached by
+:func:`evalkit.report.sections.load_context`, stay loaded. Parameters are
+injected with papermill's own :func:`papermill.parameterize.parameterize_notebook`
+(the same injected cell papermill writes) and executed with nbclient, reusing the
+kernel client. HTML is rendered with nbconvert's ``basic`` template (code and
+prompts hidden) inside a small self-contained page with its own stylesheet.
+
+Outputs are written atomically: each report renders into a staging folder
+inside ``out_dir`` and is renamed into place only when complete, so a failed run
+leaves no half-written report. ``run_all`` never lets one failing intervention
+stop the others; failures are listed with their error on ``index.html``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import traceback
+import uuid
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+from evalkit.errors import EvalkitError, SpecError
+from evalkit.results import ResultMixin
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+REPORT_NOTEBOOK = "intervention_report.ipynb"
+PORTFOLIO_NOTEBOOK = "portfolio_summary.ipynb"
+CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
+CELL_TIMEOUT = 600
+_RESET_TAG = "evalkit-reset"
+
+
+# --------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class ReportStatus:
+    """How one report went."""
+
+    report_id: str
+    title: str
+    status: str  # "ok" or "failed"
+    seconds: float
+    html: str | None = None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass(frozen=True)
+class RunAllResult(ResultMixin):
+    """What ``run_all`` did: one status per report, the index page, and the time taken."""
+
+    out_dir: str
+    index: str
+    reports: tuple[ReportStatus, ...]
+    seconds: float
+    workers: int
+    title: str = "Reports"
+    portfolio: ReportStatus | None = field(default=None)
+
+    @property
+    def failed(self) -> list[ReportStatus]:
+        everything = [*self.reports, *([self.portfolio] if self.portfolio else [])]
+        return [r for r in everything if not r.ok]
+
+    def _rows(self) -> list[dict]:
+        return [{"report": r.report_id, "status": r.status, "seconds": round(r.seconds, 2), "error": r.error}
+                for r in (*self.reports, *([self.portfolio] if self.portfolio else []))]
+
+    def __str__(self) -> str:
+        ok = sum(r.ok for r in self.reports)
+        text = (f"{ok} of {len(self.reports)} reports rendered in {self.seconds:.1f} s with {self.workers} "
+                f"worker(s). Open {self.index}")
+        for r in self.failed:
+            text += f"\nfailed: {r.report_id}: {r.error}"
+        return text
+
+
+# --------------------------------------------------------------------------- rendering
+class Renderer:
+    """One warm Jupyter kernel plus an HTML exporter, reused for many notebooks.
+
+    Use as a context manager; :meth:`render` executes a parameterised notebook
+    and writes ``<stem>.ipynb`` and ``<stem>.html`` (and ``<stem>.pdf``) into a
+    folder.
+    """
+
+    def __init__(self, *, kernel_name: str = "python3", cwd: str | Path | None = None) -> None:
+        from jupyter_client.manager import AsyncKernelManager
+        from nbconvert import HTMLExporter
+
+        self.km = AsyncKernelManager(kernel_name=kernel_name)
+        self.kc = None
+        self.cwd = str(cwd or Path.cwd())
+        self.exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                                     exclude_output_prompt=True, exclude_markdown=True)
+        self.used = 0
+
+    def __enter__(self) -> "Renderer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Shut the kernel down."""
+        from jupyter_core.utils import run_sync
+
+        try:
+            if self.kc is not None:
+                self.kc.stop_channels()
+            if self.km.has_kernel:
+                run_sync(self.km.shutdown_kernel)(now=True)
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
+
+    def execute(self, notebook: Path, parameters: dict) -> "object":
+        """Execute ``notebook`` with ``parameters`` on the warm kernel; return the executed notebook."""
+        import nbformat
+        from nbclient import NotebookClient
+        from papermill.parameterize import parameterize_notebook
+
+        nb = nbformat.read(notebook, as_version=4)
+        # What papermill's loader adds before parameterising: a tags list per
+        # cell and a papermill metadata block.
+        for cell in nb.cells:
+            cell.metadata.setdefault("tags", [])
+        nb.metadata.setdefault("papermill", {})
+        nb.metadata.papermill["input_path"] = str(notebook)
+        nb = parameterize_notebook(nb, parameters)
+        # Clear the previous report's names but keep imported modules warm.
+        reset = nbformat.v4.new_code_cell("%reset -f\nimport matplotlib.pyplot as _plt\n_plt.close('all')\n"
+                                          "del _plt", metadata={"tags": [_RESET_TAG]})
+        nb.cells.insert(0, reset)
+        client = NotebookClient(nb, km=self.km, timeout=CELL_TIMEOUT, kernel_name="python3",
+                                resources={"metadata": {"path": self.cwd}}, record_timing=False)
+        client.kc = self.kc
+        try:
+            client.execute()
+        finally:
+            self.kc = client.kc
+            self.used += 1
+            nb.cells = [c for c in nb.cells if _RESET_TAG not in c.get("metadata", {}).get("tags", [])]
+        return nb
+
+    def render(self, notebook: Path, parameters: dict, folder: Path, stem: str, *, title: str,
+               pdf: bool = False) -> Path:
+        """Execute and write ``stem.ipynb``, ``stem.html`` (and ``stem.pdf``) into ``folder``."""
+        import nbformat
+
+        folder.mkdir(parents=True, exist_ok=True)
+        nb = self.execute(notebook, parameters)
+        _strip_metadata(nb)
+        nbformat.write(nb, folder / f"{stem}.ipynb")
+        body, _ = self.exporter.from_notebook_node(nb)
+        page = folder / f"{stem}.html"
+        page.write_text(wrap_page(body, title=title), encoding="utf-8")
+        if pdf:
+            print_pdf(page, folder / f"{stem}.pdf")
+        return page
+
+
+def _strip_metadata(nb) -> None:
+    """Drop per-cell execution timestamps (noise that changes on every run)."""
+    for cell in nb.cells:
+        cell.get("metadata", {}).pop("execution", None)
+
+
+def wrap_page(body: str, *, title: str) -> str:
+    """A self-contained HTML page around nbconvert's body, with the report stylesheet."""
+    css = resources.files("evalkit.report").joinpath("report.css").read_text(encoding="utf-8")
+    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{html.escape(title)}</title><style>{css}</style></head>"
+            f"<body><main class='report'>{body}</main></body></html>\n")
+
+
+def find_chromium() -> str | None:
+    """Path of a headless-capable Chromium, if installed."""
+    for name in CHROMIUM:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def print_pdf(page: Path, pdf: Path, *, timeout: float = 120) -> Path:
+    """Print an HTML page to PDF with headless Chromium."""
+    browser = find_chromium()
+    if browser is None:
+        raise EvalkitError("PDF output needs Chromium, which is not installed. Fix: install the 'chromium' package, "
+                           "or run without --pdf.")
+    with tempfile.TemporaryDirectory(prefix="evalkit-chromium-") as profile:
+        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+               "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.resolve().as_uri()]
+        done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+    if not pdf.is_file() or pdf.stat().st_size == 0:
+        raise EvalkitError(f"Chromium could not print {page.name} to PDF (exit code {done.returncode}).")
+    return pdf
+
+
+# --------------------------------------------------------------------------- atomic outputs
+def _staging(out_dir: Path, name: str) -> Path:
+    path = out_dir / f".staging-{name}-{uuid.uuid4().hex[:8]}"
+    path.mkdir(parents=True)
+    return path
+
+
+def _publish_dir(staging: Path, final: Path) -> None:
+    """Move a finished folder into place (replacing an older one) by renames only."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
+        os.replace(final, old)
+    os.replace(staging, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _error_text(exc: BaseException) -> str:
+    """One plain line: the evaluator's error message, or the exception's type and text."""
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    if ename:
+        text = evalue if ename.endswith(("SpecError", "DataError", "InsufficientDataError", "MissingDataError",
+                                         "EvalkitError")) else f"{ename}: {evalue}"
+    elif isinstance(exc, EvalkitError):
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return " ".join(str(text).split())[:2000]
+
+
+# --------------------------------------------------------------------------- one report
+def _report_id(protocol: Path) -> tuple[str, str]:
+    """The report's id and title from its protocol, or the file stem when the protocol is invalid."""
+    from evalkit.protocol import load_protocol
+
+    try:
+        p = load_protocol(protocol)
+        return p.intervention_id, p.title
+    except EvalkitError:
+        return protocol.stem, protocol.stem
+
+
+def _render_report(renderer: Renderer, protocol: Path, data_src: Path, out_dir: Path, *, pdf: bool
+                   ) -> ReportStatus:
+    """Validate, execute and publish one report; never raises for a report's own failure."""
+    from evalkit.protocol import validate_protocol_file
+
+    start = time.perf_counter()
+    report_id, title = _report_id(protocol)
+    problems = validate_protocol_file(protocol)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return ReportStatus(report_id, title, "failed", time.perf_counter() - start, error=str(problems[0]) + more)
+    staging = _staging(out_dir, report_id)
+    try:
+        params = {"protocol_path": str(protocol.resolve()), "data_src": str(data_src.resolve()),
+                  "output_dir": str(staging.resolve()), "seed": None}
+        renderer.render(NOTEBOOK_DIR / REPORT_NOTEBOOK, params, staging, report_id, title=title, pdf=pdf)
+        # findings.json names the staging folder nowhere; the folder moves as a whole
+        _publish_dir(staging, out_dir / report_id)
+    except Exception as exc:  # noqa: BLE001 - one report's failure must not stop the rest
+        shutil.rmtree(staging, ignore_errors=True)
+        return ReportStatus(report_id, title, "failed", time.perf_counter() - start, error=_error_text(exc))
+    return ReportStatus(report_id, title, "ok", time.perf_counter() - start,
+                        html=f"{report_id}/{report_id}.html")
+
+
+def _render_portfolio(renderer: Renderer, protocol_dir: Path, data_src: Path, out_dir: Path, *, pdf: bool
+                      ) -> ReportStatus:
+    start = time.perf_counter()
+    staging = _staging(out_dir, "portfolio")
+    stem = "portfolio_summary"
+    try:
+        params = {"protocol_dir": str(protocol_dir.resolve()), "data_src": str(data_src.resolve()),
+                  "reports_dir": str(out_dir.resolve()), "output_dir": str(staging.resolve()), "seed": 2021}
+        renderer.render(NOTEBOOK_DIR / PORTFOLIO_NOTEBOOK, params, staging, stem, title="Portfolio summary", pdf=pdf)
+        for suffix in (".ipynb", ".pdf", ".html"):  # the page last, so it never links to a missing notebook
+            if (staging / f"{stem}{suffix}").exists():
+                os.replace(staging / f"{stem}{suffix}", out_dir / f"{stem}{suffix}")
+    except Exception as exc:  # noqa: BLE001
+        return ReportStatus("portfolio", "Portfolio summary", "failed", time.perf_counter() - start,
+                            error=_error_text(exc))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return ReportStatus("portfolio", "Portfolio summary", "ok", time.perf_counter() - start,
+                        html=f"{stem}.html")
+
+
+def run_report(protocol: str | Path, data_src: str | Path, out_dir: str | Path, *, pdf: bool = False) -> str:
+    """Render one intervention report into ``out_dir/<id>/``; return where to open it.
+
+    Raises
+    ------
+    EvalkitError
+        When the protocol is invalid or the report fails (nothing is left behind).
+    """
+    protocol, data_src, out_dir = Path(protocol), Path(data_src), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with Renderer() as renderer:
+        status = _render_report(renderer, protocol, data_src, out_dir, pdf=pdf)
+    if not status.ok:
+        raise SpecError(status.error) if "line" in status.error and ".yaml" in status.error else \
+            EvalkitError(f"{status.report_id}: the report failed: {status.error}")
+    return f"wrote {out_dir / status.html} in {status.seconds:.1f} s"
+
+
+# --------------------------------------------------------------------------- worker processes
+_WORKER: Renderer | None = None
+
+
+def _worker_init(cwd: str) -> None:
+    """Start this worker's kernel and import the report stack into it once."""
+    import multiprocessing.util
+
+    global _WORKER
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    _WORKER = Renderer(cwd=cwd)
+    multiprocessing.util.Finalize(None, _WORKER.close, exitpriority=10)
+
+
+def _worker_report(protocol: str, data_src: str, out_dir: str, pdf: bool) -> ReportStatus:
+    assert _WORKER is not None
+    try:
+        return _render_report(_WORKER, Path(protocol), Path(data_src), Path(out_dir), pdf=pdf)
+    except Exception as exc:  # noqa: BLE001 - a crash in the machinery is still one report's failure
+        return ReportStatus(Path(protocol).stem, Path(protocol).stem, "failed", 0.0,
+                            error=_error_text(exc) + " " + traceback.format_exc(limit=1).splitlines()[-1])
+
+
+def _worker_portfolio(protocol_dir: str, data_src: str, out_dir: str, pdf: bool) -> ReportStatus:
+    assert _WORKER is not None
+    return _render_portfolio(_WORKER, Path(protocol_dir), Path(data_src), Path(out_dir), pdf=pdf)
+
+
+def run_all(protocol_dir: str | Path, data_src: str | Path, out_dir: str | Path, *, workers: int = 2,
+            pdf: bool = False, portfolio: bool = True, progress: bool = True,
+            protocols: list[str | Path] | None = None) -> RunAllResult:
+    """Render every protocol's report (in parallel), then the portfolio summary and ``index.html``.
+
+    Parameters
+    ----------
+    protocol_dir
+        Folder of protocol YAML files (each one report).
+    data_src
+        DuckDB store or folder of data files.
+    out_dir
+        Output folder: ``<id>/<id>.html`` (+ ``.ipynb``, ``findings.json``) per report,
+        ``portfolio_summary.html``, ``index.html`` and ``run_status.json``.
+    workers
+        Worker processes, each holding one warm kernel.
+    protocols
+        Render only these protocol files (default: every ``*.yaml`` in ``protocol_dir``).
+    """
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    protocol_dir, data_src, out_dir = Path(protocol_dir), Path(data_src), Path(out_dir)
+    if not protocol_dir.is_dir():
+        raise SpecError(f"{protocol_dir}: no such folder of protocols. Fix: give the folder holding the YAML files.")
+    if not data_src.exists():
+        raise SpecError(f"{data_src}: the data source does not exist. Fix: give a DuckDB store or a data folder.")
+    paths = [Path(p) for p in protocols] if protocols is not None else sorted(protocol_dir.glob("*.yaml"))
+    if not paths:
+        raise SpecError(f"{protocol_dir}: no protocol files (*.yaml) found.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    workers = max(1, min(int(workers), len(paths)))
+    ctx = multiprocessing.get_context("spawn")
+    statuses: list[ReportStatus] = []
+    port_status = None
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                             initargs=(str(Path.cwd()),)) as pool:
+        futures = {pool.submit(_worker_report, str(p), str(data_src), str(out_dir), pdf): p for p in paths}
+        bar = tqdm(total=len(futures) + int(portfolio), desc="reports", unit="report", disable=not progress)
+        for fut in as_completed(futures):
+            try:
+                status = fut.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. a worker process died
+                p = futures[fut]
+                status = ReportStatus(p.stem, p.stem, "failed", 0.0, error=_error_text(exc))
+            statuses.append(status)
+            bar.set_postfix_str(f"{status.report_id} {status.status}")
+            bar.update(1)
+        statuses.sort(key=lambda s: s.report_id)
+        _write_status(out_dir, statuses)
+        if portfolio:
+            try:
+                port_status = pool.submit(_worker_portfolio, str(protocol_dir), str(data_src), str(out_dir),
+                                          pdf).result()
+            except Exception as exc:  # noqa: BLE001
+                port_status = ReportStatus("portfolio", "Portfolio summary", "failed", 0.0, error=_error_text(exc))
+            bar.update(1)
+        bar.close()
+    seconds = time.perf_counter() - start
+    index = write_index(out_dir, statuses, port_status, seconds=seconds)
+    _write_status(out_dir, statuses, port_status)
+    return RunAllResult(out_dir=str(out_dir), index=str(index), reports=tuple(statuses), seconds=seconds,
+                        workers=workers, portfolio=port_status)
+
+
+def _write_status(out_dir: Path, statuses: list[ReportStatus], portfolio: ReportStatus | None = None) -> None:
+    data = {s.report_id: {"status": s.status, "title": s.title, "error": s.error, "html": s.html,
+                          "seconds": round(s.seconds, 2)} for s in statuses}
+    if portfolio is not None:
+        data["portfolio"] = {"status": portfolio.status, "error": portfolio.error, "html": portfolio.html}
+    _write_atomic(out_dir / "run_status.json", json.dumps(data, indent=2))
+
+
+def write_index(out_dir: Path, statuses: list[ReportStatus], portfolio: ReportStatus | None, *,
+                seconds: float) -> Path:
+    """``index.html``: every report with its status, and each failure with its error message."""
+    rows = []
+    for s in statuses:
+        name = (f"<a href='{html.escape(s.html)}'>{html.escape(s.title)}</a>" if s.ok and s.html
+                else html.escape(s.title))
+        badge = "<span class='ok'>ok</span>" if s.ok else "<span class='failed'>failed</span>"
+        rows.append(f"<tr><td>{html.escape(s.report_id)}</td><td>{name}</td><td>{badge}</td>"
+                    f"<td class='error'>{html.escape(s.error)}</td></tr>")
+    if portfolio is not None and portfolio.ok:
+        summary = f"<p class='lead'>Start with the <a href='{portfolio.html}'>portfolio summary</a>.</p>"
+    elif portfolio is not None:
+        summary = f"<p class='failed'>The portfolio summary failed: {html.escape(portfolio.error)}</p>"
+    else:
+        summary = ""
+    ok = sum(s.ok for s in statuses)
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    body = (f"<header class='report-title'><p class='kicker'>evalkit</p><h1>Evaluation reports</h1>"
+            f"<p class='facts'>{ok} of {len(statuses)} reports rendered in {seconds:.0f} s · {when}</p></header>"
+            f"{summary}<table class='index'><thead><tr><th>ID</th><th>Report</th><th>Status</th><th>Error</th>"
+            f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    path = out_dir / "index.html"
+    _write_atomic(path, wrap_page(body, title="Evaluation reports"))
+    return path
+
+
+__all__ = ["Renderer", "ReportStatus", "RunAllResult", "run_report", "run_all", "write_index", "wrap_page",
+           "print_pdf", "find_chromium"]
