@@ -94,9 +94,11 @@ def _wvar(x: np.ndarray, w: np.ndarray) -> float:
 
 
 def _ecdf_stats(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    """Mean and max |F_treated - F_comparison| over the distinct values of x (weighted eCDFs)."""
-    keep = w > 0
-    x, t, w = x[keep], t[keep], w[keep]
+    """Mean and max |F_treated - F_comparison| over the distinct values of x (weighted eCDFs).
+
+    As MatchIt's ``summary()``, the evaluation points are the distinct values in
+    the whole sample, including unmatched units (weight 0).
+    """
     wn = np.where(t == 1, w / w[t == 1].sum(), -w / w[t == 0].sum())
     order = np.argsort(x, kind="stable")
     xs = x[order]
