@@ -339,8 +339,9 @@ def prepost_binary(
         Estimate("Proportion after", p_post, math.nan, lo_post, hi_post, math.nan, "proportion", "Wilson interval"),
     )
     tests = (
-        TestResult("McNemar exact test", float(min(table.yes_to_no, table.no_to_yes)), None, mc.p_exact,
-                   "exact binomial test of discordant pairs", "Change in proportion"),
+        TestResult("McNemar exact test", float(table.yes_to_no), None, mc.p_exact,
+                   "exact binomial test: yes-to-no among discordant pairs vs 1/2 (R binom.test)",
+                   "Change in proportion"),
         TestResult("McNemar chi-square, continuity corrected", mc.chi2_corrected, 1.0, mc.p_corrected,
                    "as R mcnemar.test(correct = TRUE)"),
         TestResult("McNemar chi-square, uncorrected", mc.chi2_uncorrected, 1.0, mc.p_uncorrected,

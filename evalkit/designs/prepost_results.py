@@ -201,7 +201,26 @@ class PrePostResult(ResultMixin):
                     f"{t.yes_to_no} went from yes to no, {t.no_to_yes} from no to yes.")
         lost = (f"{a.n_complete} of {a.n_baseline} people with a baseline also had a follow-up "
                 f"({a.share_lost:.0%} lost).")
-        return [desc, lost, *super()._notes()]
+        return [self.plain_english(), desc, lost, *super()._notes()]
+
+    def plain_english(self) -> str:
+        """One sentence on the direction and certainty of the change (no causal claim)."""
+        main = self.estimates[0]
+        level = f"{self.conf_level:.0%}"
+        if self.outcome_type == "binary":
+            what = f"The proportion changed by {main.estimate * 100:+.1f} percentage points"
+            ci = f"{main.ci_low * 100:+.1f} to {main.ci_high * 100:+.1f}"
+        else:
+            what = f"On average scores {'rose' if main.estimate > 0 else 'fell'} by {abs(main.estimate):.3g} points"
+            ci = f"{main.ci_low:.3g} to {main.ci_high:.3g}"
+        text = f"{what} ({level} CI {ci})"
+        if main.ci_low <= 0 <= main.ci_high:
+            return text + "; the interval includes no change."
+        if self.higher_is_better is None:
+            return text + "; the interval excludes no change."
+        better = (main.estimate > 0) == self.higher_is_better
+        return text + f": {'an improvement' if better else 'a deterioration'}, though without a comparison group " \
+                      "it cannot be attributed to the intervention."
 
     def _display_frame(self) -> pd.DataFrame:
         """The estimates formatted for reading (numbers kept in :meth:`to_frame`)."""

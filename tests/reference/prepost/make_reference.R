@@ -55,6 +55,10 @@ make_continuous <- function() {
   # No change on average, skewed changes, n = 40 with one zero.
   pre <- r2(rnorm(40, 30, 8)); ch <- r2(rexp(40, 1 / 3) - 3); ch[7] <- 0
   sets$skewed_zero_n40 <- data.frame(pre = pre, post = pre + ch)
+  # Degenerate Wilcoxon cases: the non-zero differences are all tied (R gives
+  # the midrange and no interval); two pairs (the interval is a 50% one).
+  sets$all_tied_n5 <- data.frame(pre = c(1, 1, 1, 1, 1), post = c(1, 1, 3, 3, 3))
+  sets$exact_n2 <- data.frame(pre = c(1, 2), post = c(2, 4))
   sets
 }
 
@@ -138,5 +142,5 @@ for (i in seq_len(nrow(tables))) {
   )
 }
 
-writeLines(toJSON(ref, digits = NA, auto_unbox = TRUE, pretty = TRUE), "reference.json")
+writeLines(toJSON(ref, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "string"), "reference.json")
 cat("wrote reference.json\n")
