@@ -1,7 +1,7 @@
 """Goodman-Bacon (2021) decomposition of the two-way fixed-effects DiD estimate.
 
 With staggered adoption, the TWFE coefficient equals a weighted average of
-every 2x2 DiD between timing groups: treated vs never treated, earlier- vs
+every 2x2 DiD between timing groups: treated vs untreated (never or always treated), earlier- vs
 later-treated (later as control, before it is treated) and later- vs
 earlier-treated (earlier, already-treated units as control: the "forbidden"
 comparison that biases TWFE when effects grow over time). Weights (eqs. 10a-c
@@ -29,7 +29,7 @@ from evalkit.designs.did.within import FixedEffects, demean
 from evalkit.errors import InsufficientDataError, SpecError
 from evalkit.results import ResultMixin
 
-TREATED_VS_NEVER = "treated vs never treated"
+TREATED_VS_NEVER = "treated vs untreated"
 EARLY_VS_LATE = "earlier vs later treated"
 LATE_VS_EARLY = "later vs earlier treated"
 
@@ -102,8 +102,13 @@ def bacon_decomposition(df: pd.DataFrame, *, outcome: str, unit: str, time: str,
         raise SpecError(f"{what}: treatment must be 0/1 and stay on once started (absorbing).")
     yw = np.zeros((nu, nt))
     yw[uc, tc] = y
-    # Cohort = index of first treated period; nt for never treated within the panel.
+    # Cohort = index of first treated period; nt for never treated within the panel. Units
+    # treated in every period have constant D, which the unit effects absorb exactly as
+    # for never-treated units, so they join the untreated group U (the paper's and
+    # Stata bacondecomp's convention).
     onset = np.where(dw.any(axis=1), dw.argmax(axis=1), nt)
+    n_always = int(np.sum(onset == 0))
+    onset = np.where(onset == 0, nt, onset)
     cohort_idx, unit_cohort = np.unique(onset, return_inverse=True)
     n_share = np.bincount(unit_cohort) / nu
     ybar = np.vstack([yw[unit_cohort == j].mean(axis=0) for j in range(len(cohort_idx))])
@@ -148,9 +153,12 @@ def bacon_decomposition(df: pd.DataFrame, *, outcome: str, unit: str, time: str,
         raise InsufficientDataError(f"{what}: no 2x2 comparison is possible (no treatment variation over time).")
     total = float(sum(c.weight for c in comps))
     wsum = float(sum(c.weight * c.estimate for c in comps))
-    warnings = ()
+    warnings: tuple[str, ...] = ()
+    if n_always:
+        warnings += (f"{n_always} unit(s) treated in every period are pooled with the never-treated "
+                     "(untreated) group, as in Goodman-Bacon (2021).",)
     if abs(total - 1) > 1e-8:  # pragma: no cover - guards the identity the tests check
-        warnings = (f"Weights sum to {total:.6f}, not 1.",)
+        warnings += (f"Weights sum to {total:.6f}, not 1.",)
     return BaconResult(comparisons=tuple(comps), twfe_estimate=twfe_b, weighted_sum=wsum, warnings=warnings)
 
 
