@@ -242,3 +242,14 @@ def test_result_prints_well():
     assert frame.loc[frame.quantity == "Mean change", "df"].item() == 35
     rb = prepost_binary(pd.DataFrame({"pre": [1, 0, 1, 0] * 10, "post": [0, 1, 1, 0] * 10}), pre="pre", post="post")
     assert "10 went from yes to no, 10 from no to yes" in rb.summary()
+
+
+def test_plain_english_direction_and_no_causal_claim():
+    better = prepost_continuous(_scores(n=60, shift=-3), pre="pre", post="post", higher_is_better=False)
+    assert better.plain_english().startswith("On average scores fell by")
+    assert "an improvement" in better.plain_english() and "cannot be attributed" in better.plain_english()
+    worse = prepost_continuous(_scores(n=60, shift=-3), pre="pre", post="post", higher_is_better=True)
+    assert "a deterioration" in worse.plain_english()
+    flat = prepost_continuous(_scores(n=60, shift=0.0, seed=5), pre="pre", post="post", higher_is_better=True)
+    assert flat.estimate("Mean change").ci_low < 0 < flat.estimate("Mean change").ci_high
+    assert flat.plain_english().endswith("the interval includes no change.")
