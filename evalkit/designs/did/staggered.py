@@ -36,7 +36,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evalkit.designs.did._common import PreTrendTest, did_evidence, numeric, require_columns, t_estimate
+from evalkit.designs.did._common import (
+    PreTrendTest, did_evidence, numeric, require_columns, t_estimate, wald_test,
+)
 from evalkit.errors import InsufficientDataError, SpecError
 from evalkit.results import Estimate, EvidenceLevel, ResultMixin
 
@@ -408,9 +410,10 @@ def callaway_santanna(df: pd.DataFrame, *, outcome: str, unit: str, time: str, c
     if pre.any():
         idx = np.flatnonzero(pre)
         v = _cov(_Linear(lin.est[idx], lin.a[:, idx], lin.b[:, :, idx]), st)
-        from evalkit.designs.did._common import wald_test
-
-        pretrend = wald_test(lin.est[idx], v, df_den=None)
+        if 1 / np.linalg.cond(v) <= np.finfo(float).eps:  # as R did: no test on a singular covariance
+            warnings.append("No pre-trend test: the covariance of the pre-period ATT(g,t) is singular.")
+        else:
+            pretrend = wald_test(lin.est[idx], v, df_den=None)
     method = (f"Callaway & Sant'Anna (2021), unconditional, {control_group.replace('_', '-')} controls, "
               "varying base period, analytic influence-function SEs")
     aggregations = {}
