@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
@@ -51,7 +52,7 @@ def its_plot(result: ITSResult, *, per: float = 100_000, ax=None) -> Figure:
 def trend_plot(area_counts: pd.DataFrame, *, indicator: str, areas: Sequence[str], per: float = 100_000,
                rolling: int = 12, area_rollout: pd.DataFrame | None = None, intervention_id: str | None = None,
                baseline: Sequence | None = None, hierarchy: Hierarchy | None = None, ax=None) -> Figure:
-    """Monthly rates per ``per`` population for several areas, with a centred-free trailing rolling mean.
+    """Monthly rates per ``per`` population for several areas, as a trailing rolling mean.
 
     ``rolling`` months (default 12) smooths seasonality; 1 shows raw monthly
     rates. With ``area_rollout`` and ``intervention_id`` the programme's start
@@ -72,8 +73,9 @@ def trend_plot(area_counts: pd.DataFrame, *, indicator: str, areas: Sequence[str
     if baseline is not None:
         lo, hi = month_of(baseline[0], what="baseline"), month_of(baseline[1], what="baseline")
         ax.axvspan(lo.to_timestamp(), (hi + 1).to_timestamp(), color="0.92", zorder=0, label="baseline")
-    label = f"{rolling}-month average " if rolling > 1 else ""
-    ax.set_ylabel(f"{label}{indicator.replace('_', ' ')} per {per:,.0f} a month")
+    ax.set_ylabel(f"{indicator.replace('_', ' ')} per {per:,.0f} a month")
+    if rolling > 1:
+        ax.set_title(f"{rolling}-month rolling average of monthly rates", fontsize=9)
     ax.legend(frameon=False, fontsize=8, ncol=2)
     fig.autofmt_xdate()
     return fig
@@ -89,13 +91,18 @@ def event_study_plot(result: AreaDiDResult, *, ax=None) -> Figure:
     lo = frame["name"].str.extract(r"months (-?\d+) to")[0].astype(int).to_numpy()
     ax.errorbar(lo, frame["estimate"], yerr=[frame["estimate"] - frame["ci_low"], frame["ci_high"] - frame["estimate"]],
                 fmt="o", color="C0", capsize=3)
+    width = int(lo[1] - lo[0]) if len(lo) > 1 else 1
+    ax.plot([-width], [1.0], "o", mfc="white", color="C0", label="reference bin")
     ax.axhline(1, color="0.5", lw=1)
     ax.axvline(-0.5, color="0.5", lw=1, ls=":")
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.2g}"))
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("months from start (bin start; reference bin just before the start)")
     ax.set_ylabel("rate ratio")
     ax.set_title(f"{result.intervention_id}: event study ({result.indicator}); cluster-robust CIs, "
                  f"{result.n_clusters} areas", fontsize=9)
+    fig.tight_layout()
     return fig
 
 

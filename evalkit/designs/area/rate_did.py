@@ -171,8 +171,9 @@ def _panel(counts: pd.DataFrame, rollout: pd.DataFrame, *, indicator: str, inter
         controls = [a for a in controls if a not in others]
     panel = sub[sub["area"].isin(list(starts) + controls)].copy()
     if other_programmes == "drop_after_start":
-        drop = panel["area"].map(others).notna() & ~panel["area"].isin(list(starts))
-        drop &= panel["month"] >= panel["area"].map(others).fillna(pd.Period("2999-12", "M"))
+        other_ord = panel["area"].map({a: m.ordinal for a, m in others.items()}).astype(float)
+        month_ord = panel["month"].map(lambda m: m.ordinal).astype(float)
+        drop = ~panel["area"].isin(list(starts)) & other_ord.notna() & (month_ord >= other_ord)
         if drop.any():
             notes.append(f"{int(drop.sum())} area-months of comparison areas that ran other area-wide programmes "
                          "were dropped from those programmes' start.")
@@ -190,7 +191,8 @@ def _panel(counts: pd.DataFrame, rollout: pd.DataFrame, *, indicator: str, inter
                                     "programme or another one. Pass comparison_areas or other_programmes='keep'.")
     panel["start"] = panel["area"].map(starts)
     panel["treated"] = panel["start"].notna()
-    panel["D"] = (panel["treated"] & (panel["month"] >= panel["start"].fillna(pd.Period("2999-12", "M"))))
+    start_ord = panel["area"].map({a: m.ordinal for a, m in starts.items()}).astype(float)
+    panel["D"] = panel["treated"] & (panel["month"].map(lambda m: m.ordinal).astype(float) >= start_ord)
     panel = panel.sort_values(["area", "month"], kind="mergesort").reset_index(drop=True)
     return panel, starts, notes
 
