@@ -247,8 +247,8 @@ def _age_rules(index_col: str, age_col: str) -> tuple[RuleSpec, ...]:
 # ----------------------------------------------------------------- the tables
 INTERVENTIONS = TableSpec(
     name="interventions",
-    description="One row per commissioned intervention.",
-    supplier="vru",
+    description="One row per commissioned intervention (the VRU may complete cost and funding).",
+    supplier="provider",
     row_means="an intervention",
     period_column="start_date",
     key=("intervention_id",),
@@ -573,7 +573,7 @@ def _allowed_text(spec: FieldSpec, cfg: VRUConfig) -> str:
 def render_contract_markdown(cfg: VRUConfig | None = None) -> str:
     """The full data-contract page (Markdown), rendered from :data:`TABLES`."""
     cfg = cfg or load_config()
-    out = [_HEADER, "", "## Tables", "", "| table | one row is | supplied by | key (unique) |", "|---|---|---|---|"]
+    out = [_HEADER.rstrip("\n"), "", "## Tables", "", "| table | one row is | supplied by | key (unique) |", "|---|---|---|---|"]
     for t in TABLES.values():
         key = ", ".join(t.key) if t.key else "—"
         out.append(f"| [{t.name}](#{t.name}) | {t.row_means} | {SUPPLIERS[t.supplier]} | {key} |")
