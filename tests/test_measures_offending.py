@@ -146,6 +146,8 @@ def test_prior_offending():
     r = prior_offending(idx, o).iloc[0]
     # 2019-01-01 is exactly 24 months before (included); 2020-12-01 proven after index (excluded)
     assert (r.prior_offences, r.prior_violent_offences, r.days_since_last) == (2, 1, 61)
+    r = prior_offending(idx, o, known_at_index=False).iloc[0]
+    assert (r.prior_offences, r.days_since_last) == (3, 31)
 
 
 def _random_data(seed=7, n=400):

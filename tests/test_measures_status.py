@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from evalkit.errors import DataError, MissingDataError
-from evalkit.measures.engagement import engagement
+from evalkit.measures.attendance import engagement
 from evalkit.measures.status import referral_outcomes, status_change, status_outcomes
 
 

@@ -79,6 +79,19 @@ def test_offending_on_synthetic_data():
     assert r[~r.followup_complete].reoffended.isna().all()
     pr = timed("prior_offending", prior_offending, idx, off)
     assert (pr.prior_offences >= pr.prior_violent_offences).all()
+    # The generator's prior_offences = proven offences in [index - 24 months, index) proven by the
+    # extract; custody diversion indexes on the referral (arrest) date.
+    ints = load("interventions")
+    custody = set(ints.loc[ints.intervention_type == "custody_diversion", "intervention_id"])
+    idx2 = parts.assign(index_date=np.where(parts.intervention_id.isin(custody), parts.referral_date, parts.start_date))
+    pr2 = prior_offending(idx2[["person_id", "intervention_id", "index_date"]], off, known_at_index=False)
+    both = pr2.merge(parts[["person_id", "intervention_id", "prior_offences", "prior_violent_offences"]],
+                     on=["person_id", "intervention_id"], suffixes=("", "_file"))
+    assert (both.prior_offences == both.prior_offences_file).all()
+    assert (both.prior_violent_offences == both.prior_violent_offences_file).all()
+    # Extract ends 2022-08-31: index dates after 2021-02-28 lack 12 + 6 months (README of the generator).
+    r3 = offending_outcomes(idx2[["person_id", "intervention_id", "index_date"]], off, data_end="2022-08-31")
+    assert r3.attrs["n_incomplete"] == int((pd.to_datetime(idx2.index_date) > "2021-02-28").sum()) > 0
     pool = maybe_load("comparison_pool")
     if pool is None:
         return

@@ -7,7 +7,9 @@ Public API (stable names; teammates import these):
 - :func:`offending_outcomes`, :func:`prior_offending`
 - :func:`status_outcomes`, :func:`status_change`, :func:`referral_outcomes`, :func:`engagement`
 
-Imports are lazy so ``import evalkit.measures.change`` stays light.
+Imports are lazy so ``import evalkit.measures.change`` stays light. (The
+engagement function lives in ``attendance.py`` so that a submodule never
+shadows a function of the same name.)
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ _EXPORTS = {
     "status_outcomes": "evalkit.measures.status",
     "status_change": "evalkit.measures.status",
     "referral_outcomes": "evalkit.measures.status",
-    "engagement": "evalkit.measures.engagement",
+    "engagement": "evalkit.measures.attendance",
 }
 
 __all__ = sorted(_EXPORTS)

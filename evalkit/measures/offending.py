@@ -263,14 +263,19 @@ def prior_offending(
     offences: pd.DataFrame,
     *,
     months: int = 24,
+    known_at_index: bool = True,
     cfg=None,
 ) -> pd.DataFrame:
     """Proven offences in the ``months`` before the index date (covariates).
 
     Counts offences with ``index_date - months <= offence_date < index_date``
-    whose outcome was proven on or before the index date (what was known at
-    the index date), as ``prior_offences`` and ``prior_violent_offences``,
-    plus ``days_since_last`` (NaN when none).
+    and a proven outcome, as ``prior_offences`` and
+    ``prior_violent_offences``, plus ``days_since_last`` (NaN when none).
+    With ``known_at_index=True`` (default) only outcomes proven on or before
+    the index date count — the history a caseworker could have seen, as the
+    Justice Data Lab uses. ``known_at_index=False`` also counts offences
+    committed before the index date but proven later (by the extract date);
+    the synthetic data's ``prior_offences`` column follows that definition.
     """
     cfg = get_config(cfg)
     idx, keys = _prepare_index(index, "Prior offending")
@@ -280,7 +285,9 @@ def prior_offending(
     proven = off[off["outcome"].isin(set(cfg.proven_outcomes)) & off["outcome_date"].notna()]
     j = idx[["_row", "person_id", "index_date", "_start"]].merge(
         proven[["person_id", "offence_date", "offence_group", "outcome_date"]], on="person_id")
-    j = j[(j["offence_date"] >= j["_start"]) & (j["offence_date"] < j["index_date"]) & (j["outcome_date"] <= j["index_date"])]
+    j = j[(j["offence_date"] >= j["_start"]) & (j["offence_date"] < j["index_date"])]
+    if known_at_index:
+        j = j[j["outcome_date"] <= j["index_date"]]
     n = len(idx)
     g = j.groupby("_row")
     out = idx.drop(columns=["_start"]).copy()
