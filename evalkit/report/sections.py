@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from evalkit.errors import MissingDataError
+from evalkit.errors import MissingDataError, SpecError
 from evalkit.protocol import Protocol, load_protocol
 from evalkit.report.disclosure import safe_count, suppress_counts
 
@@ -59,11 +59,14 @@ DESIGN_WORDS = {
 
 
 # --------------------------------------------------------------------------- display objects
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Section:
     """A piece of the report: HTML built from aggregates, shown as-is by Jupyter."""
 
     html: str
+
+    def __repr__(self) -> str:  # the plain-text twin Jupyter stores beside the HTML: keep it short
+        return f"<report section, {len(self.html):,} characters of HTML>"
 
     def _repr_html_(self) -> str:
         return self.html
@@ -203,27 +206,50 @@ def _config() -> Any:
 
 
 def data_files(src: Path) -> list[Path]:
-    """The files a data source consists of (the store file, or the data files in a folder)."""
+    """The files a data source consists of: the store file, or a folder's table files (``<table>.csv`` etc.)."""
     if src.is_file():
         return [src]
     if not src.is_dir():
         raise MissingDataError(f"{src}: the data source does not exist. Fix: give a DuckDB store or a folder of "
                                "data files.")
-    suffixes = {".csv", ".xlsx", ".parquet", ".duckdb", ".db"}
-    return sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+    from evalkit.data.readers import table_from_name
+
+    suffixes = {".csv", ".xlsx", ".parquet"}
+    return sorted(p for p in src.iterdir()
+                  if p.is_file() and p.suffix.lower() in suffixes and table_from_name(p.stem) is not None)
 
 
 def data_fingerprint(src: str | Path) -> str:
-    """SHA-256 over the data source: each file's relative name and bytes, in name order."""
+    """SHA-256 identifying the data: the hash of the sorted SHA-256s of its table files.
+
+    For a folder these are its table files; for a DuckDB store, the files it
+    ingested (recorded in its ``_ingests`` table). So the same provider files give
+    the same fingerprint whether a report read the folder or the store.
+    """
     src = Path(src)
-    digest = hashlib.sha256()
-    base = src if src.is_dir() else src.parent
-    for path in data_files(src):
-        digest.update(str(path.relative_to(base)).encode("utf-8") + b"\0")
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
+    if src.is_file():
+        digests = _store_digests(src)
+    else:
+        from evalkit.data.store import file_sha256
+
+        digests = sorted(file_sha256(p) for p in data_files(src))
+    return hashlib.sha256("\n".join(digests).encode("ascii")).hexdigest()
+
+
+def _store_digests(db: Path) -> list[str]:
+    import duckdb
+
+    from evalkit.data.store import INGESTS_TABLE, file_sha256
+
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            rows = con.execute(f"SELECT DISTINCT sha256 FROM {INGESTS_TABLE}").fetchall()
+        finally:
+            con.close()
+        return sorted(r[0] for r in rows)
+    except duckdb.Error:  # not an evalkit store: hash the file itself
+        return [file_sha256(db)]
 
 
 def _tables_and_fingerprint(src: Path) -> tuple[dict[str, pd.DataFrame], str]:
@@ -307,7 +333,7 @@ def participation(ctx: ReportContext) -> Section:
         shown = [(label, safe_count(n, ctx.threshold)) for label, n in steps]
         table = pd.DataFrame(shown, columns=["Step", "Young people"])
         body = (figure_html(attrition_chevron(shown), alt="Attrition: young people at each step")
-                + table.to_html(index=False, border=0, escape=True))
+                + table.set_index("Step").to_html(border=0, escape=True, classes="counts"))
     return _section("Who took part", html_of(body), anchor="participation",
                     lead="How many young people were referred, started, and had their outcomes measured. "
                          f"Counts below {ctx.threshold} are hidden ([c]).")
@@ -505,7 +531,12 @@ def load_portfolio(protocol_dir: str | Path, data_src: str | Path, reports_dir: 
                    output_dir: str | Path | None = None) -> PortfolioContext:
     """Read every protocol in ``protocol_dir``, the data, and the findings each report saved."""
     protocol_dir, reports_dir, data_src = Path(protocol_dir), Path(reports_dir), Path(data_src)
-    protocols = [load_protocol(p) for p in sorted(protocol_dir.glob("*.yaml"))]
+    protocols = []
+    for path in sorted(protocol_dir.glob("*.yaml")):
+        try:
+            protocols.append(load_protocol(path))
+        except SpecError:
+            continue  # an invalid protocol is listed as a failed report on the index page
     tables, fingerprint = _tables_and_fingerprint(data_src)
     found = []
     for p in protocols:

@@ -1,0 +1,136 @@
+"""The report runner: index with failures, atomic outputs, privacy of everything written.
+
+Runs on a small contract-valid data folder (tests/report_fixture.py), so it
+does not depend on the synthetic data or on the analysis modules.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from evalkit.errors import EvalkitError
+from evalkit.run import run_all, run_report
+from tests.report_fixture import write_fixture
+
+ROOT = Path(__file__).resolve().parents[1]
+PERSON_ID = re.compile(r"P[0-9a-f]{16}")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    return write_fixture(tmp_path_factory.mktemp("data") / "src")
+
+
+@pytest.fixture(scope="module")
+def protocols(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("protocols")
+    for name in ("INT03.yaml", "INT08.yaml", "protocol.schema.json"):
+        shutil.copy(ROOT / "protocols" / name, folder / name)
+    bad = (ROOT / "protocols" / "INT03.yaml").read_text().replace("caliper: 0.2 ", "caliper: wide")
+    (folder / "INT99.yaml").write_text(bad.replace("intervention_id: INT03", "intervention_id: INT99"))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def rendered(data, protocols, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    result = run_all(protocols, data, out, workers=1, progress=False)
+    return result, out
+
+
+def test_failing_protocol_is_listed_while_others_succeed(rendered):
+    result, out = rendered
+    status = {r.report_id: r for r in result.reports}
+    assert status["INT03"].ok and status["INT08"].ok
+    assert not status["INT99"].ok
+    assert "line" in status["INT99"].error and "caliper" in status["INT99"].error
+    assert [r.report_id for r in result.failed] == ["INT99"]
+    index = (out / "index.html").read_text()
+    assert "INT99" in index and "must be a number" in index and "failed" in index
+    assert "href='INT03/INT03.html'" in index and "portfolio_summary.html" in index
+    assert not (out / "INT99").exists()
+    saved = json.loads((out / "run_status.json").read_text())
+    assert saved["INT99"]["status"] == "failed" and saved["INT03"]["status"] == "ok"
+
+
+def test_outputs_are_complete_and_no_staging_left(rendered):
+    _, out = rendered
+    for rid in ("INT03", "INT08"):
+        assert {p.name for p in (out / rid).iterdir()} == {f"{rid}.html", f"{rid}.ipynb", "findings.json"}
+    assert (out / "portfolio_summary.html").is_file()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_report_has_sections_and_hides_code(rendered):
+    _, out = rendered
+    page = (out / "INT03" / "INT03.html").read_text()
+    for heading in ("What we found", "Who took part", "Profile of participants", "How we evaluated it",
+                    "Were the groups comparable?", "Results", "Limitations", "Appendix"):
+        assert f">{heading}</h2>" in page, heading
+    assert "load_context" not in page and "import" not in page.split("<pre class='protocol'>")[0]
+    assert "Youth Justice Mentors" in page and "<!DOCTYPE html>" in page
+    assert re.search(r"Data fingerprint \(SHA-256\)</td><td><code>[0-9a-f]{64}</code>", page)
+
+
+def test_no_person_id_or_date_of_birth_anywhere(rendered, data):
+    _, out = rendered
+    part = pd.read_csv(data / "participants.csv")
+    ids = set(part["person_id"])
+    dobs = set(part["date_of_birth"].astype(str))
+    assert all(PERSON_ID.fullmatch(i) for i in ids)
+    for path in out.rglob("*"):
+        if path.suffix not in {".html", ".ipynb", ".json"}:
+            continue
+        text = path.read_text()
+        assert not PERSON_ID.search(text), f"participant id in {path.name}"
+        leaked = [d for d in dobs if d in text]
+        assert not leaked, f"date of birth in {path.name}"
+
+
+def _count_cells(page: str) -> list[str]:
+    """Every cell of every count table (class 'counts') in a page."""
+    cells = []
+    for table in re.findall(r"<table[^>]*class=\"[^\"]*counts[^\"]*\".*?</table>", page, flags=re.S):
+        cells += re.findall(r"<td[^>]*>(.*?)</td>", table, flags=re.S)
+    return [c.strip() for c in cells]
+
+
+def test_no_unsuppressed_small_count(rendered):
+    _, out = rendered
+    for rid in ("INT03", "INT08"):
+        cells = _count_cells((out / rid / f"{rid}.html").read_text())
+        assert cells, "the report shows count tables"
+        for cell in cells:
+            if cell == "[c]":
+                continue
+            value = int(cell.replace(",", ""))
+            assert value == 0 or value >= 10, f"{rid}: small count {value} shown"
+    # INT08 has 14 participants, all female: the 'female' row is shown, everything else hidden or zero
+    assert "[c]" in (out / "INT08" / "INT08.html").read_text()
+
+
+def test_failed_run_leaves_previous_report_intact(data, protocols, tmp_path):
+    out = tmp_path / "out"
+    run_report(protocols / "INT03.yaml", data, out)
+    before = (out / "INT03" / "INT03.html").read_bytes()
+    broken = tmp_path / "broken"
+    shutil.copytree(data, broken)
+    part = pd.read_csv(broken / "participants.csv")
+    part.loc[0, "sex"] = "unknown-value"
+    part.to_csv(broken / "participants.csv", index=False)
+    with pytest.raises(EvalkitError, match="sex"):
+        run_report(protocols / "INT03.yaml", broken, out)
+    assert (out / "INT03" / "INT03.html").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["INT03"]
+
+
+def test_invalid_protocol_raises_spec_error_with_line(protocols, data, tmp_path):
+    with pytest.raises(EvalkitError, match=r"INT99.yaml, line \d+, field 'designs\[1\].caliper'"):
+        run_report(protocols / "INT99.yaml", data, tmp_path / "o")
+    assert not (tmp_path / "o" / "INT99").exists()
