@@ -152,6 +152,13 @@ def test_swemwbs_every_row_against_public_copy():
     assert s["swemwbs"].is_monotonic_increasing or s.sort_values("swemwbs_raw")["swemwbs"].is_monotonic_increasing
 
 
+def test_swemwbs_rows_quoted_in_german_norm_paper():
+    # German adult SWEMWBS norms (GEDA 2022): low-wellbeing cut-off raw 23 = metric 20.73,
+    # high-wellbeing cut-off raw 32 = metric 29.31 - a second published source for two rows.
+    conv = get_definition("SWEMWBS").scales["swemwbs"].conversion
+    assert conv[23] == 20.73 and conv[32] == 29.31
+
+
 def test_swemwbs_missing_item_gives_no_score():
     s = score_instrument(long({"A": [3, 3, 3, 3, 3, 3, None]}, instrument="SWEMWBS"), "SWEMWBS").iloc[0]
     assert pd.isna(s.swemwbs_raw) and pd.isna(s.swemwbs)
