@@ -17,7 +17,7 @@ from pathlib import Path
 from evalkit.results import ResultMixin
 from evalkit.synth.readme import readme_text
 from evalkit.synth.world import World, simulate
-from evalkit.synth.writer import COLUMNS, to_csv_text, write_atomically
+from evalkit.synth.writer import COLUMNS, check_out_folder, to_csv_text, write_atomically
 
 #: Data tables in the order they are written (truth.csv and README.md follow).
 TABLES = ("interventions", "participants", "contacts", "measurements", "statuses", "onward_referrals", "offences",
@@ -71,9 +71,10 @@ def generate(*, seed: int, out: Path) -> GenerationSummary:
         Rows and bytes of each file written.
     """
     t0 = time.perf_counter()
+    known = {f"{t}.csv" for t in (*TABLES, "truth")} | {"README.md"}
+    check_out_folder(Path(out), known)            # fail before the work, not after
     world = simulate(int(seed))
     texts, rows = render(world, seed=int(seed))
-    known = set(texts)
     sizes = write_atomically(Path(out), texts, known)
     files = tuple(TableSize(name, rows.get(name, 0), sizes[name]) for name in texts)
     return GenerationSummary(str(out), int(seed), files, round(time.perf_counter() - t0, 2))

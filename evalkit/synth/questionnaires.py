@@ -111,19 +111,29 @@ def swemwbs_items(u: np.ndarray, wellbeing: np.ndarray) -> np.ndarray:
     return 1 + (u[:, :, None] < cum).sum(axis=2)
 
 
-def expected_swemwbs_metric(wellbeing: np.ndarray) -> np.ndarray:
-    """Expected SWEMWBS metric score given latent wellbeing (exact raw-total distribution)."""
-    state = wellbeing[:, None] + _GH_X[None, :]
-    probs = _swemwbs_cat_probs(state[..., None])          # (n, nodes, 7, 5)
-    dist = np.ones(state.shape + (1,))
+def _metric_given_state(state: np.ndarray) -> np.ndarray:
+    """E[metric score | wellbeing state] from the exact distribution of the raw total."""
+    probs = _swemwbs_cat_probs(state[:, None])             # (n, 7 items, 5 categories)
+    dist = np.ones((len(state), 1))
     for item in range(7):
-        p = probs[:, :, item, :]
-        new = np.zeros(dist.shape[:-1] + (dist.shape[-1] + 4,))
+        p = probs[:, item, :]
+        new = np.zeros((len(state), dist.shape[1] + 4))
         for k in range(5):
-            new[..., k:k + dist.shape[-1]] += dist * p[..., k:k + 1]
+            new[:, k:k + dist.shape[1]] += dist * p[:, k:k + 1]
         dist = new
-    metric = dist @ SWEMWBS_METRIC                         # raw totals 7..35 in order
-    return metric @ _GH_W
+    return dist @ SWEMWBS_METRIC                           # raw totals 7..35 in order
+
+
+# E[metric | state] on a fine grid: interpolation error < 1e-4 metric points, and fast enough to
+# solve effects for tens of thousands of people.
+_STATE_GRID = np.linspace(-8.0, 8.0, 4001)
+_METRIC_ON_GRID = _metric_given_state(_STATE_GRID)
+
+
+def expected_swemwbs_metric(wellbeing: np.ndarray) -> np.ndarray:
+    """Expected SWEMWBS metric score given latent wellbeing, integrating the state noise."""
+    state = wellbeing[:, None] + _GH_X[None, :]
+    return np.interp(state, _STATE_GRID, _METRIC_ON_GRID) @ _GH_W
 
 
 def solve_shift(expect, theta: np.ndarray, target: float) -> float:

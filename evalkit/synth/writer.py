@@ -60,6 +60,17 @@ def to_csv_text(frame: pd.DataFrame, table: str) -> str:
     return frame.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d")
 
 
+def check_out_folder(out: Path, known: set[str]) -> None:
+    """Refuse a file, or a folder holding files this generator does not write."""
+    if out.exists() and not out.is_dir():
+        raise SpecError(f"--out {out} is a file; give a folder for the synthetic data.")
+    if out.is_dir():
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in known)
+        if foreign:
+            raise SpecError(f"--out folder {out} holds files evalkit did not write ({', '.join(foreign[:3])}); "
+                            "choose an empty or new folder.")
+
+
 def write_atomically(out: Path, files: dict[str, str], known: set[str]) -> dict[str, int]:
     """Write ``files`` (name -> text) into ``out`` all at once; returns bytes per file.
 
@@ -68,13 +79,7 @@ def write_atomically(out: Path, files: dict[str, str], known: set[str]) -> dict[
     this generator did not write is refused rather than overwritten.
     """
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise SpecError(f"--out {out} is a file; give a folder for the synthetic data.")
-    if out.is_dir():
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in known)
-        if foreign:
-            raise SpecError(f"--out folder {out} holds files evalkit did not write ({', '.join(foreign[:3])}); "
-                            "choose an empty or new folder.")
+    check_out_folder(out, known)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; the data folder should read like any other
