@@ -59,19 +59,24 @@ def prepare(data: pd.DataFrame, *, treatment: str, id_col: str, columns: list[st
                                 fix="Pass the participants and comparison pool as one DataFrame."))
     needed = list(dict.fromkeys([id_col, treatment, *columns]))
     require_columns(data, needed)
-    frame = data[needed].copy()
-    if frame[id_col].duplicated().any():
-        dup = frame.loc[frame[id_col].duplicated(), id_col].iloc[0]
-        raise DataError(Problem(file=_SOURCE, column=id_col,
-                                message=f"id {dup!r} appears more than once.",
-                                fix="Each person must appear once; keep one row per person."))
     for col in needed:
-        n_missing = int(frame[col].isna().sum())
+        n_missing = int(data[col].isna().sum())
         if n_missing:
             raise DataError(Problem(file=_SOURCE, column=col,
                                     message=f"{n_missing} missing value(s).",
                                     fix="Fill or drop the rows with missing values before matching."))
-    treat = frame[treatment]
+    ids = data[id_col].to_numpy()
+    # Sort by id: the documented tie rule ("earlier id first") needs it. Ids are unique
+    # (checked next), so an unstable sort gives the same order, faster.
+    already = ids.size < 2 or bool(np.all(ids[1:] > ids[:-1]))
+    order = None if already else np.argsort(ids)
+    sorted_ids = ids if already else ids[order]
+    if not already and (sorted_ids[1:] == sorted_ids[:-1]).any():
+        dup = sorted_ids[1:][sorted_ids[1:] == sorted_ids[:-1]][0]
+        raise DataError(Problem(file=_SOURCE, column=id_col,
+                                message=f"id {dup!r} appears more than once.",
+                                fix="Each person must appear once; keep one row per person."))
+    treat = data[treatment]
     if pd.api.types.is_bool_dtype(treat):
         treat = treat.astype(np.int8)
     values = set(pd.unique(treat).tolist())
@@ -79,9 +84,12 @@ def prepare(data: pd.DataFrame, *, treatment: str, id_col: str, columns: list[st
         raise DataError(Problem(file=_SOURCE, column=treatment,
                                 message=f"treatment must be 0/1 (or True/False); found {sorted(map(str, values))[:5]}.",
                                 fix="Code participants 1 and comparison records 0."))
-    frame[treatment] = treat.astype(np.int8)
-    # Stable sort by id: the documented tie rule ("earlier id first") needs it.
-    return frame.sort_values(id_col, kind="mergesort").reset_index(drop=True)
+    cols = {}
+    for col in needed:
+        s = treat if col == treatment else data[col]
+        s = s.reset_index(drop=True) if already else s.iloc[order].reset_index(drop=True)
+        cols[col] = s.astype(np.int8) if col == treatment else s
+    return pd.DataFrame(cols, copy=False)
 
 
 def combine(participants: pd.DataFrame, pool: pd.DataFrame, *, treatment: str = "treated") -> pd.DataFrame:

@@ -29,7 +29,9 @@ from evalkit.errors import InsufficientDataError
 
 _MAX_ITER = 50
 _TOL = 1e-10
-_ETA_LIMIT = 30.0  # |logit| > 30 means a fitted probability within 1e-13 of 0 or 1
+_ETA_LIMIT = 30.0
+_CHUNK = 32768
+_WARM_ROWS = 100_000  # |logit| > 30 means a fitted probability within 1e-13 of 0 or 1
 
 
 @dataclass(frozen=True)
@@ -39,14 +41,50 @@ class LogitFit:
     names: tuple[str, ...]
     coef: np.ndarray
     iterations: int
-    deviance: float
 
     def linear_predictor(self, X: np.ndarray) -> np.ndarray:
         return self.coef[0] + X @ self.coef[1:]
 
 
+def _newton(Z: np.ndarray, y: np.ndarray, beta: np.ndarray, names: tuple[str, ...]
+            ) -> tuple[np.ndarray, int, bool]:
+    """Newton-Raphson iterations from ``beta``; returns (beta, iterations, converged).
+
+    Gradient and Hessian are accumulated over cache-sized blocks of rows, which
+    is about twice as fast as full-length temporaries on a million rows.
+    """
+    k = Z.shape[1]
+    for it in range(1, _MAX_ITER + 1):
+        grad = np.zeros(k)
+        hess = np.zeros((k, k))
+        for i in range(0, Z.shape[0], _CHUNK):
+            Zc = Z[i:i + _CHUNK]
+            mu = expit(Zc @ beta)
+            grad += Zc.T @ (y[i:i + _CHUNK] - mu)
+            hess += (Zc * (mu * (1.0 - mu))[:, None]).T @ Zc
+        try:
+            step = linalg.solve(hess, grad, assume_a="pos")
+        except (linalg.LinAlgError, ValueError):
+            raise _separation_or_collinear(names) from None
+        beta = beta + step
+        if not np.all(np.isfinite(beta)):
+            raise _separation_or_collinear(names)
+        if np.max(np.abs(step)) < _TOL * (1.0 + np.max(np.abs(beta))):
+            return beta, it, True
+    return beta, _MAX_ITER, False
+
+
 def fit_logit(X: np.ndarray, y: np.ndarray, names: tuple[str, ...] = ()) -> LogitFit:
+    """Maximum-likelihood logit; see :func:`fit_logit_eta`."""
+    return fit_logit_eta(X, y, names)[0]
+
+
+def fit_logit_eta(X: np.ndarray, y: np.ndarray, names: tuple[str, ...] = ()) -> tuple[LogitFit, np.ndarray]:
     """Maximum-likelihood logistic regression of ``y`` on ``[1, X]`` by Newton-Raphson.
+
+    On large data the iterations start from the fit to a fixed systematic
+    subsample (every k-th row in id order), which only saves iterations: the
+    full-data Newton iterations run to the same convergence criterion.
 
     Parameters
     ----------
@@ -54,6 +92,10 @@ def fit_logit(X: np.ndarray, y: np.ndarray, names: tuple[str, ...] = ()) -> Logi
         (n, p) covariate matrix without intercept.
     y
         0/1 outcome (treatment indicator).
+
+    Returns
+    -------
+    (LogitFit, linear predictor per row)
 
     Raises
     ------
@@ -73,32 +115,22 @@ def fit_logit(X: np.ndarray, y: np.ndarray, names: tuple[str, ...] = ()) -> Logi
     ybar = y.mean()
     beta = np.zeros(p + 1)
     beta[0] = np.log(ybar / (1 - ybar))
-    converged = False
-    for it in range(1, _MAX_ITER + 1):
-        eta = Z @ beta
-        mu = expit(eta)
-        w = mu * (1.0 - mu)
-        grad = Z.T @ (y - mu)
-        hess = (Z * w[:, None]).T @ Z
+    if n > 4 * _WARM_ROWS:
+        k = n // _WARM_ROWS
         try:
-            step = linalg.solve(hess, grad, assume_a="pos")
-        except (linalg.LinAlgError, ValueError):
-            raise _separation_or_collinear(names) from None
-        beta = beta + step
-        if not np.all(np.isfinite(beta)):
-            raise _separation_or_collinear(names)
-        if np.max(np.abs(step)) < _TOL * (1.0 + np.max(np.abs(beta))):
-            converged = True
-            break
+            warm, _, ok = _newton(Z[::k], y[::k], beta, names)
+            if ok:
+                beta = warm
+        except InsufficientDataError:
+            pass  # the subsample may separate where the full data do not
+    beta, it, converged = _newton(Z, y, beta, names)
     eta = Z @ beta
     if not converged or np.max(np.abs(eta)) > _ETA_LIMIT:
         raise _separation_or_collinear(names)
     coef = np.empty(p + 1)
     coef[1:] = beta[1:] / scale
     coef[0] = beta[0] - centre @ coef[1:]
-    mu = expit(eta)
-    dev = -2.0 * float(np.sum(y * np.log(mu) + (1 - y) * np.log1p(-mu)))
-    return LogitFit(names=("(Intercept)", *names), coef=coef, iterations=it, deviance=dev)
+    return LogitFit(names=("(Intercept)", *names), coef=coef, iterations=it), eta
 
 
 def _separation_or_collinear(names: tuple[str, ...]) -> InsufficientDataError:
@@ -113,8 +145,7 @@ def _separation_or_collinear(names: tuple[str, ...]) -> InsufficientDataError:
 def propensity_distance(X: np.ndarray, treat: np.ndarray, *, link: str, names: tuple[str, ...] = ()
                         ) -> tuple[np.ndarray, LogitFit]:
     """Propensity distance per row: probability (``link="logit"``) or logit (``"linear.logit"``)."""
-    fit = fit_logit(X, treat, names)
-    eta = fit.linear_predictor(X)
+    fit, eta = fit_logit_eta(X, treat, names)
     return (eta if link == "linear.logit" else expit(eta)), fit
 
 
