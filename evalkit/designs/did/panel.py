@@ -8,9 +8,13 @@ the input of :func:`~evalkit.designs.did.twobytwo.did_2x2`,
 :func:`~evalkit.designs.did.event_study.event_study`.
 
 "Proven" means an outcome listed in the configuration's ``proven_outcomes``
-(Justice Data Lab: caution or conviction). People whose last post window ends
-after ``data_end`` have incomplete follow-up and are left out (counted in
-``attrs``), so the panel is balanced.
+(Justice Data Lab: caution or conviction). Windows after the index date are
+``(index + k*m, index + (k+1)*m]`` (the index-day offence, e.g. the arrest that
+led to a custody referral, is not an outcome); windows before are
+``[index - k*m, index - (k-1)*m)``, so the last one ends the day before the
+index date, as ``prior_offences`` in the data contract. People whose last
+window plus the waiting period ends after ``data_end`` have incomplete
+follow-up and are left out (counted in ``attrs``), so the panel is balanced.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from evalkit.errors import SpecError
 
 
 def offending_panel(index: pd.DataFrame, offences: pd.DataFrame, *, windows_before: int = 1,
-                    windows_after: int = 1, window_months: int = 12, data_end: str | pd.Timestamp | None = None,
+                    windows_after: int = 1, window_months: int = 12, waiting_months: int = 6,
+                    data_end: str | pd.Timestamp | None = None,
                     groups: list[str] | None = None, proven_outcomes: list[str] | None = None,
                     keep_columns: tuple[str, ...] = ("treated", "intervention_id", "subclass")) -> pd.DataFrame:
     """Long panel of proven offences per person and window around the index date.
@@ -40,6 +45,10 @@ def offending_panel(index: pd.DataFrame, offences: pd.DataFrame, *, windows_befo
         Number of windows before and after the index date.
     window_months
         Window length in calendar months.
+    waiting_months
+        After-window offences count only if proven (``outcome_date``) within
+        this many months of the window's end, and people need that much time
+        after their last window before ``data_end`` (Justice Data Lab: 6).
     data_end
         Last date the offence extract covers (default: latest offence date).
     groups
@@ -71,25 +80,32 @@ def offending_panel(index: pd.DataFrame, offences: pd.DataFrame, *, windows_befo
 
         proven_outcomes = list(load_config().proven_outcomes)
     idx["index_date"] = pd.to_datetime(idx["index_date"])
-    off = offences.loc[offences["outcome"].isin(proven_outcomes), ["person_id", "offence_date"]
-                       + (["offence_group"] if groups is not None else [])].copy()
+    cols = ["person_id", "offence_date"] + [c for c in ("outcome_date", "offence_group") if c in offences.columns]
+    off = offences.loc[offences["outcome"].isin(proven_outcomes), cols].copy()
     if groups is not None:
         off = off[off["offence_group"].isin(groups)]
     off["offence_date"] = pd.to_datetime(off["offence_date"])
     end = pd.Timestamp(data_end) if data_end is not None else pd.to_datetime(offences["offence_date"]).max()
-    last = idx["index_date"] + pd.DateOffset(months=windows_after * window_months)
+    last = idx["index_date"] + pd.DateOffset(months=windows_after * window_months + waiting_months)
     complete = (last <= end).to_numpy()
     idx_c = idx.loc[complete]
     ks = np.arange(-windows_before, windows_after)
     panel = idx_c[["person_id"]].merge(pd.DataFrame({"window": ks}), how="cross")
-    # Window k covers [index + k*m months, index + (k+1)*m months).
     merged = off.merge(idx_c[["person_id", "index_date"]], on="person_id", how="inner")
-    months = ((merged["offence_date"].dt.year - merged["index_date"].dt.year) * 12
-              + merged["offence_date"].dt.month - merged["index_date"].dt.month)
-    before_day = merged["offence_date"].dt.day < merged["index_date"].dt.day
-    months = months - before_day.astype(int)  # whole months elapsed (negative before the index date)
-    merged["window"] = np.floor_divide(months.to_numpy(), window_months)
-    counts = (merged[(merged["window"] >= ks[0]) & (merged["window"] <= ks[-1])]
+    merged["window"] = np.nan
+    date = merged["offence_date"]
+    for k in ks:
+        lo = merged["index_date"] + pd.DateOffset(months=int(k) * window_months)
+        hi = merged["index_date"] + pd.DateOffset(months=int(k + 1) * window_months)
+        if k >= 0:  # after: (lo, hi], and proven within the waiting period (Justice Data Lab)
+            inside = (date > lo) & (date <= hi)
+            if "outcome_date" in merged.columns:
+                od = pd.to_datetime(merged["outcome_date"])
+                inside &= od.isna() | (od <= hi + pd.DateOffset(months=waiting_months))
+        else:  # before: [lo, hi), i.e. up to the day before the index date
+            inside = (date >= lo) & (date < hi)
+        merged.loc[inside, "window"] = k
+    counts = (merged.dropna(subset=["window"]).astype({"window": int})
               .groupby(["person_id", "window"]).size().rename("offences").reset_index())
     panel = panel.merge(counts, on=["person_id", "window"], how="left")
     panel["offences"] = panel["offences"].fillna(0).astype(int)

@@ -426,7 +426,9 @@ def callaway_santanna(df: pd.DataFrame, *, outcome: str, unit: str, time: str, c
         aggregations[kind] = Aggregation(kind=kind, overall=est, table=table,
                                          critical_value=boot[kind][1] if n_boot else None,
                                          title=f"ATT aggregated: {kind}")
-    ev = did_evidence(pretrend, alpha=alpha, design="Staggered DiD (Callaway & Sant'Anna)")
+    untested = ("the pre-period estimates' covariance is singular: too few units for a joint test" if pre.any()
+                else "no pre-treatment periods to test")
+    ev = did_evidence(pretrend, alpha=alpha, design="Staggered DiD (Callaway & Sant'Anna)", untested=untested)
     return CallawaySantAnnaResult(
         att_gt=tab, aggregations=aggregations, pretrend=pretrend, evidence=ev, control_group=control_group,
         anticipation=anticipation, n_units=st.n, cohorts=tuple(float(c) for c in st.cohort_values if c != 0),
