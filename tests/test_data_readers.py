@@ -156,3 +156,14 @@ def test_unsupported_and_missing_file(tmp_path):
     odt.write_text("x")
     (prob,) = validate_file(odt)
     assert "not read" in prob.message
+
+
+def test_csv_trailing_empty_cells_and_quoted_newline(tmp_path):
+    p = tmp_path / "contacts.csv"
+    p.write_text('person_id,intervention_id,contact_date,contact_type,attended\n'
+                 'P1,INT01,2020-01-01,group,true,,\n\n'
+                 'P1,INT01,2020-01-03,group,"tr\nue"\n')
+    (raw,), problems = read_raw(p)
+    assert problems == [] and list(raw.frame.index) == [2, 4]
+    (prob,) = validate_file(p)
+    assert prob.row == 4 and prob.column == "attended"

@@ -19,6 +19,7 @@ import difflib
 import io
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,13 +70,23 @@ def _did_you_mean(name: str, options) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def _frame(header: list[str], rows: list[list[str]], row_numbers: list[int], file: str, sheet: str | None,
-           table: str) -> tuple[RawTable | None, list[Problem]]:
-    """Build a RawTable, reporting empty or duplicate headers."""
+def _frame(header: list[str], rows: list[list[str]] | pd.DataFrame, row_numbers: list[int] | None, file: str,
+           sheet: str | None, table: str) -> tuple[RawTable | None, list[Problem]]:
+    """Build a RawTable, reporting empty or duplicate headers.
+
+    ``rows`` is a list of rows or a frame with positional columns (then its
+    index holds the row numbers and ``row_numbers`` is None).
+    """
     problems: list[Problem] = []
+    body = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(
+        [(r + [""] * (len(header) - len(r)))[: len(header)] for r in rows],
+        columns=range(len(header)), index=row_numbers, dtype=object)
+    if len(body.columns) < len(header):  # a header wider than every row (pandas path)
+        for j in range(len(body.columns), len(header)):
+            body[j] = ""
     names = [normalise_name(h) for h in header]
     # trailing empty header cells with no data are just spreadsheet padding
-    while names and names[-1] == "" and all((len(r) < len(names) or r[len(names) - 1] == "") for r in rows):
+    while names and names[-1] == "" and (body.iloc[:, len(names) - 1] == "").all():
         names.pop()
         header = header[:-1]
     seen: dict[str, int] = {}
@@ -91,9 +102,9 @@ def _frame(header: list[str], rows: list[list[str]], row_numbers: list[int], fil
             seen[name] = i
     if problems:
         return None, problems
-    width = len(names)
-    data = [(r + [""] * (width - len(r)))[:width] for r in rows]
-    frame = pd.DataFrame(data, columns=names, index=pd.Index(row_numbers, name="row"), dtype=object)
+    frame = body.iloc[:, : len(names)].copy()
+    frame.columns = names
+    frame.index = pd.Index(frame.index.astype("int64"), name="row")
     return RawTable(table, file, sheet, frame, dict(zip(names, header))), []
 
 
@@ -123,23 +134,48 @@ def _read_csv(path: Path, table: str) -> tuple[list[RawTable], list[Problem]]:
     else:  # pragma: no cover - cp1252 decodes nearly everything
         return [], [Problem(file, "the file is not readable text.", "save it as CSV (UTF-8).")]
     try:
-        records = list(csv.reader(io.StringIO(text, newline="")))
+        header = next(csv.reader(io.StringIO(text, newline="")), None)
     except csv.Error as exc:
         return [], [Problem(file, f"the file is not valid CSV ({exc}).", "save it again as CSV (comma separated).")]
-    if not records:
+    if not header:
         return [], [Problem(file, "the file is empty.", "add a header row with the column names.")]
-    header, body = records[0], records[1:]
-    numbers = list(range(2, len(body) + 2))
-    body, numbers = _drop_blank(body, numbers)
+    try:
+        # pandas' C parser for speed; every cell kept as text, blank lines kept so rows keep their numbers
+        with warnings.catch_warnings():
+            # pandas only warns (and drops cells) when a row is wider than the header; make it an error
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            body = pd.read_csv(io.StringIO(text), header=None, skiprows=1, names=range(len(header)), dtype=str,
+                               keep_default_na=False, na_filter=False, skip_blank_lines=False, engine="c",
+                               index_col=False)
+    except (pd.errors.ParserError, pd.errors.ParserWarning):  # wider rows: real data, or empty trailing cells?
+        problems = _ragged_rows(text, header, file)
+        if problems:
+            return [], problems
+        records = list(csv.reader(io.StringIO(text, newline="")))[1:]
+        body = pd.DataFrame([(r + [""] * len(header))[: len(header)] for r in records],
+                            columns=range(len(header)), dtype=object)
+    except pd.errors.EmptyDataError:
+        body = pd.DataFrame(columns=range(len(header)), dtype=object)
+    body = body.fillna("")
+    body.index = body.index + 2  # header is row 1
+    body = body[(body != "").any(axis=1)]
+    raw, problems = _frame(header, body, None, file, None, table)
+    return ([raw] if raw else []), problems
+
+
+def _ragged_rows(text: str, header: list[str], file: str) -> list[Problem]:
+    """Rows with more cells than the header (slow path, only when pandas refuses the file)."""
+    try:
+        records = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        return [Problem(file, f"the file is not valid CSV ({exc}).", "save it again as CSV (comma separated).")]
     problems = [
         Problem(file, f"row has {len(r)} cells but the header has {len(header)}.",
                 "check for unquoted commas in text, or a missing separator.", None, n)
-        for r, n in zip(body, numbers) if len(r) > len(header) and any(c.strip() for c in r[len(header):])
+        for n, r in enumerate(records[1:], start=2)
+        if len(r) > len(header) and any(c.strip() for c in r[len(header):])
     ]
-    if problems:
-        return [], problems
-    raw, problems = _frame(header, body, numbers, file, None, table)
-    return ([raw] if raw else []), problems
+    return problems
 
 
 # ----------------------------------------------------------------- Excel

@@ -54,10 +54,16 @@ def typed_dtype(spec: FieldSpec) -> str:
 
 
 # ----------------------------------------------------------------- helpers
+def as_datetime(s: pd.Series) -> pd.Series:
+    """Series as datetime64[ns]; cheap when it already is one (pd.to_datetime is not)."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s if s.dtype == "datetime64[ns]" else s.astype("datetime64[ns]")
+    return pd.to_datetime(s).astype("datetime64[ns]")
+
+
 def completed_years(dob: pd.Series, at: pd.Series) -> pd.Series:
     """Age in completed years on date ``at`` for people born on ``dob`` (nullable Int64)."""
-    dob = pd.to_datetime(dob)
-    at = pd.to_datetime(at)
+    dob, at = as_datetime(dob), as_datetime(at)
     years = at.dt.year - dob.dt.year
     before_birthday = (at.dt.month < dob.dt.month) | ((at.dt.month == dob.dt.month) & (at.dt.day < dob.dt.day))
     return (years - before_birthday.astype("Int64")).astype("Int64")
@@ -268,4 +274,4 @@ def schema_for(table: str | TableSpec, cfg: VRUConfig | None = None) -> pa.DataF
     )
 
 
-__all__ = ["schema_for", "RULES", "RuleImpl", "completed_years", "typed_dtype", "VALIDATION_DTYPES"]
+__all__ = ["as_datetime", "schema_for", "RULES", "RuleImpl", "completed_years", "typed_dtype", "VALIDATION_DTYPES"]

@@ -32,7 +32,7 @@ import pandera.pandas as pa
 from evalkit.data.config import VRUConfig, load_config
 from evalkit.data.contract import TABLES, FieldSpec, TableSpec, alias_map, allowed_values
 from evalkit.data.readers import RawTable, read_raw
-from evalkit.data.schemas import RULES, completed_years, schema_for, typed_dtype
+from evalkit.data.schemas import RULES, as_datetime, completed_years, schema_for, typed_dtype
 from evalkit.errors import DataError, Problem
 
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -148,35 +148,39 @@ def normalise_categories(df: pd.DataFrame, table: str, cfg: VRUConfig) -> pd.Dat
 
 
 def _parse_column(raw: pd.Series, spec: FieldSpec, cfg: VRUConfig) -> tuple[pd.Series, pd.Series]:
-    """Parse one text column. Returns (typed series, error series: message or None)."""
-    text = raw.str.strip()
-    blank = text == ""
-    uniques = pd.unique(text[~blank])
+    """Parse one text column. Returns (typed series, error series: message or None).
+
+    Each distinct value is parsed once (``pd.factorize``), then spread back by
+    its code: provider files repeat dates and codes thousands of times.
+    """
+    codes, uniques = pd.factorize(raw, sort=False)
+    stripped = [u.strip() for u in uniques]
+    n = len(stripped)
     errors = pd.Series(None, index=raw.index, dtype=object)
-    if spec.kind in ("id", "text"):
-        return text.where(~blank, None).astype(object), errors
-    if spec.kind == "category":
-        lookup = category_lookup(spec, cfg)
-        mapping = {u: lookup.get(_category_key(u), u) for u in uniques}
-        return text.map(mapping).where(~blank, None).astype(object), errors
+    if spec.kind in ("id", "text", "category"):
+        if spec.kind == "category":
+            lookup = category_lookup(spec, cfg)
+            stripped = [lookup.get(_category_key(u), u) if u else u for u in stripped]
+        table = np.array([u if u else None for u in stripped] + [None], dtype=object)
+        return pd.Series(table[codes], index=raw.index, dtype=object), errors
     parser = {"date": _parse_date, "bool": _parse_bool,
               "int": lambda t: _parse_int(t, spec.currency),
               "float": lambda t: _parse_float(t, spec.currency)}[spec.kind]
-    parsed = {u: parser(u) for u in uniques}
-    bad = {u: v for u, v in parsed.items() if isinstance(v, str)}
-    good = {u: v for u, v in parsed.items() if not isinstance(v, str)}
-    values = text.map(good)
-    if bad:
-        errors = text.map(bad).astype(object)
-        errors = errors.where(errors.notna(), None)
+    parsed = [parser(u) if u else None for u in stripped]
+    why = np.array([v if isinstance(v, str) else None for v in parsed] + [None], dtype=object)
+    if any(w is not None for w in why[:n]):
+        errors = pd.Series(why[codes], index=raw.index, dtype=object)
+    good = [None if (v is None or isinstance(v, str)) else v for v in parsed] + [None]
     if spec.kind == "date":
-        typed = pd.to_datetime(values, errors="raise").astype("datetime64[ns]")
+        table = np.array([np.datetime64("NaT") if v is None else np.datetime64(v.date(), "ns") for v in good])
+        typed = pd.Series(table[codes].astype("datetime64[ns]"), index=raw.index)
     elif spec.kind == "int":
-        typed = values.astype("Int64")
+        typed = pd.Series(pd.array(good, dtype="Int64").take(codes), index=raw.index)
     elif spec.kind == "float":
-        typed = values.astype("float64")
+        table = np.array([np.nan if v is None else v for v in good], dtype="float64")
+        typed = pd.Series(table[codes], index=raw.index)
     else:
-        typed = values.astype("boolean")
+        typed = pd.Series(pd.array(good, dtype="boolean").take(codes), index=raw.index)
     return typed, errors
 
 
@@ -484,7 +488,7 @@ def finish_typed(df: pd.DataFrame, table: str, cfg: VRUConfig) -> pd.DataFrame:
         if dtype == "object":
             col = col.astype(object).where(col.notna(), None)
         elif dtype == "datetime64[ns]":
-            col = pd.to_datetime(col).astype("datetime64[ns]")
+            col = as_datetime(col)
         else:
             col = col.astype(dtype)
         out[fs.name] = col
