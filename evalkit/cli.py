@@ -75,15 +75,20 @@ def template(out_file: Path) -> None:
 def validate(files: tuple[Path, ...], table: str | None, max_problems: int) -> None:
     """Check data files (CSV, Excel, Parquet) or protocols (YAML); list every problem."""
     failed = False
+    data_files = [p for p in files if p.suffix.lower() not in {".yaml", ".yml"}]
+    data_problems = []
+    if data_files:
+        from evalkit.data.validate import validate_files
+
+        # checked together, so references between files (contacts -> participants) are checked too
+        data_problems = validate_files(data_files, table=table, max_problems=max_problems)
     for path in files:
         if path.suffix.lower() in {".yaml", ".yml"}:
             from evalkit.protocol import validate_protocol_file
 
             problems = validate_protocol_file(path)
         else:
-            from evalkit.data.validate import validate_file
-
-            problems = validate_file(path, table=table, max_problems=max_problems)
+            problems = [p for p in data_problems if p.file == path.name]
         if problems:
             failed = True
             for problem in problems:

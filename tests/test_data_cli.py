@@ -53,3 +53,11 @@ def test_template_and_pseudonymise(tmp_path):
     with_key = _run("pseudonymise", src, "--out", tmp_path / "p.csv",
                     env={"EVALKIT_PSEUDONYM_KEY": "0123456789abcdef0123"})
     assert with_key.exit_code == 0 and "pseudonymised 2 value(s)" in with_key.output
+
+
+def test_validate_checks_references_across_files(tmp_path):
+    files = write_all(tmp_path / "in", ["interventions", "participants"])
+    contacts = write_csv(tmp_path / "in" / "contacts.csv", rows("contacts", person_id="P9999999999999999"))
+    res = _run("validate", *files, contacts)
+    assert res.exit_code == 2
+    assert "ok: " in res.output and "error: contacts.csv, row 2, column 'intervention_id': person_id=P9999" in res.output
