@@ -175,3 +175,13 @@ def test_load_derives_fields(tmp_path, files):
     t = load_tables(tmp_path / "in", tables="participants")["participants"]
     assert t.loc[0, "age_at_start"] == 15 and t.loc[0, "ethnicity_group"] == "white"
     assert pd.isna(t.loc[1, "ethnicity_group"]) and t.loc[1, "age_at_start"] == 14
+
+
+def test_same_key_in_two_files_of_one_call(tmp_path, files):
+    (tmp_path / "q").mkdir()
+    other = write_csv(tmp_path / "q" / "participants_late.csv", rows("participants", sex="female")[:1])
+    with pytest.raises(DataError) as info:
+        ingest_files([files[0], files[1], other], tmp_path / "s.duckdb")
+    (p,) = info.value.problems
+    assert (p.file, p.row) == ("participants_late.csv", 2) and "already in participants.csv: row 2" in p.message
+    assert not (tmp_path / "s.duckdb").exists()
