@@ -125,3 +125,16 @@ def test_propensity_matches_r_glm_and_statsmodels(data):
     np.testing.assert_allclose(fit.coef, sm_fit.params, rtol=1e-8, atol=1e-10)
     fitted = pd.read_csv(REF / "ps_fitted.csv")
     np.testing.assert_allclose(fit.linear_predictor(X.values), fitted["lp"], rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name,options", [
+    ("ties_largest", dict(m_order="largest")), ("ties_data", dict(m_order="data")),
+    ("ties_ratio2", dict(ratio=2)), ("ties_replace", dict(replace=True)),
+])
+def test_tie_rule_identical_to_matchit(name, options):
+    """Two binary covariates: many units share a propensity score, so the tie rule decides."""
+    d = pd.read_csv(REF / "ties_data.csv")
+    m = match(d, treatment="treated", covariates=["a", "b"], id_col="person_id", min_treated=5, **options)
+    ref = pd.read_csv(REF / f"matched_{name}.csv")
+    np.testing.assert_allclose(m.units["weight"].to_numpy(), ref["weight"].to_numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(m.units["subclass"].to_numpy(), ref["subclass"].to_numpy(dtype=float))

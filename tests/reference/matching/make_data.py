@@ -37,3 +37,11 @@ df = pd.DataFrame(dict(person_id=ids, treated=treated, age=age, prior_offences=p
 df = df.sort_values("person_id").reset_index(drop=True)
 df.to_csv(Path(__file__).with_name("matching_data.csv"), index=False)
 print(df.groupby("treated").mean(numeric_only=True).T)
+
+# Discrete-only data for the tie rule: many units share a propensity score.
+rt = np.random.default_rng(7)
+m = 150
+ties = pd.DataFrame({"person_id": [f"T{k:03d}" for k in rt.permutation(np.arange(1, m + 1))],
+                     "a": rt.binomial(1, 0.5, m), "b": rt.binomial(1, 0.4, m)})
+ties["treated"] = rt.binomial(1, 1 / (1 + np.exp(-(-1.2 + 0.8 * ties.a + 0.5 * ties.b))))
+ties.sort_values("person_id").to_csv(Path(__file__).with_name("ties_data.csv"), index=False)

@@ -91,3 +91,17 @@ km <- survfit(Surv(time, event) ~ treated, data = mm, weights = weight)
 sk <- summary(km, times = c(30, 90, 180, 270, 364))
 write.csv(data.frame(group = as.character(sk$strata), time = sk$time, surv = sk$surv), "km_base.csv",
           row.names = FALSE)
+
+# Tie rule: discrete covariates only, so many treated and controls share a propensity score.
+dt <- read.csv("ties_data.csv", stringsAsFactors = FALSE)
+stopifnot(!is.unsorted(dt$person_id))
+for (spec in list(list(name = "ties_largest", m.order = "largest", ratio = 1, replace = FALSE),
+                  list(name = "ties_data", m.order = "data", ratio = 1, replace = FALSE),
+                  list(name = "ties_ratio2", m.order = "largest", ratio = 2, replace = FALSE),
+                  list(name = "ties_replace", m.order = "data", ratio = 1, replace = TRUE))) {
+  mt <- matchit(treated ~ a + b, data = dt, method = "nearest", m.order = spec$m.order, ratio = spec$ratio,
+                replace = spec$replace)
+  sub <- if (is.null(mt$subclass)) NA else as.integer(as.character(mt$subclass))
+  write.csv(data.frame(person_id = dt$person_id, weight = mt$weights, subclass = sub),
+            sprintf("matched_%s.csv", spec$name), row.names = FALSE)
+}
