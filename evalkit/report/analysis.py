@@ -1,0 +1,406 @@
+"""Per-intervention analysis: run a protocol's designs and gather what its report shows.
+
+:func:`analyse_intervention` applies the protocol's population filter, builds
+each outcome from :mod:`evalkit.measures`, runs each design
+(:mod:`evalkit.report.analysis_designs`), and returns an
+:class:`~evalkit.report.analysis_results.InterventionAnalysis`: per-outcome
+results, the attrition flow, the profile of participants against the matched
+comparison group, balance, subgroups, sensitivity, limitations written from the
+diagnostics, and the **primary finding** with its commissioning category.
+Everything it returns is aggregate; counts are disclosure-controlled where they
+are shown (:mod:`evalkit.report.analysis_render`).
+
+Primary finding (the one number per intervention the portfolio compares):
+the protocol's first primary outcome (for area programmes, the first indicator),
+taken from the strongest design that estimated it (highest Maryland SMS level;
+ties: the protocol's order). It is put on a standardised scale (positive =
+better for young people; :mod:`evalkit.report.standardise`), judged with
+:func:`evalkit.report.narrative.judge` (significant only if the interval
+excludes no effect *and* at least ``min_n_significance`` participants
+contributed), and given a commissioning category by
+:mod:`evalkit.report.commissioning` with ``n_needed`` = participants needed to
+detect the minimum worthwhile effect (standardised 0.2) with 80% power.
+
+A design that cannot run is reported as "could not be estimated: <reason>";
+it never stops the report.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from evalkit.errors import EvalkitError
+from evalkit.protocol import Protocol
+from evalkit.report import analysis_data as ad
+from evalkit.report import analysis_designs as designs
+from evalkit.report.analysis_results import InterventionAnalysis, OutcomeResult, PrimaryResult, SubgroupResult
+from evalkit.report.commissioning import PrimaryFinding, classify
+from evalkit.report.narrative import judge
+from evalkit.report.standardise import MINIMUM_WORTHWHILE
+
+#: Share lost between baseline and follow-up above which attrition is called high.
+HIGH_ATTRITION = 0.3
+#: |standardised difference| after matching above which balance is called poor (WWC).
+POOR_BALANCE = 0.25
+AREA_TYPES = ("area_trend", "area_did")
+
+
+def analyse_intervention(protocol: Protocol, tables: dict[str, pd.DataFrame], *, cfg: Any = None
+                         ) -> InterventionAnalysis:
+    """Run every design of ``protocol`` on ``tables`` (data-contract tables) and gather the findings.
+
+    Parameters
+    ----------
+    protocol
+        The evaluation protocol (:class:`evalkit.protocol.Protocol`).
+    tables
+        Data-contract tables by name, as :func:`evalkit.data.load.load_tables` returns them.
+    cfg
+        VRU configuration (default: loaded by the measures when needed).
+
+    Returns
+    -------
+    InterventionAnalysis
+        Aggregates only; see the module docstring.
+    """
+    people = ad.population(protocol, tables)
+    outcomes: list[OutcomeResult] = []
+    samples: dict[int, designs.MatchedSample] = {}
+    first_sample = None
+    for k, d in enumerate(protocol.designs):
+        if d.type == "prepost":
+            outcomes += designs.run_prepost(protocol, tables, people, d)
+        elif d.type == "matched":
+            res, sample = designs.run_matched(protocol, tables, people, d)
+            outcomes += res
+            if sample is not None:
+                samples[k] = sample
+                first_sample = first_sample or sample
+        elif d.type == "did":
+            outcomes += designs.run_did(protocol, tables, d, first_sample)
+        elif d.type == "area_trend":
+            outcomes += designs.run_area_trend(protocol, tables, d)
+        elif d.type == "area_did":
+            outcomes += designs.run_area_did(protocol, tables, d)
+    primary_result = choose_primary(protocol, outcomes)
+    primary = primary_finding(protocol, primary_result)
+    return InterventionAnalysis(
+        intervention_id=protocol.intervention_id, intervention_title=protocol.title, outcomes=tuple(outcomes),
+        attrition=tuple(attrition_flow(protocol, tables, people, outcomes, first_sample)),
+        profile=profile_table(first_sample) if first_sample is not None else None,
+        balance=tuple((protocol.designs[k].type, s.balance) for k, s in samples.items()),
+        subgroups=tuple(subgroup_results(protocol, tables, people, primary_result, first_sample)),
+        sensitivity=tuple(sensitivity_notes(outcomes)),
+        limitations=tuple(limitations(protocol, people, outcomes, first_sample)),
+        primary=primary)
+
+
+# --------------------------------------------------------------------------- primary
+def choose_primary(protocol: Protocol, outcomes: list[OutcomeResult]) -> OutcomeResult | None:
+    """The primary outcome's result from the strongest design that estimated it (see module docstring)."""
+    if protocol.primary_outcomes:
+        name = protocol.primary_outcomes[0].name
+        cands = [o for o in outcomes if o.outcome == name]
+    else:
+        area = [o for o in outcomes if o.design in AREA_TYPES]
+        first = next((o.outcome.split(":")[0] for o in area if o.primary), None)
+        cands = [o for o in area if o.outcome.split(":")[0] == first and o.primary] or area
+    ok = [o for o in cands if o.ok]
+    if ok:
+        # The standardised effect is what the portfolio compares: prefer results that have one.
+        return max(ok, key=lambda o: (o.sms, o.standardised is not None, -cands.index(o)))
+    return cands[0] if cands else None
+
+
+def primary_finding(protocol: Protocol, o: OutcomeResult | None) -> PrimaryResult | None:
+    """Judge the primary result and give it a commissioning category."""
+    if o is None:
+        return None
+    mwe = f"a standardised effect of {MINIMUM_WORTHWHILE:g} (Cohen's small effect)"
+    if not o.ok:
+        finding = PrimaryFinding(protocol.intervention_id, "none", False, 1, 0, math.inf,
+                                 protocol.min_n_significance)
+        cat = classify(finding)
+        return PrimaryResult(protocol.intervention_id, o.outcome, o.label, o.design, o.design_label, None, None, "",
+                             "none", False, "could not be estimated", 1, 0, math.inf, mwe, cat.key, cat.label,
+                             cat.meaning, cat.rule_text, reason=o.reason)
+    e = o.estimate
+    j = judge(e.estimate, e.ci_low, e.ci_high, null=o.null, higher_is_better=o.higher_is_better, n=o.n,
+              min_n=protocol.min_n_significance)
+    needed = o.extra.get("minimum_worthwhile_n", math.inf)
+    if o.design in AREA_TYPES:
+        needed = math.inf  # power in people does not apply to whole areas
+    finding = PrimaryFinding(protocol.intervention_id, j.direction, j.significant, o.sms, o.n,
+                             float(needed), protocol.min_n_significance)
+    cat = classify(finding)
+    return PrimaryResult(protocol.intervention_id, o.outcome, o.label, o.design, o.design_label, e, o.standardised,
+                         o.standardisation, j.direction, j.significant, j.verdict, o.sms, o.n, float(needed), mwe,
+                         cat.key, cat.label, cat.meaning, cat.rule_text, sentence=o.sentence, per_100=o.per_100)
+
+
+# --------------------------------------------------------------------------- attrition and profile
+def attrition_flow(protocol: Protocol, tables: dict, people: pd.DataFrame, outcomes: list[OutcomeResult],
+                   sample: designs.MatchedSample | None) -> list[tuple[str, int]]:
+    """Young people at each step from referral to measured outcome (raw counts; controlled when shown)."""
+    everyone = ad.participants_all(protocol, tables)
+    steps = [("Referred", len(everyone)), ("Started in the period", len(people))]
+    if not len(everyone):
+        return []
+    pre = next((o for o in outcomes if o.design == "prepost" and o.ok and o.primary), None) \
+        or next((o for o in outcomes if o.design == "prepost" and o.ok), None)
+    if pre is not None:
+        a = pre.result.attrition
+        steps += [(f"{pre.label.split('(')[0].strip()}: at the start", int(a.n_baseline)),
+                  ("… and at the end", int(a.n_complete))]
+    if sample is not None:
+        steps += [("With complete follow-up", sample.n_participants - sample.n_incomplete_followup
+                   - sample.n_missing_covariates),
+                  ("Matched to a comparison", int(sample.match.n_treated_matched))]
+    return steps
+
+
+PROFILE_ROWS = (("age", "Average age (years)", "mean"), ("sex", "Male", "male"), ("sex", "Female", "female"),
+                ("prior_offences", "Average proven offences in the 2 years before", "mean"),
+                ("prior_violent_offences", "Average violent offences in the 2 years before", "mean"),
+                ("school_exclusion", "Excluded from school", "flag"), ("looked_after", "Looked after", "flag"),
+                ("exploitation_concern", "Exploitation concern", "flag"),
+                ("substance_misuse_concern", "Substance misuse concern", "flag"))
+
+
+def profile_table(sample: designs.MatchedSample) -> pd.DataFrame:
+    """Participants against the matched comparison group and the whole pool: means, and counts behind shares.
+
+    Columns per group: ``value`` (mean or share), ``count`` (people with the characteristic; NaN for means)
+    and ``n``. Disclosure control is applied when shown.
+    """
+    data = sample.data
+    units = sample.match.units
+    w = pd.Series(units["weight"].to_numpy(), index=units["person_id"].to_numpy())
+    groups = {"Participants (matched)": data.loc[(data["treated"] == 1) & data["person_id"].map(w).gt(0)],
+              "Matched comparison": data.loc[(data["treated"] == 0) & data["person_id"].map(w).gt(0)],
+              "Whole comparison pool": data.loc[data["treated"] == 0]}
+    rows = []
+    ethnic = sorted(set(data["ethnicity_group"].astype(str))) if "ethnicity_group" in data else []
+    spec = list(PROFILE_ROWS) + [("ethnicity_group", f"Ethnic group: {e.replace('_', ' ')}", e) for e in ethnic]
+    for col, label, how in spec:
+        if col not in data:
+            continue
+        row = {"characteristic": label}
+        for g, frame in groups.items():
+            x = frame[col]
+            weights = frame["person_id"].map(w).fillna(0.0) if g == "Matched comparison" else None
+            n = len(frame)
+            if how == "mean":
+                v = float(pd.to_numeric(x, errors="coerce").astype(float).mul(
+                    weights if weights is not None else 1).sum() / (weights.sum() if weights is not None else n)) \
+                    if n else math.nan
+                row[(g, "value")], row[(g, "count")] = v, math.nan
+            else:
+                hit = (x.astype(str) == how) if how not in ("flag",) else pd.to_numeric(x, errors="coerce").astype(float).eq(1)
+                count = int(hit.sum())
+                share = float((hit * (weights if weights is not None else 1)).sum()
+                              / (weights.sum() if weights is not None else n)) if n else math.nan
+                row[(g, "value")], row[(g, "count")] = share, count
+            row[(g, "n")] = n
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- subgroups
+def subgroup_results(protocol: Protocol, tables: dict, people: pd.DataFrame, primary: OutcomeResult | None,
+                     sample: designs.MatchedSample | None) -> list[SubgroupResult]:
+    """The primary outcome by each protocol subgroup, where every cell is large enough to show."""
+    if primary is None or not primary.ok or primary.design not in ("prepost", "matched") or not protocol.subgroups:
+        return []
+    from evalkit.report.sections import age_band
+
+    people = people.assign(age_band=age_band(people["age"], protocol.age_bands))
+    out = []
+    for var in protocol.subgroups:
+        if var not in people:
+            continue
+        levels = people[var].astype("string").fillna("not known")
+        try:
+            rows = _subgroup_rows(protocol, tables, people, levels, primary, sample)
+        except EvalkitError as exc:
+            out.append(SubgroupResult(var, primary.label, primary.design_label,
+                                      suppressed_reason=f"could not be estimated: {designs._reason(exc)}"))
+            continue
+        small = [r for r in rows if r["n"] < protocol.disclosure_threshold or r.get("_small_cell")]
+        if small:
+            out.append(SubgroupResult(var, primary.label, primary.design_label, suppressed_reason=(
+                f"not shown: at least one group has fewer than {protocol.disclosure_threshold} young people "
+                "(or fewer than that with or without the outcome), so showing the others could reveal it")))
+            continue
+        for r in rows:
+            r.pop("_small_cell", None)
+        out.append(SubgroupResult(var, primary.label, primary.design_label, rows=tuple(rows)))
+    return out
+
+
+def _subgroup_rows(protocol, tables, people, levels, primary, sample) -> list[dict]:
+    rows = []
+    t = protocol.disclosure_threshold
+    for level in sorted(levels.unique()):
+        ids = set(people.loc[levels == level, "person_id"].astype(str))
+        row = {"group": str(level).replace("_", " ")}
+        o = protocol.outcome(primary.outcome)
+        if primary.design == "prepost":
+            wide, _, _ = designs.prepost_frame(protocol, tables, people.loc[levels == level], o)
+            wide = wide.dropna()
+            row["n"] = len(wide)
+            if len(wide) < max(t, 2):
+                row["_small_cell"] = True
+                rows.append(row)
+                continue
+            from evalkit.designs.prepost import prepost_continuous
+
+            res = prepost_continuous(wide, pre="pre", post="post", alpha=protocol.alpha,
+                                     higher_is_better=o.higher_is_better)
+            e = res.estimate("Mean change")
+        else:
+            m = designs.subset_match(sample.match, ids)
+            row["n"] = int(m.n_treated_matched)
+            if row["n"] < max(t, 2):
+                row["_small_cell"] = True
+                rows.append(row)
+                continue
+            col, kind = designs.offending_columns(o)
+            if kind == "binary":
+                treated = sample.data.loc[sample.data["person_id"].isin(ids) & (sample.data["treated"] == 1)]
+                matched_ids = set(m.units.loc[(m.units["weight"] > 0) & (m.units["treated"] == 1), "person_id"])
+                k = int(treated.loc[treated["person_id"].isin(matched_ids), col].sum())
+                if k < t or row["n"] - k < t:
+                    row["_small_cell"] = True
+            res_o = designs.matched_outcome(protocol, sample, o, True, match_result=m)
+            e = res_o.estimate
+        j = judge(e.estimate, e.ci_low, e.ci_high, null=0.0, higher_is_better=o.higher_is_better, n=row["n"],
+                  min_n=protocol.min_n_significance)
+        scale = 100 if primary.design == "matched" and primary.kind == "reoffending" else 1
+        row.update(estimate=scale * e.estimate, ci_low=scale * e.ci_low, ci_high=scale * e.ci_high,
+                   verdict=j.verdict)
+        rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------- sensitivity and limitations
+def sensitivity_notes(outcomes: list[OutcomeResult]) -> list[tuple[str, str]]:
+    """(heading, plain-English text) for each sensitivity check that applies."""
+    notes = []
+    for o in outcomes:
+        if not o.ok:
+            continue
+        rb = o.extra.get("rosenbaum")
+        if rb is not None:
+            g = rb.gamma_critical
+            if g is None:
+                text = ("Hidden bias (Rosenbaum bounds): the result is not significant even with no hidden bias, "
+                        "so there is nothing to explain away.") if rb.grid[0]["p_upper"] >= rb.alpha else (
+                    "Hidden bias (Rosenbaum bounds): the result stays significant for every degree of hidden bias "
+                    f"tried (up to Γ = {rb.grid[-1]['gamma']:g}).")
+            else:
+                text = (f"Hidden bias (Rosenbaum bounds): an unrecorded difference that made participants "
+                        f"{g:.2f} times as likely to take part as similar non-participants (Γ = {g:.2f}) "
+                        "would be enough to make the result non-significant. Values near 1 mean fragile; above 2 "
+                        "fairly robust.")
+            notes.append((f"{o.label} ({o.design_label})", text))
+        ev = o.extra.get("e_value")
+        if ev is not None and o.design == "matched":
+            notes.append((f"{o.label} ({o.design_label})",
+                          f"E-value: an unmeasured confounder associated with both taking part and the outcome by a "
+                          f"risk ratio of {ev.e_value:.2f} each could explain away the estimate; {ev.e_value_ci:.2f} "
+                          "could move its confidence interval to include no effect (VanderWeele & Ding 2017)."))
+        if o.design == "prepost":
+            for w in o.warnings:
+                if "regression to the mean" in w.lower() or "attrition" in w.lower() or "lost" in w.lower():
+                    notes.append((f"{o.label} ({o.design_label})", w))
+    return notes
+
+
+def limitations(protocol: Protocol, people: pd.DataFrame, outcomes: list[OutcomeResult],
+                sample: designs.MatchedSample | None) -> list[str]:
+    """Plain-English limitations written from the diagnostics."""
+    out = []
+    n = len(people)
+    if n < protocol.min_n_significance and protocol.intervention_id != "VRU" and protocol.primary_outcomes:
+        out.append(f"Small numbers: fewer than {protocol.min_n_significance} young people took part in the period, "
+                   "so no result in this report can be called significant.")
+    for o in outcomes:
+        if not o.ok:
+            out.append(f"{o.label} ({o.design_label.lower()}) could not be estimated: {o.reason}.")
+    pre = [o for o in outcomes if o.design == "prepost" and o.ok]
+    for o in pre:
+        a = o.result.attrition
+        if a.n_baseline and a.share_lost > HIGH_ATTRITION:
+            out.append(f"High attrition: {a.share_lost:.0%} of young people with a {o.label.split('(')[0].strip()} "
+                       "score at the start had none at the end. Those who leave early often differ from those who "
+                       "stay, so the change seen may be better than the average young person's.")
+    if pre:
+        out.append("Before-and-after results have no comparison group: young people often improve with time, "
+                   "and those referred at a low point tend to score nearer the average later (regression to the "
+                   "mean), whether or not they took part.")
+    if sample is not None:
+        bad = [r["covariate"] for r in sample.balance.table if abs(r["diff_after"]) > POOR_BALANCE]
+        if bad:
+            out.append("Poor balance: after matching, the groups still differed on " + ", ".join(bad)
+                       + ", so differences in outcomes may partly reflect who took part.")
+        lost = sample.n_participants - sample.n_incomplete_followup - sample.n_missing_covariates \
+            - int(sample.match.n_treated_matched)
+        if sample.n_incomplete_followup:
+            out.append(f"Incomplete follow-up: some young people started too recently for a full "
+                       f"{getattr(protocol.outcomes[0], 'followup_months', 12)}-month follow-up plus time for "
+                       "offences to be proven, and are left out of the reoffending rates.")
+        if lost > 0:
+            out.append("Some participants had no similar enough young person in the comparison pool and were not "
+                       "matched; the result applies to those who were.")
+        out.append("Matching can only balance what was recorded: differences in motivation, family support or "
+                   "anything else not in the data may remain (see the sensitivity analysis).")
+    for o in outcomes:
+        if o.design == "did" and o.ok and o.sms < 3:
+            out.append("Failed pre-trends: before the start, offending among participants and their comparison "
+                       "group was already moving differently, so the difference-in-differences estimate is less "
+                       "trustworthy.")
+        if o.design == "area_did" and o.ok and o.sms < 3:
+            out.append(f"{o.label}: the programme and comparison districts were already moving differently "
+                       "before the programme, so the estimate is less trustworthy.")
+    if any(o.design == "area_trend" for o in outcomes):
+        out.append("Area trends compare a year with the years before; other changes at the same time (policing, "
+                   "the pandemic, other programmes) cannot be separated from the programme's effect.")
+    return list(dict.fromkeys(out))
+
+
+# --------------------------------------------------------------------------- report hooks
+def findings(ctx: Any) -> dict:
+    """Aggregates the portfolio reads from ``findings.json`` (no row-level data, counts controlled)."""
+    from evalkit.report.disclosure import safe_count
+
+    a = ctx.analysis
+    if a is None:
+        return {}
+    outcomes = [{"outcome": o.outcome, "label": o.label, "design": o.design, "primary": o.primary, "ok": o.ok,
+                 "reason": o.reason, "sms": o.sms, "n": safe_count(o.n, ctx.threshold) if o.design not in AREA_TYPES
+                 else o.n, "estimate": None if o.estimate is None else
+                 {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                  for k, v in o.estimate.as_dict().items()}} for o in a.outcomes]
+    prim = a.primary.as_json() if a.primary is not None else None
+    if prim is not None:
+        prim["n_shown"] = safe_count(prim["n"], ctx.threshold) if a.primary.design not in AREA_TYPES else prim["n"]
+    return {"primary": prim, "outcomes": outcomes, "limitations": list(a.limitations)}
+
+
+def __getattr__(name: str):
+    # Section renderers live in analysis_render; sections.py looks them up here as section_<name>.
+    if name.startswith("section_"):
+        from evalkit.report import analysis_render
+
+        if hasattr(analysis_render, name):
+            return getattr(analysis_render, name)
+    raise AttributeError(f"module 'evalkit.report.analysis' has no attribute {name!r}")
+
+
+__all__ = ["analyse_intervention", "choose_primary", "primary_finding", "attrition_flow", "profile_table",
+           "subgroup_results", "sensitivity_notes", "limitations", "findings", "InterventionAnalysis",
+           "OutcomeResult", "PrimaryResult", "SubgroupResult"]
