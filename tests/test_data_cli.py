@@ -60,4 +60,5 @@ def test_validate_checks_references_across_files(tmp_path):
     contacts = write_csv(tmp_path / "in" / "contacts.csv", rows("contacts", person_id="P9999999999999999"))
     res = _run("validate", *files, contacts)
     assert res.exit_code == 2
-    assert "ok: " in res.output and "error: contacts.csv, row 2, column 'intervention_id': person_id=P9999" in res.output
+    assert "ok: " in res.output
+    assert "error: contacts.csv, row 2, column 'intervention_id': person_id=P9999" in res.output

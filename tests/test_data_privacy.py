@@ -22,7 +22,8 @@ KEY = b"a-test-key-of-32-bytes-length!!!"
 
 def test_rfc4231_test_vectors():
     # RFC 4231 section 4.2 (test case 1) and 4.3 (test case 2), HMAC-SHA-256, published values
-    assert pseudonym("Hi There", b"\x0b" * 20) == "P" + "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"[:16]
+    assert pseudonym("Hi There", b"\x0b" * 20) == (
+        "P" + "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"[:16])
     assert pseudonym("what do ya want for nothing?", b"Jefe") == (
         "P" + "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"[:16])
 

@@ -37,7 +37,8 @@ def test_table_from_name():
 def test_csv_rows_numbered_as_seen_blank_rows_skipped(tmp_path):
     p = tmp_path / "contacts.csv"
     cols = list(MINIMAL["contacts"][0])
-    lines = [",".join(cols), ",".join(MINIMAL["contacts"][0].values()), ",,,,,", ",".join(MINIMAL["contacts"][1].values())]
+    lines = [",".join(cols), ",".join(MINIMAL["contacts"][0].values()), ",,,,,",
+             ",".join(MINIMAL["contacts"][1].values())]
     p.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (raw,), problems = read_raw(p)
     assert problems == [] and raw.table == "contacts"

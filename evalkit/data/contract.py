@@ -15,7 +15,7 @@ Regenerate the documentation after editing::
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from evalkit.data.config import VRUConfig, load_config
@@ -573,7 +573,8 @@ def _allowed_text(spec: FieldSpec, cfg: VRUConfig) -> str:
 def render_contract_markdown(cfg: VRUConfig | None = None) -> str:
     """The full data-contract page (Markdown), rendered from :data:`TABLES`."""
     cfg = cfg or load_config()
-    out = [_HEADER.rstrip("\n"), "", "## Tables", "", "| table | one row is | supplied by | key (unique) |", "|---|---|---|---|"]
+    out = [_HEADER.rstrip("\n"), "", "## Tables", "",
+           "| table | one row is | supplied by | key (unique) |", "|---|---|---|---|"]
     for t in TABLES.values():
         key = ", ".join(t.key) if t.key else "—"
         out.append(f"| [{t.name}](#{t.name}) | {t.row_means} | {SUPPLIERS[t.supplier]} | {key} |")

@@ -36,7 +36,7 @@ from evalkit.data.contract import TABLES, TableSpec, table_spec
 from evalkit.data.store import INGESTS_TABLE
 from evalkit.data.schemas import schema_for
 from evalkit.data.validate import finish_typed, normalise_categories, read_valid
-from evalkit.errors import DataError, EvalkitError, MissingDataError
+from evalkit.errors import EvalkitError, MissingDataError
 
 _ARROW_TYPES = {"id": pa.string(), "text": pa.string(), "category": pa.string(), "date": pa.date32(),
                 "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
@@ -171,4 +171,4 @@ def load_tables(src: str | Path, *, tables: Iterable[str] | str | None = None,
     raise EvalkitError(f"{src}: neither a store nor a folder; check the path.")
 
 
-__all__ = ["load_tables", "DataError"]
+__all__ = ["load_tables"]

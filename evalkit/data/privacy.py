@@ -237,5 +237,6 @@ def pseudonymise_file(src: str | Path, out: str | Path, *, key_file: str | Path 
     return text
 
 
-__all__ = ["pseudonymise_file", "pseudonymise_series", "pseudonym", "load_key", "PseudonymKeyError", "KEY_ENV_VAR", "PREFIX",
+__all__ = ["pseudonymise_file", "pseudonymise_series", "pseudonym", "load_key", "PseudonymKeyError", "KEY_ENV_VAR",
+           "PREFIX",
            "HEX_CHARS"]

@@ -200,7 +200,8 @@ RULES: dict[str, RuleImpl] = {
     "ethnicity_group_matches": RuleImpl(
         ok=_ethnicity_ok,
         explain=lambda r, cfg: (f"ethnicity_group '{r['ethnicity_group']}' does not match ethnicity_detailed "
-                                f"'{r['ethnicity_detailed']}' (group '{cfg.ethnicity_group_of(r['ethnicity_detailed'])}').",
+                                f"'{r['ethnicity_detailed']}' "
+                                f"(group '{cfg.ethnicity_group_of(r['ethnicity_detailed'])}').",
                                 "leave ethnicity_group empty (it is derived) or correct it."),
     ),
     "item_known": RuleImpl(

@@ -28,8 +28,8 @@ import duckdb
 import pandas as pd
 
 from evalkit.data.config import VRUConfig, load_config
-from evalkit.data.contract import PROVENANCE_COLUMNS, TABLES, TableSpec
-from evalkit.data.validate import CheckedTable, check_files, finish_typed
+from evalkit.data.contract import PROVENANCE_COLUMNS, TABLES
+from evalkit.data.validate import CheckedTable, check_files, check_references, finish_typed
 from evalkit.errors import DataError, EvalkitError, Problem
 
 SQL_TYPES = {"id": "VARCHAR", "text": "VARCHAR", "category": "VARCHAR", "date": "DATE", "int": "BIGINT",
@@ -250,8 +250,6 @@ def ingest_files(paths: Iterable[str | Path], db_path: str | Path, *, table: str
                 raise DataError(problems, truncated=total - len(problems))
             checked_by_file.append(cts)
             all_checked.extend(cts)
-        from evalkit.data.validate import check_references
-
         problems = check_references(all_checked, known, limit=max_problems)
         problems += _key_clashes(all_checked, db_path, max_problems)
         if problems:

@@ -279,7 +279,8 @@ def _render(f: _Failure, checked: CheckedTable, cfg: VRUConfig) -> Problem:
     if f.kind == "parse":
         value, why = f.detail
         fs = spec.field(f.column)
-        return Problem(raw.file, f"value '{value}' in {f.column} {why}.", _KIND_FIX[fs.kind], raw.sheet, f.row, f.column)
+        return Problem(raw.file, f"value '{value}' in {f.column} {why}.", _KIND_FIX[fs.kind],
+                       raw.sheet, f.row, f.column)
     if f.kind == "required":
         return Problem(raw.file, f"{f.column} is required but empty.",
                        f"fill in {f.column} ({spec.field(f.column).meaning})", raw.sheet, f.row, f.column)
@@ -521,5 +522,6 @@ def typed_tables(checked: Sequence[CheckedTable], cfg: VRUConfig) -> dict[str, p
     return {t: finish_typed(pd.concat(frames, ignore_index=True), t, cfg) for t, frames in by_table.items()}
 
 
-__all__ = ["normalise_categories", "validate_file", "validate_files", "read_valid", "check_files", "check_raw", "check_references",
+__all__ = ["normalise_categories", "validate_file", "validate_files", "read_valid", "check_files", "check_raw",
+           "check_references",
            "CheckedTable", "derive_fields", "finish_typed", "typed_tables"]
