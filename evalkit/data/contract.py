@@ -592,7 +592,7 @@ def render_contract_markdown(cfg: VRUConfig | None = None) -> str:
         if t.key:
             rules.append(f"Each ({', '.join(t.key)}) appears once.")
         rules += [r.text for r in t.rules]
-        rules += [ref.text.capitalize() + " (checked when that table is given too, or is in the store)."
+        rules += [ref.text + " (checked when that table is given too, or is in the store)."
                   for ref in t.references]
         if rules:
             out += ["", "Rules:", ""] + [f"- {r}" for r in rules]
