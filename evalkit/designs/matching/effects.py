@@ -129,7 +129,7 @@ def _estimate(name, fit, scale, method, ratio=False) -> Estimate:
                         ci_high=float(np.exp(b + z * se)), p_value=float(p), scale=scale, method=method)
     q = stats.t.ppf(0.975, fit.df)
     p = 2 * stats.t.sf(abs(b / se), fit.df)
-    return Estimate(name=name, estimate=b, se=se, ci_low=b - q * se, ci_high=b + q * se, p_value=float(p),
+    return Estimate(name=name, estimate=b, se=se, ci_low=float(b - q * se), ci_high=float(b + q * se), p_value=float(p),
                     scale=scale, method=method, df=fit.df)
 
 
