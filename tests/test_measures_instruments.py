@@ -90,7 +90,7 @@ def test_sdq_matches_official_r_logic_reference():
 BAND_TABLES = {
     # informant: scale -> band4 upper bounds (close, slightly, high) and band3 upper bounds (normal, borderline)
     "SDQ_S": {"total_difficulties": ((14, 17, 19), (15, 19)), "emotional": ((4, 5, 6), (5, 6)),
-              "conduct": ((2, 3, 4), (3, 4)), "hyperactivity": ((5, 6, 7), (5, 6)), "peer": ((2, 3, 4), (3, 5))},
+              "conduct": ((3, 4, 5), (3, 4)), "hyperactivity": ((5, 6, 7), (5, 6)), "peer": ((2, 3, 4), (3, 5))},
     "SDQ_P": {"total_difficulties": ((13, 16, 19), (13, 16)), "emotional": ((3, 4, 6), (3, 4)),
               "conduct": ((2, 3, 5), (2, 3)), "hyperactivity": ((5, 7, 8), (5, 6)), "peer": ((2, 3, 4), (2, 3))},
     "SDQ_T": {"total_difficulties": ((11, 15, 18), (11, 15)), "emotional": ((3, 4, 5), (4, 5)),
