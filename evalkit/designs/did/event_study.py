@@ -123,10 +123,14 @@ def event_study(df: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort:
         warnings.append(f"No never-treated units: event time {lo} is also omitted (needed for identification); "
                         "estimates are relative to both omitted periods.")
     levels = [k for k in range(lo, hi + 1) if k not in omit and np.any(e[keep] == k)]
-    dummies = np.column_stack([(e == k).astype(float) for k in levels])
+    col = {k: j for j, k in enumerate(levels)}
+    ek = e[keep]
+    dummies = np.zeros((len(ek), len(levels)), order="F")
+    hit = np.flatnonzero(np.isin(ek, levels))
+    dummies[hit, [col[int(v)] for v in ek[hit]]] = 1.0
     data = df.loc[keep] if not keep.all() else df
     panel = prepare_panel(data, outcome=outcome, unit=unit, time=time, regressors=list(covariates),
-                          cluster=cluster, what=what, extra=dummies[keep])
+                          cluster=cluster, what=what, extra=dummies)
     fit = fit_fe(panel, cluster_name=cluster or unit)
     df_t = fit.n_clusters - 1
     se = np.sqrt(np.diag(fit.vcov))

@@ -96,10 +96,13 @@ def prepare_panel(df: pd.DataFrame, *, outcome: str, unit: str, time: str, regre
     """Validate, drop incomplete rows and singletons, and code unit/period/cluster."""
     require_columns(df, [outcome, unit, time, cluster, *regressors], what=what)
     y = numeric(df, outcome, what=what)
-    cols = [numeric(df, c, what=what) for c in regressors]
-    x = np.column_stack(cols) if cols else np.empty((len(df), 0))
+    n_extra = 0 if extra is None else extra.shape[1]
+    # Column-major storage: the demeaning and score sums work column by column.
+    x = np.empty((len(df), n_extra + len(regressors)), order="F")
     if extra is not None:
-        x = np.column_stack([extra, x])
+        x[:, :n_extra] = extra
+    for j, c in enumerate(regressors):
+        x[:, n_extra + j] = numeric(df, c, what=what)
     keep = ~np.isnan(y) & ~np.isnan(x).any(axis=1) & df[unit].notna().to_numpy() & df[time].notna().to_numpy()
     if cluster is not None:
         keep &= df[cluster].notna().to_numpy()
@@ -118,7 +121,7 @@ def prepare_panel(df: pd.DataFrame, *, outcome: str, unit: str, time: str, regre
     cc = np.unique(ccodes[single_keep], return_inverse=True)[1].astype(np.intp)
     if len(idx) == 0 or fe.levels[1] < 2:
         raise InsufficientDataError(f"{what}: needs at least two periods with outcomes for the same units.")
-    return _Panel(y=y[idx], x=x[idx], fe=fe, unit_codes=fe.codes[0], cluster_codes=cc,
+    return _Panel(y=y[idx], x=np.asfortranarray(x[idx]), fe=fe, unit_codes=fe.codes[0], cluster_codes=cc,
                   times=times[np.unique(tcodes[single_keep])], kept_index=idx, n_dropped_missing=n_missing,
                   n_singletons=n_single)
 
@@ -138,7 +141,10 @@ class FEFit:
 
 def fit_fe(panel: _Panel, *, cluster_name: str) -> FEFit:
     """OLS of demeaned y on demeaned x with the stated CR1 correction."""
-    z = demean(np.column_stack([panel.y, panel.x]), panel.fe)
+    z = np.empty((len(panel.y), 1 + panel.x.shape[1]), order="F")
+    z[:, 0] = panel.y
+    z[:, 1:] = panel.x
+    z = demean(z, panel.fe)
     yd, xd = z[:, 0], z[:, 1:]
     xtx = xd.T @ xd
     if np.linalg.matrix_rank(xtx) < xd.shape[1]:

@@ -76,13 +76,13 @@ def _group_mean(c: np.ndarray, x: np.ndarray, w: np.ndarray | None, levels: int,
 def demean(x: np.ndarray, fe: FixedEffects, *, weights: np.ndarray | None = None,
            tol: float = 1e-13, max_iter: int = 100_000) -> np.ndarray:
     """Remove all fixed effects from the columns of ``x`` (n, k); returns a new array."""
-    x = np.array(x, dtype=float, copy=True)
+    x = np.array(x, dtype=float, copy=True, order="F")
     if x.ndim == 1:
         x = x[:, None]
     if weights is None and fe.balanced():
         u, t = fe.codes
         nu, nt = fe.levels
-        out = x.copy()
+        out = np.empty_like(x, order="F")
         for j in range(x.shape[1]):
             col = x[:, j]
             mu = np.bincount(u, weights=col, minlength=nu) / nt
