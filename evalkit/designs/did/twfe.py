@@ -103,7 +103,9 @@ def prepare_panel(df: pd.DataFrame, *, outcome: str, unit: str, time: str, regre
         x[:, :n_extra] = extra
     for j, c in enumerate(regressors):
         x[:, n_extra + j] = numeric(df, c, what=what)
-    keep = ~np.isnan(y) & ~np.isnan(x).any(axis=1) & df[unit].notna().to_numpy() & df[time].notna().to_numpy()
+    keep = ~np.isnan(y) & df[unit].notna().to_numpy() & df[time].notna().to_numpy()
+    for j in range(x.shape[1]):  # column by column: x is column-major
+        keep &= ~np.isnan(x[:, j])
     if cluster is not None:
         keep &= df[cluster].notna().to_numpy()
     n_missing = int((~keep).sum())
@@ -121,7 +123,9 @@ def prepare_panel(df: pd.DataFrame, *, outcome: str, unit: str, time: str, regre
     cc = np.unique(ccodes[single_keep], return_inverse=True)[1].astype(np.intp)
     if len(idx) == 0 or fe.levels[1] < 2:
         raise InsufficientDataError(f"{what}: needs at least two periods with outcomes for the same units.")
-    return _Panel(y=y[idx], x=np.asfortranarray(x[idx]), fe=fe, unit_codes=fe.codes[0], cluster_codes=cc,
+    if len(idx) < len(y):
+        y, x = y[idx], np.asfortranarray(x[idx])
+    return _Panel(y=y, x=x, fe=fe, unit_codes=fe.codes[0], cluster_codes=cc,
                   times=times[np.unique(tcodes[single_keep])], kept_index=idx, n_dropped_missing=n_missing,
                   n_singletons=n_single)
 

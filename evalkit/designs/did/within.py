@@ -82,13 +82,15 @@ def demean(x: np.ndarray, fe: FixedEffects, *, weights: np.ndarray | None = None
     if weights is None and fe.balanced():
         u, t = fe.codes
         nu, nt = fe.levels
-        out = np.empty_like(x, order="F")
-        for j in range(x.shape[1]):
+        for j in range(x.shape[1]):  # in place on the private copy
             col = x[:, j]
             mu = np.bincount(u, weights=col, minlength=nu) / nt
             mt = np.bincount(t, weights=col, minlength=nt) / nu
-            out[:, j] = col - mu[u] - mt[t] + col.mean()
-        return out
+            shift = mu[u]
+            shift += mt[t]
+            shift -= col.mean()
+            col -= shift
+        return x
     wsums = [np.bincount(c, weights=weights, minlength=lv) for c, lv in zip(fe.codes, fe.levels)]
     scale = max(1.0, float(np.abs(x).max()))
     for _ in range(max_iter):
