@@ -107,7 +107,10 @@ class Renderer:
         from jupyter_client.manager import AsyncKernelManager
         from nbconvert import HTMLExporter
 
-        self.km = AsyncKernelManager(kernel_name=kernel_name)
+        # IPC sockets in a private temp folder: local-only, and no plain-TCP warning from the kernel.
+        self._ipc_dir = tempfile.mkdtemp(prefix="evalkit-kernel-")
+        self.km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc",
+                                     ip=os.path.join(self._ipc_dir, "kernel"))
         self.kc = None
         self.cwd = str(cwd or Path.cwd())
         self.exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
@@ -131,6 +134,7 @@ class Renderer:
                 run_sync(self.km.shutdown_kernel)(now=True)
         except Exception:  # noqa: BLE001 - best effort at exit
             pass
+        shutil.rmtree(self._ipc_dir, ignore_errors=True)
 
     def execute(self, notebook: Path, parameters: dict) -> "object":
         """Execute ``notebook`` with ``parameters`` on the warm kernel; return the executed notebook."""

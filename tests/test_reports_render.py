@@ -1,0 +1,133 @@
+"""Rendered reports on the shipped synthetic data: sections, privacy, disclosure, browser.
+
+The default run renders a few representative reports (a custody diversion, a
+small intervention, an area-wide programme); ``-m slow`` renders the whole demo
+(every protocol, the portfolio summary) through ``run_demo``.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from evalkit.run import run_all
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "synthetic_data"
+PROTOCOLS = ROOT / "protocols"
+PERSON_ID = re.compile(r"P[0-9a-f]{16}")
+SAMPLE = ["INT01", "INT08", "INT27"]
+HEADINGS = ("What we found", "Who took part", "How we evaluated it", "Results", "Limitations", "Appendix")
+
+pytestmark = pytest.mark.skipif(not (DATA / "participants.csv").is_file(), reason="synthetic data not generated")
+
+
+def _identifiers() -> tuple[set[str], set[str]]:
+    ids, dobs = set(), set()
+    for name, date_col in (("participants", "date_of_birth"), ("comparison_pool", "date_of_birth")):
+        path = DATA / f"{name}.csv"
+        if path.is_file():
+            frame = pd.read_csv(path, dtype=str)
+            ids |= set(frame["person_id"].dropna())
+            if date_col in frame:
+                dobs |= set(frame[date_col].dropna())
+    return ids, dobs
+
+
+def _count_cells(page: str) -> list[str]:
+    cells = []
+    for table in re.findall(r"<table[^>]*class=\"[^\"]*counts[^\"]*\".*?</table>", page, flags=re.S):
+        cells += re.findall(r"<td[^>]*>(.*?)</td>", table, flags=re.S)
+    return [re.sub(r"<[^>]+>", "", c).strip() for c in cells]
+
+
+def check_output_folder(out: Path, report_ids: list[str]) -> None:
+    """Assertions every rendered demo output must pass."""
+    ids, dobs = _identifiers()
+    assert ids and all(PERSON_ID.fullmatch(i) for i in list(ids)[:100])
+    for rid in report_ids:
+        page = (out / rid / f"{rid}.html").read_text(encoding="utf-8")
+        for heading in HEADINGS:
+            assert f">{heading}</h2>" in page, (rid, heading)
+        for cell in _count_cells(page):
+            if cell in ("[c]", "", "–"):
+                continue
+            value = int(cell.replace(",", ""))
+            assert value == 0 or value >= 10, f"{rid}: small count {value} shown"
+    pattern_dob = re.compile("|".join(re.escape(d) for d in sorted(dobs))) if dobs else None
+    for path in out.rglob("*"):
+        if path.suffix not in {".html", ".ipynb", ".json"}:
+            continue
+        text = path.read_text(encoding="utf-8")
+        found = PERSON_ID.search(text)
+        assert not found, f"participant id {found.group(0)} in {path.relative_to(out)}"
+        if pattern_dob is not None:
+            hit = pattern_dob.search(text)
+            assert not hit, f"a date of birth ({hit.group(0)}) in {path.relative_to(out)}"
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    result = run_all(PROTOCOLS, DATA, out, workers=2, progress=False,
+                     protocols=[PROTOCOLS / f"{rid}.yaml" for rid in SAMPLE])
+    return result, out
+
+
+def test_sample_reports_render(sample):
+    result, out = sample
+    assert not result.failed, [(r.report_id, r.error) for r in result.failed]
+    check_output_folder(out, SAMPLE)
+
+
+def test_index_lists_every_report(sample):
+    _, out = sample
+    index = (out / "index.html").read_text()
+    for rid in SAMPLE:
+        assert f"href='{rid}/{rid}.html'" in index
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs headless Chromium (Debian package 'chromium')")
+def test_report_renders_in_chromium_with_figures(sample, tmp_path):
+    _, out = sample
+    page = out / "INT01" / "INT01.html"
+    cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}",
+           "--virtual-time-budget=5000", "--dump-dom", page.as_uri()]
+    dom = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True).stdout
+    assert "<h1>Custody Navigators (City)</h1>" in dom
+    images = re.findall(r"<img[^>]+src=\"data:image/png;base64,([A-Za-z0-9+/=]+)\"", dom)
+    assert images, "no embedded figures in the rendered DOM"
+    sizes = [len(base64.b64decode(data)) for data in images]
+    assert max(sizes) > 5_000, sizes  # a real chart, not a blank pixel
+    shot = tmp_path / "shot.png"
+    subprocess.run(cmd[:-2] + ["--window-size=1100,1600", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    assert shot.stat().st_size > 20_000
+
+
+@pytest.mark.slow
+def test_full_demo(tmp_path, request):
+    if "slow" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("the full demo runs with -m slow")
+    from evalkit.demo import run_demo
+
+    message = run_demo(tmp_path / "demo", workers=2)
+    assert "index.html" in message and "failed" not in message, message
+    report_ids = sorted(p.stem for p in PROTOCOLS.glob("*.yaml"))
+    ids = [load.intervention_id for load in map(_protocol, report_ids)]
+    check_output_folder(tmp_path / "demo", ids)
+    assert (tmp_path / "demo" / "portfolio_summary.html").is_file()
+
+
+def _protocol(stem: str):
+    from evalkit.protocol import load_protocol
+
+    return load_protocol(PROTOCOLS / f"{stem}.yaml")
