@@ -82,6 +82,28 @@ def expected_count(w: np.ndarray, lp: np.ndarray, log_hr: float) -> np.ndarray:
     return f[:, -1] + RHO0 * np.exp(0.5 * lp + log_hr) * integral
 
 
+def violent_share(frame: pd.DataFrame) -> np.ndarray:
+    """P(a proven offence after the index date is violent), from observed covariates."""
+    x = -1.0 + 0.6 * (frame["prior_violent_offences"].to_numpy() > 0) + 0.4 * frame["male"].to_numpy(float)
+    return 1 / (1 + np.exp(-x))
+
+
+def violent_risk_by(w: np.ndarray, lp: np.ndarray, log_hr: float, pv: np.ndarray) -> np.ndarray:
+    """P(at least one proven violent offence within ``w`` days).
+
+    The first offence (at T) is violent with probability ``pv``; later ones arrive at rate
+    ``rho`` and are violent independently, so
+    P(none) = S(w) + integral_0^w f(t) (1 - pv) exp(-rho pv (w - t)) dt.
+    """
+    grid = np.linspace(0.0, 1.0, 513)[None, :] * w[:, None]
+    f = risk_by(grid, (lp + log_hr)[:, None])
+    mid = 0.5 * (grid[:, 1:] + grid[:, :-1])
+    rho = (RHO0 * np.exp(0.5 * lp + log_hr))[:, None]
+    none_after = (1 - pv[:, None]) * np.exp(-rho * pv[:, None] * (w[:, None] - mid))
+    p_none = (1 - f[:, -1]) + (np.diff(f, axis=1) * none_after).sum(axis=1)
+    return 1 - p_none
+
+
 def solve_log_hr(w: np.ndarray, lp: np.ndarray, target_rd: float) -> float:
     """Log hazard ratio giving mean 12-month risk difference ``target_rd`` over these people."""
     if target_rd == 0.0:
@@ -97,14 +119,18 @@ class OffendingTruth:
     log_hr: float
     reoffend_rd: float
     freq_diff: float
+    violent_rd: float
 
 
-def truth_for(w: np.ndarray, lp: np.ndarray, target_rd: float) -> OffendingTruth:
+def truth_for(w: np.ndarray, lp: np.ndarray, pv: np.ndarray, target_rd: float) -> OffendingTruth:
     """Solve the hazard ratio for ``target_rd`` and report the implied expected effects."""
     b = solve_log_hr(w, lp, target_rd)
+    if b == 0.0:
+        return OffendingTruth(0.0, 0.0, 0.0, 0.0)
     rd = float(np.mean(risk_by(w, lp + b) - risk_by(w, lp)))
     freq = float(np.mean(expected_count(w, lp, b) - expected_count(w, lp, 0.0)))
-    return OffendingTruth(b, rd if b else 0.0, freq if b else 0.0)
+    violent = float(np.mean(violent_risk_by(w, lp, b, pv) - violent_risk_by(w, lp, 0.0, pv)))
+    return OffendingTruth(b, rd, freq, violent)
 
 
 def window_days(index: np.ndarray, months: int) -> np.ndarray:
@@ -174,8 +200,7 @@ def simulate_offences(rng: np.random.Generator, people: pd.DataFrame) -> tuple[p
     w12 = window_days(index, 12)
     ev = _Events([], [], [], [], [])
     pos = np.arange(n)
-    male = people["male"].to_numpy(bool)
-    pv_after = 1 / (1 + np.exp(-(-1.0 + 0.6 * (people["prior_violent_offences"].to_numpy() > 0) + 0.4 * male)))
+    pv_after = violent_share(people)
 
     # First proven offence after the index date, then further ones (Poisson process).
     first_day = np.ceil(t1)
@@ -201,18 +226,18 @@ def simulate_offences(rng: np.random.Generator, people: pd.DataFrame) -> tuple[p
     ev.add(rep, index[rep] - back, rank < violent[rep], True, False)
 
     # Older proven offences (24-48 months before): they must not count as prior_offences.
-    old = rng.poisson(0.2 * prior + 0.03)
+    old = rng.poisson(0.12 * prior + 0.02)
     rep = np.repeat(pos, old)
     w48 = -window_days(index, -48)
     back = (w24[rep] + np.ceil(rng.random(len(rep)) * (w48[rep] - w24[rep]))).astype(int)
     ev.add(rep, index[rep] - back, rng.random(len(rep)) < 0.35, True, False)
 
     # Offences never proven (no further action, community resolution), before and after.
-    nfa_before = rng.poisson(0.25 * (prior + 0.2))
+    nfa_before = rng.poisson(0.15 * (prior + 0.2))
     rep = np.repeat(pos, nfa_before)
     back = np.ceil(rng.random(len(rep)) * w24[rep]).astype(int)
     ev.add(rep, index[rep] - back, rng.random(len(rep)) < 0.4, False, False)
-    nfa_after = rng.poisson(0.15 * (rate * 365 + 0.1) * horizon / 365)
+    nfa_after = rng.poisson(0.1 * (rate * 365 + 0.1) * horizon / 365)
     rep = np.repeat(pos, nfa_after)
     days = np.ceil(rng.random(len(rep)) * horizon[rep]).astype(int)
     ev.add(rep, index[rep] + days, rng.random(len(rep)) < 0.4, False, False)

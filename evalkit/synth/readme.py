@@ -72,6 +72,7 @@ is judged on). Effects are averaged over the intervention's participants (ATT) a
 expectations given their characteristics, so they do not depend on the luck of the draw.
 - reoffend_12m: risk difference in P(any proven offence with offence_date in (index, index +
   12 months] and outcome_date <= index + 18 months).
+- violent_reoffend_12m: the same for proven offences in the violent groups of the configuration.
 - reoffend_freq_12m: difference in the expected number of such offences per person.
 - time_to_reoffend_hr: hazard ratio for the time from index to the first proven offence.
 - sdq_total_change / sdq_emotional_change / sdq_conduct_change: difference in the expected
@@ -84,6 +85,10 @@ expectations given their characteristics, so they do not depend on the luck of t
 - area_serious_violence_rr / area_knife_crime_rr: rate ratio in the roll-out districts from
   the roll-out month.
 Null interventions have exactly zero effect on everything (hazard and rate ratios 1).
+Names in the demo protocols: reoffend_12m = reoffending_12m, violent_reoffend_12m =
+violent_reoffending_12m, reoffend_freq_12m = reoffences_per_person_12m, time_to_reoffend_hr =
+time_to_reoffend, sdq_total_change = sdq_total (sdq_parent_total for SDQ_P), sdq_emotional_change
+= sdq_emotional, swemwbs_change = swemwbs.
 "Small" interventions have too few participants to conclude anything, whatever their effect.
 """
 

@@ -31,7 +31,7 @@ AREA_FIRST_MONTH = date(2017, 4, 1)
 AREA_LAST_MONTH = date(2022, 3, 1)
 
 #: Size of the comparison pool by source (total >= 20,000).
-POOL_SIZES = {"custody_no_referral": 8000, "at_risk_list": 12000}
+POOL_SIZES = {"custody_no_referral": 6000, "at_risk_list": 14000}
 
 #: Cap on how long a proven outcome takes (days) for offences inside a follow-up window,
 #: so that "offence within 12 months and proven within 18" equals "offence within 12 months".

@@ -9,7 +9,7 @@ they were.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -19,13 +19,14 @@ from evalkit.synth import questionnaires as q
 from evalkit.synth.area import simulate_area_counts
 from evalkit.synth.engagement import completion_min_sessions, simulate_engagement
 from evalkit.synth.measurements import FOLLOW_UP_TYPES, FORM_MISSING, exit_probability, item_rows, sdq_version
-from evalkit.synth.offending import simulate_offences, truth_for, window_days
+from evalkit.synth.offending import linear_predictor, simulate_offences, truth_for, violent_share, window_days
 from evalkit.synth.people import (age_on, dates_of_birth, draw_ages, draw_ethnicity, draw_index_dates,
                                   draw_localities, draw_sex, ethnicity_group, person_ids, pick, risk_factors)
 from evalkit.synth.settings import (DATA_END, ENTRY_THRESHOLDS, FY_START, POOL_SIZES, PRIMARY_OUTCOMES,
                                     RISK_MEAN_LEVEL, RISK_MEAN_OVERRIDE, RISK_MEAN_POOL, RISK_SD_POOL,
                                     effects_for, portfolio, profile_for)
 from evalkit.synth.status import simulate_onward_referrals, simulate_statuses
+from evalkit.synth.writer import COLUMNS
 
 RISK_COLUMNS = ["prior_offences", "prior_violent_offences", "school_exclusion", "looked_after",
                 "exploitation_concern", "substance_misuse_concern"]
@@ -226,9 +227,8 @@ def _simulate_intervention(seed: int, k: int, spec: dict, n: int, taken: set[str
     people = pd.DataFrame({"person_id": pid, "index_date": index, "age": age_index, "male": c["male"],
                            **{col: c[col] for col in RISK_COLUMNS},
                            "index_offence": np.full(n, itype == "custody_diversion")})
-    from evalkit.synth.offending import linear_predictor
     lp = linear_predictor(people)
-    ot = truth_for(window_days(index, 12), lp, eff.reoffend_rd)
+    ot = truth_for(window_days(index, 12), lp, violent_share(people), eff.reoffend_rd)
     people["log_hr"] = ot.log_hr
     offences, potential = simulate_offences(rng, people)
     truth[:0] = [
@@ -238,6 +238,9 @@ def _simulate_intervention(seed: int, k: int, spec: dict, n: int, taken: set[str
                    ot.freq_diff, scenario, itype),
         _truth_row(iid, "time_to_reoffend_hr", "hazard ratio (time to first proven reoffence)",
                    float(np.exp(ot.log_hr)), scenario, itype),
+        _truth_row(iid, "violent_reoffend_12m",
+                   "risk difference, ATT (proportion proven violent reoffending in 12 months)",
+                   ot.violent_rd, scenario, itype),
     ]
     if "area_rollout" in spec:
         for outcome in ("area_serious_violence_rr", "area_knife_crime_rr"):
@@ -330,7 +333,7 @@ def _interventions_table(specs: list[dict], sizes: dict[str, int]) -> pd.DataFra
 def _area_rollout(specs: list[dict]) -> pd.DataFrame:
     rows = [{"intervention_id": s["id"], "area": d, "start_month": np.datetime64(s["area_rollout"]["start"], "D")}
             for s in specs if "area_rollout" in s for d in s["area_rollout"]["districts"]]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["intervention_id", "area", "start_month"])
 
 
 def simulate(seed: int, *, sizes: dict[str, int] | None = None, only: list[str] | None = None,
@@ -375,9 +378,12 @@ def simulate(seed: int, *, sizes: dict[str, int] | None = None, only: list[str] 
     tables["comparison_pool"] = pool
     tables["area_counts"] = simulate_area_counts(stream(seed, PART_AREA), rollouts, scale=area_scale)
     tables["area_rollout"] = _area_rollout(kept)
+    for name, columns in COLUMNS.items():           # a partial world still has every table
+        if name != "truth" and name not in tables:
+            tables[name] = pd.DataFrame(columns=columns)
     pot = {name: pd.concat(frames, ignore_index=True) for name, frames in potential.items()}
     pot["pool_offending"] = pool_pot
     return World(tables=tables, truth=pd.DataFrame(truth_rows), potential=pot)
 
 
-__all__ = ["World", "simulate", "stream", "timedelta"]
+__all__ = ["World", "simulate", "stream"]
