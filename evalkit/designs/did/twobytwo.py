@@ -159,9 +159,9 @@ def did_2x2(df: pd.DataFrame, *, outcome: str, post: str, treated: str, unit: st
         cells.append(CellMean(group="treated" if gi else "comparison", period="after" if pi else "before",
                               mean=float(c @ beta), se=float(np.sqrt(c @ cv.vcov @ c)), n_obs=int(m.sum()),
                               sum_weights=float(w[m].sum())))
+    ev = did_evidence(pretrend, alpha=alpha, design="Difference-in-differences")
     return DiD2x2Result(estimate=est, cells=tuple(cells), n_obs=n, n_clusters=cv.n_clusters, cluster=cname,
-                        correction=corr, evidence=did_evidence(pretrend, alpha=alpha, design="Difference-in-differences"),
-                        pretrend=pretrend, warnings=tuple(warnings))
+                        correction=corr, evidence=ev, pretrend=pretrend, warnings=tuple(warnings))
 
 
 _WEIGHT_NAMES = ("weights", "weight", "match_weight")
