@@ -158,6 +158,10 @@ def test_row_order_and_render(counts):
     assert "Maryland SMS level 1" in a.summary() and "<table" in a._repr_html_()
     fig = its_plot(a)
     assert len(fig.axes[0].lines) >= 2
+    fig2 = its_plot(counts, indicator="serious_violence", area="County", interruption="2019-10")
+    np.testing.assert_allclose(fig2.axes[0].lines[0].get_ydata(), fig.axes[0].lines[0].get_ydata())
+    with pytest.raises(SpecError):
+        its_plot(a, area="County")
 
 
 def test_bad_input(counts):

@@ -135,13 +135,19 @@ def period_vs_baseline(area_counts: pd.DataFrame, *, indicator: str, area: str,
     Int J Epidemiol 46(1):348-355 (Poisson/quasi-Poisson rate models with a
     population offset).
     """
+    return _period_vs_baseline(check_counts(area_counts), indicator=indicator, area=area, period=period,
+                               baseline=baseline, cov=cov, alpha=alpha, hierarchy=hierarchy)
+
+
+def _period_vs_baseline(counts: pd.DataFrame, *, indicator: str, area: str, period: Sequence, baseline: Sequence,
+                        cov: str, alpha: float, hierarchy: Hierarchy | None) -> PeriodChangeResult:
+    """:func:`period_vs_baseline` on counts that have already passed :func:`check_counts`."""
     if cov not in _COV:
         raise SpecError(f"cov must be one of {sorted(_COV)} (got {cov!r}).")
     p_lo, p_hi = _window(period, "period")
     b_lo, b_hi = _window(baseline, "baseline")
     if not (p_hi < b_lo or b_hi < p_lo):
         raise SpecError(f"period {p_lo}-{p_hi} overlaps baseline {b_lo}-{b_hi}; the windows must not share months.")
-    counts = check_counts(area_counts)
     series = area_series(counts, indicator=indicator, area=area, hierarchy=hierarchy)
     p_months, b_months = _months(p_lo, p_hi), _months(b_lo, b_hi)
     for name, months in (("period", p_months), ("baseline", b_months)):
@@ -228,7 +234,7 @@ def baseline_table(area_counts: pd.DataFrame, *, period: Sequence = DEFAULT_PERI
         for ar in where:
             row = {"indicator": ind, "area": ar, "area_level": area_level(ar, h)}
             try:
-                res = period_vs_baseline(counts, indicator=ind, area=ar, period=period, baseline=baseline,
+                res = _period_vs_baseline(counts, indicator=ind, area=ar, period=period, baseline=baseline,
                                          cov=cov, alpha=alpha, hierarchy=h)
             except (InsufficientDataError, MissingDataError) as exc:
                 row["note"] = str(exc)

@@ -23,14 +23,24 @@ def _ts(months: Sequence[str]) -> pd.DatetimeIndex:
     return pd.PeriodIndex(list(months), freq="M").to_timestamp()
 
 
-def its_plot(result: ITSResult, *, per: float = 100_000, ax=None) -> Figure:
+def its_plot(result: ITSResult | pd.DataFrame, *, per: float = 100_000, ax=None, **its_kwargs) -> Figure:
     """Observed monthly rates, the fitted segmented model and the counterfactual (pre-trend projected).
 
-    Rates are per ``per`` population a month. The counterfactual is drawn from
-    the interruption on (dashed); the interruption month is marked.
+    ``result`` is an :class:`ITSResult`, or ``area_counts`` together with the
+    keyword arguments of :func:`interrupted_time_series` (indicator, area,
+    interruption, ...), which is then fitted first. Rates are per ``per``
+    population a month. The counterfactual is drawn from the interruption on
+    (dashed); the interruption month is marked.
     """
+    if isinstance(result, pd.DataFrame):
+        from evalkit.designs.area.its import interrupted_time_series
+
+        result = interrupted_time_series(result, **its_kwargs)
+    elif its_kwargs:
+        raise SpecError(f"its_plot got model options {sorted(its_kwargs)} with a fitted result; pass area_counts "
+                        "instead, or drop them.")
     if not isinstance(result, ITSResult):
-        raise SpecError("its_plot needs the result of interrupted_time_series().")
+        raise SpecError("its_plot needs the result of interrupted_time_series() or area_counts with its options.")
     frame = result.series_frame()
     x = _ts(frame["month"])
     scale = per / frame["population"].to_numpy()
