@@ -189,6 +189,8 @@ def test_dates_and_ages_in_range(data):
     ended = part["end_date"].notna()
     assert (part.loc[ended, "end_date"] >= part.loc[ended, "start_date"]).all()
     assert ((part["exit_reason"] == "ongoing") == part["end_date"].isna()).all()
+    iv_end = part["intervention_id"].map(data["interventions"].set_index("intervention_id")["end_date"])
+    assert (part["end_date"].isna() | iv_end.isna() | (part["end_date"] <= iv_end)).all()
     has_dob, has_age = part["date_of_birth"].notna(), part["age_at_start"].notna()
     assert (has_dob ^ has_age).all() and has_dob.mean() > 0.7 and has_age.sum() > 100
     ages = _ages(part)
@@ -300,10 +302,10 @@ def test_truth_file_shape(data):
     assert t["INT27", "area_serious_violence_rr"] == pytest.approx(0.82)
 
 
-def test_shipped_data_validate_clean(out):
+def test_shipped_data_validate_clean():
     from evalkit.data.validate import validate_files
 
-    problems = validate_files([out / f"{t}.csv" for t in DATA_TABLES], max_problems=20)
+    problems = validate_files([SHIPPED / f"{t}.csv" for t in DATA_TABLES], max_problems=20)
     assert not problems, [str(p) for p in problems]
 
 
@@ -468,3 +470,19 @@ def test_area_rate_ratio_recovered_by_poisson_did():
     for term, rr in (("t27", 0.82), ("t28", 1.0)):
         assert fit.bse[term] < 0.03                         # precise enough for the check to bite
         assert abs(fit.params[term] - np.log(rr)) < 3 * fit.bse[term], (term, np.exp(fit.params[term]))
+
+
+def test_generator_scoring_matches_published_references():
+    """The item map, reverse scoring and metric table used to solve true effects agree with the
+    references stored by the measures work (official SDQ R scoring; SWEMWBS conversion table)."""
+    from evalkit.synth import questionnaires as q
+
+    ref = pd.read_csv(ROOT / "tests/reference/sdq_official_r_reference.csv")
+    items = ref[[f"i{i}" for i in range(1, 26)]]
+    complete = items.notna().all(axis=1)
+    assert complete.sum() >= 3
+    mine = q.sdq_raw_total(items[complete].to_numpy(int))
+    assert (mine == ref.loc[complete, "total_difficulties"].to_numpy()).all()
+    conv = pd.read_csv(ROOT / "tests/reference/swemwbs_conversion_public_copy.csv")
+    assert conv["raw"].tolist() == list(range(7, 36))
+    assert np.allclose(conv["metric"].to_numpy(), q.SWEMWBS_METRIC, atol=1e-9)

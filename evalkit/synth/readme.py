@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evalkit.synth.settings import DATA_END, POOL_SIZES
+from evalkit.synth.settings import DATA_END, POOL_SIZES, PRIMARY_OUTCOMES, effects_for, portfolio
 
 _TEXT = """# Synthetic VRU monitoring data (seed {seed})
 
@@ -65,6 +65,11 @@ Files (columns exactly as `docs/data-contract.md`): {files}, plus `truth.csv`.
   2020-04) does nothing. Knife crime City+County 2020/21 vs the 2017/18-2019/20 average:
   {knife_change:+.1%} in these data (board report: -13%).
 
+## Planted effects and primary outcomes
+{effects}
+
+Primary outcome by intervention type: {primary}.
+
 ## truth.csv
 One row per intervention x outcome: `true_effect` on the `scale` stated, `scenario`
 (effective / null / harmful / small) and `primary` (the outcome the intervention's type
@@ -93,6 +98,32 @@ time_to_reoffend, sdq_total_change = sdq_total (sdq_parent_total for SDQ_P), sdq
 """
 
 
+def _effects_text() -> str:
+    """One line per intervention with a non-zero planted target."""
+    lines = []
+    for spec in portfolio():
+        eff = effects_for(spec["id"])
+        parts = []
+        if eff.reoffend_rd:
+            parts.append(f"12-month reoffending {100 * eff.reoffend_rd:+.0f} percentage points")
+        if eff.sdq_total:
+            parts.append(f"SDQ total {eff.sdq_total:+.1f}")
+        parts += [f"SDQ {k} {v:+.1f}" for k, v in eff.sdq_shift.items()]
+        if eff.swemwbs:
+            parts.append(f"SWEMWBS {eff.swemwbs:+.1f} metric points")
+        if eff.neet_logit:
+            parts.append("fewer NEET at exit")
+        if eff.substance_logit:
+            parts.append("less weekly substance use at exit")
+        if eff.takeup_logit:
+            parts.append("more onward referrals taken up")
+        if eff.area_rr != 1.0:
+            parts.append(f"serious violence and knife crime x{eff.area_rr:g} in its districts")
+        if parts:
+            lines.append(f"- {spec['id']} ({spec['scenario'] or 'null'}): " + "; ".join(parts))
+    return "\n".join(lines + ["- every other intervention and outcome: exactly no effect"])
+
+
 def readme_text(world, *, seed: int) -> str:
     """README.md for the data folder, with a few numbers computed from the data."""
     counts = world.tables["area_counts"]
@@ -107,4 +138,5 @@ def readme_text(world, *, seed: int) -> str:
                         n_pool=len(world.tables["comparison_pool"]),
                         pool_text=", ".join(f"{n:,} {k}" for k, n in POOL_SIZES.items()),
                         data_end=DATA_END.isoformat(), complete_by=complete_by.isoformat(),
-                        files=files, knife_change=year / base - 1)
+                        files=files, knife_change=year / base - 1, effects=_effects_text(),
+                        primary="; ".join(f"{t}: {', '.join(o)}" for t, o in PRIMARY_OUTCOMES.items()))

@@ -320,7 +320,8 @@ def _interventions_table(specs: list[dict], sizes: dict[str, int]) -> pd.DataFra
         rows.append({
             "intervention_id": s["id"], "name": s["name"], "provider": s["provider"], "prevention_level": s["level"],
             "intervention_type": s["type"], "area": s["area"], "start_date": np.datetime64(start, "D"),
-            "end_date": np.datetime64(date(2021, 3, 31), "D") if s["scenario"] == "small" else np.datetime64("NaT"),
+            # Small pilots were funded to March 2022; the others are still running (no end date).
+            "end_date": np.datetime64(date(2022, 3, 31), "D") if s["scenario"] == "small" else np.datetime64("NaT"),
             "annual_cost": int(s["annual_cost"]), "funding_stream": s["funding"],
             "planned_places": int(5 * np.ceil(sizes[s["id"]] * 1.15 / 5)),
             "completion_min_sessions": completion_min_sessions(prof),
