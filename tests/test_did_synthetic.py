@@ -60,6 +60,20 @@ def test_matched_did_covers_planted_effect(synth, iid, pool):
             assert r.estimate.ci_high < 0
 
 
+def test_matched_did_with_two_pre_windows_reports_parallel_trends(synth):
+    m, _ = _matched_sample(synth, "INT01", "custody_no_referral")
+    p = synth["participants"].query("intervention_id == 'INT01'")
+    idx = pd.concat([p.assign(index_date=p["referral_date"], treated=1)[["person_id", "index_date", "treated"]],
+                     synth["comparison_pool"].query("pool_source == 'custody_no_referral'")
+                     .assign(treated=0)[["person_id", "index_date", "treated"]]])
+    panel = offending_panel(idx, synth["offences"], windows_before=2, data_end="2022-08-31")
+    r = matched_did(panel, m, outcome="offences", unit="person_id", post="post", time="window")
+    assert r.pretrend is not None and r.pretrend.df_num == 1
+    assert str(r.pretrend) in r.evidence.reason
+    truth = synth["truth"].query("intervention_id == 'INT01' and outcome == 'reoffend_freq_12m'")["true_effect"]
+    assert r.estimate.ci_low < truth.iloc[0] < r.estimate.ci_high
+
+
 @pytest.fixture(scope="module")
 def area_panel(synth):
     a = synth["area_counts"].query("indicator == 'serious_violence' and area != 'County'").copy()

@@ -169,3 +169,13 @@ def test_bad_input(panel):
         bacon_decomposition(panel.iloc[1:], outcome="y", unit="id", time="year", treatment="D")
     with pytest.raises(SpecError, match="exactly one"):
         event_study(panel, outcome="y", unit="id", time="year")
+
+
+def test_weighted_twfe_matches_statsmodels_wls(unbalanced):
+    d = unbalanced.assign(w=1 + unbalanced["id"] % 4)
+    m = smf.wls("y ~ D + x + C(id) + C(year)", d, weights=d["w"]).fit(cov_type="cluster", cov_kwds={"groups": d["id"]})
+    r = twfe(d, outcome="y", unit="id", time="year", treatment="D", covariates=["x"], weights="w")
+    assert r.estimate.estimate == pytest.approx(m.params["D"], rel=1e-8)
+    ratio = np.sqrt((m.nobs - len(m.params)) / (m.nobs - r.k_counted))
+    assert r.estimate.se == pytest.approx(m.bse["D"] * ratio, rel=1e-8)
+    assert r.covariates[0].se == pytest.approx(m.bse["x"] * ratio, rel=1e-8)

@@ -60,7 +60,7 @@ class EventStudyResult(ResultMixin):
 def event_study(df: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort: str | None = None,
                 treatment: str | None = None, window: tuple[int, int] | None = None, bin_endpoints: bool = True,
                 reference: int = -1, covariates: Sequence[str] = (), cluster: str | None = None,
-                alpha: float = 0.05) -> EventStudyResult:
+                weights: str | None = None, alpha: float = 0.05) -> EventStudyResult:
     """Event-study regression with a joint pre-trend test.
 
     Parameters
@@ -79,13 +79,13 @@ def event_study(df: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort:
         drop those rows.
     reference
         Omitted event time (default -1).
-    covariates, cluster, alpha
+    covariates, cluster, weights, alpha
         As :func:`~evalkit.designs.did.twfe.twfe`.
     """
     what = "Event study"
     if (cohort is None) == (treatment is None):
         raise SpecError(f"{what}: give exactly one of `cohort` (first treated period) or `treatment` (0/1).")
-    require_columns(df, [outcome, unit, time, cohort, treatment, cluster, *covariates], what=what)
+    require_columns(df, [outcome, unit, time, cohort, treatment, cluster, weights, *covariates], what=what)
     data = df
     if treatment is not None:
         coh, absorbing = unit_cohorts(df, unit=unit, time=time, treatment=treatment)
@@ -130,7 +130,7 @@ def event_study(df: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort:
     dummies[hit, [col[int(v)] for v in ek[hit]]] = 1.0
     data = df.loc[keep] if not keep.all() else df
     panel = prepare_panel(data, outcome=outcome, unit=unit, time=time, regressors=list(covariates),
-                          cluster=cluster, what=what, extra=dummies)
+                          cluster=cluster, what=what, extra=dummies, weights=weights)
     fit = fit_fe(panel, cluster_name=cluster or unit)
     df_t = fit.n_clusters - 1
     se = np.sqrt(np.diag(fit.vcov))

@@ -81,6 +81,7 @@ class _Panel:
     kept_index: np.ndarray
     n_dropped_missing: int
     n_singletons: int
+    w: np.ndarray | None = None  # analytic weights of the kept rows
 
 
 def _nested(fe_codes: np.ndarray, cluster_codes: np.ndarray, levels: int) -> bool:
@@ -92,10 +93,14 @@ def _nested(fe_codes: np.ndarray, cluster_codes: np.ndarray, levels: int) -> boo
 
 
 def prepare_panel(df: pd.DataFrame, *, outcome: str, unit: str, time: str, regressors: Sequence[str],
-                  cluster: str | None, what: str, extra: np.ndarray | None = None) -> _Panel:
-    """Validate, drop incomplete rows and singletons, and code unit/period/cluster."""
-    require_columns(df, [outcome, unit, time, cluster, *regressors], what=what)
+                  cluster: str | None, what: str, extra: np.ndarray | None = None,
+                  weights: str | None = None) -> _Panel:
+    """Validate, drop incomplete rows (and zero weights) and singletons; code unit/period/cluster."""
+    require_columns(df, [outcome, unit, time, cluster, weights, *regressors], what=what)
     y = numeric(df, outcome, what=what)
+    w = None if weights is None else numeric(df, weights, what=what)
+    if w is not None and np.any(w[~np.isnan(w)] < 0):
+        raise SpecError(f"{what}: weights in {weights!r} must not be negative.")
     n_extra = 0 if extra is None else extra.shape[1]
     # Column-major storage: the demeaning and score sums work column by column.
     x = np.empty((len(df), n_extra + len(regressors)), order="F")
@@ -108,6 +113,8 @@ def prepare_panel(df: pd.DataFrame, *, outcome: str, unit: str, time: str, regre
         keep &= ~np.isnan(x[:, j])
     if cluster is not None:
         keep &= df[cluster].notna().to_numpy()
+    if w is not None:
+        keep &= ~np.isnan(w) & (w > 0)
     n_missing = int((~keep).sum())
     idx = np.flatnonzero(keep)
     ucodes, _ = codes(df[unit].to_numpy()[idx])
@@ -125,9 +132,10 @@ def prepare_panel(df: pd.DataFrame, *, outcome: str, unit: str, time: str, regre
         raise InsufficientDataError(f"{what}: needs at least two periods with outcomes for the same units.")
     if len(idx) < len(y):
         y, x = y[idx], np.asfortranarray(x[idx])
+        w = None if w is None else w[idx]
     return _Panel(y=y, x=x, fe=fe, unit_codes=fe.codes[0], cluster_codes=cc,
                   times=times[np.unique(tcodes[single_keep])], kept_index=idx, n_dropped_missing=n_missing,
-                  n_singletons=n_single)
+                  n_singletons=n_single, w=w)
 
 
 @dataclass(frozen=True)
@@ -148,15 +156,15 @@ def fit_fe(panel: _Panel, *, cluster_name: str) -> FEFit:
     z = np.empty((len(panel.y), 1 + panel.x.shape[1]), order="F")
     z[:, 0] = panel.y
     z[:, 1:] = panel.x
-    z = demean(z, panel.fe)
+    z = demean(z, panel.fe, weights=panel.w)
     yd, xd = z[:, 0], z[:, 1:]
-    xtx = xd.T @ xd
+    xtx = xd.T @ xd if panel.w is None else xd.T @ (xd * panel.w[:, None])
     if np.linalg.matrix_rank(xtx) < xd.shape[1]:
         raise InsufficientDataError("A regressor is collinear with the unit and period effects (for example a "
                                     "treatment that every unit gets at the same time, or a covariate that never "
                                     "changes within a unit). Fix: drop it or use a comparison group.")
     bread = np.linalg.inv(xtx)
-    beta = bread @ (xd.T @ yd)
+    beta = bread @ (xd.T @ (yd if panel.w is None else yd * panel.w))
     resid = yd - xd @ beta
     n_fe = len(panel.fe.codes)
     counted = []
@@ -166,7 +174,7 @@ def fit_fe(panel: _Panel, *, cluster_name: str) -> FEFit:
         k += 1 if nested else lv
         counted.append(f"{name} effects {'nested in clusters, counted as 1' if nested else f'counted as {lv}'}")
     k -= n_fe - 1
-    cv = cluster_vcov(xd, resid, panel.cluster_codes, k=k, bread=bread)
+    cv = cluster_vcov(xd, resid, panel.cluster_codes, weights=panel.w, k=k, bread=bread)
     note = (f"Cluster-robust SEs by {cluster_name!r} (G = {cv.n_clusters}), CR1 G/(G-1)·(N-1)/(N-K) with "
             f"N = {len(yd)}, K = {k} ({xd.shape[1]} slope(s); {'; '.join(counted)}; minus {n_fe - 1} for the "
             "shared intercept) as Stata reghdfe and fixest/pyfixest; t with G - 1 df.")
@@ -187,8 +195,8 @@ def unit_cohorts(df: pd.DataFrame, *, unit: str, time: str, treatment: str) -> t
 
 
 def twfe(df: pd.DataFrame, *, outcome: str, unit: str, time: str, treatment: str,
-         covariates: Sequence[str] = (), cluster: str | None = None, alpha: float = 0.05,
-         decompose: bool = True) -> TWFEResult:
+         covariates: Sequence[str] = (), cluster: str | None = None, weights: str | None = None,
+         alpha: float = 0.05, decompose: bool = True) -> TWFEResult:
     """Two-way fixed-effects DiD with cluster-robust SEs (clustered by ``unit`` unless ``cluster``).
 
     Parameters
@@ -201,6 +209,9 @@ def twfe(df: pd.DataFrame, *, outcome: str, unit: str, time: str, treatment: str
         Time-varying controls.
     cluster
         Cluster column (default: ``unit``).
+    weights
+        Non-negative analytic weights (e.g. matching weights; rows with 0 are
+        dropped and N counts rows with positive weight, as Stata and pyfixest).
     decompose
         With staggered timing, attach the Goodman-Bacon decomposition (balanced
         panel, no covariates) and a warning.
@@ -212,7 +223,7 @@ def twfe(df: pd.DataFrame, *, outcome: str, unit: str, time: str, treatment: str
     what = "Two-way fixed effects"
     cname = cluster or unit
     panel = prepare_panel(df, outcome=outcome, unit=unit, time=time, regressors=[treatment, *covariates],
-                          cluster=cluster, what=what)
+                          cluster=cluster, what=what, weights=weights)
     fit = fit_fe(panel, cluster_name=cname)
     df_t = fit.n_clusters - 1
     se = np.sqrt(np.diag(fit.vcov))
@@ -234,7 +245,7 @@ def twfe(df: pd.DataFrame, *, outcome: str, unit: str, time: str, treatment: str
         msg = (f"Treatment starts at {n_cohorts} different times (staggered roll-out): the TWFE estimate mixes "
                "in comparisons against already-treated units and can be biased when effects change over time "
                "(Goodman-Bacon 2021). Prefer callaway_santanna().")
-        if decompose and absorbing and not covariates and panel.fe.balanced():
+        if decompose and absorbing and not covariates and weights is None and panel.fe.balanced():
             from evalkit.designs.did.bacon import bacon_decomposition
 
             bacon = bacon_decomposition(df.iloc[panel.kept_index], outcome=outcome, unit=unit, time=time,
@@ -242,7 +253,8 @@ def twfe(df: pd.DataFrame, *, outcome: str, unit: str, time: str, treatment: str
             msg += (f" Goodman-Bacon decomposition attached: {bacon.forbidden_weight:.1%} of the weight is on "
                     "later-vs-earlier-treated comparisons.")
         elif decompose:
-            msg += " (No decomposition: it needs a balanced panel, no covariates and a treatment that stays on.)"
+            msg += (" (No decomposition: it needs a balanced panel, no covariates or weights and a treatment "
+                    "that stays on.)")
         warnings.append(msg)
     ev = did_evidence(None, alpha=alpha, design="Two-way fixed effects",
                       untested="use event_study() or callaway_santanna() for a pre-trend test")

@@ -53,6 +53,7 @@ class DiD2x2Result(ResultMixin):
     correction: str
     evidence: EvidenceLevel
     pretrend: PreTrendTest | None = None
+    pre_coefficients: pd.DataFrame | None = None  # event-study leads behind ``pretrend``, if any
     warnings: tuple[str, ...] = field(default=())
     title: str = "Difference-in-differences (2x2)"
 
@@ -72,7 +73,12 @@ class DiD2x2Result(ResultMixin):
         return rows
 
     def _notes(self) -> list[str]:
-        return [f"Standard errors: {self.correction}"] + super()._notes()
+        notes = [f"Standard errors: {self.correction}"]
+        if self.pre_coefficients is not None:
+            pre = ", ".join(f"{int(r.event_time)}: {r.estimate:.3g} ({r.se:.3g})"
+                            for r in self.pre_coefficients.itertuples())
+            notes.append(f"Pre-period differences relative to the last pre-period (SE): {pre}.")
+        return notes + super()._notes()
 
 
 def did_2x2(df: pd.DataFrame, *, outcome: str, post: str, treated: str, unit: str | None = None,
@@ -219,8 +225,8 @@ def matched_frame(match_result: Any, *, unit: str) -> pd.DataFrame:
 
 
 def matched_did(panel: pd.DataFrame, match_result: Any, *, outcome: str, unit: str, post: str,
-                treated: str | None = None, cluster: str = "auto", alpha: float = 0.05,
-                pretrend: PreTrendTest | None = None) -> DiD2x2Result:
+                treated: str | None = None, time: str | None = None, cluster: str = "auto",
+                alpha: float = 0.05, pretrend: PreTrendTest | None = None) -> DiD2x2Result:
     """2x2 DiD on a matched sample ("matched DiD") in one call.
 
     Joins the before/after ``panel`` (e.g. proven offences in the 12 months
@@ -236,6 +242,12 @@ def matched_did(panel: pd.DataFrame, match_result: Any, *, outcome: str, unit: s
         too unless the matched sample carries it.
     match_result
         The matching design's result, or anything :func:`matched_frame` reads.
+    time
+        Period column (e.g. ``window`` of :func:`~evalkit.designs.did.panel.offending_panel`).
+        With two or more pre-periods, a weighted event study on the same
+        sample gives the joint pre-trend test (F, G - 1 df) and the lead
+        coefficients, which set the evidence level. The DiD itself pools all
+        pre- and all post-periods.
     cluster
         ``"auto"``, ``"subclass"`` or ``"unit"``.
     """
@@ -266,15 +278,40 @@ def matched_did(panel: pd.DataFrame, match_result: Any, *, outcome: str, unit: s
         if tcol is None:
             raise MissingDataError("matched_did: give `treated=` or a matched sample with a 'treated' column.")
         tr = "_t"
-    res = did_2x2(data, outcome=outcome, post=post, treated=tr, unit=unit, cluster="_set" if use_sub else unit,
+    clus = "_set" if use_sub else unit
+    pre_coefs = None
+    if time is not None and pretrend is None:
+        pretrend, pre_coefs = _matched_pretrend(data, outcome=outcome, unit=unit, post=post, treated=tr, time=time,
+                                                cluster=clus, alpha=alpha)
+    res = did_2x2(data, outcome=outcome, post=post, treated=tr, unit=unit, cluster=clus,
                   weights="_w", alpha=alpha, pretrend=pretrend)
     label = "matched set" if use_sub else f"unit {unit!r}"
     note = f"Matched DiD on {per_unit.shape[0]} matched units; clustered by {label}."
     return DiD2x2Result(estimate=res.estimate, cells=res.cells, n_obs=res.n_obs, n_clusters=res.n_clusters,
                         cluster=label, correction=res.correction.replace("'_set'", "matched set"),
                         evidence=did_evidence(pretrend, alpha=alpha, design="Matched difference-in-differences"),
-                        pretrend=pretrend, warnings=res.warnings + (note,),
+                        pretrend=pretrend, pre_coefficients=pre_coefs, warnings=res.warnings + (note,),
                         title="Matched difference-in-differences (2x2)")
+
+
+def _matched_pretrend(data: pd.DataFrame, *, outcome: str, unit: str, post: str, treated: str, time: str,
+                      cluster: str, alpha: float) -> tuple[PreTrendTest | None, pd.DataFrame | None]:
+    """Weighted event study on the matched sample: joint test of the pre-period leads."""
+    from evalkit.designs.did.event_study import event_study
+
+    require_columns(data, [time], what="matched_did")
+    pre_times = np.unique(data.loc[data[post] == 0, time].dropna())
+    post_times = np.unique(data.loc[data[post] == 1, time].dropna())
+    if len(pre_times) < 2 or len(post_times) == 0:
+        return None, None
+    # Periods re-based to start at 1 so that cohort 0 can mean "comparison unit".
+    first = float(min(pre_times.min(), post_times.min()))
+    tmp = data.assign(_period=data[time] - first + 1)
+    tmp["_g"] = np.where(tmp[treated] == 1, float(post_times.min()) - first + 1, 0.0)
+    es = event_study(tmp, outcome=outcome, unit=unit, time="_period", cohort="_g", weights="_w", cluster=cluster,
+                     alpha=alpha)
+    coefs = es.coefficients
+    return es.pretrend, coefs[coefs["event_time"] < -1].reset_index(drop=True)
 
 
 __all__ = ["CellMean", "DiD2x2Result", "did_2x2", "matched_did", "matched_frame"]
