@@ -363,6 +363,20 @@ def _worker_portfolio(protocol_dir: str, data_src: str, out_dir: str, pdf: bool)
     return _render_portfolio(_WORKER, Path(protocol_dir), Path(data_src), Path(out_dir), pdf=pdf)
 
 
+#: Rough relative cost of each design, to start the slowest reports first.
+_DESIGN_COST = {"did": 3, "area_did": 3, "matched": 2, "area_trend": 1, "prepost": 1}
+
+
+def _expected_cost(protocol: Path) -> tuple[int, str]:
+    from evalkit.protocol import load_protocol
+
+    try:
+        designs = load_protocol(protocol).designs
+    except EvalkitError:
+        return (0, protocol.name)
+    return (sum(_DESIGN_COST.get(d.type, 1) for d in designs), protocol.name)
+
+
 def run_all(protocol_dir: str | Path, data_src: str | Path, out_dir: str | Path, *, workers: int = 2,
             pdf: bool = False, portfolio: bool = True, progress: bool = True,
             protocols: list[str | Path] | None = None) -> RunAllResult:
@@ -391,6 +405,7 @@ def run_all(protocol_dir: str | Path, data_src: str | Path, out_dir: str | Path,
     if not data_src.exists():
         raise SpecError(f"{data_src}: the data source does not exist. Fix: give a DuckDB store or a data folder.")
     paths = [Path(p) for p in protocols] if protocols is not None else sorted(protocol_dir.glob("*.yaml"))
+    paths.sort(key=_expected_cost, reverse=True)  # longest first, so no slow report is left for the end
     if not paths:
         raise SpecError(f"{protocol_dir}: no protocol files (*.yaml) found.")
     out_dir.mkdir(parents=True, exist_ok=True)

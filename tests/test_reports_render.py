@@ -113,6 +113,17 @@ def test_report_renders_in_chromium_with_figures(sample, tmp_path):
     assert shot.stat().st_size > 20_000
 
 
+@pytest.mark.browser
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs headless Chromium (Debian package 'chromium')")
+def test_print_to_pdf(sample, tmp_path):
+    from evalkit.run import print_pdf
+
+    _, out = sample
+    pdf = print_pdf(out / "INT08" / "INT08.html", tmp_path / "INT08.pdf")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-") and len(data) > 20_000
+
+
 @pytest.mark.slow
 def test_full_demo(tmp_path, request):
     if "slow" not in (request.config.getoption("markexpr") or ""):

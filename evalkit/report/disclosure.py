@@ -130,8 +130,15 @@ class SuppressedTable(ResultMixin):
 
     def _repr_html_(self) -> str:
         notes = "".join(f"<p class='evalkit-note'>{n}</p>" for n in self._notes())
-        return (f"<div class='evalkit-table'>{self.display.to_html(border=0, classes='counts', escape=True)}"
-                f"{notes}</div>")
+        return f"<div class='evalkit-table'>{counts_html(self.display)}{notes}</div>"
+
+
+def counts_html(display: pd.DataFrame) -> str:
+    """A display table as HTML (class ``counts``), the row-label heading in the corner cell."""
+    frame = display.copy()
+    if frame.index.name and not isinstance(frame.columns, pd.MultiIndex):
+        frame.columns.name, frame.index.name = frame.index.name, None
+    return frame.to_html(border=0, classes="counts", escape=True)
 
 
 def suppress_counts(table: pd.DataFrame | pd.Series, *, threshold: int = 10, totals: bool | str = True,
@@ -331,4 +338,4 @@ def _round(n: int, base: int | None) -> int:
     return int(base * math.floor(n / base + 0.5))
 
 
-__all__ = ["MARKER", "SuppressedTable", "suppress_counts", "safe_count", "safe_share", "is_small", "exposed_cells"]
+__all__ = ["MARKER", "SuppressedTable", "counts_html", "suppress_counts", "safe_count", "safe_share", "is_small", "exposed_cells"]

@@ -33,7 +33,7 @@ import pandas as pd
 
 from evalkit.errors import MissingDataError, SpecError
 from evalkit.protocol import Protocol, load_protocol
-from evalkit.report.disclosure import safe_count, suppress_counts
+from evalkit.report.disclosure import counts_html, safe_count, suppress_counts
 
 #: Packages whose versions the appendix lists.
 VERSIONED = ("evalkit", "numpy", "pandas", "scipy", "statsmodels", "lifelines", "linearmodels", "matplotlib",
@@ -333,7 +333,7 @@ def participation(ctx: ReportContext) -> Section:
         shown = [(label, safe_count(n, ctx.threshold)) for label, n in steps]
         table = pd.DataFrame(shown, columns=["Step", "Young people"])
         body = (figure_html(attrition_chevron(shown), alt="Attrition: young people at each step")
-                + table.set_index("Step").to_html(border=0, escape=True, classes="counts"))
+                + counts_html(table.set_index("Step")))
     return _section("Who took part", html_of(body), anchor="participation",
                     lead="How many young people were referred, started, and had their outcomes measured. "
                          f"Counts below {ctx.threshold} are hidden ([c]).")
