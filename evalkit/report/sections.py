@@ -594,8 +594,8 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
                          "Report": status})
         body = pd.DataFrame(rows).to_html(index=False, border=0, escape=False)
     return _section("The interventions", html_of(body), anchor="overview",
-                    lead="Participants are counted over the evaluation period; counts below "
-                         f"{pctx.threshold} are hidden ([c]).")
+                    lead="Every young person recorded as taking part; counts below "
+                         f"{pctx.threshold} are hidden ([c]), and so is a cost per participant that would reveal one.")
 
 
 def _portfolio_simple(pctx: PortfolioContext, name: str, heading: str, lead: str, missing: str) -> Section:
