@@ -64,8 +64,11 @@ def run(reps: int = 500, seed: int = 2026) -> pd.DataFrame:
                 warnings.simplefilter("ignore")
                 c = estimate_att(df, m, outcome="y", kind="continuous").estimates[0]
                 b = estimate_att(df, m, outcome="yb", kind="binary").estimates[0]
+                r = estimate_att(df, m, outcome="y", kind="continuous", covariates_adjust=COVS).estimates[0]
             rows.append({"design": name, "estimator": "continuous", "error": c.estimate - TAU,
                          "covered": float(c.ci_low <= TAU <= c.ci_high)})
+            rows.append({"design": name, "estimator": "continuous, regression-adjusted", "error": r.estimate - TAU,
+                         "covered": float(r.ci_low <= TAU <= r.ci_high)})
             rows.append({"design": name, "estimator": "risk difference", "error": b.estimate - true_rd,
                          "covered": float(b.ci_low <= true_rd <= b.ci_high)})
     res = pd.DataFrame(rows)
