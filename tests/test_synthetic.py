@@ -227,6 +227,10 @@ def test_prior_offences_match_offence_records(data):
     v = counted[counted["offence_group"].isin(CONFIG["violent_offence_groups"])].groupby("person_id").size()
     assert (n.to_numpy() == people["prior_offences"].to_numpy()).all()
     assert (v.reindex(people["person_id"], fill_value=0).to_numpy() == people["prior_violent_offences"].to_numpy()).all()
+    # Nobody offends before their 10th birthday (age of criminal responsibility).
+    dob = pd.concat([part[["person_id", "date_of_birth"]], data["comparison_pool"][["person_id", "date_of_birth"]]])
+    born = data["offences"].merge(dob.dropna(), on="person_id")
+    assert (born["offence_date"] >= born["date_of_birth"] + pd.DateOffset(years=10)).all()
     # Selection on observables: tertiary participants carry more risk than the pool on average.
     tert = part["intervention_id"].isin(["INT01", "INT03", "INT26"])
     assert part.loc[tert, "prior_offences"].mean() > 1.3 * data["comparison_pool"]["prior_offences"].mean()
@@ -319,7 +323,13 @@ def _covariates(frame: pd.DataFrame, age: pd.Series) -> pd.DataFrame:
         **{c: frame[c].astype(float) for c in ["school_exclusion", "looked_after", "exploitation_concern",
                                                 "substance_misuse_concern"]},
         "male": (frame["sex"] == "male").astype(float), "age_c": age_c, "age_c2": age_c**2,
+        "under_10": (age < 10).astype(float),
     }, index=frame.index)
+
+
+def _design(x: pd.DataFrame) -> pd.DataFrame:
+    """Intercept plus covariates that vary (custody cohorts have no one under 10)."""
+    return sm.add_constant(x.loc[:, x.std() > 0])
 
 
 def _flexible(x: pd.DataFrame) -> np.ndarray:
@@ -376,8 +386,9 @@ def test_reoffending_truth_recovered_by_outcome_model(big_custody):
     yp = _reoffending(part, off).reindex(part["person_id"])
     yc = _reoffending(pool, off).reindex(pool["person_id"])
     keep_p, keep_c = yp["complete"].to_numpy(), yc["complete"].to_numpy()
-    xc = sm.add_constant(_covariates(pool, ages_c))[keep_c]
-    xp = sm.add_constant(_covariates(part, ages_p))[keep_p]
+    cov_c = _covariates(pool, ages_c)
+    xc = _design(cov_c)[keep_c]
+    xp = sm.add_constant(_covariates(part, ages_p)[cov_c.columns[cov_c.std() > 0]])[keep_p]
     # Outcome model in the pool with the documented link (complementary log-log).
     fit = sm.GLM(yc["reoffend"].to_numpy()[keep_c], xc.to_numpy(),
                  family=sm.families.Binomial(link=sm.families.links.CLogLog())).fit()

@@ -44,7 +44,7 @@ RHO0 = 0.7 / 365.0                        # further proven offences per day afte
 COEF = {
     "log1p_prior": 0.85, "any_prior_violent": 0.35, "school_exclusion": 0.35, "looked_after": 0.3,
     "exploitation_concern": 0.4, "substance_misuse_concern": 0.35, "male": 0.55, "age_c": -0.03,
-    "age_c2": -0.012,
+    "age_c2": -0.012, "under_10": -3.0,
 }
 
 VIOLENT_GROUPS = {"violence_with_injury": 0.35, "violence_without_injury": 0.33, "stalking_and_harassment": 0.12,
@@ -66,7 +66,8 @@ def linear_predictor(frame: pd.DataFrame) -> np.ndarray:
             + COEF["exploitation_concern"] * frame["exploitation_concern"].to_numpy(float)
             + COEF["substance_misuse_concern"] * frame["substance_misuse_concern"].to_numpy(float)
             + COEF["male"] * frame["male"].to_numpy(float)
-            + COEF["age_c"] * age_c + COEF["age_c2"] * age_c**2)
+            + COEF["age_c"] * age_c + COEF["age_c2"] * age_c**2
+            + COEF["under_10"] * (age_c < -7))
 
 
 def risk_by(t: np.ndarray, lp: np.ndarray) -> np.ndarray:
@@ -177,8 +178,9 @@ def simulate_offences(rng: np.random.Generator, people: pd.DataFrame) -> tuple[p
     Parameters
     ----------
     people
-        One row per person with ``person_id``, ``index_date`` (datetime64[D]), ``age``,
-        ``male``, the risk factors, ``log_hr`` (0 for the pool) and ``index_offence`` (bool).
+        One row per person with ``person_id``, ``index_date`` and ``dob`` (datetime64[D]),
+        ``age`` (at the index date), ``male``, the risk factors, ``log_hr`` (0 for the pool)
+        and ``index_offence`` (bool).
 
     Returns
     -------
@@ -222,7 +224,11 @@ def simulate_offences(rng: np.random.Generator, people: pd.DataFrame) -> tuple[p
     rep = np.repeat(pos, prior)
     rank = np.concatenate([np.arange(k) for k in prior]) if len(rep) else np.zeros(0, int)
     w24 = -window_days(index, -24)  # days back to the same date 24 months earlier
-    back = np.ceil(rng.random(len(rep)) * w24[rep]).astype(int)  # 1..w24 days before
+    tenth = (pd.DatetimeIndex(people["dob"].to_numpy("datetime64[D]")) + pd.DateOffset(years=10)).to_numpy(
+        "datetime64[D]")
+    since_ten = (index - tenth).astype(int)
+    avail = np.minimum(w24, since_ten)   # prior offences fall after the 10th birthday
+    back = np.ceil(rng.random(len(rep)) * avail[rep]).astype(int)  # 1..avail days before
     ev.add(rep, index[rep] - back, rank < violent[rep], True, False)
 
     # Older proven offences (24-48 months before): they must not count as prior_offences.
@@ -247,19 +253,25 @@ def simulate_offences(rng: np.random.Generator, people: pd.DataFrame) -> tuple[p
     rep = pos[arrested]
     ev.add(rep, index[rep], rng.random(len(rep)) < 0.45, rng.random(len(rep)) < 0.5, True)
 
-    offences = _records(rng, people, ev, end)
+    offences = _records(rng, people, ev, end, tenth)
     potential = pd.DataFrame({"person_id": people["person_id"].to_numpy(), "lp": lp, "t0": t0, "t1": t1,
                               "w12": w12})
     return offences, potential
 
 
-def _records(rng: np.random.Generator, people: pd.DataFrame, ev: _Events, end: np.datetime64) -> pd.DataFrame:
-    """Turn events into offence rows: group, knife flag, outcome, outcome date, sentence."""
+def _records(rng: np.random.Generator, people: pd.DataFrame, ev: _Events, end: np.datetime64,
+             tenth: np.ndarray) -> pd.DataFrame:
+    """Turn events into offence rows: group, knife flag, outcome, outcome date, sentence.
+
+    Events before a person's 10th birthday are dropped (rare: the hazard under 10 is tiny).
+    """
     person = np.concatenate(ev.person)
     day = np.concatenate(ev.day)
-    violent = np.concatenate(ev.violent)
-    proven = np.concatenate(ev.proven)
-    capped = np.concatenate(ev.capped)
+    keep = day >= tenth[person]
+    person, day = person[keep], day[keep]
+    violent = np.concatenate(ev.violent)[keep]
+    proven = np.concatenate(ev.proven)[keep]
+    capped = np.concatenate(ev.capped)[keep]
     m = len(person)
     group = np.where(violent, _pick(rng, VIOLENT_GROUPS, m), _pick(rng, OTHER_GROUPS, m))
     knife = rng.random(m) < np.array([KNIFE_SHARE.get(g, 0.0) for g in group])

@@ -135,7 +135,10 @@ def risk_factors(rng: np.random.Generator, z: np.ndarray, age: np.ndarray, male:
     how many of them were violent.
     """
     young = np.maximum(0, 14 - age)
-    prior = rng.poisson(np.exp(-0.9 + 0.85 * z - 0.3 * young))
+    # No one can offend before their 10th birthday (age of criminal responsibility in England):
+    # scale by the share of the 24-month window after it.
+    exposure = np.clip((age - 10) / 2, 0, 1)
+    prior = rng.poisson(np.exp(-0.9 + 0.85 * z - 0.3 * young) * exposure)
     violent = rng.binomial(prior, expit(-0.7 + 0.35 * z + 0.4 * male))
     exclusion = (rng.random(len(z)) < expit(-2.2 + 0.9 * z)) & (age >= 7)
     looked_after = rng.random(len(z)) < expit(-2.9 + 0.7 * z)

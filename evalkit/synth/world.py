@@ -224,7 +224,7 @@ def _simulate_intervention(seed: int, k: int, spec: dict, n: int, taken: set[str
                                 takeup, scenario, itype))
 
     # Offending.
-    people = pd.DataFrame({"person_id": pid, "index_date": index, "age": age_index, "male": c["male"],
+    people = pd.DataFrame({"person_id": pid, "index_date": index, "dob": dob, "age": age_index, "male": c["male"],
                            **{col: c[col] for col in RISK_COLUMNS},
                            "index_offence": np.full(n, itype == "custody_diversion")})
     lp = linear_predictor(people)
@@ -300,7 +300,8 @@ def _simulate_pool(seed: int, taken: set[str], sizes: dict[str, int]) -> tuple[p
             "age_at_index": pd.array(age, dtype="Int64"), "sex": sex, "ethnicity_detailed": eth,
             "ethnicity_group": ethnicity_group(eth), "locality": loc, **risk})
         pool.loc[has_dob, "age_at_index"] = pd.NA
-        people = pd.DataFrame({"person_id": pid, "index_date": index, "age": age, "male": sex == "male", **risk,
+        people = pd.DataFrame({"person_id": pid, "index_date": index, "dob": dob, "age": age,
+                               "male": sex == "male", **risk,
                                "log_hr": 0.0, "index_offence": custody})
         off, pot = simulate_offences(rng, people)
         frames.append(pool)
