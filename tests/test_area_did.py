@@ -175,3 +175,16 @@ def test_planted_effects_in_shipped_synthetic_data():
     assert int27.rate_ratio.estimate < 1
     int28 = area_did(counts, rollout, indicator="serious_violence", intervention_id="INT28", bootstrap_ci=False)
     assert int28.rate_ratio.ci_low <= 1 <= int28.rate_ratio.ci_high
+
+
+@pytest.mark.skipif(not (SYNTH / "area_counts.csv").exists(), reason="synthetic_data/ not generated yet")
+def test_table_a_on_shipped_synthetic_data():
+    from evalkit.designs.area import baseline_table
+    counts = pd.read_csv(SYNTH / "area_counts.csv")
+    table = baseline_table(counts, indicators=["serious_violence"])
+    assert len(table) == 10 and table.rate_ratio.notna().all()  # VRU, City, County, 7 districts
+    by = table.set_index("area")
+    districts = table[table.area_level == "district"]
+    # the shipped County rows roll up exactly; the whole VRU is City + County
+    assert by.loc["County", "period_count"] == districts.period_count.sum()
+    assert by.loc["City and County", "period_count"] == by.loc["City", "period_count"] + by.loc["County", "period_count"]
