@@ -104,18 +104,23 @@ class Renderer:
     """
 
     def __init__(self, *, kernel_name: str = "python3", cwd: str | Path | None = None) -> None:
-        from jupyter_client.manager import AsyncKernelManager
         from nbconvert import HTMLExporter
 
         # IPC sockets in a private temp folder: local-only, and no plain-TCP warning from the kernel.
         self._ipc_dir = tempfile.mkdtemp(prefix="evalkit-kernel-")
-        self.km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc",
-                                     ip=os.path.join(self._ipc_dir, "kernel"))
+        self.kernel_name = kernel_name
+        self.km = self._new_manager()
         self.kc = None
         self.cwd = str(cwd or Path.cwd())
         self.exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
                                      exclude_output_prompt=True, exclude_markdown=True)
         self.used = 0
+
+    def _new_manager(self):
+        from jupyter_client.manager import AsyncKernelManager
+
+        return AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc",
+                                  ip=os.path.join(self._ipc_dir, f"kernel-{uuid.uuid4().hex[:8]}"))
 
     def __enter__(self) -> "Renderer":
         return self
@@ -155,15 +160,40 @@ class Renderer:
                                           "del _plt", metadata={"tags": [_RESET_TAG]})
         nb.cells.insert(0, reset)
         client = NotebookClient(nb, km=self.km, timeout=CELL_TIMEOUT, kernel_name="python3",
-                                resources={"metadata": {"path": self.cwd}}, record_timing=False)
+                                interrupt_on_timeout=True, resources={"metadata": {"path": self.cwd}},
+                                record_timing=False)
         client.kc = self.kc
         try:
             client.execute()
-        finally:
+        except Exception:
             self.kc = client.kc
+            self._restart_if_dead()
+            raise
+        finally:
             self.used += 1
             nb.cells = [c for c in nb.cells if _RESET_TAG not in c.get("metadata", {}).get("tags", [])]
+        self.kc = client.kc
         return nb
+
+    def _restart_if_dead(self) -> None:
+        """After a failure, make sure the next report gets a live kernel (a crash must not poison the rest)."""
+        from jupyter_core.utils import run_sync
+
+        try:
+            alive = self.km.has_kernel and run_sync(self.km.is_alive)()
+        except Exception:  # noqa: BLE001
+            alive = False
+        if alive:
+            return
+        if self.kc is not None:
+            self.kc.stop_channels()
+            self.kc = None
+        try:
+            if self.km.has_kernel:
+                run_sync(self.km.shutdown_kernel)(now=True)
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+        self.km = self._new_manager()  # the old manager's sockets are closed; start afresh
 
     def render(self, notebook: Path, parameters: dict, folder: Path, stem: str, *, title: str,
                pdf: bool = False) -> Path:
@@ -325,13 +355,17 @@ def run_report(protocol: str | Path, data_src: str | Path, out_dir: str | Path, 
     EvalkitError
         When the protocol is invalid or the report fails (nothing is left behind).
     """
+    from evalkit.protocol import load_protocol
+
     protocol, data_src, out_dir = Path(protocol), Path(data_src), Path(out_dir)
+    load_protocol(protocol)  # a protocol mistake raises SpecError with its line, before any kernel starts
+    if not data_src.exists():
+        raise SpecError(f"{data_src}: the data source does not exist. Fix: give a DuckDB store or a data folder.")
     out_dir.mkdir(parents=True, exist_ok=True)
     with Renderer() as renderer:
         status = _render_report(renderer, protocol, data_src, out_dir, pdf=pdf)
     if not status.ok:
-        raise SpecError(status.error) if "line" in status.error and ".yaml" in status.error else \
-            EvalkitError(f"{status.report_id}: the report failed: {status.error}")
+        raise EvalkitError(f"{status.report_id}: the report failed: {status.error}")
     return f"wrote {out_dir / status.html} in {status.seconds:.1f} s"
 
 

@@ -134,3 +134,33 @@ def test_invalid_protocol_raises_spec_error_with_line(protocols, data, tmp_path)
     with pytest.raises(EvalkitError, match=r"INT99.yaml, line \d+, field 'designs\[1\].caliper'"):
         run_report(protocols / "INT99.yaml", data, tmp_path / "o")
     assert not (tmp_path / "o" / "INT99").exists()
+
+
+def _notebook(path: Path, *sources: str) -> Path:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[new_code_cell(src) for src in sources],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, path)
+    return path
+
+
+def _last_value(nb) -> str:
+    return nb.cells[-1].outputs[0]["data"]["text/plain"]
+
+
+def test_warm_kernel_is_reused_with_a_clean_namespace_and_survives_a_crash(tmp_path):
+    from evalkit.run import Renderer
+
+    first = _notebook(tmp_path / "a.ipynb", "import json\nleak = 5\nimport os\nos.getpid()")
+    second = _notebook(tmp_path / "b.ipynb", "import os, sys\n('leak' in dir(), 'json' in sys.modules, os.getpid())")
+    crash = _notebook(tmp_path / "c.ipynb", "import os\nos._exit(1)")
+    with Renderer() as renderer:
+        pid = _last_value(renderer.execute(first, {}))
+        leaked, warm, pid2 = eval(_last_value(renderer.execute(second, {})))  # noqa: S307 - our own tuple
+        assert (leaked, warm, str(pid2)) == (False, True, pid)  # same kernel, names cleared, imports kept
+        with pytest.raises(Exception):
+            renderer.execute(crash, {})
+        leaked, warm, pid3 = eval(_last_value(renderer.execute(second, {})))  # noqa: S307
+        assert str(pid3) != pid and not leaked  # a fresh kernel took over after the crash
