@@ -302,7 +302,7 @@ def test_truth_file_shape(data):
     assert (null.loc[ratio, "true_effect"] == 1).all() and (null.loc[effect & ~ratio, "true_effect"] == 0).all()
     assert truth.groupby("intervention_id")["primary"].any().all()
     t = truth.set_index(["intervention_id", "outcome"])["true_effect"]
-    assert t["INT01", "reoffend_12m"] == pytest.approx(-0.14) and t["INT07", "reoffend_12m"] == pytest.approx(0.10)
+    assert t["INT01", "reoffend_12m"] == pytest.approx(-0.15) and t["INT07", "reoffend_12m"] == pytest.approx(0.12)
     assert t["INT27", "area_serious_violence_rr"] == pytest.approx(0.82)
 
 

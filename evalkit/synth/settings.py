@@ -185,22 +185,22 @@ class Effects:
 
 
 EFFECTS: dict[str, Effects] = {
-    "INT01": Effects(reoffend_rd=-0.14, swemwbs=2.0, neet_logit=-0.5, substance_logit=-0.4, takeup_logit=0.8),
+    "INT01": Effects(reoffend_rd=-0.15, swemwbs=2.0, neet_logit=-0.5, substance_logit=-0.4, takeup_logit=0.8),
     "INT03": Effects(reoffend_rd=-0.13, sdq_total=-3.0, swemwbs=2.5, neet_logit=-0.5),
-    "INT05": Effects(reoffend_rd=-0.10, sdq_total=-3.0, swemwbs=2.5),
-    "INT07": Effects(reoffend_rd=0.10, sdq_shift={"conduct": 1.2}),          # group deviancy training
+    "INT05": Effects(reoffend_rd=-0.12, sdq_total=-3.0, swemwbs=2.5),
+    "INT07": Effects(reoffend_rd=0.12, sdq_shift={"conduct": 1.5}),          # group deviancy training
     "INT08": Effects(sdq_total=-2.0, swemwbs=2.0),
     "INT09": Effects(sdq_shift={"emotional": -1.5}, swemwbs=3.0, takeup_logit=0.6),
     "INT11": Effects(swemwbs=2.5),
-    "INT12": Effects(reoffend_rd=-0.09, swemwbs=2.0),
+    "INT12": Effects(reoffend_rd=-0.12, swemwbs=2.0),
     "INT14": Effects(reoffend_rd=-0.10),
     "INT15": Effects(sdq_total=-3.5),
-    "INT17": Effects(reoffend_rd=-0.08, swemwbs=2.5),
+    "INT17": Effects(reoffend_rd=-0.12, swemwbs=2.5),
     "INT20": Effects(sdq_shift={"conduct": -1.0}, swemwbs=2.0),
     "INT22": Effects(reoffend_rd=0.06, sdq_shift={"conduct": 1.5}, swemwbs=-2.0),
     "INT24": Effects(swemwbs=2.5, neet_logit=-0.4),
     "INT25": Effects(swemwbs=1.5),
-    "INT26": Effects(reoffend_rd=-0.14, swemwbs=2.0, takeup_logit=0.8),
+    "INT26": Effects(reoffend_rd=-0.15, swemwbs=2.0, takeup_logit=0.8),
     "INT27": Effects(area_rr=0.82),
 }
 
