@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from evalkit.errors import EvalkitError
@@ -119,7 +120,7 @@ def primary_finding(protocol: Protocol, o: OutcomeResult | None) -> PrimaryResul
     """Judge the primary result and give it a commissioning category."""
     if o is None:
         return None
-    mwe = f"a standardised effect of {MINIMUM_WORTHWHILE:g} (Cohen's small effect)"
+    mwe = f"a standardised effect of {MINIMUM_WORTHWHILE:g}, Cohen's 'small' effect"
     if not o.ok:
         finding = PrimaryFinding(protocol.intervention_id, "none", False, 1, 0, math.inf,
                                  protocol.min_n_significance)
@@ -144,21 +145,33 @@ def primary_finding(protocol: Protocol, o: OutcomeResult | None) -> PrimaryResul
 # --------------------------------------------------------------------------- attrition and profile
 def attrition_flow(protocol: Protocol, tables: dict, people: pd.DataFrame, outcomes: list[OutcomeResult],
                    sample: designs.MatchedSample | None) -> list[tuple[str, int]]:
-    """Young people at each step from referral to measured outcome (raw counts; controlled when shown)."""
+    """Young people at each step from referral to measured outcome (raw counts; controlled when shown).
+
+    The first two steps (referred, started in the period) are shared; then one branch per kind of outcome:
+    the questionnaire branch (at the start, at the end) and the offending branch (complete follow-up,
+    matched). Labels of branch steps start with the branch name and a colon.
+    """
     everyone = ad.participants_all(protocol, tables)
-    steps = [("Referred", len(everyone)), ("Started in the period", len(people))]
     if not len(everyone):
         return []
+    steps = [("Referred", len(everyone)), ("Started in the period", len(people))]
     pre = next((o for o in outcomes if o.design == "prepost" and o.ok and o.primary), None) \
         or next((o for o in outcomes if o.design == "prepost" and o.ok), None)
+    branches = []
     if pre is not None:
         a = pre.result.attrition
-        steps += [(f"{pre.label.split('(')[0].strip()}: at the start", int(a.n_baseline)),
-                  ("… and at the end", int(a.n_complete))]
+        name = pre.label.split("(")[0].strip()
+        branches.append([(f"{name}: at the start", int(a.n_baseline)), (f"{name}: at the start and the end",
+                                                                      int(a.n_complete))])
     if sample is not None:
-        steps += [("With complete follow-up", sample.n_participants - sample.n_incomplete_followup
-                   - sample.n_missing_covariates),
-                  ("Matched to a comparison", int(sample.match.n_treated_matched))]
+        complete = sample.n_participants - sample.n_incomplete_followup - sample.n_missing_covariates
+        branches.append([("Offending: complete follow-up", complete),
+                         ("Offending: matched to a comparison", int(sample.match.n_treated_matched))])
+    primary_is_offending = bool(protocol.primary_outcomes) and protocol.primary_outcomes[0].kind != "instrument"
+    if primary_is_offending:
+        branches.reverse()
+    for b in branches:
+        steps += b
     return steps
 
 
@@ -225,7 +238,7 @@ def subgroup_results(protocol: Protocol, tables: dict, people: pd.DataFrame, pri
         levels = people[var].astype("string").fillna("not known")
         try:
             rows = _subgroup_rows(protocol, tables, people, levels, primary, sample)
-        except EvalkitError as exc:
+        except (EvalkitError, np.linalg.LinAlgError) as exc:
             out.append(SubgroupResult(var, primary.label, primary.design_label,
                                       suppressed_reason=f"could not be estimated: {designs._reason(exc)}"))
             continue
@@ -275,7 +288,7 @@ def _subgroup_rows(protocol, tables, people, levels, primary, sample) -> list[di
                 k = int(treated.loc[treated["person_id"].isin(matched_ids), col].sum())
                 if k < t or row["n"] - k < t:
                     row["_small_cell"] = True
-            res_o = designs.matched_outcome(protocol, sample, o, True, match_result=m)
+            res_o = designs.matched_outcome(protocol, sample, o, True, match_result=m, adjust=False)
             e = res_o.estimate
         j = judge(e.estimate, e.ci_low, e.ci_high, null=0.0, higher_is_better=o.higher_is_better, n=row["n"],
                   min_n=protocol.min_n_significance)

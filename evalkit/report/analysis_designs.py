@@ -28,9 +28,10 @@ from evalkit.results import Estimate
 DESIGN_LABELS = {"prepost": "Before and after", "matched": "Matched comparison", "did": "Difference in differences",
                  "area_trend": "Area trend against baseline", "area_did": "Area difference in differences"}
 SCALE_ALIASES = ("total", "metric", "primary")
-#: Bootstrap draws for the area DiD (the design's default is 9,999; 1,999 keeps a report within seconds
-#: while the bootstrap p-value's Monte Carlo error stays below 0.005 at p = 0.05).
-AREA_N_BOOT = 1999
+#: Bootstrap draws for the area DiD (the design's default is 9,999; 999 keeps a report within seconds; the
+#: bootstrap p-value's Monte Carlo standard error is then 0.007 at p = 0.05). The interval is inverted from
+#: the bootstrap for the first (primary) indicator only; the others show the cluster-robust interval.
+AREA_N_BOOT = 999
 
 
 def failed(design: str, outcome: Any, reason: str, *, primary: bool, label: str | None = None) -> OutcomeResult:
@@ -38,6 +39,13 @@ def failed(design: str, outcome: Any, reason: str, *, primary: bool, label: str 
     return OutcomeResult(design=design, design_label=DESIGN_LABELS[design], outcome=str(name),
                          label=label or getattr(outcome, "label", "") or str(name),
                          kind=getattr(outcome, "kind", design), primary=primary, reason=reason)
+
+
+def lower_first(text: str) -> str:
+    """'Proven reoffending' -> 'proven reoffending' for use mid-sentence; acronyms ('SDQ total') are kept."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
 
 
 def _reason(exc: Exception) -> str:
@@ -91,33 +99,80 @@ def run_prepost(protocol: Protocol, tables: dict, people: pd.DataFrame, design) 
         except EvalkitError as exc:
             out.append(failed("prepost", o, _reason(exc), primary=is_primary))
             continue
-        out.append(prepost_outcome(protocol, o, res, is_primary))
+        out.append(prepost_outcome(protocol, o, res, is_primary, info))
     return out
 
 
-def prepost_outcome(protocol: Protocol, o, res, is_primary: bool) -> OutcomeResult:
-    """An OutcomeResult from a PrePostResult."""
-    est = res.estimate("Mean change")
+def rtm_expected(res, info) -> float | None:
+    """Change expected from regression to the mean alone: (1 - reliability) x (population mean - baseline mean).
+
+    Barnett, van der Pols & Dobson (2005), *Int J Epidemiol* 34:215-220, for a group whose baseline mean
+    differs from the population's (test-retest correlation taken as the instrument's reliability). None
+    when the instrument's reliability or population mean is not known.
+    """
+    if info.reliability is None or info.norm_mean is None or not math.isfinite(res.pre_mean):
+        return None
+    return (1 - info.reliability) * (info.norm_mean - res.pre_mean)
+
+
+def rtm_adjusted(est: Estimate, expected: float, n: int) -> Estimate:
+    """The mean change minus the change expected from regression to the mean (interval shifted alike)."""
+    from scipy import stats
+
+    adj = est.estimate - expected
+    df = n - 1
+    p = float(2 * stats.t.sf(abs(adj / est.se), df)) if est.se > 0 else math.nan
+    return Estimate("Mean change beyond regression to the mean", adj, est.se, est.ci_low - expected,
+                    est.ci_high - expected, p, est.scale,
+                    f"{est.method}; minus {expected:+.2f} points expected from regression to the mean "
+                    "((1 - reliability) x (population mean - baseline mean), Barnett et al. 2005)", df)
+
+
+def prepost_outcome(protocol: Protocol, o, res, is_primary: bool, info: Any = None) -> OutcomeResult:
+    """An OutcomeResult from a PrePostResult.
+
+    The headline is the mean change beyond what regression to the mean alone would give (when the
+    instrument's reliability and population mean are known): young people referred at a low point score
+    nearer the average later whether or not they took part, so only the rest can be credited to anything.
+    """
+    from evalkit.designs.prepost_effects import hedges_factor_lakens
+
+    raw = res.estimate("Mean change")
+    expected = rtm_expected(res, info) if info is not None else None
+    est = rtm_adjusted(raw, expected, res.n_pairs) if expected is not None else raw
     g = res.effect_size("Hedges' g_av")
     std = st.from_effect_size(g, higher_is_better=o.higher_is_better, p_value=est.p_value)
+    s_av = math.sqrt((res.pre_sd ** 2 + res.post_sd ** 2) / 2)
+    if expected is not None and s_av > 0:
+        shift = (1 if o.higher_is_better else -1) * hedges_factor_lakens(res.n_pairs) * expected / s_av
+        std = Estimate(std.name, std.estimate - shift, std.se, std.ci_low - shift, std.ci_high - shift, est.p_value,
+                       std.scale, std.method + "; change expected from regression to the mean removed")
     needed = st.n_needed_paired(est.estimate, res.pre_sd, res.post_sd, res.correlation, alpha=protocol.alpha)
-    sentence = effect_sentence(outcome=(o.label or o.name), estimate=est.estimate, ci_low=est.ci_low,
-                               ci_high=est.ci_high, scale="mean change from before to after",
+    label = o.label or o.name
+    scale = ("mean change from before to after, beyond regression to the mean" if expected is not None
+             else "mean change from before to after")
+    sentence = effect_sentence(outcome=lower_first(label), estimate=est.estimate, ci_low=est.ci_low,
+                               ci_high=est.ci_high, scale=scale,
                                higher_is_better=o.higher_is_better, n=res.n_pairs,
                                min_n=protocol.min_n_significance, unit=" points",
                                comparison="the same young people's scores at the start", n_needed=needed,
                                level=round(100 * (1 - protocol.alpha)))
-    sentence += (" With no comparison group, part or all of a change can come from growing up, from "
-                 "regression to the mean or from anything else that happened meanwhile.")
+    if expected is not None:
+        sentence += (f" Scores moved by {raw.estimate:+.1f} points in all; about {expected:+.1f} of that is what "
+                     "regression to the mean alone would give for a group starting where this one did, and has "
+                     "been taken off.")
+    sentence += (" With no comparison group, part or all of the change can still come from growing up or from "
+                 "anything else that happened meanwhile.")
     return OutcomeResult(design="prepost", design_label=DESIGN_LABELS["prepost"], outcome=o.name,
-                         label=o.label or o.name, kind="instrument", primary=is_primary, estimate=est,
+                         label=label, kind="instrument", primary=is_primary, estimate=est,
                          higher_is_better=o.higher_is_better, n=res.n_pairs, sms=int(res.evidence.sms),
                          evidence=res.evidence.reason, sentence=sentence, standardised=std,
-                         standardisation="Hedges' g_av: mean change / average of the before and after SDs "
-                                         "(small-sample corrected)",
+                         standardisation="Hedges' g_av: mean change beyond regression to the mean / average of the "
+                                         "before and after SDs (small-sample corrected)",
                          n_needed_seen=needed, result=res, warnings=tuple(res.warnings),
                          extra={"minimum_worthwhile_n": st.n_needed_paired_standardised(
-                             res.pre_sd, res.post_sd, res.correlation, alpha=protocol.alpha)})
+                             res.pre_sd, res.post_sd, res.correlation, alpha=protocol.alpha),
+                             "raw_change": raw, "rtm_expected": expected})
 
 
 # --------------------------------------------------------------------------- matched
@@ -209,8 +264,8 @@ def _adjust(sample: MatchedSample) -> list[str] | None:
 
 
 def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bool,
-                    match_result: Any = None) -> OutcomeResult:
-    """One offending outcome in the matched sample."""
+                    match_result: Any = None, adjust: bool = True) -> OutcomeResult:
+    """One offending outcome in the matched sample (``adjust=False``: no regression adjustment, for subgroups)."""
     from evalkit.designs.matching import e_value, estimate_att, rosenbaum_bounds, survival_att
 
     m = match_result or sample.match
@@ -227,11 +282,13 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
             data = data.assign(_dur=data[first].fillna(days).clip(lower=0.5), _ev=data[col].astype(float))
             dur, ev = "_dur", "_ev"
         data = data.assign(**{dur: data[dur].clip(lower=0.5)})
-        res = survival_att(data, m, duration=dur, event=ev, balance=sample.balance)
+        # Monthly grid: the curves are kept only at these times (aggregates), fine enough to draw.
+        grid = [round(30.4375 * k, 4) for k in range(1, o.followup_months + 1)]
+        res = survival_att(data, m, duration=dur, event=ev, balance=sample.balance, times=grid)
         hr = res.hazard_ratio
         j = judge(hr.estimate, hr.ci_low, hr.ci_high, null=1.0, higher_is_better=False, n=res.n_treated,
                   min_n=protocol.min_n_significance)
-        sentence = effect_sentence(outcome=label, estimate=hr.estimate, ci_low=hr.ci_low, ci_high=hr.ci_high,
+        sentence = effect_sentence(outcome=lower_first(label), estimate=hr.estimate, ci_low=hr.ci_low, ci_high=hr.ci_high,
                                    scale="hazard ratio (below 1 means a slower return to offending)",
                                    higher_is_better=False, n=res.n_treated, min_n=protocol.min_n_significance,
                                    null=1.0, comparison="the matched comparison group", level=level, digits=2)
@@ -240,7 +297,7 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
                              n=res.n_treated, n_comparison=res.n_control, sms=int(res.evidence.sms),
                              evidence=res.evidence.reason, sentence=sentence, result=res,
                              warnings=tuple(res.warnings), extra={"verdict": j.verdict})
-    eff = estimate_att(sample.data, m, outcome=col, kind=kind, covariates_adjust=_adjust(sample),
+    eff = estimate_att(sample.data, m, outcome=col, kind=kind, covariates_adjust=_adjust(sample) if adjust else None,
                        balance=sample.balance)
     extra: dict = {}
     if kind == "binary":
@@ -250,7 +307,7 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
         needed = st.n_needed_rates(p0, p1, alpha=protocol.alpha)
         std = st.cohens_h(p1, rd, higher_is_better=o.higher_is_better)
         pct = Estimate(rd.name, rd.estimate, rd.se, rd.ci_low, rd.ci_high, rd.p_value, rd.scale, rd.method, rd.df)
-        sentence = effect_sentence(outcome=label, estimate=100 * rd.estimate, ci_low=100 * rd.ci_low,
+        sentence = effect_sentence(outcome=lower_first(label), estimate=100 * rd.estimate, ci_low=100 * rd.ci_low,
                                    ci_high=100 * rd.ci_high, scale="difference in the rate",
                                    higher_is_better=o.higher_is_better, n=eff.n_treated,
                                    min_n=protocol.min_n_significance, unit=" percentage points",
@@ -281,7 +338,7 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
                              extra=extra, warnings=tuple(eff.warnings))
     ratio = eff.estimate("rate ratio")
     diff = eff.estimate("difference in mean count")
-    sentence = effect_sentence(outcome=label, estimate=diff.estimate, ci_low=diff.ci_low, ci_high=diff.ci_high,
+    sentence = effect_sentence(outcome=lower_first(label), estimate=diff.estimate, ci_low=diff.ci_low, ci_high=diff.ci_high,
                                scale="difference in proven reoffences per person", higher_is_better=o.higher_is_better,
                                n=eff.n_treated, min_n=protocol.min_n_significance, unit="",
                                comparison="the matched comparison group", level=level, digits=2)
@@ -345,13 +402,13 @@ def run_did(protocol: Protocol, tables: dict, design, sample: MatchedSample | No
         scale_words = ("difference in differences in the share with a proven offence per "
                        f"{design.period_months}-month period")
         n_treated = int(sample.match.n_treated_matched)
-        sentence = effect_sentence(outcome=o.label or o.name, estimate=100 * est.estimate, ci_low=100 * est.ci_low,
+        sentence = effect_sentence(outcome=lower_first(o.label or o.name), estimate=100 * est.estimate, ci_low=100 * est.ci_low,
                                    ci_high=100 * est.ci_high, scale=scale_words, higher_is_better=False,
                                    n=n_treated, min_n=protocol.min_n_significance, unit=" percentage points",
                                    comparison="the matched comparison group's change",
                                    level=round(100 * (1 - protocol.alpha))) \
             if outcome_col == "any_offence" else effect_sentence(
-                outcome=o.label or o.name, estimate=est.estimate, ci_low=est.ci_low, ci_high=est.ci_high,
+                outcome=lower_first(o.label or o.name), estimate=est.estimate, ci_low=est.ci_low, ci_high=est.ci_high,
                 scale="difference in differences in proven offences per period", higher_is_better=False,
                 n=n_treated, min_n=protocol.min_n_significance, comparison="the matched comparison group's change",
                 level=round(100 * (1 - protocol.alpha)), digits=2)
@@ -439,7 +496,8 @@ def run_area_did(protocol: Protocol, tables: dict, design) -> list[OutcomeResult
             res = area_did(ad.table(tables, "area_counts"), ad.table(tables, "area_rollout"), indicator=indicator,
                            intervention_id=protocol.intervention_id,
                            comparison_areas=list(design.comparison_areas) or None, start=design.baseline[0],
-                           end=design.period[1], n_boot=AREA_N_BOOT, seed=protocol.seed, alpha=protocol.alpha)
+                           end=design.period[1], n_boot=AREA_N_BOOT, seed=protocol.seed, alpha=protocol.alpha,
+                           bootstrap_ci=k == 0)
         except EvalkitError as exc:
             out.append(failed("area_did", indicator, _reason(exc), primary=k == 0, label=label))
             continue

@@ -1,0 +1,447 @@
+"""HTML for the per-intervention report sections, from :class:`InterventionAnalysis`.
+
+:mod:`evalkit.report.sections` calls ``section_<name>(ctx)`` here (through
+:mod:`evalkit.report.analysis`); each returns HTML built from aggregates, plain
+English first and detail after. Every count shown passes disclosure control
+(:mod:`evalkit.report.disclosure`); shares whose numerator or its complement is
+a small count are hidden too, since with the group size shown they would reveal
+it. Figures are matplotlib, embedded as PNG.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalkit.report.analysis_results import InterventionAnalysis, OutcomeResult
+from evalkit.report.disclosure import MARKER, is_small, safe_count
+from evalkit.report.narrative import evidence_sentence, fmt_num
+
+AREA = ("area_trend", "area_did")
+CATEGORY_CLASS = {"expand": "good", "continue": "good", "improve_evidence": "neutral", "redesign": "warn",
+                  "stop": "bad"}
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text))
+
+
+def _fig(fig, alt: str) -> str:
+    from evalkit.report.sections import figure_html
+
+    return figure_html(fig, alt=alt)
+
+
+def _analysis(ctx) -> InterventionAnalysis | None:
+    return ctx.analysis
+
+
+def _ci(lo: float, hi: float, digits: int = 1, unit: str = "") -> str:
+    return f"{fmt_num(lo, digits)}{unit} to {fmt_num(hi, digits)}{unit}"
+
+
+def _n(ctx, n: int) -> str:
+    return safe_count(n, ctx.threshold)
+
+
+def _is_percent(o: OutcomeResult) -> bool:
+    return (o.design == "matched" and o.kind == "reoffending") or (o.design == "did" and o.extra.get("percent"))
+
+
+def estimate_text(o: OutcomeResult) -> tuple[str, str]:
+    """(estimate, interval) formatted in the outcome's own units."""
+    e = o.estimate
+    if _is_percent(o):
+        return f"{100 * e.estimate:+.1f} points", _ci(100 * e.ci_low, 100 * e.ci_high, 1)
+    if o.null == 1.0:
+        return f"{e.estimate:.2f}", _ci(e.ci_low, e.ci_high, 2)
+    if o.kind == "reoffending_frequency":
+        return f"{e.estimate:+.2f}", _ci(e.ci_low, e.ci_high, 2)
+    return f"{e.estimate:+.1f}", _ci(e.ci_low, e.ci_high, 1)
+
+
+# --------------------------------------------------------------------------- headline
+def section_headline(ctx) -> str | None:
+    a = _analysis(ctx)
+    if a is None or a.primary is None:
+        return None
+    p = a.primary
+    cls = CATEGORY_CLASS.get(p.category, "neutral")
+    if p.estimate is None:
+        found = (f"<p class='big'>We could not estimate the effect on <b>{_e(p.label.lower())}</b>: "
+                 f"{_e(p.reason)}.</p>")
+    else:
+        found = f"<p class='big'>{_e(_plain_verdict(ctx, p))}</p>"
+        if p.per_100:
+            found += f"<p class='per100'>{_e(p.per_100)}</p>"
+    sure = evidence_sentence(p.sms, "")
+    sig = {"improved": "The difference is statistically significant.",
+           "worse": "The difference is statistically significant.",
+           "inconclusive": "The result is not statistically significant: the evidence is inconclusive, which is "
+                           "not the same as showing no effect.",
+           "too few to tell": f"Fewer than {ctx.protocol.min_n_significance} young people contributed, so the "
+                              "result cannot be called significant either way.",
+           "could not be estimated": ""}[p.verdict]
+    power = ""
+    if math.isfinite(p.n_needed) and p.design not in AREA:
+        power = (f" To detect a worthwhile effect ({_e(p.minimum_worthwhile)}) reliably, about "
+                 f"{math.ceil(p.n_needed):,} young people per group would be needed; "
+                 f"this evaluation had {_n(ctx, p.n)}.")
+    facts = (f"<p><b>How sure can we be?</b> {_e(sure)} {_e(sig)}{power}</p>"
+             f"<p class='category {cls}'><b>What it means for commissioning: {_e(p.category_label)}.</b> "
+             f"{_e(p.category_meaning)} <span class='rule'>(rule: {_e(p.rule)})</span></p>")
+    detail = f"<p class='small'>{_e(p.sentence)}</p>" if p.sentence else ""
+    return found + facts + detail
+
+
+def _plain_verdict(ctx, p) -> str:
+    """One plain sentence: what happened to the primary outcome."""
+    label = p.label[0].lower() + p.label[1:] if p.label else p.outcome
+    word = {"improved": "improved", "worse": "got worse", "inconclusive": "may have changed",
+            "too few to tell": "may have changed"}.get(p.verdict, "changed")
+    design = p.design_label.lower()
+    if p.verdict in ("improved", "worse"):
+        return f"Measured by {design}, {label} {word} for the young people who took part."
+    if p.verdict == "too few to tell":
+        return (f"Too few young people took part to tell whether {label} changed because of the intervention "
+                f"({design}).")
+    direction = {"beneficial": "a possible improvement", "harmful": "a possible worsening"}.get(p.direction,
+                                                                                                "no clear change")
+    return (f"Measured by {design}, the estimate for {label} points to {direction}, but the evidence is "
+            "inconclusive.")
+
+
+# --------------------------------------------------------------------------- participation
+def disclosed_steps(steps: list[tuple[str, int]], threshold: int) -> list[tuple[str, str]]:
+    """Counts along a flow with disclosure control.
+
+    A count below the threshold is hidden; so is a count that is fewer than ``threshold`` below the last
+    count shown on the same branch (the difference would reveal how many were lost). Branch steps
+    (labels "branch: step") restart from the last shared step.
+    """
+    out = []
+    shared_last: int | None = None
+    last: dict[str, int | None] = {}
+    for label, n in steps:
+        branch = label.split(":")[0] if ":" in label else ""
+        prev = last.get(branch, shared_last) if branch else shared_last
+        hide = is_small(n, threshold) or (prev is not None and 0 < prev - n < threshold)
+        out.append((label, MARKER if hide else f"{n:,}"))
+        if not hide:
+            if branch:
+                last[branch] = n
+            else:
+                shared_last = n
+    return out
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def section_participation(ctx) -> str | None:
+    a = _analysis(ctx)
+    if a is None or not a.attrition:
+        return None
+    from evalkit.report.plots import attrition_chevron
+
+    shown = disclosed_steps(list(a.attrition), ctx.threshold)
+    primary_branch = shown[: 2 + 2] if len(shown) >= 4 else shown
+    chevron = _fig(attrition_chevron([(_cap(lab.split(": ")[-1]) if ":" in lab else lab, n)
+                                      for lab, n in primary_branch]),
+                   alt="Young people at each step")
+    rows = "".join(f"<tr><td>{_e(lab)}</td><td class='num'>{_e(n)}</td></tr>" for lab, n in shown)
+    return (chevron + f"<table class='counts'><thead><tr><th>Step</th><th>Young people</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+            f"<p class='small'>{MARKER}: hidden because the number, or the number lost since the step before, "
+            f"is below {ctx.threshold}.</p>")
+
+
+# --------------------------------------------------------------------------- profile
+def section_profile(ctx) -> str | None:
+    a = _analysis(ctx)
+    if a is None or a.profile is None or a.profile.empty:
+        return None
+    prof = a.profile
+    groups = list(dict.fromkeys(c[0] for c in prof.columns if isinstance(c, tuple)))
+    head = "".join(f"<th>{_e(g)}</th>" for g in groups)
+    ns = "".join(f"<td class='num'>{_n(ctx, int(prof[(g, 'n')].iloc[0]))}</td>" for g in groups)
+    body = f"<tr><td><i>Young people</i></td>{ns}</tr>"
+    for _, r in prof.iterrows():
+        cells = []
+        for g in groups:
+            v, k, n = r[(g, "value")], r[(g, "count")], int(r[(g, "n")])
+            if is_small(n, ctx.threshold):
+                cells.append(MARKER)
+            elif isinstance(k, float) and math.isnan(k):
+                cells.append(fmt_num(v, 1))
+            elif is_small(k, ctx.threshold) or is_small(n - k, ctx.threshold):
+                cells.append(MARKER)
+            else:
+                cells.append(f"{100 * v:.0f}%")
+        body += f"<tr><td>{_e(r['characteristic'])}</td>" + "".join(f"<td class='num'>{c}</td>" for c in cells) \
+            + "</tr>"
+    lead = ("<p>The matched comparison group should look like the participants; the whole pool shows how "
+            "different the young people who were not referred were before matching.</p>")
+    return (lead + f"<table class='counts'><thead><tr><th>Characteristic</th>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table><p class='small'>{MARKER}: hidden because fewer than {ctx.threshold} "
+            "young people have (or do not have) the characteristic.</p>")
+
+
+# --------------------------------------------------------------------------- design
+def section_design(ctx) -> str | None:
+    a = _analysis(ctx)
+    if a is None:
+        return None
+    from evalkit.report.sections import DESIGN_WORDS
+
+    rows = []
+    seen = set()
+    for o in a.outcomes:
+        if o.design in seen:
+            continue
+        seen.add(o.design)
+        name, _, words = DESIGN_WORDS[o.design]
+        got = [x for x in a.outcomes if x.design == o.design and x.ok]
+        level = max((x.sms for x in got), default=None)
+        why = next((x.evidence for x in got if x.sms == level), "") if got else "could not be estimated"
+        rows.append(f"<tr><td><b>{_e(name)}</b></td><td>{_e(words)}</td>"
+                    f"<td>{'level ' + str(level) if level else '–'}</td><td>{_e(why)}</td></tr>")
+    return ("<table class='design'><thead><tr><th>Design</th><th>What it does</th><th>Evidence reached "
+            "(Maryland SMS)</th><th>Why</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+# --------------------------------------------------------------------------- balance
+def section_balance(ctx) -> str | None:
+    a = _analysis(ctx)
+    if a is None:
+        return None
+    if not a.balance:
+        return "<p>This evaluation has no matched comparison group, so there is no balance to check.</p>"
+    from evalkit.designs.matching import love_plot
+
+    parts = []
+    for _, bal in a.balance:
+        ok = bal.balanced
+        parts.append(f"<p>{'After matching, every recorded characteristic was within' if ok else 'After matching, some characteristics still differed by more than'} "
+                     f"{bal.threshold:g} standard deviations between the groups"
+                     f"{'' if ok else ': ' + _e(', '.join(bal.unbalanced))}.</p>")
+        parts.append(_fig(love_plot(bal), alt="Balance before and after matching (love plot)"))
+        table = pd.DataFrame([{"Covariate": r["covariate"], "Difference before": f"{r['diff_before']:+.2f}",
+                               "Difference after": f"{r['diff_after']:+.2f}", "Reading": r["wwc_after"]}
+                              for r in bal.table])
+        parts.append("<details><summary>Balance table</summary>" + table.to_html(index=False, border=0)
+                     + "<p class='small'>Standardised mean differences for numbers; differences in proportions for "
+                       "yes/no characteristics. What Works Clearinghouse: up to 0.05 satisfies, up to 0.25 needs "
+                       "adjustment (done here by regression), above 0.25 fails.</p></details>")
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------- results
+def section_results(ctx) -> str | None:
+    a = _analysis(ctx)
+    if a is None:
+        return None
+    parts = [_forest(a)] if sum(1 for o in a.outcomes if o.standardised is not None) > 1 else []
+    for o in a.outcomes:
+        parts.append(_outcome_block(ctx, o))
+    return "".join(parts)
+
+
+def _forest(a: InterventionAnalysis) -> str:
+    from evalkit.report.plots import forest_plot
+
+    rows = [{"label": f"{o.label} ({o.design_label.lower()})"[:70], "estimate": o.standardised.estimate,
+             "ci_low": o.standardised.ci_low, "ci_high": o.standardised.ci_high,
+             "annotation": f"SMS {o.sms}"} for o in a.outcomes if o.standardised is not None]
+    return _fig(forest_plot(pd.DataFrame(rows), colour_by=None, title="All outcomes on one scale"),
+                alt="Standardised effects of every outcome")
+
+
+def _outcome_block(ctx, o: OutcomeResult) -> str:
+    tag = " <span class='tag'>primary</span>" if o.primary else ""
+    head = f"<h3>{_e(o.label)} — {_e(o.design_label.lower())}{tag}</h3>"
+    if not o.ok:
+        return head + f"<p class='failed'>Could not be estimated: {_e(o.reason)}.</p>"
+    est, ci = estimate_text(o)
+    level = round(100 * (1 - ctx.protocol.alpha))
+    n_txt = _n(ctx, o.n) if o.design not in AREA else f"{o.n:,} events"
+    table = (f"<table class='kv'><tr><td>Estimate ({_e(o.estimate.scale)})</td><td>{_e(est)}</td></tr>"
+             f"<tr><td>{level}% confidence interval</td><td>{_e(ci)}</td></tr>"
+             + (f"<tr><td>Standardised effect</td><td>{o.standardised.estimate:+.2f} ({_ci(o.standardised.ci_low, o.standardised.ci_high, 2)})</td></tr>"
+                if o.standardised is not None else "")
+             + f"<tr><td>{'Participants' if o.design not in AREA else 'Events in the programme areas'}</td>"
+               f"<td>{n_txt}</td></tr>"
+             + (f"<tr><td>Comparison group</td><td>{_n(ctx, o.n_comparison)}</td></tr>" if o.n_comparison else "")
+             + f"<tr><td>Evidence</td><td>Maryland SMS level {o.sms}: {_e(o.evidence)}</td></tr></table>")
+    body = f"<p>{_e(o.sentence)}</p>" + (f"<p class='per100'>{_e(o.per_100)}</p>" if o.per_100 else "")
+    fig = _outcome_figure(ctx, o)
+    notes = ([f"Method: {o.estimate.method}"] if o.estimate.method else []) + list(o.warnings)
+    items = "".join(f"<li>{_e(w)}</li>" for w in notes)
+    return head + body + fig + table + (f"<details><summary>Method and notes</summary><ul>{items}</ul></details>"
+                                        if items else "")
+
+
+def _outcome_figure(ctx, o: OutcomeResult) -> str:
+    import matplotlib.pyplot as plt
+
+    try:
+        if o.design == "prepost":
+            return _fig(_prepost_plot(o), alt=f"{o.label}: average before and after")
+        if o.design == "matched" and o.kind == "time_to_reoffend":
+            return _fig(_km_plot(o), alt=f"{o.label}: share not yet reoffended")
+        if o.design == "matched" and o.kind == "reoffending" and "rates" in o.extra:
+            return _fig(_rates_plot(o), alt=f"{o.label}: participants against the estimate without the intervention")
+        if o.design == "did":
+            return _fig(_did_plot(o), alt=f"{o.label}: before and after, both groups")
+        if o.design == "area_trend" and o.extra.get("its") is not None:
+            from evalkit.designs.area import its_plot
+
+            return _fig(its_plot(o.extra["its"]), alt=f"{o.label}: monthly rate and trend")
+        if o.design == "area_did":
+            from evalkit.designs.area import event_study_plot
+
+            return _fig(event_study_plot(o.result), alt=f"{o.label}: programme against comparison districts")
+    except Exception:  # a figure must never stop the report  # noqa: BLE001
+        plt.close("all")
+    return ""
+
+
+def _prepost_plot(o: OutcomeResult):
+    import matplotlib.pyplot as plt
+    from scipy import stats
+
+    r = o.result
+    n = r.n_pairs
+    t = stats.t.ppf(0.975, max(n - 1, 1))
+    means = [r.pre_mean, r.post_mean]
+    errs = [t * r.pre_sd / math.sqrt(n), t * r.post_sd / math.sqrt(n)]
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.errorbar([0, 1], means, yerr=errs, fmt="o-", color="#0072B2", capsize=6, lw=2)
+    ax.set_xticks([0, 1], ["At the start", "At the end"])
+    ax.set_xlim(-0.4, 1.4)
+    ax.set_ylabel("Average score")
+    better = "higher is better" if o.higher_is_better else "lower is better"
+    ax.set_title(f"Average score with 95% interval ({better})", loc="left", fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def _rates_plot(o: OutcomeResult):
+    import matplotlib.pyplot as plt
+
+    r = o.extra["rates"]
+    fig, ax = plt.subplots(figsize=(5.5, 2.4))
+    vals = [100 * r["participants"], 100 * r["counterfactual"]]
+    ax.barh([1, 0], vals, color=["#0072B2", "#999999"])
+    ax.set_yticks([1, 0], ["Participants", "Estimated without\nthe intervention"])
+    for y, v in zip([1, 0], vals):
+        ax.text(v + 1, y, f"{v:.0f} in 100", va="center", fontsize=9)
+    ax.set_xlim(0, max(vals) * 1.35 + 5)
+    ax.set_xlabel("Young people per 100 with a proven reoffence")
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def _km_plot(o: OutcomeResult):
+    import matplotlib.pyplot as plt
+
+    curves = o.result.curves_frame()
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    for col, lab, c in (("survival_participants", "Participants", "#0072B2"),
+                        ("survival_comparison", "Matched comparison", "#999999")):
+        if col in curves:
+            t = np.concatenate([[0], curves["time"].to_numpy()])
+            s = np.concatenate([[1], curves[col].to_numpy()])
+            ax.step(t / 30.4375, 100 * s, where="post", label=lab, color=c, lw=2)
+    ax.set_xlabel("Months since the start")
+    ax.set_ylabel("% not yet reoffended")
+    ax.legend(frameon=False, fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def _did_plot(o: OutcomeResult):
+    import matplotlib.pyplot as plt
+
+    cells = {(c.group, c.period): c.mean for c in o.result.cells}
+    scale = 100 if o.extra.get("percent") else 1
+    fig, ax = plt.subplots(figsize=(5, 3))
+    for g, lab, c in (("treated", "Participants", "#0072B2"), ("comparison", "Matched comparison", "#999999")):
+        ys = [scale * cells.get((g, "before"), math.nan), scale * cells.get((g, "after"), math.nan)]
+        ax.plot([0, 1], ys, "o-", color=c, label=lab, lw=2)
+    ax.set_xticks([0, 1], ["Before the start", "After the start"])
+    ax.set_ylabel("% with a proven offence per period" if scale == 100 else "Offences per period")
+    ax.legend(frameon=False, fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- subgroups, sensitivity, limitations
+def section_subgroups(ctx) -> str | None:
+    a = _analysis(ctx)
+    if a is None:
+        return None
+    if not a.subgroups:
+        return "<p>No subgroup analysis applies to this evaluation's primary result.</p>"
+    parts = ["<p>Results in small groups are uncertain; a difference between groups is not evidence that the "
+             "intervention works differently for them unless the intervals barely overlap.</p>"]
+    for s in a.subgroups:
+        parts.append(f"<h3>By {_e(s.variable.replace('_', ' '))}</h3>")
+        if s.suppressed_reason:
+            parts.append(f"<p class='pending'>{_e(s.suppressed_reason[0].upper() + s.suppressed_reason[1:])}.</p>")
+            continue
+        unit = " (percentage points)" if "reoffending" in s.outcome.lower() and "matched" in s.design_label.lower() \
+            else " (points)"
+        rows = "".join(f"<tr><td>{_e(r['group'])}</td><td class='num'>{_n(ctx, r['n'])}</td>"
+                       f"<td class='num'>{r['estimate']:+.1f}</td><td>{_ci(r['ci_low'], r['ci_high'])}</td>"
+                       f"<td>{_e(r['verdict'])}</td></tr>" for r in s.rows)
+        parts.append(f"<table class='counts'><thead><tr><th>Group</th><th>Young people</th><th>Estimate{unit}"
+                     f"</th><th>95% interval</th><th>Reading</th></tr></thead><tbody>{rows}</tbody></table>")
+    return "".join(parts)
+
+
+def section_sensitivity(ctx) -> str | None:
+    a = _analysis(ctx)
+    if a is None:
+        return None
+    if not a.sensitivity:
+        return "<p>No sensitivity analysis applies to these designs.</p>"
+    items = "".join(f"<li><b>{_e(h)}</b>: {_e(t)}</li>" for h, t in a.sensitivity)
+    return f"<ul>{items}</ul>"
+
+
+def section_limitations(ctx) -> str | None:
+    a = _analysis(ctx)
+    if a is None:
+        return None
+    if not a.limitations:
+        return "<p>No particular limitations were found in the diagnostics.</p>"
+    return "<ul>" + "".join(f"<li>{_e(t)}</li>" for t in a.limitations) + "</ul>"
+
+
+def section_appendix(ctx) -> str | None:
+    a = _analysis(ctx)
+    if a is None:
+        return None
+    std = sorted({o.standardisation for o in a.outcomes if o.standardisation})
+    rows = "".join(f"<li>{_e(s)}</li>" for s in std)
+    return ("<h3>How the primary finding is chosen and standardised</h3><p>The protocol's first primary outcome, "
+            "from the strongest design that estimated it (Maryland SMS). Positive standardised effects are better "
+            "for young people.</p>" + (f"<ul>{rows}</ul>" if rows else "")
+            + "<p>Significant only when the interval excludes no effect and at least "
+            f"{ctx.protocol.min_n_significance} young people contributed. The minimum worthwhile effect is a "
+            "standardised 0.2 (Cohen's small effect).</p>")
+
+
+__all__ = ["section_headline", "section_participation", "section_profile", "section_design", "section_balance",
+           "section_results", "section_subgroups", "section_sensitivity", "section_limitations", "section_appendix",
+           "disclosed_steps", "estimate_text"]
