@@ -109,153 +109,191 @@ def _dates(rng: np.random.Generator, itype: str, n: int) -> tuple[np.ndarray, np
     return start - lag, start, start
 
 
-def _simulate_intervention(seed: int, k: int, spec: dict, n: int, taken: set[str],
-                           ) -> tuple[dict[str, pd.DataFrame], list[dict], dict[str, pd.DataFrame]]:
-    rng = stream(seed, PART_INTERVENTION, k)
-    iid, itype = spec["id"], spec["type"]
-    scenario = spec["scenario"] or "null"  # YAML reads a bare `null` as None
-    prof = profile_for(spec)
-    eff = effects_for(iid)
+@dataclass
+class _Cohort:
+    """One intervention's participants while they are being simulated (internal state)."""
+
+    spec: dict
+    n: int
+    c: dict[str, np.ndarray]          # covariates, latent traits and baseline responses
+    pid: np.ndarray
+    referral: np.ndarray
+    start: np.ndarray
+    index: np.ndarray
+    dob: np.ndarray
+    has_dob: np.ndarray               # date of birth given (else only age at start)
+    severity: np.ndarray              # baseline severity, standardised within the intervention
+
+    @property
+    def iid(self) -> str:
+        return self.spec["id"]
+
+    @property
+    def itype(self) -> str:
+        return self.spec["type"]
+
+    def truth_row(self, outcome: str, scale: str, value: float) -> dict[str, Any]:
+        # YAML reads a bare `null` scenario as None.
+        return _truth_row(self.iid, outcome, scale, value, self.spec["scenario"] or "null", self.itype)
+
+
+def _cohort(rng: np.random.Generator, spec: dict, n: int, taken: set[str]) -> _Cohort:
     c = _draw_participants(rng, spec, n)
     pid = person_ids(rng, n, taken)
-    referral, start, index = _dates(rng, itype, n)
+    referral, start, index = _dates(rng, spec["type"], n)
     dob = dates_of_birth(rng, start, c["age"])
-    age_index = age_on(dob, index)
     has_dob = rng.random(n) < 0.85
-    # Baseline severity (standardised within the intervention) drives engagement and attrition.
+    # Baseline severity drives engagement and attrition.
     sev_raw = np.where(c["sdq_inst"] != "", q.sdq_raw_total(c["sdq0"]) / 6.0, 0.0) - np.where(
         c["has_sw"], c["sw0"].sum(axis=1) / 4.5, 0.0)
     severity = (sev_raw - sev_raw.mean()) / (sev_raw.std() or 1.0)
-    eng = simulate_engagement(rng, itype, prof, pid, iid, start, severity, c["z"])
+    return _Cohort(spec, n, c, pid, referral, start, index, dob, has_dob, severity)
 
-    participants = pd.DataFrame({
-        "person_id": pid, "intervention_id": iid, "referral_date": referral, "start_date": start,
+
+def _participants_table(rng: np.random.Generator, co: _Cohort, eng) -> pd.DataFrame:
+    """The participants table: date of birth for most, age at start only for the rest."""
+    has_dob = co.has_dob
+    frame = pd.DataFrame({
+        "person_id": co.pid, "intervention_id": co.iid, "referral_date": co.referral, "start_date": co.start,
         "end_date": eng.end_date, "exit_reason": eng.exit_reason,
-        "date_of_birth": np.where(has_dob, dob, np.datetime64("NaT")).astype("datetime64[D]"),
-        "age_at_start": pd.array(np.where(has_dob, -1, c["age"]), dtype="Int64"),
-        "sex": c["sex"], "ethnicity_detailed": None, "ethnicity_group": None, "locality": c["locality"],
-        "referral_source": pick(rng, prof.referral_sources, n),
-        **{col: c[col] for col in RISK_COLUMNS},
+        "date_of_birth": np.where(has_dob, co.dob, np.datetime64("NaT")).astype("datetime64[D]"),
+        "age_at_start": pd.array(np.where(has_dob, -1, co.c["age"]), dtype="Int64"),
+        "sex": co.c["sex"], "ethnicity_detailed": None, "ethnicity_group": None, "locality": co.c["locality"],
+        "referral_source": pick(rng, profile_for(co.spec).referral_sources, co.n),
+        **{col: co.c[col] for col in RISK_COLUMNS},
     })
-    participants.loc[has_dob, "age_at_start"] = pd.NA
-    eth = draw_ethnicity(rng, c["locality"], unknown=UNKNOWN_PARTICIPANT)
-    participants["ethnicity_detailed"] = eth
-    participants["ethnicity_group"] = ethnicity_group(eth)
+    frame.loc[has_dob, "age_at_start"] = pd.NA
+    eth = draw_ethnicity(rng, co.c["locality"], unknown=UNKNOWN_PARTICIPANT)
+    frame["ethnicity_detailed"] = eth
+    frame["ethnicity_group"] = ethnicity_group(eth)
+    return frame
 
-    # Questionnaires.
-    frames, truth, pot = [], [], {}
+
+def _questionnaires(rng: np.random.Generator, co: _Cohort, eng, eff,
+                    ) -> tuple[pd.DataFrame | None, list[dict], pd.DataFrame, float]:
+    """Item-level responses at baseline / exit / follow-up, their truth rows and potential outcomes.
+
+    Exit states are drawn once; the treated and untreated exit responses share the same
+    uniforms (common random numbers), so each person's counterfactual is known.
+    Returns the measurements, truth rows, potential outcomes and the SWEMWBS latent shift.
+    """
+    n, c = co.n, co.c
     ended = ~np.isnat(eng.end_date)
-    p_exit = exit_probability(eng.exit_reason, severity)
-    has_exit = ended & (rng.random(n) < p_exit)
-    base_date = start + rng.integers(0, 15, size=n)
+    has_exit = ended & (rng.random(n) < exit_probability(eng.exit_reason, co.severity))
+    base_date = co.start + rng.integers(0, 15, size=n)
     base_date = np.where(ended, np.minimum(base_date, eng.end_date), base_date)
     exit_date = np.where(ended, np.maximum(eng.end_date - rng.integers(0, 8, size=n), base_date), base_date)
     fu_date = exit_date + rng.integers(90, 181, size=n)
-    has_fu = has_exit & (rng.random(n) < FOLLOW_UP_TYPES.get(itype, 0.0)) & (fu_date <= np.datetime64(DATA_END))
+    has_fu = has_exit & (rng.random(n) < FOLLOW_UP_TYPES.get(co.itype, 0.0)) & (fu_date <= np.datetime64(DATA_END))
     traits = {s: c[f"trait_{s}"] for s in (*q.SUBSCALES, "wellbeing")}
-    shifts = _sdq_shifts(eff, traits, c["sdq_inst"] != "")
-    sw_mask = c["has_sw"]
-    sw_shift = q.solve_shift(q.expected_swemwbs_metric, traits["wellbeing"][sw_mask] + q.DRIFT_WELLBEING,
+    has_sdq, has_sw = c["sdq_inst"] != "", c["has_sw"]
+    shifts = _sdq_shifts(eff, traits, has_sdq)
+    sw_shift = q.solve_shift(q.expected_swemwbs_metric, traits["wellbeing"][has_sw] + q.DRIFT_WELLBEING,
                              eff.swemwbs)
-    exit_states0 = {s: traits[s] + q.DRIFT_DIFFICULTY + rng.normal(0, q.STATE_SD, n) for s in q.DIFFICULTIES}
-    exit_states0["prosocial"] = traits["prosocial"] + rng.normal(0, q.STATE_SD, n)
-    exit_states0["wellbeing"] = traits["wellbeing"] + q.DRIFT_WELLBEING + rng.normal(0, q.STATE_SD, n)
-    exit_states1 = {s: v + shifts.get(s, 0.0) for s, v in exit_states0.items()}
-    exit_states1["wellbeing"] = exit_states0["wellbeing"] + sw_shift
+    exit0 = {s: traits[s] + q.DRIFT_DIFFICULTY + rng.normal(0, q.STATE_SD, n) for s in q.DIFFICULTIES}
+    exit0["prosocial"] = traits["prosocial"] + rng.normal(0, q.STATE_SD, n)
+    exit0["wellbeing"] = traits["wellbeing"] + q.DRIFT_WELLBEING + rng.normal(0, q.STATE_SD, n)
+    exit1 = {s: v + shifts.get(s, 0.0) for s, v in exit0.items()}
+    exit1["wellbeing"] = exit0["wellbeing"] + sw_shift
     u_sdq, u_sw = rng.random((n, 25)), rng.random((n, 7))
-    sdq1 = q.sdq_items(u_sdq, exit_states1)
-    sw1 = q.swemwbs_items(u_sw, exit_states1["wellbeing"])
-    fu_states = {s: traits[s] + 2 * q.DRIFT_DIFFICULTY + 0.7 * shifts.get(s, 0.0) + rng.normal(0, q.STATE_SD, n)
-                 for s in q.SUBSCALES}
-    fu_states["wellbeing"] = traits["wellbeing"] + 2 * q.DRIFT_WELLBEING + 0.7 * sw_shift + rng.normal(
-        0, q.STATE_SD, n)
-    sdq_fu = q.sdq_items(rng.random((n, 25)), fu_states)
-    sw_fu = q.swemwbs_items(rng.random((n, 7)), fu_states["wellbeing"])
-    has_sdq = c["sdq_inst"] != ""
-    sw_inst = np.full(n, "SWEMWBS", dtype=object)
-    for inst_mask, inst, resp0, resp1, respf in ((has_sdq, c["sdq_inst"], c["sdq0"], sdq1, sdq_fu),
-                                                  (sw_mask, sw_inst, c["sw0"], sw1, sw_fu)):
-        if not inst_mask.any():
+    sdq1, sw1 = q.sdq_items(u_sdq, exit1), q.swemwbs_items(u_sw, exit1["wellbeing"])
+    # Follow-up keeps 70% of the effect and two steps of natural drift.
+    fu = {s: traits[s] + 2 * q.DRIFT_DIFFICULTY + 0.7 * shifts.get(s, 0.0) + rng.normal(0, q.STATE_SD, n)
+          for s in q.SUBSCALES}
+    fu["wellbeing"] = traits["wellbeing"] + 2 * q.DRIFT_WELLBEING + 0.7 * sw_shift + rng.normal(0, q.STATE_SD, n)
+    sdq_fu, sw_fu = q.sdq_items(rng.random((n, 25)), fu), q.swemwbs_items(rng.random((n, 7)), fu["wellbeing"])
+    frames = []
+    for mask, inst, resp0, resp1, respf in ((has_sdq, c["sdq_inst"], c["sdq0"], sdq1, sdq_fu),
+                                            (has_sw, np.full(n, "SWEMWBS", dtype=object), c["sw0"], sw1, sw_fu)):
+        if not mask.any():
             continue
-        for tp, when, resp, keep in (("baseline", base_date, resp0, inst_mask),
-                                     ("exit", exit_date, resp1, inst_mask & has_exit),
-                                     ("follow_up", fu_date, respf, inst_mask & has_fu)):
+        for tp, when, resp, keep in (("baseline", base_date, resp0, mask), ("exit", exit_date, resp1, mask & has_exit),
+                                     ("follow_up", fu_date, respf, mask & has_fu)):
             keep = keep & (rng.random(n) >= FORM_MISSING)
-            frames.append(item_rows(rng, pid, iid, inst, tp, when, resp, keep))
+            frames.append(item_rows(rng, co.pid, co.iid, inst, tp, when, resp, keep))
+    truth = []
     if has_sdq.any():
         for outcome, subs in (("sdq_total_change", q.DIFFICULTIES), ("sdq_emotional_change", ("emotional",)),
                               ("sdq_conduct_change", ("conduct",))):
-            value = sum(float(np.mean(q.expected_subscale(traits[s][has_sdq] + q.DRIFT_DIFFICULTY + shifts.get(s, 0.0), s)
-                                      - q.expected_subscale(traits[s][has_sdq] + q.DRIFT_DIFFICULTY, s)))
-                        for s in subs)
-            truth.append(_truth_row(iid, outcome, "mean difference in exit score, ATT (SDQ points)", value,
-                                    scenario, itype))
-    if sw_mask.any():
-        truth.append(_truth_row(iid, "swemwbs_change", "mean difference in exit score, ATT (SWEMWBS metric points)",
-                                eff.swemwbs if sw_shift else 0.0, scenario, itype))
-    sdq0_cf = q.sdq_items(u_sdq, exit_states0)
-    sw0_cf = q.swemwbs_items(u_sw, exit_states0["wellbeing"])
-    pot["questionnaires"] = pd.DataFrame({
-        "person_id": pid, "has_sdq": has_sdq, "has_swemwbs": sw_mask,
+            value = sum(float(np.mean(
+                q.expected_subscale(traits[s][has_sdq] + q.DRIFT_DIFFICULTY + shifts.get(s, 0.0), s)
+                - q.expected_subscale(traits[s][has_sdq] + q.DRIFT_DIFFICULTY, s))) for s in subs)
+            truth.append(co.truth_row(outcome, "mean difference in exit score, ATT (SDQ points)", value))
+    if has_sw.any():
+        truth.append(co.truth_row("swemwbs_change", "mean difference in exit score, ATT (SWEMWBS metric points)",
+                                  eff.swemwbs if sw_shift else 0.0))
+    sdq0_cf, sw0_cf = q.sdq_items(u_sdq, exit0), q.swemwbs_items(u_sw, exit0["wellbeing"])
+    potential = pd.DataFrame({
+        "person_id": co.pid, "has_sdq": has_sdq, "has_swemwbs": has_sw,
         "sdq_total_exit0": q.sdq_raw_total(sdq0_cf), "sdq_total_exit1": q.sdq_raw_total(sdq1),
         "swemwbs_metric_exit0": q.SWEMWBS_METRIC[sw0_cf.sum(axis=1) - 7],
         "swemwbs_metric_exit1": q.SWEMWBS_METRIC[sw1.sum(axis=1) - 7]})
+    measurements = pd.concat(frames, ignore_index=True) if frames else None
+    return measurements, truth, potential, sw_shift
 
-    # Statuses and onward referrals.
+
+def _statuses_and_referrals(rng: np.random.Generator, co: _Cohort, participants: pd.DataFrame, eng, eff,
+                            sw_shift: float) -> tuple[pd.DataFrame | None, pd.DataFrame, list[dict]]:
+    """Statuses at baseline/exit, onward referrals, and their truth rows."""
     info = participants[["person_id", "intervention_id", "start_date", "end_date", "substance_misuse_concern",
                          "looked_after"]].copy()
-    info["age"], info["z"] = c["age"], c["z"]
-    status_frames = []
-    if prof.statuses:
-        has_exit_status = ended & (rng.random(n) < np.where(eng.exit_reason == "completed", 0.9, 0.35))
-        st, st_truth = simulate_statuses(rng, info, has_exit_status, traits["wellbeing"], sw_shift,
+    info["age"], info["z"] = co.c["age"], co.c["z"]
+    statuses, truth = None, []
+    if profile_for(co.spec).statuses:
+        ended = ~np.isnat(eng.end_date)
+        has_exit_status = ended & (rng.random(co.n) < np.where(eng.exit_reason == "completed", 0.9, 0.35))
+        statuses, st = simulate_statuses(rng, info, has_exit_status, co.c["trait_wellbeing"], sw_shift,
                                          eff.neet_logit, eff.substance_logit)
-        status_frames.append(st)
-        if st_truth.neet_rd is not None:
-            truth.append(_truth_row(iid, "neet_exit", "risk difference in NEET at exit, ATT (aged 16+)",
-                                    st_truth.neet_rd, scenario, itype))
-        if st_truth.substance_rd is not None:
-            truth.append(_truth_row(iid, "substance_use", "risk difference in weekly-or-more use at exit, ATT (aged 12+)",
-                                    st_truth.substance_rd, scenario, itype))
-    onward, takeup = simulate_onward_referrals(rng, info, spec["level"], eng.engagement, eff.takeup_logit,
+        if st.neet_rd is not None:
+            truth.append(co.truth_row("neet_exit", "risk difference in NEET at exit, ATT (aged 16+)", st.neet_rd))
+        if st.substance_rd is not None:
+            truth.append(co.truth_row("substance_use", "risk difference in weekly-or-more use at exit, ATT (aged 12+)",
+                                      st.substance_rd))
+    onward, takeup = simulate_onward_referrals(rng, info, co.spec["level"], eng.engagement, eff.takeup_logit,
                                                np.datetime64(DATA_END, "D"))
     if takeup is not None:
-        truth.append(_truth_row(iid, "onward_referral_takeup", "expected proportion of onward referrals taken up",
-                                takeup, scenario, itype))
+        truth.append(co.truth_row("onward_referral_takeup", "expected proportion of onward referrals taken up",
+                                  takeup))
+    return statuses, onward, truth
 
-    # Offending.
-    people = pd.DataFrame({"person_id": pid, "index_date": index, "dob": dob, "age": age_index, "male": c["male"],
-                           **{col: c[col] for col in RISK_COLUMNS},
-                           "index_offence": np.full(n, itype == "custody_diversion")})
+
+def _offending(rng: np.random.Generator, co: _Cohort, eff) -> tuple[pd.DataFrame, list[dict], pd.DataFrame]:
+    """Offences with the planted hazard ratio, the offending truth rows and potential outcomes."""
+    people = pd.DataFrame({"person_id": co.pid, "index_date": co.index, "dob": co.dob, "age": age_on(co.dob, co.index),
+                           "male": co.c["male"], **{col: co.c[col] for col in RISK_COLUMNS},
+                           "index_offence": np.full(co.n, co.itype == "custody_diversion")})
     lp = linear_predictor(people)
-    ot = truth_for(window_days(index, 12), lp, violent_share(people), eff.reoffend_rd)
+    ot = truth_for(window_days(co.index, 12), lp, violent_share(people), eff.reoffend_rd)
     people["log_hr"] = ot.log_hr
     offences, potential = simulate_offences(rng, people)
-    truth[:0] = [
-        _truth_row(iid, "reoffend_12m", "risk difference, ATT (proportion proven reoffending in 12 months)",
-                   ot.reoffend_rd, scenario, itype),
-        _truth_row(iid, "reoffend_freq_12m", "mean difference, ATT (proven reoffences per person in 12 months)",
-                   ot.freq_diff, scenario, itype),
-        _truth_row(iid, "time_to_reoffend_hr", "hazard ratio (time to first proven reoffence)",
-                   float(np.exp(ot.log_hr)), scenario, itype),
-        _truth_row(iid, "violent_reoffend_12m",
-                   "risk difference, ATT (proportion proven violent reoffending in 12 months)",
-                   ot.violent_rd, scenario, itype),
+    truth = [
+        co.truth_row("reoffend_12m", "risk difference, ATT (proportion proven reoffending in 12 months)",
+                     ot.reoffend_rd),
+        co.truth_row("reoffend_freq_12m", "mean difference, ATT (proven reoffences per person in 12 months)",
+                     ot.freq_diff),
+        co.truth_row("time_to_reoffend_hr", "hazard ratio (time to first proven reoffence)", float(np.exp(ot.log_hr))),
+        co.truth_row("violent_reoffend_12m", "risk difference, ATT (proportion proven violent reoffending in 12 months)",
+                     ot.violent_rd),
     ]
-    if "area_rollout" in spec:
-        for outcome in ("area_serious_violence_rr", "area_knife_crime_rr"):
-            truth.append(_truth_row(iid, outcome, "rate ratio in roll-out districts from the start month",
-                                    eff.area_rr, scenario, itype))
-    pot["offending"] = potential
-    tables = {
-        "participants": participants,
-        "contacts": eng.contacts,
-        "measurements": pd.concat(frames, ignore_index=True) if frames else None,
-        "statuses": pd.concat(status_frames, ignore_index=True) if status_frames else None,
-        "onward_referrals": onward,
-        "offences": offences,
-    }
-    return tables, truth, pot
+    return offences, truth, potential
+
+
+def _simulate_intervention(seed: int, k: int, spec: dict, n: int, taken: set[str],
+                           ) -> tuple[dict[str, pd.DataFrame | None], list[dict], dict[str, pd.DataFrame]]:
+    """Every table of one intervention, its truth rows and test-only potential outcomes."""
+    rng = stream(seed, PART_INTERVENTION, k)
+    eff = effects_for(spec["id"])
+    co = _cohort(rng, spec, n, taken)
+    eng = simulate_engagement(rng, co.itype, profile_for(spec), co.pid, co.iid, co.start, co.severity, co.c["z"])
+    participants = _participants_table(rng, co, eng)
+    measurements, q_truth, q_pot, sw_shift = _questionnaires(rng, co, eng, eff)
+    statuses, onward, s_truth = _statuses_and_referrals(rng, co, participants, eng, eff, sw_shift)
+    offences, o_truth, o_pot = _offending(rng, co, eff)
+    area_truth = [co.truth_row(outcome, "rate ratio in roll-out districts from the start month", eff.area_rr)
+                  for outcome in ("area_serious_violence_rr", "area_knife_crime_rr") if "area_rollout" in spec]
+    tables = {"participants": participants, "contacts": eng.contacts, "measurements": measurements,
+              "statuses": statuses, "onward_referrals": onward, "offences": offences}
+    return tables, o_truth + q_truth + s_truth + area_truth, {"questionnaires": q_pot, "offending": o_pot}
 
 
 def _sdq_shifts(eff, traits: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, float]:
