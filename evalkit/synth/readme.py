@@ -9,7 +9,8 @@ from evalkit.synth.settings import DATA_END, POOL_SIZES, PRIMARY_OUTCOMES, effec
 _TEXT = """# Synthetic VRU monitoring data (seed {seed})
 
 Made by `evalkit synth --seed {seed} --out DIR` (`evalkit.synthetic.generate`). Nothing here is
-about real people. The same seed always gives byte-identical files.
+about real people. The same seed gives byte-identical files with the same library versions
+(these were made with {versions}; random streams may change between numpy releases).
 
 ## The scenario
 An imaginary Violence Reduction Unit for Nottingham City and Nottinghamshire County, 2020/21,
@@ -124,6 +125,14 @@ def _effects_text() -> str:
     return "\n".join(lines + ["- every other intervention and outcome: exactly no effect"])
 
 
+def library_versions() -> str:
+    """The versions that fix the random streams and number formatting."""
+    import numpy
+    import scipy
+
+    return f"numpy {numpy.__version__}, scipy {scipy.__version__}, pandas {pd.__version__}"
+
+
 def readme_text(world, *, seed: int) -> str:
     """README.md for the data folder, with a few numbers computed from the data."""
     counts = world.tables["area_counts"]
@@ -139,4 +148,5 @@ def readme_text(world, *, seed: int) -> str:
                         pool_text=", ".join(f"{n:,} {k}" for k, n in POOL_SIZES.items()),
                         data_end=DATA_END.isoformat(), complete_by=complete_by.isoformat(),
                         files=files, knife_change=year / base - 1, effects=_effects_text(),
+                        versions=library_versions(),
                         primary="; ".join(f"{t}: {', '.join(o)}" for t, o in PRIMARY_OUTCOMES.items()))
