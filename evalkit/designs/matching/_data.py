@@ -60,6 +60,8 @@ def prepare(data: pd.DataFrame, *, treatment: str, id_col: str, columns: list[st
     needed = list(dict.fromkeys([id_col, treatment, *columns]))
     require_columns(data, needed)
     for col in needed:
+        if pd.api.types.is_integer_dtype(data[col]) and not pd.api.types.is_extension_array_dtype(data[col]):
+            continue  # numpy integer columns cannot hold missing values
         n_missing = int(data[col].isna().sum())
         if n_missing:
             raise DataError(Problem(file=_SOURCE, column=col,
