@@ -115,7 +115,8 @@ def dates_of_birth(rng: np.random.Generator, index: np.ndarray, ages: np.ndarray
     out = np.empty(len(index), dtype="datetime64[D]")
     offsets = rng.integers(1, 365, size=len(index))
     for i, (d, a, off) in enumerate(zip(index.astype(object), ages, offsets, strict=True)):
-        anniversary = d.replace(year=d.year - int(a)) if not (d.month == 2 and d.day == 29) else date(d.year - int(a), 2, 28)
+        leap_day = d.month == 2 and d.day == 29
+        anniversary = date(d.year - int(a), 2, 28) if leap_day else d.replace(year=d.year - int(a))
         out[i] = np.datetime64(anniversary - timedelta(days=int(off)), "D")
     return out
 

@@ -272,8 +272,8 @@ def _offending(rng: np.random.Generator, co: _Cohort, eff) -> tuple[pd.DataFrame
         co.truth_row("reoffend_freq_12m", "mean difference, ATT (proven reoffences per person in 12 months)",
                      ot.freq_diff),
         co.truth_row("time_to_reoffend_hr", "hazard ratio (time to first proven reoffence)", float(np.exp(ot.log_hr))),
-        co.truth_row("violent_reoffend_12m", "risk difference, ATT (proportion proven violent reoffending in 12 months)",
-                     ot.violent_rd),
+        co.truth_row("violent_reoffend_12m",
+                     "risk difference, ATT (proportion proven violent reoffending in 12 months)", ot.violent_rd),
     ]
     return offences, truth, potential
 
@@ -316,7 +316,8 @@ def _sdq_shifts(eff, traits: dict[str, np.ndarray], mask: np.ndarray) -> dict[st
     return out
 
 
-def _simulate_pool(seed: int, taken: set[str], sizes: dict[str, int]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _simulate_pool(seed: int, taken: set[str], sizes: dict[str, int],
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The comparison pool, its offences and potential outcomes."""
     frames, offences, potentials = [], [], []
     for k, (source, m) in enumerate(sizes.items()):
