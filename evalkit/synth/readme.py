@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from evalkit.synth.settings import DATA_END, POOL_SIZES, PRIMARY_OUTCOMES, effects_for, portfolio
+from evalkit.synth.writer import COLUMNS
 
 _TEXT = """# Synthetic VRU monitoring data (seed {seed})
 
@@ -38,6 +39,7 @@ Files (columns exactly as `docs/data-contract.md`): {files}, plus `truth.csv`.
   community_resolution are never proven; offences whose outcome falls after the extract are
   `charge` (court pending) or `pending`. Custody cohorts (custody diversion participants and
   the custody_no_referral pool) have their arrest offence dated on the index date itself.
+  Nobody has an offence before their 10th birthday (age of criminal responsibility).
 - **prior_offences** = number of proven offences with offence_date in [index - 24 months,
   index - 1 day]; the offences file holds exactly that many (plus older offences, unproven
   ones and the index-day arrest offence, none of which count). The index date is start_date,
@@ -58,8 +60,8 @@ Files (columns exactly as `docs/data-contract.md`): {files}, plus `truth.csv`.
   engagement that is lower for higher-risk, worse-scoring young people; completed = stayed to
   the end and attended at least completion_min_sessions. During lockdowns half the
   face-to-face sessions moved to phone_online.
-- **Area counts.** Per locality, summed to City (= Nottingham) and County (= its seven
-  districts; counts and populations roll up exactly). Population at risk is the 10-24
+- **Area counts.** Per locality, summed to City (= Nottingham, so there are no separate
+  Nottingham rows) and County (= its seven districts; counts and populations roll up exactly). Population at risk is the 10-24
   population. Shared trend (down since 2018/19), summer peak, COVID dip in spring 2020,
   negative binomial noise. INT27 (Mansfield, Ashfield, from 2019-10) multiplies serious
   violence and knife crime by 0.82; INT28 (Gedling, Broxtowe, Newark and Sherwood, from
@@ -142,7 +144,7 @@ def readme_text(world, *, seed: int) -> str:
     base = knife.loc[(fy >= 2017) & (fy <= 2019), "count"].sum() / 3
     year = knife.loc[fy == 2020, "count"].sum()
     complete_by = (pd.Timestamp(DATA_END) - pd.DateOffset(months=18)).date()
-    files = ", ".join(f"`{t}.csv`" for t in world.tables)
+    files = ", ".join(f"`{t}.csv`" for t in COLUMNS if t != "truth")
     return _TEXT.format(seed=seed, n_part=len(world.tables["participants"]),
                         n_pool=len(world.tables["comparison_pool"]),
                         pool_text=", ".join(f"{n:,} {k}" for k, n in POOL_SIZES.items()),
