@@ -24,6 +24,7 @@ import html
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -276,12 +277,25 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_FRAME = re.compile(r"File (\S*evalkit\S*?\.py):(\d+), in (\w+)")
+
+
+def _where(traceback_text: str) -> str:
+    """' (at evalkit/x.py:12 in f)' for the deepest evalkit frame of a programming error, to help a developer."""
+    frames = _FRAME.findall(_ANSI.sub("", traceback_text))
+    if not frames:
+        return ""
+    path, line, func = frames[-1]
+    return f" (at {path[path.rfind('evalkit/'):]}:{line} in {func})"
+
+
 def _error_text(exc: BaseException) -> str:
     """One plain line: the evaluator's error message, or the exception's type and text."""
     ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
     if ename:
-        text = evalue if ename.endswith(("SpecError", "DataError", "InsufficientDataError", "MissingDataError",
-                                         "EvalkitError")) else f"{ename}: {evalue}"
+        users = ename.endswith(("SpecError", "DataError", "InsufficientDataError", "MissingDataError", "EvalkitError"))
+        text = evalue if users else f"{ename}: {evalue}{_where(getattr(exc, 'traceback', '') or '')}"
     elif isinstance(exc, EvalkitError):
         text = str(exc)
     else:

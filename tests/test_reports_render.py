@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "synthetic_data"
 PROTOCOLS = ROOT / "protocols"
 PERSON_ID = re.compile(r"P[0-9a-f]{16}")
+#: A whole number as shown in a count table ("7", "1,234").
+INTEGER = re.compile(r"\d{1,3}(,\d{3})*")
 SAMPLE = ["INT01", "INT08", "INT27"]
 HEADINGS = ("What we found", "Who took part", "How we evaluated it", "Results", "Limitations", "Appendix")
 
@@ -56,7 +58,7 @@ def check_output_folder(out: Path, report_ids: list[str]) -> None:
         for heading in HEADINGS:
             assert f">{heading}</h2>" in page, (rid, heading)
         for cell in _count_cells(page):
-            if cell in ("[c]", "", "–"):
+            if not INTEGER.fullmatch(cell):  # labels, shares, means, [c]: not shown counts
                 continue
             value = int(cell.replace(",", ""))
             assert value == 0 or value >= 10, f"{rid}: small count {value} shown"
