@@ -1,11 +1,15 @@
 """Time to reoffend in a matched sample: weighted Kaplan–Meier curves and a Cox model (lifelines).
 
-Cox: ``CoxPHFitter`` on the matched sample with the matching weights and,
-without replacement, ``cluster_col`` = matched set (robust sandwich variance,
-as R ``coxph(..., weights = weights, cluster = subclass)``; no small-sample
-factor); with replacement robust SEs without clusters (``robust = TRUE``).
-Ties are handled by Efron's method in both. The result keeps the survival
-curves only at grid times (aggregates), never individual times.
+Cox: ``CoxPHFitter`` (Efron ties) on the matched sample with the matching
+weights gives the hazard ratio and the information matrix. The robust SE is
+computed here, as R ``coxph(..., weights = weights, cluster = subclass)`` does:
+``V = I^-1 B I^-1`` with ``B`` the sum over matched sets of the weighted Efron
+score residuals (Therneau & Grambsch 2000, ch. 7; no small-sample factor);
+with replacement each person is their own cluster (``robust = TRUE``).
+Hand-written because lifelines' robust variance uses score residuals that
+ignore the Efron tie correction, so its SE differs from R's when follow-up
+times are tied (whole days). The result keeps the survival curves only at grid
+times (aggregates), never individual times.
 """
 
 from __future__ import annotations
@@ -47,6 +51,62 @@ class SurvivalResult(ResultMixin):
         return pd.DataFrame(list(self.curves))
 
 
+def efron_score_residuals(time: np.ndarray, event: np.ndarray, X: np.ndarray, w: np.ndarray,
+                          beta: np.ndarray) -> np.ndarray:
+    """Per-person Cox score residuals with Efron's tie correction (unweighted, as R ``residuals(fit, "score")``).
+
+    ``sum_i w_i r_i`` is the weighted score, zero at the MLE.
+    """
+    risk = np.exp(X @ beta)
+    resid = np.zeros_like(X, dtype=float)
+    death_times = np.unique(time[event == 1])
+    for t in death_times:
+        at_risk = time >= t
+        dead = at_risk & (time == t) & (event == 1)
+        d = int(dead.sum())
+        wr = w * risk
+        s0 = wr[at_risk].sum()
+        s1 = (wr[at_risk, None] * X[at_risk]).sum(axis=0)
+        s0d = wr[dead].sum()
+        s1d = (wr[dead, None] * X[dead]).sum(axis=0)
+        meanwt = w[dead].sum() / d
+        xbar_sum = np.zeros(X.shape[1])
+        for k in range(d):
+            frac = k / d
+            denom = s0 - frac * s0d
+            xbar = (s1 - frac * s1d) / denom
+            haz = meanwt / denom
+            xbar_sum += xbar
+            scale = np.where(dead, 1.0 - frac, 1.0) * at_risk
+            resid -= (scale * risk * haz)[:, None] * (X - xbar)
+        resid[dead] += X[dead] - xbar_sum / d
+    return resid
+
+
+def _polish(df: pd.DataFrame, beta: float, inv_info: float) -> float:
+    """A few Newton steps on the Efron score: lifelines can stop ~1e-7 short of the MLE."""
+    X = df[["A"]].to_numpy(float)
+    T, E, w = df["T"].to_numpy(float), df["E"].to_numpy(float), df["w"].to_numpy(float)
+    for _ in range(5):
+        score = float(w @ efron_score_residuals(T, E, X, w, np.array([beta]))[:, 0])
+        step = inv_info * score
+        beta += step
+        if abs(step) < 1e-13 * (1 + abs(beta)):
+            break
+    return beta
+
+
+def _robust_se(df: pd.DataFrame, beta: float, inv_info: float, clusters: np.ndarray) -> float:
+    X = df[["A"]].to_numpy(float)
+    r = efron_score_residuals(df["T"].to_numpy(float), df["E"].to_numpy(float), X, df["w"].to_numpy(float),
+                              np.array([beta]))
+    contrib = df["w"].to_numpy(float)[:, None] * r
+    codes, inv = np.unique(clusters, return_inverse=True)
+    summed = np.zeros((codes.size, 1))
+    np.add.at(summed, inv, contrib)
+    return float(np.sqrt(inv_info * (summed.T @ summed).item() * inv_info))
+
+
 def _default_grid(duration: np.ndarray) -> np.ndarray:
     return np.unique(np.quantile(duration, [0.1, 0.25, 0.5, 0.75, 0.9]).round(6))
 
@@ -70,17 +130,16 @@ def survival_att(data: pd.DataFrame, match_result: MatchResult, *, duration: str
     if df.loc[df.A == 1, "E"].sum() + df.loc[df.A == 0, "E"].sum() < 2:
         raise InsufficientDataError("Fewer than two events in the matched sample; a Cox model cannot be fitted.")
     replace = bool(match_result.settings["replace"])
-    if not replace:
-        df["cluster"] = units["subclass"].to_numpy()
+    clusters = np.arange(len(df)) if replace else units["subclass"].to_numpy()
     cph = CoxPHFitter()
     with _warnings.catch_warnings():
         _warnings.simplefilter("ignore")  # lifelines warns that non-integer weights need robust SEs: we use them
-        if replace:
-            cph.fit(df[["T", "E", "A", "w"]], "T", "E", weights_col="w", robust=True)
-        else:
-            cph.fit(df, "T", "E", weights_col="w", cluster_col="cluster", robust=True)
+        cph.fit(df[["T", "E", "A", "w"]], "T", "E", weights_col="w",  # model-based variance = I^-1
+                fit_options={"precision": 1e-12})
     b = float(cph.params_["A"])
-    se = float(cph.standard_errors_["A"])
+    inv_info = float(cph.variance_matrix_.iloc[0, 0])
+    b = _polish(df, b, inv_info)
+    se = _robust_se(df, b, inv_info, clusters)
     z = stats.norm.ppf(0.975)
     hr = Estimate(name="hazard ratio", estimate=float(np.exp(b)), se=se, ci_low=float(np.exp(b - z * se)),
                   ci_high=float(np.exp(b + z * se)), p_value=float(2 * stats.norm.sf(abs(b / se))),

@@ -65,8 +65,9 @@ for (i in seq_len(nrow(configs))) {
     out("bin_logrr_adj", glm(as.formula(paste("y_bin ~ treated +", covs)), data = mm, weights = weights,
                              family = quasipoisson(link = "log"), control = tight))
   )
-  cx <- if (repl) coxph(Surv(time, event) ~ treated, data = mm, weights = weights, robust = TRUE)
-        else coxph(Surv(time, event) ~ treated, data = mm, weights = weights, cluster = subclass)
+  cctl <- coxph.control(eps = 1e-12, iter.max = 100)
+  cx <- if (repl) coxph(Surv(time, event) ~ treated, data = mm, weights = weights, robust = TRUE, control = cctl)
+        else coxph(Surv(time, event) ~ treated, data = mm, weights = weights, cluster = subclass, control = cctl)
   rows[[length(rows) + 1]] <- data.frame(config = cf$name, quantity = "cox_loghr",
                                          estimate = unname(coef(cx)), se = unname(sqrt(diag(vcov(cx)))))
   effects <- c(effects, rows)
