@@ -388,20 +388,46 @@ def limitations(protocol: Protocol, people: pd.DataFrame, outcomes: list[Outcome
 # --------------------------------------------------------------------------- report hooks
 def findings(ctx: Any) -> dict:
     """Aggregates the portfolio reads from ``findings.json`` (no row-level data, counts controlled)."""
-    from evalkit.report.disclosure import safe_count
-
     a = ctx.analysis
     if a is None:
         return {}
-    outcomes = [{"outcome": o.outcome, "label": o.label, "design": o.design, "primary": o.primary, "ok": o.ok,
-                 "reason": o.reason, "sms": o.sms, "n": safe_count(o.n, ctx.threshold) if o.design not in AREA_TYPES
-                 else o.n, "estimate": None if o.estimate is None else
-                 {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                  for k, v in o.estimate.as_dict().items()}} for o in a.outcomes]
+    return findings_dict(a, ctx.protocol)
+
+
+def findings_dict(a: InterventionAnalysis, protocol: Protocol) -> dict:
+    """JSON-safe findings of one analysis: primary finding, every outcome's estimate and verdict, limitations.
+
+    Participant counts below the disclosure threshold are replaced by the suppression marker (area designs
+    count events in whole districts and are shown as they are).
+    """
+    from evalkit.report.disclosure import safe_count
+
+    t = protocol.disclosure_threshold
+
+    def clean(e) -> dict | None:
+        if e is None:
+            return None
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in e.as_dict().items()}
+
+    outcomes = []
+    for o in a.outcomes:
+        verdict = "could not be estimated"
+        if o.ok:
+            verdict = judge(o.estimate.estimate, o.estimate.ci_low, o.estimate.ci_high, null=o.null,
+                            higher_is_better=o.higher_is_better, n=o.n,
+                            min_n=protocol.min_n_significance).verdict
+        area = o.design in AREA_TYPES
+        outcomes.append({"outcome": o.outcome, "label": o.label, "design": o.design, "primary": o.primary,
+                         "ok": o.ok, "reason": o.reason, "sms": o.sms, "verdict": verdict,
+                         "n": (o.n if area or o.n >= t else None), "n_shown": o.n if area else safe_count(o.n, t),
+                         "estimate": clean(o.estimate), "standardised": clean(o.standardised)})
     prim = a.primary.as_json() if a.primary is not None else None
-    if prim is not None:
-        prim["n_shown"] = safe_count(prim["n"], ctx.threshold) if a.primary.design not in AREA_TYPES else prim["n"]
-    return {"primary": prim, "outcomes": outcomes, "limitations": list(a.limitations)}
+    if prim is not None and a.primary.design not in AREA_TYPES:
+        prim["n_shown"] = safe_count(prim["n"], t)
+        if prim["n"] < t:
+            prim["n"] = None
+    return {"primary": prim, "outcomes": outcomes, "limitations": list(a.limitations),
+            "disclosure_threshold": t, "min_n_significance": protocol.min_n_significance}
 
 
 def __getattr__(name: str):
@@ -415,5 +441,5 @@ def __getattr__(name: str):
 
 
 __all__ = ["analyse_intervention", "choose_primary", "primary_finding", "attrition_flow", "profile_table",
-           "subgroup_results", "sensitivity_notes", "limitations", "findings", "InterventionAnalysis",
+           "subgroup_results", "sensitivity_notes", "limitations", "findings", "findings_dict", "InterventionAnalysis",
            "OutcomeResult", "PrimaryResult", "SubgroupResult"]

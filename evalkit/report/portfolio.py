@@ -1,0 +1,287 @@
+"""The portfolio summary for the commissioning board: effects, value, reach and categories.
+
+:mod:`evalkit.report.sections` calls ``section_<name>(pctx)`` here with a
+:class:`~evalkit.report.sections.PortfolioContext`, whose ``findings`` are the
+``findings.json`` files each intervention report saved (aggregates only; see
+:func:`evalkit.report.analysis.findings_dict`). The summary recomputes nothing
+statistical; it reads those findings, the interventions table (costs) and, for
+reach, counts people in the participants and comparison-pool tables.
+
+Rules (stated on the page):
+
+* **Forest plot**: each intervention's primary effect on the standardised scale
+  (positive = better for young people) with its interval, evidence level and
+  participants, coloured by commissioning category.
+* **Cost per participant** = annual cost / participants who started in the
+  protocol's period (hidden when that count is below the disclosure threshold,
+  since it would reveal it).
+* **Cost per outcome achieved**, only when the primary finding is beneficial and
+  significant: for a yes/no outcome (reoffending), annual cost / (participants x
+  risk difference) = cost per additional young person not reoffending; for a
+  score, annual cost / (participants x change) = cost per point of improvement
+  per young person. The range uses the interval's limits (the limit nearer
+  zero gives the upper cost).
+* **Reach and equity**: distinct young people who started any intervention,
+  by ethnic group, sex, age band and City/County, against the cohort at risk
+  (distinct people on the comparison pool's at-risk list, or the whole pool if
+  there is no such list); representation = share among participants / share in
+  the cohort. Counts pass primary and secondary suppression.
+* **Commissioning category** from :mod:`evalkit.report.commissioning`; an
+  intervention with a statistically significant worsening on *any* outcome is
+  flagged for review whatever its primary category.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+import pandas as pd
+
+from evalkit.report.disclosure import MARKER, is_small, safe_count, suppress_counts
+from evalkit.report.plots import CATEGORY_COLOURS
+
+CATEGORY_ORDER = ("expand", "continue", "redesign", "stop", "improve_evidence")
+VRU_ID = "VRU"
+#: The forest plot's range: intervals reaching beyond it (tiny groups) are cut and marked.
+FOREST_LIMITS = (-1.5, 2.0)
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text))
+
+
+def _fig(fig: Any, alt: str) -> str:
+    from evalkit.report.sections import figure_html
+
+    return figure_html(fig, alt=alt)
+
+
+# --------------------------------------------------------------------------- the table behind every section
+def portfolio_table(pctx: Any) -> pd.DataFrame:
+    """One row per intervention (not the VRU-wide protocol): primary finding, costs and participants."""
+    from evalkit.report import analysis_data as ad
+
+    found = {f["intervention_id"]: f for f in pctx.findings}
+    inter = pctx.tables.get("interventions", pd.DataFrame())
+    costs = dict(zip(inter["intervention_id"], inter["annual_cost"])) if "annual_cost" in inter else {}
+    rows = []
+    for p in pctx.protocols:
+        if p.intervention_id == VRU_ID:
+            continue
+        f = found.get(p.intervention_id, {})
+        prim = f.get("primary") or {}
+        std = prim.get("standardised") or {}
+        est = prim.get("estimate") or {}
+        cost = p.costs.annual_cost if p.costs.source == "protocol" else costs.get(p.intervention_id)
+        n_part = len(ad.population(p, pctx.tables))
+        harms = [o["label"] for o in f.get("outcomes", []) if o.get("verdict") == "worse"]
+        rows.append({
+            "intervention_id": p.intervention_id, "title": p.title, "type": p.intervention_type or "",
+            "reported": bool(f), "outcome": prim.get("label", ""), "design": prim.get("design_label", ""),
+            "design_key": prim.get("design", ""),
+            "sms": prim.get("sms"), "n": prim.get("n"), "n_shown": prim.get("n_shown", prim.get("n", "")),
+            "std": _num(std.get("estimate")), "std_low": _num(std.get("ci_low")), "std_high": _num(std.get("ci_high")),
+            "std_name": std.get("name", ""), "estimate": _num(est.get("estimate")), "ci_low": _num(est.get("ci_low")),
+            "ci_high": _num(est.get("ci_high")), "scale": est.get("scale", ""),
+            "direction": prim.get("direction", ""), "significant": bool(prim.get("significant")),
+            "verdict": prim.get("verdict", "not reported"), "category": prim.get("category", "improve_evidence"),
+            "category_label": prim.get("category_label", "Improve the evidence"),
+            "category_meaning": prim.get("category_meaning", ""), "rule": prim.get("rule", ""),
+            "reason": prim.get("reason", "") or ("" if f else "the report was not produced"),
+            "annual_cost": cost, "participants": n_part, "harms": harms,
+        })
+    return pd.DataFrame(rows)
+
+
+def _num(v: Any) -> float:
+    return float(v) if isinstance(v, (int, float)) and v is not None else math.nan
+
+
+# --------------------------------------------------------------------------- forest
+def section_forest(pctx: Any) -> str:
+    from evalkit.report.plots import forest_plot
+
+    tab = portfolio_table(pctx)
+    has = tab.loc[tab["std"].notna()].copy()
+    if has.empty:
+        return "<p class='pending'>No intervention has a standardised primary effect yet.</p>"
+    has["_order"] = has["category"].map({c: i for i, c in enumerate(CATEGORY_ORDER)})
+    has = has.sort_values(["_order", "std"], ascending=[True, False], kind="mergesort")
+    has["label"] = [f"{i} {t[:34]}" for i, t in zip(has["intervention_id"], has["title"])]
+    lo_lim, hi_lim = FOREST_LIMITS
+    cut = (has["std_low"] < lo_lim) | (has["std_high"] > hi_lim)
+    has["std_low"], has["std_high"] = has["std_low"].clip(lower=lo_lim), has["std_high"].clip(upper=hi_lim)
+    has["annotation"] = [f"n={n} · SMS {s}{' · interval cut' if c else ''}" for n, s, c in
+                         zip(has["n_shown"], has["sms"], cut)]
+    fig = forest_plot(has, estimate="std", ci_low="std_low", ci_high="std_high",
+                      title="Primary effect of each intervention (standardised)")
+    missing = tab.loc[tab["std"].isna()]
+    note = ""
+    if len(missing):
+        items = "".join(f"<li><b>{_e(r.intervention_id)}</b> {_e(r.title)}: "
+                        f"{_e(r.reason or 'no standardised effect for this outcome')}</li>"
+                        for r in missing.itertuples())
+        note = f"<p>Not in the plot:</p><ul>{items}</ul>"
+    scales = sorted(set(has["std_name"]))
+    return (_fig(fig, alt="Forest plot of every intervention's primary effect")
+            + "<p>Each line is an intervention's primary outcome with its 95% interval; a line crossing the dashed "
+              "zero line is inconclusive. Colours give the commissioning category. Scales: "
+            + _e(", ".join(scales)) + " (about 0.2 is a small effect, 0.5 medium). Area programmes are converted "
+              "from rate ratios approximately. n = participants (or events, for area programmes).</p>" + note)
+
+
+# --------------------------------------------------------------------------- value
+def cost_per_outcome(row: pd.Series | dict) -> tuple[float, float, float] | None:
+    """(cost, low, high) per outcome achieved, or None when the rule does not apply (see module docstring)."""
+    cost, n = row["annual_cost"], row["participants"]
+    if not (row["significant"] and row["direction"] == "beneficial") or not cost or not n:
+        return None
+    if row["design_key"] in ("area_trend", "area_did"):
+        return None
+    est, lo, hi = abs(row["estimate"]), abs(row["ci_low"]), abs(row["ci_high"])
+    if not all(math.isfinite(v) and v > 0 for v in (est, lo, hi)):
+        return None
+    near, far = min(lo, hi), max(lo, hi)
+    return cost / (n * est), cost / (n * far), cost / (n * near)
+
+
+def section_value(pctx: Any) -> str:
+    tab = portfolio_table(pctx)
+    t = pctx.threshold
+    rows = []
+    for _, r in tab.iterrows():
+        cost = r["annual_cost"]
+        n = r["participants"]
+        per_part = "–" if not cost else (MARKER if is_small(n, t) else f"£{cost / n:,.0f}" if n else "–")
+        cpo = cost_per_outcome(r)
+        if cpo is None:
+            per_out = "–"
+            why = ("" if r["reported"] else "not reported")
+        elif is_small(n, t):
+            per_out, why = MARKER, "hidden: it would reveal a small number of participants"
+        else:
+            unit = ("per additional young person not reoffending" if r["scale"] == "risk difference"
+                    else "per point of improvement per young person")
+            per_out, why = f"£{cpo[0]:,.0f} (£{cpo[1]:,.0f} to £{cpo[2]:,.0f})", unit
+        rows.append({"ID": r["intervention_id"], "Intervention": r["title"],
+                     "Annual cost": f"£{cost:,.0f}" if cost else "–", "Participants": safe_count(n, t),
+                     "Cost per participant": per_part, "Cost per outcome achieved": per_out, "Which outcome": why})
+    return (pd.DataFrame(rows).to_html(index=False, border=0, escape=True)
+            + "<p class='small'>– : no significant benefit on the primary outcome. Cost per outcome is shown only where the primary result is a significant benefit: "
+              "annual cost / (participants × the estimated effect); the range comes from the 95% interval. "
+              "For reoffending this is the cost of each additional young person who did not reoffend.</p>")
+
+
+# --------------------------------------------------------------------------- reach
+def _group_columns(frame: pd.DataFrame, edges: list[int], cfg: Any) -> pd.DataFrame:
+    from evalkit.report.sections import age_band
+
+    out = pd.DataFrame(index=frame.index)
+    out["Ethnic group"] = frame.get("ethnicity_group", pd.Series(index=frame.index, dtype=object)) \
+        .astype("string").fillna("not known").str.replace("_", " ")
+    out["Sex"] = frame["sex"].astype("string").fillna("not known").str.replace("_", " ")
+    out["Age band"] = age_band(frame["age"], edges)
+    areas = getattr(cfg, "areas", None) or {"City": ["Nottingham"]}
+    area_of = {loc: area for area, locs in areas.items() for loc in locs}
+    out["City or County"] = frame["locality"].map(lambda v: area_of.get(v, "not known"))
+    return out
+
+
+def reach_tables(pctx: Any) -> dict[str, pd.DataFrame]:
+    """Counts of distinct participants and of the cohort at risk by group (raw; suppressed when shown)."""
+    from evalkit.report import analysis_data as ad
+
+    protos = [p for p in pctx.protocols if p.intervention_id != VRU_ID]
+    if not protos:
+        return {}
+    part = pd.concat([ad.population(p, pctx.tables) for p in protos], ignore_index=True)
+    part = part.sort_values(["person_id", "index_date"], kind="mergesort").drop_duplicates("person_id")
+    pool = pctx.tables.get("comparison_pool")
+    if pool is None or pool.empty:
+        return {}
+    cohort = pool.loc[pool["pool_source"] == "at_risk_list"] if (pool["pool_source"] == "at_risk_list").any() else pool
+    cohort = cohort.assign(age=ad._age(cohort, "age_at_index", "index_date"))
+    cohort = cohort.sort_values(["person_id", "index_date"], kind="mergesort").drop_duplicates("person_id")
+    edges = protos[0].age_bands
+    gp, gc = _group_columns(part, edges, pctx.cfg), _group_columns(cohort, edges, pctx.cfg)
+    out = {}
+    for col in gp.columns:
+        table = pd.DataFrame({"Participants": gp[col].value_counts(), "Cohort at risk": gc[col].value_counts()})
+        table = table.fillna(0).astype("int64")
+        order = ([f"{lo}-{hi - 1}" for lo, hi in zip(edges[:-1], edges[1:])] + ["other"]
+                 if col == "Age band" else sorted(table.index, key=lambda v: (v in ("not known", "other"), v)))
+        table = table.reindex([o for o in order if o in table.index])
+        table.index.name = col
+        out[col] = table
+    return out
+
+
+def section_reach(pctx: Any) -> str:
+    tables = reach_tables(pctx)
+    if not tables:
+        return "<p class='pending'>Reach needs the participants and comparison pool tables.</p>"
+    t = pctx.threshold
+    parts = ["<p>Young people who started any intervention in the period, against the cohort at risk (the "
+             "at-risk list). Representation above 1 means a group is a larger share of participants than of the "
+             "young people at risk; below 1, a smaller share. Counts below "
+             f"{t} are hidden ({MARKER}), with further cells hidden where totals would reveal them.</p>"]
+    for name, table in tables.items():
+        shown = suppress_counts(table, threshold=t, totals="row")
+        parts.append(f"<h3>By {_e(name.lower())}</h3>" + reach_html(table, shown))
+    return "".join(parts)
+
+
+def reach_html(table: pd.DataFrame, shown: Any) -> str:
+    """Suppressed counts with each group's share and its representation (hidden with its count)."""
+    from evalkit.report.disclosure import counts_html
+
+    disp = shown.display.copy()
+    tot = table.sum()
+    shares_p, shares_c, rep = [], [], []
+    for level in disp.index:
+        if level not in table.index:  # the total row
+            shares_p.append("100%"), shares_c.append("100%"), rep.append("")
+            continue
+        hidden_p = shown.hidden.loc[level, "Participants"] != ""
+        hidden_c = shown.hidden.loc[level, "Cohort at risk"] != ""
+        sp = table.loc[level, "Participants"] / tot["Participants"] if tot["Participants"] else math.nan
+        sc = table.loc[level, "Cohort at risk"] / tot["Cohort at risk"] if tot["Cohort at risk"] else math.nan
+        shares_p.append(MARKER if hidden_p else f"{100 * sp:.0f}%")
+        shares_c.append(MARKER if hidden_c else f"{100 * sc:.0f}%")
+        rep.append(MARKER if hidden_p or hidden_c else (f"{sp / sc:.2f}" if sc else "–"))
+    disp.insert(1, "Share of participants", shares_p)
+    disp["Share of cohort"] = shares_c
+    disp["Representation"] = rep
+    return counts_html(disp) + "".join(f"<p class='evalkit-note'>{n}</p>" for n in shown._notes())
+
+
+# --------------------------------------------------------------------------- commissioning
+def section_commissioning(pctx: Any) -> str:
+    tab = portfolio_table(pctx)
+    if tab.empty:
+        return "<p class='pending'>No interventions.</p>"
+    counts = tab["category_label"].value_counts()
+    summary = " · ".join(f"<b>{_e(k)}</b>: {v}" for k, v in counts.items())
+    rows = []
+    tab = tab.assign(_o=tab["category"].map({c: i for i, c in enumerate(CATEGORY_ORDER)}))
+    for _, r in tab.sort_values(["_o", "intervention_id"], kind="mergesort").iterrows():
+        colour = CATEGORY_COLOURS.get(r["category"], "#333")
+        flag = (f"<br><span class='failed'>Review: significant worsening on {_e(', '.join(r['harms']))}</span>"
+                if r["harms"] else "")
+        finding = r["reason"] if r["verdict"] in ("could not be estimated", "not reported") else r["verdict"]
+        rows.append(f"<tr><td>{_e(r['intervention_id'])}</td><td>{_e(r['title'])}</td><td>{_e(r['outcome'])}</td>"
+                    f"<td>{_e(r['design'])}{' (SMS ' + str(r['sms']) + ')' if r['sms'] else ''}</td>"
+                    f"<td>{_e(finding)}</td>"
+                    f"<td><b style='color:{colour}'>{_e(r['category_label'])}</b>{flag}</td>"
+                    f"<td class='small'>{_e(r['category_meaning'])} (rule: {_e(r['rule'])})</td></tr>")
+    return (f"<p>{summary}</p><table><thead><tr><th>ID</th><th>Intervention</th><th>Primary outcome</th>"
+            "<th>Design</th><th>Finding</th><th>Category</th><th>Why</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table><p class='small'>Rules are applied in order from "
+            "<code>commissioning_rules.yaml</code>; the first that matches decides. A result is significant only "
+            "when its interval excludes no effect and enough young people took part.</p>")
+
+
+__all__ = ["portfolio_table", "cost_per_outcome", "reach_tables", "section_forest", "section_value",
+           "section_reach", "section_commissioning"]
