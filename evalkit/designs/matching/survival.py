@@ -57,29 +57,43 @@ def efron_score_residuals(time: np.ndarray, event: np.ndarray, X: np.ndarray, w:
 
     ``sum_i w_i r_i`` is the weighted score, zero at the MLE.
     """
+    n, p = X.shape
     risk = np.exp(X @ beta)
-    resid = np.zeros_like(X, dtype=float)
-    death_times = np.unique(time[event == 1])
-    for t in death_times:
-        at_risk = time >= t
-        dead = at_risk & (time == t) & (event == 1)
-        d = int(dead.sum())
-        wr = w * risk
-        s0 = wr[at_risk].sum()
-        s1 = (wr[at_risk, None] * X[at_risk]).sum(axis=0)
-        s0d = wr[dead].sum()
-        s1d = (wr[dead, None] * X[dead]).sum(axis=0)
-        meanwt = w[dead].sum() / d
-        xbar_sum = np.zeros(X.shape[1])
-        for k in range(d):
-            frac = k / d
-            denom = s0 - frac * s0d
-            xbar = (s1 - frac * s1d) / denom
-            haz = meanwt / denom
-            xbar_sum += xbar
-            scale = np.where(dead, 1.0 - frac, 1.0) * at_risk
-            resid -= (scale * risk * haz)[:, None] * (X - xbar)
-        resid[dead] += X[dead] - xbar_sum / d
+    wr = w * risk
+    taus, j_of_death = np.unique(time[event == 1], return_inverse=True)
+    m = taus.size
+    # risk-set sums at each death time: units with time >= tau_j
+    first_at_risk = np.searchsorted(np.sort(time), taus, side="left")
+    order = np.argsort(time, kind="stable")
+    tail0 = np.r_[np.cumsum(wr[order][::-1])[::-1], 0.0]
+    tail1 = np.vstack([np.cumsum((wr[order, None] * X[order])[::-1], axis=0)[::-1], np.zeros((1, p))])
+    s0, s1 = tail0[first_at_risk], tail1[first_at_risk]
+    dead_idx = np.flatnonzero(event == 1)
+    d = np.bincount(j_of_death, minlength=m)
+    s0d = np.bincount(j_of_death, weights=wr[dead_idx], minlength=m)
+    s1d = np.column_stack([np.bincount(j_of_death, weights=wr[dead_idx] * X[dead_idx, c], minlength=m)
+                           for c in range(p)])
+    wd = np.bincount(j_of_death, weights=w[dead_idx], minlength=m)
+    h_all, hx_all = np.zeros(m), np.zeros((m, p))
+    h_dead, hx_dead, xbar_mean = np.zeros(m), np.zeros((m, p)), np.zeros((m, p))
+    for j in range(m):  # Efron: the k-th of d tied deaths removes k/d of the deaths' risk
+        frac = np.arange(d[j]) / d[j]
+        denom = s0[j] - frac * s0d[j]
+        xbar = (s1[j][None, :] - frac[:, None] * s1d[j][None, :]) / denom[:, None]
+        haz = (wd[j] / d[j]) / denom
+        h_all[j], hx_all[j] = haz.sum(), haz @ xbar
+        h_dead[j], hx_dead[j] = ((1 - frac) * haz).sum(), ((1 - frac) * haz) @ xbar
+        xbar_mean[j] = xbar.mean(axis=0)
+    # compensator over death times up to each person's own time: cumulative sums
+    n_times = np.searchsorted(taus, time, side="right")  # death times <= T_i
+    cum_h = np.r_[0.0, np.cumsum(h_all)][n_times]
+    cum_hx = np.vstack([np.zeros((1, p)), np.cumsum(hx_all, axis=0)])[n_times]
+    resid = -risk[:, None] * (cum_h[:, None] * X - cum_hx)
+    # the dead at their own time: scale (1 - k/d) instead of 1, plus the dN term
+    jd = j_of_death
+    xd = X[dead_idx]
+    resid[dead_idx] += risk[dead_idx, None] * ((h_all[jd] - h_dead[jd])[:, None] * xd - (hx_all[jd] - hx_dead[jd]))
+    resid[dead_idx] += xd - xbar_mean[jd]
     return resid
 
 
