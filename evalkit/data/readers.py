@@ -1,4 +1,4 @@
-"""Read CSV, Excel and Parquet files into raw, string-preserving tables.
+"""Read CSV (plain or gzip-compressed), Excel and Parquet files into raw, string-preserving tables.
 
 Every cell comes back as text exactly as the user wrote it (empty string for a
 blank cell), and every row keeps the number the user sees in a spreadsheet
@@ -8,7 +8,8 @@ sheet, row and column. Typing happens later, in :mod:`evalkit.data.validate`.
 Which table a file holds: ``table=`` if given; else a workbook sheet named
 after a table; else a CSV/Parquet (or one-sheet workbook) whose file name is
 the table name, optionally followed by ``_``/``-``/space and anything
-(``participants_2021Q1.csv``).
+(``participants_2021Q1.csv``). A ``.csv.gz`` file is read exactly as the CSV
+it decompresses to; its table comes from the name without ``.csv.gz``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import difflib
+import gzip
 import io
 import math
 import re
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +33,9 @@ from evalkit.errors import Problem
 
 #: Template sheets that hold no data.
 IGNORED_SHEETS = {"instructions", "field_guide", "lists", "readme", "notes"}
-SUPPORTED_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq"}
+SUPPORTED_SUFFIXES = {".csv", ".csv.gz", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq"}
+#: Two-part suffixes recognised before the last one (gzip-compressed CSV).
+COMPOUND_SUFFIXES = (".csv.gz",)
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,26 @@ def normalise_name(name: object) -> str:
     """Column or sheet name as the contract spells it: ``"Start Date "`` → ``start_date``."""
     text = "" if name is None else str(name)
     return re.sub(r"[\s\-]+", "_", text.strip().lower())
+
+
+def data_suffix(path: str | Path) -> str:
+    """A data file's type, lower case: ``".csv.gz"`` for ``offences.csv.gz``, else the last suffix."""
+    name = Path(path).name.lower()
+    for compound in COMPOUND_SUFFIXES:
+        if name.endswith(compound) and len(name) > len(compound):
+            return compound
+    return Path(path).suffix.lower()
+
+
+def data_stem(path: str | Path) -> str:
+    """A data file's name without its type: ``offences`` for ``offences.csv.gz`` or ``offences.csv``."""
+    name = Path(path).name
+    return name[: len(name) - len(data_suffix(path))]
+
+
+def is_table_file(path: str | Path) -> bool:
+    """True for a readable data file (CSV, .csv.gz, Excel, Parquet) named after a contract table."""
+    return data_suffix(path) in SUPPORTED_SUFFIXES - {".txt"} and table_from_name(data_stem(path)) is not None
 
 
 def table_from_name(name: str) -> str | None:
@@ -123,11 +148,24 @@ def _drop_blank(rows: list[list[str]], numbers: list[int]) -> tuple[list[list[st
 
 
 # ----------------------------------------------------------------- CSV
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, decompressed if it is a ``.csv.gz`` (raises OSError/EOFError/zlib.error if damaged)."""
+    if data_suffix(path) == ".csv.gz":
+        with gzip.open(path, "rb") as fh:
+            return fh.read()
+    return path.read_bytes()
+
+
 def _read_csv(path: Path, table: str) -> tuple[list[RawTable], list[Problem]]:
     file = path.name
+    try:
+        data = _read_bytes(path)
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError; EOFError: cut short
+        return [], [Problem(file, f"the compressed file cannot be read ({type(exc).__name__}: {exc}).",
+                            "compress the CSV again with gzip, or give the plain .csv file.")]
     for encoding in ("utf-8-sig", "cp1252"):
         try:
-            text = path.read_text(encoding=encoding)
+            text = data.decode(encoding)
             break
         except UnicodeDecodeError:
             continue
@@ -276,7 +314,7 @@ def read_raw(path: str | Path, *, table: str | None = None) -> tuple[list[RawTab
     Parameters
     ----------
     path
-        CSV, Excel (.xlsx) or Parquet file.
+        CSV (plain or ``.csv.gz``), Excel (.xlsx) or Parquet file.
     table
         The table the file holds; default: from sheet or file name.
 
@@ -291,17 +329,18 @@ def read_raw(path: str | Path, *, table: str | None = None) -> tuple[list[RawTab
     if table is not None and table not in TABLES:
         return [], [Problem(file, f"'{table}' is not a table{_did_you_mean(table, TABLES)}.",
                             f"use one of {', '.join(TABLES)}.")]
-    suffix = path.suffix.lower()
+    suffix = data_suffix(path)
     if not path.is_file():
         return [], [Problem(file, "the file does not exist.", "check the path.")]
     if suffix not in SUPPORTED_SUFFIXES:
         return [], [Problem(file, f"files of type '{suffix or '(none)'}' are not read.",
-                            "save it as CSV, Excel (.xlsx) or Parquet.")]
+                            "save it as CSV (or gzip-compressed .csv.gz), Excel (.xlsx) or Parquet.")]
     if suffix in (".xlsx", ".xlsm"):
         return _read_excel(path, table)
-    resolved = table or table_from_name(path.stem)
+    stem = data_stem(path)
+    resolved = table or table_from_name(stem)
     if resolved is None:
-        return [], [Problem(file, f"cannot tell which table this file holds{_did_you_mean(path.stem, TABLES)}.",
+        return [], [Problem(file, f"cannot tell which table this file holds{_did_you_mean(stem, TABLES)}.",
                             f"name the file after its table (e.g. participants.csv) or give the table "
                             f"(--table); tables: {', '.join(TABLES)}.")]
     if suffix in (".parquet", ".pq"):
@@ -309,4 +348,5 @@ def read_raw(path: str | Path, *, table: str | None = None) -> tuple[list[RawTab
     return _read_csv(path, resolved)
 
 
-__all__ = ["RawTable", "read_raw", "normalise_name", "table_from_name", "IGNORED_SHEETS"]
+__all__ = ["RawTable", "read_raw", "normalise_name", "table_from_name", "data_suffix", "data_stem", "is_table_file",
+           "IGNORED_SHEETS", "SUPPORTED_SUFFIXES"]
