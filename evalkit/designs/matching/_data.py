@@ -159,5 +159,5 @@ def covariate_matrix(frame: pd.DataFrame, covariates: list[str]) -> CovariateMat
 def _no_variance(cov: str) -> InsufficientDataError:
     return InsufficientDataError(
         f"Covariate '{cov}' takes the same value for everyone, so it cannot be used to "
-        "match. Remove it from the covariates list."
+        "match on or adjust for. Remove it from the covariates list."
     )
