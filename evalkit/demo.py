@@ -24,10 +24,9 @@ STORE_NAME = "evalkit_store.duckdb"
 
 def demo_files(folder: Path = SYNTHETIC) -> list[Path]:
     """The data-contract table files in the synthetic data folder (not the truth file)."""
-    from evalkit.data.readers import table_from_name
+    from evalkit.data.readers import is_table_file
 
-    files = sorted(p for p in folder.glob("*") if p.suffix.lower() in {".csv", ".parquet", ".xlsx"}
-                   and table_from_name(p.stem) is not None)
+    files = sorted(p for p in folder.glob("*") if is_table_file(p))  # .csv, .csv.gz, .parquet, .xlsx
     if not files:
         raise MissingDataError(f"{folder}: no synthetic data files found. Fix: run `evalkit synth --out {folder}`.")
     return files
