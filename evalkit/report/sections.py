@@ -212,11 +212,9 @@ def data_files(src: Path) -> list[Path]:
     if not src.is_dir():
         raise MissingDataError(f"{src}: the data source does not exist. Fix: give a DuckDB store or a folder of "
                                "data files.")
-    from evalkit.data.readers import table_from_name
+    from evalkit.data.readers import is_table_file
 
-    suffixes = {".csv", ".xlsx", ".parquet"}
-    return sorted(p for p in src.iterdir()
-                  if p.is_file() and p.suffix.lower() in suffixes and table_from_name(p.stem) is not None)
+    return sorted(p for p in src.iterdir() if p.is_file() and is_table_file(p))  # .csv, .csv.gz, .parquet, .xlsx
 
 
 def data_fingerprint(src: str | Path) -> str:
