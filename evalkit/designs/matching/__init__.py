@@ -4,20 +4,48 @@ Public API: :func:`match`, :func:`balance_table`, :func:`estimate_att`,
 :func:`survival_att`, :func:`rosenbaum_bounds`, :func:`e_value`,
 :func:`love_plot`, :func:`matched_comparison`, and :func:`combine` to stack a
 participants frame and a comparison-pool frame.
+
+Names are imported lazily (PEP 562) so that ``match`` does not pay for
+statsmodels, lifelines and matplotlib, which only the later steps need.
 """
 
-from ._data import combine
-from .balance import BalanceResult, balance_table, wwc_flag
-from .comparison import MatchedComparisonResult, matched_comparison
-from .effects import MatchedEffectResult, estimate_att, evidence_from_balance
-from .match import MatchResult, match
-from .plots import love_plot
-from .sensitivity import EValueResult, RosenbaumResult, e_value, rosenbaum_bounds
-from .survival import SurvivalResult, survival_att
+from __future__ import annotations
 
-__all__ = [
-    "BalanceResult", "EValueResult", "MatchResult", "MatchedComparisonResult", "MatchedEffectResult",
-    "RosenbaumResult", "SurvivalResult", "balance_table", "combine", "e_value", "estimate_att",
-    "evidence_from_balance", "love_plot", "match", "matched_comparison", "rosenbaum_bounds", "survival_att",
-    "wwc_flag",
-]
+import importlib
+from typing import TYPE_CHECKING
+
+_EXPORTS = {
+    "combine": "._data",
+    "BalanceResult": ".balance", "balance_table": ".balance", "wwc_flag": ".balance",
+    "MatchedComparisonResult": ".comparison", "matched_comparison": ".comparison",
+    "MatchedEffectResult": ".effects", "estimate_att": ".effects", "evidence_from_balance": ".effects",
+    "MatchResult": ".matcher", "match": ".matcher",
+    "love_plot": ".plots",
+    "EValueResult": ".sensitivity", "RosenbaumResult": ".sensitivity", "e_value": ".sensitivity",
+    "rosenbaum_bounds": ".sensitivity",
+    "SurvivalResult": ".survival", "survival_att": ".survival",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._data import combine
+    from .balance import BalanceResult, balance_table, wwc_flag
+    from .comparison import MatchedComparisonResult, matched_comparison
+    from .effects import MatchedEffectResult, estimate_att, evidence_from_balance
+    from .matcher import MatchResult, match
+    from .plots import love_plot
+    from .sensitivity import EValueResult, RosenbaumResult, e_value, rosenbaum_bounds
+    from .survival import SurvivalResult, survival_att
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)
