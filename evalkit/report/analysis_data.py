@@ -220,8 +220,9 @@ def _common_levels(data: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
 
 
 def offending_index(frame: pd.DataFrame) -> pd.DataFrame:
-    """The index table offending measures need: person_id and index_date."""
-    return frame[["person_id", "index_date"]].assign(person_id=lambda d: d["person_id"].astype(str))
+    """The index table offending measures need: person_id and index_date (and intervention_id if present)."""
+    cols = ["person_id", "index_date"] + (["intervention_id"] if "intervention_id" in frame else [])
+    return frame[cols].assign(person_id=lambda d: d["person_id"].astype(str))
 
 
 __all__ = ["CATEGORICAL", "DERIVED", "OFFENCE_COLUMNS", "FIRST_DAY_COLUMNS", "EVENT_COLUMNS", "MatchingFrame",

@@ -212,6 +212,35 @@ def _offending(protocol: Protocol, tables: dict, index: pd.DataFrame, months: tu
     return out.set_index("person_id")
 
 
+_POOL_CACHE: dict[tuple, pd.DataFrame] = {}
+
+
+def _pool_offending(protocol: Protocol, tables: dict, pool: pd.DataFrame, months: tuple[int, int]) -> pd.DataFrame:
+    """Offending outcomes of pool rows, computed once per data and window for the whole pool.
+
+    A warm kernel renders many reports on the same tables; the pool (thousands of people) is the same for
+    each, so its outcomes are cached (keyed on the table objects, window and data end) and looked up.
+    """
+    full = ad.table(tables, "comparison_pool")
+    key = (id(full), id(tables.get("offences")), months, protocol.population.data_end)
+    if key not in _POOL_CACHE:
+        _POOL_CACHE.clear()
+        idx = full[["person_id", "index_date"]].drop_duplicates().assign(
+            index_date=lambda d: pd.to_datetime(d["index_date"]))
+        # The index date goes in the intervention_id key so a person listed twice stays two rows.
+        idx = idx.assign(person_id=idx["person_id"].astype(str),
+                         intervention_id=idx["index_date"].dt.strftime("%Y-%m-%d"))
+        out = _offending(protocol, tables, idx, months).reset_index()
+        _POOL_CACHE[key] = out.set_index(["person_id", "intervention_id"])
+    cached = _POOL_CACHE[key]
+    look = pd.MultiIndex.from_arrays([pool["person_id"].astype(str).to_numpy(),
+                                      pd.to_datetime(pool["index_date"]).dt.strftime("%Y-%m-%d").to_numpy()])
+    rows = cached.reindex(look)
+    rows.index = pool["person_id"].astype(str).to_numpy()
+    rows.index.name = "person_id"
+    return rows
+
+
 def matched_sample(protocol: Protocol, tables: dict, people: pd.DataFrame, design) -> MatchedSample:
     """Match the participants with complete follow-up to the pool (one matching for all outcomes)."""
     from evalkit.designs.matching import balance_table, match
@@ -220,8 +249,7 @@ def matched_sample(protocol: Protocol, tables: dict, people: pd.DataFrame, desig
     months = max(((o.followup_months, o.waiting_months) for o in outcomes if hasattr(o, "followup_months")),
                  key=sum, default=(12, 6))
     pool = ad.comparison_pool(protocol, tables, design.pool_source, exclude_ids=people["person_id"])
-    both = pd.concat([ad.offending_index(people), ad.offending_index(pool)], ignore_index=True)
-    off = _offending(protocol, tables, both, months)
+    off = pd.concat([_offending(protocol, tables, people, months), _pool_offending(protocol, tables, pool, months)])
     cols = ["followup_complete", "reoffended", "n_offences", "violent_reoffended", "n_violent", "serious_reoffended",
             "n_serious", "time_to_event", "event", "days_to_first", "days_to_first_violent", "days_to_first_serious"]
     mf = ad.matching_frame(people, pool, list(design.covariates), list(design.exact), extra=off[cols])

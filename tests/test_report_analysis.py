@@ -1,0 +1,213 @@
+"""Per-intervention analysis orchestration (evalkit.report.analysis*) and the standardisation it uses.
+
+References: statsmodels' ``proportion_effectsize`` (Cohen's h), a Monte Carlo
+of a bivariate normal selected on its baseline (regression to the mean,
+Barnett et al. 2005), R-exact ``power.prop.test`` via evalkit.designs.power.
+Orchestration runs on small frames cut from the shipped synthetic data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.proportion import proportion_effectsize
+
+from evalkit.designs.power import n_for_proportions
+from evalkit.protocol import Protocol, load_protocol
+from evalkit.report import analysis_data as ad
+from evalkit.report import standardise as st
+from evalkit.report.analysis import analyse_intervention, choose_primary, findings_dict
+from evalkit.report.analysis_designs import rtm_expected
+from evalkit.report.analysis_render import disclosed_steps
+from evalkit.results import Estimate
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "synthetic_data"
+PROTOCOLS = ROOT / "protocols"
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+# --------------------------------------------------------------------------- standardisation
+@pytest.mark.parametrize("p1, rd", [(0.25, -0.12), (0.40, 0.10), (0.05, -0.02), (0.6, 0.0)])
+def test_cohens_h_matches_statsmodels(p1, rd):
+    est = Estimate("risk difference", rd, 0.05, rd - 0.1, rd + 0.1, 0.5, "risk difference")
+    h = st.cohens_h(p1, est, higher_is_better=False)
+    p0 = p1 - rd
+    # statsmodels: 2*asin(sqrt(prop1)) - 2*asin(sqrt(prop2)); "better" = fewer, so counterfactual minus treated.
+    assert h.estimate == pytest.approx(proportion_effectsize(p0, p1), abs=1e-12)
+    assert h.ci_low <= h.estimate <= h.ci_high
+    # Monotone map of the risk difference: the h interval excludes 0 exactly when the RD interval does.
+    assert (h.ci_low > 0 or h.ci_high < 0) == (est.ci_low > 0 or est.ci_high < 0)
+
+
+def test_rate_at_h_and_n_needed_match_r_power_prop_test():
+    p = 0.37
+    q = st.rate_at_h(p, 0.2)
+    assert proportion_effectsize(p, q) == pytest.approx(0.2, abs=1e-12)
+    assert q < p  # a worthwhile effect on reoffending is a fall
+    assert st.n_needed_binary(p) == pytest.approx(n_for_proportions(p, q), rel=1e-12)
+    assert math.isinf(st.n_needed_binary(0.0))
+
+
+def test_rate_ratio_standardisation_is_chinn():
+    rr = Estimate("rate ratio", 0.82, 0.1, 0.7, 0.96, 0.01, "rate ratio")
+    d = st.from_rate_ratio(rr)
+    assert d.estimate == pytest.approx(-math.log(0.82) * math.sqrt(3) / math.pi, abs=1e-12)
+    assert d.estimate > 0 and d.ci_low > 0  # a fall in violence is better
+
+
+def test_rtm_expected_matches_monte_carlo():
+    """(1 - r)(mu - m1) is the mean change of a bivariate normal selected on a low baseline (no effect)."""
+    rng = np.random.default_rng(11)
+    mu, sd, r = 23.5, 3.7, 0.78
+    n = 400_000
+    z1 = rng.standard_normal(n)
+    z2 = r * z1 + math.sqrt(1 - r * r) * rng.standard_normal(n)
+    pre, post = mu + sd * z1, mu + sd * z2
+    keep = pre <= 20.0  # entry for low wellbeing
+    sim_change = float(np.mean(post[keep] - pre[keep]))
+
+    class Res:
+        pre_mean = float(np.mean(pre[keep]))
+
+    class Info:
+        reliability, norm_mean = r, mu
+
+    assert rtm_expected(Res, Info) == pytest.approx(sim_change, abs=0.02)
+
+
+# --------------------------------------------------------------------------- small frames from the synthetic data
+@pytest.fixture(scope="module")
+def tables():
+    from evalkit.data.load import load_tables
+
+    if not any(DATA.glob("participants.*")):
+        pytest.skip("synthetic_data not generated")
+    return load_tables(DATA)
+
+
+def _small(tables: dict, ids: list[str], pool_n: int = 1500) -> dict:
+    """The tables cut down to some interventions and a sample of the pool (small, fast frames)."""
+    out = dict(tables)
+    part = tables["participants"]
+    out["participants"] = part.loc[part["intervention_id"].isin(ids)].copy()
+    pool = tables["comparison_pool"].sort_values("person_id")
+    out["comparison_pool"] = pool.groupby("pool_source", group_keys=False).head(pool_n).copy()
+    people = set(out["participants"]["person_id"]) | set(out["comparison_pool"]["person_id"])
+    out["offences"] = tables["offences"].loc[tables["offences"]["person_id"].isin(people)].copy()
+    for name in ("measurements", "statuses", "contacts"):
+        if name in tables:
+            out[name] = tables[name].loc[tables[name]["intervention_id"].isin(ids)].copy()
+    return out
+
+
+def _shuffled(tables: dict, seed: int = 3) -> dict:
+    return {k: v.sample(frac=1.0, random_state=seed) if isinstance(v, pd.DataFrame) and len(v) else v
+            for k, v in tables.items()}
+
+
+def test_prepost_orchestration_and_row_order(tables):
+    small = _small(tables, ["INT09"], pool_n=10)
+    p = load_protocol(PROTOCOLS / "INT09.yaml")
+    a = analyse_intervention(p, small)
+    b = analyse_intervention(p, _shuffled(small))
+    prim = a.primary
+    assert prim is not None and prim.design == "prepost" and prim.outcome == "swemwbs"
+    assert prim.estimate.estimate == b.primary.estimate.estimate  # row order never changes a result
+    o = choose_primary(p, list(a.outcomes))
+    raw = o.extra["raw_change"]
+    # The headline is the raw mean change minus the regression to the mean expected for this baseline.
+    assert o.estimate.estimate == pytest.approx(raw.estimate - o.extra["rtm_expected"], abs=1e-12)
+    assert o.estimate.ci_high - o.estimate.ci_low == pytest.approx(raw.ci_high - raw.ci_low, abs=1e-12)
+    # The raw change equals the mean of paired differences of the scored instrument.
+    from evalkit.measures import score_instrument, wide_prepost
+
+    ids = set(ad.population(p, small)["person_id"])
+    m = small["measurements"]
+    w = wide_prepost(score_instrument(m.loc[m["person_id"].isin(ids)], "SWEMWBS"), "swemwbs").dropna()
+    assert raw.estimate == pytest.approx(float((w["post"] - w["pre"]).mean()), abs=1e-10)
+    assert [s for s, _ in a.attrition][:2] == ["Referred", "Started in the period"]
+
+
+def test_matched_orchestration_on_small_pool(tables):
+    small = _small(tables, ["INT03"], pool_n=1500)
+    p = load_protocol(PROTOCOLS / "INT03.yaml")
+    a = analyse_intervention(p, small)
+    matched = [o for o in a.outcomes if o.design == "matched"]
+    assert matched and matched[0].ok, matched[0].reason
+    o = matched[0]
+    rates = o.extra["rates"]
+    assert rates["participants"] - rates["counterfactual"] == pytest.approx(o.estimate.estimate, abs=1e-12)
+    assert o.standardised.name == "Cohen's h"
+    assert a.balance and a.profile is not None
+    # Row order: identical matched estimate on shuffled tables.
+    b = analyse_intervention(p, _shuffled(small, seed=9))
+    assert [x.estimate.estimate for x in b.outcomes if x.design == "matched"][0] == o.estimate.estimate
+    # Steps shown in the chevron follow the primary outcome's branch.
+    labels = [s for s, _ in a.attrition]
+    assert labels[2].startswith("Offending")
+
+
+def test_design_that_cannot_run_is_reported_not_raised(tables):
+    small = _small(tables, ["INT03"], pool_n=10)
+    small["comparison_pool"] = small["comparison_pool"].iloc[0:0]
+    p = load_protocol(PROTOCOLS / "INT03.yaml")
+    a = analyse_intervention(p, small)
+    failed = [o for o in a.outcomes if o.design == "matched"]
+    assert failed and not failed[0].ok and "comparison_pool" in failed[0].reason
+    assert a.primary.verdict == "could not be estimated" and a.primary.category == "improve_evidence"
+    assert any("could not be estimated" in lim for lim in a.limitations)
+
+
+def test_population_filter(tables):
+    p = load_protocol(PROTOCOLS / "INT03.yaml")
+    narrow = p.model_copy(update={"population": p.population.model_copy(update={"age_min": 16, "age_max": 17})})
+    pop = ad.population(narrow, tables)
+    assert len(pop) and pop["age"].between(16, 17).all()
+    assert len(pop) < len(ad.population(p, tables))
+
+
+def test_findings_hold_no_row_level_data_or_small_counts(tables):
+    small = _small(tables, ["INT08"], pool_n=300)
+    p = load_protocol(PROTOCOLS / "INT08.yaml")
+    a = analyse_intervention(p, small)
+    text = json.dumps(findings_dict(a, p), default=str)
+    for pid in small["participants"]["person_id"]:
+        assert pid not in text
+    assert "date_of_birth" not in text
+    f = json.loads(text)
+    for o in f["outcomes"]:
+        assert o["n"] is None or o["n"] >= p.disclosure_threshold
+    assert a.primary.category == "improve_evidence"  # 14 participants: too few to tell
+
+
+def test_disclosed_steps_hide_small_counts_and_small_losses():
+    steps = [("Referred", 120), ("Started in the period", 115), ("Offending: complete follow-up", 100),
+             ("Offending: matched to a comparison", 96), ("SDQ: at the start", 8)]
+    shown = dict(disclosed_steps(steps, 10))
+    assert shown["Referred"] == "120"
+    assert shown["Started in the period"] == "[c]"  # 5 lost would be revealed
+    assert shown["Offending: complete follow-up"] == "100"  # 20 below the last shown count
+    assert shown["Offending: matched to a comparison"] == "[c]"
+    assert shown["SDQ: at the start"] == "[c]"
+
+
+def test_protocol_without_primary_outcome_uses_area_indicator(tables):
+    p = load_protocol(PROTOCOLS / "INT27.yaml")
+    # One indicator, no bootstrap-heavy DiD: the area trend alone.
+    trend = [d for d in p.designs if d.type == "area_trend"][0]
+    trend = trend.model_copy(update={"indicators": ["serious_violence"], "areas": ["Mansfield"],
+                                     "interruption": None})
+    q = Protocol.model_validate({**p.model_dump(), "designs": [trend.model_dump()]})
+    a = analyse_intervention(q, tables)
+    assert a.primary.outcome == "serious_violence:Mansfield"
+    assert a.primary.standardised.name == "d from rate ratio"
+    # Area results are whole-district events; power in people does not apply.
+    assert math.isinf(a.primary.n_needed)
