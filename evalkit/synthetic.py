@@ -1,11 +1,15 @@
 """Synthetic VRU monitoring data with known true effects (``evalkit synth``).
 
-:func:`generate` writes one CSV per data-contract table plus ``truth.csv`` and a
-README explaining the scenario. The generator lives in :mod:`evalkit.synth`
-(people, offending, questionnaires, engagement, status, area, world, writer);
+:func:`generate` writes one gzip-compressed CSV per data-contract table
+(``<table>.csv.gz``, read by every evalkit reader like plain CSV) plus an
+uncompressed ``truth.csv`` and a README explaining the scenario. The generator
+lives in :mod:`evalkit.synth` (people, offending, questionnaires, engagement,
+status, area, world, writer);
 every number that defines the scenario is in :mod:`evalkit.synth.settings`.
 Only numpy's PCG64 generator is used, streams are seeded per part, rows are in a
-fixed order and floats have a fixed format, so the same seed gives the same bytes.
+fixed order, floats have a fixed format and the gzip stream carries no time or
+file name (:func:`evalkit.synth.writer.gzip_bytes`), so the same seed gives the
+same bytes.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from evalkit.synth.world import World, simulate
 from evalkit.synth.writer import COLUMNS, check_out_folder, to_csv_text, write_atomically
 
 #: Data tables in the order they are written (truth.csv and README.md follow).
+#: Each is written as ``<table>.csv.gz``.
 TABLES = ("interventions", "participants", "contacts", "measurements", "statuses", "onward_referrals", "offences",
           "comparison_pool", "area_counts", "area_rollout")
 
@@ -71,7 +76,8 @@ def generate(*, seed: int, out: Path) -> GenerationSummary:
         Rows and bytes of each file written.
     """
     t0 = time.perf_counter()
-    known = {f"{t}.csv" for t in (*TABLES, "truth")} | {"README.md"}
+    known = {data_file_name(t) for t in (*TABLES, "truth")} | {"README.md"}
+    known |= {f"{t}.csv" for t in TABLES}         # plain CSVs of an older generate: ours to replace
     check_out_folder(Path(out), known)            # fail before the work, not after
     world = simulate(int(seed))
     texts, rows = render(world, seed=int(seed))
@@ -80,16 +86,22 @@ def generate(*, seed: int, out: Path) -> GenerationSummary:
     return GenerationSummary(str(out), int(seed), files, round(time.perf_counter() - t0, 2))
 
 
+def data_file_name(table: str) -> str:
+    """The file a table is written to: ``<table>.csv.gz``, but ``truth.csv`` (small, read by people)."""
+    return "truth.csv" if table == "truth" else f"{table}.csv.gz"
+
+
 def render(world: World, *, seed: int) -> tuple[dict[str, str], dict[str, int]]:
-    """File name -> CSV/Markdown text, and data rows per file, for a simulated world."""
+    """File name -> CSV/Markdown text (before compression), and data rows per file, for a simulated world."""
     texts: dict[str, str] = {}
     rows: dict[str, int] = {}
     for table in (*TABLES, "truth"):
         frame = world.truth if table == "truth" else world.tables[table]
-        texts[f"{table}.csv"] = to_csv_text(frame, table)
-        rows[f"{table}.csv"] = len(frame)
+        name = data_file_name(table)
+        texts[name] = to_csv_text(frame, table)
+        rows[name] = len(frame)
     texts["README.md"] = readme_text(world, seed=seed)
     return texts, rows
 
 
-__all__ = ["GenerationSummary", "TableSize", "generate", "render", "TABLES", "COLUMNS"]
+__all__ = ["GenerationSummary", "TableSize", "generate", "render", "data_file_name", "TABLES", "COLUMNS"]

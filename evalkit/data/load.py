@@ -10,7 +10,10 @@ Derived fields are filled (``ethnicity_group`` from ``ethnicity_detailed``,
 are dropped. Rows come in a stable order (store: ingestion order, then source
 row; folder: file order), so results never depend on how data were loaded.
 
-A folder is read fast with pyarrow (explicit column types from the contract).
+A folder holds at most one file per table: ``<table>.parquet``, ``<table>.csv``
+or ``<table>.csv.gz`` (gzip-compressed CSV, read as the CSV it holds); two
+forms of one table are refused rather than one silently preferred, since they
+may differ. A folder is read fast with pyarrow (explicit column types from the contract).
 A file that does not parse cleanly that way (an unknown column, a non-ISO
 date, ...) goes through the full validator instead, so the error names the
 row and column to fix. A clean fast read is still checked against the
@@ -21,6 +24,8 @@ references between tables are not checked here (``evalkit validate`` and
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -36,7 +41,7 @@ from evalkit.data.contract import TABLES, TableSpec, table_spec
 from evalkit.data.store import INGESTS_TABLE
 from evalkit.data.schemas import schema_for
 from evalkit.data.validate import finish_typed, normalise_categories, read_valid
-from evalkit.errors import EvalkitError, MissingDataError
+from evalkit.errors import DataError, EvalkitError, MissingDataError, Problem
 
 _ARROW_TYPES = {"id": pa.string(), "text": pa.string(), "category": pa.string(), "date": pa.date32(),
                 "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
@@ -80,12 +85,18 @@ def _load_store(db: Path, names: list[str], explicit: bool, cfg: VRUConfig) -> d
 
 
 # ----------------------------------------------------------------- folder
+#: File forms a folder may hold a table in.
+FOLDER_SUFFIXES = (".parquet", ".csv", ".csv.gz")
+
+
 def _find_file(folder: Path, name: str) -> Path | None:
-    for suffix in (".parquet", ".csv"):
-        p = folder / f"{name}{suffix}"
-        if p.is_file():
-            return p
-    return None
+    """The one file holding table ``name`` in ``folder``, or None; two forms of it are an error."""
+    found = [folder / f"{name}{suffix}" for suffix in FOLDER_SUFFIXES if (folder / f"{name}{suffix}").is_file()]
+    if len(found) > 1:
+        names = " and ".join(p.name for p in found)
+        raise DataError(Problem(found[0].name, f"the folder {folder} holds {names}: two copies of the {name} table.",
+                                "keep one of them (delete or move the others)."))
+    return found[0] if found else None
 
 
 def _fast_frame(path: Path, spec: TableSpec) -> pd.DataFrame | None:
@@ -95,17 +106,18 @@ def _fast_frame(path: Path, spec: TableSpec) -> pd.DataFrame | None:
             table = pq.read_table(path)
             header = table.column_names
         else:
-            with open(path, encoding="utf-8-sig") as fh:
+            opener = gzip.open if path.name.lower().endswith(".gz") else open
+            with opener(path, "rt", encoding="utf-8-sig") as fh:
                 header = fh.readline().rstrip("\r\n").split(",")
             types = {f.name: _ARROW_TYPES[f.kind] for f in spec.fields if f.name in header}
             table = pacsv.read_csv(
-                path,
+                path,  # pyarrow decompresses a .gz path itself (compression inferred from the name)
                 parse_options=pacsv.ParseOptions(newlines_in_values=True),
                 convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True,
                                                      true_values=_TRUE_VALUES, false_values=_FALSE_VALUES,
                                                      null_values=[""]),
             )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError, OSError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError, OSError, EOFError, zlib.error):
         return None
     if set(header) - set(spec.columns) or set(spec.required_columns) - set(header):
         return None  # unknown or missing columns: let the validator explain
@@ -122,8 +134,8 @@ def _load_folder(folder: Path, names: list[str], explicit: bool, cfg: VRUConfig)
         path = _find_file(folder, name)
         if path is None:
             if explicit:
-                raise MissingDataError(f"no {name}.csv or {name}.parquet in {folder}; add the file or choose "
-                                       "other tables.")
+                raise MissingDataError(f"no {name}.csv, {name}.csv.gz or {name}.parquet in {folder}; add the file "
+                                       "or choose other tables.")
             continue
         spec = TABLES[name]
         frame = _fast_frame(path, spec)
@@ -142,7 +154,7 @@ def _load_folder(folder: Path, names: list[str], explicit: bool, cfg: VRUConfig)
 # ----------------------------------------------------------------- public API
 def load_tables(src: str | Path, *, tables: Iterable[str] | str | None = None,
                 cfg: VRUConfig | None = None) -> dict[str, pd.DataFrame]:
-    """Typed contract tables from a DuckDB store or a folder of ``<table>.csv``/``.parquet`` files.
+    """Typed contract tables from a DuckDB store or a folder of ``<table>.csv``/``.csv.gz``/``.parquet`` files.
 
     Parameters
     ----------
@@ -158,7 +170,8 @@ def load_tables(src: str | Path, *, tables: Iterable[str] | str | None = None,
     MissingDataError
         A requested table is not there.
     DataError
-        A folder file breaks the contract (every problem listed).
+        A folder file breaks the contract (every problem listed), or a folder
+        holds one table in two forms (e.g. ``offences.csv`` and ``offences.csv.gz``).
     """
     cfg = cfg or load_config()
     src = Path(src)

@@ -22,6 +22,9 @@ scenario in `evalkit/demo_portfolio.yaml`), {n_part:,} young people aged 5-25 st
 extract date). Monthly area counts run April 2017 - March 2022.
 
 Files (columns exactly as `docs/data-contract.md`): {files}, plus `truth.csv`.
+The data tables are gzip-compressed CSV (`.csv.gz`, to keep the folder small); every evalkit
+command and `load_tables` reads them as they are. To look at one: `gunzip -k FILE`, or
+`pandas.read_csv("offences.csv.gz")`. `truth.csv` and this README are plain text.
 
 ## How the data were made (the choices that matter for analysis)
 - **Selection on observables.** Everyone has a latent risk; participants of tertiary and
@@ -144,7 +147,7 @@ def readme_text(world, *, seed: int) -> str:
     base = knife.loc[(fy >= 2017) & (fy <= 2019), "count"].sum() / 3
     year = knife.loc[fy == 2020, "count"].sum()
     complete_by = (pd.Timestamp(DATA_END) - pd.DateOffset(months=18)).date()
-    files = ", ".join(f"`{t}.csv`" for t in COLUMNS if t != "truth")
+    files = ", ".join(f"`{t}.csv.gz`" for t in COLUMNS if t != "truth")
     return _TEXT.format(seed=seed, n_part=len(world.tables["participants"]),
                         n_pool=len(world.tables["comparison_pool"]),
                         pool_text=", ".join(f"{n:,} {k}" for k, n in POOL_SIZES.items()),

@@ -4,10 +4,19 @@ Byte-for-byte reproducibility needs: columns in contract order, rows in a
 documented stable order, ISO dates, integers without decimals, booleans as
 ``True``/``False``, empty cells for missing values, ``\\n`` line ends, six
 decimals for the truth file, and nothing time-dependent.
+
+Data tables are written gzip-compressed (``<table>.csv.gz``) to keep the shipped
+folder small; every evalkit reader takes them as it takes plain CSV. The gzip
+stream is deterministic too: modification time 0, no file name in the header,
+a fixed compression level (:data:`GZIP_LEVEL`); the deflate bytes then depend
+only on the zlib library (its output for a given level has been stable across
+zlib 1.2.x releases; a different deflate implementation could differ, which is
+why the shipped-copy test compares decompressed text).
 """
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import tempfile
@@ -48,6 +57,25 @@ SORT_KEYS: dict[str, list[str]] = {
 
 _TIMEPOINT_ORDER = {"baseline": 0, "exit": 1, "follow_up": 2}
 
+#: gzip compression level of the ``.csv.gz`` files (fixed: the level changes the bytes).
+GZIP_LEVEL = 9
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    """``data`` gzip-compressed reproducibly: mtime 0, no file name, level :data:`GZIP_LEVEL`.
+
+    :func:`gzip.compress` writes no file name (no FNAME field, RFC 1952) and,
+    given ``mtime=0``, a zero MTIME, so the header holds nothing time- or
+    path-dependent.
+    """
+    return gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+
+
+def file_bytes(name: str, text: str) -> bytes:
+    """The bytes written for file ``name``: UTF-8 text, gzip-compressed if ``name`` ends ``.gz``."""
+    data = text.encode("utf-8")
+    return gzip_bytes(data) if name.endswith(".gz") else data
+
 
 def to_csv_text(frame: pd.DataFrame, table: str) -> str:
     """The CSV text of one table in its canonical form."""
@@ -72,7 +100,9 @@ def check_out_folder(out: Path, known: set[str]) -> None:
 
 
 def write_atomically(out: Path, files: dict[str, str], known: set[str]) -> dict[str, int]:
-    """Write ``files`` (name -> text) into ``out`` all at once; returns bytes per file.
+    """Write ``files`` (name -> text) into ``out`` all at once; returns bytes on disk per file.
+
+    A name ending ``.gz`` is written gzip-compressed (:func:`file_bytes`).
 
     Files go to a temporary folder beside ``out`` which then replaces it, so an error
     leaves either the old folder or the new one, never a mix. A folder holding files
@@ -86,7 +116,7 @@ def write_atomically(out: Path, files: dict[str, str], known: set[str]) -> dict[
     sizes: dict[str, int] = {}
     try:
         for name, text in files.items():
-            data = text.encode("utf-8")
+            data = file_bytes(name, text)
             (tmp / name).write_bytes(data)
             sizes[name] = len(data)
         old = None
