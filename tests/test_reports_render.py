@@ -27,13 +27,13 @@ INTEGER = re.compile(r"\d{1,3}(,\d{3})*")
 SAMPLE = ["INT01", "INT08", "INT27"]
 HEADINGS = ("What we found", "Who took part", "How we evaluated it", "Results", "Limitations", "Appendix")
 
-pytestmark = pytest.mark.skipif(not (DATA / "participants.csv").is_file(), reason="synthetic data not generated")
+pytestmark = pytest.mark.skipif(not (DATA / "participants.csv.gz").is_file(), reason="synthetic data not generated")
 
 
 def _identifiers() -> tuple[set[str], set[str]]:
     ids, dobs = set(), set()
     for name, date_col in (("participants", "date_of_birth"), ("comparison_pool", "date_of_birth")):
-        path = DATA / f"{name}.csv"
+        path = DATA / f"{name}.csv.gz"
         if path.is_file():
             frame = pd.read_csv(path, dtype=str)
             ids |= set(frame["person_id"].dropna())
