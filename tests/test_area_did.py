@@ -166,10 +166,10 @@ def test_bad_input(counts, rollout):
         area_did(counts, rollout, indicator="serious_violence", intervention_id="FIX27", weights="mammen")
 
 
-@pytest.mark.skipif(not (SYNTH / "area_counts.csv").exists(), reason="synthetic_data/ not generated yet")
+@pytest.mark.skipif(not (SYNTH / "area_counts.csv.gz").exists(), reason="synthetic_data/ not generated yet")
 def test_planted_effects_in_shipped_synthetic_data():
-    counts = pd.read_csv(SYNTH / "area_counts.csv")
-    rollout = pd.read_csv(SYNTH / "area_rollout.csv")
+    counts = pd.read_csv(SYNTH / "area_counts.csv.gz")
+    rollout = pd.read_csv(SYNTH / "area_rollout.csv.gz")
     int27 = area_did(counts, rollout, indicator="serious_violence", intervention_id="INT27", bootstrap_ci=False)
     assert int27.rate_ratio.ci_low <= 0.82 <= int27.rate_ratio.ci_high  # planted rate ratio (synth settings)
     assert int27.rate_ratio.estimate < 1
@@ -177,10 +177,10 @@ def test_planted_effects_in_shipped_synthetic_data():
     assert int28.rate_ratio.ci_low <= 1 <= int28.rate_ratio.ci_high
 
 
-@pytest.mark.skipif(not (SYNTH / "area_counts.csv").exists(), reason="synthetic_data/ not generated yet")
+@pytest.mark.skipif(not (SYNTH / "area_counts.csv.gz").exists(), reason="synthetic_data/ not generated yet")
 def test_table_a_on_shipped_synthetic_data():
     from evalkit.designs.area import baseline_table
-    counts = pd.read_csv(SYNTH / "area_counts.csv")
+    counts = pd.read_csv(SYNTH / "area_counts.csv.gz")
     table = baseline_table(counts, indicators=["serious_violence"])
     assert len(table) == 10 and table.rate_ratio.notna().all()  # VRU, City, County, 7 districts
     by = table.set_index("area")

@@ -22,7 +22,7 @@ COVS = ["prior_offences", "prior_violent_offences", "school_exclusion", "looked_
 
 @pytest.fixture(scope="module")
 def synth():
-    return {name: pd.read_csv(DATA / f"{name}.csv") for name in
+    return {name: pd.read_csv(DATA / (f"{name}.csv" if name == "truth" else f"{name}.csv.gz")) for name in
             ("participants", "comparison_pool", "offences", "truth", "area_counts", "area_rollout")}
 
 

@@ -29,7 +29,8 @@ TIMINGS: dict[str, float] = {}
 
 
 def maybe_load(table: str) -> pd.DataFrame | None:
-    for ext, reader in ((".parquet", pd.read_parquet), (".csv", lambda p: pd.read_csv(p, low_memory=False))):
+    csv = lambda p: pd.read_csv(p, low_memory=False)  # noqa: E731  (.csv.gz: pandas decompresses by name)
+    for ext, reader in ((".parquet", pd.read_parquet), (".csv", csv), (".csv.gz", csv)):
         hits = sorted(DATA.rglob(f"{table}{ext}"))
         if hits:
             return reader(hits[0])

@@ -11,6 +11,7 @@ generator.
 
 from __future__ import annotations
 
+import gzip
 import re
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import statsmodels.formula.api as smf
 import yaml
 
 from evalkit.errors import SpecError
-from evalkit.synthetic import generate
+from evalkit.synthetic import data_file_name, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "synthetic_data"
@@ -32,6 +33,11 @@ DATA_TABLES = ["interventions", "participants", "contacts", "measurements", "sta
                "offences", "comparison_pool", "area_counts", "area_rollout"]
 DATES = {"referral_date", "start_date", "end_date", "date_of_birth", "contact_date", "measurement_date",
          "status_date", "taken_up_date", "offence_date", "outcome_date", "index_date", "month", "start_month"}
+
+
+def text_of(path: Path) -> str:
+    """A written file's text (data tables are gzip-compressed)."""
+    return gzip.decompress(path.read_bytes()).decode() if path.name.endswith(".gz") else path.read_text()
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +51,7 @@ def out(tmp_path_factory) -> Path:
 def data(out) -> dict[str, pd.DataFrame]:
     frames = {}
     for t in [*DATA_TABLES, "truth"]:
-        df = pd.read_csv(out / f"{t}.csv", keep_default_na=False, na_values=[""], low_memory=False)
+        df = pd.read_csv(out / data_file_name(t), keep_default_na=False, na_values=[""], low_memory=False)
         for c in DATES & set(df.columns):
             df[c] = pd.to_datetime(df[c], format="%Y-%m-%d")
         frames[t] = df
@@ -83,10 +89,11 @@ def test_same_seed_same_bytes_and_other_seed_differs(out, tmp_path):
     assert "participants.csv" in str(summary) and summary.total_bytes > 0
     # Another seed (one intervention is enough to see it) gives other data everywhere.
     texts, _ = render(simulate(7, only=["INT01"]), seed=7)
-    for name in ["comparison_pool.csv", "area_counts.csv", "offences.csv"]:
-        assert texts[name] != (out / name).read_text(), name
-    mine = pd.read_csv(out / "participants.csv")
-    assert texts["participants.csv"] != mine[mine["intervention_id"] == "INT01"].to_csv(index=False, lineterminator="\n")
+    for name in ["comparison_pool.csv.gz", "area_counts.csv.gz", "offences.csv.gz"]:
+        assert texts[name] != text_of(out / name), name
+    mine = pd.read_csv(out / "participants.csv.gz")
+    int01 = mine[mine["intervention_id"] == "INT01"]
+    assert texts["participants.csv.gz"] != int01.to_csv(index=False, lineterminator="\n")
 
 
 def test_shipped_copy_is_a_fresh_generate(out):
@@ -98,8 +105,9 @@ def test_shipped_copy_is_a_fresh_generate(out):
         pytest.skip("synthetic_data/ was made with other numpy/scipy/pandas versions; random streams may differ")
     shipped = sorted(p.name for p in SHIPPED.iterdir() if not p.name.startswith("."))
     assert shipped == sorted(p.name for p in out.iterdir())
+    # decompressed text: the deflate bytes could differ with another zlib build, the data would not
     for name in shipped:
-        assert (SHIPPED / name).read_bytes() == (out / name).read_bytes(), f"{name} is stale: regenerate"
+        assert text_of(SHIPPED / name) == text_of(out / name), f"{name} is stale: regenerate"
 
 
 def test_regenerating_replaces_folder_and_refuses_foreign_files(tmp_path, monkeypatch):
@@ -111,10 +119,12 @@ def test_regenerating_replaces_folder_and_refuses_foreign_files(tmp_path, monkey
         seed, only=["INT08"], pool_sizes={"custody_no_referral": 30, "at_risk_list": 30}))
     target = tmp_path / "d"
     first = generate(seed=1, out=target)
-    (target / "participants.csv").write_text("stale")
+    (target / "participants.csv.gz").write_text("stale")
+    (target / "offences.csv").write_text("plain CSV of an older generate")
     generate(seed=1, out=target)                       # our own files: replaced whole
-    assert (target / "participants.csv").stat().st_size == next(f.bytes for f in first.files
-                                                                 if f.file == "participants.csv")
+    assert (target / "participants.csv.gz").stat().st_size == next(f.bytes for f in first.files
+                                                                    if f.file == "participants.csv.gz")
+    assert not (target / "offences.csv").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]   # no temp folders left
     (target / "notes.txt").write_text("mine")
     with pytest.raises(SpecError, match="did not write"):
@@ -129,7 +139,7 @@ def test_regenerating_replaces_folder_and_refuses_foreign_files(tmp_path, monkey
 def test_columns_exactly_as_contract(out):
     spec = contract_columns()
     for t in DATA_TABLES:
-        header = (out / f"{t}.csv").read_text().split("\n", 1)[0].split(",")
+        header = text_of(out / f"{t}.csv.gz").split("\n", 1)[0].split(",")
         assert header == spec[t], t
     assert (out / "truth.csv").read_text().split("\n", 1)[0] == \
         "intervention_id,outcome,scale,true_effect,scenario,primary"
@@ -313,7 +323,7 @@ def test_truth_file_shape(data):
 def test_shipped_data_validate_clean():
     from evalkit.data.validate import validate_files
 
-    problems = validate_files([SHIPPED / f"{t}.csv" for t in DATA_TABLES], max_problems=20)
+    problems = validate_files([SHIPPED / f"{t}.csv.gz" for t in DATA_TABLES], max_problems=20)
     assert not problems, [str(p) for p in problems]
 
 
