@@ -515,10 +515,13 @@ _HEADER = """\
 _GENERAL = """\
 ## How to write values
 
-- **Files.** CSV (UTF-8; Windows-1252 is also read), Excel (`.xlsx`) or Parquet.
-  A CSV or Parquet file is named after its table (`participants.csv`, or
-  `participants_2021Q1.csv`); in a workbook each sheet is named after a table
-  (the template from `evalkit template` has them all). The header is row 1.
+- **Files.** CSV (UTF-8; Windows-1252 is also read), gzip-compressed CSV
+  (`.csv.gz`, read exactly as the CSV inside), Excel (`.xlsx`) or Parquet.
+  A CSV or Parquet file is named after its table (`participants.csv`,
+  `participants.csv.gz`, or `participants_2021Q1.csv`); in a workbook each
+  sheet is named after a table (the template from `evalkit template` has them
+  all). The header is row 1. A data folder holds each table once: not both
+  `participants.csv` and `participants.csv.gz`.
 - **Column names** as below; case, spaces and hyphens are forgiven
   (`Start Date` reads as `start_date`). Unknown columns are an error (with a
   suggestion) so that misspelt columns are not silently dropped.
