@@ -73,7 +73,7 @@ def template(out_file: Path) -> None:
 @click.option("--max-problems", default=200, show_default=True, help="Stop listing after this many problems.")
 @_friendly
 def validate(files: tuple[Path, ...], table: str | None, max_problems: int) -> None:
-    """Check data files (CSV, Excel, Parquet) or protocols (YAML); list every problem."""
+    """Check data files (CSV or .csv.gz, Excel, Parquet) or protocols (YAML); list every problem."""
     failed = False
     data_files = [p for p in files if p.suffix.lower() not in {".yaml", ".yml"}]
     data_problems = []
