@@ -5,8 +5,9 @@ Public API: :func:`match`, :func:`balance_table`, :func:`estimate_att`,
 :func:`love_plot`, :func:`matched_comparison`, and :func:`combine` to stack a
 participants frame and a comparison-pool frame.
 
-Names are imported lazily (PEP 562) so that ``match`` does not pay for
-statsmodels, lifelines and matplotlib, which only the later steps need.
+Names other than ``match``/``MatchResult`` are imported lazily (PEP 562) so
+that matching does not pay for statsmodels, lifelines and matplotlib, which
+only the later steps need.
 """
 
 from __future__ import annotations
@@ -19,21 +20,24 @@ _EXPORTS = {
     "BalanceResult": ".balance", "balance_table": ".balance", "wwc_flag": ".balance",
     "MatchedComparisonResult": ".comparison", "matched_comparison": ".comparison",
     "MatchedEffectResult": ".effects", "estimate_att": ".effects", "evidence_from_balance": ".effects",
-    "MatchResult": ".matcher", "match": ".matcher",
     "love_plot": ".plots",
     "EValueResult": ".sensitivity", "RosenbaumResult": ".sensitivity", "e_value": ".sensitivity",
     "rosenbaum_bounds": ".sensitivity",
     "SurvivalResult": ".survival", "survival_att": ".survival",
 }
 
-__all__ = sorted(_EXPORTS)
+# Imported eagerly (numpy/pandas/scipy only): binding the function here also keeps the
+# package attribute ``match`` the function, not the submodule of the same name.
+from .match import MatchResult, match  # noqa: E402
+
+__all__ = sorted([*_EXPORTS, "MatchResult", "match"])
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._data import combine
     from .balance import BalanceResult, balance_table, wwc_flag
     from .comparison import MatchedComparisonResult, matched_comparison
     from .effects import MatchedEffectResult, estimate_att, evidence_from_balance
-    from .matcher import MatchResult, match
+    from .match import MatchResult, match
     from .plots import love_plot
     from .sensitivity import EValueResult, RosenbaumResult, e_value, rosenbaum_bounds
     from .survival import SurvivalResult, survival_att

@@ -30,7 +30,7 @@ from evalkit.errors import SpecError
 from evalkit.results import ResultMixin
 
 from ._data import _is_categorical, _levels, require_columns
-from .matcher import MatchResult
+from .match import MatchResult
 
 WWC_SATISFIES = 0.05
 WWC_ADJUST = 0.25

@@ -10,7 +10,7 @@ from evalkit.results import EvidenceLevel, ResultMixin
 
 from .balance import BalanceResult, balance_table
 from .effects import MatchedEffectResult, estimate_att, evidence_from_balance
-from .matcher import match
+from .match import match
 from .sensitivity import EValueResult, RosenbaumResult, e_value, rosenbaum_bounds
 
 

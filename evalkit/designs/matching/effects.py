@@ -44,7 +44,7 @@ from evalkit.results import SMS, Estimate, EvidenceLevel, ResultMixin
 from . import _sandwich as sw
 from ._data import covariate_matrix
 from .balance import BalanceResult, _aligned, balance_table
-from .matcher import MatchResult
+from .match import MatchResult
 
 _KINDS = ("continuous", "binary", "count")
 

@@ -37,7 +37,7 @@ from evalkit.errors import InsufficientDataError, SpecError
 from evalkit.results import ResultMixin
 
 from .balance import _aligned
-from .matcher import MatchResult
+from .match import MatchResult
 
 _GAMMA_MAX = 1000.0
 

@@ -27,7 +27,7 @@ from evalkit.results import Estimate, EvidenceLevel, ResultMixin
 
 from .balance import BalanceResult, balance_table
 from .effects import _matched_frame, evidence_from_balance
-from .matcher import MatchResult
+from .match import MatchResult
 
 
 @dataclass(frozen=True)
