@@ -462,10 +462,14 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+def _versions_html() -> str:
+    items = " · ".join(f"{html.escape(k)} {html.escape(v)}" for k, v in package_versions().items())
+    return f"<p class='versions'>{items}</p>"
+
+
 def appendix(ctx: ReportContext) -> Section:
     """The protocol as written, the data fingerprint, package versions and seed."""
-    versions = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
-                       for k, v in package_versions().items())
+    versions = _versions_html()
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = (
         "<h3>Reproducibility</h3><table class='kv'>"
@@ -476,7 +480,7 @@ def appendix(ctx: ReportContext) -> Section:
         f"<tr><td>Disclosure threshold</td><td>counts below {ctx.threshold} hidden, with secondary suppression</td></tr>"
         f"<tr><td>Minimum sample for significance</td><td>{ctx.protocol.min_n_significance}</td></tr>"
         f"<tr><td>Rendered</td><td>{when}</td></tr></table>"
-        f"<h3>Software</h3><table class='kv'>{versions}</table>"
+        f"<h3>Software</h3>{versions}"
         f"<h3>The protocol ({html.escape(ctx.protocol_path.name)})</h3>"
         f"<pre class='protocol'>{html.escape(ctx.protocol_text)}</pre>"
     )
@@ -633,12 +637,11 @@ def portfolio_appendix(pctx: PortfolioContext) -> Section:
     failed = {k: v for k, v in pctx.statuses.items() if v.get("status") != "ok"}
     fails = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(str(v.get('error', '')))}</li>"
                     for k, v in sorted(failed.items()))
-    versions = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
-                       for k, v in package_versions().items())
+    versions = _versions_html()
     body = (f"<table class='kv'><tr><td>Data fingerprint (SHA-256)</td><td><code>{pctx.fingerprint}</code></td></tr>"
             f"<tr><td>Protocols</td><td>{len(pctx.protocols)}</td></tr></table>"
             + (f"<h3>Reports that could not be produced</h3><ul>{fails}</ul>" if fails else "")
-            + f"<h3>Software</h3><table class='kv'>{versions}</table>")
+            + f"<h3>Software</h3>{versions}")
     extra = _portfolio_delegate(pctx, "appendix")
     return _section("Appendix", body + html_of(extra), anchor="appendix")
 
