@@ -28,10 +28,12 @@ from evalkit.results import Estimate
 DESIGN_LABELS = {"prepost": "Before and after", "matched": "Matched comparison", "did": "Difference in differences",
                  "area_trend": "Area trend against baseline", "area_did": "Area difference in differences"}
 SCALE_ALIASES = ("total", "metric", "primary")
-#: Bootstrap draws for the area DiD (the design's default is 9,999; 999 keeps a report within seconds; the
-#: bootstrap p-value's Monte Carlo standard error is then 0.007 at p = 0.05). The interval is inverted from
-#: the bootstrap for the first (primary) indicator only; the others show the cluster-robust interval.
+#: Area DiD inference: wild score bootstrap with Rademacher weights, which the design enumerates exactly
+#: when there are at most 12 areas (2^G sign patterns: no Monte Carlo error, and about four times faster
+#: than 999 Webb draws here); draws above 12 areas. The interval is inverted from the bootstrap (Kline &
+#: Santos 2012), as cluster-robust intervals are too narrow with so few areas.
 AREA_N_BOOT = 999
+AREA_WEIGHTS = "rademacher"
 
 
 def failed(design: str, outcome: Any, reason: str, *, primary: bool, label: str | None = None) -> OutcomeResult:
@@ -525,7 +527,7 @@ def run_area_did(protocol: Protocol, tables: dict, design) -> list[OutcomeResult
                            intervention_id=protocol.intervention_id,
                            comparison_areas=list(design.comparison_areas) or None, start=design.baseline[0],
                            end=design.period[1], n_boot=AREA_N_BOOT, seed=protocol.seed, alpha=protocol.alpha,
-                           bootstrap_ci=k == 0)
+                           bootstrap_ci=True, weights=AREA_WEIGHTS)
         except EvalkitError as exc:
             out.append(failed("area_did", indicator, _reason(exc), primary=k == 0, label=label))
             continue
