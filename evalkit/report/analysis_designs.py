@@ -151,13 +151,12 @@ def prepost_outcome(protocol: Protocol, o, res, is_primary: bool, info: Any = No
                        std.scale, std.method + "; change expected from regression to the mean removed")
     needed = st.n_needed_paired(est.estimate, res.pre_sd, res.post_sd, res.correlation, alpha=protocol.alpha)
     label = o.label or o.name
-    scale = ("mean change from before to after, beyond regression to the mean" if expected is not None
-             else "mean change from before to after")
+    scale = ("mean change (beyond regression to the mean)" if expected is not None else "mean change")
     sentence = effect_sentence(outcome=lower_first(label), estimate=est.estimate, ci_low=est.ci_low,
                                ci_high=est.ci_high, scale=scale,
                                higher_is_better=o.higher_is_better, n=res.n_pairs,
                                min_n=protocol.min_n_significance, unit=" points",
-                               comparison="the same young people's scores at the start", n_needed=needed,
+                               comparison="their scores at the start", n_needed=needed,
                                level=round(100 * (1 - protocol.alpha)))
     if expected is not None:
         sentence += (f" Scores moved by {raw.estimate:+.1f} points in all; about {expected:+.1f} of that is what "
@@ -521,7 +520,7 @@ def run_area_did(protocol: Protocol, tables: dict, design) -> list[OutcomeResult
 
     out = []
     for k, indicator in enumerate(design.indicators):
-        label = f"{indicator.replace('_', ' ').capitalize()}: programme districts against comparison districts"
+        label = f"{indicator.replace('_', ' ').capitalize()} (programme districts against comparison districts)"
         try:
             res = area_did(ad.table(tables, "area_counts"), ad.table(tables, "area_rollout"), indicator=indicator,
                            intervention_id=protocol.intervention_id,

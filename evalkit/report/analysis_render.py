@@ -98,21 +98,30 @@ def section_headline(ctx) -> str | None:
     return found + facts + detail
 
 
+#: How each design compares, as the opening words of the headline.
+DESIGN_PHRASES = {
+    "prepost": "Comparing young people's scores before and after taking part",
+    "matched": "Compared with a matched group of similar young people who did not take part",
+    "did": "Comparing the change in offending with that of a matched comparison group",
+    "area_trend": "Compared with the years before the programme",
+    "area_did": "Compared with similar districts where the programme did not run",
+}
+
+
 def _plain_verdict(ctx, p) -> str:
-    """One plain sentence: what happened to the primary outcome."""
-    label = p.label[0].lower() + p.label[1:] if p.label else p.outcome
-    word = {"improved": "improved", "worse": "got worse", "inconclusive": "may have changed",
-            "too few to tell": "may have changed"}.get(p.verdict, "changed")
-    design = p.design_label.lower()
-    if p.verdict in ("improved", "worse"):
-        return f"Measured by {design}, {label} {word} for the young people who took part."
+    """One plain sentence: what happened to the primary outcome, and against what."""
+    label = p.label.split(" (")[0] if p.label else p.outcome
+    label = label[0].lower() + label[1:] if len(label) > 1 and label[1].islower() else label
+    how = DESIGN_PHRASES.get(p.design, p.design_label)
+    if p.verdict == "improved":
+        return f"{how}, {label} improved."
+    if p.verdict == "worse":
+        return f"{how}, {label} got worse."
     if p.verdict == "too few to tell":
-        return (f"Too few young people took part to tell whether {label} changed because of the intervention "
-                f"({design}).")
+        return f"Too few young people took part to tell whether {label} changed ({how[0].lower() + how[1:]})."
     direction = {"beneficial": "a possible improvement", "harmful": "a possible worsening"}.get(p.direction,
                                                                                                 "no clear change")
-    return (f"Measured by {design}, the estimate for {label} points to {direction}, but the evidence is "
-            "inconclusive.")
+    return f"{how}, the estimate for {label} points to {direction}, but the evidence is inconclusive."
 
 
 # --------------------------------------------------------------------------- participation
@@ -263,7 +272,7 @@ def _forest(a: InterventionAnalysis) -> str:
 
 
 def _outcome_block(ctx, o: OutcomeResult) -> str:
-    tag = " <span class='tag'>primary</span>" if o.primary else ""
+    tag = " (primary outcome)" if o.primary else ""
     head = f"<h3>{_e(o.label)} — {_e(o.design_label.lower())}{tag}</h3>"
     if not o.ok:
         return head + f"<p class='failed'>Could not be estimated: {_e(o.reason)}.</p>"

@@ -45,7 +45,7 @@ from evalkit.report.plots import CATEGORY_COLOURS
 CATEGORY_ORDER = ("expand", "continue", "redesign", "stop", "improve_evidence")
 VRU_ID = "VRU"
 #: The forest plot's range: intervals reaching beyond it (tiny groups) are cut and marked.
-FOREST_LIMITS = (-1.5, 2.0)
+FOREST_LIMITS = (-1.5, 2.5)
 
 
 def _e(text: Any) -> str:
