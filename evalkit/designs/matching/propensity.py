@@ -10,6 +10,9 @@ while the Newton step needs only ``X' W X`` (p x p) and ``X'(y - p)``; the
 estimates are the same MLE, checked against statsmodels to 1e-8 and against R
 ``glm`` in the tests. Iteration stops when the largest coefficient change is
 below 1e-10 (tighter than R's deviance rule, so R's estimates agree to ~1e-8).
+Only numpy is used (no scipy): importing scipy.linalg/special costs more start-up
+time than the whole fit on a million rows, and a 7 x 7 Cholesky needs no LAPACK
+wrapper beyond ``numpy.linalg``.
 
 Perfect or quasi-perfect separation (a covariate combination that only
 participants, or only comparison records, have) makes the MLE infinite; it is
@@ -22,8 +25,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg
-from scipy.special import expit
 
 from evalkit.errors import InsufficientDataError
 
@@ -46,6 +47,15 @@ class LogitFit:
         return self.coef[0] + X @ self.coef[1:]
 
 
+def _expit(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Logistic function 1 / (1 + exp(-x)), in place when ``out`` is given (overflow gives 0, as it should)."""
+    with np.errstate(over="ignore"):
+        out = np.negative(x, out=out)
+        np.exp(out, out=out)
+        out += 1.0
+        return np.reciprocal(out, out=out)
+
+
 def _newton(Z: np.ndarray, y: np.ndarray, beta: np.ndarray, names: tuple[str, ...]
             ) -> tuple[np.ndarray, int, bool]:
     """Newton-Raphson iterations from ``beta``; returns (beta, iterations, converged).
@@ -59,12 +69,13 @@ def _newton(Z: np.ndarray, y: np.ndarray, beta: np.ndarray, names: tuple[str, ..
         hess = np.zeros((k, k))
         for i in range(0, Z.shape[0], _CHUNK):
             Zc = Z[i:i + _CHUNK]
-            mu = expit(Zc @ beta)
-            grad += Zc.T @ (y[i:i + _CHUNK] - mu)
+            mu = _expit(Zc @ beta)
+            grad += (y[i:i + _CHUNK] - mu) @ Zc
             hess += (Zc * (mu * (1.0 - mu))[:, None]).T @ Zc
         try:
-            step = linalg.solve(hess, grad, assume_a="pos")
-        except (linalg.LinAlgError, ValueError):
+            np.linalg.cholesky(hess)  # X'WX must be positive definite (full rank, no separation)
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
             raise _separation_or_collinear(names) from None
         beta = beta + step
         if not np.all(np.isfinite(beta)):
@@ -105,12 +116,13 @@ def fit_logit_eta(X: np.ndarray, y: np.ndarray, names: tuple[str, ...] = ()) -> 
     n, p = X.shape
     y = y.astype(np.float64)
     # Centre and scale columns for a well-conditioned Newton step; map back at the end.
-    centre = X.mean(axis=0)
-    scale = X.std(axis=0)
-    scale[scale == 0] = 1.0
+    # (Any centre/scale gives the same MLE; einsum is ~10x faster than mean/std along axis 0.)
     Z = np.empty((n, p + 1))
     Z[:, 0] = 1.0
+    centre = np.einsum("ij->j", X) / n
     np.subtract(X, centre, out=Z[:, 1:])
+    scale = np.sqrt(np.einsum("ij,ij->j", Z[:, 1:], Z[:, 1:]) / n)
+    scale[scale == 0] = 1.0
     Z[:, 1:] /= scale
     ybar = y.mean()
     beta = np.zeros(p + 1)
@@ -146,7 +158,7 @@ def propensity_distance(X: np.ndarray, treat: np.ndarray, *, link: str, names: t
                         ) -> tuple[np.ndarray, LogitFit]:
     """Propensity distance per row: probability (``link="logit"``) or logit (``"linear.logit"``)."""
     fit, eta = fit_logit_eta(X, treat, names)
-    return (eta if link == "linear.logit" else expit(eta)), fit
+    return (eta if link == "linear.logit" else _expit(eta, out=np.empty_like(eta))), fit
 
 
 def mahalanobis_transform(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray) -> np.ndarray:
