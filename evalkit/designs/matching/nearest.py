@@ -36,40 +36,46 @@ import numpy as np
 
 
 class _Eligible:
-    """Controls of one stratum sorted by distance, with O(α) next-eligible lookups."""
+    """Controls of one stratum sorted by distance, with O(α) next-eligible lookups.
+
+    Removed (used) controls are skipped through union-find links with path
+    compression. The links live in dicts holding only removed indices, so
+    setting up a group of a million controls costs nothing and a lookup that
+    hits an eligible control is one dict probe.
+    """
 
     def __init__(self, rows: np.ndarray, pos: np.ndarray, dist: np.ndarray) -> None:
         self.rows = rows
         self.pos = pos
         self.dist = dist
-        m = rows.size
-        self.right = np.arange(m + 1)  # right[j]: smallest eligible index >= j (m = none)
-        self.left = np.arange(-1, m)  # left[j+1]: largest eligible index <= j (-1 = none)
-        self.n_left = m
+        self.size = rows.size
+        self._right: dict[int, int] = {}  # removed j -> an index > j no farther than the next eligible
+        self._left: dict[int, int] = {}  # removed j -> an index < j no farther than the previous eligible
+        self.n_left = rows.size
 
     def find_right(self, j: int) -> int:
-        r = self.right
-        root = j
-        while r[root] != root:
-            root = r[root]
-        while r[j] != root:  # path compression
-            r[j], j = root, r[j]
-        return int(root)
+        """Smallest eligible index >= j (``size`` = none)."""
+        return _find(self._right, j)
 
     def find_left(self, j: int) -> int:
-        lft = self.left
-        k = j + 1
-        root = k
-        while lft[root] != root - 1:
-            root = lft[root] + 1
-        while lft[k] != root - 1:
-            lft[k], k = root - 1, lft[k] + 1
-        return int(root - 1)
+        """Largest eligible index <= j (-1 = none)."""
+        return _find(self._left, j)
 
     def remove(self, j: int) -> None:
-        self.right[j] = j + 1
-        self.left[j + 1] = j - 1
+        self._right[j] = j + 1
+        self._left[j] = j - 1
         self.n_left -= 1
+
+
+def _find(links: dict[int, int], j: int) -> int:
+    if j not in links:
+        return j
+    root = j
+    while root in links:
+        root = links[root]
+    while j != root:  # path compression
+        links[j], j = root, links[j]
+    return root
 
 
 def _strata_groups(ctrl_rows: np.ndarray, strata: np.ndarray | None) -> dict[int, np.ndarray]:
@@ -97,9 +103,13 @@ def match_on_distance(distance: np.ndarray, treat: np.ndarray, eligible: np.ndar
     pos = np.empty(n, dtype=np.int64)
     pos[by_distance] = np.arange(n)
     # Controls already in distance order; a stable split by stratum keeps that order.
-    ctrl_sorted = by_distance[(treat[by_distance] == 0) & eligible[by_distance]]
-    groups = {code: _Eligible(rows, pos[rows], distance[rows])
-              for code, rows in _strata_groups(ctrl_sorted, strata).items()}
+    is_ctrl = (treat[by_distance] == 0) & eligible[by_distance]
+    ctrl_sorted = by_distance[is_ctrl]
+    if strata is None:  # positions and distances come straight from the sorted arrays
+        groups = {0: _Eligible(ctrl_sorted, np.flatnonzero(is_ctrl), ds[is_ctrl])}
+    else:
+        groups = {code: _Eligible(rows, pos[rows], distance[rows])
+                  for code, rows in _strata_groups(ctrl_sorted, strata).items()}
     cal = np.inf if caliper is None else float(caliper)
     out = np.full((order.size, ratio), -1, dtype=np.int64)
     if replace:
@@ -112,23 +122,32 @@ def match_on_distance(distance: np.ndarray, treat: np.ndarray, eligible: np.ndar
 def _match_in_rounds(distance, pos, order, groups, strata, eligible, ratio, cal, out) -> None:
     active = eligible[order].copy()
     tpos = pos[order]
-    tdist = distance[order]
+    tdist = distance[order].tolist()
     tcode = np.zeros(order.size, dtype=np.int64) if strata is None else strata[order]
+    tcode_list = tcode.tolist()
     start_l = tpos.copy()
     start_r = tpos.copy()
+    inf = float("inf")
     for r in range(ratio):
-        for i in range(order.size):
-            if not active[i]:
-                continue
-            grp = groups.get(int(tcode[i]))
+        # A treated unit's search window changes only when it is itself matched, so the
+        # round's starting indices into each stratum can be found for all units at once.
+        first_l = np.full(order.size, -1, dtype=np.int64)
+        first_r = np.zeros(order.size, dtype=np.int64)
+        for code, grp in groups.items():
+            here = tcode == code
+            first_l[here] = np.searchsorted(grp.pos, start_l[here]) - 1
+            first_r[here] = np.searchsorted(grp.pos, start_r[here], side="right")
+        first_l, first_r = first_l.tolist(), first_r.tolist()
+        for i in np.flatnonzero(active).tolist():
+            grp = groups.get(tcode_list[i])
             if grp is None or grp.n_left == 0:
                 active[i] = False
                 continue
             d = tdist[i]
-            jl = grp.find_left(int(np.searchsorted(grp.pos, start_l[i])) - 1)
-            jr = grp.find_right(int(np.searchsorted(grp.pos, start_r[i], side="right")))
-            dl = d - grp.dist[jl] if jl >= 0 else np.inf
-            dr = grp.dist[jr] - d if jr < grp.rows.size else np.inf
+            jl = grp.find_left(first_l[i])
+            jr = grp.find_right(first_r[i])
+            dl = d - float(grp.dist[jl]) if jl >= 0 else inf
+            dr = float(grp.dist[jr]) - d if jr < grp.size else inf
             ok_l = dl <= cal
             ok_r = dr <= cal
             if not (ok_l or ok_r):
@@ -140,12 +159,13 @@ def _match_in_rounds(distance, pos, order, groups, strata, eligible, ratio, cal,
                 else:
                     take_left = dl < dr
             else:
-                take_left = bool(ok_l)
+                take_left = ok_l
             j = jl if take_left else jr
             out[i, r] = grp.rows[j]
             grp.remove(j)
-            start_l[i] = min(start_l[i], grp.pos[j])
-            start_r[i] = max(start_r[i], grp.pos[j])
+            if ratio > 1:
+                start_l[i] = min(start_l[i], grp.pos[j])
+                start_r[i] = max(start_r[i], grp.pos[j])
 
 
 def _match_with_replacement(distance, pos, order, groups, strata, eligible, ratio, cal, out) -> None:
