@@ -121,7 +121,9 @@ def test_bootstrap_ci_inverts_the_test(counts, rollout, fix27):
 def test_evidence_and_warnings(fix27, counts, rollout):
     assert fix27.evidence.sms == SMS.LEVEL_3 and fix27.pretrend_bootstrap_p >= 0.10
     text = " ".join(fix27.warnings)
-    assert "unreliable with few clusters" in text and "Only 2 treated" in text
+    assert "too narrow with few clusters" in text and "Only 2 treated" in text
+    rec = fix27.recommended
+    assert (rec.ci_low, rec.ci_high, rec.p_value) == (*fix27.bootstrap_ci, fix27.bootstrap_p)
     assert fix27.treated_areas == ("Ashfield", "Mansfield") and len(fix27.comparison_areas) == 6
     # plant a diverging pre-trend in the treated areas: SMS 2 with the reason
     c = counts.copy()
@@ -170,8 +172,9 @@ def test_bad_input(counts, rollout):
 def test_planted_effects_in_shipped_synthetic_data():
     counts = pd.read_csv(SYNTH / "area_counts.csv.gz")
     rollout = pd.read_csv(SYNTH / "area_rollout.csv.gz")
-    int27 = area_did(counts, rollout, indicator="serious_violence", intervention_id="INT27", bootstrap_ci=False)
+    int27 = area_did(counts, rollout, indicator="serious_violence", intervention_id="INT27")
     assert int27.rate_ratio.ci_low <= 0.82 <= int27.rate_ratio.ci_high  # planted rate ratio (synth settings)
+    assert int27.recommended.ci_low <= 0.82 <= int27.recommended.ci_high
     assert int27.rate_ratio.estimate < 1
     int28 = area_did(counts, rollout, indicator="serious_violence", intervention_id="INT28", bootstrap_ci=False)
     assert int28.rate_ratio.ci_low <= 1 <= int28.rate_ratio.ci_high

@@ -52,7 +52,7 @@ def test_null_size_and_effect_coverage():
     assert abs(null["bias_log"]) < 0.03
     assert null["bootstrap_reject"] <= 0.10  # conservative with 2 treated clusters (MacKinnon & Webb 2017)
     eff = run(60, 0.82, seed=12)
-    assert abs(eff["bias_log"]) < 0.03 and eff["cr_ci_coverage"] >= 0.80
+    assert abs(eff["bias_log"]) < 0.03 and eff["bootstrap_reject"] >= 0.25  # 0.52 measured with 200 reps
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ def event_study_plot(result: AreaDiDResult, *, ax=None) -> Figure:
     ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("months from start (bin start; reference bin just before the start)")
     ax.set_ylabel("rate ratio")
-    ax.set_title(f"{result.intervention_id}: event study ({result.indicator}); cluster-robust CIs, "
+    ax.set_title(f"{result.intervention_id}: event study ({result.indicator}); cluster-robust CIs (too narrow with few areas), "
                  f"{result.n_clusters} areas", fontsize=9)
     fig.tight_layout()
     return fig

@@ -15,10 +15,15 @@ fixed effects absorb anything that hit all areas at once (e.g. lockdowns).
 Inference. Standard errors are cluster-robust by area (CR0 x G/(G-1)) with a
 t(G-1) reference. **With about eight areas, cluster-robust standard errors
 are unreliable** (too small; Cameron & Miller 2015), so the recommended
-p-value and interval are the wild cluster score bootstrap
-(:mod:`evalkit.designs.area.bootstrap`, Webb weights by default). With only
-one to three treated areas no cluster-based method is reliable (MacKinnon &
-Webb 2017); results then say so.
+p-value and interval (``result.recommended``) are the wild cluster score
+bootstrap (:mod:`evalkit.designs.area.bootstrap`, Webb weights by default).
+With only one to three treated areas no cluster-based method is reliable
+(MacKinnon & Webb 2017); results then say so. Measured here
+(tests/test_area_did_montecarlo.py, 8 areas of which 2 treated, 60 months,
+overdispersed counts, 200 replications): bias in log rate ratio < 0.003;
+the cluster-robust 95% CI covered the truth in only 80-82% of samples (18%
+false positives under no effect), while the bootstrap rejected a true null in
+3.5% of samples (conservative) and detected a rate ratio of 0.82 in 52%.
 
 Parallel trends. Two checks use only months before the (earliest) start:
 a differential linear trend (treated x years, with area and month fixed
@@ -95,20 +100,33 @@ class AreaDiDResult(ResultMixin):
         return f"Area difference-in-differences: {self.intervention_id}, {self.indicator}"
 
     @property
+    def recommended(self) -> Estimate:
+        """The rate ratio with the wild-bootstrap p-value and interval: the one to report with few areas.
+
+        ``se`` stays the cluster-robust log-scale SE (for reference only); the
+        interval is NaN when ``area_did`` was run with ``bootstrap_ci=False``.
+        """
+        rr = self.rate_ratio
+        return Estimate(name=rr.name, estimate=rr.estimate, se=rr.se, ci_low=self.bootstrap_ci[0],
+                        ci_high=self.bootstrap_ci[1], p_value=self.bootstrap_p, scale=rr.scale,
+                        method=f"wild cluster score bootstrap ({self.bootstrap_weights}, {self.n_boot} draws); "
+                        "interval by test inversion", df=None)
+
+    @property
     def pct_change(self) -> float:
         """Percentage change attributed to the programme, 100 (rate ratio - 1)."""
         return 100.0 * (self.rate_ratio.estimate - 1.0)
 
     def _rows(self) -> list[dict]:
         rr = self.rate_ratio
-        rows = [{"estimate_of": rr.name, "estimate": rr.estimate, "ci_low": rr.ci_low, "ci_high": rr.ci_high,
-                 "p_value": rr.p_value, "bootstrap_ci_low": self.bootstrap_ci[0],
-                 "bootstrap_ci_high": self.bootstrap_ci[1], "bootstrap_p": self.bootstrap_p}]
+        rows = [{"estimate_of": rr.name, "estimate": rr.estimate, "bootstrap_ci_low": self.bootstrap_ci[0],
+                 "bootstrap_ci_high": self.bootstrap_ci[1], "bootstrap_p": self.bootstrap_p,
+                 "ci_low": rr.ci_low, "ci_high": rr.ci_high, "p_value": rr.p_value}]
         if self.pretrend is not None:
             pt = self.pretrend
-            rows.append({"estimate_of": pt.name, "estimate": pt.estimate, "ci_low": pt.ci_low,
-                         "ci_high": pt.ci_high, "p_value": pt.p_value, "bootstrap_ci_low": np.nan,
-                         "bootstrap_ci_high": np.nan, "bootstrap_p": self.pretrend_bootstrap_p})
+            rows.append({"estimate_of": pt.name, "estimate": pt.estimate, "bootstrap_ci_low": np.nan,
+                         "bootstrap_ci_high": np.nan, "bootstrap_p": self.pretrend_bootstrap_p,
+                         "ci_low": pt.ci_low, "ci_high": pt.ci_high, "p_value": pt.p_value})
         return rows
 
     def event_study_frame(self) -> pd.DataFrame:
@@ -303,8 +321,8 @@ def area_did(area_counts: pd.DataFrame, area_rollout: pd.DataFrame, *, indicator
                                      seed=seed, alpha=alpha)
     if pre_note:
         notes.append(pre_note)
-    notes.append(f"Only {G} areas (clusters): cluster-robust standard errors are unreliable with few clusters; "
-                 "use the wild bootstrap p-value and interval." if G < 30 else "")
+    notes.append(f"Only {G} areas (clusters): the cluster-robust interval (ci_low/ci_high) is too narrow with few "
+                 "clusters; report the wild bootstrap p-value and interval (result.recommended)." if G < 30 else "")
     if len(treated) <= 3:
         notes.append(f"Only {len(treated)} treated area(s): with so few treated clusters no cluster-based "
                      "inference is reliable (MacKinnon & Webb 2017); read the interval as indicative.")
