@@ -211,3 +211,25 @@ def test_protocol_without_primary_outcome_uses_area_indicator(tables):
     assert a.primary.standardised.name == "d from rate ratio"
     # Area results are whole-district events; power in people does not apply.
     assert math.isinf(a.primary.n_needed)
+
+
+def test_sections_render_aggregates_only(tables):
+    """Every section renders from the analysis; no person id or date of birth reaches the HTML."""
+    from types import SimpleNamespace
+
+    from evalkit.report import analysis_render as R
+
+    small = _small(tables, ["INT03"], pool_n=1500)
+    p = load_protocol(PROTOCOLS / "INT03.yaml")
+    ctx = SimpleNamespace(analysis=analyse_intervention(p, small), threshold=p.disclosure_threshold, protocol=p)
+    html = "".join(getattr(R, name)(ctx) or "" for name in R.__all__ if name.startswith("section_"))
+    assert "What it means for commissioning" in html and "<img" in html
+    for pid in small["participants"]["person_id"]:
+        assert pid not in html
+    dobs = pd.to_datetime(small["participants"]["date_of_birth"]).dropna().dt.strftime("%Y-%m-%d")
+    assert not any(d in html for d in dobs)
+    # No bare count below the threshold in the participation and results tables.
+    import re
+
+    for cell in re.findall(r"<td class='num'>(\d+)</td>", html):
+        assert int(cell) == 0 or int(cell) >= p.disclosure_threshold

@@ -137,9 +137,15 @@ def primary_finding(protocol: Protocol, o: OutcomeResult | None) -> PrimaryResul
     finding = PrimaryFinding(protocol.intervention_id, j.direction, j.significant, o.sms, o.n,
                              float(needed), protocol.min_n_significance)
     cat = classify(finding)
+    per_100 = o.per_100
+    if per_100 and "rates" in o.extra:
+        k = round(o.extra["rates"]["participants"] * o.n)
+        t = protocol.disclosure_threshold
+        if 0 < k < t or 0 < o.n - k < t:
+            per_100 = None  # the per-100 numbers would reveal a small count of people
     return PrimaryResult(protocol.intervention_id, o.outcome, o.label, o.design, o.design_label, e, o.standardised,
                          o.standardisation, j.direction, j.significant, j.verdict, o.sms, o.n, float(needed), mwe,
-                         cat.key, cat.label, cat.meaning, cat.rule_text, sentence=o.sentence, per_100=o.per_100)
+                         cat.key, cat.label, cat.meaning, cat.rule_text, sentence=o.sentence, per_100=per_100)
 
 
 # --------------------------------------------------------------------------- attrition and profile

@@ -287,12 +287,30 @@ def _outcome_block(ctx, o: OutcomeResult) -> str:
                f"<td>{n_txt}</td></tr>"
              + (f"<tr><td>Comparison group</td><td>{_n(ctx, o.n_comparison)}</td></tr>" if o.n_comparison else "")
              + f"<tr><td>Evidence</td><td>Maryland SMS level {o.sms}: {_e(o.evidence)}</td></tr></table>")
-    body = f"<p>{_e(o.sentence)}</p>" + (f"<p class='per100'>{_e(o.per_100)}</p>" if o.per_100 else "")
-    fig = _outcome_figure(ctx, o)
+    small_cells = _small_event_counts(ctx, o)
+    per100 = o.per_100 if o.per_100 and not small_cells else None
+    body = f"<p>{_e(o.sentence)}</p>" + (f"<p class='per100'>{_e(per100)}</p>" if per100 else "")
+    fig = "" if small_cells else _outcome_figure(ctx, o)
+    if small_cells:
+        body += (f"<p class='small'>The rates and curves are not shown: fewer than {ctx.threshold} young people "
+                 "in a group had (or did not have) the outcome, and showing them would reveal that number.</p>")
     notes = ([f"Method: {o.estimate.method}"] if o.estimate.method else []) + list(o.warnings)
     items = "".join(f"<li>{_e(w)}</li>" for w in notes)
     return head + body + fig + table + (f"<details><summary>Method and notes</summary><ul>{items}</ul></details>"
                                         if items else "")
+
+
+def _small_event_counts(ctx, o: OutcomeResult) -> bool:
+    """Whether showing rates, per-100 numbers or survival curves would reveal a small count of people."""
+    t = ctx.threshold
+    if o.design == "matched" and o.kind == "time_to_reoffend":
+        r = o.result
+        return any(is_small(k, t) or is_small(n - k, t) for k, n in ((r.events_treated, r.n_treated),
+                                                                       (r.events_control, r.n_control)))
+    if o.design == "matched" and "rates" in o.extra:
+        k = round(o.extra["rates"]["participants"] * o.n)
+        return is_small(k, t) or is_small(o.n - k, t)
+    return False
 
 
 def _outcome_figure(ctx, o: OutcomeResult) -> str:
