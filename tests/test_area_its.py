@@ -176,3 +176,28 @@ def test_bad_input(counts):
     with pytest.raises(SpecError):
         interrupted_time_series(counts, indicator="serious_violence", area="County", interruption="2019-10",
                                 cov="cluster")
+
+
+def test_excluded_months_equal_dropping_them(counts):
+    lockdown = ["2020-04", "2020-05", "2020-06"]
+    res = interrupted_time_series(counts, indicator="serious_violence", area="Mansfield", interruption="2019-10",
+                                  cov="poisson", exclude_months=lockdown)
+    d = counts[(counts.indicator == "serious_violence") & (counts.area == "Mansfield")].copy()
+    d["date"] = pd.to_datetime(d.month)
+    d = d.sort_values("date")
+    d["t"] = np.arange(len(d))
+    d["post"] = (d.date >= "2019-10-01").astype(float)
+    d["since"] = (d.t - 30) * d.post
+    for k in (1, 2):
+        d[f"s{k}"], d[f"c{k}"] = np.sin(2 * np.pi * k * d.date.dt.month / 12), np.cos(2 * np.pi * k * d.date.dt.month / 12)
+    kept = d[~d.date.dt.strftime("%Y-%m").isin(lockdown)]
+    fit = smf.glm("count ~ t + post + since + s1 + c1 + s2 + c2", data=kept, family=sm.families.Poisson(),
+                  offset=np.log(kept.population)).fit()
+    assert np.log(res.step.estimate) == pytest.approx(fit.params["post"], rel=1e-8)
+    # 1e-7: the pulse terms fit their months only to IRLS tolerance, which reaches the SEs at ~1e-8
+    assert res.step.se == pytest.approx(fit.bse["post"], rel=1e-7)
+    assert np.log(res.slope_change.estimate) == pytest.approx(12 * fit.params["since"], rel=1e-8)
+    assert "3 month(s) excluded" in res.method and len(res.months) == 60
+    with pytest.raises(SpecError):
+        interrupted_time_series(counts, indicator="serious_violence", area="Mansfield", interruption="2019-10",
+                                exclude_months=["2030-01"])

@@ -39,6 +39,7 @@ estimation. Rev Econ Stud 61:631-653.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -138,11 +139,22 @@ def _overall(fit, X: np.ndarray, Xcf: np.ndarray, offset: np.ndarray, post: np.n
                           df=fit.df, method=method)
 
 
+def _excluded(months: pd.PeriodIndex, exclude_months) -> list[pd.Period]:
+    if not exclude_months:
+        return []
+    out = sorted({month_of(m, what="exclude_months") for m in exclude_months})
+    outside = [str(m) for m in out if m not in set(months)]
+    if outside:
+        raise SpecError(f"exclude_months {outside} are not in the series ({months[0]} to {months[-1]}).")
+    return out
+
+
 def interrupted_time_series(area_counts: pd.DataFrame, *, indicator: str, area: str,
                             interruption: str | _dt.date, start: str | _dt.date | None = None,
                             end: str | _dt.date | None = None, family: str = "poisson",
                             seasonality: str | None = "fourier", harmonics: int = 2, slope_change: bool = True,
-                            cov: str = "hac", maxlags: int | None = None, alpha: float = 0.05,
+                            cov: str = "hac", maxlags: int | None = None,
+                            exclude_months: Sequence[str | _dt.date] | None = None, alpha: float = 0.05,
                             hierarchy: Hierarchy | None = None) -> ITSResult:
     """Segmented Poisson (or negative binomial) regression of monthly counts around an interruption.
 
@@ -167,6 +179,12 @@ def interrupted_time_series(area_counts: pd.DataFrame, *, indicator: str, area: 
         ``"hac"`` (default), ``"quasi"`` or ``"poisson"``; see module docstring.
     maxlags
         HAC truncation lag; default floor(4 (n/100)^(2/9)).
+    exclude_months
+        Months to leave out of the fit (e.g. the April-June 2020 lockdown),
+        each given its own indicator term so the series stays evenly spaced for
+        the HAC estimator; equivalent to dropping them for every other
+        coefficient. Their fitted and counterfactual values are the model's
+        prediction without the indicator.
     alpha
         1 - confidence level.
 
@@ -197,6 +215,10 @@ def interrupted_time_series(area_counts: pd.DataFrame, *, indicator: str, area: 
                                     f"{t_int}; an interrupted time series needs at least {min_pre} before and 3 "
                                     "after (many more are better).")
     X, names = its_design(months, t_int, seasonality=seasonality, harmonics=harmonics, slope_change=slope_change)
+    k_model = X.shape[1]
+    excluded = _excluded(months, exclude_months)
+    if len(excluded):
+        X = np.column_stack([X, (np.asarray(months)[:, None] == np.asarray(excluded)[None, :]).astype(float)])
     y = series["count"].to_numpy(float)
     offset = np.log(series["population"].to_numpy(float))
     if y.sum() == 0:
@@ -205,7 +227,9 @@ def interrupted_time_series(area_counts: pd.DataFrame, *, indicator: str, area: 
     fam = "Poisson" if family == "poisson" else f"negative binomial NB2 (alpha {fit.nb_alpha:.3g})"
     season_txt = {"fourier": f"{harmonics} Fourier pair(s) of calendar month", "month": "calendar-month dummies",
                   None: "no seasonal terms"}[seasonality]
-    method = (f"Segmented {fam} regression of {len(y)} monthly counts ({n_pre} before, {n_post} from {t_int}) "
+    dropped = f", {len(excluded)} month(s) excluded ({', '.join(str(m) for m in excluded)})" if len(excluded) else ""
+    method = (f"Segmented {fam} regression of {len(y)} monthly counts ({n_pre} before, {n_post} from {t_int}"
+              f"{dropped}) "
               f"with log(population) offset, linear pre-trend, step{' and slope change' if slope_change else ''}, "
               f"{season_txt}; SEs {fit.cov_label}.")
     se = np.sqrt(np.diag(fit.cov))
@@ -222,11 +246,15 @@ def interrupted_time_series(area_counts: pd.DataFrame, *, indicator: str, area: 
     if slope_change:
         Xcf[:, 3] = 0.0
     post = np.asarray(months >= t_int)
-    overall = _overall(fit, X, Xcf, offset, post, alpha, method)
-    fitted = np.exp(X @ fit.params + offset)
+    Xcf[:, k_model:] = 0.0  # excluded months: predictions from the model without their indicators
+    X_pred = X.copy()
+    X_pred[:, k_model:] = 0.0
+    overall = _overall(fit, X_pred, Xcf, offset, post, alpha, method)
+    fitted = np.exp(X_pred @ fit.params + offset)
     cf = np.exp(Xcf @ fit.params + offset)
-    resid = (y - fitted) / np.sqrt(fitted)
-    lb_lag = max(1, min(12, len(y) // 4))
+    keep = ~np.isin(np.asarray(months), np.asarray(excluded))
+    resid = ((y - fitted) / np.sqrt(fitted))[keep]
+    lb_lag = max(1, min(12, len(resid) // 4))
     lb_p = float(acorr_ljungbox(resid, lags=[lb_lag])["lb_pvalue"].iloc[0])
     notes: list[str] = []
     if lb_p < 0.05:
