@@ -94,7 +94,7 @@ def analyse_intervention(protocol: Protocol, tables: dict[str, pd.DataFrame], *,
         profile=profile_table(first_sample) if first_sample is not None else None,
         balance=tuple((protocol.designs[k].type, s.balance) for k, s in samples.items()),
         subgroups=tuple(subgroup_results(protocol, tables, people, primary_result, first_sample)),
-        sensitivity=tuple(sensitivity_notes(outcomes)),
+        sensitivity=tuple(sensitivity_notes(outcomes, protocol.min_n_significance)),
         limitations=tuple(limitations(protocol, people, outcomes, first_sample)),
         primary=primary)
 
@@ -242,6 +242,10 @@ def subgroup_results(protocol: Protocol, tables: dict, people: pd.DataFrame, pri
         if var not in people:
             continue
         levels = people[var].astype("string").fillna("not known")
+        if levels.nunique() < 2:
+            out.append(SubgroupResult(var, primary.label, primary.design_label, suppressed_reason=(
+                "not shown: every young person is in the same group")))
+            continue
         try:
             rows = _subgroup_rows(protocol, tables, people, levels, primary, sample)
         except (EvalkitError, np.linalg.LinAlgError) as exc:
@@ -306,36 +310,54 @@ def _subgroup_rows(protocol, tables, people, levels, primary, sample) -> list[di
 
 
 # --------------------------------------------------------------------------- sensitivity and limitations
-def sensitivity_notes(outcomes: list[OutcomeResult]) -> list[tuple[str, str]]:
-    """(heading, plain-English text) for each sensitivity check that applies."""
+def sensitivity_notes(outcomes: list[OutcomeResult], min_n: int = 30) -> list[tuple[str, str]]:
+    """(heading, plain-English text) for each sensitivity check that applies.
+
+    Hidden-bias checks (Rosenbaum bounds, E-values) ask how strong an unrecorded difference would have to be
+    to explain a finding away, so they are reported for significant results; a non-significant result gets
+    one line saying there is nothing to explain away.
+    """
     notes = []
     for o in outcomes:
         if not o.ok:
             continue
-        rb = o.extra.get("rosenbaum")
-        if rb is not None:
-            g = rb.gamma_critical
-            if g is None:
-                text = ("Hidden bias (Rosenbaum bounds): the result is not significant even with no hidden bias, "
-                        "so there is nothing to explain away.") if rb.grid[0]["p_upper"] >= rb.alpha else (
-                    "Hidden bias (Rosenbaum bounds): the result stays significant for every degree of hidden bias "
-                    f"tried (up to Γ = {rb.grid[-1]['gamma']:g}).")
-            else:
-                text = (f"Hidden bias (Rosenbaum bounds): an unrecorded difference that made participants "
-                        f"{g:.2f} times as likely to take part as similar non-participants (Γ = {g:.2f}) "
-                        "would be enough to make the result non-significant. Values near 1 mean fragile; above 2 "
-                        "fairly robust.")
-            notes.append((f"{o.label} ({o.design_label})", text))
-        ev = o.extra.get("e_value")
-        if ev is not None and o.design == "matched":
-            notes.append((f"{o.label} ({o.design_label})",
-                          f"E-value: an unmeasured confounder associated with both taking part and the outcome by a "
-                          f"risk ratio of {ev.e_value:.2f} each could explain away the estimate; {ev.e_value_ci:.2f} "
-                          "could move its confidence interval to include no effect (VanderWeele & Ding 2017)."))
+        head = f"{o.label} ({o.design_label})"
+        rb, ev = o.extra.get("rosenbaum"), o.extra.get("e_value")
+        if o.design == "matched" and (rb is not None or ev is not None):
+            e = o.estimate
+            j = judge(e.estimate, e.ci_low, e.ci_high, null=o.null, higher_is_better=o.higher_is_better, n=o.n,
+                      min_n=min_n)
+            if not j.significant:
+                notes.append((head, "Not statistically significant, so there is no finding for hidden bias to "
+                                    "explain away."))
+                continue
+            if rb is not None:
+                g = rb.gamma_critical
+                if g is None:
+                    text = ("Hidden bias (Rosenbaum bounds): the result stays significant for every degree of hidden "
+                            f"bias tried (up to Γ = {rb.grid[-1]['gamma']:g}).")
+                else:
+                    text = (f"Hidden bias (Rosenbaum bounds): an unrecorded difference that made participants "
+                            f"{g:.2f} times as likely to take part as similar young people who did not (Γ = {g:.2f}) "
+                            "would be enough to make the result non-significant. Values near 1 mean fragile; above "
+                            "2 fairly robust.")
+                notes.append((head, text))
+            if ev is not None:
+                notes.append((head, f"E-value: an unrecorded factor linked to both taking part and the outcome by a "
+                                    f"risk ratio of {ev.e_value:.2f} each could explain away the estimate, and "
+                                    f"{ev.e_value_ci:.2f} could move its interval to include no effect "
+                                    "(VanderWeele & Ding 2017)."))
         if o.design == "prepost":
+            expected = o.extra.get("rtm_expected")
+            if expected is not None:
+                raw = o.extra["raw_change"]
+                notes.append((head, f"Regression to the mean: the raw change was {raw.estimate:+.2f} points "
+                                    f"({raw.ci_low:+.2f} to {raw.ci_high:+.2f}); {expected:+.2f} of it is expected "
+                                    "from regression to the mean for a group starting where this one did, and the "
+                                    "headline takes it off."))
             for w in o.warnings:
-                if "regression to the mean" in w.lower() or "attrition" in w.lower() or "lost" in w.lower():
-                    notes.append((f"{o.label} ({o.design_label})", w))
+                if "attrition" in w.lower() or "lost" in w.lower():
+                    notes.append((head, w))
     return notes
 
 

@@ -464,7 +464,7 @@ def pretrend_test(panel: pd.DataFrame, outcome: str, pre_periods: int, alpha: fl
     frame = panel.assign(_time=panel["window"] + shift, _cohort=panel["treated"] * shift)
     try:
         return event_study(frame, outcome=outcome, unit="person_id", time="_time", cohort="_cohort",
-                           reference=shift - 1, alpha=alpha).pretrend
+                           reference=-1, alpha=alpha).pretrend
     except EvalkitError:
         return None
 
