@@ -166,3 +166,23 @@ def test_protocol_is_frozen():
     assert isinstance(protocol, Protocol)
     with pytest.raises(Exception):
         protocol.alpha = 0.1  # type: ignore[misc]
+
+
+def test_cli_validate_and_report_print_one_line_per_problem(good_text, tmp_path):
+    from click.testing import CliRunner
+
+    from evalkit.cli import cli
+
+    bad = _write(tmp_path, good_text.replace("caliper: 0.2 ", "caliper: wide").replace("alpha: 0.05", "alpha: 2"))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["validate", str(bad)])
+    assert result.exit_code == 2
+    lines = [ln for ln in result.output.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 2 and all(f"{bad}, line " in ln for ln in lines)
+    assert "Traceback" not in result.output
+    ok = runner.invoke(cli, ["validate", str(PROTOCOLS / "INT01.yaml")])
+    assert ok.exit_code == 0 and ok.output.startswith("ok:")
+    # `evalkit report` refuses the same protocol before starting a kernel, with the first problem's location
+    report = runner.invoke(cli, ["report", str(bad), "--data", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert report.exit_code == 2 and "field 'designs[1].caliper'" in report.output and "more problem" in report.output
+    assert not (tmp_path / "o").exists()
