@@ -117,7 +117,9 @@ def test_findings_are_json_and_aggregate(tables):
 
 
 @pytest.mark.slow
-def test_whole_portfolio_agrees_with_truth(tables, truth):
+def test_whole_portfolio_agrees_with_truth(tables, truth, request):
+    if "slow" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("the whole portfolio runs with -m slow")
     ids = sorted(p.stem for p in PROTOCOLS.glob("INT*.yaml"))
     rows = []
     for iid in ids:
@@ -125,7 +127,14 @@ def test_whole_portfolio_agrees_with_truth(tables, truth):
         scen = _scenario(truth, iid)
         _check(f, scen)
         _matched_rd_near_truth(f, truth)
-        rows.append((iid, scen, f["primary"]["category"]))
+        harms = [o["outcome"] for o in f["outcomes"] if o["verdict"] == "worse"]
+        rows.append((iid, scen, f["primary"]["category"], harms))
     effective = [r for r in rows if r[1] == "effective"]
     found = [r for r in effective if r[2] in CALLED_EFFECTIVE]
     assert len(found) >= 3, rows
+    # Harm is flagged (category stop, or a significant worsening on some outcome) for at least one harmful one,
+    # and never for a null intervention's primary outcome.
+    assert any(r[2] == "stop" or r[3] for r in rows if r[1] == "harmful"), rows
+    for iid, scen, cat, _ in rows:
+        if scen == "null":
+            assert cat != "stop", iid
