@@ -233,3 +233,27 @@ def test_sections_render_aggregates_only(tables):
 
     for cell in re.findall(r"<td class='num'>(\d+)</td>", html):
         assert int(cell) == 0 or int(cell) >= p.disclosure_threshold
+
+
+def test_status_outcome_before_and_after(tables):
+    """NEET at exit against baseline: the change in proportion equals a direct count from the statuses table."""
+    p = load_protocol(PROTOCOLS / "INT01.yaml")
+    spec = p.model_dump()
+    spec["designs"] = [{"type": "prepost", "outcomes": ["neet"]}]
+    spec["primary_outcomes"] = [{"kind": "status", "name": "neet", "label": "Not in education, training or work",
+                                 "domain": "ete", "higher_is_better": False}]
+    spec["secondary_outcomes"] = []
+    q = Protocol.model_validate(spec)
+    small = _small(tables, ["INT01"], pool_n=10)
+    a = analyse_intervention(q, small)
+    o = a.outcomes[0]
+    assert o.ok, o.reason
+    st_ = small["statuses"]
+    ete = st_.loc[st_["domain"] == "ete"].pivot_table(index="person_id", columns="timepoint", values="value",
+                                                       aggfunc="last")
+    ids = set(ad.population(q, small)["person_id"])
+    ete = ete.loc[ete.index.isin(ids)].dropna(subset=["baseline", "exit"])
+    direct = float((ete["exit"] == "neet").mean() - (ete["baseline"] == "neet").mean())
+    assert o.estimate.estimate == pytest.approx(direct, abs=1e-12)
+    assert o.n == len(ete)
+    assert o.standardised.name == "Cohen's h"

@@ -234,6 +234,8 @@ def subgroup_results(protocol: Protocol, tables: dict, people: pd.DataFrame, pri
     """The primary outcome by each protocol subgroup, where every cell is large enough to show."""
     if primary is None or not primary.ok or primary.design not in ("prepost", "matched") or not protocol.subgroups:
         return []
+    if primary.design == "prepost" and primary.kind != "instrument":
+        return []  # subgroups of status outcomes are not analysed
     from evalkit.report.sections import age_band
 
     people = people.assign(age_band=age_band(people["age"], protocol.age_bands))

@@ -88,8 +88,14 @@ def run_prepost(protocol: Protocol, tables: dict, people: pd.DataFrame, design) 
     for name in design.outcomes:
         o = protocol.outcome(name)
         is_primary = name in primary_names
+        if o.kind == "status":
+            try:
+                out.append(status_prepost(protocol, tables, people, o, is_primary))
+            except EvalkitError as exc:
+                out.append(failed("prepost", o, _reason(exc), primary=is_primary))
+            continue
         if o.kind != "instrument":
-            out.append(failed("prepost", o, f"{o.kind} outcomes are not analysed before and after in this version",
+            out.append(failed("prepost", o, f"{o.kind} outcomes are not analysed before and after",
                               primary=is_primary))
             continue
         try:
@@ -174,6 +180,54 @@ def prepost_outcome(protocol: Protocol, o, res, is_primary: bool, info: Any = No
                          extra={"minimum_worthwhile_n": st.n_needed_paired_standardised(
                              res.pre_sd, res.post_sd, res.correlation, alpha=protocol.alpha),
                              "raw_change": raw, "rtm_expected": expected})
+
+
+#: Status measure per domain (from evalkit.measures.status_outcomes) and whether it is yes/no.
+STATUS_MEASURES = {"ete": ("in_ete", "neet"), "substance_use": ("substance_use_level",),
+                   "peer_relationships": ("peer_relationships",), "family_relationships": ("family_relationships",)}
+
+
+def status_prepost(protocol: Protocol, tables: dict, people: pd.DataFrame, o, is_primary: bool) -> OutcomeResult:
+    """A status outcome before and after: education/employment (yes/no, McNemar) or a rated level (paired t).
+
+    ETE is analysed as "in education, training or employment" when higher is better, else as NEET.
+    Substance use is the level (none .. daily, 0-4; lower is better); relationships the 1-5 rating.
+    """
+    from evalkit.designs.prepost import prepost_binary, prepost_continuous
+    from evalkit.measures import status_change, status_outcomes
+
+    st_all = ad.table(tables, "statuses")
+    st_all = st_all.loc[(st_all["intervention_id"] == protocol.intervention_id)
+                        & st_all["person_id"].isin(set(people["person_id"]))]
+    if st_all.empty:
+        raise EvalkitError(f"no '{o.domain}' statuses for these participants. Fix: supply the statuses table.")
+    measures = STATUS_MEASURES[o.domain]
+    measure = measures[0] if (o.higher_is_better or len(measures) == 1) else measures[1]
+    wide = status_change(status_outcomes(st_all), measure, pre=o.pre, post=o.post)
+    label = o.label or o.name
+    level = round(100 * (1 - protocol.alpha))
+    if o.domain == "ete":
+        res = prepost_binary(wide[["pre", "post"]], pre="pre", post="post", alpha=protocol.alpha,
+                             outcome_name=label)
+        est = res.estimates[0]
+        std = st.cohens_h(res.post_mean, est, higher_is_better=o.higher_is_better)
+        sentence = effect_sentence(outcome=lower_first(label), estimate=100 * est.estimate,
+                                   ci_low=100 * est.ci_low, ci_high=100 * est.ci_high,
+                                   scale="change in the share", higher_is_better=o.higher_is_better,
+                                   n=res.n_pairs, min_n=protocol.min_n_significance, unit=" percentage points",
+                                   comparison="their status at the start", level=level)
+        return OutcomeResult(design="prepost", design_label=DESIGN_LABELS["prepost"], outcome=o.name, label=label,
+                             kind="status", primary=is_primary, estimate=est, higher_is_better=o.higher_is_better,
+                             n=res.n_pairs, sms=int(res.evidence.sms), evidence=res.evidence.reason,
+                             sentence=sentence + " With no comparison group, the change cannot be attributed to "
+                                                 "the intervention.", standardised=std,
+                             standardisation="Cohen's h between the shares after and before", result=res,
+                             warnings=tuple(res.warnings), extra={"percent": True, "binary": True})
+    higher = o.higher_is_better if o.domain != "substance_use" else False
+    res = prepost_continuous(wide[["pre", "post"]], pre="pre", post="post", alpha=protocol.alpha,
+                             higher_is_better=higher, outcome_name=label)
+    oo = o.model_copy(update={"higher_is_better": higher})
+    return replace(prepost_outcome(protocol, oo, res, is_primary), kind="status")
 
 
 # --------------------------------------------------------------------------- matched

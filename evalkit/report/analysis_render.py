@@ -49,7 +49,7 @@ def _n(ctx, n: int) -> str:
 
 
 def _is_percent(o: OutcomeResult) -> bool:
-    return (o.design == "matched" and o.kind == "reoffending") or (o.design == "did" and o.extra.get("percent"))
+    return (o.design == "matched" and o.kind == "reoffending") or bool(o.extra.get("percent"))
 
 
 def estimate_text(o: OutcomeResult) -> tuple[str, str]:
@@ -317,7 +317,7 @@ def _outcome_figure(ctx, o: OutcomeResult) -> str:
     import matplotlib.pyplot as plt
 
     try:
-        if o.design == "prepost":
+        if o.design == "prepost" and not o.extra.get("binary"):
             return _fig(_prepost_plot(o), alt=f"{o.label}: average before and after")
         if o.design == "matched" and o.kind == "time_to_reoffend":
             return _fig(_km_plot(o), alt=f"{o.label}: share not yet reoffended")
