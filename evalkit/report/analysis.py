@@ -409,6 +409,14 @@ def limitations(protocol: Protocol, people: pd.DataFrame, outcomes: list[Outcome
         if o.design == "area_did" and o.ok and o.sms < 3:
             out.append(f"{o.label}: the programme and comparison districts were already moving differently "
                        "before the programme, so the estimate is less trustworthy.")
+    for o in outcomes:
+        if o.design == "area_did" and o.ok:
+            g = int(getattr(o.result, "n_clusters", 0) or 0)
+            floor = 2 / 2 ** g if g else 1.0
+            if g and floor >= protocol.alpha:
+                out.append(f"Too few districts: with {g} districts in all (programme and comparison), the bootstrap cannot give a "
+                           f"p-value below {floor:.3f}, so no area result can reach significance at {protocol.alpha:g}. "
+                           "Add comparison districts to the protocol.")
     if any(o.design == "area_trend" for o in outcomes):
         out.append("Area trends compare a year with the years before; other changes at the same time (policing, "
                    "the pandemic, other programmes) cannot be separated from the programme's effect.")

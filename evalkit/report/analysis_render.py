@@ -159,12 +159,15 @@ def section_participation(ctx) -> str | None:
     from evalkit.report.plots import attrition_chevron
 
     shown = disclosed_steps(list(a.attrition), ctx.threshold)
+    area_only = all(o.design in AREA for o in a.outcomes)
+    note = ("<p>This is an area-wide programme: it is judged on whole districts' indicators, not on the young "
+            "people recorded as taking part, who are counted here for completeness.</p>" if area_only else "")
     primary_branch = shown[: 2 + 2] if len(shown) >= 4 else shown
     chevron = _fig(attrition_chevron([(_cap(lab.split(": ")[-1]) if ":" in lab else lab, n)
                                       for lab, n in primary_branch]),
                    alt="Young people at each step")
     rows = "".join(f"<tr><td>{_e(lab)}</td><td class='num'>{_e(n)}</td></tr>" for lab, n in shown)
-    return (chevron + f"<table class='counts'><thead><tr><th>Step</th><th>Young people</th></tr></thead>"
+    return (note + chevron + f"<table class='counts'><thead><tr><th>Step</th><th>Young people</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
             f"<p class='small'>{MARKER}: hidden because the number, or the number lost since the step before, "
             f"is below {ctx.threshold}.</p>")
