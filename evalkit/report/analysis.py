@@ -218,7 +218,10 @@ def profile_table(sample: designs.MatchedSample) -> pd.DataFrame:
                     if n else math.nan
                 row[(g, "value")], row[(g, "count")] = v, math.nan
             else:
-                hit = (x.astype(str) == how) if how not in ("flag",) else pd.to_numeric(x, errors="coerce").astype(float).eq(1)
+                if how == "flag":
+                    hit = pd.to_numeric(x, errors="coerce").astype(float).eq(1)
+                else:
+                    hit = x.astype(str) == how
                 count = int(hit.sum())
                 share = float((hit * (weights if weights is not None else 1)).sum()
                               / (weights.sum() if weights is not None else n)) if n else math.nan
@@ -414,8 +417,9 @@ def limitations(protocol: Protocol, people: pd.DataFrame, outcomes: list[Outcome
             g = int(getattr(o.result, "n_clusters", 0) or 0)
             floor = 2 / 2 ** g if g else 1.0
             if g and floor >= protocol.alpha:
-                out.append(f"Too few districts: with {g} districts in all (programme and comparison), the bootstrap cannot give a "
-                           f"p-value below {floor:.3f}, so no area result can reach significance at {protocol.alpha:g}. "
+                out.append(f"Too few districts: with {g} districts in all (programme and comparison), the bootstrap "
+                           f"cannot give a p-value below {floor:.3f}, so no area result can reach significance at "
+                           f"{protocol.alpha:g}. "
                            "Add comparison districts to the protocol.")
     if any(o.design == "area_trend" for o in outcomes):
         out.append("Area trends compare a year with the years before; other changes at the same time (policing, "

@@ -371,7 +371,8 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
         hr = res.hazard_ratio
         j = judge(hr.estimate, hr.ci_low, hr.ci_high, null=1.0, higher_is_better=False, n=res.n_treated,
                   min_n=protocol.min_n_significance)
-        sentence = effect_sentence(outcome=lower_first(label), estimate=hr.estimate, ci_low=hr.ci_low, ci_high=hr.ci_high,
+        sentence = effect_sentence(outcome=lower_first(label), estimate=hr.estimate, ci_low=hr.ci_low,
+                                   ci_high=hr.ci_high,
                                    scale="hazard ratio (below 1 means a slower return to offending)",
                                    higher_is_better=False, n=res.n_treated, min_n=protocol.min_n_significance,
                                    null=1.0, comparison="the matched comparison group", level=level, digits=2)
@@ -421,7 +422,8 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
                              extra=extra, warnings=tuple(eff.warnings))
     ratio = eff.estimate("rate ratio")
     diff = eff.estimate("difference in mean count")
-    sentence = effect_sentence(outcome=lower_first(label), estimate=diff.estimate, ci_low=diff.ci_low, ci_high=diff.ci_high,
+    sentence = effect_sentence(outcome=lower_first(label), estimate=diff.estimate, ci_low=diff.ci_low,
+                               ci_high=diff.ci_high,
                                scale="difference in proven reoffences per person", higher_is_better=o.higher_is_better,
                                n=eff.n_treated, min_n=protocol.min_n_significance, unit="",
                                comparison="the matched comparison group", level=level, digits=2)
@@ -485,7 +487,8 @@ def run_did(protocol: Protocol, tables: dict, design, sample: MatchedSample | No
         scale_words = ("difference in differences in the share with a proven offence per "
                        f"{design.period_months}-month period")
         n_treated = int(sample.match.n_treated_matched)
-        sentence = effect_sentence(outcome=lower_first(o.label or o.name), estimate=100 * est.estimate, ci_low=100 * est.ci_low,
+        sentence = effect_sentence(outcome=lower_first(o.label or o.name), estimate=100 * est.estimate,
+                                   ci_low=100 * est.ci_low,
                                    ci_high=100 * est.ci_high, scale=scale_words, higher_is_better=False,
                                    n=n_treated, min_n=protocol.min_n_significance, unit=" percentage points",
                                    comparison="the matched comparison group's change",

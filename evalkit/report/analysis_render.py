@@ -239,7 +239,9 @@ def section_balance(ctx) -> str | None:
     parts = []
     for _, bal in a.balance:
         ok = bal.balanced
-        parts.append(f"<p>{'After matching, every recorded characteristic was within' if ok else 'After matching, some characteristics still differed by more than'} "
+        lead = ("After matching, every recorded characteristic was within" if ok
+                else "After matching, some characteristics still differed by more than")
+        parts.append(f"<p>{lead} "
                      f"{bal.threshold:g} standard deviations between the groups"
                      f"{'' if ok else ': ' + _e(', '.join(bal.unbalanced))}.</p>")
         parts.append(_fig(love_plot(bal), alt="Balance before and after matching (love plot)"))
@@ -284,7 +286,8 @@ def _outcome_block(ctx, o: OutcomeResult) -> str:
     n_txt = _n(ctx, o.n) if o.design not in AREA else f"{o.n:,} events"
     table = (f"<table class='kv'><tr><td>Estimate ({_e(o.estimate.scale)})</td><td>{_e(est)}</td></tr>"
              f"<tr><td>{level}% confidence interval</td><td>{_e(ci)}</td></tr>"
-             + (f"<tr><td>Standardised effect</td><td>{o.standardised.estimate:+.2f} ({_ci(o.standardised.ci_low, o.standardised.ci_high, 2)})</td></tr>"
+             + (f"<tr><td>Standardised effect</td><td>{o.standardised.estimate:+.2f} "
+                f"({_ci(o.standardised.ci_low, o.standardised.ci_high, 2)})</td></tr>"
                 if o.standardised is not None else "")
              + f"<tr><td>{'Participants' if o.design not in AREA else 'Events in the programme areas'}</td>"
                f"<td>{n_txt}</td></tr>"

@@ -175,7 +175,8 @@ class InterventionAnalysis(ResultMixin):
         return [o for o in self.outcomes if design is None or o.design == design]
 
     def _repr_html_(self) -> str:
-        return f"<div class='evalkit-result'><h4>{html.escape(self.intervention_title)}</h4>{self.to_frame().to_html(index=False)}</div>"
+        table = self.to_frame().to_html(index=False)
+        return f"<div class='evalkit-result'><h4>{html.escape(self.intervention_title)}</h4>{table}</div>"
 
 
 __all__ = ["OutcomeResult", "PrimaryResult", "SubgroupResult", "InterventionAnalysis"]

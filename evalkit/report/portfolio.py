@@ -169,7 +169,8 @@ def section_value(pctx: Any) -> str:
                      "Annual cost": f"£{cost:,.0f}" if cost else "–", "Participants": safe_count(n, t),
                      "Cost per participant": per_part, "Cost per outcome achieved": per_out, "Which outcome": why})
     return (pd.DataFrame(rows).to_html(index=False, border=0, escape=True)
-            + "<p class='small'>– : no significant benefit on the primary outcome. Cost per outcome is shown only where the primary result is a significant benefit: "
+            + "<p class='small'>– : no significant benefit on the primary outcome. Cost per outcome is shown only "
+              "where the primary result is a significant benefit: "
               "annual cost / (participants × the estimated effect); the range comes from the 95% interval. "
               "For reoffending this is the cost of each additional young person who did not reoffend.</p>")
 
