@@ -195,7 +195,7 @@ def covariate_matrix(frame: pd.DataFrame, covariates: list[str]) -> CovariateMat
             source.append(cov)
             # min/max rule out 0/1 for most continuous columns without a full pass
             binary.append(bool(lo >= 0 and hi <= 1 and (v.dtype.kind in "biu" or ((v == 0) | (v == 1)).all())))
-    values = np.empty((len(frame), len(design)))
+    values = np.empty((len(frame), len(design)), order="F")  # column-major: per-column passes are contiguous
     for j, v in enumerate(design):
         values[:, j] = v
     return CovariateMatrix(values=values, columns=tuple(names), source=tuple(source), binary=tuple(binary))

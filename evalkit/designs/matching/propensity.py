@@ -56,22 +56,25 @@ def _expit(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return np.reciprocal(out, out=out)
 
 
-def _newton(Z: np.ndarray, y: np.ndarray, beta: np.ndarray, names: tuple[str, ...]
+def _newton(Zt: np.ndarray, y: np.ndarray, beta: np.ndarray, names: tuple[str, ...]
             ) -> tuple[np.ndarray, int, bool]:
     """Newton-Raphson iterations from ``beta``; returns (beta, iterations, converged).
 
-    Gradient and Hessian are accumulated over cache-sized blocks of rows, which
-    is about twice as fast as full-length temporaries on a million rows.
+    ``Zt`` is the design transposed, (k, n) with contiguous rows: a block of
+    rows then gives BLAS long contiguous vectors, measurably faster than the
+    (n, k) layout for ``X' W X`` with k = 7. Gradient and Hessian are
+    accumulated over cache-sized blocks of rows, about twice as fast as
+    full-length temporaries on a million rows.
     """
-    k = Z.shape[1]
+    k, n = Zt.shape
     for it in range(1, _MAX_ITER + 1):
         grad = np.zeros(k)
         hess = np.zeros((k, k))
-        for i in range(0, Z.shape[0], _CHUNK):
-            Zc = Z[i:i + _CHUNK]
-            mu = _expit(Zc @ beta)
-            grad += (y[i:i + _CHUNK] - mu) @ Zc
-            hess += (Zc * (mu * (1.0 - mu))[:, None]).T @ Zc
+        for i in range(0, n, _CHUNK):
+            Zc = Zt[:, i:i + _CHUNK]
+            mu = _expit(beta @ Zc)
+            grad += Zc @ (y[i:i + _CHUNK] - mu)
+            hess += (Zc * (mu * (1.0 - mu))) @ Zc.T
         try:
             np.linalg.cholesky(hess)  # X'WX must be positive definite (full rank, no separation)
             step = np.linalg.solve(hess, grad)
@@ -116,27 +119,31 @@ def fit_logit_eta(X: np.ndarray, y: np.ndarray, names: tuple[str, ...] = ()) -> 
     n, p = X.shape
     y = y.astype(np.float64)
     # Centre and scale columns for a well-conditioned Newton step; map back at the end.
-    # (Any centre/scale gives the same MLE; einsum is ~10x faster than mean/std along axis 0.)
-    Z = np.empty((n, p + 1))
-    Z[:, 0] = 1.0
-    centre = np.einsum("ij->j", X) / n
-    np.subtract(X, centre, out=Z[:, 1:])
-    scale = np.sqrt(np.einsum("ij,ij->j", Z[:, 1:], Z[:, 1:]) / n)
-    scale[scale == 0] = 1.0
-    Z[:, 1:] /= scale
+    # Column by column: contiguous passes when X is column-major (covariate_matrix's layout).
+    Zt = np.empty((p + 1, n))
+    Zt[0] = 1.0
+    centre = np.empty(p)
+    scale = np.empty(p)
+    for j in range(p):
+        z = Zt[j + 1]
+        centre[j] = X[:, j].mean()
+        np.subtract(X[:, j], centre[j], out=z)
+        sd = float(np.sqrt(np.dot(z, z) / n))
+        scale[j] = sd if sd > 0 else 1.0
+        z *= 1.0 / scale[j]
     ybar = y.mean()
     beta = np.zeros(p + 1)
     beta[0] = np.log(ybar / (1 - ybar))
     if n > 4 * _WARM_ROWS:
         k = n // _WARM_ROWS
         try:
-            warm, _, ok = _newton(Z[::k], y[::k], beta, names)
+            warm, _, ok = _newton(np.ascontiguousarray(Zt[:, ::k]), y[::k], beta, names)
             if ok:
                 beta = warm
         except InsufficientDataError:
             pass  # the subsample may separate where the full data do not
-    beta, it, converged = _newton(Z, y, beta, names)
-    eta = Z @ beta
+    beta, it, converged = _newton(Zt, y, beta, names)
+    eta = beta @ Zt
     if not converged or np.max(np.abs(eta)) > _ETA_LIMIT:
         raise _separation_or_collinear(names)
     coef = np.empty(p + 1)
