@@ -188,15 +188,12 @@ def test_findings_hold_no_row_level_data_or_small_counts(tables):
     assert a.primary.category == "improve_evidence"  # 14 participants: too few to tell
 
 
-def test_disclosed_steps_hide_small_counts_and_small_losses():
-    steps = [("Referred", 120), ("Started in the period", 115), ("Offending: complete follow-up", 100),
-             ("Offending: matched to a comparison", 96), ("SDQ: at the start", 8)]
+def test_disclosed_steps_hide_small_counts():
+    steps = [("Referred", 120), ("Started in the period", 115), ("SDQ: at the start", 8), ("SDQ: both", 0),
+             ("Offending: matched to a comparison", 1096)]
     shown = dict(disclosed_steps(steps, 10))
-    assert shown["Referred"] == "120"
-    assert shown["Started in the period"] == "[c]"  # 5 lost would be revealed
-    assert shown["Offending: complete follow-up"] == "100"  # 20 below the last shown count
-    assert shown["Offending: matched to a comparison"] == "[c]"
-    assert shown["SDQ: at the start"] == "[c]"
+    assert shown == {"Referred": "120", "Started in the period": "115", "SDQ: at the start": "[c]",
+                     "SDQ: both": "0", "Offending: matched to a comparison": "1,096"}
 
 
 def test_protocol_without_primary_outcome_uses_area_indicator(tables):

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.errors import EvalkitError
+from evalkit.errors import EvalkitError, MissingDataError
 from evalkit.protocol import Protocol
 from evalkit.report import analysis_data as ad
 from evalkit.report import analysis_designs as designs
@@ -277,7 +277,10 @@ def _subgroup_rows(protocol, tables, people, levels, primary, sample) -> list[di
         row = {"group": str(level).replace("_", " ")}
         o = protocol.outcome(primary.outcome)
         if primary.design == "prepost":
-            wide, _, _ = designs.prepost_frame(protocol, tables, people.loc[levels == level], o)
+            try:
+                wide, _, _ = designs.prepost_frame(protocol, tables, people.loc[levels == level], o)
+            except MissingDataError:  # nobody in this group has the questionnaire (e.g. too old for it)
+                wide = pd.DataFrame(columns=["pre", "post"])
             wide = wide.dropna()
             row["n"] = len(wide)
             if len(wide) < max(t, 2):
@@ -338,7 +341,10 @@ def sensitivity_notes(outcomes: list[OutcomeResult], min_n: int = 30) -> list[tu
                 continue
             if rb is not None:
                 g = rb.gamma_critical
-                if g is None:
+                if g is None and rb.grid[0]["p_upper"] >= rb.alpha:
+                    text = ("Hidden bias (Rosenbaum bounds): the matched-pair test is not significant even with no "
+                            "hidden bias, so the pairs alone do not carry the finding.")
+                elif g is None:
                     text = ("Hidden bias (Rosenbaum bounds): the result stays significant for every degree of hidden "
                             f"bias tried (up to Γ = {rb.grid[-1]['gamma']:g}).")
                 else:

@@ -409,8 +409,12 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
             pass
         if not m.settings["replace"]:
             try:
-                extra["rosenbaum"] = rosenbaum_bounds(sample.data, m, outcome=col, kind="binary",
-                                                      higher_is_better=o.higher_is_better, alpha=protocol.alpha)
+                # Test in the direction of the estimate: how much hidden bias would explain away a benefit,
+                # or a harm.
+                benefit = (rd.estimate > 0) == o.higher_is_better
+                extra["rosenbaum"] = rosenbaum_bounds(
+                    sample.data, m, outcome=col, kind="binary", alpha=protocol.alpha,
+                    higher_is_better=o.higher_is_better if benefit else not o.higher_is_better)
             except EvalkitError:
                 pass
         return OutcomeResult(design="matched", design_label=DESIGN_LABELS["matched"], outcome=o.name, label=label,

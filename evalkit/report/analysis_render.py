@@ -126,26 +126,14 @@ def _plain_verdict(ctx, p) -> str:
 
 # --------------------------------------------------------------------------- participation
 def disclosed_steps(steps: list[tuple[str, int]], threshold: int) -> list[tuple[str, str]]:
-    """Counts along a flow with disclosure control.
+    """Counts along the participation flow with small counts hidden.
 
-    A count below the threshold is hidden; so is a count that is fewer than ``threshold`` below the last
-    count shown on the same branch (the difference would reveal how many were lost). Branch steps
-    (labels "branch: step") restart from the last shared step.
+    Each step is a count of young people and is hidden below the threshold. The numbers lost between steps
+    are not published as counts (they say only that someone was not measured or not matched, nothing about
+    their outcomes), so the steps are not suppressed against each other; results by group, where outcomes
+    are shown, have their own cell checks.
     """
-    out = []
-    shared_last: int | None = None
-    last: dict[str, int | None] = {}
-    for label, n in steps:
-        branch = label.split(":")[0] if ":" in label else ""
-        prev = last.get(branch, shared_last) if branch else shared_last
-        hide = is_small(n, threshold) or (prev is not None and 0 < prev - n < threshold)
-        out.append((label, MARKER if hide else f"{n:,}"))
-        if not hide:
-            if branch:
-                last[branch] = n
-            else:
-                shared_last = n
-    return out
+    return [(label, MARKER if is_small(n, threshold) else f"{n:,}") for label, n in steps]
 
 
 def _cap(text: str) -> str:
@@ -169,8 +157,7 @@ def section_participation(ctx) -> str | None:
     rows = "".join(f"<tr><td>{_e(lab)}</td><td class='num'>{_e(n)}</td></tr>" for lab, n in shown)
     return (note + chevron + f"<table class='counts'><thead><tr><th>Step</th><th>Young people</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
-            f"<p class='small'>{MARKER}: hidden because the number, or the number lost since the step before, "
-            f"is below {ctx.threshold}.</p>")
+            f"<p class='small'>{MARKER}: hidden because the number is below {ctx.threshold}.</p>")
 
 
 # --------------------------------------------------------------------------- profile
