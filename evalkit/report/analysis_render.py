@@ -95,7 +95,33 @@ def section_headline(ctx) -> str | None:
              f"<p class='category {cls}'><b>What it means for commissioning: {_e(p.category_label)}.</b> "
              f"{_e(p.category_meaning)} <span class='rule'>(rule: {_e(p.rule)})</span></p>")
     detail = f"<p class='small'>{_e(p.sentence)}</p>" if p.sentence else ""
-    return found + facts + detail
+    return found + _other_findings(ctx, a) + facts + detail
+
+
+def _other_findings(ctx, a: InterventionAnalysis) -> str:
+    """Significant results on other outcomes; a worsening is shown as a warning the reader cannot miss."""
+    from evalkit.report.narrative import judge
+
+    p = a.primary
+    worse, better = [], []
+    for o in a.outcomes:
+        if not o.ok or (o.outcome == p.outcome and o.design == p.design) or o.design in AREA:
+            continue
+        e = o.estimate
+        j = judge(e.estimate, e.ci_low, e.ci_high, null=o.null, higher_is_better=o.higher_is_better, n=o.n,
+                  min_n=ctx.protocol.min_n_significance)
+        if j.significant:
+            est, ci = estimate_text(o)
+            text = f"{o.label} ({o.design_label.lower()}, SMS {o.sms}): {est} ({ci})"
+            (worse if j.direction == "harmful" else better).append(text)
+    out = ""
+    if worse:
+        out += ("<p class='category bad'><b>Warning: significantly worse on "
+                + "; ".join(_e(t) for t in worse) + ".</b> Review this before recommissioning, whatever the "
+                "primary result.</p>")
+    if better:
+        out += "<p><b>Also significantly better:</b> " + "; ".join(_e(t) for t in better) + ".</p>"
+    return out
 
 
 #: How each design compares, as the opening words of the headline.
