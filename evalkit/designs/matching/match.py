@@ -230,7 +230,8 @@ def _match(data, treatment, covariates, id_col, method, distance, link, caliper,
         _check_overlap(dist, treat, discarded)
     cal_value = None
     if caliper is not None:
-        cal_value = float(caliper) * (float(np.std(dist[~discarded], ddof=1)) if std_caliper else 1.0)
+        kept = dist if not discarded.any() else dist[~discarded]  # no copy of a million rows when none discarded
+        cal_value = float(caliper) * (float(np.std(kept, ddof=1)) if std_caliper else 1.0)
     strata = _strata_codes(frame, exact)
     eligible = ~discarded
     if strata is not None:
@@ -252,9 +253,15 @@ def _match(data, treatment, covariates, id_col, method, distance, link, caliper,
 
 
 def _check_overlap(dist: np.ndarray, treat: np.ndarray, discarded: np.ndarray) -> None:
-    d1 = dist[(treat == 1) & ~discarded]
-    d0 = dist[(treat == 0) & ~discarded]
-    if d1.size == 0 or d0.size == 0 or d1.min() > d0.max() or d1.max() < d0.min():
+    ranges = []
+    for g in (1, 0):
+        rows = (treat == g) & ~discarded
+        if not rows.any():
+            ranges.append(None)
+            continue
+        ranges.append((dist.min(where=rows, initial=np.inf), dist.max(where=rows, initial=-np.inf)))
+    r1, r0 = ranges
+    if r1 is None or r0 is None or r1[0] > r0[1] or r1[1] < r0[0]:
         raise InsufficientDataError(
             "Participants and the comparison pool do not overlap on the propensity score "
             "(no common support), so no fair comparison exists. Use a comparison pool of "
@@ -273,36 +280,43 @@ def _build_result(frame, treatment, id_col, covariates, dist, treat, discarded, 
             "No participant has a comparison record close enough to match"
             + (" within the caliper; widen the caliper (e.g. 0.25 SD) or use a larger pool." if cal_value
                else "; use a larger comparison pool."))
-    weights = np.zeros(n)
+    # distance, weight and subclass share one float block, the layout pandas keeps,
+    # so the unit table is assembled without copying a million rows again.
+    floats = np.empty((3, n))
+    floats[0] = dist
+    weights = floats[1]
+    weights[:] = 0.0
     weights[matched_t] = 1.0
     rows_i = np.repeat(np.arange(order.size), ratio)[has.ravel()]
     ctrl = mm[has]
     np.add.at(weights, ctrl, 1.0 / k[rows_i])
-    cw = weights[treat == 0]
-    cw_nz = cw > 0
-    weights[np.flatnonzero(treat == 0)[cw_nz]] /= cw[cw_nz].mean()
-    subclass = np.full(n, np.nan)
+    matched_c = np.unique(ctrl)  # the controls with a positive weight, in row order
+    weights[matched_c] /= weights[matched_c].mean()
+    subclass = floats[2]
+    subclass[:] = np.nan
     if not settings["replace"]:
         # MatchIt numbers subclasses by treated units in data (id) order.
         ts = np.sort(matched_t)
-        sub_of_t = np.empty(n, dtype=np.int64)
-        sub_of_t[ts] = np.arange(1, ts.size + 1)
-        subclass[ts] = sub_of_t[ts]
-        subclass[ctrl] = sub_of_t[order[rows_i]]
-    ids = frame[id_col].to_numpy()
-    units = pd.DataFrame({id_col: ids, "treated": treat, "distance": dist, "discarded": discarded,
-                          "weight": weights, "subclass": subclass})
+        subclass[ts] = np.arange(1, ts.size + 1)
+        subclass[ctrl] = np.searchsorted(ts, order[rows_i]) + 1
+    ids = frame[id_col].to_numpy().copy()
+    units = pd.concat([pd.DataFrame({id_col: ids, "treated": treat}, copy=False),
+                       pd.DataFrame(floats[:1].T, columns=["distance"], copy=False),
+                       pd.DataFrame({"discarded": discarded}, copy=False),
+                       pd.DataFrame(floats[1:].T, columns=["weight", "subclass"], copy=False)], axis=1, copy=False)
     round_no = np.tile(np.arange(1, ratio + 1), order.size)[has.ravel()]
     pairs = pd.DataFrame({"treated_id": ids[order[rows_i]], "control_id": ids[ctrl], "round": round_no})
     pairs = pairs.sort_values(["treated_id", "round"], kind="mergesort").reset_index(drop=True)
-    n_unmatched = int((treat == 1).sum() - matched_t.size - ((treat == 1) & discarded).sum())
+    is_t = treat == 1
+    n1 = int(is_t.sum())
+    n1_discarded = int((is_t & discarded).sum())
+    n_unmatched = n1 - matched_t.size - n1_discarded
     if n_unmatched:
         warnings.append(f"{n_unmatched} participant(s) found no comparison record"
                         + (" within the caliper" if cal_value else "") + " and are left out of the estimate.")
     return MatchResult(
         treatment=treatment, id_col=id_col, covariates=covariates, settings=settings, caliper_value=cal_value,
-        n_treated=int((treat == 1).sum()), n_control=int((treat == 0).sum()),
-        n_treated_discarded=int(((treat == 1) & discarded).sum()),
-        n_control_discarded=int(((treat == 0) & discarded).sum()),
-        n_treated_matched=int(matched_t.size), n_control_matched=int(np.unique(ctrl).size),
+        n_treated=n1, n_control=n - n1, n_treated_discarded=n1_discarded,
+        n_control_discarded=int(discarded.sum()) - n1_discarded,
+        n_treated_matched=int(matched_t.size), n_control_matched=int(matched_c.size),
         propensity=fit, units=units, pairs=pairs, warnings=tuple(warnings))
