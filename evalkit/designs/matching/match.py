@@ -44,8 +44,8 @@ _DISCARDS = ("none", "treated", "control", "both")
 class MatchResult(ResultMixin):
     """A matched sample: settings, counts and — for downstream use only — the unit table.
 
-    ``units`` (one row per person: id, treated, distance, discarded, weight,
-    subclass) and ``pairs`` (treated id, control id, round) are row-level data.
+    ``units`` (one row per person: id, treated, distance, weight, subclass,
+    discarded) and ``pairs`` (treated id, control id, round) are row-level data.
     They feed :func:`balance_table`, :func:`estimate_att` and friends and must
     not be put in a report; ``summary()``/``to_frame()`` show counts only.
     """
@@ -300,10 +300,10 @@ def _build_result(frame, treatment, id_col, covariates, dist, treat, discarded, 
         subclass[ts] = np.arange(1, ts.size + 1)
         subclass[ctrl] = np.searchsorted(ts, order[rows_i]) + 1
     ids = frame[id_col].to_numpy().copy()
+    # (pandas merges same-dtype blocks on concat, so the float columns stay together.)
     units = pd.concat([pd.DataFrame({id_col: ids, "treated": treat}, copy=False),
-                       pd.DataFrame(floats[:1].T, columns=["distance"], copy=False),
-                       pd.DataFrame({"discarded": discarded}, copy=False),
-                       pd.DataFrame(floats[1:].T, columns=["weight", "subclass"], copy=False)], axis=1, copy=False)
+                       pd.DataFrame(floats.T, columns=["distance", "weight", "subclass"], copy=False),
+                       pd.DataFrame({"discarded": discarded}, copy=False)], axis=1, copy=False)
     round_no = np.tile(np.arange(1, ratio + 1), order.size)[has.ravel()]
     pairs = pd.DataFrame({"treated_id": ids[order[rows_i]], "control_id": ids[ctrl], "round": round_no})
     pairs = pairs.sort_values(["treated_id", "round"], kind="mergesort").reset_index(drop=True)
