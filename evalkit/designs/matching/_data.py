@@ -122,7 +122,7 @@ def _reordered(columns: dict[str, pd.Series], order: np.ndarray | None) -> pd.Da
             if order is None:
                 row[:] = src
             else:
-                np.take(src, order, out=row)
+                np.take(src, order, out=row, mode="clip")  # indices are valid; "raise" would buffer
         parts.append(pd.DataFrame(block.T, columns=cols, copy=False))
     if other:
         parts.append(pd.DataFrame(other, copy=False))
