@@ -373,7 +373,11 @@ def profile_tables(ctx: ReportContext) -> dict[str, pd.DataFrame]:
         parts = {name: frame[column].astype("string").fillna("not known").value_counts()
                  for name, frame in groups.items() if column in frame}
         if parts:
-            table = pd.DataFrame(parts).fillna(0).astype("int64").sort_index()
+            table = pd.DataFrame(parts).fillna(0).astype("int64")
+            # Age bands read youngest first ('5-9' before '10-13'), not in string order.
+            table = table.sort_index(key=lambda idx: [(0, int(str(v).split("-")[0]), "") if column == "age_band"
+                                                      and str(v).split("-")[0].isdigit() else (1, 0, str(v))
+                                                      for v in idx])
             table.index = [str(i).replace("_", " ") for i in table.index]
             table.index.name = label
             out[label] = table

@@ -1,0 +1,30 @@
+"""Profile tables: categories in reading order, counts equal a direct count."""
+
+from pathlib import Path
+
+import pytest
+
+from evalkit.report.sections import load_context, profile_tables
+from tests.report_fixture import write_fixture
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    data = write_fixture(tmp_path_factory.mktemp("data") / "src")
+    ctx = load_context(ROOT / "protocols" / "INT03.yaml", data)
+    return ctx, profile_tables(ctx)
+
+
+def test_age_bands_youngest_first(tables):
+    _, t = tables
+    bands = [b for b in t["Age band"].index if b[0].isdigit()]
+    assert bands == sorted(bands, key=lambda b: int(b.split("-")[0]))
+
+
+def test_sex_counts_match_participants(tables):
+    ctx, t = tables
+    direct = ctx.participants["sex"].value_counts()
+    for sex, n in direct.items():
+        assert t["Sex"].loc[str(sex).replace("_", " "), "Participants"] == n
