@@ -22,6 +22,7 @@ reported as :class:`InsufficientDataError`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,24 +57,24 @@ def _expit(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return np.reciprocal(out, out=out)
 
 
-def _newton(Zt: np.ndarray, y: np.ndarray, beta: np.ndarray, names: tuple[str, ...]
-            ) -> tuple[np.ndarray, int, bool]:
+Blocks = Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]
+
+
+def _newton(blocks: Blocks, k: int, beta: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray, int, bool]:
     """Newton-Raphson iterations from ``beta``; returns (beta, iterations, converged).
 
-    ``Zt`` is the design transposed, (k, n) with contiguous rows: a block of
-    rows then gives BLAS long contiguous vectors, measurably faster than the
-    (n, k) layout for ``X' W X`` with k = 7. Gradient and Hessian are
-    accumulated over cache-sized blocks of rows, about twice as fast as
-    full-length temporaries on a million rows.
+    ``blocks()`` yields consecutive row blocks of the design, transposed to
+    (k, rows) with contiguous rows (BLAS then works on long contiguous
+    vectors, measurably faster than the (rows, k) layout for ``X' W X`` with
+    k = 7), with the matching slice of ``y``. Accumulating gradient and Hessian
+    over cache-sized blocks is about twice as fast as full-length temporaries.
     """
-    k, n = Zt.shape
     for it in range(1, _MAX_ITER + 1):
         grad = np.zeros(k)
         hess = np.zeros((k, k))
-        for i in range(0, n, _CHUNK):
-            Zc = Zt[:, i:i + _CHUNK]
+        for Zc, yc in blocks():
             mu = _expit(beta @ Zc)
-            grad += Zc @ (y[i:i + _CHUNK] - mu)
+            grad += Zc @ (yc - mu)
             hess += (Zc * (mu * (1.0 - mu))) @ Zc.T
         try:
             np.linalg.cholesky(hess)  # X'WX must be positive definite (full rank, no separation)
@@ -88,6 +89,36 @@ def _newton(Zt: np.ndarray, y: np.ndarray, beta: np.ndarray, names: tuple[str, .
     return beta, _MAX_ITER, False
 
 
+def _standardised_blocks(Xt: np.ndarray, centre: np.ndarray, inv_scale: np.ndarray, y: np.ndarray) -> Blocks:
+    """Row blocks of [1, (X - centre) * inv_scale] transposed, built on the fly in one reused buffer."""
+    p, n = Xt.shape
+    buf = np.empty((p + 1, min(n, _CHUNK)))
+    buf[0] = 1.0
+    c, s = centre[:, None], inv_scale[:, None]
+
+    def blocks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for i in range(0, n, _CHUNK):
+            Zc = buf[:, :min(_CHUNK, n - i)]
+            np.subtract(Xt[:, i:i + _CHUNK], c, out=Zc[1:])
+            Zc[1:] *= s
+            yield Zc, y[i:i + _CHUNK]
+
+    return blocks
+
+
+def _centre_scale(Xt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and (population) SD of each row of ``Xt``; SD 1 for a constant row."""
+    p, n = Xt.shape
+    centre = np.empty(p)
+    scale = np.empty(p)
+    for j in range(p):
+        centre[j] = Xt[j].mean()
+        dev = Xt[j] - centre[j]
+        sd = float(np.sqrt(np.einsum("i,i->", dev, dev) / n))
+        scale[j] = sd if sd > 0 else 1.0
+    return centre, scale
+
+
 def fit_logit(X: np.ndarray, y: np.ndarray, names: tuple[str, ...] = ()) -> LogitFit:
     """Maximum-likelihood logit; see :func:`fit_logit_eta`."""
     return fit_logit_eta(X, y, names)[0]
@@ -99,6 +130,10 @@ def fit_logit_eta(X: np.ndarray, y: np.ndarray, names: tuple[str, ...] = ()) -> 
     On large data the iterations start from the fit to a fixed systematic
     subsample (every k-th row in id order), which only saves iterations: the
     full-data Newton iterations run to the same convergence criterion.
+
+    The centred and scaled design is never stored whole: each pass rebuilds
+    it block by block in a cache-sized buffer, which is cheaper than writing
+    (and page-faulting) a second copy of a million-row matrix.
 
     Parameters
     ----------
@@ -117,34 +152,28 @@ def fit_logit_eta(X: np.ndarray, y: np.ndarray, names: tuple[str, ...] = ()) -> 
         Perfect separation, or a design that is not of full rank.
     """
     n, p = X.shape
-    y = y.astype(np.float64)
-    # Centre and scale columns for a well-conditioned Newton step; map back at the end.
-    # Column by column: contiguous passes when X is column-major (covariate_matrix's layout).
-    Zt = np.empty((p + 1, n))
-    Zt[0] = 1.0
-    centre = np.empty(p)
-    scale = np.empty(p)
-    for j in range(p):
-        z = Zt[j + 1]
-        centre[j] = X[:, j].mean()
-        np.subtract(X[:, j], centre[j], out=z)
-        sd = float(np.sqrt(np.dot(z, z) / n))
-        scale[j] = sd if sd > 0 else 1.0
-        z *= 1.0 / scale[j]
+    Xt = X.T  # (p, n), rows contiguous when X is column-major (covariate_matrix's layout)
+    y = y.view(np.int8) if y.dtype == bool else y  # int or float 0/1 enter the arithmetic as they are
+    centre, scale = _centre_scale(Xt)
+    inv_scale = 1.0 / scale
     ybar = y.mean()
     beta = np.zeros(p + 1)
     beta[0] = np.log(ybar / (1 - ybar))
     if n > 4 * _WARM_ROWS:
         k = n // _WARM_ROWS
         try:
-            warm, _, ok = _newton(np.ascontiguousarray(Zt[:, ::k]), y[::k], beta, names)
+            sub = _standardised_blocks(np.ascontiguousarray(Xt[:, ::k]), centre, inv_scale, y[::k])
+            warm, _, ok = _newton(sub, p + 1, beta, names)
             if ok:
                 beta = warm
         except InsufficientDataError:
             pass  # the subsample may separate where the full data do not
-    beta, it, converged = _newton(Zt, y, beta, names)
-    eta = beta @ Zt
-    if not converged or np.max(np.abs(eta)) > _ETA_LIMIT:
+    blocks = _standardised_blocks(Xt, centre, inv_scale, y)
+    beta, it, converged = _newton(blocks, p + 1, beta, names)
+    eta = np.empty(n)
+    for i, (Zc, _) in zip(range(0, n, _CHUNK), blocks()):
+        np.matmul(beta, Zc, out=eta[i:i + Zc.shape[1]])
+    if not converged or max(eta.max(), -eta.min()) > _ETA_LIMIT:
         raise _separation_or_collinear(names)
     coef = np.empty(p + 1)
     coef[1:] = beta[1:] / scale
@@ -165,7 +194,7 @@ def propensity_distance(X: np.ndarray, treat: np.ndarray, *, link: str, names: t
                         ) -> tuple[np.ndarray, LogitFit]:
     """Propensity distance per row: probability (``link="logit"``) or logit (``"linear.logit"``)."""
     fit, eta = fit_logit_eta(X, treat, names)
-    return (eta if link == "linear.logit" else _expit(eta, out=np.empty_like(eta))), fit
+    return (eta if link == "linear.logit" else _expit(eta, out=eta)), fit
 
 
 def mahalanobis_transform(X: np.ndarray, treat: np.ndarray, discarded: np.ndarray) -> np.ndarray:
