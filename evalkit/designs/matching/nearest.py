@@ -78,14 +78,18 @@ def _find(links: dict[int, int], j: int) -> int:
     return root
 
 
-def _strata_groups(ctrl_rows: np.ndarray, strata: np.ndarray | None) -> dict[int, np.ndarray]:
-    if strata is None:
-        return {0: ctrl_rows}
-    codes = strata[ctrl_rows]
+def _stratum_index(codes: np.ndarray) -> dict[int, np.ndarray]:
+    """Positions in ``codes`` of each stratum, in their original (stable) order."""
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
     cuts = np.flatnonzero(np.diff(sorted_codes)) + 1
-    return {int(sorted_codes[g[0]]): ctrl_rows[order[g]] for g in np.split(np.arange(codes.size), cuts) if g.size}
+    return {int(sorted_codes[g[0]]): order[g] for g in np.split(np.arange(codes.size), cuts) if g.size}
+
+
+def _strata_groups(ctrl_rows: np.ndarray, strata: np.ndarray | None) -> dict[int, np.ndarray]:
+    if strata is None:
+        return {0: ctrl_rows}
+    return {code: ctrl_rows[idx] for code, idx in _stratum_index(strata[ctrl_rows]).items()}
 
 
 def match_on_distance(distance: np.ndarray, treat: np.ndarray, eligible: np.ndarray, order: np.ndarray, *,
@@ -95,33 +99,37 @@ def match_on_distance(distance: np.ndarray, treat: np.ndarray, eligible: np.ndar
     ``order`` lists treated rows in processing order; row i of the result
     belongs to ``order[i]``. ``eligible`` is False for discarded units.
     """
-    n = distance.size
     by_distance = np.argsort(distance)  # introsort: ~4x faster than a stable sort on a million rows
     ds = distance[by_distance]
     if (ds[1:] == ds[:-1]).any():  # exact ties: order them by row (id), as a stable sort would
         by_distance = by_distance[np.lexsort((by_distance, ds))]
-    pos = np.empty(n, dtype=np.int64)
-    pos[by_distance] = np.arange(n)
-    # Controls already in distance order; a stable split by stratum keeps that order.
-    is_ctrl = (treat[by_distance] == 0) & eligible[by_distance]
-    ctrl_sorted = by_distance[is_ctrl]
-    if strata is None:  # positions and distances come straight from the sorted arrays
-        groups = {0: _Eligible(ctrl_sorted, np.flatnonzero(is_ctrl), ds[is_ctrl])}
+    # Positions in the distance order (all units) are needed only for the controls and for
+    # the treated units in ``order``, so no million-row inverse permutation is built.
+    t_sorted = treat[by_distance]
+    ctrl_pos = np.flatnonzero((t_sorted == 0) & eligible[by_distance])
+    ctrl_rows = by_distance[ctrl_pos]
+    ctrl_dist = ds[ctrl_pos]
+    t_pos = np.flatnonzero(t_sorted == 1)
+    t_rows = by_distance[t_pos]
+    by_row = np.argsort(t_rows)
+    tpos = t_pos[by_row[np.searchsorted(t_rows, order, sorter=by_row)]]  # aligned with ``order``
+    # Controls are in distance order; a stable split by stratum keeps that order.
+    if strata is None:
+        groups = {0: _Eligible(ctrl_rows, ctrl_pos, ctrl_dist)}
     else:
-        groups = {code: _Eligible(rows, pos[rows], distance[rows])
-                  for code, rows in _strata_groups(ctrl_sorted, strata).items()}
+        groups = {code: _Eligible(ctrl_rows[idx], ctrl_pos[idx], ctrl_dist[idx])
+                  for code, idx in _stratum_index(strata[ctrl_rows]).items()}
     cal = np.inf if caliper is None else float(caliper)
     out = np.full((order.size, ratio), -1, dtype=np.int64)
     if replace:
-        _match_with_replacement(distance, pos, order, groups, strata, eligible, ratio, cal, out)
+        _match_with_replacement(distance, tpos, order, groups, strata, eligible, ratio, cal, out)
     else:
-        _match_in_rounds(distance, pos, order, groups, strata, eligible, ratio, cal, out)
+        _match_in_rounds(distance, tpos, order, groups, strata, eligible, ratio, cal, out)
     return out
 
 
-def _match_in_rounds(distance, pos, order, groups, strata, eligible, ratio, cal, out) -> None:
+def _match_in_rounds(distance, tpos, order, groups, strata, eligible, ratio, cal, out) -> None:
     active = eligible[order].copy()
-    tpos = pos[order]
     tdist = distance[order].tolist()
     tcode = np.zeros(order.size, dtype=np.int64) if strata is None else strata[order]
     tcode_list = tcode.tolist()
@@ -168,20 +176,21 @@ def _match_in_rounds(distance, pos, order, groups, strata, eligible, ratio, cal,
                 start_r[i] = max(start_r[i], grp.pos[j])
 
 
-def _match_with_replacement(distance, pos, order, groups, strata, eligible, ratio, cal, out) -> None:
+def _match_with_replacement(distance, tpos, order, groups, strata, eligible, ratio, cal, out) -> None:
     for i, t in enumerate(order):
+        pt = tpos[i]
         if not eligible[t]:
             continue
         grp = groups.get(0 if strata is None else int(strata[t]))
         if grp is None or grp.rows.size == 0:
             continue
         d = distance[t]
-        j = int(np.searchsorted(grp.pos, pos[t]))
+        j = int(np.searchsorted(grp.pos, pt))
         lo, hi = max(j - ratio, 0), min(j + ratio, grp.rows.size)
         cand = np.arange(lo, hi)
         dist = np.abs(grp.dist[cand] - d)
         # MatchIt's walk: left k steps away is met at step 2k-1, right at step 2k.
-        steps = np.where(cand < j, 2 * (pos[t] - grp.pos[cand]) - 1, 2 * (grp.pos[cand] - pos[t]))
+        steps = np.where(cand < j, 2 * (pt - grp.pos[cand]) - 1, 2 * (grp.pos[cand] - pt))
         keep = dist <= cal
         cand, dist, steps = cand[keep], dist[keep], steps[keep]
         chosen = cand[np.lexsort((steps, dist))][:ratio]
