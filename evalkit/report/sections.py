@@ -347,10 +347,9 @@ def _ages(frame: pd.DataFrame, date_col: str, age_col: str) -> pd.Series:
     if age_col in frame and frame[age_col].notna().any():
         return pd.to_numeric(frame[age_col], errors="coerce")
     if "date_of_birth" in frame and date_col in frame:
-        dob, at = pd.to_datetime(frame["date_of_birth"]), pd.to_datetime(frame[date_col])
-        years = at.dt.year - dob.dt.year - ((at.dt.month < dob.dt.month)
-                                            | ((at.dt.month == dob.dt.month) & (at.dt.day < dob.dt.day)))
-        return years.astype("float")
+        from evalkit.data.schemas import completed_years
+
+        return completed_years(frame["date_of_birth"], frame[date_col]).astype("float")
     return pd.Series(float("nan"), index=frame.index)
 
 
