@@ -12,9 +12,10 @@ Algorithm (MatchIt 4.7.2, ``R/matchit2nearest.R`` and ``src/nn_matchC_vec.cpp``)
 
 Why hand-written: MatchIt walks outwards from the treated unit along the sorted
 distance; here the nearest eligible control on each side of a treated unit is
-found with ``numpy.searchsorted`` on the sorted control distances plus a
-"next eligible" pointer array with path compression (a union-find), so each
-match costs near O(log n) instead of a scan. No maintained Python library
+found with ``numpy.searchsorted`` on the sorted control distances (for all
+treated units of a round at once) plus "next eligible" links with path
+compression (a union-find over the used controls only), so each match costs
+near O(1) after the search instead of a scan. No maintained Python library
 implements MatchIt's exact greedy rule.
 
 Ties. MatchIt compares the nearest candidate on the left (smaller distance) and
