@@ -15,6 +15,7 @@ the first value in sorted (code-point) order.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -26,12 +27,27 @@ _SOURCE = "matching data"
 
 @dataclass(frozen=True)
 class CovariateMatrix:
-    """Numeric design columns built from the named covariates (no intercept)."""
+    """Numeric design columns built from the named covariates (no intercept).
 
-    values: np.ndarray  # shape (n, p), float64
+    ``design`` holds the columns as 1-D numeric arrays (views of the frame's
+    columns where possible); the (n, p) float64 matrix ``values`` is built only
+    when asked for, so the propensity fit on a million rows, which reads the
+    columns block by block, skips a full copy of the covariates.
+    """
+
+    design: tuple[np.ndarray, ...]  # p columns of length n, numeric
     columns: tuple[str, ...]  # design column names, e.g. "sex[male]"
     source: tuple[str, ...]  # covariate each design column came from
     binary: tuple[bool, ...]  # whether the design column takes only 0/1
+    n: int
+
+    @cached_property
+    def values(self) -> np.ndarray:
+        """The (n, p) float64 design matrix, column-major."""
+        values = np.empty((self.n, len(self.design)), order="F")
+        for j, v in enumerate(self.design):
+            values[:, j] = v
+        return values
 
 
 def require_columns(data: pd.DataFrame, columns: list[str]) -> None:
@@ -166,7 +182,7 @@ def covariate_matrix(frame: pd.DataFrame, covariates: list[str]) -> CovariateMat
     InsufficientDataError
         A covariate takes a single value in the data (no variance).
     """
-    design: list[np.ndarray] = []  # numeric columns are copied once, straight into the matrix
+    design: list[np.ndarray] = []
     names: list[str] = []
     source: list[str] = []
     binary: list[bool] = []
@@ -195,10 +211,8 @@ def covariate_matrix(frame: pd.DataFrame, covariates: list[str]) -> CovariateMat
             source.append(cov)
             # min/max rule out 0/1 for most continuous columns without a full pass
             binary.append(bool(lo >= 0 and hi <= 1 and (v.dtype.kind in "biu" or ((v == 0) | (v == 1)).all())))
-    values = np.empty((len(frame), len(design)), order="F")  # column-major: per-column passes are contiguous
-    for j, v in enumerate(design):
-        values[:, j] = v
-    return CovariateMatrix(values=values, columns=tuple(names), source=tuple(source), binary=tuple(binary))
+    return CovariateMatrix(design=tuple(design), columns=tuple(names), source=tuple(source), binary=tuple(binary),
+                           n=len(frame))
 
 
 def _no_variance(cov: str) -> InsufficientDataError:

@@ -217,7 +217,7 @@ def _match(data, treatment, covariates, id_col, method, distance, link, caliper,
     warnings: list[str] = []
     fit = None
     if distance == "glm":
-        dist, fit = propensity_distance(X.values, treat, link=link, names=X.columns)
+        dist, fit = propensity_distance(X.design, treat, link=link, names=X.columns)
         if m_order is None:
             m_order = "largest"
     else:

@@ -22,7 +22,7 @@ reported as :class:`InsufficientDataError`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,42 +89,44 @@ def _newton(blocks: Blocks, k: int, beta: np.ndarray, names: tuple[str, ...]) ->
     return beta, _MAX_ITER, False
 
 
-def _standardised_blocks(Xt: np.ndarray, centre: np.ndarray, inv_scale: np.ndarray, y: np.ndarray) -> Blocks:
+def _standardised_blocks(cols: Sequence[np.ndarray], centre: np.ndarray, inv_scale: np.ndarray,
+                         y: np.ndarray) -> Blocks:
     """Row blocks of [1, (X - centre) * inv_scale] transposed, built on the fly in one reused buffer."""
-    p, n = Xt.shape
-    buf = np.empty((p + 1, min(n, _CHUNK)))
+    n = y.shape[0]
+    buf = np.empty((len(cols) + 1, min(n, _CHUNK)))
     buf[0] = 1.0
-    c, s = centre[:, None], inv_scale[:, None]
+    s = inv_scale[:, None]
 
     def blocks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for i in range(0, n, _CHUNK):
             Zc = buf[:, :min(_CHUNK, n - i)]
-            np.subtract(Xt[:, i:i + _CHUNK], c, out=Zc[1:])
+            for j, col in enumerate(cols):
+                np.subtract(col[i:i + _CHUNK], centre[j], out=Zc[j + 1])
             Zc[1:] *= s
             yield Zc, y[i:i + _CHUNK]
 
     return blocks
 
 
-def _centre_scale(Xt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and (population) SD of each row of ``Xt``; SD 1 for a constant row."""
-    p, n = Xt.shape
+def _centre_scale(cols: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and (population) SD of each column; SD 1 for a constant column."""
+    p = len(cols)
     centre = np.empty(p)
     scale = np.empty(p)
-    for j in range(p):
-        centre[j] = Xt[j].mean()
-        dev = Xt[j] - centre[j]
+    for j, col in enumerate(cols):
+        centre[j] = col.mean(dtype=np.float64)
+        dev = col - centre[j]
         sd = float(np.sqrt(np.einsum("i,i->", dev, dev) / n))
         scale[j] = sd if sd > 0 else 1.0
     return centre, scale
 
 
-def fit_logit(X: np.ndarray, y: np.ndarray, names: tuple[str, ...] = ()) -> LogitFit:
+def fit_logit(X: np.ndarray | Sequence[np.ndarray], y: np.ndarray, names: tuple[str, ...] = ()) -> LogitFit:
     """Maximum-likelihood logit; see :func:`fit_logit_eta`."""
     return fit_logit_eta(X, y, names)[0]
 
 
-def fit_logit_eta(X: np.ndarray, y: np.ndarray, names: tuple[str, ...] = ()) -> tuple[LogitFit, np.ndarray]:
+def fit_logit_eta(X: np.ndarray | Sequence[np.ndarray], y: np.ndarray, names: tuple[str, ...] = ()) -> tuple[LogitFit, np.ndarray]:
     """Maximum-likelihood logistic regression of ``y`` on ``[1, X]`` by Newton-Raphson.
 
     On large data the iterations start from the fit to a fixed systematic
@@ -138,7 +140,8 @@ def fit_logit_eta(X: np.ndarray, y: np.ndarray, names: tuple[str, ...] = ()) -> 
     Parameters
     ----------
     X
-        (n, p) covariate matrix without intercept.
+        (n, p) covariate matrix without intercept, or its p columns as 1-D
+        numeric arrays (any numeric dtype; read without copying).
     y
         0/1 outcome (treatment indicator).
 
@@ -151,10 +154,10 @@ def fit_logit_eta(X: np.ndarray, y: np.ndarray, names: tuple[str, ...] = ()) -> 
     InsufficientDataError
         Perfect separation, or a design that is not of full rank.
     """
-    n, p = X.shape
-    Xt = X.T  # (p, n), rows contiguous when X is column-major (covariate_matrix's layout)
+    cols = [X[:, j] for j in range(X.shape[1])] if isinstance(X, np.ndarray) else list(X)
+    n, p = y.shape[0], len(cols)
     y = y.view(np.int8) if y.dtype == bool else y  # int or float 0/1 enter the arithmetic as they are
-    centre, scale = _centre_scale(Xt)
+    centre, scale = _centre_scale(cols, n)
     inv_scale = 1.0 / scale
     ybar = y.mean()
     beta = np.zeros(p + 1)
@@ -162,13 +165,13 @@ def fit_logit_eta(X: np.ndarray, y: np.ndarray, names: tuple[str, ...] = ()) -> 
     if n > 4 * _WARM_ROWS:
         k = n // _WARM_ROWS
         try:
-            sub = _standardised_blocks(np.ascontiguousarray(Xt[:, ::k]), centre, inv_scale, y[::k])
+            sub = _standardised_blocks([np.ascontiguousarray(c[::k]) for c in cols], centre, inv_scale, y[::k])
             warm, _, ok = _newton(sub, p + 1, beta, names)
             if ok:
                 beta = warm
         except InsufficientDataError:
             pass  # the subsample may separate where the full data do not
-    blocks = _standardised_blocks(Xt, centre, inv_scale, y)
+    blocks = _standardised_blocks(cols, centre, inv_scale, y)
     beta, it, converged = _newton(blocks, p + 1, beta, names)
     eta = np.empty(n)
     for i, (Zc, _) in zip(range(0, n, _CHUNK), blocks()):
@@ -190,7 +193,7 @@ def _separation_or_collinear(names: tuple[str, ...]) -> InsufficientDataError:
     )
 
 
-def propensity_distance(X: np.ndarray, treat: np.ndarray, *, link: str, names: tuple[str, ...] = ()
+def propensity_distance(X: np.ndarray | Sequence[np.ndarray], treat: np.ndarray, *, link: str, names: tuple[str, ...] = ()
                         ) -> tuple[np.ndarray, LogitFit]:
     """Propensity distance per row: probability (``link="logit"``) or logit (``"linear.logit"``)."""
     fit, eta = fit_logit_eta(X, treat, names)
