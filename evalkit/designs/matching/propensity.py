@@ -126,7 +126,8 @@ def fit_logit(X: np.ndarray | Sequence[np.ndarray], y: np.ndarray, names: tuple[
     return fit_logit_eta(X, y, names)[0]
 
 
-def fit_logit_eta(X: np.ndarray | Sequence[np.ndarray], y: np.ndarray, names: tuple[str, ...] = ()) -> tuple[LogitFit, np.ndarray]:
+def fit_logit_eta(X: np.ndarray | Sequence[np.ndarray], y: np.ndarray, names: tuple[str, ...] = ()
+                  ) -> tuple[LogitFit, np.ndarray]:
     """Maximum-likelihood logistic regression of ``y`` on ``[1, X]`` by Newton-Raphson.
 
     On large data the iterations start from the fit to a fixed systematic
@@ -193,8 +194,8 @@ def _separation_or_collinear(names: tuple[str, ...]) -> InsufficientDataError:
     )
 
 
-def propensity_distance(X: np.ndarray | Sequence[np.ndarray], treat: np.ndarray, *, link: str, names: tuple[str, ...] = ()
-                        ) -> tuple[np.ndarray, LogitFit]:
+def propensity_distance(X: np.ndarray | Sequence[np.ndarray], treat: np.ndarray, *, link: str,
+                        names: tuple[str, ...] = ()) -> tuple[np.ndarray, LogitFit]:
     """Propensity distance per row: probability (``link="logit"``) or logit (``"linear.logit"``)."""
     fit, eta = fit_logit_eta(X, treat, names)
     return (eta if link == "linear.logit" else _expit(eta, out=eta)), fit
