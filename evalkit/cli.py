@@ -5,11 +5,30 @@ function and prints what it returns. A user's mistake (any
 :class:`~evalkit.errors.EvalkitError`) prints one plain line to stderr and exits
 non-zero, with no traceback. Library modules are imported lazily so that
 ``evalkit --help`` is instant.
+
+Exit codes and what the user sees:
+
+- 0: done. 1: ``run-all`` finished but some reports failed (listed on index.html).
+- 2: the user's input is wrong (:class:`~evalkit.errors.EvalkitError`, or click's
+  own usage errors): one plain line per problem, naming the place and the fix.
+- 2 as well for a file that cannot be read or written (``OSError``: permission
+  denied, disk full, no such folder): one line naming the path.
+- 130: interrupted (Ctrl-C) or terminated (SIGTERM, turned into the same
+  exception so that every ``finally``/rollback runs): the library's atomic writes
+  leave nothing half-written and the store unchanged.
+- 3: a bug in evalkit (any other exception). Deliberately *not* a raw traceback:
+  the user sees one line saying it is a bug and not their data, where the full
+  traceback was saved (a private temporary file) and what to send to whoever
+  maintains evalkit. ``EVALKIT_DEBUG=1`` re-raises so developers get the traceback.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import tempfile
+import traceback
 from functools import wraps
 from pathlib import Path
 
@@ -18,8 +37,64 @@ import click
 from evalkit.errors import DataError, EvalkitError
 
 
+#: Exit code for a bug in evalkit (any exception that is not the user's mistake).
+BUG_EXIT = 3
+#: Exit code after Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+INTERRUPT_EXIT = 130
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as an interrupt so that rollbacks and clean-ups run."""
+
+
+def _on_sigterm(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+    raise Terminated()
+
+
+def _os_error_line(exc: OSError) -> str:
+    """One line for a file the command could not read or write."""
+    where = exc.filename if exc.filename is not None else "a file"
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, PermissionError):
+        fix = "check you may read/write it, and that no other program (e.g. Excel) has it open."
+    elif isinstance(exc, IsADirectoryError):
+        fix = "give a file, not a folder."
+    elif isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+        fix = "check the path; create the folder first if it is new."
+    else:
+        fix = "check the path and free disk space, then run the command again."
+    return f"error: {where}: {reason}. Fix: {fix}"
+
+
+def _bug_line(exc: BaseException) -> str:
+    """One line for a bug in evalkit; the full traceback goes to a private temporary file."""
+    text = "".join(traceback.format_exception(exc))
+    saved = ""
+    try:
+        fd, path = tempfile.mkstemp(prefix="evalkit-bug-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"evalkit {_version()} on Python {sys.version.split()[0]}\n"
+                     f"command: evalkit {' '.join(sys.argv[1:])}\n\n{text}")
+        saved = f" The details are in {path} (it may quote values from your files: share it only as you would them)."
+    except OSError:
+        pass
+    summary = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+    return (f"internal error: this is a bug in evalkit, not a problem with your input ({summary}).{saved} "
+            "Please send the command you ran and that file to whoever maintains evalkit for your VRU "
+            "(set EVALKIT_DEBUG=1 to see the traceback here).")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("evalkit")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "(not installed)"
+
+
 def _friendly(func):
-    """Turn EvalkitError into one line on stderr and a non-zero exit."""
+    """Turn a user's mistake into plain lines on stderr and a non-zero exit (see the module docstring)."""
 
     @wraps(func)
     def wrapper(*args, **kwargs):
@@ -34,6 +109,23 @@ def _friendly(func):
         except EvalkitError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except KeyboardInterrupt as exc:
+            how = "terminated" if isinstance(exc, Terminated) else "interrupted"
+            click.echo(f"error: {how}; nothing was half-written (any store is as it was before this command). "
+                       "Run the command again to finish.", err=True)
+            sys.exit(INTERRUPT_EXIT)
+        except OSError as exc:
+            if os.environ.get("EVALKIT_DEBUG"):
+                raise
+            click.echo(_os_error_line(exc), err=True)
+            sys.exit(2)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: a bug, said plainly
+            if os.environ.get("EVALKIT_DEBUG"):
+                raise
+            click.echo(_bug_line(exc), err=True)
+            sys.exit(BUG_EXIT)
 
     return wrapper
 
@@ -179,7 +271,11 @@ def demo(out_dir: Path, workers: int) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (SIGTERM is handled like Ctrl-C, so clean-ups run)."""
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # pragma: no cover - not the main thread
+        pass
     cli(prog_name="evalkit")
 
 

@@ -160,7 +160,12 @@ def _read_csv(path: Path, table: str) -> tuple[list[RawTable], list[Problem]]:
     file = path.name
     try:
         data = _read_bytes(path)
+    except PermissionError as exc:
+        return [], [Problem(file, f"the file cannot be read ({exc.strerror}).",
+                            "check you may read it and that no other program (e.g. Excel) has it locked.")]
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError; EOFError: cut short
+        if data_suffix(path) != ".csv.gz":
+            return [], [Problem(file, f"the file cannot be read ({exc}).", "check the path and copy the file again.")]
         return [], [Problem(file, f"the compressed file cannot be read ({type(exc).__name__}: {exc}).",
                             "compress the CSV again with gzip, or give the plain .csv file.")]
     for encoding in ("utf-8-sig", "cp1252"):
@@ -177,6 +182,11 @@ def _read_csv(path: Path, table: str) -> tuple[list[RawTable], list[Problem]]:
         return [], [Problem(file, f"the file is not valid CSV ({exc}).", "save it again as CSV (comma separated).")]
     if not header:
         return [], [Problem(file, "the file is empty.", "add a header row with the column names.")]
+    other = _other_separator(header)
+    if other:
+        return [], [Problem(file, f"the columns are separated by {other}, not commas.",
+                            "save it again from Excel as 'CSV UTF-8 (Comma delimited)', or export with a comma "
+                            "as the separator.", None, 1)]
     try:
         # pandas' C parser for speed; every cell kept as text, blank lines kept so rows keep their numbers
         with warnings.catch_warnings():
@@ -199,6 +209,16 @@ def _read_csv(path: Path, table: str) -> tuple[list[RawTable], list[Problem]]:
     body = body[(body != "").any(axis=1)]
     raw, problems = _frame(header, body, None, file, None, table)
     return ([raw] if raw else []), problems
+
+
+def _other_separator(header: list[str]) -> str | None:
+    """'semicolons' or 'tabs' when a one-cell header is really several columns split another way."""
+    if len(header) != 1:
+        return None
+    for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+        if len(header[0].split(sep)) > 1:
+            return name
+    return None
 
 
 def _ragged_rows(text: str, header: list[str], file: str) -> list[Problem]:
@@ -233,6 +253,11 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+def _is_blank(ws) -> bool:
+    """True for a worksheet with no value in any cell."""
+    return not any(v not in (None, "") for row in ws.iter_rows(values_only=True) for v in row)
+
+
 def _read_excel(path: Path, table: str | None) -> tuple[list[RawTable], list[Problem]]:
     import openpyxl
 
@@ -256,6 +281,8 @@ def _read_excel(path: Path, table: str | None) -> tuple[list[RawTable], list[Pro
                 problems.append(Problem(file, f"no sheet is named '{table}'.",
                                         f"name the sheet '{table}' or pass the right table."))
         else:
+            # a sheet with no cells at all (Excel's spare 'Sheet2') holds nothing to lose: pass over it
+            sheets = [ws for ws in sheets if table_from_name(ws.title) is not None or not _is_blank(ws)]
             for ws in sheets:
                 t = table_from_name(ws.title)
                 if t is None and len(sheets) == 1:
@@ -330,6 +357,9 @@ def read_raw(path: str | Path, *, table: str | None = None) -> tuple[list[RawTab
         return [], [Problem(file, f"'{table}' is not a table{_did_you_mean(table, TABLES)}.",
                             f"use one of {', '.join(TABLES)}.")]
     suffix = data_suffix(path)
+    if path.is_dir():
+        return [], [Problem(file, "is a folder, not a file.", "give the data files inside it, e.g. "
+                            f"{path / 'participants.csv'}.")]
     if not path.is_file():
         return [], [Problem(file, "the file does not exist.", "check the path.")]
     if suffix not in SUPPORTED_SUFFIXES:

@@ -36,6 +36,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from evalkit.data.config import VRUConfig, load_config
 from evalkit.data.contract import KIND_HELP, PROVIDER_TABLES, SUPPLIERS, TABLES, FieldSpec, allowed_values, table_spec
+from evalkit.errors import SpecError
 
 #: Rows given validation and formats (ample for a year's contacts of one provider).
 TEMPLATE_ROWS = 20000
@@ -212,8 +213,16 @@ def write_template(path: str | Path, *, tables: Sequence[str] | None = None, cfg
         _table_sheet(wb, name, cfg, lists)
     wb.move_sheet(LISTS_SHEET, offset=len(wb.sheetnames))  # hidden sheet last
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise SpecError(f"{path}: the template is an Excel workbook, so its name must end in .xlsx. "
+                        f"Fix: use --out {path.with_suffix('.xlsx')}.")
+    if path.is_dir():
+        raise SpecError(f"{path}: is a folder. Fix: give a file name ending in .xlsx, e.g. {path / 'return.xlsx'}.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot write here ({exc.strerror}). Fix: choose a folder you may write to.") from None
     os.close(fd)
     try:
         wb.save(tmp)

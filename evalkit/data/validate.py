@@ -85,8 +85,15 @@ def _parse_date(text: str) -> object:
     return pd.Timestamp(value)
 
 
+#: A number written with thousands separators ("1,400"): refused outside money fields, with a plain hint.
+_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+_THOUSANDS_WHY = "is written with a comma; write the digits only (1,400 as 1400)"
+
+
 def _parse_int(text: str, currency: bool = False) -> object:
     t = text.replace(",", "").replace("£", "").strip() if currency else text
+    if not currency and _THOUSANDS.match(t):
+        return _THOUSANDS_WHY
     if _INT.match(t):
         return int(float(t)) if "." in t else int(t)
     try:
@@ -98,6 +105,8 @@ def _parse_int(text: str, currency: bool = False) -> object:
 
 def _parse_float(text: str, currency: bool = False) -> object:
     t = text.replace(",", "").replace("£", "").strip() if currency else text
+    if not currency and _THOUSANDS.match(t):
+        return _THOUSANDS_WHY
     try:
         value = float(t)
     except ValueError:
@@ -229,7 +238,7 @@ def _column_problems(raw: RawTable, spec: TableSpec) -> tuple[list[Problem], set
             close = difflib.get_close_matches(col, spec.columns, n=1, cutoff=0.6)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             problems.append(Problem(
-                raw.file, f"column '{raw.headers.get(col, col)}' is not a {spec.name} column.{hint}",
+                raw.file, f"column '{raw.headers.get(col, col)}' is not a column of the {spec.name} table.{hint}",
                 f"rename it to a contract column ({', '.join(spec.columns)}) or delete it.", raw.sheet, 1, col))
     missing = {c for c in spec.required_columns if c not in raw.frame.columns}
     for col in spec.required_columns:
