@@ -17,7 +17,7 @@ import pytest
 from scipy.optimize import linprog
 
 from evalkit.errors import DataError
-from evalkit.report.disclosure import safe_count, safe_share, suppress_counts
+from evalkit.report.disclosure import safe_count, safe_flow, safe_html, safe_json, safe_share, safe_text, suppress_counts
 
 
 def _attack_bounds(result) -> dict[tuple[int, int], tuple[float, float]]:
@@ -237,3 +237,63 @@ def test_html_has_note_when_hidden():
     r = suppress_counts(pd.DataFrame({"a": [3, 23], "b": [37, 41]}))
     html = r._repr_html_()
     assert "[c]" in html and "hidden to protect confidentiality" in html
+
+
+# --------------------------------------------------------------------------- flows and sentences
+def _ancestors(parents, k):
+    while parents[k] is not None:
+        k = parents[k]
+        yield k
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_safe_flow_leaves_no_small_difference_between_shown_steps(seed):
+    # Attacker: every shown step and every shown ancestor of it; their difference is a group of people.
+    rng = np.random.default_rng(seed)
+    parents = [None, 0, 1, 2, 1, 4]  # referred > started > (questionnaire branch, offending branch)
+    n = [int(rng.integers(0, 60))]
+    for k in range(1, len(parents)):
+        n.append(int(n[parents[k]] - rng.integers(0, 15)) if n[parents[k]] else 0)
+        n[-1] = max(n[-1], 0)
+    out = safe_flow([(str(k), v) for k, v in enumerate(n)], 10, parents=parents, spare_first=seed % 2 == 0)
+    shown = {k: int(t.replace(",", "")) for k, (_, t) in enumerate(out) if t != "[c]"}
+    for k, v in shown.items():
+        assert not 0 < v < 10
+        assert v == n[k]
+        for a in _ancestors(parents, k):
+            if a in shown:
+                assert not 0 < shown[a] - v < 10, (n, out)
+
+
+def test_safe_flow_chain_and_spare_first():
+    steps = [("Referred", 100), ("Started", 95), ("Completed", 80), ("Measured", 75)]
+    assert [t for _, t in safe_flow(steps, 10)] == ["100", "[c]", "80", "[c]"]
+    assert [t for _, t in safe_flow(steps, 10, spare_first=True)] == ["[c]", "95", "80", "[c]"]
+    assert [t for _, t in safe_flow([("a", 40), ("b", 40), ("c", 8)], 10)] == ["40", "40", "[c]"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Only 8 participants contributed, fewer than the 30 needed.",
+     "Only [c] participants contributed, fewer than the 30 needed."),
+    ("High attrition: 3 of 12 people with a baseline (25%) have no follow-up.",
+     "High attrition: [c] of 12 people with a baseline have no follow-up."),
+    ("3 of 7 people with a baseline (43%)", "[c] of [c] people with a baseline"),
+    ("29 of 41 people with a baseline (71%)", "29 of 41 people with a baseline (71%)"),  # nothing small
+    ("Only 8 participant(s) in the data; matching needs at least 10.",
+     "Only [c] participant(s) in the data; matching needs at least 10."),
+    ("3 participant(s) found no comparison record", "[c] participant(s) found no comparison record"),
+    ("Events in the programme areas: 4 events", "Events in the programme areas: [c] events"),
+    ("about 103 young people per group", "about 103 young people per group"),
+    ("1 more in every 100; Only 7 areas; level 3 of 5; 2.5 people; £5 per participant",
+     "1 more in every 100; Only 7 areas; level 3 of 5; 2.5 people; £5 per participant"),
+])
+def test_safe_text_hides_small_counts_of_people(text, expected):
+    assert safe_text(text, 10) == expected
+
+
+def test_safe_html_and_json_sweep_text_only():
+    page = "<p title='4 people'>Only 4 people</p><pre class='protocol'>ratio: 3 # 3 participants</pre>"
+    assert safe_html(page, 10) == "<p title='4 people'>Only [c] people</p><pre class='protocol'>ratio: 3 # 3 " \
+                                  "participants</pre>"
+    assert safe_json({"a": ["5 participants", 5], "b": {"c": "12 participants"}}, 10) == \
+        {"a": ["[c] participants", 5], "b": {"c": "12 participants"}}

@@ -36,6 +36,7 @@ tables (sdcMicro and tau-Argus are R/Java tools), so it is written here.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,6 +80,111 @@ def safe_share(k: int, n: int, threshold: int = 10, *, marker: str = MARKER, dig
     if is_small(n, threshold) or is_small(k, threshold) or is_small(n - k, threshold):
         return marker
     return f"{100 * k / n:.{digits}f}%"
+
+
+# --------------------------------------------------------------------------- counts along a flow
+def safe_flow(steps: list[tuple[str, int | float]], threshold: int = 10, *, parents: list[int | None] | None = None,
+              spare_first: bool = False, marker: str = MARKER) -> list[tuple[str, str]]:
+    """Counts along a participation flow (each step a subset of its parent step), small ones hidden.
+
+    A step is hidden when it is small (primary suppression) **or** when the number lost since its nearest
+    *shown* ancestor is small: two shown counts whose difference is 1-9 reveal that small group by
+    subtraction (secondary disclosure by differencing). Hiding the step leaves the reader only a range.
+
+    Parameters
+    ----------
+    steps
+        ``(label, count)`` in order.
+    parents
+        Index of each step's parent step (``None`` for the first); default: the previous step (a chain).
+        Branches of a flow (e.g. a questionnaire branch and an offending branch after "started") name the
+        branch point as parent.
+    spare_first
+        When a child of the first step differs from it by a small number, hide the first step instead of the
+        child (e.g. keep "started" and hide "referred": who started matters more).
+    """
+    parents = parents if parents is not None else [None] + list(range(len(steps) - 1))
+    shown: list[bool] = []
+    out = []
+    for k, (label, n) in enumerate(steps):
+        ok = not is_small(n, threshold)
+        anc = parents[k]
+        while ok and anc is not None and not shown[anc]:
+            anc = parents[anc]
+        if ok and anc is not None and is_small(steps[anc][1] - n, threshold):
+            if spare_first and anc == 0 and parents[k] == 0:
+                shown[0] = False
+                out[0] = (out[0][0], marker)
+            else:
+                ok = False
+        shown.append(ok)
+        out.append((label, f"{int(n):,}" if ok else marker))
+    return out
+
+
+# --------------------------------------------------------------------------- counts in sentences
+#: Words for people (or their records) that a count in a sentence can be a count of.
+_PEOPLE = (r"(?:young\s+people|young\s+persons?|people|persons?|participants?|participant\(s\)|individuals?|"
+           r"children|girls|boys|men|women|referrals?|records?|pairs?|events?|offenders?|victims?)")
+_NUM = r"(?<![\d.,£$€+\-])(\d{1,3}(?:,\d{3})*|\d+)(?![.,]?\d)"
+#: "3 of 12 people ... (25%)": both numbers, and a share in brackets right after.
+_K_OF_N = re.compile(_NUM + r"(\s+of\s+)" + _NUM + r"(\s+(?:[a-z]+\s+){0,2}" + _PEOPLE + r"\b[^.;()]*)"
+                     r"(\(\d+(?:\.\d+)?%\))?", re.I)
+#: "8 participants", "only 4 people", "3 more young people", "6 matched participants".
+_N_PEOPLE = re.compile(_NUM + r"(\s+(?:(?:more|fewer|other|matched|treated|comparison|additional|further)\s+)?"
+                       + _PEOPLE + r")\b", re.I)
+
+
+def _as_int(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def safe_text(text: str, threshold: int = 10, *, marker: str = MARKER) -> str:
+    """A sentence with every small count of people in it hidden.
+
+    Catches the ways a report sentence states a count: ``"Only 8 participants contributed"``,
+    ``"3 of 12 people with a baseline (25%)"`` (hidden when the part, the whole or the rest is small; the
+    share goes too, since with the whole it reveals the part). Other numbers (scores, percentages, money,
+    years) are left alone. Applied to every report section and to ``findings.json`` as a last line of
+    defence; the sections control the counts they compute themselves.
+    """
+    if not text:
+        return text
+
+    def k_of_n(m: re.Match) -> str:
+        k, n = _as_int(m.group(1)), _as_int(m.group(3))
+        if not (is_small(k, threshold) or is_small(n, threshold) or is_small(n - k, threshold)):
+            return m.group(0)
+        tail = m.group(4) if m.group(5) is None else m.group(4).rstrip()
+        return f"{marker}{m.group(2)}{marker if is_small(n, threshold) else m.group(3)}{tail}"
+
+    def n_people(m: re.Match) -> str:
+        return f"{marker}{m.group(2)}" if is_small(_as_int(m.group(1)), threshold) else m.group(0)
+
+    return _N_PEOPLE.sub(n_people, _K_OF_N.sub(k_of_n, text))
+
+
+_TAG = re.compile(r"(<pre\b.*?</pre>|<[^>]*>)", re.S | re.I)
+
+
+def safe_html(page: str, threshold: int = 10, *, marker: str = MARKER) -> str:
+    """:func:`safe_text` on every text node of an HTML fragment (tags, attributes and ``<pre>`` left alone).
+
+    ``<pre>`` holds the protocol as the evaluator wrote it (settings, not data).
+    """
+    parts = _TAG.split(page)
+    return "".join(p if i % 2 else safe_text(p, threshold, marker=marker) for i, p in enumerate(parts))
+
+
+def safe_json(value, threshold: int = 10, *, marker: str = MARKER):
+    """:func:`safe_text` on every string inside a JSON-like value (dicts, lists)."""
+    if isinstance(value, str):
+        return safe_text(value, threshold, marker=marker)
+    if isinstance(value, dict):
+        return {k: safe_json(v, threshold, marker=marker) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [safe_json(v, threshold, marker=marker) for v in value]
+    return value
 
 
 # --------------------------------------------------------------------------- tables
@@ -338,4 +444,5 @@ def _round(n: int, base: int | None) -> int:
     return int(base * math.floor(n / base + 0.5))
 
 
-__all__ = ["MARKER", "SuppressedTable", "counts_html", "suppress_counts", "safe_count", "safe_share", "is_small", "exposed_cells"]
+__all__ = ["MARKER", "SuppressedTable", "counts_html", "suppress_counts", "safe_count", "safe_share", "is_small",
+           "exposed_cells", "safe_flow", "safe_text", "safe_html", "safe_json"]
