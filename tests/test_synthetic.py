@@ -316,8 +316,18 @@ def test_truth_file_shape(data):
     assert (null.loc[ratio, "true_effect"] == 1).all() and (null.loc[effect & ~ratio, "true_effect"] == 0).all()
     assert truth.groupby("intervention_id")["primary"].any().all()
     t = truth.set_index(["intervention_id", "outcome"])["true_effect"]
-    assert t["INT01", "reoffend_12m"] == pytest.approx(-0.15) and t["INT07", "reoffend_12m"] == pytest.approx(0.12)
-    assert t["INT27", "area_serious_violence_rr"] == pytest.approx(0.82)
+    from evalkit.synth.settings import effects_for, primary_outcomes
+
+    # The planted targets are solved exactly.
+    assert t["INT01", "reoffend_12m"] == pytest.approx(effects_for("INT01").reoffend_rd)
+    assert t["INT07", "reoffend_12m"] == pytest.approx(effects_for("INT07").reoffend_rd) and t["INT07", "reoffend_12m"] > 0
+    assert t["INT27", "area_serious_violence_rr"] == pytest.approx(effects_for("INT27").area_rr)
+    assert t["INT27", "area_serious_violence_rr"] < 1
+    # Exactly one primary per intervention, the one its demo protocol is judged on.
+    prim = truth[truth["primary"]].set_index("intervention_id")["outcome"]
+    assert not prim.index.duplicated().any()
+    assert prim["INT26"] == "reoffend_12m" and prim["INT03"] == "reoffend_12m" and prim["INT05"] == "sdq_total_change"
+    assert all(prim[s["id"]] in primary_outcomes(s) for s in PORTFOLIO)
 
 
 def test_shipped_data_validate_clean():

@@ -10,7 +10,10 @@ localities share the same trend, season and COVID factors, so parallel trends
 hold and a difference-in-differences design recovers the programme rate ratio.
 The 2020/21 knife-crime level is solved so that the expected City+County total is
 :data:`KNIFE_2020_VS_BASELINE` of the 2017/18-2019/20 average (board report:
-13% lower).
+13% lower); then, as when synthetic data are calibrated to a published total, the
+drawn 2020/21 knife-crime counts are raked to that headline (a few offences added
+in proportion to the expected counts, or removed at random), because Poisson noise
+on ~1,000 offences a year alone moves the fall by +-4 points.
 """
 
 from __future__ import annotations
@@ -85,6 +88,29 @@ def programme_effects(rollouts: list[tuple[str, str, date, float]]) -> dict[str,
     return out
 
 
+def _rake_knife_2020(rng: np.random.Generator, counts: dict[tuple[str, str], np.ndarray],
+                     expected: dict[str, np.ndarray], fy: np.ndarray) -> None:
+    """Make the drawn 2020/21 City+County knife crime exactly the board-report fall (in place).
+
+    The gap to ``KNIFE_2020_VS_BASELINE`` x the drawn 2017/18-2019/20 average (rounded to a
+    whole offence) is added across 2020/21 locality-months in proportion to their expected
+    counts (multinomial) or removed at random from the offences drawn (multivariate
+    hypergeometric), so the programme's rate ratio holds in expectation.
+    """
+    in_year = np.nonzero(fy == 3)[0]
+    locs = list(expected)
+    drawn = np.concatenate([counts[(loc, "knife_crime")][in_year] for loc in locs])
+    base = sum(counts[(loc, "knife_crime")][fy <= 2].sum() for loc in locs) / 3
+    gap = int(round(KNIFE_2020_VS_BASELINE * base)) - int(drawn.sum())
+    if gap > 0:
+        weights = np.concatenate([expected[loc][in_year] for loc in locs])
+        drawn = drawn + rng.multinomial(gap, weights / weights.sum())
+    elif gap < 0:
+        drawn = drawn - rng.multivariate_hypergeometric(drawn, -gap)
+    for k, loc in enumerate(locs):
+        counts[(loc, "knife_crime")][in_year] = drawn[k * len(in_year):(k + 1) * len(in_year)]
+
+
 def simulate_area_counts(rng: np.random.Generator, rollouts: list[tuple[str, str, date, float]],
                          scale: float = 1.0) -> pd.DataFrame:
     """Monthly counts for City, County and each County district (contract columns).
@@ -100,6 +126,7 @@ def simulate_area_counts(rng: np.random.Generator, rollouts: list[tuple[str, str
     localities = [CITY_LOCALITY, *county_districts()]
     rows = []
     counts: dict[tuple[str, str], np.ndarray] = {}
+    knife_mu: dict[str, np.ndarray] = {}
     pops = {loc: np.round(population(loc, m) * scale).astype(np.int64) for loc in localities}
     for ind in INDICATORS:
         levels = np.array([knife_2020 if v is None else v for v in TREND[ind]])
@@ -107,7 +134,10 @@ def simulate_area_counts(rng: np.random.Generator, rollouts: list[tuple[str, str
             mu = (pops[loc] * BASE_RATE[ind] / 1000 * LOCALITY_FACTOR[loc] * levels[fy] * season(m) * covid)
             if ind in PROGRAMME_INDICATORS:
                 mu = mu * effects.get(loc, 1.0)
+            if ind == "knife_crime":
+                knife_mu[loc] = mu
             counts[(loc, ind)] = rng.poisson(mu * rng.gamma(NB_SHAPE, 1 / NB_SHAPE, size=len(m)))
+    _rake_knife_2020(rng, counts, knife_mu, fy)
     districts = county_districts()
     for ind in INDICATORS:
         series = {"City": (counts[(CITY_LOCALITY, ind)], pops[CITY_LOCALITY]),

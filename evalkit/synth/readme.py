@@ -54,9 +54,9 @@ command and `load_tables` reads them as they are. To look at one: `gunzip -k FIL
   under 11 and for parenting programmes; SWEMWBS from age 11. Items come from latent subscale
   traits (graded response model). SDQ responses are raw (0 not true, 1 somewhat true, 2
   certainly true); items 7, 11, 14, 21, 25 must be reverse-scored (2 - response) as published.
-  About 3% of items are blank and 3% of questionnaires missing at random; exit questionnaires
-  are missing NOT at random (likelier after disengaging or leaving early, and with a worse
-  baseline). Counselling (INT09-INT11) admits only SWEMWBS raw <= 21 and parenting
+  About 1.5% of items are blank and 3% of questionnaires missing at random; about 75% of
+  leavers complete an exit questionnaire, and those missing are missing NOT at random
+  (likelier after disengaging or leaving early, and with a worse baseline). Counselling (INT09-INT11) admits only SWEMWBS raw <= 21 and parenting
   (INT15-INT16) only SDQ total >= 14 at baseline, so pre/post change there includes
   regression to the mean. Everyone drifts slightly better by exit (maturation).
 - **Engagement.** Planned sessions per type; drop-out and attendance depend on a latent
@@ -67,14 +67,14 @@ command and `load_tables` reads them as they are. To look at one: `gunzip -k FIL
   Nottingham rows) and County (= its seven districts; counts and populations roll up exactly). Population at risk is the 10-24
   population. Shared trend (down since 2018/19), summer peak, COVID dip in spring 2020,
   negative binomial noise. INT27 (Mansfield, Ashfield, from 2019-10) multiplies serious
-  violence and knife crime by 0.82; INT28 (Gedling, Broxtowe, Newark and Sherwood, from
+  violence and knife crime by {int27_rr:g}; INT28 (Gedling, Broxtowe, Newark and Sherwood, from
   2020-04) does nothing. Knife crime City+County 2020/21 vs the 2017/18-2019/20 average:
   {knife_change:+.1%} in these data (board report: -13%).
 
 ## Planted effects and primary outcomes
 {effects}
 
-Primary outcome by intervention type: {primary}.
+Primary outcome by intervention type (tertiary mentoring and outreach: reoffend_12m): {primary}.
 
 ## truth.csv
 One row per intervention x outcome: `true_effect` on the `scale` stated, `scenario`
@@ -153,5 +153,6 @@ def readme_text(world, *, seed: int) -> str:
                         pool_text=", ".join(f"{n:,} {k}" for k, n in POOL_SIZES.items()),
                         data_end=DATA_END.isoformat(), complete_by=complete_by.isoformat(),
                         files=files, knife_change=year / base - 1, effects=_effects_text(),
+                        int27_rr=effects_for("INT27").area_rr,
                         versions=library_versions(),
                         primary="; ".join(f"{t}: {', '.join(o)}" for t, o in PRIMARY_OUTCOMES.items()))

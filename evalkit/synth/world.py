@@ -22,9 +22,9 @@ from evalkit.synth.measurements import FOLLOW_UP_TYPES, FORM_MISSING, exit_proba
 from evalkit.synth.offending import linear_predictor, simulate_offences, truth_for, violent_share, window_days
 from evalkit.synth.people import (age_on, dates_of_birth, draw_ages, draw_ethnicity, draw_index_dates,
                                   draw_localities, draw_sex, ethnicity_group, person_ids, pick, risk_factors)
-from evalkit.synth.settings import (DATA_END, ENTRY_THRESHOLDS, FY_START, POOL_SIZES, PRIMARY_OUTCOMES,
+from evalkit.synth.settings import (DATA_END, ENTRY_THRESHOLDS, FY_START, POOL_SIZES,
                                     RISK_MEAN_LEVEL, RISK_MEAN_OVERRIDE, RISK_MEAN_POOL, RISK_SD_POOL,
-                                    effects_for, portfolio, profile_for)
+                                    effects_for, portfolio, primary_outcomes, profile_for)
 from evalkit.synth.status import simulate_onward_referrals, simulate_statuses
 from evalkit.synth.writer import COLUMNS
 
@@ -49,9 +49,10 @@ class World:
     potential: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-def _truth_row(iid: str, outcome: str, scale: str, value: float, scenario: str, itype: str) -> dict[str, Any]:
+def _truth_row(iid: str, outcome: str, scale: str, value: float, scenario: str,
+               primary: tuple[str, ...]) -> dict[str, Any]:
     return {"intervention_id": iid, "outcome": outcome, "scale": scale, "true_effect": float(value),
-            "scenario": scenario, "primary": outcome in PRIMARY_OUTCOMES[itype]}
+            "scenario": scenario, "primary": outcome in primary}
 
 
 def _candidates(rng: np.random.Generator, spec: dict, m: int) -> dict[str, Any]:
@@ -134,7 +135,8 @@ class _Cohort:
 
     def truth_row(self, outcome: str, scale: str, value: float) -> dict[str, Any]:
         # YAML reads a bare `null` scenario as None.
-        return _truth_row(self.iid, outcome, scale, value, self.spec["scenario"] or "null", self.itype)
+        return _truth_row(self.iid, outcome, scale, value, self.spec["scenario"] or "null",
+                          primary_outcomes(self.spec))
 
 
 def _cohort(rng: np.random.Generator, spec: dict, n: int, taken: set[str]) -> _Cohort:
