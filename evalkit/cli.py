@@ -238,7 +238,13 @@ def report(protocol: Path, data_src: Path, out_dir: Path, pdf: bool) -> None:
     """Render one intervention report from PROTOCOL."""
     from evalkit.run import run_report
 
-    click.echo(run_report(protocol, data_src, out_dir, pdf=pdf))
+    created = not out_dir.exists()
+    try:
+        click.echo(run_report(protocol, data_src, out_dir, pdf=pdf))
+    except BaseException:
+        if created and out_dir.is_dir() and not any(out_dir.iterdir()):
+            out_dir.rmdir()  # a failed first report leaves no empty folder behind either
+        raise
 
 
 @cli.command("run-all")

@@ -17,7 +17,9 @@ source text of a YAML file, which is why that small part is written here.
 
 from __future__ import annotations
 
+import difflib
 import json
+import typing
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -331,7 +333,10 @@ def _plain(err: dict) -> tuple[str, str]:
     if kind == "missing":
         return "is required but missing.", "add it (see protocols/protocol.schema.json for what it means)."
     if kind == "extra_forbidden":
-        return "is not a field this section knows.", "check the spelling and indentation, or remove it."
+        key = str(err["loc"][-1]) if err.get("loc") else ""
+        close = difflib.get_close_matches(key, sorted(_known_fields()), n=1, cutoff=0.75)
+        hint = f" (did you mean '{close[0]}'?)" if close and close[0] != key else ""
+        return f"is not a field this section knows{hint}.", "check the spelling and indentation, or remove it."
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         words = {"greater_than": "greater than", "greater_than_equal": "at least",
                  "less_than": "less than", "less_than_equal": "at most"}[kind]
@@ -368,6 +373,27 @@ def _plain(err: dict) -> tuple[str, str]:
     return err["msg"] + shown + ".", "see protocols/protocol.schema.json."
 
 
+def _known_fields() -> set[str]:
+    """Every field name any protocol section knows (for 'did you mean' on a misspelt key)."""
+    names: set[str] = set()
+    todo, seen = [Protocol], set()
+    while todo:
+        model = todo.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, info in model.model_fields.items():
+            names.add(info.alias or name)
+            todo.extend(_models_in(info.annotation))
+    return names
+
+
+def _models_in(annotation: Any) -> list[type]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+
+
 def _compose(text: str, name: str) -> tuple[yaml.Node | None, Any, list[ProtocolProblem]]:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -376,9 +402,12 @@ def _compose(text: str, name: str) -> tuple[yaml.Node | None, Any, list[Protocol
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
+        fix = "check the indentation and that every 'key: value' has a space after the colon."
+        lines = text.splitlines()
+        if "\\t" in problem or (line is not None and 0 < line <= len(lines) and "\t" in lines[line - 1]):
+            fix = "replace the tab with spaces (YAML indents with spaces only)."
         return None, None, [ProtocolProblem(file=name, line=line, message=f"is not valid YAML: {problem}.",
-                                            fix="check the indentation and that every 'key: value' has a space "
-                                                "after the colon.")]
+                                            fix=fix)]
     return root, data, []
 
 
@@ -425,12 +454,24 @@ def validate_protocol_file(path: str | Path) -> list[ProtocolProblem]:
     Returns an empty list when the protocol is valid.
     """
     path = Path(path)
+    text, problems = _read_text(path)
+    return problems if text is None else _problems_for(path, text)[1]
+
+
+def _read_text(path: Path) -> tuple[str | None, list[ProtocolProblem]]:
+    """The protocol's text (UTF-8, a byte-order mark allowed), or the problem that stops reading it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig"), []
+    except IsADirectoryError:
+        return None, [ProtocolProblem(file=str(path), message="is a folder, not a protocol file.",
+                                      fix="give one .yaml file (run-all takes a folder).")]
     except OSError as exc:
-        return [ProtocolProblem(file=str(path), message=f"cannot be read ({exc.strerror}).",
-                                fix="check the path.")]
-    return _problems_for(path, text)[1]
+        return None, [ProtocolProblem(file=str(path), message=f"cannot be read ({exc.strerror}).",
+                                      fix="check the path.")]
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        return None, [ProtocolProblem(file=str(path), line=line, message="is not UTF-8 text (a character such as "
+                                      "£ or an accent was saved in another encoding).", fix="save it as UTF-8.")]
 
 
 def load_protocol(path: str | Path) -> Protocol:
@@ -444,10 +485,9 @@ def load_protocol(path: str | Path) -> Protocol:
     if isinstance(path, Protocol):
         return path
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read the protocol ({exc.strerror}). Fix: check the path.") from None
+    text, problems = _read_text(path)
+    if text is None:
+        raise SpecError(str(problems[0]))
     protocol, problems = _problems_for(path, text)
     if problems:
         more = f" (and {len(problems) - 1} more problem(s); run `evalkit validate {path}`)" if len(problems) > 1 else ""
@@ -487,8 +527,110 @@ def _parse_month(value: str, label: str) -> tuple[int, int]:
     return year, month
 
 
+# --------------------------------------------------------------------------- protocol against data
+#: Tables each design needs, beyond participants (participant-level designs) ...
+_DESIGN_TABLES = {"prepost": (), "matched": ("comparison_pool",), "did": ("offences", "comparison_pool"),
+                  "area_trend": ("area_counts",), "area_did": ("area_counts", "area_rollout")}
+#: ... and each outcome kind.
+_OUTCOME_TABLES = {"instrument": ("measurements",), "status": ("statuses",), "reoffending": ("offences",),
+                   "reoffending_frequency": ("offences",), "time_to_reoffend": ("offences",)}
+PARTICIPANT_DESIGNS = ("prepost", "matched", "did")
+
+
+def data_problems(protocol: Protocol, tables: dict[str, Any]) -> list[str]:
+    """Why the data cannot answer this protocol at all, as plain sentences (empty when they can).
+
+    Pointing a protocol at the wrong data (another VRU's, another
+    intervention's, another year's) is the user's mistake to fix, not a result
+    to report, so these are errors: the intervention is not in the
+    interventions table, no participant has its id, none started inside the
+    population window, or *no* outcome can be estimated because the tables
+    every design/outcome needs are missing or empty. When only some outcomes
+    lack their table (say offences for a secondary outcome), the report is
+    still made and says per outcome what is missing; too *few* participants is
+    a result too (the report calls the evidence inconclusive).
+    """
+    by_name = {o.name: o for o in protocol.outcomes}
+
+    def empty(name: str) -> bool:
+        frame = tables.get(name)
+        return frame is None or len(frame) == 0
+
+    missing_per_unit: list[dict[str, str]] = []  # one entry per (design, outcome): missing table -> who needs it
+    for d, design in enumerate(protocol.designs):
+        where = f"designs[{d}] ({design.type})"
+        base = {name: where for name in _DESIGN_TABLES[design.type]}
+        if design.type in PARTICIPANT_DESIGNS:
+            base["participants"] = where
+        refs = [r for r in getattr(design, "outcomes", []) if r in by_name] or [None]
+        for ref in refs:
+            need = dict(base)
+            if ref is not None:
+                need.update({name: f"outcome '{ref}'" for name in _OUTCOME_TABLES[by_name[ref].kind]})
+            missing_per_unit.append({name: why for name, why in need.items() if empty(name)})
+    out: list[str] = []
+    if missing_per_unit and all(missing_per_unit):
+        gaps: dict[str, str] = {}
+        for unit in missing_per_unit:
+            for name, why in unit.items():
+                gaps.setdefault(name, why)
+        out += [f"the {name} table, which {why} needs, is missing or empty, so no outcome can be estimated. Fix: add "
+                f"{name}.csv to the data folder, or `evalkit ingest` a {name} file into the store"
+                for name, why in gaps.items()]
+    if any(d.type in PARTICIPANT_DESIGNS for d in protocol.designs):
+        iid = protocol.intervention_id
+        inter = tables.get("interventions")
+        if inter is not None and len(inter) and "intervention_id" in inter and iid not in set(inter["intervention_id"]):
+            known = sorted(map(str, inter["intervention_id"].dropna().unique()))
+            shown = ", ".join(known[:8]) + (f" ... ({len(known)} in all)" if len(known) > 8 else "")
+            out.insert(0, f"intervention_id {iid} is not in the interventions table (it holds {shown}). Fix: correct "
+                          "intervention_id in the protocol, or point --data at the data for this intervention")
+        elif not empty("participants"):
+            part = tables["participants"]
+            mine = part.loc[part["intervention_id"] == iid]
+            if mine.empty:
+                out.insert(0, f"no participants have intervention_id {iid}. Fix: check intervention_id in the "
+                              "protocol, or point --data at the data that holds this intervention's participants")
+            else:
+                out[:0] = _window_problems(protocol, mine)
+    return out
+
+
+def _window_problems(protocol: Protocol, mine: Any) -> list[str]:
+    """None of the intervention's participants started inside the protocol's population window."""
+    import pandas as pd
+
+    pop = protocol.population
+    if "start_date" not in mine or (pop.start_from is None and pop.start_to is None):
+        return []
+    start = pd.to_datetime(mine["start_date"]).dropna()
+    inside = pd.Series(True, index=start.index)
+    if pop.start_from is not None:
+        inside &= start >= pd.Timestamp(pop.start_from)
+    if pop.start_to is not None:
+        inside &= start <= pd.Timestamp(pop.start_to)
+    if start.empty or inside.any():
+        return []
+    # no dates or counts of people here: the message may reach run-all's index page
+    return [f"none of {protocol.intervention_id}'s participants in the data started inside the protocol's "
+            "population window. Fix: check population start_from and start_to in the protocol, or point --data at "
+            "the data for that period"]
+
+
+def check_data(protocol: Protocol, tables: dict[str, Any], source: str | Path = "") -> None:
+    """Raise :class:`~evalkit.errors.MissingDataError` listing :func:`data_problems`, if any."""
+    problems = data_problems(protocol, tables)
+    if problems:
+        from evalkit.errors import MissingDataError
+
+        where = f"{source}: " if source else ""
+        more = f" (and {len(problems) - 1} more: " + "; ".join(problems[1:]) + ")" if len(problems) > 1 else ""
+        raise MissingDataError(f"{where}{protocol.intervention_id}: {problems[0]}.{more}")
+
+
 __all__ = [
     "Protocol", "PrePostDesign", "MatchedDesign", "DiDDesign", "AreaTrendDesign", "AreaDiDDesign",
     "InstrumentOutcome", "OffendingOutcome", "StatusOutcome", "Population", "Costs", "ProtocolProblem",
     "load_protocol", "validate_protocol_file", "protocol_json_schema", "schema_text", "write_protocol_schema",
+    "data_problems", "check_data",
 ]

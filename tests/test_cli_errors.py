@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -161,7 +162,19 @@ def test_unreadable_file_on_ingest_is_one_line(tmp_path, monkeypatch):
 
     monkeypatch.setattr(builtins, "open", locked)
     (line,) = _err(_run("ingest", path, "--db", tmp_path / "s.duckdb"))
-    assert line.startswith(f"error: {path}: Permission denied. Fix: check you may read/write it")
+    assert line == ("error: interventions.csv: the file cannot be read (Permission denied). Fix: check you may read "
+                    "it and that no other program (e.g. Excel) has it locked.")
+    assert not (tmp_path / "s.duckdb").exists()
+
+
+def test_os_errors_elsewhere_are_one_line_naming_the_path():
+    from evalkit.cli import _os_error_line
+
+    assert _os_error_line(PermissionError(13, "Permission denied", "/x/s.duckdb")) == (
+        "error: /x/s.duckdb: Permission denied. Fix: check you may read/write it, and that no other program (e.g. "
+        "Excel) has it open.")
+    assert _os_error_line(OSError(28, "No space left on device", "/x/r.html")).endswith(
+        "Fix: check the path and free disk space, then run the command again.")
 
 
 def test_many_problems_are_capped(tmp_path):
@@ -205,3 +218,204 @@ def test_template_where_it_cannot_write(tmp_path):
     (line,) = _err(_run("template", "--out", tmp_path / "afile" / "return.xlsx"))
     assert line.startswith(f"error: {tmp_path / 'afile' / 'return.xlsx'}: cannot write here")
     assert (tmp_path / "afile").read_text() == "x"
+
+
+# ----------------------------------------------------------------- ingest: the store
+def test_ingest_into_a_missing_folder(tmp_path):
+    path = _interventions(tmp_path / "interventions.csv")
+    (line,) = _err(_run("ingest", path, "--db", tmp_path / "no" / "s.duckdb"))
+    assert line == (f"error: {tmp_path / 'no' / 's.duckdb'}: the folder {tmp_path / 'no'} does not exist. Fix: create "
+                    "it first, or give --db a path in an existing folder.")
+    assert not (tmp_path / "no").exists()
+
+
+def test_ingest_into_a_file_that_is_not_a_store(tmp_path):
+    path = _interventions(tmp_path / "interventions.csv")
+    db = tmp_path / "notes.duckdb"
+    db.write_text("my notes\n")
+    (line,) = _err(_run("ingest", path, "--db", db))
+    assert line.endswith("notes.duckdb: is not a DuckDB store. Fix: give the store made by `evalkit ingest`, or a new "
+                         "file name (e.g. store.duckdb) to start one.")
+    assert db.read_text() == "my notes\n"
+
+
+def test_ingest_into_a_store_in_use(tmp_path):
+    """DuckDB locks a store per process: another process's ingest is refused in plain words, store unchanged."""
+    db = tmp_path / "s.duckdb"
+    first = _interventions(tmp_path / "interventions.csv")
+    assert _run("ingest", first, "--db", db).exit_code == 0
+    second = write_csv(tmp_path / "participants.csv", rows("participants"))
+    holder = duckdb.connect(str(db))  # this process holds the write lock
+    try:
+        done = subprocess.run([sys.executable, "-m", "evalkit", "ingest", str(second), "--db", str(db)],
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        holder.close()
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"error: {db}: the store is in use by another program (process ")
+    assert "Fix: close it" in done.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM participants").fetchall() == [(0,)]
+
+
+# ----------------------------------------------------------------- pseudonymise
+def test_pseudonymise_without_a_key_or_with_an_empty_one(tmp_path):
+    src = write_csv(tmp_path / "participants.csv", rows("participants"))
+    (line,) = _err(_run("pseudonymise", src, "--out", tmp_path / "p.csv", env={"EVALKIT_PSEUDONYM_KEY": ""}))
+    assert line.startswith("error: no pseudonymisation key: set the EVALKIT_PSEUDONYM_KEY environment variable")
+    (tmp_path / "empty.key").write_bytes(b"")
+    (line,) = _err(_run("pseudonymise", src, "--out", tmp_path / "p.csv", "--key-file", tmp_path / "empty.key"))
+    assert line.startswith(f"error: the key in key file {tmp_path / 'empty.key'} is 0 bytes; use at least 16")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.key", "participants.csv"]
+
+
+def test_pseudonymise_in_place_replaces_ids_atomically(tmp_path):
+    src = write_csv(tmp_path / "participants.csv", rows("participants"))
+    before = src.read_text()
+    res = _run("pseudonymise", src, "--out", src, env={"EVALKIT_PSEUDONYM_KEY": KEY})
+    assert res.exit_code == 0, res.output
+    after = src.read_text()
+    assert after != before and "P0000000000000001" not in after
+    assert after.splitlines()[0] == before.splitlines()[0] and len(after.splitlines()) == len(before.splitlines())
+    assert [p.name for p in tmp_path.iterdir()] == ["participants.csv"]  # no temporary file left
+
+
+def test_pseudonymise_refuses_a_different_output_type_and_damaged_workbooks(tmp_path):
+    src = write_csv(tmp_path / "participants.csv", rows("participants"))
+    (line,) = _err(_run("pseudonymise", src, "--out", tmp_path / "p.xlsx", env={"EVALKIT_PSEUDONYM_KEY": KEY}))
+    assert "the output p.xlsx would not be the same kind of file as the input" in line
+    assert line.endswith(f"Fix: name the output with the same ending, e.g. --out {tmp_path / 'p.csv'}.")
+    bad = tmp_path / "return.xlsx"
+    bad.write_bytes(b"%PDF-1.4\n")
+    (line,) = _err(_run("pseudonymise", bad, "--out", tmp_path / "out.xlsx", env={"EVALKIT_PSEUDONYM_KEY": KEY}))
+    assert line.startswith("error: return.xlsx: the workbook cannot be opened (BadZipFile")
+    assert not (tmp_path / "p.xlsx").exists() and not (tmp_path / "out.xlsx").exists()
+
+
+# ----------------------------------------------------------------- synth
+def test_synth_onto_a_folder_with_other_files(tmp_path):
+    (tmp_path / "mine.txt").write_text("keep me")
+    (line,) = _err(_run("synth", "--out", tmp_path))
+    assert "holds files evalkit did not write (mine.txt); choose an empty or new folder" in line
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
+
+
+# ----------------------------------------------------------------- protocols
+ROOT = Path(__file__).resolve().parent.parent
+INT01 = (ROOT / "protocols" / "INT01.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("old, new, expect", [
+    ("  - type: did ", "\t- type: did ", r"line \d+: is not valid YAML: found character '\\t' that cannot start any "
+                                         r"token\. Fix: replace the tab with spaces"),
+    ("    covariates:", "    covariate:", r"line \d+, field 'designs\[0\]\.covariate': is not a field this section "
+                                           r"knows \(did you mean 'covariates'\?\)"),
+    ("subgroups:", "subgroup:", r"field 'subgroup': is not a field this section knows \(did you mean 'subgroups'\?\)"),
+    ("alpha: 0.05", "alpha: five percent", r"field 'alpha': must be a number \(got 'five percent'\)\. Fix: write a "
+                                           r"number, without quotes or units\."),
+    (re.compile(r"    ratio: \d+ "), "    ratio: one ", r"field 'designs\[0\]\.ratio': must be a whole number \(got 'one'\)"),
+    ("  start_from: 2020-04-01", "  start_from: 31st March 2020",
+     r"field 'population\.start_from': must be a date written YYYY-MM-DD \(got '31st March 2020'\)"),
+    ("    outcomes: [reoffending_12m]\n", "    outcomes: [reoffending_6m]\n",
+     r"field 'designs\[1\]\.outcomes\[0\]': refers to outcome 'reoffending_6m', which is not defined\. Fix: use one "
+     r"of \["),
+])
+def test_protocol_mistakes_are_located(tmp_path, old, new, expect):
+    text = old.sub(new, INT01, count=1) if isinstance(old, re.Pattern) else INT01.replace(old, new, 1)
+    assert text != INT01
+    path = tmp_path / "INT01.yaml"
+    path.write_text(text, encoding="utf-8")
+    lines = _err(_run("validate", path))
+    assert any(re.search(expect, ln) for ln in lines), lines
+    assert all(ln.startswith(f"error: {path}, line ") for ln in lines)
+
+
+def test_protocol_not_utf8(tmp_path):
+    path = tmp_path / "INT01.yaml"
+    path.write_bytes(INT01.replace('title: "Custody Navigators (City)"', 'title: "Caf\xe9"').encode("cp1252"))
+    (line,) = _err(_run("validate", path))
+    assert line.startswith(f"error: {path}, line 6: is not UTF-8 text") and line.endswith("Fix: save it as UTF-8.")
+
+
+def _tables():
+    import pandas as pd
+
+    inter = pd.DataFrame({"intervention_id": ["INT01", "INT02"]})
+    part = pd.DataFrame({"intervention_id": ["INT01"] * 3, "person_id": ["a", "b", "c"],
+                         "start_date": pd.to_datetime(["2020-05-01", "2020-09-01", "2021-01-01"])})
+    one = pd.DataFrame({"x": [1]})
+    return {"interventions": inter, "participants": part, "comparison_pool": one, "offences": one}
+
+
+def test_protocol_against_the_wrong_data():
+    from evalkit.errors import MissingDataError
+    from evalkit.protocol import Protocol, check_data, data_problems, load_protocol
+
+    p = load_protocol(ROOT / "protocols" / "INT01.yaml")
+    assert data_problems(p, _tables()) == []
+    other = Protocol.model_validate(p.model_dump() | {"intervention_id": "INT99"})
+    with pytest.raises(MissingDataError, match=r"^data: INT99: intervention_id INT99 is not in the interventions "
+                                               r"table \(it holds INT01, INT02\)\. Fix: correct intervention_id"):
+        check_data(other, _tables(), "data")
+    absent = Protocol.model_validate(p.model_dump() | {"intervention_id": "INT02"})
+    assert data_problems(absent, _tables())[0].startswith("no participants have intervention_id INT02. Fix:")
+    later = p.model_dump()
+    later["population"] |= {"start_from": "2023-04-01", "start_to": "2024-03-31"}
+    (msg,) = data_problems(Protocol.model_validate(later), _tables())
+    assert msg.startswith("none of INT01's participants in the data started inside the protocol's population window")
+    no_pool = {k: v for k, v in _tables().items() if k != "comparison_pool"}
+    (msg,) = data_problems(p, no_pool)
+    assert msg.startswith("the comparison_pool table, which designs[0] (matched) needs, is missing or empty, so no "
+                          "outcome can be estimated. Fix: add comparison_pool.csv to the data folder")
+
+
+def test_protocol_with_some_outcomes_lacking_data_is_still_reported():
+    """Only when NO outcome can be estimated is missing data an error; otherwise the report says what is missing."""
+    from evalkit.protocol import data_problems, load_protocol
+
+    p = load_protocol(ROOT / "protocols" / "INT03.yaml")  # reoffending (matched) + questionnaires (pre/post)
+    tables = {k: v for k, v in _tables().items() if k not in ("comparison_pool", "offences")}
+    tables["participants"] = tables["participants"].assign(intervention_id="INT03")
+    tables["interventions"] = tables["interventions"].assign(intervention_id=["INT03", "INT04"])
+    assert data_problems(p, tables | {"measurements": _tables()["offences"]}) == []
+    assert len(data_problems(p, tables)) == 3  # pool, offences and measurements all missing
+
+
+def test_area_protocol_needs_area_counts_not_participants():
+    from evalkit.protocol import data_problems, load_protocol
+
+    p = load_protocol(ROOT / "protocols" / "vru_wide.yaml")
+    assert data_problems(p, {"area_counts": _tables()["offences"]}) == []
+    (msg,) = data_problems(p, {})
+    assert msg.startswith("the area_counts table, which designs[0] (area_trend) needs, is missing or empty")
+
+
+# ----------------------------------------------------------------- report / run-all
+def test_report_for_an_intervention_not_in_the_data_fails_cleanly(tmp_path):
+    from report_fixture import write_fixture
+
+    data = write_fixture(tmp_path / "data", n03=30, n08=12)
+    protocol = tmp_path / "INT99.yaml"
+    protocol.write_text((ROOT / "protocols" / "INT03.yaml").read_text(encoding="utf-8")
+                        .replace("intervention_id: INT03", "intervention_id: INT99"), encoding="utf-8")
+    out = tmp_path / "out"
+    (line,) = _err(_run("report", protocol, "--data", data, "--out", out))
+    assert line.startswith("error: INT99: the report failed: ") and "intervention_id INT99 is not in the " \
+        "interventions table (it holds INT03, INT08). Fix: correct intervention_id in the protocol" in line
+    assert not out.exists()
+
+
+def test_report_usage_mistakes(tmp_path):
+    protocol = ROOT / "protocols" / "INT01.yaml"
+    res = _run("report", protocol, "--data", tmp_path / "nowhere", "--out", tmp_path / "o")
+    assert res.exit_code == 2 and "Path" in res.output and "does not exist" in res.output
+    (tmp_path / "afile").write_text("x")
+    res = _run("report", protocol, "--data", tmp_path, "--out", tmp_path / "afile")
+    assert res.exit_code == 2 and "is a file" in res.output and (tmp_path / "afile").read_text() == "x"
+
+
+def test_run_all_on_an_empty_folder(tmp_path):
+    (tmp_path / "protocols").mkdir()
+    (line,) = _err(_run("run-all", tmp_path / "protocols", "--data", tmp_path, "--out", tmp_path / "out"))
+    assert line == f"error: {tmp_path / 'protocols'}: no protocol files (*.yaml) found."
+    assert not (tmp_path / "out").exists()

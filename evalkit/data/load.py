@@ -38,7 +38,7 @@ import pandera.errors
 
 from evalkit.data.config import VRUConfig, load_config
 from evalkit.data.contract import TABLES, TableSpec, table_spec
-from evalkit.data.store import INGESTS_TABLE
+from evalkit.data.store import INGESTS_TABLE, store_open_message
 from evalkit.data.schemas import schema_for
 from evalkit.data.validate import finish_typed, normalise_categories, read_valid
 from evalkit.errors import DataError, EvalkitError, MissingDataError, Problem
@@ -62,7 +62,7 @@ def _load_store(db: Path, names: list[str], explicit: bool, cfg: VRUConfig) -> d
     try:
         con = duckdb.connect(str(db), read_only=True)
     except duckdb.Error as exc:
-        raise EvalkitError(f"{db}: cannot open the store ({exc}).") from None
+        raise EvalkitError(store_open_message(db, exc)) from None
     try:
         present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if INGESTS_TABLE not in present:

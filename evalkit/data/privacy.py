@@ -159,7 +159,10 @@ def _parquet(src: Path, out: Path, columns: Sequence[str], apply: Callable[[str]
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.read_table(src)
+    try:
+        table = pq.read_table(src)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError, ...
+        raise DataError(Problem(src.name, f"the Parquet file cannot be read ({exc}).", "write it again.")) from None
     idx = _match_columns(table.column_names, columns)
     if not idx:
         raise DataError(Problem(src.name, f"no column named {', '.join(columns)}.",
@@ -177,7 +180,11 @@ def _parquet(src: Path, out: Path, columns: Sequence[str], apply: Callable[[str]
 def _xlsx(src: Path, out: Path, columns: Sequence[str], apply: Callable[[str], str]) -> tuple[list[str], int]:
     import openpyxl
 
-    wb = openpyxl.load_workbook(src)  # full load keeps formats, notes and drop-downs
+    try:
+        wb = openpyxl.load_workbook(src)  # full load keeps formats, notes and drop-downs
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a damaged file
+        raise DataError(Problem(src.name, f"the workbook cannot be opened ({type(exc).__name__}: {exc}).",
+                                "save it again from Excel as .xlsx.")) from None
     found: list[str] = []
     n = 0
     for ws in wb.worksheets:
@@ -221,6 +228,13 @@ def pseudonymise_file(src: str | Path, out: str | Path, *, key_file: str | Path 
         return got
 
     suffix = src.suffix.lower()
+    kinds = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
+    if suffix in kinds and kinds.get(out.suffix.lower()) != kinds[suffix]:
+        raise DataError(Problem(src.name, f"the output {out.name} would not be the same kind of file as the input "
+                                f"(the copy keeps the input's format, {suffix}).",
+                                f"name the output with the same ending, e.g. --out {out.with_suffix(suffix)}."))
+    if out.is_dir():
+        raise DataError(Problem(out.name, "the output is a folder.", f"give a file name, e.g. {out / src.name}."))
     if suffix in (".csv", ".txt"):
         found, n = _csv(src, out, columns, apply)
     elif suffix in (".xlsx", ".xlsm"):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -113,12 +114,35 @@ def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
                 "sheet VARCHAR, n_rows BIGINT, ingested_at TIMESTAMP)")
 
 
+def _check_db_path(db_path: Path) -> None:
+    """A plain error for a --db path that can never be a store (missing folder, a folder)."""
+    if not db_path.parent.is_dir():
+        raise EvalkitError(f"{db_path}: the folder {db_path.parent} does not exist. Fix: create it first, or give "
+                           "--db a path in an existing folder.")
+    if db_path.is_dir():
+        raise EvalkitError(f"{db_path}: is a folder. Fix: give --db a file name, e.g. {db_path / 'store.duckdb'}.")
+
+
 def _connect(db_path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    _check_db_path(db_path)
     try:
         return duckdb.connect(str(db_path), read_only=read_only)
     except duckdb.Error as exc:
-        raise EvalkitError(f"{db_path}: cannot open the store ({exc}). Check that it is an evalkit DuckDB store "
-                           "and that no other program is writing to it.") from None
+        raise EvalkitError(store_open_message(db_path, exc)) from None
+
+
+def store_open_message(db_path: Path, exc: Exception) -> str:
+    """One plain line for a store DuckDB would not open: in use, not a DuckDB file, or other."""
+    text = str(exc)
+    if "lock" in text.lower():
+        holder = re.search(r"\(PID (\d+)\)", text)
+        who = f" (process {holder.group(1)})" if holder else ""
+        return (f"{db_path}: the store is in use by another program{who}. Fix: close it (another evalkit command, "
+                "a notebook or a DuckDB session) and run the command again.")
+    if "not a valid DuckDB database" in text or "database file" in text.lower():
+        return (f"{db_path}: is not a DuckDB store. Fix: give the store made by `evalkit ingest`, or a new file "
+                "name (e.g. store.duckdb) to start one.")
+    return f"{db_path}: cannot open the store ({text}). Fix: check the path and that you may read and write it."
 
 
 def _store_state(db_path: Path) -> tuple[set[str], dict[str, pd.DataFrame]]:
@@ -224,6 +248,7 @@ def ingest_files(paths: Iterable[str | Path], db_path: str | Path, *, table: str
     start = time.perf_counter()
     cfg = cfg or load_config()
     db_path = Path(db_path)
+    _check_db_path(db_path)  # before validating, so a wrong --db costs no time
     paths = [Path(p) for p in paths]
     stored_hashes, known = _store_state(db_path)
 
@@ -231,9 +256,16 @@ def ingest_files(paths: Iterable[str | Path], db_path: str | Path, *, table: str
     skipped: list[FileIngest] = []
     seen_now: set[str] = set()
     for p in paths:
+        if p.is_dir():
+            raise DataError(Problem(p.name, "is a folder, not a file.", "give the data files inside it."))
         if not p.is_file():
             raise DataError(Problem(p.name, "the file does not exist.", "check the path."))
-        sha = file_sha256(p)
+        try:
+            sha = file_sha256(p)
+        except OSError as exc:
+            raise DataError(Problem(p.name, f"the file cannot be read ({exc.strerror or exc}).",
+                                    "check you may read it and that no other program (e.g. Excel) has it locked.")
+                            ) from None
         if sha in stored_hashes or sha in seen_now:
             skipped.append(FileIngest(str(p), sha, "skipped"))
         else:
@@ -322,5 +354,5 @@ def summarise_store(db_path: str | Path) -> str:
         con.close()
 
 
-__all__ = ["ingest_files", "summarise_store", "IngestReport", "FileIngest", "file_sha256", "SQL_TYPES",
+__all__ = ["ingest_files", "summarise_store", "store_open_message", "IngestReport", "FileIngest", "file_sha256", "SQL_TYPES",
            "INGESTS_TABLE"]

@@ -32,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 from evalkit.errors import MissingDataError, SpecError
-from evalkit.protocol import Protocol, load_protocol
+from evalkit.protocol import Protocol, check_data, load_protocol
 from evalkit.report.disclosure import counts_html, safe_count, suppress_counts
 
 #: Packages whose versions the appendix lists.
@@ -191,6 +191,7 @@ def load_context(protocol_path: str | Path, data_src: str | Path, *, output_dir:
         protocol = protocol.model_copy(update={"seed": int(seed)})
     data_src = Path(data_src)
     tables, fingerprint = _tables_and_fingerprint(data_src)
+    check_data(protocol, tables, data_src)  # wrong data for this protocol: a plain error, not an empty report
     return ReportContext(protocol=protocol, protocol_path=protocol_path,
                          protocol_text=protocol_path.read_text(encoding="utf-8"), data_src=data_src,
                          tables=tables, fingerprint=fingerprint,
