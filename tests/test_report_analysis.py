@@ -192,8 +192,20 @@ def test_disclosed_steps_hide_small_counts():
     steps = [("Referred", 120), ("Started in the period", 115), ("SDQ: at the start", 8), ("SDQ: both", 0),
              ("Offending: matched to a comparison", 1096)]
     shown = dict(disclosed_steps(steps, 10))
-    assert shown == {"Referred": "120", "Started in the period": "115", "SDQ: at the start": "[c]",
+    # 120 - 115 = 5 lost before the start would be revealed by subtraction: "Referred" is hidden instead
+    assert shown == {"Referred": "[c]", "Started in the period": "115", "SDQ: at the start": "[c]",
                      "SDQ: both": "0", "Offending: matched to a comparison": "1,096"}
+
+
+def test_disclosed_steps_hide_small_differences_within_each_branch():
+    steps = [("Referred", 200), ("Started in the period", 180), ("SDQ: at the start", 150),
+             ("SDQ: at the start and the end", 143), ("Offending: complete follow-up", 175),
+             ("Offending: matched to a comparison", 160)]
+    shown = dict(disclosed_steps(steps, 10))
+    assert shown == {"Referred": "200", "Started in the period": "180", "SDQ: at the start": "150",
+                     "SDQ: at the start and the end": "[c]",  # 7 lost between the two SDQ steps
+                     "Offending: complete follow-up": "[c]",  # 5 fewer than started
+                     "Offending: matched to a comparison": "160"}  # 20 fewer than started: a range, not a count
 
 
 def test_protocol_without_primary_outcome_uses_area_indicator(tables):

@@ -387,7 +387,11 @@ def limitations(protocol: Protocol, people: pd.DataFrame, outcomes: list[Outcome
     for o in pre:
         a = o.result.attrition
         if a.n_baseline and a.share_lost > HIGH_ATTRITION:
-            out.append(f"High attrition: {a.share_lost:.0%} of young people with a {o.label.split('(')[0].strip()} "
+            t = protocol.disclosure_threshold
+            # with the baseline count shown, an exact share would reveal a small number lost (or kept)
+            exact = not any(0 < k < t for k in (a.n_baseline, a.n_lost, a.n_baseline - a.n_lost))
+            share = f"{a.share_lost:.0%}" if exact else f"more than {HIGH_ATTRITION:.0%}"
+            out.append(f"High attrition: {share} of young people with a {o.label.split('(')[0].strip()} "
                        "score at the start had none at the end. Those who leave early often differ from those who "
                        "stay, so the change seen may be better than the average young person's.")
     if pre:
@@ -445,17 +449,22 @@ def findings(ctx: Any) -> dict:
 def findings_dict(a: InterventionAnalysis, protocol: Protocol) -> dict:
     """JSON-safe findings of one analysis: primary finding, every outcome's estimate and verdict, limitations.
 
-    Participant counts below the disclosure threshold are replaced by the suppression marker (area designs
-    count events in whole districts and are shown as they are).
+    Counts below the disclosure threshold (participants, or events in the programme districts for area
+    designs) are ``null`` with the suppression marker in ``n_shown``; so are the degrees of freedom of an
+    estimate from so few (``df`` = n - 1 would reveal n). Sentences are checked by
+    :func:`evalkit.report.disclosure.safe_json` when the findings are saved.
     """
-    from evalkit.report.disclosure import safe_count
+    from evalkit.report.disclosure import is_small, safe_count
 
     t = protocol.disclosure_threshold
 
-    def clean(e) -> dict | None:
+    def clean(e, n: int = 0) -> dict | None:
         if e is None:
             return None
-        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in e.as_dict().items()}
+        out = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in e.as_dict().items()}
+        if is_small(n, t) and out.get("df") is not None:
+            out["df"] = None
+        return out
 
     outcomes = []
     for o in a.outcomes:
@@ -464,15 +473,18 @@ def findings_dict(a: InterventionAnalysis, protocol: Protocol) -> dict:
             verdict = judge(o.estimate.estimate, o.estimate.ci_low, o.estimate.ci_high, null=o.null,
                             higher_is_better=o.higher_is_better, n=o.n,
                             min_n=protocol.min_n_significance).verdict
-        area = o.design in AREA_TYPES
         outcomes.append({"outcome": o.outcome, "label": o.label, "design": o.design, "primary": o.primary,
                          "ok": o.ok, "reason": o.reason, "sms": o.sms, "verdict": verdict,
-                         "n": (o.n if area or o.n >= t else None), "n_shown": o.n if area else safe_count(o.n, t),
-                         "estimate": clean(o.estimate), "standardised": clean(o.standardised)})
+                         "n": o.n if o.n >= t else None, "n_shown": safe_count(o.n, t),
+                         "estimate": clean(o.estimate, o.n), "standardised": clean(o.standardised, o.n)})
     prim = a.primary.as_json() if a.primary is not None else None
-    if prim is not None and a.primary.design not in AREA_TYPES:
-        prim["n_shown"] = safe_count(prim["n"], t)
-        if prim["n"] < t:
+    if prim is not None:
+        n = prim["n"]
+        prim["n_shown"] = safe_count(n, t)
+        for key in ("estimate", "standardised"):
+            if isinstance(prim.get(key), dict) and is_small(n, t) and prim[key].get("df") is not None:
+                prim[key]["df"] = None
+        if is_small(n, t):
             prim["n"] = None
     return {"primary": prim, "outcomes": outcomes, "limitations": list(a.limitations),
             "disclosure_threshold": t, "min_n_significance": protocol.min_n_significance}

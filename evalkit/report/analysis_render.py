@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.report.analysis_results import InterventionAnalysis, OutcomeResult
-from evalkit.report.disclosure import MARKER, is_small, safe_count
+from evalkit.report.disclosure import MARKER, is_small, safe_count, safe_flow
 from evalkit.report.narrative import evidence_sentence, fmt_num
 
 AREA = ("area_trend", "area_did")
@@ -152,14 +152,31 @@ def _plain_verdict(ctx, p) -> str:
 
 # --------------------------------------------------------------------------- participation
 def disclosed_steps(steps: list[tuple[str, int]], threshold: int) -> list[tuple[str, str]]:
-    """Counts along the participation flow with small counts hidden.
+    """Counts along the participation flow with small counts, and small differences, hidden.
 
-    Each step is a count of young people and is hidden below the threshold. The numbers lost between steps
-    are not published as counts (they say only that someone was not measured or not matched, nothing about
-    their outcomes), so the steps are not suppressed against each other; results by group, where outcomes
-    are shown, have their own cell checks.
+    Each step is a count of young people and is hidden below the threshold. Two shown steps whose difference
+    is 1 to threshold-1 would reveal that small group (those lost between them) by subtraction, so the later
+    step is hidden too (:func:`evalkit.report.disclosure.safe_flow`; "Referred" rather than "Started in the
+    period", which matters more). Steps labelled ``"<branch>: ..."`` form a
+    branch from "Started in the period"; each is compared with its own branch's step before it.
     """
-    return [(label, MARKER if is_small(n, threshold) else f"{n:,}") for label, n in steps]
+    return safe_flow(steps, threshold, parents=flow_parents([label for label, _ in steps]), spare_first=True)
+
+
+def flow_parents(labels: list[str]) -> list[int | None]:
+    """The parent step of each step of :func:`evalkit.report.analysis.attrition_flow`'s flow."""
+    parents: list[int | None] = []
+    for k, label in enumerate(labels):
+        if k == 0:
+            parents.append(None)
+        elif ":" not in label:
+            parents.append(k - 1)
+        else:
+            branch = label.split(":")[0]
+            same = k > 0 and ":" in labels[k - 1] and labels[k - 1].split(":")[0] == branch
+            trunk = max((j for j in range(k) if ":" not in labels[j]), default=0)
+            parents.append(k - 1 if same else trunk)
+    return parents
 
 
 def _cap(text: str) -> str:
@@ -183,7 +200,8 @@ def section_participation(ctx) -> str | None:
     rows = "".join(f"<tr><td>{_e(lab)}</td><td class='num'>{_e(n)}</td></tr>" for lab, n in shown)
     return (note + chevron + f"<table class='counts'><thead><tr><th>Step</th><th>Young people</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
-            f"<p class='small'>{MARKER}: hidden because the number is below {ctx.threshold}.</p>")
+            f"<p class='small'>{MARKER}: hidden because the number, or the number lost since the step before, "
+            f"is below {ctx.threshold}.</p>")
 
 
 # --------------------------------------------------------------------------- profile
@@ -296,7 +314,7 @@ def _outcome_block(ctx, o: OutcomeResult) -> str:
         return head + f"<p class='failed'>Could not be estimated: {_e(o.reason)}.</p>"
     est, ci = estimate_text(o)
     level = round(100 * (1 - ctx.protocol.alpha))
-    n_txt = _n(ctx, o.n) if o.design not in AREA else f"{o.n:,} events"
+    n_txt = _n(ctx, o.n) if o.design not in AREA else f"{_n(ctx, o.n)} events"
     table = (f"<table class='kv'><tr><td>Estimate ({_e(o.estimate.scale)})</td><td>{_e(est)}</td></tr>"
              f"<tr><td>{level}% confidence interval</td><td>{_e(ci)}</td></tr>"
              + (f"<tr><td>Standardised effect</td><td>{o.standardised.estimate:+.2f} "

@@ -33,7 +33,7 @@ import pandas as pd
 
 from evalkit.errors import MissingDataError, SpecError
 from evalkit.protocol import Protocol, check_data, load_protocol
-from evalkit.report.disclosure import counts_html, safe_count, suppress_counts
+from evalkit.report.disclosure import counts_html, safe_count, safe_flow, safe_html, safe_json, suppress_counts
 
 #: Packages whose versions the appendix lists.
 VERSIONED = ("evalkit", "numpy", "pandas", "scipy", "statsmodels", "lifelines", "linearmodels", "matplotlib",
@@ -107,9 +107,11 @@ def html_of(obj: Any) -> str:
     return f"<p>{html.escape(str(obj))}</p>"
 
 
-def _section(title: str, body: str, *, anchor: str, lead: str = "") -> Section:
+def _section(title: str, body: str, *, anchor: str, threshold: int, lead: str = "") -> Section:
+    """A titled section; every count of people in its text passes :func:`safe_html` (last line of defence)."""
     lead_html = f"<p class='lead'>{lead}</p>" if lead else ""
-    return Section(f"<section id='{anchor}'><h2>{html.escape(title)}</h2>{lead_html}{body}</section>")
+    return Section(safe_html(f"<section id='{anchor}'><h2>{html.escape(title)}</h2>{lead_html}{body}</section>",
+                             threshold))
 
 
 def _pending(what: str) -> str:
@@ -294,7 +296,8 @@ def headline(ctx: ReportContext) -> Section:
         n = len(ctx.participants)
         body = (f"<p>{safe_count(n, ctx.threshold)} young people took part in the evaluation period.</p>"
                 + _pending("The outcome analysis is not available in this version of evalkit."))
-    return Section(f"<div class='headline' id='headline'><h2>What we found</h2>{html_of(body)}</div>")
+    return Section(safe_html(f"<div class='headline' id='headline'><h2>What we found</h2>{html_of(body)}</div>",
+                             ctx.threshold))
 
 
 def attrition_steps(ctx: ReportContext) -> list[tuple[str, int]]:
@@ -325,15 +328,15 @@ def participation(ctx: ReportContext) -> Section:
     if body is None:
         if ctx.protocol.intervention_id == "VRU":
             return _section("Who took part", "<p>This report covers whole areas, not individual participants.</p>",
-                            anchor="participation")
+                            threshold=ctx.threshold, anchor="participation")
         from evalkit.report.plots import attrition_chevron
 
         steps = attrition_steps(ctx)
-        shown = [(label, safe_count(n, ctx.threshold)) for label, n in steps]
+        shown = safe_flow(steps, ctx.threshold, spare_first=True)  # small steps and small differences hidden
         table = pd.DataFrame(shown, columns=["Step", "Young people"])
         body = (figure_html(attrition_chevron(shown), alt="Attrition: young people at each step")
                 + counts_html(table.set_index("Step")))
-    return _section("Who took part", html_of(body), anchor="participation",
+    return _section("Who took part", html_of(body), threshold=ctx.threshold, anchor="participation",
                     lead="How many young people were referred, started, and had their outcomes measured. "
                          f"Counts below {ctx.threshold} are hidden ([c]).")
 
@@ -389,13 +392,13 @@ def profile(ctx: ReportContext) -> Section:
     body = _delegate(ctx, "profile")
     if body is None:
         if ctx.protocol.intervention_id == "VRU":
-            return _section("Who took part", "", anchor="profile")
+            return _section("Who took part", "", threshold=ctx.threshold, anchor="profile")
         parts = []
         for label, table in profile_tables(ctx).items():
             parts.append(f"<h3>{html.escape(label)}</h3>"
                          + suppress_counts(table, threshold=ctx.threshold, totals="row")._repr_html_())
         body = "".join(parts) or _pending("No participant characteristics were supplied.")
-    return _section("Profile of participants", html_of(body), anchor="profile",
+    return _section("Profile of participants", html_of(body), threshold=ctx.threshold, anchor="profile",
                     lead="Characteristics of the young people who took part, and of the group they are compared "
                          "with.")
 
@@ -412,14 +415,15 @@ def design(ctx: ReportContext) -> Section:
                         f"<td>up to level {sms}</td><td>{html.escape(words)}</td></tr>")
         body = ("<table class='design'><thead><tr><th>Design</th><th>Outcomes</th><th>Evidence (Maryland SMS)</th>"
                 "<th>What it does</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
-    return _section("How we evaluated it", html_of(body), anchor="design",
+    return _section("How we evaluated it", html_of(body), threshold=ctx.threshold, anchor="design",
                     lead="The design decides how sure we can be: level 1 (before and after only) is weakest, level 5 "
                          "(randomised) strongest.")
 
 
 def _simple(ctx: ReportContext, name: str, heading: str, lead: str, missing: str) -> Section:
     body = _delegate(ctx, name)
-    return _section(heading, html_of(body) if body is not None else _pending(missing), anchor=name, lead=lead)
+    return _section(heading, html_of(body) if body is not None else _pending(missing), threshold=ctx.threshold,
+                    anchor=name, lead=lead)
 
 
 def balance(ctx: ReportContext) -> Section:
@@ -489,15 +493,22 @@ def appendix(ctx: ReportContext) -> Section:
         f"<pre class='protocol'>{html.escape(ctx.protocol_text)}</pre>"
     )
     extra = _delegate(ctx, "appendix")
-    return _section("Appendix", body + html_of(extra), anchor="appendix",
+    return _section("Appendix", body + html_of(extra), threshold=ctx.threshold, anchor="appendix",
                     lead="The pre-specified protocol and what is needed to reproduce this report.")
 
 
 def findings(ctx: ReportContext) -> dict:
-    """Aggregates the portfolio summary reads (JSON-safe; no row-level data)."""
+    """Aggregates the portfolio summary reads (JSON-safe; no row-level data).
+
+    ``findings.json`` sits in the report folder that gets shared, so it follows the report's disclosure rule:
+    a count below the threshold is ``null`` with ``"[c]"`` beside it, and every sentence passes
+    :func:`~evalkit.report.disclosure.safe_json`.
+    """
+    n = int(len(ctx.participants))
+    small = 0 < n < ctx.threshold
     base = {"intervention_id": ctx.protocol.intervention_id, "title": ctx.protocol.title,
-            "intervention_type": ctx.protocol.intervention_type, "n_participants": int(len(ctx.participants)),
-            "fingerprint": ctx.fingerprint}
+            "intervention_type": ctx.protocol.intervention_type, "n_participants": None if small else n,
+            "n_participants_shown": safe_count(n, ctx.threshold), "fingerprint": ctx.fingerprint}
     try:
         from evalkit.report import analysis as module
     except ImportError:
@@ -505,7 +516,7 @@ def findings(ctx: ReportContext) -> dict:
     func = getattr(module, "findings", None)
     if func is not None:
         base.update(func(ctx))
-    return base
+    return safe_json(base, ctx.threshold)
 
 
 def save_findings(ctx: ReportContext) -> Section:
@@ -599,14 +610,15 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
                                                   else "[c]" if cost is not None and n else "–"),
                          "Report": status})
         body = pd.DataFrame(rows).to_html(index=False, border=0, escape=False)
-    return _section("The interventions", html_of(body), anchor="overview",
+    return _section("The interventions", html_of(body), threshold=pctx.threshold, anchor="overview",
                     lead="Every young person recorded as taking part; counts below "
                          f"{pctx.threshold} are hidden ([c]), and so is a cost per participant that would reveal one.")
 
 
 def _portfolio_simple(pctx: PortfolioContext, name: str, heading: str, lead: str, missing: str) -> Section:
     body = _portfolio_delegate(pctx, name)
-    return _section(heading, html_of(body) if body is not None else _pending(missing), anchor=name, lead=lead)
+    return _section(heading, html_of(body) if body is not None else _pending(missing), threshold=pctx.threshold,
+                    anchor=name, lead=lead)
 
 
 def portfolio_forest(pctx: PortfolioContext) -> Section:
@@ -647,7 +659,7 @@ def portfolio_appendix(pctx: PortfolioContext) -> Section:
             + (f"<h3>Reports that could not be produced</h3><ul>{fails}</ul>" if fails else "")
             + f"<h3>Software</h3>{versions}")
     extra = _portfolio_delegate(pctx, "appendix")
-    return _section("Appendix", body + html_of(extra), anchor="appendix")
+    return _section("Appendix", body + html_of(extra), threshold=pctx.threshold, anchor="appendix")
 
 
 __all__ = [
