@@ -290,16 +290,42 @@ def _where(traceback_text: str) -> str:
     return f" (at {path[path.rfind('evalkit/'):]}:{line} in {func})"
 
 
+#: Row-level values an error message can quote: ids, dates, "value 'x' in col", "col=x" (validation messages).
+_REDACT = (
+    (re.compile(r"\bP[0-9a-f]{16}\b"), "[id]"),
+    (re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\b"), "[date]"),
+    (re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b"), "[date]"),
+    (re.compile(r"\b(values?) (?:'[^']*'|\"[^\"]*\"|[^\s,;]+)(?= (?:in|is|for|of|are)\b)"), r"\1 [hidden]"),
+    (re.compile(r"\b(\w+)=(?:'[^']*'|\"[^\"]*\"|[^,;]*?)(?=,\s*\w+=|\s+(?:already|is|are|appears|not)\b|[;)]|$)"),
+     r"\1=[hidden]"),
+)
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def redact(text: str, *, quoted: bool = False) -> str:
+    """An error message without the row-level values it may quote (ids, dates, cell values).
+
+    A failed report's message goes to ``index.html``, ``run_status.json``, the portfolio summary and the
+    terminal, all of which may be shared; the location (file, row, column) and the fix stay, the values go.
+    ``evalkit validate`` still shows the values to whoever holds the data. ``quoted=True`` also hides every
+    quoted string (for errors that are not evalkit's own, whose messages can quote anything).
+    """
+    for pattern, repl in _REDACT:
+        text = pattern.sub(repl, text)
+    return _QUOTED.sub("[hidden]", text) if quoted else text
+
+
 def _error_text(exc: BaseException) -> str:
-    """One plain line: the evaluator's error message, or the exception's type and text."""
+    """One plain line without row-level values: the evaluator's error message, or the exception's type and text."""
     ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
     if ename:
         users = ename.endswith(("SpecError", "DataError", "InsufficientDataError", "MissingDataError", "EvalkitError"))
-        text = evalue if users else f"{ename}: {evalue}{_where(getattr(exc, 'traceback', '') or '')}"
+        text = redact(str(evalue)) if users else (f"{ename}: {redact(str(evalue), quoted=True)}"
+                                                  f"{_where(getattr(exc, 'traceback', '') or '')}")
     elif isinstance(exc, EvalkitError):
-        text = str(exc)
+        text = redact(str(exc))
     else:
-        text = f"{type(exc).__name__}: {exc}"
+        text = f"{type(exc).__name__}: {redact(str(exc), quoted=True)}"
     return " ".join(str(text).split())[:2000]
 
 
@@ -403,7 +429,8 @@ def _worker_report(protocol: str, data_src: str, out_dir: str, pdf: bool) -> Rep
         return _render_report(_WORKER, Path(protocol), Path(data_src), Path(out_dir), pdf=pdf)
     except Exception as exc:  # noqa: BLE001 - a crash in the machinery is still one report's failure
         return ReportStatus(Path(protocol).stem, Path(protocol).stem, "failed", 0.0,
-                            error=_error_text(exc) + " " + traceback.format_exc(limit=1).splitlines()[-1])
+                            error=_error_text(exc) + " " + redact(traceback.format_exc(limit=1).splitlines()[-1],
+                                                                  quoted=True))
 
 
 def _worker_portfolio(protocol_dir: str, data_src: str, out_dir: str, pdf: bool) -> ReportStatus:
@@ -527,4 +554,4 @@ def write_index(out_dir: Path, statuses: list[ReportStatus], portfolio: ReportSt
 
 
 __all__ = ["Renderer", "ReportStatus", "RunAllResult", "run_report", "run_all", "write_index", "wrap_page",
-           "print_pdf", "find_chromium"]
+           "print_pdf", "find_chromium", "redact"]

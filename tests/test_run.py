@@ -16,12 +16,11 @@ import pytest
 
 from evalkit.errors import EvalkitError
 from evalkit.run import run_all, run_report
+from tests.privacy_scan import check_folder, count_cells, small_count_cells, small_counts_in_text, visible_text
 from tests.report_fixture import write_fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 PERSON_ID = re.compile(r"P[0-9a-f]{16}")
-#: A whole number as shown in a count table ("7", "1,234").
-INTEGER = re.compile(r"\d{1,3}(,\d{3})*")
 
 
 @pytest.fixture(scope="module")
@@ -86,35 +85,107 @@ def test_no_person_id_or_date_of_birth_anywhere(rendered, data):
     ids = set(part["person_id"])
     dobs = set(part["date_of_birth"].astype(str))
     assert all(PERSON_ID.fullmatch(i) for i in ids)
-    for path in out.rglob("*"):
-        if path.suffix not in {".html", ".ipynb", ".json"}:
-            continue
-        text = path.read_text()
-        assert not PERSON_ID.search(text), f"participant id in {path.name}"
-        leaked = [d for d in dobs if d in text]
-        assert not leaked, f"date of birth in {path.name}"
-
-
-def _count_cells(page: str) -> list[str]:
-    """Every cell of every count table (class 'counts') in a page; the whole-number cells are counts."""
-    cells = []
-    for table in re.findall(r"<table[^>]*class=\"[^\"]*counts[^\"]*\".*?</table>", page, flags=re.S):
-        cells += re.findall(r"<td[^>]*>(.*?)</td>", table, flags=re.S)
-    return [c.strip() for c in cells]
+    check_folder(out, ids=ids, dobs=dobs)  # every .html, .ipynb and .json: ids, dates of birth, small counts
 
 
 def test_no_unsuppressed_small_count(rendered):
     _, out = rendered
     for rid in ("INT03", "INT08"):
-        cells = _count_cells((out / rid / f"{rid}.html").read_text())
-        assert cells, "the report shows count tables"
-        for cell in cells:
-            if not INTEGER.fullmatch(cell):  # labels, shares, means: not counts
-                continue
-            value = int(cell.replace(",", ""))
-            assert value == 0 or value >= 10, f"{rid}: small count {value} shown"
+        page = (out / rid / f"{rid}.html").read_text()
+        assert count_cells(page), "the report shows count tables"
+        assert not small_count_cells(page), rid
+        assert not small_counts_in_text(visible_text(page)), rid
     # INT08 has 14 participants, all female: the 'female' row is shown, everything else hidden or zero
     assert "[c]" in (out / "INT08" / "INT08.html").read_text()
+
+
+def _plant(folder: Path, name: str, old: str, new: str) -> None:
+    path = folder / name
+    text = path.read_text()
+    assert old in text, (name, old)
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize("leak", ["sentence", "k_of_n", "table", "flow", "person_id", "dob", "df", "json_text",
+                                  "stream", "traceback"])
+def test_privacy_check_catches_a_planted_leak(rendered, data, tmp_path, leak):
+    """The folder check must be able to fail: plant one leak of each kind into a copy of a clean report."""
+    _, out = rendered
+    folder = tmp_path / "INT08"
+    shutil.copytree(out / "INT08", folder)
+    part = pd.read_csv(data / "participants.csv")
+    pid, dob = part["person_id"].iloc[0], str(part["date_of_birth"].iloc[0])
+    check_folder(tmp_path, ids={pid}, dobs={dob})  # clean before planting
+    page, nb = "INT08.html", "INT08.ipynb"
+    if leak == "sentence":
+        _plant(folder, page, "</h2>", "</h2><p>Only 4 participants contributed.</p>")
+    elif leak == "k_of_n":
+        _plant(folder, page, "</h2>", "</h2><p>High attrition: 3 of 12 people with a baseline (25%).</p>")
+    elif leak == "table":
+        _plant(folder, page, "</h2>", "</h2><table class='counts'><tr><td>Girls</td><td>7</td></tr></table>")
+    elif leak == "flow":
+        _plant(folder, page, "</h2>", "</h2><table class='counts'><thead><tr><th>Step</th><th>Young people</th>"
+                                      "</tr></thead><tbody><tr><td>Referred</td><td class='num'>120</td></tr>"
+                                      "<tr><td>Started in the period</td><td class='num'>115</td></tr></tbody></table>")
+    elif leak == "person_id":
+        _plant(folder, nb, '"cells": [', f'"cells": [{{"cell_type": "raw", "metadata": {{}}, "source": "{pid}"}},')
+    elif leak == "dob":
+        _plant(folder, page, "</h2>", f"</h2><p>born {dob}</p>")
+    elif leak == "df":
+        _plant(folder, "findings.json", '"outcomes": [', '"outcomes": [{"design": "prepost", "estimate": {"df": 5}}, ')
+    elif leak == "json_text":
+        _plant(folder, "findings.json", '"limitations": [', '"limitations": ["Only 6 participants contributed.", ')
+    else:  # printed output or a traceback stored in the notebook
+        notebook = json.loads((folder / nb).read_text())
+        cell = next(c for c in notebook["cells"] if c["cell_type"] == "code")
+        cell["outputs"].append({"output_type": "stream", "name": "stdout", "text": "x"} if leak == "stream" else
+                               {"output_type": "error", "ename": "KeyError", "evalue": "x", "traceback": []})
+        (folder / nb).write_text(json.dumps(notebook))
+    with pytest.raises(AssertionError):
+        check_folder(tmp_path, ids={pid}, dobs={dob})
+
+
+def test_failed_report_error_quotes_no_row_level_values(data, protocols, tmp_path):
+    """A report that fails on bad data says where to look (file, row, column) but not the values."""
+    broken = tmp_path / "broken"
+    shutil.copytree(data, broken)
+    part = pd.read_csv(broken / "participants.csv", dtype=str)
+    mine = part.loc[part["intervention_id"] == "INT08"]
+    pid, dob = mine["person_id"].iloc[0], mine["date_of_birth"].iloc[0]
+    part = pd.concat([part, mine.iloc[[0]]], ignore_index=True)  # the same person twice: a duplicate row
+    part.loc[mine.index[1], "date_of_birth"] = "2031-02-30"  # and a date that does not exist
+    part.to_csv(broken / "participants.csv", index=False)
+    out = tmp_path / "out"
+    result = run_all(protocols, broken, out, workers=1, progress=False, protocols=[protocols / "INT08.yaml"])
+    failure = result.reports[0]
+    assert not failure.ok and "participants.csv" in failure.error and "row" in failure.error, failure.error
+    shown = [failure.error, str(result), (out / "index.html").read_text(), (out / "run_status.json").read_text()]
+    if (out / "portfolio_summary.html").exists():
+        shown.append((out / "portfolio_summary.html").read_text())
+    for text in shown:
+        for value in (pid, dob, "2031-02-30"):
+            assert value not in text, value
+    with pytest.raises(EvalkitError) as err:
+        run_report(protocols / "INT08.yaml", broken, tmp_path / "one")
+    assert "participants.csv" in str(err.value)
+    assert not any(v in str(err.value) for v in (pid, dob, "2031-02-30")), str(err.value)
+
+
+def test_redact_keeps_the_place_and_drops_the_values():
+    from evalkit.run import redact
+
+    text = ("participants.csv, row 5, column 'person_id': duplicate row: person_id=P3f9a1c0d2b7e4a68, "
+            "intervention_id=INT03 already appears on row 3. Fix: each (person_id, intervention_id) may appear once.")
+    assert redact(text) == ("participants.csv, row 5, column 'person_id': duplicate row: person_id=[hidden], "
+                            "intervention_id=[hidden] already appears on row 3. Fix: each (person_id, "
+                            "intervention_id) may appear once.")
+    assert redact("row 3, column 'date_of_birth': value '31/02/2005' in date_of_birth is not a date.") == \
+        "row 3, column 'date_of_birth': value [hidden] in date_of_birth is not a date."
+    assert redact("measurements.csv, row 9: person_id=Jane Doe is not in the participants table.") == \
+        "measurements.csv, row 9: person_id=[hidden] is not in the participants table."
+    assert redact("row 4: value 230 is out of range for prior_offences; born 2005-03-01") == \
+        "row 4: value [hidden] is out of range for prior_offences; born [date]"
+    assert redact("KeyError: 'Jane Doe'", quoted=True) == "KeyError: [hidden]"
 
 
 def test_failed_run_leaves_previous_report_intact(data, protocols, tmp_path):
