@@ -253,3 +253,20 @@ def test_error_text_plain_for_users_located_for_bugs():
         "TypeError: bad input (at evalkit/report/plots.py:55 in forest_plot)"
     assert _error_text(CellError("evalkit.errors.DataError", "participants.csv, row 3: fix it", tb)) == \
         "participants.csv, row 3: fix it"
+
+
+def test_demo_keeps_the_store_outside_the_output_folder(data, protocols, tmp_path):
+    from evalkit.demo import STORE_NAME, run_demo
+
+    one = tmp_path / "protocols"
+    one.mkdir()
+    shutil.copy(protocols / "INT08.yaml", one / "INT08.yaml")
+    out = tmp_path / "demo_output"
+    out.mkdir()
+    (out / STORE_NAME).write_bytes(b"left by an older evalkit")
+    message = run_demo(out, workers=1, data_dir=data, protocol_dir=one)
+    store = tmp_path / "demo_output_store" / STORE_NAME
+    assert store.is_file() and str(store.resolve()) in message and "not for sharing" in message
+    assert str((out / "index.html").resolve()) in message
+    assert not [p for p in out.rglob("*") if ".duckdb" in p.name]  # the shareable folder holds no row-level store
+    assert (out / "INT08" / "INT08.html").is_file()
