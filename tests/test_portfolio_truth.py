@@ -1,14 +1,18 @@
 """The portfolio's conclusions on the shipped synthetic data agree with synthetic_data/truth.csv.
 
 The truth file plants a scenario per intervention (effective / null / harmful /
-small). What an honest analysis can promise at the demo's sample sizes:
+small). The generator sizes every effective and harmful effect for >= 80% power
+on the protocol's primary outcome at the analysable n it expects (see the power
+arithmetic in evalkit/synth/settings.py), so the whole portfolio must show:
 
-* no null or harmful intervention is called effective (expand or continue);
+* every effective intervention found (beneficial and significant: expand or
+  continue), except those listed in :data:`UNDERPOWERED` with the reason;
+* every harmful intervention flagged (stop, or a significant worsening on an
+  outcome it was planted to worsen);
 * every "small" intervention is "improve the evidence";
-* no effective intervention is told to stop or redesign;
-* matched-comparison reoffending estimates are near the planted risk difference
-  (within 3.29 standard errors, i.e. a 99.9% interval);
-* enough effective interventions are found (beneficial and significant).
+* no null intervention called effective or told to stop;
+* matched-comparison reoffending estimates near the planted risk difference
+  (within 3.29 standard errors, i.e. a 99.9% interval).
 
 A fast subset runs by default; the whole portfolio is ``slow``.
 """
@@ -29,6 +33,22 @@ DATA = ROOT / "synthetic_data"
 PROTOCOLS = ROOT / "protocols"
 FAST = ("INT02", "INT03", "INT08", "INT09", "INT10", "INT11", "INT15", "INT16")
 CALLED_EFFECTIVE = {"expand", "continue"}
+#: Effective interventions the demo need not find, and why (checked below: each is "improve the
+#: evidence" with its estimate on the beneficial side, never "stop" or "redesign").
+UNDERPOWERED = {
+    # Too few to test at all: below the protocols' minimum sample for calling anything significant.
+    "INT24": "40 young people and ~75% exit completion leave ~24 complete SWEMWBS pairs, below the protocols' "
+             "min_n_significance of 30: the honest answer is 'improve the evidence'",
+    # Adequately but not overwhelmingly powered: 2 programme districts against 5 give 80% power at the
+    # planted rate ratio of 0.75 (benchmarks/power_area_did.py); the shipped draw is one of the 1 in 5 misses
+    # (estimate 0.83, 95% CI 0.72 to 1.01, wild bootstrap p = 0.08). Not tuned away by changing the seed.
+    "INT27": "area DiD with 2 treated districts has 80% power at the planted rate ratio; this draw misses",
+}
+#: Truth-file outcome for each protocol outcome name a harm may be flagged on.
+PROTOCOL_TO_TRUTH = {"sdq_total": "sdq_total_change", "sdq_parent_total": "sdq_total_change",
+                     "sdq_emotional": "sdq_emotional_change", "swemwbs": "swemwbs_change",
+                     "reoffending_12m": "reoffend_12m", "violent_reoffending_12m": "violent_reoffend_12m",
+                     "reoffences_per_person_12m": "reoffend_freq_12m"}
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -95,10 +115,10 @@ def test_fast_subset_agrees_with_truth(tables, truth, iid):
 
 
 def test_effective_prepost_and_matched_found(tables, truth):
-    found = [iid for iid in FAST if _scenario(truth, iid) == "effective"
-             and _findings(tables, iid)["primary"]["category"] in CALLED_EFFECTIVE]
+    effective = [iid for iid in FAST if _scenario(truth, iid) == "effective"]
+    missed = [iid for iid in effective if _findings(tables, iid)["primary"]["category"] not in CALLED_EFFECTIVE]
     # INT03 (matched reoffending, SMS 3), INT09 and INT15 (large before/after changes beyond regression to the mean).
-    assert len(found) >= 2, found
+    assert effective and not missed, missed
 
 
 def test_rtm_keeps_a_null_counselling_service_from_looking_effective(tables, truth):
@@ -129,12 +149,27 @@ def test_whole_portfolio_agrees_with_truth(tables, truth, request):
         _matched_rd_near_truth(f, truth)
         harms = [o["outcome"] for o in f["outcomes"] if o["verdict"] == "worse"]
         rows.append((iid, scen, f["primary"]["category"], harms))
+    by_id = {r[0]: r for r in rows}
+    t = truth.set_index(["intervention_id", "outcome"])["true_effect"]
     effective = [r for r in rows if r[1] == "effective"]
-    found = [r for r in effective if r[2] in CALLED_EFFECTIVE]
-    assert len(found) >= 3, rows
-    # Harm is flagged (category stop, or a significant worsening on some outcome) for at least one harmful one,
-    # and never for a null intervention's primary outcome.
-    assert any(r[2] == "stop" or r[3] for r in rows if r[1] == "harmful"), rows
-    for iid, scen, cat, _ in rows:
+    missed = [r for r in effective if r[2] not in CALLED_EFFECTIVE and r[0] not in UNDERPOWERED]
+    assert not missed, f"effective interventions not found: {missed}"
+    for iid in UNDERPOWERED:   # each exception is an inconclusive benefit, not a silent miss or a wrong call
+        assert by_id[iid][1] == "effective" and by_id[iid][2] == "improve_evidence", by_id[iid]
+        assert _findings(tables, iid)["primary"]["direction"] == "beneficial", iid
+    for iid, scen, _, _ in rows:   # area DiD intervals cover the planted rate ratio
+        prim = _findings(tables, iid)["primary"]
+        if prim["design"] == "area_did":
+            e = prim["estimate"]
+            assert e["ci_low"] <= t[iid, "area_serious_violence_rr"] <= e["ci_high"], (iid, e)
+    f24 = _findings(tables, "INT24")["primary"]
+    assert (f24["n"] or 0) < _findings(tables, "INT24")["min_n_significance"]
+    for iid, scen, cat, harms in rows:
+        if scen == "harmful":
+            # Flagged on an outcome that really was made worse (not a chance worsening elsewhere).
+            planted = [h for h in harms if t.get((iid, PROTOCOL_TO_TRUTH.get(h, h)), 0) != 0]
+            assert cat == "stop" or planted, f"{iid} (harmful) not flagged: {cat}, worse on {harms}"
         if scen == "null":
-            assert cat != "stop", iid
+            assert cat not in CALLED_EFFECTIVE and cat != "stop", (iid, cat)
+        if scen == "small":
+            assert cat == "improve_evidence", (iid, cat)
