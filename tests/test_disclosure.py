@@ -17,7 +17,8 @@ import pytest
 from scipy.optimize import linprog
 
 from evalkit.errors import DataError
-from evalkit.report.disclosure import safe_count, safe_flow, safe_html, safe_json, safe_share, safe_text, suppress_counts
+from evalkit.report.disclosure import (safe_count, safe_flow, safe_html, safe_json, safe_share, safe_steps, safe_text,
+                                       suppress_counts)
 
 
 def _attack_bounds(result) -> dict[tuple[int, int], tuple[float, float]]:
@@ -297,3 +298,23 @@ def test_safe_html_and_json_sweep_text_only():
                                   "participants</pre>"
     assert safe_json({"a": ["5 participants", 5], "b": {"c": "12 participants"}}, 10) == \
         {"a": ["[c] participants", 5], "b": {"c": "12 participants"}}
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_safe_steps_every_drawn_increment_is_zero_or_large(seed):
+    rng = np.random.default_rng(seed)
+    cum = np.cumsum(rng.integers(0, 8, size=12))  # people with the event by each month
+    kept = safe_steps(cum, 10)
+    if cum[-1] < 10 and cum[-1] > 0:
+        assert kept == []
+        return
+    assert kept[-1] == len(cum) - 1  # the end of follow-up is always drawn
+    drawn = np.concatenate([[0], cum[kept]])
+    assert not any(0 < d < 10 for d in np.diff(drawn)), (cum, kept)
+    assert list(kept) == sorted(set(kept))
+
+
+def test_safe_steps_examples():
+    assert safe_steps([2, 5, 12, 14, 30, 31, 33], 10) == [2, 6]  # the remainder 3 merged into the step before
+    assert safe_steps([0, 0, 25, 26], 10) == [3]
+    assert safe_steps([3, 5], 10) == []

@@ -267,3 +267,14 @@ def test_status_outcome_before_and_after(tables):
     assert o.estimate.estimate == pytest.approx(direct, abs=1e-12)
     assert o.n == len(ete)
     assert o.standardised.name == "Cohen's h"
+
+
+def test_km_points_draw_no_step_of_fewer_than_threshold_people():
+    from evalkit.report.analysis_render import km_points
+
+    n = 50
+    events_by_month = np.array([1, 3, 6, 12, 13, 14, 20, 22, 23, 24, 30, 31])  # cumulative
+    t, s = km_points(np.arange(1, 13) * 30.4375, 1 - events_by_month / n, n, 10)
+    drawn = np.round(n * (1 - s)).astype(int)
+    assert drawn[0] == 0 and drawn[-1] == 31 and t[-1] == 12 * 30.4375
+    assert all(d == 0 or d >= 10 for d in np.diff(drawn)), drawn

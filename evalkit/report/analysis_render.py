@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.report.analysis_results import InterventionAnalysis, OutcomeResult
-from evalkit.report.disclosure import MARKER, is_small, safe_count, safe_flow
+from evalkit.report.disclosure import MARKER, is_small, safe_count, safe_flow, safe_steps
 from evalkit.report.narrative import evidence_sentence, fmt_num
 
 AREA = ("area_trend", "area_did")
@@ -357,7 +357,7 @@ def _outcome_figure(ctx, o: OutcomeResult) -> str:
         if o.design == "prepost" and not o.extra.get("binary"):
             return _fig(_prepost_plot(o), alt=f"{o.label}: average before and after")
         if o.design == "matched" and o.kind == "time_to_reoffend":
-            return _fig(_km_plot(o), alt=f"{o.label}: share not yet reoffended")
+            return _fig(_km_plot(o, ctx.threshold), alt=f"{o.label}: share not yet reoffended")
         if o.design == "matched" and o.kind == "reoffending" and "rates" in o.extra:
             return _fig(_rates_plot(o), alt=f"{o.label}: participants against the estimate without the intervention")
         if o.design == "did":
@@ -413,16 +413,29 @@ def _rates_plot(o: OutcomeResult):
     return fig
 
 
-def _km_plot(o: OutcomeResult):
+def km_points(times: np.ndarray, survival: np.ndarray, n: int, threshold: int) -> tuple[np.ndarray, np.ndarray]:
+    """The points of a survival curve that may be drawn without revealing a small count of events.
+
+    Follow-up is complete up to the last grid time (those without it are left out of the sample), so
+    ``n * (1 - S(t))`` is the number who have had the event by ``t`` (for the weighted comparison curve,
+    its weighted equivalent). Only points where each step down covers at least ``threshold`` of them are
+    kept (:func:`evalkit.report.disclosure.safe_steps`).
+    """
+    keep = safe_steps(n * (1 - np.asarray(survival, dtype=float)), threshold)
+    t = np.concatenate([[0.0], np.asarray(times, dtype=float)[keep]])
+    s = np.concatenate([[1.0], np.asarray(survival, dtype=float)[keep]])
+    return t, s
+
+
+def _km_plot(o: OutcomeResult, threshold: int = 10):
     import matplotlib.pyplot as plt
 
     curves = o.result.curves_frame()
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    for col, lab, c in (("survival_participants", "Participants", "#0072B2"),
-                        ("survival_comparison", "Matched comparison", "#999999")):
+    for col, lab, c, n in (("survival_participants", "Participants", "#0072B2", o.result.n_treated),
+                           ("survival_comparison", "Matched comparison", "#999999", o.result.n_control)):
         if col in curves:
-            t = np.concatenate([[0], curves["time"].to_numpy()])
-            s = np.concatenate([[1], curves[col].to_numpy()])
+            t, s = km_points(curves["time"].to_numpy(), curves[col].to_numpy(), n, threshold)
             ax.step(t / 30.4375, 100 * s, where="post", label=lab, color=c, lw=2)
     ax.set_xlabel("Months since the start")
     ax.set_ylabel("% not yet reoffended")

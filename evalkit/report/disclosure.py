@@ -122,6 +122,31 @@ def safe_flow(steps: list[tuple[str, int | float]], threshold: int = 10, *, pare
     return out
 
 
+def safe_steps(cumulative: list[float] | np.ndarray, threshold: int = 10) -> list[int]:
+    """Which points of a cumulative count (e.g. people who have reoffended by each month) may be drawn.
+
+    A curve drawn through every point shows each increment, and with the group size shown an increment of
+    1-9 people is a small count (a Kaplan-Meier curve drawn month by month reveals how many reoffended in
+    each month). The points kept are such that every increment between kept points, from zero to the first
+    and from the last to the end, is zero or at least ``threshold``; the last point is always kept. A
+    total below the threshold keeps nothing (the curve should not be drawn).
+    """
+    c = np.asarray(cumulative, dtype=float)
+    if not len(c) or is_small(round(c[-1]), threshold):
+        return []
+    kept, last = [], 0.0
+    for i, v in enumerate(c):
+        if round(v - last) >= threshold:
+            kept.append(i)
+            last = v
+    end = len(c) - 1
+    if kept and kept[-1] != end and is_small(round(c[end] - c[kept[-1]]), threshold):
+        kept.pop()  # merge the small remainder into the step before it
+    if not kept or kept[-1] != end:
+        kept.append(end)
+    return kept
+
+
 # --------------------------------------------------------------------------- counts in sentences
 #: Words for people (or their records) that a count in a sentence can be a count of.
 _PEOPLE = (r"(?:young\s+people|young\s+persons?|people|persons?|participants?|participant\(s\)|individuals?|"
@@ -445,4 +470,4 @@ def _round(n: int, base: int | None) -> int:
 
 
 __all__ = ["MARKER", "SuppressedTable", "counts_html", "suppress_counts", "safe_count", "safe_share", "is_small",
-           "exposed_cells", "safe_flow", "safe_text", "safe_html", "safe_json"]
+           "exposed_cells", "safe_flow", "safe_steps", "safe_text", "safe_html", "safe_json"]
