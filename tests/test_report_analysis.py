@@ -278,3 +278,21 @@ def test_km_points_draw_no_step_of_fewer_than_threshold_people():
     drawn = np.round(n * (1 - s)).astype(int)
     assert drawn[0] == 0 and drawn[-1] == 31 and t[-1] == 12 * 30.4375
     assert all(d == 0 or d >= 10 for d in np.diff(drawn)), drawn
+
+
+def test_did_plot_hidden_when_a_cell_share_reveals_a_small_count():
+    from types import SimpleNamespace as NS
+
+    from evalkit.report.analysis_render import _small_event_counts
+
+    def outcome(treated_before: float):
+        cells = [NS(group="treated", period="before", mean=treated_before, n_obs=80, sum_weights=80.0),
+                 NS(group="treated", period="after", mean=0.25, n_obs=80, sum_weights=80.0),
+                 NS(group="comparison", period="before", mean=0.3, n_obs=240, sum_weights=80.0),
+                 NS(group="comparison", period="after", mean=0.3, n_obs=240, sum_weights=80.0)]
+        return NS(design="did", kind="reoffending", extra={"percent": True}, result=NS(cells=cells))
+
+    ctx = NS(threshold=10)
+    assert _small_event_counts(ctx, outcome(0.0625))  # 5 of 80 person-periods
+    assert _small_event_counts(ctx, outcome(0.95))  # 4 without
+    assert not _small_event_counts(ctx, outcome(0.25))

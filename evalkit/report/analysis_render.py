@@ -347,6 +347,13 @@ def _small_event_counts(ctx, o: OutcomeResult) -> bool:
     if o.design == "matched" and "rates" in o.extra:
         k = round(o.extra["rates"]["participants"] * o.n)
         return is_small(k, t) or is_small(o.n - k, t)
+    if o.design == "did" and o.extra.get("percent"):
+        # each cell's share of person-periods with an offence, times its size, is a count
+        for c in getattr(o.result, "cells", ()):
+            size = c.sum_weights or c.n_obs
+            k = round(c.mean * size)
+            if is_small(k, t) or is_small(round(size) - k, t):
+                return True
     return False
 
 
