@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -38,6 +39,7 @@ from importlib import resources
 from pathlib import Path
 
 from evalkit.errors import EvalkitError, SpecError
+from evalkit.report.disclosure import redact
 from evalkit.results import ResultMixin
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -165,9 +167,16 @@ class Renderer:
                                 record_timing=False)
         client.kc = self.kc
         try:
-            client.execute()
+            # the kernel's own log goes to a file in the private folder, not the user's terminal (on Ctrl-C
+            # it prints a ZMQ traceback while shutting down); used only when a kernel is started
+            with open(os.path.join(self._ipc_dir, "kernel.log"), "ab") as log:
+                client.execute(stdout=log, stderr=log)
         except Exception:
             self.kc = client.kc
+            if getattr(client, "_async_cleanup_kernel_future", None) is not None:
+                # nbclient's own SIGINT/SIGTERM handler shut the kernel down: the user stopped the run,
+                # which must read as an interruption, not as "the report failed: Kernel died"
+                raise KeyboardInterrupt from None
             self._restart_if_dead()
             raise
         finally:
@@ -290,31 +299,6 @@ def _where(traceback_text: str) -> str:
     return f" (at {path[path.rfind('evalkit/'):]}:{line} in {func})"
 
 
-#: Row-level values an error message can quote: ids, dates, "value 'x' in col", "col=x" (validation messages).
-_REDACT = (
-    (re.compile(r"\bP[0-9a-f]{16}\b"), "[id]"),
-    (re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\b"), "[date]"),
-    (re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b"), "[date]"),
-    (re.compile(r"\b(values?) (?:'[^']*'|\"[^\"]*\"|[^\s,;]+)(?= (?:in|is|for|of|are)\b)"), r"\1 [hidden]"),
-    (re.compile(r"\b(\w+)=(?:'[^']*'|\"[^\"]*\"|[^,;]*?)(?=,\s*\w+=|\s+(?:already|is|are|appears|not)\b|[;)]|$)"),
-     r"\1=[hidden]"),
-)
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
-
-
-def redact(text: str, *, quoted: bool = False) -> str:
-    """An error message without the row-level values it may quote (ids, dates, cell values).
-
-    A failed report's message goes to ``index.html``, ``run_status.json``, the portfolio summary and the
-    terminal, all of which may be shared; the location (file, row, column) and the fix stay, the values go.
-    ``evalkit validate`` still shows the values to whoever holds the data. ``quoted=True`` also hides every
-    quoted string (for errors that are not evalkit's own, whose messages can quote anything).
-    """
-    for pattern, repl in _REDACT:
-        text = pattern.sub(repl, text)
-    return _QUOTED.sub("[hidden]", text) if quoted else text
-
-
 def _error_text(exc: BaseException) -> str:
     """One plain line without row-level values: the evaluator's error message, or the exception's type and text."""
     ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
@@ -362,6 +346,9 @@ def _render_report(renderer: Renderer, protocol: Path, data_src: Path, out_dir: 
     except Exception as exc:  # noqa: BLE001 - one report's failure must not stop the rest
         shutil.rmtree(staging, ignore_errors=True)
         return ReportStatus(report_id, title, "failed", time.perf_counter() - start, error=_error_text(exc))
+    except BaseException:  # Ctrl-C, SIGTERM, asyncio's CancelledError: no half-made staging folder is left
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return ReportStatus(report_id, title, "ok", time.perf_counter() - start,
                         html=f"{report_id}/{report_id}.html")
 
@@ -418,6 +405,8 @@ def _worker_init(cwd: str) -> None:
     import multiprocessing.util
 
     global _WORKER
+    # Ctrl-C reaches the whole process group: the parent handles it; an idle worker must not print a traceback
+    _ignore_sigint()
     os.environ.setdefault("MPLBACKEND", "Agg")
     _WORKER = Renderer(cwd=cwd)
     multiprocessing.util.Finalize(None, _WORKER.close, exitpriority=10)
@@ -431,11 +420,21 @@ def _worker_report(protocol: str, data_src: str, out_dir: str, pdf: bool) -> Rep
         return ReportStatus(Path(protocol).stem, Path(protocol).stem, "failed", 0.0,
                             error=_error_text(exc) + " " + redact(traceback.format_exc(limit=1).splitlines()[-1],
                                                                   quoted=True))
+    finally:
+        _ignore_sigint()
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the parent (nbclient re-arms SIGINT while a notebook runs, so re-ignore after)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _worker_portfolio(protocol_dir: str, data_src: str, out_dir: str, pdf: bool) -> ReportStatus:
     assert _WORKER is not None
-    return _render_portfolio(_WORKER, Path(protocol_dir), Path(data_src), Path(out_dir), pdf=pdf)
+    try:
+        return _render_portfolio(_WORKER, Path(protocol_dir), Path(data_src), Path(out_dir), pdf=pdf)
+    finally:
+        _ignore_sigint()
 
 
 #: Rough relative cost of each design, to start the slowest reports first.

@@ -17,7 +17,7 @@ PERSON_ID = re.compile(r"P[0-9a-f]{16}")
 #: A whole number as shown in a count table ("7", "1,234").
 INTEGER = re.compile(r"\d{1,3}(,\d{3})*")
 #: Nouns a number in a sentence can count (people, their records, events).
-NOUNS = (r"(?:young people|people|persons?|participants?|participant\(s\)|individuals?|children|girls|boys|"
+NOUNS = (r"(?:rows?|young people|people|persons?|participants?|participant\(s\)|individuals?|children|girls|boys|"
          r"referrals?|records?|events?|offenders?|victims?|cases?)")
 #: A small number, up to two words, then a noun: "Only 4 participants", "3 more young people".
 SMALL_NOUN = re.compile(r"(?<![\d.,£\-+/])\b([1-9])\b(?![.,/%]?\d)(?:\s+[a-z]+){0,2}?\s+" + NOUNS + r"\b", re.I)

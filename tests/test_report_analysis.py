@@ -296,3 +296,14 @@ def test_did_plot_hidden_when_a_cell_share_reveals_a_small_count():
     assert _small_event_counts(ctx, outcome(0.0625))  # 5 of 80 person-periods
     assert _small_event_counts(ctx, outcome(0.95))  # 4 without
     assert not _small_event_counts(ctx, outcome(0.25))
+
+
+def test_could_not_be_estimated_reason_quotes_no_row_level_values():
+    from evalkit.errors import DataError, Problem
+    from evalkit.report.analysis_designs import _reason
+
+    exc = DataError(Problem(file="offences", row=12, column="person_id",
+                            message="person_id=P3f9a1c0d2b7e4a68 is not in the participants table; offence on "
+                                    "2020-05-17."))
+    text = _reason(exc)
+    assert "offences, row 12" in text and "P3f9a1c0d2b7e4a68" not in text and "2020-05-17" not in text

@@ -51,7 +51,10 @@ def lower_first(text: str) -> str:
 
 
 def _reason(exc: Exception) -> str:
-    return str(exc).strip().rstrip(".") or type(exc).__name__
+    """Why a design could not run, for the report: the error's message without row-level values it quotes."""
+    from evalkit.report.disclosure import redact
+
+    return redact(str(exc)).strip().rstrip(".") or type(exc).__name__
 
 
 # --------------------------------------------------------------------------- pre/post

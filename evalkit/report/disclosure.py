@@ -149,7 +149,7 @@ def safe_steps(cumulative: list[float] | np.ndarray, threshold: int = 10) -> lis
 
 # --------------------------------------------------------------------------- counts in sentences
 #: Words for people (or their records) that a count in a sentence can be a count of.
-_PEOPLE = (r"(?:young\s+people|young\s+persons?|people|persons?|participants?|participant\(s\)|individuals?|"
+_PEOPLE = (r"(?:rows?|young\s+people|young\s+persons?|people|persons?|participants?|participant\(s\)|individuals?|"
            r"children|girls|boys|men|women|referrals?|records?|pairs?|events?|offenders?|victims?)")
 _NUM = r"(?<![\d.,£$€+\-])(\d{1,3}(?:,\d{3})*|\d+)(?![.,]?\d)"
 #: "3 of 12 people ... (25%)": both numbers, and a share in brackets right after.
@@ -210,6 +210,33 @@ def safe_json(value, threshold: int = 10, *, marker: str = MARKER):
     if isinstance(value, (list, tuple)):
         return [safe_json(v, threshold, marker=marker) for v in value]
     return value
+
+
+# --------------------------------------------------------------------------- error messages
+#: Row-level values an error message can quote: ids, dates, "value 'x' in col", "col=x" (validation messages).
+_REDACT = (
+    (re.compile(r"\bP[0-9a-f]{16}\b"), "[id]"),
+    (re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\b"), "[date]"),
+    (re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b"), "[date]"),
+    (re.compile(r"\b(values?) (?:'[^']*'|\"[^\"]*\"|[^\s,;]+)(?= (?:in|is|for|of|are)\b)"), r"\1 [hidden]"),
+    (re.compile(r"\b(\w+)=(?:'[^']*'|\"[^\"]*\"|[^,;]*?)(?=,\s*\w+=|\s+(?:already|is|are|appears|not)\b|[;)]|$)"),
+     r"\1=[hidden]"),
+)
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def redact(text: str, *, quoted: bool = False) -> str:
+    """An error message without the row-level values it may quote (ids, dates, cell values).
+
+    A failed report's message goes to ``index.html``, ``run_status.json``, the portfolio summary and the
+    terminal, and a design that could not be estimated gives its reason in the report, all of which may be
+    shared; the location (file, row, column) and the fix stay, the values go.
+    ``evalkit validate`` still shows the values to whoever holds the data. ``quoted=True`` also hides every
+    quoted string (for errors that are not evalkit's own, whose messages can quote anything).
+    """
+    for pattern, repl in _REDACT:
+        text = pattern.sub(repl, text)
+    return _QUOTED.sub("[hidden]", text) if quoted else text
 
 
 # --------------------------------------------------------------------------- tables
@@ -470,4 +497,4 @@ def _round(n: int, base: int | None) -> int:
 
 
 __all__ = ["MARKER", "SuppressedTable", "counts_html", "suppress_counts", "safe_count", "safe_share", "is_small",
-           "exposed_cells", "safe_flow", "safe_steps", "safe_text", "safe_html", "safe_json"]
+           "exposed_cells", "safe_flow", "safe_steps", "safe_text", "safe_html", "safe_json", "redact"]
