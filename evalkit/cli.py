@@ -47,8 +47,18 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised as an interrupt so that rollbacks and clean-ups run."""
 
 
-def _on_sigterm(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
-    raise Terminated()
+#: Set by the signal handlers: libraries may turn the interrupt into their own error on the way up
+#: (nbclient: DeadKernelError, asyncio: CancelledError, DuckDB: "Query interrupted"), so the CLI
+#: remembers that the user stopped the command rather than trusting the exception type.
+_SIGNALLED: list[str] = []
+
+
+def _on_signal(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+    if signum == signal.SIGTERM:
+        _SIGNALLED.append("terminated")
+        raise Terminated()
+    _SIGNALLED.append("interrupted")
+    raise KeyboardInterrupt()
 
 
 def _os_error_line(exc: OSError) -> str:
@@ -100,34 +110,37 @@ def _friendly(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except DataError as exc:
-            for problem in exc.problems:
-                click.echo(f"error: {problem}", err=True)
-            if exc.truncated:
-                click.echo(f"error: ... and {exc.truncated} more problem(s) not shown", err=True)
-            sys.exit(exc.exit_code)
-        except EvalkitError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt as exc:
-            how = "terminated" if isinstance(exc, Terminated) else "interrupted"
-            click.echo(f"error: {how}; nothing was half-written (any store is as it was before this command). "
-                       "Run the command again to finish.", err=True)
-            sys.exit(INTERRUPT_EXIT)
-        except OSError as exc:
-            if os.environ.get("EVALKIT_DEBUG"):
-                raise
-            click.echo(_os_error_line(exc), err=True)
-            sys.exit(2)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+        except (SystemExit, click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
-        except Exception as exc:  # noqa: BLE001 - the last line of defence: a bug, said plainly
-            if os.environ.get("EVALKIT_DEBUG"):
+        except BaseException as exc:  # noqa: BLE001 - every failure ends in plain lines and an exit code
+            lines, code = _explain(exc)
+            if lines is None:
                 raise
-            click.echo(_bug_line(exc), err=True)
-            sys.exit(BUG_EXIT)
+            for line in lines:
+                click.echo(line, err=True)
+            sys.exit(code)
 
     return wrapper
+
+
+def _explain(exc: BaseException) -> tuple[list[str] | None, int]:
+    """The lines to print and the exit code for a failure (None: re-raise, for EVALKIT_DEBUG)."""
+    if _SIGNALLED or isinstance(exc, KeyboardInterrupt):
+        how = "terminated" if isinstance(exc, Terminated) or "terminated" in _SIGNALLED else "interrupted"
+        return [f"error: {how}; nothing was half-written (any store is as it was before this command). "
+                "Run the command again to finish."], INTERRUPT_EXIT
+    if isinstance(exc, DataError):
+        lines = [f"error: {problem}" for problem in exc.problems]
+        if exc.truncated:
+            lines.append(f"error: ... and {exc.truncated} more problem(s) not shown")
+        return lines, exc.exit_code
+    if isinstance(exc, EvalkitError):
+        return [f"error: {exc}"], exc.exit_code
+    if os.environ.get("EVALKIT_DEBUG") or not isinstance(exc, Exception):
+        return None, BUG_EXIT
+    if isinstance(exc, OSError):
+        return [_os_error_line(exc)], 2
+    return [_bug_line(exc)], BUG_EXIT
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -279,7 +292,8 @@ def demo(out_dir: Path, workers: int) -> None:
 def main() -> None:
     """Console-script entry point (SIGTERM is handled like Ctrl-C, so clean-ups run)."""
     try:
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        signal.signal(signal.SIGTERM, _on_signal)
+        signal.signal(signal.SIGINT, _on_signal)
     except ValueError:  # pragma: no cover - not the main thread
         pass
     cli(prog_name="evalkit")

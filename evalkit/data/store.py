@@ -212,8 +212,15 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> 
     con.register("_incoming", frame)
     try:
         con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM "_incoming"')
+    except (duckdb.InterruptException, RuntimeError) as exc:
+        if "interrupted" in str(exc).lower():  # DuckDB turns Ctrl-C during a query into its own error
+            raise KeyboardInterrupt from None
+        raise
     finally:
-        con.unregister("_incoming")
+        try:
+            con.unregister("_incoming")
+        except duckdb.Error:  # the transaction is aborted; the rollback drops the view anyway
+            pass
 
 
 def _with_provenance(ct: CheckedTable, sha: str, now: dt.datetime, cfg: VRUConfig) -> pd.DataFrame:
@@ -312,6 +319,8 @@ def _append(db_path: Path, plan: list[tuple[Path, str]], checked_by_file: list[l
     except BaseException:
         try:
             con.rollback()
+        except duckdb.Error:  # already aborted by DuckDB: nothing was committed, so nothing to undo
+            pass
         finally:
             con.close()
             if created:
