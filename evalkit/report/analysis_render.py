@@ -443,9 +443,11 @@ def _km_plot(o: OutcomeResult, threshold: int = 10):
                            ("survival_comparison", "Matched comparison", "#999999", o.result.n_control)):
         if col in curves:
             t, s = km_points(curves["time"].to_numpy(), curves[col].to_numpy(), n, threshold)
-            ax.step(t / 30.4375, 100 * s, where="post", label=lab, color=c, lw=2)
+            # straight lines between the points kept: when in between people reoffended is not shown
+            ax.plot(t / 30.4375, 100 * s, "o-", label=lab, color=c, lw=2, ms=4)
     ax.set_xlabel("Months since the start")
     ax.set_ylabel("% not yet reoffended")
+    ax.set_title(f"Points at least {threshold} young people apart (disclosure control)", loc="left", fontsize=8)
     ax.legend(frameon=False, fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
