@@ -270,3 +270,11 @@ def test_demo_keeps_the_store_outside_the_output_folder(data, protocols, tmp_pat
     assert str((out / "index.html").resolve()) in message
     assert not [p for p in out.rglob("*") if ".duckdb" in p.name]  # the shareable folder holds no row-level store
     assert (out / "INT08" / "INT08.html").is_file()
+
+
+def test_redact_keeps_the_example_in_a_fix():
+    from evalkit.run import redact
+
+    assert redact("value '2031-02-30' in date_of_birth is not a real date. Fix: write dates as YYYY-MM-DD, "
+                  "e.g. 2021-03-14.") == ("value [hidden] in date_of_birth is not a real date. Fix: write dates as "
+                                          "YYYY-MM-DD, e.g. 2021-03-14.")

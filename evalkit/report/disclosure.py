@@ -216,7 +216,8 @@ def safe_json(value, threshold: int = 10, *, marker: str = MARKER):
 #: Row-level values an error message can quote: ids, dates, "value 'x' in col", "col=x" (validation messages).
 _REDACT = (
     (re.compile(r"\bP[0-9a-f]{16}\b"), "[id]"),
-    (re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\b"), "[date]"),
+    # dates, except the examples in a fix ("write dates as YYYY-MM-DD, e.g. 2021-03-14")
+    (re.compile(r"(?<!e\.g\. )\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\b"), "[date]"),
     (re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b"), "[date]"),
     (re.compile(r"\b(values?) (?:'[^']*'|\"[^\"]*\"|[^\s,;]+)(?= (?:in|is|for|of|are)\b)"), r"\1 [hidden]"),
     (re.compile(r"\b(\w+)=(?:'[^']*'|\"[^\"]*\"|[^,;]*?)(?=,\s*\w+=|\s+(?:already|is|are|appears|not)\b|[;)]|$)"),
