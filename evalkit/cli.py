@@ -127,8 +127,8 @@ def _explain(exc: BaseException) -> tuple[list[str] | None, int]:
     """The lines to print and the exit code for a failure (None: re-raise, for EVALKIT_DEBUG)."""
     if _SIGNALLED or isinstance(exc, KeyboardInterrupt):
         how = "terminated" if isinstance(exc, Terminated) or "terminated" in _SIGNALLED else "interrupted"
-        return [f"error: {how}; nothing was half-written (any store is as it was before this command). "
-                "Run the command again to finish."], INTERRUPT_EXIT
+        return [f"error: {how}; nothing was half-written (each output is complete or absent; a store keeps all "
+                "of this command's rows or none). Run the command again to finish."], INTERRUPT_EXIT
     if isinstance(exc, DataError):
         lines = [f"error: {problem}" for problem in exc.problems]
         if exc.truncated:
@@ -296,7 +296,11 @@ def main() -> None:
         signal.signal(signal.SIGINT, _on_signal)
     except ValueError:  # pragma: no cover - not the main thread
         pass
-    cli(prog_name="evalkit")
+    try:
+        cli(prog_name="evalkit")
+    finally:  # the work is done (or cleaned up): a late Ctrl-C must not print tracebacks from exit clean-ups
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 if __name__ == "__main__":  # pragma: no cover

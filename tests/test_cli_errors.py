@@ -419,3 +419,142 @@ def test_run_all_on_an_empty_folder(tmp_path):
     (line,) = _err(_run("run-all", tmp_path / "protocols", "--data", tmp_path, "--out", tmp_path / "out"))
     assert line == f"error: {tmp_path / 'protocols'}: no protocol files (*.yaml) found."
     assert not (tmp_path / "out").exists()
+
+
+# ----------------------------------------------------------------- interruption
+def _store_rows(db: Path) -> dict[str, int]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in sorted(names)}
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt(), RuntimeError("Query interrupted!")])
+def test_ingest_interrupted_while_writing_leaves_the_store_as_it_was(tmp_path, monkeypatch, stop):
+    """Ctrl-C between two tables of one call (or DuckDB's own 'Query interrupted'): nothing of the call is kept."""
+    import evalkit.data.store as store
+
+    files = write_all(tmp_path / "in")
+    db = tmp_path / "s.duckdb"
+    assert _run("ingest", files[0], "--db", db).exit_code == 0
+    before = _store_rows(db)
+    real, calls = store._insert, []
+
+    class Stopping:
+        """The connection, except that the third table's INSERT is stopped."""
+
+        def __init__(self, con):
+            self.con = con
+
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+        def execute(self, sql, *args):
+            if sql.startswith("INSERT") and len(calls) == 3:
+                raise stop
+            return self.con.execute(sql, *args)
+
+    def flaky(con, table, frame):
+        calls.append(table)
+        return real(Stopping(con), table, frame)
+
+    monkeypatch.setattr(store, "_insert", flaky)
+    res = _run("ingest", *files[1:], "--db", db)
+    assert res.exit_code == 130 and res.output.startswith("error: interrupted; nothing was half-written")
+    assert "Traceback" not in res.output
+    assert _store_rows(db) == before and not (tmp_path / "s.duckdb.wal").exists()
+    monkeypatch.setattr(store, "_insert", real)
+    assert _run("ingest", *files[1:], "--db", db).exit_code == 0  # and it can simply be run again
+
+
+def test_ingest_interrupted_into_a_new_store_leaves_no_file(tmp_path, monkeypatch):
+    import evalkit.data.store as store
+
+    files = write_all(tmp_path / "in")
+
+    def stop(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "_insert", stop)
+    res = _run("ingest", *files, "--db", tmp_path / "new.duckdb")
+    assert res.exit_code == 130 and not (tmp_path / "new.duckdb").exists()
+    assert not (tmp_path / "new.duckdb.wal").exists()
+
+
+def _big_pool(path: Path, n: int) -> Path:
+    base = rows("comparison_pool")[0]
+    recs = [dict(base, person_id=f"P{i:016x}") for i in range(n)]
+    return write_csv(path, recs)
+
+
+@pytest.mark.parametrize("sig, delay", [(signal.SIGTERM, 1.0), (signal.SIGINT, 1.4)])
+def test_ingest_killed_mid_run_leaves_the_store_as_it_was(tmp_path, sig, delay):
+    """A real process stopped by a signal: either it finished (all rows) or the store is exactly as before."""
+    db = tmp_path / "s.duckdb"
+    first = _interventions(tmp_path / "interventions.csv")
+    assert _run("ingest", first, "--db", db).exit_code == 0
+    before = _store_rows(db)
+    big = _big_pool(tmp_path / "comparison_pool.csv", 60_000)
+    proc = subprocess.Popen([sys.executable, "-m", "evalkit", "ingest", str(big), "--db", str(db)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    after = _store_rows(db)
+    if after.get("comparison_pool") == 60_000:  # finished before the signal (or it came during exit): all there
+        assert proc.returncode in (0, -sig), err
+    else:
+        assert proc.returncode == 130, err
+        assert err.startswith(("error: terminated;", "error: interrupted;")) and "Traceback" not in err
+        assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["comparison_pool.csv", "interventions.csv", "s.duckdb"]
+
+
+def test_internal_bug_is_one_line_saying_so(tmp_path, monkeypatch):
+    """A non-EvalkitError is a bug: one line saying so, the traceback saved to a file, exit 3 (not a raw dump)."""
+    import evalkit.data.template as template
+
+    def broken(path, **kw):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(template, "write_template", broken)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    res = _run("template", "--out", tmp_path / "t.xlsx", env={"EVALKIT_DEBUG": ""})
+    assert res.exit_code == 3 and "Traceback" not in res.output
+    (line,) = [ln for ln in res.output.splitlines() if ln]
+    assert line.startswith("internal error: this is a bug in evalkit, not a problem with your input "
+                           "(ZeroDivisionError: division by zero). The details are in ")
+    (saved,) = tmp_path.glob("evalkit-bug-*.txt")
+    text = saved.read_text()
+    assert "command: evalkit" in text and "Traceback (most recent call last)" in text and "ZeroDivisionError" in text
+    debug = _run("template", "--out", tmp_path / "t.xlsx", env={"EVALKIT_DEBUG": "1"})
+    assert isinstance(debug.exception, ZeroDivisionError)  # developers get the real traceback
+
+
+def test_report_interrupted_leaves_the_previous_report_and_no_staging(tmp_path):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during a report."""
+    from report_fixture import write_fixture
+
+    data = write_fixture(tmp_path / "data", n03=40, n08=12)
+    protocol = ROOT / "protocols" / "INT03.yaml"
+    out = tmp_path / "out"
+    (out / "INT03").mkdir(parents=True)
+    (out / "INT03" / "INT03.html").write_text("previous report")
+    proc = subprocess.Popen([sys.executable, "-m", "evalkit", "report", str(protocol), "--data", str(data),
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not list(out.glob(".staging-*")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(1.0)  # the kernel is now running the notebook
+    os.killpg(proc.pid, signal.SIGINT)
+    out_text, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (out_text, err)
+    assert err.strip().splitlines() == ["error: interrupted; nothing was half-written (each output is complete or "
+                                        "absent; a store keeps all of this command's rows or none). Run the command "
+                                        "again to finish."]
+    assert sorted(p.name for p in out.iterdir()) == ["INT03"]
+    assert [p.name for p in (out / "INT03").iterdir()] == ["INT03.html"]
+    assert (out / "INT03" / "INT03.html").read_text() == "previous report"

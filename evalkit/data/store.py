@@ -301,9 +301,11 @@ def _append(db_path: Path, plan: list[tuple[Path, str]], checked_by_file: list[l
             cfg: VRUConfig) -> list[FileIngest]:
     created = not db_path.exists()
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
-    con = _connect(db_path, read_only=False)
     results: list[FileIngest] = []
-    try:
+    con = None
+    committed = False
+    try:  # everything from the connect on: an interruption anywhere leaves no new, empty store behind
+        con = _connect(db_path, read_only=False)
         con.begin()
         _create_tables(con)
         for (p, sha), cts in zip(plan, checked_by_file):
@@ -316,14 +318,17 @@ def _append(db_path: Path, plan: list[tuple[Path, str]], checked_by_file: list[l
                 rows.append((ct.raw.table, len(frame)))
             results.append(FileIngest(str(p), sha, "added", tuple(rows)))
         con.commit()
+        committed = True
     except BaseException:
         try:
-            con.rollback()
+            if con is not None and not committed:
+                con.rollback()
         except duckdb.Error:  # already aborted by DuckDB: nothing was committed, so nothing to undo
             pass
         finally:
-            con.close()
-            if created:
+            if con is not None:
+                con.close()
+            if created and not committed:
                 for leftover in (db_path, db_path.with_name(db_path.name + ".wal")):
                     leftover.unlink(missing_ok=True)
         raise
