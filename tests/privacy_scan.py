@@ -28,7 +28,7 @@ K_OF_N = re.compile(r"(?<![\d.,])\b(\d[\d,]*) of (\d[\d,]*)\s+(?:[a-z]+\s+){0,2}
 def visible_text(page: str) -> str:
     """What a reader of an HTML page sees as text: no tags, styles, images or the protocol listing."""
     page = re.sub(r"<style.*?</style>", " ", page, flags=re.S)
-    page = re.sub(r"<pre class='protocol'>.*?</pre>", " ", page, flags=re.S)  # the protocol, as written
+    page = re.sub(r"<pre class=[\"']protocol[\"']>.*?</pre>", " ", page, flags=re.S)  # the protocol, as written
     page = re.sub(r"<[^>]+>", " ", page)
     return re.sub(r"\s+", " ", html.unescape(page))
 

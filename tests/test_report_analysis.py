@@ -307,3 +307,25 @@ def test_could_not_be_estimated_reason_quotes_no_row_level_values():
                                     "2020-05-17."))
     text = _reason(exc)
     assert "offences, row 12" in text and "P3f9a1c0d2b7e4a68" not in text and "2020-05-17" not in text
+
+
+def test_profile_hides_a_share_that_the_other_shares_would_reveal():
+    from evalkit.report.analysis_render import profile_hidden
+
+    g = "Participants (matched)"
+
+    def prof(rows):  # (label, count) with n = 106
+        return pd.DataFrame([{"characteristic": lab, (g, "value"): k / 106, (g, "count"): k, (g, "n"): 106}
+                             for lab, k in rows])
+
+    # 95 male, 10 female: the 1 young person of another or unknown sex follows by subtraction
+    h = profile_hidden(prof([("Male", 95), ("Female", 10), ("Looked after", 40)]), [g], 10)
+    assert [r[g] for r in h] == [False, True, False]
+    # one ethnic group hidden (5): worked out from the others, so a second one goes too
+    eth = [("Ethnic group: asian", 11), ("Ethnic group: black", 12), ("Ethnic group: mixed", 20),
+           ("Ethnic group: other", 5), ("Ethnic group: white", 58)]
+    h = profile_hidden(prof(eth), [g], 10)
+    assert [r[g] for r in h] == [True, False, False, True, False]
+    # nothing small anywhere: nothing hidden
+    h = profile_hidden(prof([("Male", 80), ("Female", 26)]), [g], 10)
+    assert not any(r[g] for r in h)

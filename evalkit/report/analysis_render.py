@@ -214,16 +214,16 @@ def section_profile(ctx) -> str | None:
     head = "".join(f"<th>{_e(g)}</th>" for g in groups)
     ns = "".join(f"<td class='num'>{_n(ctx, int(prof[(g, 'n')].iloc[0]))}</td>" for g in groups)
     body = f"<tr><td><i>Young people</i></td>{ns}</tr>"
-    for _, r in prof.iterrows():
+    hidden = profile_hidden(prof, groups, ctx.threshold)
+    for i, r in enumerate(prof.itertuples(index=False)):
+        r = dict(zip(prof.columns, r))
         cells = []
         for g in groups:
-            v, k, n = r[(g, "value")], r[(g, "count")], int(r[(g, "n")])
-            if is_small(n, ctx.threshold):
+            v, k = r[(g, "value")], r[(g, "count")]
+            if hidden[i][g]:
                 cells.append(MARKER)
             elif isinstance(k, float) and math.isnan(k):
                 cells.append(fmt_num(v, 1))
-            elif is_small(k, ctx.threshold) or is_small(n - k, ctx.threshold):
-                cells.append(MARKER)
             else:
                 cells.append(f"{100 * v:.0f}%")
         body += f"<tr><td>{_e(r['characteristic'])}</td>" + "".join(f"<td class='num'>{c}</td>" for c in cells) \
@@ -232,7 +232,51 @@ def section_profile(ctx) -> str | None:
             "different the young people who were not referred were before matching.</p>")
     return (lead + f"<table class='counts'><thead><tr><th>Characteristic</th>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table><p class='small'>{MARKER}: hidden because fewer than {ctx.threshold} "
-            "young people have (or do not have) the characteristic.</p>")
+            "young people have (or do not have) the characteristic, or because it would reveal such a number "
+            "with the other shares of the same characteristic.</p>")
+
+
+def _variable(label: str) -> str | None:
+    """Which categorical variable a profile row belongs to (its rows share one group size)."""
+    if label in ("Male", "Female"):
+        return "sex"
+    if label.startswith("Ethnic group:"):
+        return "ethnicity"
+    return None
+
+
+def profile_hidden(prof: pd.DataFrame, groups: list[str], threshold: int) -> list[dict[str, bool]]:
+    """Which cells of the profile table to hide: shares that reveal a small count, and their complements.
+
+    A share is hidden when its count, or the count without the characteristic, is small (with the group
+    size shown, the share reveals both). Within one categorical variable (sex; ethnic group) the shares of
+    a column add up to the group, less any category not listed: if exactly one entry is unknown to the
+    reader (one hidden share, or only the unlisted remainder) and it is small or leaves a small rest, it
+    could be worked out by subtraction, so the smallest shown share of that variable is hidden too.
+    """
+    labels = [str(x) for x in prof["characteristic"]]
+    hidden = [{g: False for g in groups} for _ in labels]
+    for g in groups:
+        n = int(prof[(g, "n")].iloc[0]) if len(prof) else 0
+        for i in range(len(labels)):
+            k = prof[(g, "count")].iloc[i]
+            if is_small(n, threshold):
+                hidden[i][g] = True
+            elif not (isinstance(k, float) and math.isnan(k)):
+                hidden[i][g] = is_small(int(k), threshold) or is_small(n - int(k), threshold)
+        for var in {_variable(lab) for lab in labels} - {None}:
+            rows = [i for i, lab in enumerate(labels) if _variable(lab) == var]
+            counts = {i: int(prof[(g, "count")].iloc[i]) for i in rows}
+            rest = n - sum(counts.values())  # people in categories not listed
+            while True:
+                unknown = [counts[i] for i in rows if hidden[i][g]] + ([rest] if rest > 0 else [])
+                if len(unknown) != 1 or not (is_small(unknown[0], threshold) or is_small(n - unknown[0], threshold)):
+                    break
+                shown = [i for i in rows if not hidden[i][g]]
+                if not shown:
+                    break
+                hidden[min(shown, key=lambda i: (counts[i] == 0, counts[i], labels[i]))][g] = True
+    return hidden
 
 
 # --------------------------------------------------------------------------- design
