@@ -160,7 +160,7 @@ def _design_block(kind: str, item: dict, primary: list[str], secondary: list[str
     covariates: [{", ".join(COVARIATES)}]
     exact: {exact}               # match only within the same sex
     distance: glm             # propensity score by logistic regression
-    link: logit
+    link: linear.logit        # match on the logit of the propensity score
     caliper: 0.2              # in SD of the propensity score logit (Austin 2011)
     std_caliper: true
     ratio: 3                  # 1:3: the pool holds thousands, and 3 comparisons each give 75% of the
