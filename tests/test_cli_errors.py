@@ -558,3 +558,35 @@ def test_report_interrupted_leaves_the_previous_report_and_no_staging(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["INT03"]
     assert [p.name for p in (out / "INT03").iterdir()] == ["INT03.html"]
     assert (out / "INT03" / "INT03.html").read_text() == "previous report"
+
+
+# ----------------------------------------------------------------- files in disguise
+def test_workbook_or_pdf_renamed_csv(tmp_path):
+    src = _workbook(tmp_path / "return.xlsx", "interventions", MINIMAL["interventions"])
+    disguised = tmp_path / "interventions.csv"
+    disguised.write_bytes(src.read_bytes())
+    (line,) = _err(_run("validate", disguised))
+    assert line.startswith("error: interventions.csv: this is an Excel workbook (or another zip file), not a CSV file "
+                           "(only its name ends in .csv). Fix: give it its real name ending in .xlsx")
+    disguised.write_bytes(b"%PDF-1.7\n...")
+    (line,) = _err(_run("validate", disguised))
+    assert "this is a PDF document, not a CSV file" in line
+
+
+def test_excel_day_number_in_a_date_column(tmp_path):
+    (line,) = _err(_run("validate", _interventions(tmp_path / "interventions.csv", start_date="44286")))
+    assert "value '44286' in start_date is not a date; it looks like Excel's number for a date" in line
+
+
+def test_a_csv_given_where_a_store_is_expected(tmp_path):
+    from evalkit.data.load import load_tables
+    from evalkit.errors import EvalkitError
+
+    path = _interventions(tmp_path / "interventions.csv")
+    (line,) = _err(_run("summary", "--db", path))
+    assert line == (f"error: {path}: is not a DuckDB store. Fix: give the store made by `evalkit ingest`, or a new "
+                    "file name (e.g. store.duckdb) to start one.")
+    (line,) = _err(_run("ingest", path, "--db", path))
+    assert "is not a DuckDB store" in line and path.read_text().startswith("intervention_id,")
+    with pytest.raises(EvalkitError, match="is neither a DuckDB store nor a folder of data files. Fix: give the folder"):
+        load_tables(path)

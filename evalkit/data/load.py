@@ -38,7 +38,7 @@ import pandera.errors
 
 from evalkit.data.config import VRUConfig, load_config
 from evalkit.data.contract import TABLES, TableSpec, table_spec
-from evalkit.data.store import INGESTS_TABLE, store_open_message
+from evalkit.data.store import INGESTS_TABLE, looks_like_duckdb, store_open_message
 from evalkit.data.schemas import schema_for
 from evalkit.data.validate import finish_typed, normalise_categories, read_valid
 from evalkit.errors import DataError, EvalkitError, MissingDataError, Problem
@@ -59,6 +59,9 @@ def _wanted(tables: Iterable[str] | None) -> list[str]:
 
 # ----------------------------------------------------------------- store
 def _load_store(db: Path, names: list[str], explicit: bool, cfg: VRUConfig) -> dict[str, pd.DataFrame]:
+    if not looks_like_duckdb(db):
+        raise EvalkitError(f"{db}: is neither a DuckDB store nor a folder of data files. Fix: give the folder that "
+                           "holds the data files (participants.csv, ...), or a store made by `evalkit ingest`.")
     try:
         con = duckdb.connect(str(db), read_only=True)
     except duckdb.Error as exc:

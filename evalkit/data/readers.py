@@ -168,6 +168,10 @@ def _read_csv(path: Path, table: str) -> tuple[list[RawTable], list[Problem]]:
             return [], [Problem(file, f"the file cannot be read ({exc}).", "check the path and copy the file again.")]
         return [], [Problem(file, f"the compressed file cannot be read ({type(exc).__name__}: {exc}).",
                             "compress the CSV again with gzip, or give the plain .csv file.")]
+    disguised = _disguised_kind(data)
+    if disguised:
+        return [], [Problem(file, f"this is {disguised[0]}, not a CSV file (only its name ends in .csv).",
+                            disguised[1])]
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             text = data.decode(encoding)
@@ -209,6 +213,24 @@ def _read_csv(path: Path, table: str) -> tuple[list[RawTable], list[Problem]]:
     body = body[(body != "").any(axis=1)]
     raw, problems = _frame(header, body, None, file, None, table)
     return ([raw] if raw else []), problems
+
+
+#: File signatures of things that are not CSV but get saved or renamed as .csv.
+_SIGNATURES = (
+    (b"PK\x03\x04", "an Excel workbook (or another zip file)", "give it its real name ending in .xlsx, or save it "
+                                                               "from Excel as 'CSV UTF-8 (Comma delimited)'."),
+    (b"\xd0\xcf\x11\xe0", "an old-style Excel (.xls) file", "open it in Excel and save it as .xlsx or as CSV."),
+    (b"%PDF", "a PDF document", "ask the provider for the data as CSV or Excel; a PDF table cannot be read."),
+    (b"PAR1", "a Parquet file", "give it its real name ending in .parquet."),
+)
+
+
+def _disguised_kind(data: bytes) -> tuple[str, str] | None:
+    """(what it is, what to do) when a file's first bytes show it is not text at all."""
+    for magic, what, fix in _SIGNATURES:
+        if data.startswith(magic):
+            return what, fix
+    return None
 
 
 def _other_separator(header: list[str]) -> str | None:

@@ -125,10 +125,23 @@ def _check_db_path(db_path: Path) -> None:
 
 def _connect(db_path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     _check_db_path(db_path)
+    if not looks_like_duckdb(db_path):
+        raise EvalkitError(store_open_message(db_path, ValueError("not a valid DuckDB database file")))
     try:
         return duckdb.connect(str(db_path), read_only=read_only)
     except duckdb.Error as exc:
         raise EvalkitError(store_open_message(db_path, exc)) from None
+
+
+def looks_like_duckdb(db_path: Path) -> bool:
+    """False for an existing, non-empty file without DuckDB's signature ('DUCK' at byte 8)."""
+    try:
+        if not db_path.is_file() or db_path.stat().st_size == 0:
+            return True
+        with open(db_path, "rb") as fh:
+            return fh.read(12)[8:12] == b"DUCK"
+    except OSError:
+        return True  # let DuckDB report what it finds
 
 
 def store_open_message(db_path: Path, exc: Exception) -> str:
@@ -368,5 +381,5 @@ def summarise_store(db_path: str | Path) -> str:
         con.close()
 
 
-__all__ = ["ingest_files", "summarise_store", "store_open_message", "IngestReport", "FileIngest", "file_sha256", "SQL_TYPES",
+__all__ = ["ingest_files", "summarise_store", "store_open_message", "looks_like_duckdb", "IngestReport", "FileIngest", "file_sha256", "SQL_TYPES",
            "INGESTS_TABLE"]

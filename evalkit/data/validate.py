@@ -66,6 +66,10 @@ def _category_key(value: str) -> str:
     return re.sub(r"[\s\-_]+", "_", value.strip().casefold())
 
 
+#: Excel's day numbers for 1954-2064 (what a date cell becomes when saved as General or Number).
+_EXCEL_SERIAL = re.compile(r"^[2-5]\d{4}(\.0+)?$")
+
+
 def _parse_date(text: str) -> object:
     """Timestamp, or an error string."""
     m = _ISO.match(text)
@@ -74,6 +78,9 @@ def _parse_date(text: str) -> object:
     else:
         m = _UK.match(text)
         if not m:
+            if _EXCEL_SERIAL.match(text):
+                return ("is not a date; it looks like Excel's number for a date (format the column as a date "
+                        "before saving)")
             return "is not a date"
         d, mo, y = (int(g) for g in m.groups())
     try:
