@@ -278,3 +278,30 @@ def test_redact_keeps_the_example_in_a_fix():
     assert redact("value '2031-02-30' in date_of_birth is not a real date. Fix: write dates as YYYY-MM-DD, "
                   "e.g. 2021-03-14.") == ("value [hidden] in date_of_birth is not a real date. Fix: write dates as "
                                           "YYYY-MM-DD, e.g. 2021-03-14.")
+
+
+def test_portfolio_counts_match_each_reports_started_in_the_period(rendered):
+    """One count per intervention across the documents: an all-time count beside the period's would reveal
+    the (possibly small) number referred outside the period by subtraction."""
+    _, out = rendered
+    page = (out / "portfolio_summary.html").read_text()
+    overview = re.search(r"<section id=.overview.>.*?</section>", page, flags=re.S).group(0)
+    for rid in ("INT03", "INT08"):
+        row = re.search(rf"<td>{rid}</td>(.*?)</tr>", overview, flags=re.S).group(1)
+        shown = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
+        report = (out / rid / f"{rid}.html").read_text()
+        started = re.search(r"<td>Started in the period</td><td[^>]*>(.*?)</td>", report).group(1)
+        assert shown[2] == started, (rid, shown, started)
+
+
+def test_portfolio_overview_counts_the_period_not_all_time(protocols, tmp_path):
+    from evalkit.report.sections import load_portfolio, portfolio_overview
+
+    data = write_fixture(tmp_path / "src", n08=25)
+    part = pd.read_csv(data / "participants.csv")
+    early = part.index[part["intervention_id"] == "INT08"][:3]
+    part.loc[early, ["referral_date", "start_date", "end_date"]] = ["2019-05-20", "2019-06-01", "2019-09-01"]
+    part.to_csv(data / "participants.csv", index=False)
+    page = portfolio_overview(load_portfolio(protocols, data, tmp_path / "reports")).html
+    row = re.search(r"<td>INT08</td>(.*?)</tr>", page, flags=re.S).group(1)
+    assert "<td>22</td>" in row and "<td>25</td>" not in row  # 25 recorded, 22 started in the period

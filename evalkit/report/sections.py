@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from evalkit.errors import MissingDataError, SpecError
+from evalkit.errors import EvalkitError, MissingDataError, SpecError
 from evalkit.protocol import Protocol, check_data, load_protocol
 from evalkit.report.disclosure import counts_html, safe_count, safe_flow, safe_html, safe_json, suppress_counts
 
@@ -592,8 +592,17 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
     if body is None:
         inter = pctx.tables.get("interventions", pd.DataFrame()).set_index("intervention_id", drop=False) \
             if "interventions" in pctx.tables else pd.DataFrame()
-        part = pctx.tables.get("participants", pd.DataFrame())
-        counts = part["intervention_id"].value_counts() if "intervention_id" in part else pd.Series(dtype=int)
+        # Participants who started in each protocol's period, the same count as each report's "Started in
+        # the period" and the cost table: an all-time count beside it would reveal the difference by
+        # subtraction (those referred outside the period), which the report hides when small.
+        from evalkit.report import analysis_data as ad
+
+        counts = {}
+        for p in pctx.protocols:
+            try:
+                counts[p.intervention_id] = len(ad.population(p, pctx.tables))
+            except EvalkitError:
+                counts[p.intervention_id] = 0
         rows = []
         for p in pctx.protocols:
             if p.intervention_id == "VRU":
@@ -611,7 +620,7 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
                          "Report": status})
         body = pd.DataFrame(rows).to_html(index=False, border=0, escape=False)
     return _section("The interventions", html_of(body), threshold=pctx.threshold, anchor="overview",
-                    lead="Every young person recorded as taking part; counts below "
+                    lead="Young people who started in each protocol's period; counts below "
                          f"{pctx.threshold} are hidden ([c]), and so is a cost per participant that would reveal one.")
 
 
