@@ -36,6 +36,7 @@ def visible_text(page: str) -> str:
 def small_counts_in_text(text: str, threshold: int = 10) -> list[str]:
     """Phrases in ``text`` that state a count of people below ``threshold`` (or reveal one as k of n)."""
     hits = [m.group(0) for m in SMALL_NOUN.finditer(text)]
+    hits += [m.group(0) for m in re.finditer(r"\bn\s?=\s?[1-9]\b(?![.,]?\d)", text)]
     for m in K_OF_N.finditer(text):
         k, n = int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))
         if any(0 < v < threshold for v in (k, n, n - k)):

@@ -284,6 +284,7 @@ def test_safe_flow_chain_and_spare_first():
      "Only [c] participant(s) in the data; matching needs at least 10."),
     ("3 participant(s) found no comparison record", "[c] participant(s) found no comparison record"),
     ("Events in the programme areas: 4 events", "Events in the programme areas: [c] events"),
+    ("n=8 · SMS 1; n = 45 · SMS 3", "n=[c] · SMS 1; n = 45 · SMS 3"),
     ("about 103 young people per group", "about 103 young people per group"),
     ("1 more in every 100; Only 7 areas; level 3 of 5; 2.5 people; £5 per participant",
      "1 more in every 100; Only 7 areas; level 3 of 5; 2.5 people; £5 per participant"),

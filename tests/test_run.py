@@ -106,7 +106,7 @@ def _plant(folder: Path, name: str, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
-@pytest.mark.parametrize("leak", ["sentence", "k_of_n", "table", "flow", "person_id", "dob", "df", "json_text",
+@pytest.mark.parametrize("leak", ["sentence", "k_of_n", "n_equals", "table", "flow", "person_id", "dob", "df", "json_text",
                                   "stream", "traceback"])
 def test_privacy_check_catches_a_planted_leak(rendered, data, tmp_path, leak):
     """The folder check must be able to fail: plant one leak of each kind into a copy of a clean report."""
@@ -121,6 +121,8 @@ def test_privacy_check_catches_a_planted_leak(rendered, data, tmp_path, leak):
         _plant(folder, page, "</h2>", "</h2><p>Only 4 participants contributed.</p>")
     elif leak == "k_of_n":
         _plant(folder, page, "</h2>", "</h2><p>High attrition: 3 of 12 people with a baseline (25%).</p>")
+    elif leak == "n_equals":
+        _plant(folder, page, "</h2>", "</h2><p>Girls (n = 7)</p>")
     elif leak == "table":
         _plant(folder, page, "</h2>", "</h2><table class='counts'><tr><td>Girls</td><td>7</td></tr></table>")
     elif leak == "flow":

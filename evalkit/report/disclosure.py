@@ -159,6 +159,9 @@ _K_OF_N = re.compile(_NUM + r"(\s+of\s+)" + _NUM + r"(\s+(?:[a-z]+\s+){0,2}" + _
 _N_PEOPLE = re.compile(_NUM + r"(\s+(?:(?:more|fewer|other|matched|treated|comparison|additional|further)\s+)?"
                        + _PEOPLE + r")\b", re.I)
 
+#: "n=8", "n = 8" (a sample size in a label or note).
+_N_EQUALS = re.compile(r"(\bn\s?=\s?)" + _NUM)
+
 
 def _as_int(text: str) -> int:
     return int(text.replace(",", ""))
@@ -186,6 +189,8 @@ def safe_text(text: str, threshold: int = 10, *, marker: str = MARKER) -> str:
     def n_people(m: re.Match) -> str:
         return f"{marker}{m.group(2)}" if is_small(_as_int(m.group(1)), threshold) else m.group(0)
 
+    text = _N_EQUALS.sub(lambda m: m.group(1) + marker if is_small(_as_int(m.group(2)), threshold) else m.group(0),
+                         text)
     return _N_PEOPLE.sub(n_people, _K_OF_N.sub(k_of_n, text))
 
 
