@@ -143,6 +143,17 @@ def _explain(exc: BaseException) -> tuple[list[str] | None, int]:
     return [_bug_line(exc)], BUG_EXIT
 
 
+def _check_data_source(src: Path) -> None:
+    """A folder given as --data must hold data files (checked before any kernel starts)."""
+    if src.is_dir():
+        from evalkit.data.readers import is_table_file
+
+        if not any(is_table_file(p) for p in src.iterdir() if p.is_file()):
+            raise EvalkitError(f"{src}: the folder holds no data files (participants.csv, offences.csv.gz, "
+                               "comparison_pool.parquet, ...). Fix: give the folder that holds them, or a store "
+                               "made by `evalkit ingest`.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="evalkit")
 def cli() -> None:
@@ -251,6 +262,7 @@ def report(protocol: Path, data_src: Path, out_dir: Path, pdf: bool) -> None:
     """Render one intervention report from PROTOCOL."""
     from evalkit.run import run_report
 
+    _check_data_source(data_src)
     created = not out_dir.exists()
     try:
         click.echo(run_report(protocol, data_src, out_dir, pdf=pdf))
@@ -271,6 +283,7 @@ def run_all_cmd(protocol_dir: Path, data_src: Path, out_dir: Path, workers: int,
     """Render every protocol's report and the portfolio summary."""
     from evalkit.run import run_all
 
+    _check_data_source(data_src)
     result = run_all(protocol_dir, data_src, out_dir, workers=workers, pdf=pdf)
     click.echo(result)
     if getattr(result, "failed", None):

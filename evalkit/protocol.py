@@ -574,9 +574,16 @@ def data_problems(protocol: Protocol, tables: dict[str, Any]) -> list[str]:
         for unit in missing_per_unit:
             for name, why in unit.items():
                 gaps.setdefault(name, why)
-        out += [f"the {name} table, which {why} needs, is missing or empty, so no outcome can be estimated. Fix: add "
-                f"{name}.csv to the data folder, or `evalkit ingest` a {name} file into the store"
-                for name, why in gaps.items()]
+        if len(gaps) == 1:
+            ((name, why),) = gaps.items()
+            out.append(f"the {name} table, which {why} needs, is missing or empty, so no outcome can be estimated. "
+                       f"Fix: add {name}.csv to the data folder, or `evalkit ingest` a {name} file into the store")
+        else:
+            names = list(gaps)
+            listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+            out.append(f"the {listed} tables are missing or empty, so no outcome can be estimated. Fix: add "
+                       f"{', '.join(n + '.csv' for n in names)} to the data folder, or `evalkit ingest` them into "
+                       "the store")
     if any(d.type in PARTICIPANT_DESIGNS for d in protocol.designs):
         iid = protocol.intervention_id
         inter = tables.get("interventions")

@@ -378,7 +378,9 @@ def test_protocol_with_some_outcomes_lacking_data_is_still_reported():
     tables["participants"] = tables["participants"].assign(intervention_id="INT03")
     tables["interventions"] = tables["interventions"].assign(intervention_id=["INT03", "INT04"])
     assert data_problems(p, tables | {"measurements": _tables()["offences"]}) == []
-    assert len(data_problems(p, tables)) == 3  # pool, offences and measurements all missing
+    (msg,) = data_problems(p, tables)
+    assert msg.startswith("the measurements, comparison_pool and offences tables are missing or empty, so no outcome "
+                          "can be estimated. Fix: add measurements.csv, comparison_pool.csv, offences.csv to the data")
 
 
 def test_area_protocol_needs_area_counts_not_participants():
@@ -416,8 +418,20 @@ def test_report_usage_mistakes(tmp_path):
 
 def test_run_all_on_an_empty_folder(tmp_path):
     (tmp_path / "protocols").mkdir()
-    (line,) = _err(_run("run-all", tmp_path / "protocols", "--data", tmp_path, "--out", tmp_path / "out"))
+    data = write_all(tmp_path / "data", ["interventions"])[0].parent
+    (line,) = _err(_run("run-all", tmp_path / "protocols", "--data", data, "--out", tmp_path / "out"))
     assert line == f"error: {tmp_path / 'protocols'}: no protocol files (*.yaml) found."
+    assert not (tmp_path / "out").exists()
+
+
+def test_report_and_run_all_on_an_empty_data_folder(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "notes.txt").write_text("not data")
+    for cmd in (("report", ROOT / "protocols" / "INT01.yaml"), ("run-all", ROOT / "protocols")):
+        (line,) = _err(_run(*cmd, "--data", tmp_path / "data", "--out", tmp_path / "out"))
+        assert line == (f"error: {tmp_path / 'data'}: the folder holds no data files (participants.csv, "
+                        "offences.csv.gz, comparison_pool.parquet, ...). Fix: give the folder that holds them, or a "
+                        "store made by `evalkit ingest`.")
     assert not (tmp_path / "out").exists()
 
 
