@@ -106,8 +106,8 @@ def _plant(folder: Path, name: str, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
-@pytest.mark.parametrize("leak", ["sentence", "k_of_n", "n_equals", "table", "flow", "person_id", "dob", "df", "json_text",
-                                  "stream", "traceback"])
+@pytest.mark.parametrize("leak", ["sentence", "k_of_n", "n_equals", "table", "flow", "person_id", "dob", "df",
+                                  "json_text", "stream", "traceback"])
 def test_privacy_check_catches_a_planted_leak(rendered, data, tmp_path, leak):
     """The folder check must be able to fail: plant one leak of each kind into a copy of a clean report."""
     _, out = rendered
