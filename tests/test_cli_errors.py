@@ -604,3 +604,35 @@ def test_a_csv_given_where_a_store_is_expected(tmp_path):
     assert "is not a DuckDB store" in line and path.read_text().startswith("intervention_id,")
     with pytest.raises(EvalkitError, match="is neither a DuckDB store nor a folder of data files. Fix: give the folder"):
         load_tables(path)
+
+
+def test_title_rows_above_the_column_names(tmp_path):
+    recs = MINIMAL["interventions"]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "interventions"
+    ws.append(["Q1 2021 return from Northgate"])
+    ws.append([])
+    ws.append(list(recs[0]))
+    for r in recs:
+        ws.append(list(r.values()))
+    wb.save(tmp_path / "return.xlsx")
+    (line,) = _err(_run("validate", tmp_path / "return.xlsx"))
+    assert line == ("error: return.xlsx, sheet 'interventions', row 3: the column names are in row 3, not row 1 (row 1 "
+                    "holds 'Q1 2021 return from Northgate'). Fix: delete the 2 row(s) above the column names, so "
+                    "that they are row 1.")
+    path = write_csv(tmp_path / "interventions.csv", recs)
+    path.write_text("Q1 2021 return,,\n" + path.read_text())
+    (line,) = _err(_run("validate", path))
+    assert line.startswith("error: interventions.csv, row 2: the column names are in row 2, not row 1")
+
+
+def test_unclosed_quote_names_its_row(tmp_path):
+    path = write_csv(tmp_path / "interventions.csv", MINIMAL["interventions"] * 3)
+    lines = path.read_text().splitlines()
+    lines[3] = lines[3].replace("Custody Navigators", '"Custody Navigators', 1)
+    path.write_text("\n".join(lines) + "\n")
+    (line,) = _err(_run("validate", path))
+    assert line == ("error: interventions.csv, row 4: a quote mark (\") opens a cell here and is never closed, so "
+                    "every row after it is read as part of that one cell. Fix: remove the stray quote mark, or close "
+                    "it.")

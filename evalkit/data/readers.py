@@ -19,6 +19,7 @@ import datetime as dt
 import difflib
 import gzip
 import io
+import itertools
 import math
 import re
 import warnings
@@ -186,6 +187,16 @@ def _read_csv(path: Path, table: str) -> tuple[list[RawTable], list[Problem]]:
         return [], [Problem(file, f"the file is not valid CSV ({exc}).", "save it again as CSV (comma separated).")]
     if not header:
         return [], [Problem(file, "the file is empty.", "add a header row with the column names.")]
+    head = list(itertools.islice(csv.reader(io.StringIO(text, newline="")), HEADER_SEARCH_ROWS + 1))
+    found = _header_row_elsewhere(head, table)
+    if found:
+        return [], [_header_problem(file, None, head, found)]
+    if text.count('"') % 2:  # an odd number of quotes: one was opened and never closed
+        stray = _unclosed_quote_row(text)
+        if stray is not None:
+            return [], [Problem(file, "a quote mark (\") opens a cell here and is never closed, so every row after it "
+                                "is read as part of that one cell.", "remove the stray quote mark, or close it.",
+                                None, stray)]
     other = _other_separator(header)
     if other:
         return [], [Problem(file, f"the columns are separated by {other}, not commas.",
@@ -230,6 +241,44 @@ def _disguised_kind(data: bytes) -> tuple[str, str] | None:
     for magic, what, fix in _SIGNATURES:
         if data.startswith(magic):
             return what, fix
+    return None
+
+
+#: How far down a sheet to look for column names written below a title.
+HEADER_SEARCH_ROWS = 10
+
+
+def _header_row_elsewhere(rows: list[list[str]], table: str) -> int | None:
+    """The 1-based row holding the table's column names when row 1 does not (a title above them), else None."""
+    known = set(TABLES[table].columns)
+
+    def hits(row: list) -> int:
+        return sum(normalise_name(c) in known for c in row)
+
+    if not rows or hits(rows[0]) > 0:
+        return None
+    for i, row in enumerate(rows[1:HEADER_SEARCH_ROWS + 1], start=2):
+        if hits(row) >= min(2, len(known)):
+            return i
+    return None
+
+
+def _header_problem(file: str, sheet: str | None, rows: list[list[str]], found: int) -> Problem:
+    above = next((str(c).strip() for r in rows[: found - 1] for c in r if str(c or "").strip()), "")
+    shown = f" (row 1 holds '{above[:40]}')" if above else ""
+    return Problem(file, f"the column names are in row {found}, not row 1{shown}.",
+                   f"delete the {found - 1} row(s) above the column names, so that they are row 1.", sheet, found)
+
+
+def _unclosed_quote_row(text: str) -> int | None:
+    """The row (header = 1) where a never-closed quote starts, or None if the CSV reads cleanly."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    n = 0
+    try:
+        for n, _ in enumerate(reader, start=1):
+            pass
+    except csv.Error:
+        return n + 1
     return None
 
 
@@ -320,6 +369,10 @@ def _read_excel(path: Path, table: str | None) -> tuple[list[RawTable], list[Pro
             rows = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
             if not rows:
                 continue  # an empty sheet is an empty table
+            found = _header_row_elsewhere(rows[: HEADER_SEARCH_ROWS + 1], t)
+            if found:
+                problems.append(_header_problem(file, ws.title, rows, found))
+                continue
             header, body = rows[0], rows[1:]
             numbers = list(range(2, len(body) + 2))
             body, numbers = _drop_blank(body, numbers)
