@@ -187,10 +187,14 @@ def template(out_file: Path) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--table", default=None, help="Table the file holds (default: from sheet or file name).")
 @click.option("--max-problems", default=200, show_default=True, help="Stop listing after this many problems.")
+@click.option("--data", "data_src", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Also check each protocol against this store or data folder (its intervention is there, "
+                   "its population has participants, the tables its designs need exist).")
 @_friendly
-def validate(files: tuple[Path, ...], table: str | None, max_problems: int) -> None:
+def validate(files: tuple[Path, ...], table: str | None, max_problems: int, data_src: Path | None) -> None:
     """Check data files (CSV or .csv.gz, Excel, Parquet) or protocols (YAML); list every problem."""
     failed = False
+    tables = None
     data_files = [p for p in files if p.suffix.lower() not in {".yaml", ".yml"}]
     data_problems = []
     if data_files:
@@ -200,9 +204,16 @@ def validate(files: tuple[Path, ...], table: str | None, max_problems: int) -> N
         data_problems = validate_files(data_files, table=table, max_problems=max_problems)
     for path in files:
         if path.suffix.lower() in {".yaml", ".yml"}:
-            from evalkit.protocol import validate_protocol_file
+            from evalkit.protocol import validate_protocol_against_data, validate_protocol_file
 
             problems = validate_protocol_file(path)
+            if not problems and data_src is not None:
+                from evalkit.data.load import load_tables
+
+                if tables is None:
+                    _check_data_source(data_src)
+                    tables = load_tables(data_src)
+                problems = validate_protocol_against_data(path, tables, data_src)
         else:
             problems = [p for p in data_problems if p.file == path.name]
         if problems:

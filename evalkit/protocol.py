@@ -635,9 +635,37 @@ def check_data(protocol: Protocol, tables: dict[str, Any], source: str | Path = 
         raise MissingDataError(f"{where}{protocol.intervention_id}: {problems[0]}.{more}")
 
 
+def _data_problem_field(text: str) -> tuple:
+    """Which protocol field a :func:`data_problems` sentence is about (to give its line)."""
+    if text.startswith(("intervention_id", "no participants")):
+        return ("intervention_id",)
+    if text.startswith("none of"):
+        return ("population", "start_from")
+    return ("designs",)
+
+
+def validate_protocol_against_data(path: str | Path, tables: dict[str, Any], source: str | Path = ""
+                                   ) -> list[ProtocolProblem]:
+    """:func:`validate_protocol_file`, then :func:`data_problems` located by line and field in the file."""
+    path = Path(path)
+    problems = validate_protocol_file(path)
+    if problems:
+        return problems
+    text = path.read_text(encoding="utf-8-sig")
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    out = []
+    for sentence in data_problems(load_protocol(path), tables):
+        node, loc = _node_for(root, _data_problem_field(sentence))
+        message, _, fix = sentence.partition(" Fix: ")
+        where = f"against {source}: " if source else ""
+        out.append(ProtocolProblem(file=str(path), line=node.start_mark.line + 1 if node is not None else None,
+                                   field=_field_path(loc), message=f"{where}{message}", fix=fix + "."))
+    return out
+
+
 __all__ = [
     "Protocol", "PrePostDesign", "MatchedDesign", "DiDDesign", "AreaTrendDesign", "AreaDiDDesign",
     "InstrumentOutcome", "OffendingOutcome", "StatusOutcome", "Population", "Costs", "ProtocolProblem",
     "load_protocol", "validate_protocol_file", "protocol_json_schema", "schema_text", "write_protocol_schema",
-    "data_problems", "check_data",
+    "data_problems", "check_data", "validate_protocol_against_data",
 ]

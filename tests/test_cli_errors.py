@@ -636,3 +636,28 @@ def test_unclosed_quote_names_its_row(tmp_path):
     assert line == ("error: interventions.csv, row 4: a quote mark (\") opens a cell here and is never closed, so "
                     "every row after it is read as part of that one cell. Fix: remove the stray quote mark, or close "
                     "it.")
+
+
+def test_validate_protocol_against_data(tmp_path):
+    """`evalkit validate PROTOCOL --data SRC`: the wrong intervention or period is found before any report runs."""
+    from report_fixture import write_fixture
+
+    data = write_fixture(tmp_path / "data", n03=20, n08=12)
+    text = (ROOT / "protocols" / "INT03.yaml").read_text(encoding="utf-8")
+    other = tmp_path / "INT99.yaml"
+    other.write_text(text.replace("intervention_id: INT03", "intervention_id: INT99"), encoding="utf-8")
+    later = tmp_path / "INT03_2023.yaml"
+    later.write_text(re.sub(r"start_from: \S+", "start_from: 2023-04-01",
+                            re.sub(r"start_to: \S+", "start_to: 2024-03-31", text)), encoding="utf-8")
+    res = _run("validate", ROOT / "protocols" / "INT03.yaml", other, later, "--data", data)
+    lines = _err(res)
+    assert f"ok: {ROOT / 'protocols' / 'INT03.yaml'}" in res.output
+    line_of = {k: text.splitlines().index(next(ln for ln in text.splitlines() if ln.startswith(k))) + 1
+               for k in ("intervention_id:", "  start_from:")}
+    assert lines == [
+        f"error: {other}, line {line_of['intervention_id:']}, field 'intervention_id': against {data}: intervention_id "
+        "INT99 is not in the interventions table (it holds INT03, INT08). Fix: correct intervention_id in the protocol, "
+        "or point --data at the data for this intervention.",
+        f"error: {later}, line {line_of['  start_from:']}, field 'population.start_from': against {data}: none of "
+        "INT03's participants in the data started inside the protocol's population window. Fix: check population "
+        "start_from and start_to in the protocol, or point --data at the data for that period."]
