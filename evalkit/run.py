@@ -223,9 +223,15 @@ class Renderer:
 
 
 def _strip_metadata(nb) -> None:
-    """Drop per-cell execution timestamps (noise that changes on every run)."""
+    """Drop per-cell execution timestamps (noise that changes on every run) and printed output.
+
+    The report cells return sections; anything printed (a library's warning on stderr, a stray print) is
+    not part of the report, would show on the HTML page, and could quote data, so it is not kept.
+    """
     for cell in nb.cells:
         cell.get("metadata", {}).pop("execution", None)
+        if "outputs" in cell:
+            cell["outputs"] = [o for o in cell["outputs"] if o.get("output_type") != "stream"]
 
 
 def wrap_page(body: str, *, title: str) -> str:

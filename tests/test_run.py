@@ -307,3 +307,18 @@ def test_portfolio_overview_counts_the_period_not_all_time(protocols, tmp_path):
     page = portfolio_overview(load_portfolio(protocols, data, tmp_path / "reports")).html
     row = re.search(r"<td>INT08</td>(.*?)</tr>", page, flags=re.S).group(1)
     assert "<td>22</td>" in row and "<td>25</td>" not in row  # 25 recorded, 22 started in the period
+
+
+def test_printed_output_is_not_kept_in_notebook_or_page(tmp_path):
+    import nbformat
+
+    from evalkit.run import Renderer
+
+    nb = _notebook(tmp_path / "p.ipynb", "import sys, warnings\nprint('P3f9a1c0d2b7e' + '4a68')\n"
+                                         "warnings.warn('born ' + '2005-03' + '-01')\n'shown'")  # built, not in the source
+    with Renderer() as renderer:
+        page = renderer.render(nb, {}, tmp_path / "out", "p", title="p")
+    kept = nbformat.read(tmp_path / "out" / "p.ipynb", as_version=4)
+    assert [o["output_type"] for c in kept.cells for o in c.get("outputs", [])] == ["execute_result"]
+    text = page.read_text() + (tmp_path / "out" / "p.ipynb").read_text()
+    assert "P3f9a1c0d2b7e4a68" not in text and "2005-03-01" not in text and "shown" in text

@@ -164,7 +164,9 @@ def survival_att(data: pd.DataFrame, match_result: MatchResult, *, duration: str
     surv = {}
     for g in (1, 0):
         part = df[df.A == g]
-        km = KaplanMeierFitter().fit(part["T"], part["E"], weights=part["w"])
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")  # non-integer matching weights: the curves are descriptive only
+            km = KaplanMeierFitter().fit(part["T"], part["E"], weights=part["w"])
         surv[g] = km.survival_function_at_times(grid).to_numpy()
     curves = tuple({"time": float(t), "survival_participants": float(s1), "survival_comparison": float(s0)}
                    for t, s1, s0 in zip(grid, surv[1], surv[0]))
