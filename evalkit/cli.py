@@ -271,8 +271,10 @@ def summary(db_path: Path) -> None:
 @_friendly
 def report(protocol: Path, data_src: Path, out_dir: Path, pdf: bool) -> None:
     """Render one intervention report from PROTOCOL."""
+    from evalkit.protocol import load_protocol
     from evalkit.run import run_report
 
+    load_protocol(protocol)  # the protocol's own mistakes first, with their line
     _check_data_source(data_src)
     created = not out_dir.exists()
     try:
