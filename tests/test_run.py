@@ -314,8 +314,9 @@ def test_printed_output_is_not_kept_in_notebook_or_page(tmp_path):
 
     from evalkit.run import Renderer
 
+    # the id and the date are built at run time, so they are not in the notebook's source
     nb = _notebook(tmp_path / "p.ipynb", "import sys, warnings\nprint('P3f9a1c0d2b7e' + '4a68')\n"
-                                         "warnings.warn('born ' + '2005-03' + '-01')\n'shown'")  # built, not in the source
+                                         "warnings.warn('born ' + '2005-03' + '-01')\n'shown'")
     with Renderer() as renderer:
         page = renderer.render(nb, {}, tmp_path / "out", "p", title="p")
     kept = nbformat.read(tmp_path / "out" / "p.ipynb", as_version=4)
