@@ -143,6 +143,12 @@ def _explain(exc: BaseException) -> tuple[list[str] | None, int]:
     return [_bug_line(exc)], BUG_EXIT
 
 
+def _display_names(paths: list[Path]) -> list[str]:
+    from evalkit.data.validate import display_names
+
+    return display_names(paths) if paths else []
+
+
 def _check_data_source(src: Path) -> None:
     """A folder given as --data must hold data files (checked before any kernel starts)."""
     if src.is_dir():
@@ -202,6 +208,7 @@ def validate(files: tuple[Path, ...], table: str | None, max_problems: int, data
 
         # checked together, so references between files (contacts -> participants) are checked too
         data_problems = validate_files(data_files, table=table, max_problems=max_problems)
+    labels = dict(zip(data_files, _display_names(data_files)))
     for path in files:
         if path.suffix.lower() in {".yaml", ".yml"}:
             from evalkit.protocol import validate_protocol_against_data, validate_protocol_file
@@ -215,7 +222,7 @@ def validate(files: tuple[Path, ...], table: str | None, max_problems: int, data
                     tables = load_tables(data_src)
                 problems = validate_protocol_against_data(path, tables, data_src)
         else:
-            problems = [p for p in data_problems if p.file == path.name]
+            problems = [p for p in data_problems if p.file == labels[path]]
         if problems:
             failed = True
             for problem in problems:

@@ -661,3 +661,16 @@ def test_validate_protocol_against_data(tmp_path):
         f"error: {later}, line {line_of['  start_from:']}, field 'population.start_from': against {data}: none of "
         "INT03's participants in the data started inside the protocol's population window. Fix: check population "
         "start_from and start_to in the protocol, or point --data at the data for that period."]
+
+
+def test_two_returns_with_the_same_name_are_told_apart(tmp_path):
+    (tmp_path / "providerA").mkdir()
+    (tmp_path / "providerB").mkdir()
+    good = _interventions(tmp_path / "providerA" / "interventions.csv")
+    bad = _interventions(tmp_path / "providerB" / "interventions.csv", intervention_id="INT07", name="")
+    res = _run("validate", good, bad)
+    assert _err(res) == [f"error: {bad}, row 2, column 'name': name is required but empty. Fix: fill in name (Name "
+                         "of the intervention.)"]
+    assert f"ok: {good}" in res.output
+    (line,) = _err(_run("ingest", good, bad, "--db", tmp_path / "s.duckdb"))
+    assert line.startswith(f"error: {bad}, row 2, column 'name'") and not (tmp_path / "s.duckdb").exists()

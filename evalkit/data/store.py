@@ -30,7 +30,7 @@ import pandas as pd
 
 from evalkit.data.config import VRUConfig, load_config
 from evalkit.data.contract import PROVENANCE_COLUMNS, TABLES
-from evalkit.data.validate import CheckedTable, check_files, check_references, finish_typed
+from evalkit.data.validate import CheckedTable, check_files, check_references, display_names, finish_typed
 from evalkit.errors import DataError, EvalkitError, Problem
 
 SQL_TYPES = {"id": "VARCHAR", "text": "VARCHAR", "category": "VARCHAR", "date": "DATE", "int": "BIGINT",
@@ -296,8 +296,10 @@ def ingest_files(paths: Iterable[str | Path], db_path: str | Path, *, table: str
     if plan:
         checked_by_file: list[list[CheckedTable]] = []
         all_checked: list[CheckedTable] = []
+        label = dict(zip(paths, display_names(paths)))
         for p, _ in plan:
-            cts, problems, total = check_files([p], table=table, cfg=cfg, max_problems=max_problems)
+            cts, problems, total = check_files([p], table=table, cfg=cfg, max_problems=max_problems,
+                                               names=[label[p]])
             if problems:
                 raise DataError(problems, truncated=total - len(problems))
             checked_by_file.append(cts)

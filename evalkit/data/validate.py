@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -441,19 +442,33 @@ def check_references(tables: Sequence[CheckedTable], known: dict[str, pd.DataFra
 
 
 # ----------------------------------------------------------------- public API
+def display_names(paths: Iterable[str | Path]) -> list[str]:
+    """How each file is named in messages: its name, or the path as given when two files share a name."""
+    paths = [Path(p) for p in paths]
+    counts: dict[str, int] = {}
+    for p in paths:
+        counts[p.name] = counts.get(p.name, 0) + 1
+    return [p.name if counts[p.name] == 1 else str(p) for p in paths]
+
+
 def check_files(paths: Iterable[str | Path], *, table: str | None = None, cfg: VRUConfig | None = None,
                 max_problems: int = 200, known: dict[str, pd.DataFrame] | None = None,
-                ) -> tuple[list[CheckedTable], list[Problem], int]:
+                names: Sequence[str] | None = None) -> tuple[list[CheckedTable], list[Problem], int]:
     """Check several files together (references checked across them).
 
+    ``names`` are how the files are called in messages (default :func:`display_names`).
     Returns (checked tables, problems capped at ``max_problems``, total problem count).
     """
     cfg = cfg or load_config()
     checked: list[CheckedTable] = []
     problems: list[Problem] = []
     total = 0
-    for path in paths:
+    paths = list(paths)
+    for path, label in zip(paths, names if names is not None else display_names(paths)):
         raws, file_problems = read_raw(path, table=table)
+        if label != Path(path).name:  # two files share a name: say which one
+            raws = [dataclasses.replace(r, file=label) for r in raws]
+            file_problems = [dataclasses.replace(q, file=label) for q in file_problems]
         problems.extend(file_problems)
         total += len(file_problems)
         for raw in raws:
