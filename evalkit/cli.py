@@ -143,6 +143,24 @@ def _explain(exc: BaseException) -> tuple[list[str] | None, int]:
     return [_bug_line(exc)], BUG_EXIT
 
 
+def _expand_folders(paths: tuple[Path, ...]) -> tuple[Path, ...]:
+    """Each folder replaced by the protocols (*.yaml) and data files in it, sorted."""
+    from evalkit.data.readers import is_table_file
+
+    out: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            out.append(path)
+            continue
+        inside = sorted(p for p in path.iterdir() if p.is_file() and (p.suffix.lower() in {".yaml", ".yml"}
+                                                                      or is_table_file(p)))
+        if not inside:
+            raise EvalkitError(f"{path}: the folder holds no protocols (*.yaml) or data files. Fix: give the files "
+                               "to check, or the folder that holds them.")
+        out.extend(inside)
+    return tuple(out)
+
+
 def _display_names(paths: list[Path]) -> list[str]:
     from evalkit.data.validate import display_names
 
@@ -198,9 +216,13 @@ def template(out_file: Path) -> None:
                    "its population has participants, the tables its designs need exist).")
 @_friendly
 def validate(files: tuple[Path, ...], table: str | None, max_problems: int, data_src: Path | None) -> None:
-    """Check data files (CSV or .csv.gz, Excel, Parquet) or protocols (YAML); list every problem."""
+    """Check data files (CSV or .csv.gz, Excel, Parquet) or protocols (YAML); list every problem.
+
+    A folder stands for the protocols and data files in it.
+    """
     failed = False
     tables = None
+    files = _expand_folders(files)
     data_files = [p for p in files if p.suffix.lower() not in {".yaml", ".yml"}]
     data_problems = []
     if data_files:

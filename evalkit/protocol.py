@@ -365,6 +365,8 @@ def _plain(err: dict) -> tuple[str, str]:
         expect = {"string_type": "text", "list_type": "a list", "dict_type": "a section of keys",
                   "model_type": "a section of keys", "model_attributes_type": "a section of keys",
                   "tuple_type": "a list"}[kind]
+        if kind in ("list_type", "tuple_type") and isinstance(got, (str, int, float)):
+            return f"must be {expect}{shown}.", f"write it as a list, e.g. [{got}]."
         return f"must be {expect}{shown}.", f"write {expect} here."
     if kind == "value_error":
         text = str(ctx.get("error", err["msg"]))

@@ -129,9 +129,14 @@ def test_pdf_renamed_xlsx(tmp_path):
 
 
 def test_directory_instead_of_file(tmp_path):
+    from evalkit.data.readers import read_raw
+
     (tmp_path / "interventions.csv").mkdir()
+    (line,) = _err(_run("ingest", tmp_path / "interventions.csv", "--db", tmp_path / "s.duckdb"))
+    assert line == "error: interventions.csv: is a folder, not a file. Fix: give the data files inside it."
     (line,) = _err(_run("validate", tmp_path / "interventions.csv"))
-    assert "interventions.csv: is a folder, not a file. Fix: give the data files inside it" in line
+    assert "interventions.csv: the folder holds no protocols (*.yaml) or data files" in line
+    assert "is a folder, not a file" in str(read_raw(tmp_path / "interventions.csv")[1][0])
 
 
 def test_unreadable_file(tmp_path, monkeypatch):
@@ -674,3 +679,20 @@ def test_two_returns_with_the_same_name_are_told_apart(tmp_path):
     assert f"ok: {good}" in res.output
     (line,) = _err(_run("ingest", good, bad, "--db", tmp_path / "s.duckdb"))
     assert line.startswith(f"error: {bad}, row 2, column 'name'") and not (tmp_path / "s.duckdb").exists()
+
+
+def test_validate_a_folder_checks_what_is_in_it(tmp_path):
+    folder = tmp_path / "returns"
+    folder.mkdir()
+    (folder / "INT01.yaml").write_text(re.sub(r"^subgroups: .*$", "subgroups: sex", INT01, flags=re.M))
+    _interventions(folder / "interventions.csv")
+    (folder / "notes.docx").write_bytes(b"PK\x03\x04")
+    res = _run("validate", folder)
+    (line,) = _err(res)
+    assert re.match(rf"error: {re.escape(str(folder / 'INT01.yaml'))}, line \d+, field 'subgroups': must be a list "
+                    r"\(got 'sex'\)\. Fix: write it as a list, e\.g\. \[sex\]\.$", line)
+    assert f"ok: {folder / 'interventions.csv'}" in res.output and "notes.docx" not in res.output
+    (tmp_path / "empty").mkdir()
+    assert _err(_run("validate", tmp_path / "empty")) == [
+        f"error: {tmp_path / 'empty'}: the folder holds no protocols (*.yaml) or data files. Fix: give the files to "
+        "check, or the folder that holds them."]
