@@ -696,3 +696,22 @@ def test_validate_a_folder_checks_what_is_in_it(tmp_path):
     assert _err(_run("validate", tmp_path / "empty")) == [
         f"error: {tmp_path / 'empty'}: the folder holds no protocols (*.yaml) or data files. Fix: give the files to "
         "check, or the folder that holds them."]
+
+
+def test_store_write_failure_is_one_line_and_stores_nothing(tmp_path, monkeypatch):
+    """An I/O error from DuckDB while writing (disk full, say) is the machine's problem, not a bug."""
+    import evalkit.data.store as store
+
+    files = write_all(tmp_path / "in")
+    db = tmp_path / "s.duckdb"
+    assert _run("ingest", files[0], "--db", db).exit_code == 0
+    before = _store_rows(db)
+
+    def full(*a, **k):
+        raise duckdb.IOException("Could not write file: No space left on device")
+
+    monkeypatch.setattr(store, "_insert", full)
+    (line,) = _err(_run("ingest", *files[1:], "--db", db))
+    assert line == (f"error: {db}: could not write to the store (Could not write file: No space left on device); "
+                    "nothing of this ingest was stored. Fix: free disk space or check the folder, then run it again.")
+    assert _store_rows(db) == before

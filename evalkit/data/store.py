@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -346,6 +347,9 @@ def _append(db_path: Path, plan: list[tuple[Path, str]], checked_by_file: list[l
             if created and not committed:
                 for leftover in (db_path, db_path.with_name(db_path.name + ".wal")):
                     leftover.unlink(missing_ok=True)
+        if isinstance(sys.exc_info()[1], duckdb.IOException) and not committed:  # disk full, file removed, ...
+            raise EvalkitError(f"{db_path}: could not write to the store ({sys.exc_info()[1]}); nothing of this "
+                               "ingest was stored. Fix: free disk space or check the folder, then run it again.") from None
         raise
     con.close()
     return results
