@@ -25,6 +25,7 @@ Exit codes and what the user sees:
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -39,6 +40,8 @@ from evalkit.errors import DataError, EvalkitError
 
 #: Exit code for a bug in evalkit (any exception that is not the user's mistake).
 BUG_EXIT = 3
+#: A report that failed on an exception that is not an evaluator's error (run.py names its type first).
+_REPORT_BUG = re.compile(r"the report failed: (?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Warning)\b: ")
 #: Exit code after Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
 INTERRUPT_EXIT = 130
 
@@ -308,9 +311,14 @@ def report(protocol: Path, data_src: Path, out_dir: Path, pdf: bool) -> None:
     created = not out_dir.exists()
     try:
         click.echo(run_report(protocol, data_src, out_dir, pdf=pdf))
-    except BaseException:
+    except BaseException as exc:
         if created and out_dir.is_dir() and not any(out_dir.iterdir()):
             out_dir.rmdir()  # a failed first report leaves no empty folder behind either
+        if isinstance(exc, EvalkitError) and _REPORT_BUG.search(str(exc)):
+            click.echo(f"internal error: {exc} -- this is a fault in evalkit (a bug, or the machine ran out of "
+                       "memory), not a problem with your input; no report was written. Please send this line and "
+                       "the command you ran to whoever maintains evalkit for your VRU.", err=True)
+            sys.exit(BUG_EXIT)
         raise
 
 

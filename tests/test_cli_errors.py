@@ -715,3 +715,27 @@ def test_store_write_failure_is_one_line_and_stores_nothing(tmp_path, monkeypatc
     assert line == (f"error: {db}: could not write to the store (Could not write file: No space left on device); "
                     "nothing of this ingest was stored. Fix: free disk space or check the folder, then run it again.")
     assert _store_rows(db) == before
+
+
+def test_report_failing_on_a_bug_says_so(tmp_path, monkeypatch):
+    """A report that dies on a programming error (not an EvalkitError) is called an internal error, exit 3."""
+    import evalkit.run as run
+
+    def failing(protocol, data_src, out_dir, *, pdf=False):
+        raise run.EvalkitError("INT03: the report failed: TypeError: unsupported operand (at evalkit/report/plots.py:55 "
+                               "in forest_plot)")
+
+    monkeypatch.setattr(run, "run_report", failing)
+    data = write_all(tmp_path / "data", ["interventions"])[0].parent
+    res = _run("report", ROOT / "protocols" / "INT03.yaml", "--data", data, "--out", tmp_path / "out")
+    assert res.exit_code == 3 and "Traceback" not in res.output
+    assert res.output.startswith("internal error: INT03: the report failed: TypeError: unsupported operand (at "
+                                 "evalkit/report/plots.py:55 in forest_plot) -- this is a fault in evalkit")
+    assert not (tmp_path / "out").exists()
+
+    def users(protocol, data_src, out_dir, *, pdf=False):
+        raise run.EvalkitError("INT03: the report failed: data: INT03: no participants have intervention_id INT03.")
+
+    monkeypatch.setattr(run, "run_report", users)
+    res = _run("report", ROOT / "protocols" / "INT03.yaml", "--data", data, "--out", tmp_path / "out")
+    assert res.exit_code == 2 and res.output.startswith("error: INT03: the report failed: data: INT03: no participants")
