@@ -739,3 +739,18 @@ def test_report_failing_on_a_bug_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(run, "run_report", users)
     res = _run("report", ROOT / "protocols" / "INT03.yaml", "--data", data, "--out", tmp_path / "out")
     assert res.exit_code == 2 and res.output.startswith("error: INT03: the report failed: data: INT03: no participants")
+
+
+def test_pseudonymise_a_gzip_csv_keeps_it_gzip(tmp_path):
+    import gzip
+
+    plain = write_csv(tmp_path / "participants.csv", rows("participants"))
+    zipped = tmp_path / "participants.csv.gz"
+    zipped.write_bytes(gzip.compress(plain.read_bytes()))
+    env = {"EVALKIT_PSEUDONYM_KEY": KEY}
+    assert _run("pseudonymise", plain, "--out", tmp_path / "p.csv", env=env).exit_code == 0
+    res = _run("pseudonymise", zipped, "--out", tmp_path / "p.csv.gz", env=env)
+    assert res.exit_code == 0, res.output
+    assert gzip.decompress((tmp_path / "p.csv.gz").read_bytes()) == (tmp_path / "p.csv").read_bytes()
+    (line,) = _err(_run("pseudonymise", plain, "--out", tmp_path / "q.csv.gz", env=env))
+    assert line.endswith(f"Fix: name the output with the same ending, e.g. --out {tmp_path / 'q.csv'}.")

@@ -24,18 +24,20 @@ rename): a failure never leaves a half-written file.
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import hmac
 import io
 import os
 import re
 import tempfile
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from evalkit.data.readers import _cell_text, normalise_name
+from evalkit.data.readers import _cell_text, _other_separator, data_stem, data_suffix, normalise_name
 from evalkit.errors import DataError, EvalkitError, Problem
 
 KEY_ENV_VAR = "EVALKIT_PSEUDONYM_KEY"
@@ -127,7 +129,12 @@ def _match_columns(header: Sequence[object], columns: Sequence[str]) -> list[int
 
 
 def _csv(src: Path, out: Path, columns: Sequence[str], apply: Callable[[str], str]) -> tuple[list[str], int]:
-    raw = src.read_bytes()
+    zipped = data_suffix(src) == ".csv.gz"
+    try:
+        raw = gzip.decompress(src.read_bytes()) if zipped else src.read_bytes()
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DataError(Problem(src.name, f"the compressed file cannot be read ({exc}).",
+                                "compress the CSV again with gzip, or give the plain .csv file.")) from None
     try:
         text, encoding = raw.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
@@ -138,6 +145,10 @@ def _csv(src: Path, out: Path, columns: Sequence[str], apply: Callable[[str], st
         raise DataError(Problem(src.name, "the file is empty.", "give a file with a header row."))
     idx = _match_columns(rows[0], columns)
     if not idx:
+        other = _other_separator(rows[0])
+        if other:
+            raise DataError(Problem(src.name, f"the columns are separated by {other}, not commas.",
+                                    "save it again from Excel as 'CSV UTF-8 (Comma delimited)'.", row=1))
         raise DataError(Problem(src.name, f"no column named {', '.join(columns)}.",
                                 "name the identifier column person_id, or pass the column to pseudonymise.", row=1))
     n = 0
@@ -148,6 +159,10 @@ def _csv(src: Path, out: Path, columns: Sequence[str], apply: Callable[[str], st
                 n += 1
 
     def write(tmp: Path) -> None:
+        if zipped:  # mtime 0: the same input and key give the same bytes
+            with gzip.GzipFile(tmp, "wb", mtime=0) as gz, io.TextIOWrapper(gz, encoding=encoding, newline="") as fh:
+                csv.writer(fh, lineterminator=newline).writerows(rows)
+            return
         with open(tmp, "w", encoding=encoding, newline="") as fh:
             csv.writer(fh, lineterminator=newline).writerows(rows)
 
@@ -227,15 +242,16 @@ def pseudonymise_file(src: str | Path, out: str | Path, *, key_file: str | Path 
             got = seen[v] = pseudonym(v, key)
         return got
 
-    suffix = src.suffix.lower()
-    kinds = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
-    if suffix in kinds and kinds.get(out.suffix.lower()) != kinds[suffix]:
+    suffix = data_suffix(src)
+    kinds = {".csv": "csv", ".txt": "csv", ".csv.gz": "csv.gz", ".xlsx": "xlsx", ".xlsm": "xlsx",
+             ".parquet": "parquet", ".pq": "parquet"}
+    if suffix in kinds and kinds.get(data_suffix(out)) != kinds[suffix]:
         raise DataError(Problem(src.name, f"the output {out.name} would not be the same kind of file as the input "
                                 f"(the copy keeps the input's format, {suffix}).",
-                                f"name the output with the same ending, e.g. --out {out.with_suffix(suffix)}."))
+                                f"name the output with the same ending, e.g. --out {out.with_name(data_stem(out) + suffix)}."))
     if out.is_dir():
         raise DataError(Problem(out.name, "the output is a folder.", f"give a file name, e.g. {out / src.name}."))
-    if suffix in (".csv", ".txt"):
+    if suffix in (".csv", ".txt", ".csv.gz"):
         found, n = _csv(src, out, columns, apply)
     elif suffix in (".xlsx", ".xlsm"):
         found, n = _xlsx(src, out, columns, apply)
@@ -243,7 +259,7 @@ def pseudonymise_file(src: str | Path, out: str | Path, *, key_file: str | Path 
         found, n = _parquet(src, out, columns, apply)
     else:
         raise DataError(Problem(src.name, f"files of type '{suffix}' are not read.",
-                                "use CSV, Excel (.xlsx) or Parquet."))
+                                "use CSV (or .csv.gz), Excel (.xlsx) or Parquet."))
     text = (f"pseudonymised {n:,} value(s) ({len(seen):,} distinct) in {', '.join(found)} of {src} -> {out}")
     if looked_done:
         text += (f"; note: {looked_done:,} value(s) already looked pseudonymised and were hashed again - "
