@@ -220,7 +220,7 @@ def _xlsx(src: Path, out: Path, columns: Sequence[str], apply: Callable[[str], s
 
 def pseudonymise_file(src: str | Path, out: str | Path, *, key_file: str | Path | None = None,
                       columns: Sequence[str] = ("person_id",)) -> str:
-    """Copy a CSV, Excel or Parquet file with identifier columns replaced by pseudonyms.
+    """Copy a CSV (plain or .csv.gz), Excel or Parquet file with identifier columns replaced by pseudonyms.
 
     Every other cell is copied unchanged. ``out`` may equal ``src``. Returns
     a one-line summary (counts only; the key is never shown or written).
