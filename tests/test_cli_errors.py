@@ -318,7 +318,8 @@ INT01 = (ROOT / "protocols" / "INT01.yaml").read_text(encoding="utf-8")
     ("subgroups:", "subgroup:", r"field 'subgroup': is not a field this section knows \(did you mean 'subgroups'\?\)"),
     ("alpha: 0.05", "alpha: five percent", r"field 'alpha': must be a number \(got 'five percent'\)\. Fix: write a "
                                            r"number, without quotes or units\."),
-    (re.compile(r"    ratio: \d+ "), "    ratio: one ", r"field 'designs\[0\]\.ratio': must be a whole number \(got 'one'\)"),
+    (re.compile(r"    ratio: \d+ "), "    ratio: one ",
+     r"field 'designs\[0\]\.ratio': must be a whole number \(got 'one'\)"),
     ("  start_from: 2020-04-01", "  start_from: 31st March 2020",
      r"field 'population\.start_from': must be a date written YYYY-MM-DD \(got '31st March 2020'\)"),
     ("    outcomes: [reoffending_12m]\n", "    outcomes: [reoffending_6m]\n",
@@ -607,7 +608,7 @@ def test_a_csv_given_where_a_store_is_expected(tmp_path):
                     "file name (e.g. store.duckdb) to start one.")
     (line,) = _err(_run("ingest", path, "--db", path))
     assert "is not a DuckDB store" in line and path.read_text().startswith("intervention_id,")
-    with pytest.raises(EvalkitError, match="is neither a DuckDB store nor a folder of data files. Fix: give the folder"):
+    with pytest.raises(EvalkitError, match="is neither a DuckDB store nor a folder of data files. Fix: give the"):
         load_tables(path)
 
 
@@ -661,7 +662,8 @@ def test_validate_protocol_against_data(tmp_path):
                for k in ("intervention_id:", "  start_from:")}
     assert lines == [
         f"error: {other}, line {line_of['intervention_id:']}, field 'intervention_id': against {data}: intervention_id "
-        "INT99 is not in the interventions table (it holds INT03, INT08). Fix: correct intervention_id in the protocol, "
+        "INT99 is not in the interventions table (it holds INT03, INT08). Fix: correct intervention_id in the "
+        "protocol, "
         "or point --data at the data for this intervention.",
         f"error: {later}, line {line_of['  start_from:']}, field 'population.start_from': against {data}: none of "
         "INT03's participants in the data started inside the protocol's population window. Fix: check population "
@@ -722,8 +724,8 @@ def test_report_failing_on_a_bug_says_so(tmp_path, monkeypatch):
     import evalkit.run as run
 
     def failing(protocol, data_src, out_dir, *, pdf=False):
-        raise run.EvalkitError("INT03: the report failed: TypeError: unsupported operand (at evalkit/report/plots.py:55 "
-                               "in forest_plot)")
+        raise run.EvalkitError("INT03: the report failed: TypeError: unsupported operand "
+                               "(at evalkit/report/plots.py:55 in forest_plot)")
 
     monkeypatch.setattr(run, "run_report", failing)
     data = write_all(tmp_path / "data", ["interventions"])[0].parent

@@ -248,7 +248,8 @@ def pseudonymise_file(src: str | Path, out: str | Path, *, key_file: str | Path 
     if suffix in kinds and kinds.get(data_suffix(out)) != kinds[suffix]:
         raise DataError(Problem(src.name, f"the output {out.name} would not be the same kind of file as the input "
                                 f"(the copy keeps the input's format, {suffix}).",
-                                f"name the output with the same ending, e.g. --out {out.with_name(data_stem(out) + suffix)}."))
+                                "name the output with the same ending, e.g. "
+                                f"--out {out.with_name(data_stem(out) + suffix)}."))
     if out.is_dir():
         raise DataError(Problem(out.name, "the output is a folder.", f"give a file name, e.g. {out / src.name}."))
     if suffix in (".csv", ".txt", ".csv.gz"):

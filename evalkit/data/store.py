@@ -349,7 +349,8 @@ def _append(db_path: Path, plan: list[tuple[Path, str]], checked_by_file: list[l
                     leftover.unlink(missing_ok=True)
         if isinstance(sys.exc_info()[1], duckdb.IOException) and not committed:  # disk full, file removed, ...
             raise EvalkitError(f"{db_path}: could not write to the store ({sys.exc_info()[1]}); nothing of this "
-                               "ingest was stored. Fix: free disk space or check the folder, then run it again.") from None
+                               "ingest was stored. Fix: free disk space or check the folder, then run it "
+                               "again.") from None
         raise
     con.close()
     return results
@@ -387,5 +388,6 @@ def summarise_store(db_path: str | Path) -> str:
         con.close()
 
 
-__all__ = ["ingest_files", "summarise_store", "store_open_message", "looks_like_duckdb", "IngestReport", "FileIngest", "file_sha256", "SQL_TYPES",
+__all__ = ["ingest_files", "summarise_store", "store_open_message", "looks_like_duckdb", "IngestReport", "FileIngest",
+           "file_sha256", "SQL_TYPES",
            "INGESTS_TABLE"]
