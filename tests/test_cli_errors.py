@@ -756,3 +756,11 @@ def test_pseudonymise_a_gzip_csv_keeps_it_gzip(tmp_path):
     assert gzip.decompress((tmp_path / "p.csv.gz").read_bytes()) == (tmp_path / "p.csv").read_bytes()
     (line,) = _err(_run("pseudonymise", plain, "--out", tmp_path / "q.csv.gz", env=env))
     assert line.endswith(f"Fix: name the output with the same ending, e.g. --out {tmp_path / 'q.csv'}.")
+
+
+def test_password_protected_workbook(tmp_path):
+    path = tmp_path / "return.xlsx"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))  # an OLE container, as Excel encrypts to
+    (line,) = _err(_run("validate", path))
+    assert line.startswith("error: return.xlsx: the workbook is password-protected (or is an old .xls file renamed "
+                           ".xlsx). Fix: open it in Excel, remove the password")

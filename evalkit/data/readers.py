@@ -334,6 +334,21 @@ def _read_excel(path: Path, table: str | None) -> tuple[list[RawTable], list[Pro
 
     file = path.name
     try:
+        with open(path, "rb") as fh:
+            start = fh.read(8)
+    except OSError as exc:
+        return [], [Problem(file, f"the file cannot be read ({exc.strerror}).",
+                            "check you may read it and that no other program (e.g. Excel) has it locked.")]
+    if start.startswith(b"\xd0\xcf\x11\xe0"):  # OLE: an encrypted workbook or an old .xls renamed
+        return [], [Problem(file, "the workbook is password-protected (or is an old .xls file renamed .xlsx).",
+                            "open it in Excel, remove the password (File > Info > Protect Workbook) or save it as "
+                            ".xlsx, and send it by a secure route instead.")]
+    if not start.startswith(b"PK"):
+        what = _disguised_kind(start)
+        kind = what[0] if what else "not an Excel workbook"
+        return [], [Problem(file, f"the workbook cannot be opened: this is {kind}, whatever its name says.",
+                            "save it again from Excel as .xlsx.")]
+    try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file
         return [], [Problem(file, f"the workbook cannot be opened ({type(exc).__name__}: {exc}).",
