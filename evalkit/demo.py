@@ -15,7 +15,6 @@ folder by an older evalkit is removed.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 import uuid
 from pathlib import Path

@@ -9,7 +9,6 @@ enumerates every whole-number completion by brute force.
 
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 import pandas as pd

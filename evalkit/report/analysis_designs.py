@@ -461,7 +461,7 @@ def subset_match(m: Any, treated_ids: set) -> Any:
 
 # --------------------------------------------------------------------------- did
 def run_did(protocol: Protocol, tables: dict, design, sample: MatchedSample | None) -> list[OutcomeResult]:
-    from evalkit.designs.did import event_study, matched_did, offending_panel
+    from evalkit.designs.did import matched_did, offending_panel
 
     primary_names = {o.name for o in protocol.primary_outcomes}
     out = []
