@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from evalkit.errors import MissingDataError
@@ -30,16 +31,13 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], *, table: str, pur
         )
 
 
-def spreadsheet_rows(index: pd.Index, limit: int = 10) -> str:
-    """Describe row labels as spreadsheet rows (header is row 1) for error messages."""
-    labels = list(index[:limit])
-    try:
-        text = ", ".join(str(int(i) + 2) for i in labels)
-    except (TypeError, ValueError):
-        text = ", ".join(map(str, labels))
-    if len(index) > limit:
-        text += f" and {len(index) - limit} more"
-    return text
+#: Most problems one :class:`DataError` lists; the rest are only counted.
+MAX_PROBLEMS = 50
+
+
+def spreadsheet_row(label) -> int | None:
+    """Spreadsheet row (header is row 1) of a default-index row label; None for any other label."""
+    return int(label) + 2 if isinstance(label, (int, np.integer)) else None
 
 
 def as_code(series: pd.Series) -> pd.Series:

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import DataError, MissingDataError, Problem, SpecError
-from evalkit.measures._common import get_config, require_columns
+from evalkit.measures._common import MAX_PROBLEMS, get_config, require_columns, spreadsheet_row
 from evalkit.results import ResultMixin
 
 OFFENCE_COLUMNS = ["person_id", "offence_date", "offence_group", "outcome", "outcome_date"]
@@ -52,10 +52,10 @@ def _dates(s: pd.Series, *, table: str, column: str, required: bool) -> pd.Serie
     if bad.any():
         rows = s.index[bad]
         raise DataError(
-            [Problem(file=table, row=int(i) + 2 if isinstance(i, (int, np.integer)) else None, column=column,
+            [Problem(file=table, row=spreadsheet_row(i), column=column,
                      message=f"'{s[i]}' is not a date" if given[i] else "date is missing",
-                     fix="Give dates as YYYY-MM-DD.") for i in rows[:50]],
-            truncated=max(0, len(rows) - 50),
+                     fix="Give dates as YYYY-MM-DD.") for i in rows[:MAX_PROBLEMS]],
+            truncated=max(0, len(rows) - MAX_PROBLEMS),
         )
     return out.dt.normalize()
 
@@ -66,10 +66,10 @@ def _codes(s: pd.Series, allowed: list[str], *, table: str, column: str) -> pd.S
     if bad.any():
         rows = s.index[bad]
         raise DataError(
-            [Problem(file=table, row=int(i) + 2 if isinstance(i, (int, np.integer)) else None, column=column,
+            [Problem(file=table, row=spreadsheet_row(i), column=column,
                      message=f"'{s[i]}' is not an allowed {column}",
-                     fix=f"Use one of: {', '.join(allowed)}.") for i in rows[:50]],
-            truncated=max(0, len(rows) - 50),
+                     fix=f"Use one of: {', '.join(allowed)}.") for i in rows[:MAX_PROBLEMS]],
+            truncated=max(0, len(rows) - MAX_PROBLEMS),
         )
     return norm
 

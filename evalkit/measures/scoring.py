@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import DataError, MissingDataError, Problem
-from evalkit.measures._common import as_code, require_columns, spreadsheet_rows
+from evalkit.measures._common import MAX_PROBLEMS, as_code, require_columns, spreadsheet_row
 from evalkit.measures.definitions import InstrumentDef, ScaleDef, get_definition
 from evalkit.results import ResultMixin
 
@@ -146,11 +146,10 @@ def instrument_info(name: str, *, definitions=None) -> InstrumentInfo:
 
 def _problems(rows: pd.DataFrame, message: str, fix: str, column: str) -> DataError:
     probs = [
-        Problem(file="measurements", row=int(i) + 2 if isinstance(i, (int, np.integer)) else None, column=column,
-                message=message.format(**r), fix=fix)
-        for i, r in rows.head(50).iterrows()
+        Problem(file="measurements", row=spreadsheet_row(i), column=column, message=message.format(**r), fix=fix)
+        for i, r in rows.head(MAX_PROBLEMS).iterrows()
     ]
-    return DataError(probs, truncated=max(0, len(rows) - 50))
+    return DataError(probs, truncated=max(0, len(rows) - MAX_PROBLEMS))
 
 
 def _clean_items(m: pd.DataFrame, d: InstrumentDef) -> pd.DataFrame:
@@ -173,7 +172,7 @@ def _clean_items(m: pd.DataFrame, d: InstrumentDef) -> pd.DataFrame:
             m[bad],
             f"response '{{response}}' to {d.name} item {{item}} is outside {d.response_min}-{d.response_max} "
             "or not a whole number.",
-            f"Correct the response, or leave it empty if the item was not answered.",
+            "Correct the response, or leave it empty if the item was not answered.",
             "response",
         )
     rev = m["item"].isin(d.reverse_items)
