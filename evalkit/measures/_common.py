@@ -19,6 +19,16 @@ def get_config(cfg=None):
     return load_config()
 
 
+def sort_by_timepoint(df: pd.DataFrame, cfg=None) -> pd.DataFrame:
+    """Sort by person_id, intervention_id and timepoint in configured order (other timepoints after, A-Z)."""
+    order = list(get_config(cfg).timepoints)
+    extra = sorted(set(df["timepoint"].astype(str)) - set(order))
+    rank = {t: i for i, t in enumerate(order + extra)}
+    df = df.assign(_t=df["timepoint"].astype(str).map(rank))
+    df = df.sort_values(["person_id", "intervention_id", "_t"], kind="mergesort").drop(columns="_t")
+    return df.reset_index(drop=True)
+
+
 def require_columns(df: pd.DataFrame, columns: Iterable[str], *, table: str, purpose: str) -> None:
     """Raise :class:`MissingDataError` naming any required column ``df`` lacks."""
     if not isinstance(df, pd.DataFrame):

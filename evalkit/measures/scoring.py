@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import DataError, MissingDataError, Problem
-from evalkit.measures._common import MAX_PROBLEMS, as_code, require_columns, spreadsheet_row
+from evalkit.measures._common import MAX_PROBLEMS, as_code, require_columns, sort_by_timepoint, spreadsheet_row
 from evalkit.measures.definitions import InstrumentDef, ScaleDef, get_definition
 from evalkit.results import ResultMixin
 
@@ -284,18 +284,7 @@ def score_instrument(
         out["measurement_date"] = dates.groupby([m[k] for k in KEYS]).max().reindex(out.index)
     out = out.reset_index()
     out.insert(3, "instrument", instrument)
-    return _sort(out, cfg)
-
-
-def _sort(df: pd.DataFrame, cfg) -> pd.DataFrame:
-    from evalkit.measures._common import get_config
-
-    order = list(get_config(cfg).timepoints)
-    extra = sorted(set(df["timepoint"].astype(str)) - set(order))
-    rank = {t: i for i, t in enumerate(order + extra)}
-    df = df.assign(_t=df["timepoint"].astype(str).map(rank))
-    df = df.sort_values(["person_id", "intervention_id", "_t"], kind="mergesort").drop(columns="_t")
-    return df.reset_index(drop=True)
+    return sort_by_timepoint(out, cfg)
 
 
 def wide_prepost(scores: pd.DataFrame, scale: str, *, pre: str = "baseline", post: str = "exit") -> pd.DataFrame:

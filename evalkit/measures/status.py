@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import DataError, MissingDataError, Problem
-from evalkit.measures._common import as_bool, get_config, require_columns
+from evalkit.measures._common import as_bool, get_config, require_columns, sort_by_timepoint
 
 KEYS = ["person_id", "intervention_id", "timepoint"]
 ETE_IN = ("in_education", "in_training", "employed")
@@ -82,10 +82,7 @@ def status_outcomes(statuses: pd.DataFrame, *, cfg=None) -> pd.DataFrame:
     out["substance_use_level"] = sub.map({v: float(i) for i, v in enumerate(SUBSTANCE_LEVELS)}).astype(float)
     for dom in ("peer_relationships", "family_relationships"):
         out[dom] = pd.to_numeric(wide.get(dom, pd.Series(np.nan, index=wide.index)), errors="coerce").astype(float)
-    out = out.reset_index()
-    order = {t: i for i, t in enumerate(cfg.timepoints)}
-    return (out.assign(_t=out["timepoint"].map(order)).sort_values(["person_id", "intervention_id", "_t"], kind="mergesort")
-            .drop(columns="_t").reset_index(drop=True))
+    return sort_by_timepoint(out.reset_index(), cfg)
 
 
 def status_change(outcomes: pd.DataFrame, measure: str, *, pre: str = "baseline", post: str = "exit") -> pd.DataFrame:
