@@ -188,7 +188,7 @@ def offending_outcomes(
 
     violent = set(cfg.violent_offence_groups)
     serious = set(cfg.serious_violence_groups)
-    out = idx.drop(columns=[]).copy()
+    out = idx  # already a private copy (_prepare_index)
     n = len(out)
 
     def counts(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -129,7 +129,7 @@ def instrument_info(name: str, *, definitions=None) -> InstrumentInfo:
             clinical_cutoff=s.clinical_cutoff,
             band_schemes=tuple(s.bands),
         )
-    info = InstrumentInfo(
+    return InstrumentInfo(
         name=d.name,
         title=f"{d.name}: {d.title}",
         n_items=len(d.items),
@@ -141,7 +141,6 @@ def instrument_info(name: str, *, definitions=None) -> InstrumentInfo:
         sources=d.sources,
         verified=dict(d.verified),
     )
-    return info
 
 
 def _problems(rows: pd.DataFrame, message: str, fix: str, column: str) -> DataError:
@@ -268,9 +267,8 @@ def score_instrument(
         if s.kind == "items":
             out[name] = _item_scale(wide, s, d)
         elif s.kind == "sum":
-            out[name] = out[list(s.sum_of)].sum(axis=1, min_count=len(s.sum_of)).where(
-                out[list(s.sum_of)].notna().all(axis=1)
-            )
+            # min_count = every part: the sum is missing unless all parts are present
+            out[name] = out[list(s.sum_of)].sum(axis=1, min_count=len(s.sum_of))
         else:
             raw = out[s.convert_from]
             table = {float(k): v for k, v in s.conversion.items()}
