@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from evalkit.data.schemas import completed_years
 from evalkit.errors import MissingDataError
 from evalkit.protocol import Protocol
 
@@ -64,20 +65,13 @@ def table(tables: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
     return frame
 
 
-def completed_years(born: pd.Series, at: pd.Series) -> pd.Series:
-    """Completed years between two date columns (age at a date)."""
-    born, at = pd.to_datetime(born), pd.to_datetime(at)
-    before_birthday = (at.dt.month < born.dt.month) | ((at.dt.month == born.dt.month) & (at.dt.day < born.dt.day))
-    return (at.dt.year - born.dt.year - before_birthday.astype(int)).astype("float")
-
-
 def _age(frame: pd.DataFrame, age_col: str, date_col: str) -> pd.Series:
     age = pd.to_numeric(frame.get(age_col), errors="coerce") if age_col in frame else None
     if age is None:
         age = pd.Series(np.nan, index=frame.index)
     age = age.astype("float")
     if "date_of_birth" in frame and age.isna().any():
-        age = age.fillna(completed_years(frame["date_of_birth"], frame[date_col]))
+        age = age.fillna(completed_years(frame["date_of_birth"], frame[date_col]).astype("float"))
     return age
 
 
@@ -226,5 +220,5 @@ def offending_index(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 __all__ = ["CATEGORICAL", "DERIVED", "OFFENCE_COLUMNS", "FIRST_DAY_COLUMNS", "EVENT_COLUMNS", "MatchingFrame",
-           "table", "completed_years", "index_date_column", "participants_all", "population", "comparison_pool",
+           "table", "index_date_column", "participants_all", "population", "comparison_pool",
            "coded_covariates", "matching_frame", "offending_index"]
