@@ -205,6 +205,12 @@ def write_template(path: str | Path, *, tables: Sequence[str] | None = None, cfg
         names = list(PROVIDER_TABLES) + [t for t in TABLES if t not in PROVIDER_TABLES]
     else:
         names = [table_spec(t).name for t in tables]
+    path = Path(path)
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise SpecError(f"{path}: the template is an Excel workbook, so its name must end in .xlsx. "
+                        f"Fix: use --out {path.with_suffix('.xlsx')}.")
+    if path.is_dir():
+        raise SpecError(f"{path}: is a folder. Fix: give a file name ending in .xlsx, e.g. {path / 'return.xlsx'}.")
     wb = Workbook()
     _instructions(wb, names, cfg)
     _field_guide(wb, names, cfg)
@@ -212,12 +218,6 @@ def write_template(path: str | Path, *, tables: Sequence[str] | None = None, cfg
     for name in names:
         _table_sheet(wb, name, cfg, lists)
     wb.move_sheet(LISTS_SHEET, offset=len(wb.sheetnames))  # hidden sheet last
-    path = Path(path)
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise SpecError(f"{path}: the template is an Excel workbook, so its name must end in .xlsx. "
-                        f"Fix: use --out {path.with_suffix('.xlsx')}.")
-    if path.is_dir():
-        raise SpecError(f"{path}: is a folder. Fix: give a file name ending in .xlsx, e.g. {path / 'return.xlsx'}.")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
