@@ -202,7 +202,7 @@ def _risk_fields(index: str) -> tuple[FieldSpec, ...]:
         FieldSpec("prior_offences", "int", False,
                   f"Proven offences (caution or conviction) in the 24 months before the {index}.", "2", min=0),
         FieldSpec("prior_violent_offences", "int", False,
-                  f"Of those, violent offences (configured violent offence groups).", "1", min=0),
+                  "Of those, violent offences (configured violent offence groups).", "1", min=0),
         FieldSpec("school_exclusion", "bool", False, "Permanently or repeatedly excluded from school.", "false"),
         FieldSpec("looked_after", "bool", False, "Looked-after child or care leaver.", "false"),
         FieldSpec("exploitation_concern", "bool", False,

@@ -266,8 +266,7 @@ def _pandera_failures(typed: pd.DataFrame, spec: TableSpec, cfg: VRUConfig) -> l
     out: list[_Failure] = []
     seen: set[tuple] = set()
     rule_names = {r.name for r in spec.rules}
-    for ctx, col, check, value, idx in zip(cases["schema_context"], cases["column"], cases["check"],
-                                           cases["failure_case"], cases["index"]):
+    for col, check, value, idx in zip(cases["column"], cases["check"], cases["failure_case"], cases["index"]):
         row = None if pd.isna(idx) else int(idx)
         check = str(check)
         if check in rule_names:
