@@ -9,7 +9,7 @@ pass to a report. :class:`ResultMixin` gives each one ``summary()``,
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from enum import IntEnum
 
 import pandas as pd
@@ -67,17 +67,8 @@ class Estimate:
     df: float | None = None
 
     def as_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "estimate": self.estimate,
-            "se": self.se,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "p_value": self.p_value,
-            "scale": self.scale,
-            "method": self.method,
-            "df": self.df,
-        }
+        """Fields as a dict, in declaration order (one row of a results table)."""
+        return asdict(self)
 
 
 class ResultMixin:
@@ -125,4 +116,4 @@ class ResultMixin:
         return f"<div class='evalkit-result'><h4>{html.escape(self.title)}</h4>{body}{notes_html}</div>"
 
 
-__all__ = ["SMS", "EvidenceLevel", "Estimate", "ResultMixin", "field"]
+__all__ = ["SMS", "EvidenceLevel", "Estimate", "ResultMixin"]
