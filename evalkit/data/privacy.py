@@ -9,7 +9,7 @@ say, an NHS number, which can be reversed by trying every number).
 
 Collisions: 16 hex characters are 64 bits; the chance that any two of *n*
 distinct ids share a pseudonym is about n²/2⁶⁵ — about 3 in 100 million for a
-million people, 3 in 10 billion for 10,000.
+million people, 3 in a million million (10¹²) for 10,000.
 
 The key comes from a key file (``key_file=``) or the ``EVALKIT_PSEUDONYM_KEY``
 environment variable; it must be at least 16 bytes, is never written to an
