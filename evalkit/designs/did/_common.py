@@ -1,16 +1,12 @@
 """Shared pieces of the difference-in-differences estimators.
 
-Input checks that speak to evaluators, the cluster-robust sandwich with the
-CR1 small-sample correction, panel coding (unit x period codes, balance) and
-the evidence rule (Maryland SMS 3, or 2 when pre-trends fail).
-
-Small-sample correction (CR1, as Stata ``regress, vce(cluster)``, Stata
-``reghdfe`` and R ``fixest``/pyfixest defaults)::
-
-    V = G/(G-1) * (N-1)/(N-K) * (X'WX)^-1 (sum_g s_g s_g') (X'WX)^-1
-
-with ``s_g`` the sum of the score ``w_i x_i u_i`` over cluster ``g``, and
-tests and intervals on the t distribution with ``G - 1`` degrees of freedom.
+Input checks that speak to evaluators, panel coding (unit x period codes,
+balance), t intervals, the Wald pre-trend test and the evidence rule (Maryland
+SMS 3, or 2 when pre-trends fail). The cluster-robust covariance (CR1, as
+Stata ``regress, vce(cluster)``, ``reghdfe`` and R ``fixest``/pyfixest, with
+tests and intervals on t with ``G - 1`` degrees of freedom) is
+:func:`evalkit.designs._sandwich.cluster_vcov`, shared with the matching
+design and re-exported here.
 """
 
 from __future__ import annotations
@@ -22,7 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evalkit.errors import InsufficientDataError, MissingDataError, SpecError
+from evalkit.designs._sandwich import ClusterVcov, cluster_vcov
+from evalkit.errors import MissingDataError, SpecError
 from evalkit.results import SMS, Estimate, EvidenceLevel
 
 
@@ -67,58 +64,6 @@ def codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes 0..k-1 in sorted order of the levels (so row order never matters)."""
     c, levels = pd.factorize(pd.Series(values), sort=True)
     return c.astype(np.intp), np.asarray(levels)
-
-
-def group_sum(codes_: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
-    """Column-wise sums of ``values`` (n, k) by group code -> (n_groups, k)."""
-    if values.ndim == 1:
-        return np.bincount(codes_, weights=values, minlength=n_groups)
-    return np.column_stack([np.bincount(codes_, weights=values[:, j], minlength=n_groups)
-                            for j in range(values.shape[1])])
-
-
-@dataclass(frozen=True)
-class ClusterVcov:
-    """A CR1 cluster-robust covariance and the numbers behind its correction."""
-
-    vcov: np.ndarray
-    n_obs: int
-    n_clusters: int
-    k: int  # parameters counted in (N-1)/(N-K)
-    factor: float  # G/(G-1) * (N-1)/(N-K)
-
-    @property
-    def df(self) -> int:
-        return self.n_clusters - 1
-
-
-def cluster_vcov(x: np.ndarray, resid: np.ndarray, cluster_codes: np.ndarray, *,
-                 weights: np.ndarray | None = None, k: int | None = None,
-                 bread: np.ndarray | None = None) -> ClusterVcov:
-    """CR1 cluster-robust covariance of OLS/WLS coefficients.
-
-    ``k`` is the parameter count used in (N-1)/(N-K) (defaults to the columns
-    of ``x``); callers with absorbed fixed effects pass the count they state.
-    """
-    n, p = x.shape
-    w = np.ones(n) if weights is None else weights
-    if bread is None:
-        bread = np.linalg.inv(x.T @ (x * w[:, None]))
-    n_clusters = int(cluster_codes.max()) + 1
-    scores = group_sum(cluster_codes, x * (w * resid)[:, None], n_clusters).reshape(n_clusters, p)
-    g = int(np.count_nonzero(np.bincount(cluster_codes, minlength=n_clusters)))
-    if g < 2:
-        raise InsufficientDataError(
-            "Cluster-robust standard errors need at least two clusters; the data have one. "
-            "Fix: cluster on a finer unit (e.g. person rather than group)."
-        )
-    k = p if k is None else k
-    if n - k <= 0:
-        raise InsufficientDataError(f"Too few observations ({n}) for {k} parameters.")
-    factor = g / (g - 1) * (n - 1) / (n - k)
-    meat = scores.T @ scores
-    v = factor * bread @ meat @ bread
-    return ClusterVcov(vcov=(v + v.T) / 2, n_obs=n, n_clusters=g, k=k, factor=factor)
 
 
 def t_estimate(name: str, est: float, se: float, df: float | None, *, alpha: float, scale: str,
@@ -175,5 +120,5 @@ def did_evidence(pretrend: PreTrendTest | None, *, alpha: float, design: str,
                          f"pre-trends ({pretrend}).")
 
 
-__all__ = ["ClusterVcov", "PreTrendTest", "binary", "cluster_vcov", "codes", "did_evidence", "group_sum",
-           "numeric", "require_columns", "t_estimate", "wald_test"]
+__all__ = ["ClusterVcov", "PreTrendTest", "binary", "cluster_vcov", "codes", "did_evidence", "numeric",
+           "require_columns", "t_estimate", "wald_test"]

@@ -38,10 +38,10 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from evalkit.designs import _sandwich as sw
 from evalkit.errors import DataError, InsufficientDataError, Problem, SpecError
 from evalkit.results import SMS, Estimate, EvidenceLevel, ResultMixin
 
-from . import _sandwich as sw
 from ._data import covariate_matrix
 from .balance import BalanceResult, _aligned, balance_table
 from .match import MatchResult
@@ -98,26 +98,26 @@ def _design(frame, units, covariates_adjust) -> np.ndarray:
     return np.column_stack(cols)
 
 
-def _vcov(X, scores, working_w, units, replace, *, linear: bool) -> np.ndarray:
-    B = sw.bread(X, working_w)
+def _vcov(X, resid, w, working_w, units, replace, *, linear: bool) -> np.ndarray:
+    B = sw.weighted_bread(X, working_w)
     if replace:
-        return sw.hc3(X, scores, B, working_w)
-    return sw.cluster_robust(X, scores, B, units["subclass"].to_numpy(), hc1=linear)
+        return sw.hc3(X, resid, w, B, working_w)
+    subclass = np.unique(units["subclass"].to_numpy(), return_inverse=True)[1].ravel()
+    return sw.cluster_vcov(X, resid, subclass, weights=w, bread=B, hc1=linear).vcov
 
 
 def fit_linear(y, X, w, units, replace) -> _Fit:
     """Weighted least squares with the matched-sample sandwich covariance."""
     res = sm.WLS(y, X, weights=w).fit()
-    scores = (w * res.resid)[:, None] * X
-    return _Fit(np.asarray(res.params), _vcov(X, scores, w, units, replace, linear=True), float(X.shape[0] - X.shape[1]))
+    return _Fit(np.asarray(res.params), _vcov(X, np.asarray(res.resid), w, w, units, replace, linear=True),
+                float(X.shape[0] - X.shape[1]))
 
 
 def fit_log_poisson(y, X, w, units, replace) -> _Fit:
     """Log-link (quasi-)Poisson GLM with prior weights and the matched-sample sandwich covariance."""
     res = sm.GLM(y, X, family=sm.families.Poisson(), var_weights=w).fit(tol=1e-12)
     mu = np.asarray(res.fittedvalues)
-    scores = (w * (y - mu))[:, None] * X
-    return _Fit(np.asarray(res.params), _vcov(X, scores, w * mu, units, replace, linear=False), np.inf)
+    return _Fit(np.asarray(res.params), _vcov(X, y - mu, w, w * mu, units, replace, linear=False), np.inf)
 
 
 def _estimate(name, fit, scale, method, ratio=False) -> Estimate:
