@@ -34,6 +34,7 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.stats import gamma
 
+from evalkit.synth.people import pick
 from evalkit.synth.settings import DATA_END, MAX_PROVEN_LAG_DAYS, default_config
 
 K = 0.8                                   # Weibull shape (<1: risk highest soon after the index date)
@@ -145,12 +146,6 @@ def _lags(rng: np.random.Generator, n: int, cap: float) -> np.ndarray:
     """Days from offence to outcome: gamma(2, 35) truncated at ``cap`` (inverse-CDF draw)."""
     u = rng.random(n) * gamma.cdf(cap, 2.0, scale=35.0)
     return np.maximum(1, np.ceil(gamma.ppf(u, 2.0, scale=35.0))).astype(int)
-
-
-def _pick(rng: np.random.Generator, shares: dict[str, float], n: int) -> np.ndarray:
-    codes = list(shares)
-    p = np.array([shares[c] for c in codes])
-    return np.array(codes, dtype=object)[rng.choice(len(codes), size=n, p=p / p.sum())]
 
 
 @dataclass
@@ -273,15 +268,15 @@ def _records(rng: np.random.Generator, people: pd.DataFrame, ev: _Events, end: n
     proven = np.concatenate(ev.proven)[keep]
     capped = np.concatenate(ev.capped)[keep]
     m = len(person)
-    group = np.where(violent, _pick(rng, VIOLENT_GROUPS, m), _pick(rng, OTHER_GROUPS, m))
+    group = np.where(violent, pick(rng, VIOLENT_GROUPS, m), pick(rng, OTHER_GROUPS, m))
     knife = rng.random(m) < np.array([KNIFE_SHARE.get(g, 0.0) for g in group])
     age = people["age"].to_numpy(int)[person] + ((day - people["index_date"].to_numpy("datetime64[D]")[person])
                                                  .astype(int) / 365.25).astype(int)
     youth = age < 18
-    proven_kind = np.where(youth, _pick(rng, {"youth_caution": 0.25, "youth_conditional_caution": 0.2,
+    proven_kind = np.where(youth, pick(rng, {"youth_caution": 0.25, "youth_conditional_caution": 0.2,
                                               "conviction": 0.55}, m),
-                           _pick(rng, {"caution": 0.3, "conviction": 0.7}, m))
-    unproven_kind = _pick(rng, {"no_further_action": 0.75, "community_resolution": 0.25}, m)
+                           pick(rng, {"caution": 0.3, "conviction": 0.7}, m))
+    unproven_kind = pick(rng, {"no_further_action": 0.75, "community_resolution": 0.25}, m)
     lag = np.where(capped, _lags(rng, m, MAX_PROVEN_LAG_DAYS), _lags(rng, m, 400.0))
     out_day = day + lag
     outcome = np.where(proven, proven_kind, unproven_kind).astype(object)
@@ -294,9 +289,9 @@ def _records(rng: np.random.Generator, people: pd.DataFrame, ev: _Events, end: n
     outcome_date = np.where(late, np.datetime64("NaT"), out_day)
     outcome_date = np.where(charged, charge_day, outcome_date)
     sentence = np.where(outcome == "conviction",
-                        np.where(youth, _pick(rng, {"custody": 0.06, "community": 0.7, "fine": 0.04,
+                        np.where(youth, pick(rng, {"custody": 0.06, "community": 0.7, "fine": 0.04,
                                                     "discharge": 0.2}, m),
-                                 _pick(rng, {"custody": 0.1, "community": 0.5, "fine": 0.2, "discharge": 0.2}, m)),
+                                 pick(rng, {"custody": 0.1, "community": 0.5, "fine": 0.2, "discharge": 0.2}, m)),
                         "none").astype(object)
     sentence[outcome == "pending"] = None
     allowed = set(default_config()["offence_groups"])
