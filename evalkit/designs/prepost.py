@@ -112,6 +112,21 @@ def _sorted_pairs(pre: np.ndarray, post: np.ndarray) -> tuple[np.ndarray, np.nda
     return p[order], q[order]
 
 
+def _complete_pairs(df: pd.DataFrame, pre: str, post: str, *, binary: bool,
+                    label: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Both columns as arrays (all rows) and the sorted complete pairs; at least 2 pairs or an error."""
+    pre_col, post_col = _column(df, pre, "baseline"), _column(df, post, "follow-up")
+    convert = _as_binary if binary else _as_numeric
+    pre_all, post_all = convert(pre_col, pre), convert(post_col, post)
+    x, y = _sorted_pairs(pre_all, post_all)
+    if len(x) < 2:
+        raise InsufficientDataError(
+            f"{label}: only {len(x)} person(s) have both a baseline ('{pre}') and a follow-up ('{post}') "
+            f"{'value' if binary else 'score'}; a pre/post analysis needs at least 2 complete pairs."
+        )
+    return pre_all, post_all, x, y
+
+
 def _baseline_only(baseline_only: pd.DataFrame | None, pre: str, binary: bool) -> np.ndarray:
     if baseline_only is None:
         return np.empty(0)
@@ -200,15 +215,8 @@ def prepost_continuous(
     _check_alpha(alpha)
     conf = 1 - alpha
     label = outcome_name or post
-    pre_col, post_col = _column(df, pre, "baseline"), _column(df, post, "follow-up")
-    pre_all, post_all = _as_numeric(pre_col, pre), _as_numeric(post_col, post)
-    x, y = _sorted_pairs(pre_all, post_all)
+    pre_all, post_all, x, y = _complete_pairs(df, pre, post, binary=False, label=label)
     n = len(x)
-    if n < 2:
-        raise InsufficientDataError(
-            f"{label}: only {n} person(s) have both a baseline ('{pre}') and a follow-up ('{post}') score; "
-            "a pre/post analysis needs at least 2 complete pairs."
-        )
     diff = y - x
     if np.all(diff == diff[0]):
         what = "no one's score changed" if diff[0] == 0 else f"every person's score changed by exactly {diff[0]:g}"
@@ -307,15 +315,8 @@ def prepost_binary(
     _check_alpha(alpha)
     conf = 1 - alpha
     label = outcome_name or post
-    pre_col, post_col = _column(df, pre, "baseline"), _column(df, post, "follow-up")
-    pre_all, post_all = _as_binary(pre_col, pre), _as_binary(post_col, post)
-    x, y = _sorted_pairs(pre_all, post_all)
+    pre_all, post_all, x, y = _complete_pairs(df, pre, post, binary=True, label=label)
     n = len(x)
-    if n < 2:
-        raise InsufficientDataError(
-            f"{label}: only {n} person(s) have both a baseline ('{pre}') and a follow-up ('{post}') value; "
-            "a pre/post analysis needs at least 2 complete pairs."
-        )
     table = PairedTable(both_yes=int(np.sum((x == 1) & (y == 1))), yes_to_no=int(np.sum((x == 1) & (y == 0))),
                         no_to_yes=int(np.sum((x == 0) & (y == 1))), both_no=int(np.sum((x == 0) & (y == 0))))
     if table.discordant == 0:
