@@ -24,29 +24,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from evalkit.data.contract import TABLES as CONTRACT_TABLES
 from evalkit.errors import SpecError
 
+#: Columns of each file, in order: the data contract's for every data table, then the truth file.
 COLUMNS: dict[str, list[str]] = {
-    "interventions": ["intervention_id", "name", "provider", "prevention_level", "intervention_type", "area",
-                      "start_date", "end_date", "annual_cost", "funding_stream", "planned_places",
-                      "completion_min_sessions"],
-    "participants": ["person_id", "intervention_id", "referral_date", "start_date", "end_date", "exit_reason",
-                     "date_of_birth", "age_at_start", "sex", "ethnicity_detailed", "ethnicity_group", "locality",
-                     "referral_source", "prior_offences", "prior_violent_offences", "school_exclusion",
-                     "looked_after", "exploitation_concern", "substance_misuse_concern"],
-    "contacts": ["person_id", "intervention_id", "contact_date", "contact_type", "duration_minutes", "attended"],
-    "measurements": ["person_id", "intervention_id", "instrument", "item", "response", "timepoint",
-                     "measurement_date"],
-    "statuses": ["person_id", "intervention_id", "timepoint", "status_date", "domain", "value"],
-    "onward_referrals": ["person_id", "intervention_id", "service", "referral_date", "taken_up", "taken_up_date"],
-    "offences": ["person_id", "offence_date", "offence_group", "knife_enabled", "outcome", "outcome_date",
-                 "sentence"],
-    "comparison_pool": ["person_id", "index_date", "pool_source", "date_of_birth", "age_at_index", "sex",
-                        "ethnicity_detailed", "ethnicity_group", "locality", "prior_offences",
-                        "prior_violent_offences", "school_exclusion", "looked_after", "exploitation_concern",
-                        "substance_misuse_concern"],
-    "area_counts": ["area", "month", "indicator", "count", "population"],
-    "area_rollout": ["intervention_id", "area", "start_month"],
+    **{name: list(spec.columns) for name, spec in CONTRACT_TABLES.items()},
     "truth": ["intervention_id", "outcome", "scale", "true_effect", "scenario", "primary"],
 }
 
