@@ -149,8 +149,9 @@ def _load_folder(folder: Path, names: list[str], explicit: bool, cfg: VRUConfig)
             except (pandera.errors.SchemaError, pandera.errors.SchemaErrors):
                 frame = None
         if frame is None:
-            frame = read_valid(path, table=name, cfg=cfg)[name]  # raises DataError naming row and column
-        out[name] = finish_typed(frame, name, cfg).reset_index(drop=True)
+            out[name] = read_valid(path, table=name, cfg=cfg)[name]  # finished; raises DataError naming row and column
+        else:
+            out[name] = finish_typed(frame, name, cfg).reset_index(drop=True)
     return out
 
 
