@@ -64,6 +64,14 @@ def test_csv_ragged_row_reported(tmp_path):
     assert prob.row == 2 and "6 cells" in prob.message
 
 
+
+def test_csv_cell_beyond_csv_field_limit_is_a_problem_not_a_crash(tmp_path):
+    # Python's csv module raises csv.Error on a cell over 131,072 characters (usually a lost quote)
+    p = tmp_path / "contacts.csv"
+    p.write_text("person_id,intervention_id\n" + "x" * 200_000 + ",INT01\n")
+    (prob,) = validate_file(p)
+    assert prob.row is None and "not valid CSV" in prob.message and "field limit" in prob.message
+
 def test_file_without_table_name(tmp_path):
     p = write_csv(tmp_path / "export.csv", MINIMAL["contacts"])
     (prob,) = validate_file(p)

@@ -181,13 +181,13 @@ def _read_csv(path: Path, table: str) -> tuple[list[RawTable], list[Problem]]:
             continue
     else:  # pragma: no cover - cp1252 decodes nearly everything
         return [], [Problem(file, "the file is not readable text.", "save it as CSV (UTF-8).")]
-    try:
-        header = next(csv.reader(io.StringIO(text, newline="")), None)
+    try:  # the first rows once: the header, and where a misplaced header might be
+        head = list(itertools.islice(csv.reader(io.StringIO(text, newline="")), HEADER_SEARCH_ROWS + 1))
     except csv.Error as exc:
         return [], [Problem(file, f"the file is not valid CSV ({exc}).", "save it again as CSV (comma separated).")]
+    header = head[0] if head else None
     if not header:
         return [], [Problem(file, "the file is empty.", "add a header row with the column names.")]
-    head = list(itertools.islice(csv.reader(io.StringIO(text, newline="")), HEADER_SEARCH_ROWS + 1))
     found = _header_row_elsewhere(head, table)
     if found:
         return [], [_header_problem(file, None, head, found)]
