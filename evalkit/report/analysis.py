@@ -440,10 +440,7 @@ def limitations(protocol: Protocol, people: pd.DataFrame, outcomes: list[Outcome
 # --------------------------------------------------------------------------- report hooks
 def findings(ctx: Any) -> dict:
     """Aggregates the portfolio reads from ``findings.json`` (no row-level data, counts controlled)."""
-    a = ctx.analysis
-    if a is None:
-        return {}
-    return findings_dict(a, ctx.protocol)
+    return findings_dict(ctx.analysis, ctx.protocol)
 
 
 def findings_dict(a: InterventionAnalysis, protocol: Protocol) -> dict:
@@ -488,16 +485,6 @@ def findings_dict(a: InterventionAnalysis, protocol: Protocol) -> dict:
             prim["n"] = None
     return {"primary": prim, "outcomes": outcomes, "limitations": list(a.limitations),
             "disclosure_threshold": t, "min_n_significance": protocol.min_n_significance}
-
-
-def __getattr__(name: str):
-    # Section renderers live in analysis_render; sections.py looks them up here as section_<name>.
-    if name.startswith("section_"):
-        from evalkit.report import analysis_render
-
-        if hasattr(analysis_render, name):
-            return getattr(analysis_render, name)
-    raise AttributeError(f"module 'evalkit.report.analysis' has no attribute {name!r}")
 
 
 __all__ = ["analyse_intervention", "choose_primary", "primary_finding", "attrition_flow", "profile_table",

@@ -1,7 +1,6 @@
 """HTML for the per-intervention report sections, from :class:`InterventionAnalysis`.
 
-:mod:`evalkit.report.sections` calls ``section_<name>(ctx)`` here (through
-:mod:`evalkit.report.analysis`); each returns HTML built from aggregates, plain
+:mod:`evalkit.report.sections` calls ``section_<name>(ctx)`` here; each returns HTML built from aggregates, plain
 English first and detail after. Every count shown passes disclosure control
 (:mod:`evalkit.report.disclosure`); shares whose numerator or its complement is
 a small count are hidden too, since with the group size shown they would reveal
@@ -36,7 +35,7 @@ def _fig(fig, alt: str) -> str:
     return figure_html(fig, alt=alt)
 
 
-def _analysis(ctx) -> InterventionAnalysis | None:
+def _analysis(ctx) -> InterventionAnalysis:
     return ctx.analysis
 
 
@@ -67,7 +66,7 @@ def estimate_text(o: OutcomeResult) -> tuple[str, str]:
 # --------------------------------------------------------------------------- headline
 def section_headline(ctx) -> str | None:
     a = _analysis(ctx)
-    if a is None or a.primary is None:
+    if a.primary is None:
         return None
     p = a.primary
     cls = CATEGORY_CLASS.get(p.category, "neutral")
@@ -185,7 +184,7 @@ def _cap(text: str) -> str:
 
 def section_participation(ctx) -> str | None:
     a = _analysis(ctx)
-    if a is None or not a.attrition:
+    if not a.attrition:
         return None
     from evalkit.report.plots import attrition_chevron
 
@@ -207,7 +206,7 @@ def section_participation(ctx) -> str | None:
 # --------------------------------------------------------------------------- profile
 def section_profile(ctx) -> str | None:
     a = _analysis(ctx)
-    if a is None or a.profile is None or a.profile.empty:
+    if a.profile is None or a.profile.empty:
         return None
     prof = a.profile
     groups = list(dict.fromkeys(c[0] for c in prof.columns if isinstance(c, tuple)))
@@ -280,10 +279,8 @@ def profile_hidden(prof: pd.DataFrame, groups: list[str], threshold: int) -> lis
 
 
 # --------------------------------------------------------------------------- design
-def section_design(ctx) -> str | None:
+def section_design(ctx) -> str:
     a = _analysis(ctx)
-    if a is None:
-        return None
     from evalkit.report.sections import DESIGN_WORDS
 
     rows = []
@@ -292,7 +289,7 @@ def section_design(ctx) -> str | None:
         if o.design in seen:
             continue
         seen.add(o.design)
-        name, _, words = DESIGN_WORDS[o.design]
+        name, words = DESIGN_WORDS[o.design]
         got = [x for x in a.outcomes if x.design == o.design and x.ok]
         level = max((x.sms for x in got), default=None)
         why = next((x.evidence for x in got if x.sms == level), "") if got else "could not be estimated"
@@ -303,10 +300,8 @@ def section_design(ctx) -> str | None:
 
 
 # --------------------------------------------------------------------------- balance
-def section_balance(ctx) -> str | None:
+def section_balance(ctx) -> str:
     a = _analysis(ctx)
-    if a is None:
-        return None
     if not a.balance:
         return "<p>This evaluation has no matched comparison group, so there is no balance to check.</p>"
     from evalkit.designs.matching import love_plot
@@ -331,10 +326,8 @@ def section_balance(ctx) -> str | None:
 
 
 # --------------------------------------------------------------------------- results
-def section_results(ctx) -> str | None:
+def section_results(ctx) -> str:
     a = _analysis(ctx)
-    if a is None:
-        return None
     parts = [_forest(a)] if sum(1 for o in a.outcomes if o.standardised is not None) > 1 else []
     for o in a.outcomes:
         parts.append(_outcome_block(ctx, o))
@@ -516,10 +509,8 @@ def _did_plot(o: OutcomeResult):
 
 
 # --------------------------------------------------------------------------- subgroups, sensitivity, limitations
-def section_subgroups(ctx) -> str | None:
+def section_subgroups(ctx) -> str:
     a = _analysis(ctx)
-    if a is None:
-        return None
     if not a.subgroups:
         return "<p>No subgroup analysis applies to this evaluation's primary result.</p>"
     parts = ["<p>Results in small groups are uncertain; a difference between groups is not evidence that the "
@@ -539,29 +530,23 @@ def section_subgroups(ctx) -> str | None:
     return "".join(parts)
 
 
-def section_sensitivity(ctx) -> str | None:
+def section_sensitivity(ctx) -> str:
     a = _analysis(ctx)
-    if a is None:
-        return None
     if not a.sensitivity:
         return "<p>No sensitivity analysis applies to these designs.</p>"
     items = "".join(f"<li><b>{_e(h)}</b>: {_e(t)}</li>" for h, t in a.sensitivity)
     return f"<ul>{items}</ul>"
 
 
-def section_limitations(ctx) -> str | None:
+def section_limitations(ctx) -> str:
     a = _analysis(ctx)
-    if a is None:
-        return None
     if not a.limitations:
         return "<p>No particular limitations were found in the diagnostics.</p>"
     return "<ul>" + "".join(f"<li>{_e(t)}</li>" for t in a.limitations) + "</ul>"
 
 
-def section_appendix(ctx) -> str | None:
+def section_appendix(ctx) -> str:
     a = _analysis(ctx)
-    if a is None:
-        return None
     std = sorted({o.standardisation for o in a.outcomes if o.standardisation})
     rows = "".join(f"<li>{_e(s)}</li>" for s in std)
     return ("<h3>How the primary finding is chosen and standardised</h3><p>The protocol's first primary outcome, "

@@ -39,20 +39,21 @@ from evalkit.report.disclosure import counts_html, safe_count, safe_flow, safe_h
 VERSIONED = ("evalkit", "numpy", "pandas", "scipy", "statsmodels", "lifelines", "linearmodels", "matplotlib",
              "duckdb", "pydantic", "pandera", "papermill", "nbconvert")
 
+#: Each design's name and what it does, in plain English (the report's design table).
 DESIGN_WORDS = {
-    "prepost": ("Before and after", 1,
+    "prepost": ("Before and after",
                 "Participants' scores at the start and at the end are compared. There is no comparison group, so "
                 "changes that would have happened anyway (growing up, regression to the mean) cannot be ruled out."),
-    "matched": ("Matched comparison", 3,
+    "matched": ("Matched comparison",
                 "Each participant is compared with a similar young person who did not take part, chosen on age, sex, "
                 "ethnicity, previous offending and risk factors. Differences that were not recorded may remain."),
-    "did": ("Difference in differences", 3,
+    "did": ("Difference in differences",
             "Offending before and after the start is compared between participants and their matched comparison "
             "group, so stable differences between the groups cancel out."),
-    "area_trend": ("Area trend against baseline", 1,
+    "area_trend": ("Area trend against baseline",
                    "The area's indicators in the year are compared with the three years before. Other changes in "
                    "the area at the same time cannot be ruled out."),
-    "area_did": ("Area difference in differences", 3,
+    "area_did": ("Area difference in differences",
                  "The change in districts where the programme ran is compared with the change in similar districts "
                  "where it did not."),
 }
@@ -168,11 +169,9 @@ class ReportContext:
 
     @cached_property
     def analysis(self) -> Any:
-        """The per-design analysis (``evalkit.report.analysis.analyse_intervention``), or None until it exists."""
-        try:
-            from evalkit.report.analysis import analyse_intervention
-        except ImportError:
-            return None
+        """The per-design analysis (``evalkit.report.analysis.analyse_intervention``), run once per report."""
+        from evalkit.report.analysis import analyse_intervention
+
         return analyse_intervention(self.protocol, self.tables, cfg=self.cfg)
 
 
@@ -265,14 +264,11 @@ def _tables_and_fingerprint(src: Path) -> tuple[dict[str, pd.DataFrame], str]:
 
 
 # --------------------------------------------------------------------------- sections
-def _delegate(ctx: ReportContext, name: str) -> Any:
-    """The analysis module's rendering of a section, if it provides one."""
-    try:
-        from evalkit.report import analysis as module
-    except ImportError:
-        return None
-    func = getattr(module, f"section_{name}", None)
-    return func(ctx) if func is not None else None
+def _delegate(ctx: ReportContext, name: str) -> str | None:
+    """The body ``evalkit.report.analysis_render.section_<name>`` writes (None: nothing to show from the analysis)."""
+    from evalkit.report import analysis_render
+
+    return getattr(analysis_render, f"section_{name}")(ctx)
 
 
 def title(ctx: ReportContext) -> Section:
@@ -405,58 +401,41 @@ def profile(ctx: ReportContext) -> Section:
 
 def design(ctx: ReportContext) -> Section:
     """The design(s) and the strength of evidence each can give (Maryland Scientific Methods Scale)."""
-    body = _delegate(ctx, "design")
-    if body is None:
-        rows = []
-        for d in ctx.protocol.designs:
-            name, sms, words = DESIGN_WORDS[d.type]
-            outcomes = ", ".join(getattr(d, "outcomes", None) or getattr(d, "indicators", []))
-            rows.append(f"<tr><td><b>{name}</b></td><td>{html.escape(outcomes.replace('_', ' '))}</td>"
-                        f"<td>up to level {sms}</td><td>{html.escape(words)}</td></tr>")
-        body = ("<table class='design'><thead><tr><th>Design</th><th>Outcomes</th><th>Evidence (Maryland SMS)</th>"
-                "<th>What it does</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
-    return _section("How we evaluated it", html_of(body), threshold=ctx.threshold, anchor="design",
+    return _section("How we evaluated it", _delegate(ctx, "design"), threshold=ctx.threshold, anchor="design",
                     lead="The design decides how sure we can be: level 1 (before and after only) is weakest, level 5 "
                          "(randomised) strongest.")
 
 
-def _simple(ctx: ReportContext, name: str, heading: str, lead: str, missing: str) -> Section:
-    body = _delegate(ctx, name)
-    return _section(heading, html_of(body) if body is not None else _pending(missing), threshold=ctx.threshold,
-                    anchor=name, lead=lead)
+def _simple(ctx: ReportContext, name: str, heading: str, lead: str) -> Section:
+    return _section(heading, _delegate(ctx, name), threshold=ctx.threshold, anchor=name, lead=lead)
 
 
 def balance(ctx: ReportContext) -> Section:
     """Balance of the matched groups (standardised mean differences, love plot)."""
     return _simple(ctx, "balance", "Were the groups comparable?",
-                   "After matching, the two groups should look alike on everything recorded before the start.",
-                   "Balance diagnostics appear here for designs with a comparison group.")
+                   "After matching, the two groups should look alike on everything recorded before the start.")
 
 
 def results(ctx: ReportContext) -> Section:
     """Results per outcome with confidence intervals and plots."""
-    return _simple(ctx, "results", "Results", "Each outcome in turn, with its confidence interval.",
-                   "Outcome results are not available in this version of evalkit.")
+    return _simple(ctx, "results", "Results", "Each outcome in turn, with its confidence interval.")
 
 
 def subgroups(ctx: ReportContext) -> Section:
     """Results by sex, ethnic group, age band and locality, where numbers allow."""
     return _simple(ctx, "subgroups", "Results for groups of young people",
-                   "Shown only where every group is large enough to report safely.",
-                   "No subgroup results are available.")
+                   "Shown only where every group is large enough to report safely.")
 
 
 def sensitivity(ctx: ReportContext) -> Section:
     """How robust the results are (hidden bias, attrition, alternative settings)."""
     return _simple(ctx, "sensitivity", "How robust is this?",
-                   "Checks of how much the conclusions depend on assumptions.",
-                   "No sensitivity analysis is available.")
+                   "Checks of how much the conclusions depend on assumptions.")
 
 
 def limitations(ctx: ReportContext) -> Section:
     """Limitations written from the diagnostics."""
-    return _simple(ctx, "limitations", "Limitations", "What the reader should keep in mind.",
-                   "Limitations are written from the analysis diagnostics once the analysis is available.")
+    return _simple(ctx, "limitations", "Limitations", "What the reader should keep in mind.")
 
 
 def package_versions() -> dict[str, str]:
@@ -492,8 +471,7 @@ def appendix(ctx: ReportContext) -> Section:
         f"<h3>The protocol ({html.escape(ctx.protocol_path.name)})</h3>"
         f"<pre class='protocol'>{html.escape(ctx.protocol_text)}</pre>"
     )
-    extra = _delegate(ctx, "appendix")
-    return _section("Appendix", body + html_of(extra), threshold=ctx.threshold, anchor="appendix",
+    return _section("Appendix", body + _delegate(ctx, "appendix"), threshold=ctx.threshold, anchor="appendix",
                     lead="The pre-specified protocol and what is needed to reproduce this report.")
 
 
@@ -509,13 +487,9 @@ def findings(ctx: ReportContext) -> dict:
     base = {"intervention_id": ctx.protocol.intervention_id, "title": ctx.protocol.title,
             "intervention_type": ctx.protocol.intervention_type, "n_participants": None if small else n,
             "n_participants_shown": safe_count(n, ctx.threshold), "fingerprint": ctx.fingerprint}
-    try:
-        from evalkit.report import analysis as module
-    except ImportError:
-        return base
-    func = getattr(module, "findings", None)
-    if func is not None:
-        base.update(func(ctx))
+    from evalkit.report.analysis import findings as analysis_findings
+
+    base.update(analysis_findings(ctx))
     return safe_json(base, ctx.threshold)
 
 
@@ -568,13 +542,12 @@ def load_portfolio(protocol_dir: str | Path, data_src: str | Path, reports_dir: 
                             output_dir=Path(output_dir) if output_dir else None, cfg=_config(), threshold=threshold)
 
 
-def _portfolio_delegate(pctx: PortfolioContext, name: str) -> Any:
-    try:
-        from evalkit.report import portfolio as module
-    except ImportError:
-        return None
-    func = getattr(module, f"section_{name}", None)
-    return func(pctx) if func is not None else None
+def _portfolio_simple(pctx: PortfolioContext, name: str, heading: str, lead: str) -> Section:
+    """A portfolio section whose body ``evalkit.report.portfolio.section_<name>`` writes."""
+    from evalkit.report import portfolio
+
+    return _section(heading, getattr(portfolio, f"section_{name}")(pctx), threshold=pctx.threshold, anchor=name,
+                    lead=lead)
 
 
 def portfolio_title(pctx: PortfolioContext) -> Section:
@@ -588,73 +561,63 @@ def portfolio_title(pctx: PortfolioContext) -> Section:
 
 def portfolio_overview(pctx: PortfolioContext) -> Section:
     """One row per intervention: type, participants (disclosure-controlled), cost, report status."""
-    body = _portfolio_delegate(pctx, "overview")
-    if body is None:
-        inter = pctx.tables.get("interventions", pd.DataFrame()).set_index("intervention_id", drop=False) \
-            if "interventions" in pctx.tables else pd.DataFrame()
-        # Participants who started in each protocol's period, the same count as each report's "Started in
-        # the period" and the cost table: an all-time count beside it would reveal the difference by
-        # subtraction (those referred outside the period), which the report hides when small.
-        from evalkit.report import analysis_data as ad
+    inter = pctx.tables.get("interventions", pd.DataFrame()).set_index("intervention_id", drop=False) \
+        if "interventions" in pctx.tables else pd.DataFrame()
+    # Participants who started in each protocol's period, the same count as each report's "Started in
+    # the period" and the cost table: an all-time count beside it would reveal the difference by
+    # subtraction (those referred outside the period), which the report hides when small.
+    from evalkit.report import analysis_data as ad
 
-        counts = {}
-        for p in pctx.protocols:
-            try:
-                counts[p.intervention_id] = len(ad.population(p, pctx.tables))
-            except EvalkitError:
-                counts[p.intervention_id] = 0
-        rows = []
-        for p in pctx.protocols:
-            if p.intervention_id == "VRU":
-                continue
-            i = p.intervention_id
-            n = int(counts.get(i, 0))
-            cost = inter.loc[i, "annual_cost"] if i in inter.index and "annual_cost" in inter else None
-            status = pctx.statuses.get(i, {}).get("status", "not run")
-            link = f"<a href='{i}/{i}.html'>{html.escape(p.title)}</a>" if status == "ok" else html.escape(p.title)
-            rows.append({"ID": i, "Intervention": link, "Type": str(p.intervention_type or "").replace("_", " "),
-                         "Participants": safe_count(n, pctx.threshold),
-                         "Annual cost": f"£{cost:,.0f}" if cost is not None else "–",
-                         "Cost per participant": (f"£{cost / n:,.0f}" if cost is not None and n >= pctx.threshold
-                                                  else "[c]" if cost is not None and n else "–"),
-                         "Report": status})
-        body = pd.DataFrame(rows).to_html(index=False, border=0, escape=False)
-    return _section("The interventions", html_of(body), threshold=pctx.threshold, anchor="overview",
+    counts = {}
+    for p in pctx.protocols:
+        try:
+            counts[p.intervention_id] = len(ad.population(p, pctx.tables))
+        except EvalkitError:
+            counts[p.intervention_id] = 0
+    rows = []
+    for p in pctx.protocols:
+        if p.intervention_id == "VRU":
+            continue
+        i = p.intervention_id
+        n = int(counts.get(i, 0))
+        cost = inter.loc[i, "annual_cost"] if i in inter.index and "annual_cost" in inter else None
+        status = pctx.statuses.get(i, {}).get("status", "not run")
+        link = f"<a href='{i}/{i}.html'>{html.escape(p.title)}</a>" if status == "ok" else html.escape(p.title)
+        rows.append({"ID": i, "Intervention": link, "Type": str(p.intervention_type or "").replace("_", " "),
+                     "Participants": safe_count(n, pctx.threshold),
+                     "Annual cost": f"£{cost:,.0f}" if cost is not None else "–",
+                     "Cost per participant": (f"£{cost / n:,.0f}" if cost is not None and n >= pctx.threshold
+                                              else "[c]" if cost is not None and n else "–"),
+                     "Report": status})
+    body = pd.DataFrame(rows).to_html(index=False, border=0, escape=False)
+    return _section("The interventions", body, threshold=pctx.threshold, anchor="overview",
                     lead="Young people who started in each protocol's period; counts below "
                          f"{pctx.threshold} are hidden ([c]), and so is a cost per participant that would reveal one.")
-
-
-def _portfolio_simple(pctx: PortfolioContext, name: str, heading: str, lead: str, missing: str) -> Section:
-    body = _portfolio_delegate(pctx, name)
-    return _section(heading, html_of(body) if body is not None else _pending(missing), threshold=pctx.threshold,
-                    anchor=name, lead=lead)
 
 
 def portfolio_forest(pctx: PortfolioContext) -> Section:
     """Forest plot of every intervention's primary effect (standardised) with CIs."""
     return _portfolio_simple(pctx, "forest", "Effects on the primary outcome",
                              "Standardised so that different outcomes can be compared; right of the line is better "
-                             "for young people.", "Effects appear here once the outcome analysis is available.")
+                             "for young people.")
 
 
 def portfolio_value(pctx: PortfolioContext) -> Section:
     """Cost per participant and per outcome achieved."""
     return _portfolio_simple(pctx, "value", "Cost and value", "What each intervention costs per young person and "
-                             "per improved outcome.", "Cost per outcome appears once the outcome analysis is "
-                             "available.")
+                             "per improved outcome.")
 
 
 def portfolio_reach(pctx: PortfolioContext) -> Section:
     """Reach and equity: participants by group against the cohort at risk."""
     return _portfolio_simple(pctx, "reach", "Reach and equity", "Who the portfolio reaches, against the young "
-                             "people at risk.", "Reach and equity tables are not available in this version.")
+                             "people at risk.")
 
 
 def portfolio_commissioning(pctx: PortfolioContext) -> Section:
     """A commissioning category per intervention, from documented rules."""
     return _portfolio_simple(pctx, "commissioning", "What this means for commissioning",
-                             "A category per intervention from documented, configurable rules.",
-                             "Commissioning categories appear once the outcome analysis is available.")
+                             "A category per intervention from documented, configurable rules.")
 
 
 def portfolio_appendix(pctx: PortfolioContext) -> Section:
@@ -667,8 +630,7 @@ def portfolio_appendix(pctx: PortfolioContext) -> Section:
             f"<tr><td>Protocols</td><td>{len(pctx.protocols)}</td></tr></table>"
             + (f"<h3>Reports that could not be produced</h3><ul>{fails}</ul>" if fails else "")
             + f"<h3>Software</h3>{versions}")
-    extra = _portfolio_delegate(pctx, "appendix")
-    return _section("Appendix", body + html_of(extra), threshold=pctx.threshold, anchor="appendix")
+    return _section("Appendix", body, threshold=pctx.threshold, anchor="appendix")
 
 
 __all__ = [
