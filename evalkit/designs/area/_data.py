@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from evalkit.errors import DataError, MissingDataError, Problem, SpecError  # noqa: F401
+from evalkit.errors import DataError, MissingDataError, Problem, SpecError
 
 #: Name of the whole-VRU roll-up (every configured area together).
 WHOLE_VRU = "City and County"
@@ -35,8 +35,7 @@ def default_hierarchy() -> dict[str, tuple[str, ...]]:
 
 
 def _resolve_hierarchy(hierarchy: Hierarchy | None) -> dict[str, tuple[str, ...]]:
-    h = default_hierarchy() if hierarchy is None else {str(k): tuple(v) for k, v in hierarchy.items()}
-    return h
+    return default_hierarchy() if hierarchy is None else {str(k): tuple(v) for k, v in hierarchy.items()}
 
 
 def to_month(values: pd.Series | Sequence, *, what: str) -> pd.PeriodIndex:
@@ -53,6 +52,16 @@ def month_of(value, *, what: str) -> pd.Period:
     return to_month([value], what=what)[0]
 
 
+def _require_columns(df: pd.DataFrame, columns: Sequence[str], table: str) -> None:
+    """Raise :class:`MissingDataError` unless ``df`` is a DataFrame holding every one of ``columns``."""
+    if not isinstance(df, pd.DataFrame):
+        raise MissingDataError(f"{table} must be a pandas DataFrame with columns " + ", ".join(columns) + ".")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise MissingDataError(f"{table} lacks column(s) {', '.join(missing)}; the data contract needs "
+                               + ", ".join(columns) + ".")
+
+
 def check_counts(area_counts: pd.DataFrame) -> pd.DataFrame:
     """Validate ``area_counts`` and return a clean copy with a monthly ``month`` period column.
 
@@ -64,13 +73,7 @@ def check_counts(area_counts: pd.DataFrame) -> pd.DataFrame:
         Negative or non-integer counts, non-positive populations, unreadable
         months, or the same area, month and indicator given twice.
     """
-    if not isinstance(area_counts, pd.DataFrame):
-        raise MissingDataError("area_counts must be a pandas DataFrame with columns "
-                               + ", ".join(COUNT_COLUMNS) + ".")
-    missing = [c for c in COUNT_COLUMNS if c not in area_counts.columns]
-    if missing:
-        raise MissingDataError(f"area_counts lacks column(s) {', '.join(missing)}; the data contract needs "
-                               + ", ".join(COUNT_COLUMNS) + ".")
+    _require_columns(area_counts, COUNT_COLUMNS, "area_counts")
     df = area_counts.loc[:, list(COUNT_COLUMNS)].copy()
     problems: list[Problem] = []
     month = pd.to_datetime(df["month"].astype(str), errors="coerce", format="mixed")
@@ -107,13 +110,7 @@ def check_counts(area_counts: pd.DataFrame) -> pd.DataFrame:
 
 def check_rollout(area_rollout: pd.DataFrame) -> pd.DataFrame:
     """Validate ``area_rollout``; return a copy with ``start_month`` as a monthly period."""
-    if not isinstance(area_rollout, pd.DataFrame):
-        raise MissingDataError("area_rollout must be a pandas DataFrame with columns "
-                               + ", ".join(ROLLOUT_COLUMNS) + ".")
-    missing = [c for c in ROLLOUT_COLUMNS if c not in area_rollout.columns]
-    if missing:
-        raise MissingDataError(f"area_rollout lacks column(s) {', '.join(missing)}; the data contract needs "
-                               + ", ".join(ROLLOUT_COLUMNS) + ".")
+    _require_columns(area_rollout, ROLLOUT_COLUMNS, "area_rollout")
     df = area_rollout.loc[:, list(ROLLOUT_COLUMNS)].copy()
     start = pd.to_datetime(df["start_month"].astype(str), errors="coerce", format="mixed")
     if start.isna().any():

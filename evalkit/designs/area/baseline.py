@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from evalkit.designs.area._data import (Hierarchy, all_areas, area_level, area_series, check_counts, month_of)
+from evalkit.designs.area._data import (Hierarchy, _resolve_hierarchy, all_areas, area_level, area_series, check_counts,
+                                        month_of)
 from evalkit.designs.area._glm import fit_rate, ratio_estimate
 from evalkit.errors import EvalkitError, InsufficientDataError, MissingDataError, SpecError
 from evalkit.results import SMS, Estimate, EvidenceLevel, ResultMixin
@@ -227,7 +228,6 @@ def baseline_table(area_counts: pd.DataFrame, *, period: Sequence = DEFAULT_PERI
     counts = check_counts(area_counts)
     inds = sorted(counts["indicator"].unique()) if indicators is None else list(indicators)
     where = all_areas(counts, hierarchy) if areas is None else list(areas)
-    from evalkit.designs.area._data import _resolve_hierarchy  # local: keeps the public import list short
     h = _resolve_hierarchy(hierarchy)
     rows = []
     for ind in inds:
