@@ -141,7 +141,7 @@ def survival_att(data: pd.DataFrame, match_result: MatchResult, *, duration: str
                        "A": units["treated"].to_numpy(float), "w": units["weight"].to_numpy(float)})
     if (df["T"] <= 0).any() or not df["E"].isin((0.0, 1.0)).all():
         raise InsufficientDataError(f"'{duration}' must be positive and '{event}' 0/1 for everyone matched.")
-    if df.loc[df.A == 1, "E"].sum() + df.loc[df.A == 0, "E"].sum() < 2:
+    if df["E"].sum() < 2:
         raise InsufficientDataError("Fewer than two events in the matched sample; a Cox model cannot be fitted.")
     replace = bool(match_result.settings["replace"])
     clusters = np.arange(len(df)) if replace else units["subclass"].to_numpy()
