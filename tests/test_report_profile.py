@@ -28,3 +28,21 @@ def test_sex_counts_match_participants(tables):
     direct = ctx.participants["sex"].value_counts()
     for sex, n in direct.items():
         assert t["Sex"].loc[str(sex).replace("_", " "), "Participants"] == n
+
+
+def test_findings_count_the_analysis_population(tables):
+    """findings.json counts the people the report's flow counts: the protocol's age limits apply to both
+    (two counts of nearly the same group would reveal the difference by subtraction)."""
+    from dataclasses import replace
+
+    from evalkit.report.analysis_data import population
+    from evalkit.report.sections import findings
+
+    ctx, _ = tables
+    ages = population(ctx.protocol, ctx.tables)["age"]
+    cut = int(ages.median())
+    narrowed = replace(ctx, protocol=ctx.protocol.model_copy(
+        update={"population": ctx.protocol.population.model_copy(update={"age_min": cut})}))
+    started = dict(narrowed.analysis.attrition)["Started in the period"]
+    assert started == int((ages >= cut).sum()) < len(ctx.participants)
+    assert findings(narrowed)["n_participants"] == started

@@ -150,22 +150,17 @@ class ReportContext:
         rows = table.loc[table["intervention_id"] == self.protocol.intervention_id]
         return rows.iloc[0].to_dict() if len(rows) else {}
 
-    @property
+    @cached_property
     def participants(self) -> pd.DataFrame:
-        """This intervention's participants (population filter of the protocol applied)."""
-        table = self.tables.get("participants", pd.DataFrame())
-        if "intervention_id" not in table:
-            return table.iloc[0:0]
-        rows = table.loc[table["intervention_id"] == self.protocol.intervention_id]
-        pop = self.protocol.population
-        if "start_date" in rows:
-            start = pd.to_datetime(rows["start_date"])
-            if pop.start_from is not None:
-                rows = rows.loc[start >= pd.Timestamp(pop.start_from)]
-                start = pd.to_datetime(rows["start_date"])
-            if pop.start_to is not None:
-                rows = rows.loc[start <= pd.Timestamp(pop.start_to)]
-        return rows
+        """This intervention's participants, population filter of the protocol applied.
+
+        The same rows the analysis uses (:func:`evalkit.report.analysis_data.population`), so every count a
+        report or its ``findings.json`` shows agrees: two counts of nearly the same group would reveal the
+        small difference by subtraction.
+        """
+        from evalkit.report.analysis_data import population
+
+        return population(self.protocol, self.tables)
 
     @cached_property
     def analysis(self) -> Any:
@@ -298,9 +293,9 @@ def headline(ctx: ReportContext) -> Section:
 
 def attrition_steps(ctx: ReportContext) -> list[tuple[str, int]]:
     """Counts of young people at each step, from referral to measured outcome."""
-    everyone = ctx.tables.get("participants", pd.DataFrame())
-    if "intervention_id" in everyone:
-        everyone = everyone.loc[everyone["intervention_id"] == ctx.protocol.intervention_id]
+    from evalkit.report.analysis_data import participants_all
+
+    everyone = participants_all(ctx.protocol, ctx.tables)
     part = ctx.participants
     steps = [("Referred", len(everyone)), ("Started in the period", len(part))]
     if "exit_reason" in part:
