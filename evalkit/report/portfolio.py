@@ -193,6 +193,7 @@ def _group_columns(frame: pd.DataFrame, edges: list[int], cfg: Any) -> pd.DataFr
 def reach_tables(pctx: Any) -> dict[str, pd.DataFrame]:
     """Counts of distinct participants and of the cohort at risk by group (raw; suppressed when shown)."""
     from evalkit.report import analysis_data as ad
+    from evalkit.report.sections import age_band_labels
 
     protos = [p for p in pctx.protocols if p.intervention_id != VRU_ID]
     if not protos:
@@ -211,7 +212,7 @@ def reach_tables(pctx: Any) -> dict[str, pd.DataFrame]:
     for col in gp.columns:
         table = pd.DataFrame({"Participants": gp[col].value_counts(), "Cohort at risk": gc[col].value_counts()})
         table = table.fillna(0).astype("int64")
-        order = ([f"{lo}-{hi - 1}" for lo, hi in zip(edges[:-1], edges[1:])] + ["other"]
+        order = (age_band_labels(edges) + ["other"]
                  if col == "Age band" else sorted(table.index, key=lambda v: (v in ("not known", "other"), v)))
         table = table.reindex([o for o in order if o in table.index])
         table.index.name = col

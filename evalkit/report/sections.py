@@ -332,34 +332,29 @@ def participation(ctx: ReportContext) -> Section:
                          f"Counts below {ctx.threshold} are hidden ([c]).")
 
 
+def age_band_labels(edges: list[int]) -> list[str]:
+    """The bands' labels, youngest first: [10, 14, 18, 26] → '10-13', '14-17', '18-25'."""
+    return [f"{lo}-{hi - 1}" for lo, hi in zip(edges[:-1], edges[1:])]
+
+
 def age_band(age: pd.Series, edges: list[int]) -> pd.Series:
-    """Age bands from the protocol's edges, e.g. [10, 14, 18, 26] → '10-13', '14-17', '18-25'."""
-    labels = [f"{lo}-{hi - 1}" for lo, hi in zip(edges[:-1], edges[1:])]
-    return pd.cut(age, bins=edges, right=False, labels=labels).astype("string").fillna("other")
-
-
-def _ages(frame: pd.DataFrame, date_col: str, age_col: str) -> pd.Series:
-    if age_col in frame and frame[age_col].notna().any():
-        return pd.to_numeric(frame[age_col], errors="coerce")
-    if "date_of_birth" in frame and date_col in frame:
-        from evalkit.data.schemas import completed_years
-
-        return completed_years(frame["date_of_birth"], frame[date_col]).astype("float")
-    return pd.Series(float("nan"), index=frame.index)
+    """Age bands from the protocol's edges (:func:`age_band_labels`); 'other' outside them or unknown."""
+    return pd.cut(age, bins=edges, right=False, labels=age_band_labels(edges)).astype("string").fillna("other")
 
 
 def profile_tables(ctx: ReportContext) -> dict[str, pd.DataFrame]:
     """Counts of participants (and of the comparison pool, where a design uses one) by characteristic."""
-    part = ctx.participants
-    groups = {"Participants": part.assign(age_band=age_band(_ages(part, "start_date", "age_at_start"),
-                                                              ctx.protocol.age_bands))}
+    from evalkit.report.analysis_data import _age
+
+    part = ctx.participants  # has the age at start (analysis_data.population)
+    groups = {"Participants": part.assign(age_band=age_band(part["age"], ctx.protocol.age_bands))}
     pool = ctx.tables.get("comparison_pool")
     matched = [d for d in ctx.protocol.designs if d.type == "matched"]
     if matched and pool is not None and len(pool):
         source = matched[0].pool_source
         if source != "any" and "pool_source" in pool:
             pool = pool.loc[pool["pool_source"] == source]
-        groups["Comparison pool"] = pool.assign(age_band=age_band(_ages(pool, "index_date", "age_at_index"),
+        groups["Comparison pool"] = pool.assign(age_band=age_band(_age(pool, "age_at_index", "index_date"),
                                                                   ctx.protocol.age_bands))
     out = {}
     for column, label in (("sex", "Sex"), ("ethnicity_group", "Ethnic group"), ("age_band", "Age band"),
@@ -368,10 +363,10 @@ def profile_tables(ctx: ReportContext) -> dict[str, pd.DataFrame]:
                  for name, frame in groups.items() if column in frame}
         if parts:
             table = pd.DataFrame(parts).fillna(0).astype("int64")
-            # Age bands read youngest first ('5-9' before '10-13'), not in string order.
-            table = table.sort_index(key=lambda idx: [(0, int(str(v).split("-")[0]), "") if column == "age_band"
-                                                      and str(v).split("-")[0].isdigit() else (1, 0, str(v))
-                                                      for v in idx])
+            # Age bands read youngest first ('5-9' before '10-13'), not in string order; the rest alphabetically.
+            first = age_band_labels(ctx.protocol.age_bands) if column == "age_band" else []
+            table = table.reindex([v for v in first if v in table.index]
+                                  + sorted(v for v in table.index if v not in first))
             table.index = [str(i).replace("_", " ") for i in table.index]
             table.index.name = label
             out[label] = table
@@ -633,5 +628,6 @@ __all__ = [
     "portfolio_value", "portfolio_reach", "portfolio_commissioning", "portfolio_appendix",
     "Section", "ReportContext", "load_context", "data_fingerprint", "figure_html", "html_of", "title", "headline",
     "participation", "profile", "design", "balance", "results", "subgroups", "sensitivity", "limitations",
-    "appendix", "findings", "save_findings", "attrition_steps", "profile_tables", "age_band", "package_versions",
+    "appendix", "findings", "save_findings", "attrition_steps", "profile_tables", "age_band", "age_band_labels",
+    "package_versions",
 ]
