@@ -193,6 +193,11 @@ def _person(required: bool = True) -> FieldSpec:
                      "the same person has the same id in every table and file.", "P3f9a1c0d2b7e4a68")
 
 
+#: What a row about one participant in one intervention refers to (contacts, measurements, statuses, referrals).
+_PARTICIPANT_REFERENCES = (Reference(("intervention_id",), "interventions"),
+                           Reference(("person_id", "intervention_id"), "participants"))
+
+
 def _intervention_id(meaning: str = "Intervention the row belongs to.") -> FieldSpec:
     return FieldSpec("intervention_id", "id", True, meaning, "INT01")
 
@@ -319,8 +324,7 @@ CONTACTS = TableSpec(
         FieldSpec("duration_minutes", "int", False, "Length of the session in minutes.", "60", min=0, max=1440),
         FieldSpec("attended", "bool", True, "Whether the person attended.", "true"),
     ),
-    references=(Reference(("intervention_id",), "interventions"),
-                Reference(("person_id", "intervention_id"), "participants")),
+    references=_PARTICIPANT_REFERENCES,
 )
 
 MEASUREMENTS = TableSpec(
@@ -346,8 +350,7 @@ MEASUREMENTS = TableSpec(
         RuleSpec("item_known", "item", "item is one of the instrument's item codes (configured instruments)."),
         RuleSpec("response_in_range", "response", "response is within the instrument's range (e.g. SDQ 0-2)."),
     ),
-    references=(Reference(("intervention_id",), "interventions"),
-                Reference(("person_id", "intervention_id"), "participants")),
+    references=_PARTICIPANT_REFERENCES,
 )
 
 STATUSES = TableSpec(
@@ -368,8 +371,7 @@ STATUSES = TableSpec(
                   "substance_use: none/.../daily; relationships: rating 1-5).", "neet", allowed="status_values"),
     ),
     rules=(RuleSpec("value_fits_domain", "value", "value is one of the values allowed for its domain."),),
-    references=(Reference(("intervention_id",), "interventions"),
-                Reference(("person_id", "intervention_id"), "participants")),
+    references=_PARTICIPANT_REFERENCES,
 )
 
 ONWARD_REFERRALS = TableSpec(
@@ -390,8 +392,7 @@ ONWARD_REFERRALS = TableSpec(
         RuleSpec("taken_up_not_before_referral", "taken_up_date", "taken_up_date is not before referral_date."),
         RuleSpec("taken_up_date_needs_taken_up", "taken_up_date", "taken_up_date is only given when taken_up is true."),
     ),
-    references=(Reference(("intervention_id",), "interventions"),
-                Reference(("person_id", "intervention_id"), "participants")),
+    references=_PARTICIPANT_REFERENCES,
 )
 
 OFFENCES = TableSpec(
