@@ -366,7 +366,7 @@ def _render_portfolio(renderer: Renderer, protocol_dir: Path, data_src: Path, ou
     stem = "portfolio_summary"
     try:
         params = {"protocol_dir": str(protocol_dir.resolve()), "data_src": str(data_src.resolve()),
-                  "reports_dir": str(out_dir.resolve()), "output_dir": str(staging.resolve()), "seed": 2021}
+                  "reports_dir": str(out_dir.resolve()), "output_dir": str(staging.resolve())}
         renderer.render(NOTEBOOK_DIR / PORTFOLIO_NOTEBOOK, params, staging, stem, title="Portfolio summary", pdf=pdf)
         for suffix in (".ipynb", ".pdf", ".html"):  # the page last, so it never links to a missing notebook
             if (staging / f"{stem}{suffix}").exists():

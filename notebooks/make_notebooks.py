@@ -47,8 +47,7 @@ def portfolio_summary() -> nbformat.NotebookNode:
         'protocol_dir = "protocols"     # folder of protocols\n'
         'data_src = "synthetic_data"    # DuckDB store or folder of data files\n'
         'reports_dir = "demo_output"    # where the intervention reports (and their findings.json) are\n'
-        'output_dir = "."\n'
-        "seed = 2021",
+        'output_dir = "."',
         metadata={"tags": ["parameters"]})
     calls = ["portfolio_title", "portfolio_overview", "portfolio_forest", "portfolio_value", "portfolio_reach",
              "portfolio_commissioning", "portfolio_appendix"]
