@@ -46,3 +46,19 @@ def test_findings_count_the_analysis_population(tables):
     started = dict(narrowed.analysis.attrition)["Started in the period"]
     assert started == int((ages >= cut).sum()) < len(ctx.participants)
     assert findings(narrowed)["n_participants"] == started
+
+
+def test_headline_says_why_without_a_primary_result(tables):
+    """A first primary outcome no design analyses gives no headline result, and the headline says so."""
+    from dataclasses import replace
+
+    from evalkit.report.sections import headline
+
+    ctx, _ = tables
+    first = ctx.protocol.primary_outcomes[0]
+    unused = first.model_copy(update={"name": "not_in_any_design"})
+    other = replace(ctx, protocol=ctx.protocol.model_copy(
+        update={"primary_outcomes": [unused, *ctx.protocol.primary_outcomes]}))
+    assert other.analysis.primary is None
+    text = headline(other).html
+    assert "designs estimates its first primary outcome" in text and "took part" in text

@@ -286,7 +286,8 @@ def headline(ctx: ReportContext) -> Section:
     if body is None:
         n = len(ctx.participants)
         body = (f"<p>{safe_count(n, ctx.threshold)} young people took part in the evaluation period.</p>"
-                + _pending("The outcome analysis is not available in this version of evalkit."))
+                + _pending("None of the protocol's designs estimates its first primary outcome, so there is no "
+                           "headline result. Fix: add that outcome to a design in the protocol."))
     return Section(safe_html(f"<div class='headline' id='headline'><h2>What we found</h2>{html_of(body)}</div>",
                              ctx.threshold))
 
