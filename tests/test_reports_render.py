@@ -67,6 +67,20 @@ def test_sample_reports_render(sample):
     check_output_folder(out, SAMPLE)
 
 
+def _headline_box(out: Path, rid: str) -> str:
+    page = (out / rid / f"{rid}.html").read_text(encoding="utf-8")
+    return page.split(">What we found<", 1)[1].split(">Who took part<", 1)[0]
+
+
+def test_headline_gives_sample_size_needed_only_when_inconclusive(sample):
+    # INT01 (planted effective, significant in the demo) is to be acted on: no "would be needed" doubt.
+    # INT08 (planted small) is too few to tell: the sample needed is the actionable fact.
+    _, out = sample
+    assert "Expand" in _headline_box(out, "INT01")
+    assert "would be needed" not in _headline_box(out, "INT01")
+    assert "would be needed" in _headline_box(out, "INT08")
+
+
 def test_index_lists_every_report(sample):
     _, out = sample
     index = (out / "index.html").read_text()

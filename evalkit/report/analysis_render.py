@@ -86,7 +86,9 @@ def section_headline(ctx) -> str | None:
                               "result cannot be called significant either way.",
            "could not be estimated": ""}[p.verdict]
     power = ""
-    if math.isfinite(p.n_needed) and p.design not in AREA:
+    # Only where the result is inconclusive: there the sample size needed is the actionable fact. After a
+    # significant result the same sentence would read as doubt about a finding the reader should act on.
+    if math.isfinite(p.n_needed) and p.design not in AREA and p.verdict in ("inconclusive", "too few to tell"):
         power = (f" To detect a worthwhile effect ({_e(p.minimum_worthwhile)}) reliably, about "
                  f"{math.ceil(p.n_needed):,} young people per group would be needed; "
                  f"this evaluation had {_n(ctx, p.n)}.")
