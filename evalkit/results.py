@@ -11,8 +11,10 @@ from __future__ import annotations
 import html
 from dataclasses import asdict, dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where used: the matching command line runs without it
+    import pandas as pd
 
 
 class SMS(IntEnum):
@@ -85,6 +87,8 @@ class ResultMixin:
 
     def to_frame(self) -> pd.DataFrame:
         """Estimates as a tidy table (one row per estimate)."""
+        import pandas as pd
+
         return pd.DataFrame(self._rows())
 
     def _notes(self) -> list[str]:
@@ -97,6 +101,8 @@ class ResultMixin:
 
     def summary(self) -> str:
         """Plain-text summary: the table, then evidence level and warnings."""
+        import pandas as pd
+
         frame = self.to_frame()
         with pd.option_context("display.width", 120, "display.max_columns", 20):
             text = f"{self.title}\n{'=' * len(self.title)}\n{frame.to_string(index=False)}"

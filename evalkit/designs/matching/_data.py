@@ -14,40 +14,14 @@ the first value in sorted (code-point) order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
-
 import numpy as np
 import pandas as pd
 
-from evalkit.errors import DataError, InsufficientDataError, MissingDataError, Problem
+from evalkit.errors import DataError, MissingDataError, Problem
+
+from ._design import CovariateMatrix, no_variance, numeric_column
 
 _SOURCE = "matching data"
-
-
-@dataclass(frozen=True)
-class CovariateMatrix:
-    """Numeric design columns built from the named covariates (no intercept).
-
-    ``design`` holds the columns as 1-D numeric arrays (views of the frame's
-    columns where possible); the (n, p) float64 matrix ``values`` is built only
-    when asked for, so the propensity fit on a million rows, which reads the
-    columns block by block, skips a full copy of the covariates.
-    """
-
-    design: tuple[np.ndarray, ...]  # p columns of length n, numeric
-    columns: tuple[str, ...]  # design column names, e.g. "sex[male]"
-    source: tuple[str, ...]  # covariate each design column came from
-    binary: tuple[bool, ...]  # whether the design column takes only 0/1
-    n: int
-
-    @cached_property
-    def values(self) -> np.ndarray:
-        """The (n, p) float64 design matrix, column-major."""
-        values = np.empty((self.n, len(self.design)), order="F")
-        for j, v in enumerate(self.design):
-            values[:, j] = v
-        return values
 
 
 def require_columns(data: pd.DataFrame, columns: list[str]) -> None:
@@ -191,7 +165,7 @@ def covariate_matrix(frame: pd.DataFrame, covariates: list[str]) -> CovariateMat
         if _is_categorical(s):
             levels = _levels(s)
             if len(levels) < 2:
-                raise _no_variance(cov)
+                raise no_variance(cov)
             for lev in levels[1:]:
                 design.append((s == lev).to_numpy())
                 names.append(f"{cov}[{lev}]")
@@ -199,24 +173,12 @@ def covariate_matrix(frame: pd.DataFrame, covariates: list[str]) -> CovariateMat
                 binary.append(True)
         else:
             v = s.to_numpy()
-            if v.dtype == bool:
-                v = v.view(np.uint8)
-            elif v.dtype.kind not in "iuf":  # nullable/extension numbers
+            if v.dtype != bool and v.dtype.kind not in "iuf":  # nullable/extension numbers
                 v = s.to_numpy(dtype=np.float64)
-            lo, hi = (v.min(), v.max()) if v.size else (0, 0)
-            if v.size == 0 or lo == hi:
-                raise _no_variance(cov)
+            v, is_binary = numeric_column(cov, v)
             design.append(v)
             names.append(cov)
             source.append(cov)
-            # min/max rule out 0/1 for most continuous columns without a full pass
-            binary.append(bool(lo >= 0 and hi <= 1 and (v.dtype.kind in "biu" or ((v == 0) | (v == 1)).all())))
+            binary.append(is_binary)
     return CovariateMatrix(design=tuple(design), columns=tuple(names), source=tuple(source), binary=tuple(binary),
                            n=len(frame))
-
-
-def _no_variance(cov: str) -> InsufficientDataError:
-    return InsufficientDataError(
-        f"Covariate '{cov}' takes the same value for everyone, so it cannot be used to "
-        "match on or adjust for. Remove it from the covariates list."
-    )

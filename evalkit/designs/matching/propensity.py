@@ -23,6 +23,7 @@ reported as :class:`InsufficientDataError`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,9 +32,11 @@ from evalkit.errors import InsufficientDataError
 
 _MAX_ITER = 50
 _TOL = 1e-10
-_ETA_LIMIT = 30.0
+_REUSE_BELOW = 1e-4  # after a step this small, the next pass reuses the Hessian (see _newton)
+_ETA_LIMIT = 30.0  # |logit| > 30 means a fitted probability within 1e-13 of 0 or 1
 _CHUNK = 32768
-_WARM_ROWS = 100_000  # |logit| > 30 means a fitted probability within 1e-13 of 0 or 1
+_PARALLEL_ROWS = 200_000  # below this, threads cost more than they save
+_WARM_ROWS = 100_000  # size of the warm-start subsample
 
 
 @dataclass(frozen=True)
@@ -75,11 +78,22 @@ def _newton(blocks: Blocks, k: int, beta: np.ndarray, names: tuple[str, ...], et
     ``beta`` whose Newton step is below the tolerance, and that ``beta`` is
     returned (not ``beta`` plus the negligible step), so ``eta`` holds exactly
     its linear predictor and no extra pass over the data is needed.
+
+    After a step smaller than ``_REUSE_BELOW`` the next pass is expected to be
+    the convergence check, and it reuses the previous Hessian instead of
+    accumulating a new one (the Hessian has moved by a relative amount of the
+    order of that step, so the check's step size is still right to ~1e-4;
+    should the check fail, iterations continue and the Hessian is refreshed
+    as soon as a step is large again). This saves a third of the work on a
+    million rows.
     """
     buf = None
+    hess = None
+    last = np.inf
     for it in range(1, _MAX_ITER + 1):
+        reuse = hess is not None and last < _REUSE_BELOW
         grad = np.zeros(k)
-        hess = np.zeros((k, k))
+        new_hess = None if reuse else np.zeros((k, k))
         for i, Zc, yc in blocks():
             m = Zc.shape[1]
             if buf is None or buf.shape[1] < m:
@@ -87,17 +101,24 @@ def _newton(blocks: Blocks, k: int, beta: np.ndarray, names: tuple[str, ...], et
             e = np.matmul(beta, Zc, out=eta[i:i + m] if eta is not None else buf[k, :m])
             mu = _expit(e, out=buf[k, :m])
             grad += Zc @ (yc - mu)
-            w = np.multiply(mu, np.subtract(1.0, mu, out=buf[0, :m]), out=mu)  # mu (1 - mu), in place
-            _add_cross(hess, Zc, w, buf[:k, :m])
-        hess += np.triu(hess, 1).T
+            if new_hess is not None:
+                w = np.multiply(mu, np.subtract(1.0, mu, out=buf[0, :m]), out=mu)  # mu (1 - mu), in place
+                _add_cross(new_hess, Zc, w, buf[:k, :m])
+        if new_hess is not None:
+            new_hess += np.triu(new_hess, 1).T
+            try:
+                np.linalg.cholesky(new_hess)  # X'WX must be positive definite (full rank, no separation)
+            except np.linalg.LinAlgError:
+                raise _separation_or_collinear(names) from None
+            hess = new_hess
         try:
-            np.linalg.cholesky(hess)  # X'WX must be positive definite (full rank, no separation)
             step = np.linalg.solve(hess, grad)
         except np.linalg.LinAlgError:
             raise _separation_or_collinear(names) from None
         if not np.all(np.isfinite(step)):
             raise _separation_or_collinear(names)
-        if np.max(np.abs(step)) < _TOL * (1.0 + np.max(np.abs(beta))):
+        last = float(np.max(np.abs(step)))
+        if last < _TOL * (1.0 + np.max(np.abs(beta))):
             return beta, it, True
         beta = beta + step
     return beta, _MAX_ITER, False
@@ -117,35 +138,97 @@ def _add_cross(hess: np.ndarray, Z: np.ndarray, w: np.ndarray, buf: np.ndarray) 
             hess[a, b] += za @ Z[b]
 
 
-def _standardised_blocks(cols: Sequence[np.ndarray], centre: np.ndarray, inv_scale: np.ndarray,
-                         y: np.ndarray) -> Blocks:
-    """Row blocks of [1, (X - centre) * inv_scale] transposed, built on the fly in one reused buffer."""
-    n = y.shape[0]
-    buf = np.empty((len(cols) + 1, min(n, _CHUNK)))
-    buf[0] = 1.0
+def _design(cols: Sequence[np.ndarray], rows: np.ndarray | None, sample: np.ndarray | None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The design [1, (X - centre) / scale] transposed to (k, n), with rows taken in ``rows`` order.
 
-    def blocks() -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        for i in range(0, n, _CHUNK):
-            Zc = buf[:, :min(_CHUNK, n - i)]
-            for j, col in enumerate(cols):
-                z = np.subtract(col[i:i + _CHUNK], centre[j], out=Zc[j + 1])
-                z *= inv_scale[j]
-            yield i, Zc, y[i:i + _CHUNK]
-
-    return blocks
-
-
-def _centre_scale(cols: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and (population) SD of each column; SD 1 for a constant column."""
+    Centre and scale (mean and SD; 1 for a constant column) only condition the
+    Newton steps and the convergence test. They are computed on the fit rows
+    ``sample`` (positions in the fit's order; None: all), so they do not depend
+    on the order the rows arrived in. The gather, shift and scale of each
+    column run in one sweep, columns split between threads (numpy releases the
+    GIL), so the design costs about what gathering the covariates into id
+    order would cost anyway.
+    """
     p = len(cols)
-    centre = np.empty(p)
-    scale = np.empty(p)
+    n = cols[0].shape[0] if rows is None else rows.shape[0]
+    picked = sample if rows is None else (rows if sample is None else rows[sample])
+    centre, scale = _centre_scale([c if picked is None else c[picked] for c in cols])
+    Z = np.empty((p + 1, n))
+    Z[0] = 1.0
+
+    def fill(j: int) -> None:
+        z = Z[j + 1]
+        col = cols[j]
+        if rows is None:
+            np.subtract(col, centre[j], out=z)
+        elif col.dtype == np.float64:
+            np.take(col, rows, out=z, mode="clip")  # rows are valid; "raise" would buffer the output
+            z -= centre[j]
+        else:  # take() cannot convert: gather cache-sized pieces and convert while shifting
+            for i in range(0, n, _CHUNK):
+                np.subtract(col[rows[i:i + _CHUNK]], centre[j], out=z[i:i + _CHUNK])
+        z *= 1.0 / scale[j]
+
+    _in_threads(fill, range(p), parallel=n >= _PARALLEL_ROWS)
+    return Z, centre, scale
+
+
+def _in_threads(fn: Callable[[int], None], items: range, *, parallel: bool) -> None:
+    """Run ``fn`` on each item, spread over the available cores when ``parallel``."""
+    workers = min(len(items), _cores()) if parallel else 1
+    if workers <= 1:
+        for i in items:
+            fn(i)
+        return
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run(part: range) -> None:
+        try:
+            for i in part:
+                fn(i)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(items[w::workers],)) for w in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _centre_scale(cols: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and (population) SD of each column; SD 1 for a constant column."""
+    centre = np.empty(len(cols))
+    scale = np.empty(len(cols))
     for j, col in enumerate(cols):
         centre[j] = col.mean(dtype=np.float64)
         dev = col - centre[j]
-        sd = float(np.sqrt(np.einsum("i,i->", dev, dev) / n))
+        sd = float(np.sqrt(np.einsum("i,i->", dev, dev) / col.shape[0]))
         scale[j] = sd if sd > 0 else 1.0
     return centre, scale
+
+
+def _blocks(Z: np.ndarray, y: np.ndarray) -> Blocks:
+    """Consecutive column blocks of the (k, n) design, as views, with the matching slice of ``y``."""
+    n = y.shape[0]
+
+    def blocks() -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        for i in range(0, n, _CHUNK):
+            yield i, Z[:, i:i + _CHUNK], y[i:i + _CHUNK]
+
+    return blocks
 
 
 def fit_logit(X: np.ndarray | Sequence[np.ndarray], y: np.ndarray, names: tuple[str, ...] = ()) -> LogitFit:
@@ -153,21 +236,17 @@ def fit_logit(X: np.ndarray | Sequence[np.ndarray], y: np.ndarray, names: tuple[
     return fit_logit_eta(X, y, names)[0]
 
 
-def fit_logit_eta(X: np.ndarray | Sequence[np.ndarray], y: np.ndarray, names: tuple[str, ...] = ()
-                  ) -> tuple[LogitFit, np.ndarray]:
+def fit_logit_eta(X: np.ndarray | Sequence[np.ndarray], y: np.ndarray, names: tuple[str, ...] = (),
+                  rows: np.ndarray | None = None) -> tuple[LogitFit, np.ndarray]:
     """Maximum-likelihood logistic regression of ``y`` on ``[1, X]`` by Newton-Raphson.
 
     The covariates are centred and scaled inside the fit (conditioning only;
-    coefficients are returned on the original scale). On large data the
-    centring constants and the starting values come from a fixed systematic
-    subsample (every k-th row in the order given), which only saves work: the
-    full-data Newton iterations run to the same convergence criterion, so a
-    million rows take three passes (two Newton steps and the converged check,
-    which also yields the linear predictor).
-
-    The centred and scaled design is never stored whole: each pass rebuilds
-    it block by block in a cache-sized buffer, which is cheaper than writing
-    (and page-faulting) a second copy of a million-row matrix.
+    coefficients are returned on the original scale; see :func:`_design`). On
+    large data the starting values come from a case-control subsample
+    (:func:`_warm_rows`), which only saves work: the full-data Newton
+    iterations run to the same convergence criterion, so a million rows take
+    three passes (two Newton steps and the converged check, which also yields
+    the linear predictor).
 
     Parameters
     ----------
@@ -175,11 +254,14 @@ def fit_logit_eta(X: np.ndarray | Sequence[np.ndarray], y: np.ndarray, names: tu
         (n, p) covariate matrix without intercept, or its p columns as 1-D
         numeric arrays (any numeric dtype; read without copying).
     y
-        0/1 outcome (treatment indicator).
+        0/1 outcome (treatment indicator), already in the row order of the fit.
+    rows
+        Optional permutation: row i of the fit is row ``rows[i]`` of ``X``
+        (lets a caller sort by id without first copying every column).
 
     Returns
     -------
-    (LogitFit, linear predictor per row)
+    (LogitFit, linear predictor per row, in the order of ``y``)
 
     Raises
     ------
@@ -189,25 +271,20 @@ def fit_logit_eta(X: np.ndarray | Sequence[np.ndarray], y: np.ndarray, names: tu
     cols = [X[:, j] for j in range(X.shape[1])] if isinstance(X, np.ndarray) else list(X)
     n, p = y.shape[0], len(cols)
     y = y.view(np.int8) if y.dtype == bool else y  # int or float 0/1 enter the arithmetic as they are
+    warm_rows, offset = _warm_rows(y) if n > 4 * _WARM_ROWS else (None, 0.0)
+    Z, centre, scale = _design(cols, rows, warm_rows)
     beta = _start(y, p)
-    if n > 4 * _WARM_ROWS:
-        rows, offset = _warm_rows(y)
-        sub_cols = [c[rows] for c in cols]
-        sub_y = y[rows]
-        centre, scale = _centre_scale(sub_cols, sub_y.shape[0])
+    if warm_rows is not None:
+        sub_y = y[warm_rows]
         try:
-            sub = _standardised_blocks(sub_cols, centre, 1.0 / scale, sub_y)
-            warm, _, ok = _newton(sub, p + 1, _start(sub_y, p), names)
+            warm, _, ok = _newton(_blocks(Z[:, warm_rows], sub_y), p + 1, _start(sub_y, p), names)
             if ok:
                 beta = warm
                 beta[0] += offset
         except InsufficientDataError:
             pass  # the subsample may separate where the full data do not
-    else:
-        centre, scale = _centre_scale(cols, n)
     eta = np.empty(n)
-    blocks = _standardised_blocks(cols, centre, 1.0 / scale, y)
-    beta, it, converged = _newton(blocks, p + 1, beta, names, eta=eta)
+    beta, it, converged = _newton(_blocks(Z, y), p + 1, beta, names, eta=eta)
     if not converged or max(eta.max(), -eta.min()) > _ETA_LIMIT:
         raise _separation_or_collinear(names)
     coef = np.empty(p + 1)
@@ -259,9 +336,13 @@ def _separation_or_collinear(names: tuple[str, ...]) -> InsufficientDataError:
 
 
 def propensity_distance(X: np.ndarray | Sequence[np.ndarray], treat: np.ndarray, *, link: str,
-                        names: tuple[str, ...] = ()) -> tuple[np.ndarray, LogitFit]:
-    """Propensity distance per row: probability (``link="logit"``) or logit (``"linear.logit"``)."""
-    fit, eta = fit_logit_eta(X, treat, names)
+                        names: tuple[str, ...] = (), rows: np.ndarray | None = None
+                        ) -> tuple[np.ndarray, LogitFit]:
+    """Propensity distance per row: probability (``link="logit"``) or logit (``"linear.logit"``).
+
+    ``rows`` as in :func:`fit_logit_eta`; the distances follow the order of ``treat``.
+    """
+    fit, eta = fit_logit_eta(X, treat, names, rows)
     return (eta if link == "linear.logit" else _expit(eta, out=eta)), fit
 
 

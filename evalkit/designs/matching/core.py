@@ -1,0 +1,263 @@
+"""Nearest-neighbour matching on numpy arrays: the engine behind both front ends.
+
+:func:`evalkit.designs.matching.match` (a pandas DataFrame) and
+:func:`evalkit.designs.matching.files.match_file` (a CSV or Parquet file, for
+national-scale pools, without pandas) both check and sort their input by id,
+code the covariates (:class:`~._design.CovariateMatrix`) and call
+:func:`match_arrays`, so the two give identical matched sets. Vocabulary,
+defaults and weights follow R's MatchIt 4.7.2; see :mod:`.match`.
+
+This module imports numpy only, so that the file front end starts quickly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from evalkit.errors import InsufficientDataError, SpecError
+
+from ._design import CovariateMatrix
+from .nearest import match_mahalanobis, match_on_distance
+from .propensity import LogitFit, mahalanobis_transform, propensity_distance
+
+DEFAULT_MIN_TREATED = 10
+M_ORDERS = ("largest", "smallest", "data", "random")
+DISCARDS = ("none", "treated", "control", "both")
+
+
+@dataclass(frozen=True)
+class MatchArrays:
+    """Row-level result of :func:`match_arrays`, rows in id order (internal; never for a report).
+
+    ``pair_treated``/``pair_control`` are row numbers of each matched pair,
+    ordered by treated row then round (``pair_round``, 1 = first match).
+    """
+
+    treat: np.ndarray = field(repr=False)
+    distance: np.ndarray = field(repr=False)  # NaN for Mahalanobis
+    weights: np.ndarray = field(repr=False)
+    subclass: np.ndarray = field(repr=False)  # NaN when unmatched or with replacement
+    discarded: np.ndarray = field(repr=False)
+    pair_treated: np.ndarray = field(repr=False)
+    pair_control: np.ndarray = field(repr=False)
+    pair_round: np.ndarray = field(repr=False)
+    settings: dict
+    caliper_value: float | None
+    n_treated: int
+    n_control: int
+    n_treated_discarded: int
+    n_control_discarded: int
+    n_treated_matched: int
+    n_control_matched: int
+    propensity: LogitFit | None
+    warnings: tuple[str, ...] = ()
+
+
+def check_options(*, method: str, distance: str, link: str, caliper: float | None, ratio: int,
+                  m_order: str | None, discard: str) -> None:
+    """Refuse option values MatchIt would refuse, in plain words (:class:`SpecError`)."""
+    if method != "nearest":
+        raise SpecError(f"method {method!r} is not available; use method='nearest'.")
+    if distance not in ("glm", "mahalanobis"):
+        raise SpecError(f"distance must be 'glm' or 'mahalanobis', not {distance!r}.")
+    if link not in ("logit", "linear.logit"):
+        raise SpecError(f"link must be 'logit' or 'linear.logit', not {link!r}.")
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, np.integer)) or ratio < 1:
+        raise SpecError(f"ratio must be a whole number of at least 1, not {ratio!r}.")
+    if m_order is not None and m_order not in M_ORDERS:
+        raise SpecError(f"m_order must be one of {', '.join(M_ORDERS)}, not {m_order!r}.")
+    if discard not in DISCARDS:
+        raise SpecError(f"discard must be one of {', '.join(DISCARDS)}, not {discard!r}.")
+    if caliper is not None and (not np.isfinite(caliper) or caliper <= 0):
+        raise SpecError(f"caliper must be a positive number, not {caliper!r}.")
+    if distance == "mahalanobis":
+        if caliper is not None:
+            raise SpecError("A caliper needs a propensity-score distance; use distance='glm' or drop the caliper.")
+        if discard != "none":
+            raise SpecError("Common-support discarding needs a propensity score; use distance='glm' or discard='none'.")
+        if m_order in ("largest", "smallest"):
+            raise SpecError("m_order 'largest'/'smallest' needs a propensity score; use 'data' or 'random'.")
+
+
+def check_groups(treat: np.ndarray, min_treated: int = DEFAULT_MIN_TREATED) -> tuple[int, int]:
+    """Numbers of treated and comparison rows; refuse too few treated or an empty pool."""
+    n1 = int(np.count_nonzero(treat))
+    n0 = treat.size - n1
+    if n1 < min_treated:
+        raise InsufficientDataError(
+            f"Only {n1} participant(s) in the data; matching needs at least {min_treated}. "
+            "Pool more cohorts or report the participants' outcomes without a comparison.")
+    if n0 == 0:
+        raise InsufficientDataError("The comparison pool is empty; add comparison records to match against.")
+    return n1, n0
+
+
+@contextmanager
+def without_huge_pages() -> Iterator[None]:
+    """Ask numpy not to back new arrays with transparent huge pages for the duration.
+
+    Why: numpy madvises every large array for huge pages, and with the common
+    Linux setting ``defrag = madvise`` each first touch of a 2 MB page may
+    stall in direct memory compaction. Matching a million records allocates a
+    few hundred MB of short-lived arrays; on a busy machine those stalls took
+    longer (0.3-0.5 s of system time) than the whole fit. Only page backing
+    changes, never a value; the previous setting is restored on exit.
+    """
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # numpy < 2 or a numpy without the switch: nothing to do
+        yield
+        return
+    previous = _set_madvise_hugepage(False)
+    try:
+        yield
+    finally:
+        _set_madvise_hugepage(previous)
+
+
+def match_arrays(treat: np.ndarray, X: CovariateMatrix, *, strata: np.ndarray | None = None,
+                 exact: tuple[str, ...] = (), method: str = "nearest", distance: str = "glm",
+                 link: str = "logit", caliper: float | None = None, std_caliper: bool = True, ratio: int = 1,
+                 replace: bool = False, m_order: str | None = None, discard: str = "none",
+                 seed: int | None = None, min_treated: int = DEFAULT_MIN_TREATED) -> MatchArrays:
+    """Match treated rows to comparison rows; rows must already be in id order.
+
+    Parameters
+    ----------
+    treat
+        0/1 integer array (1 = participant).
+    X
+        Coded covariates, rows aligned with ``treat``.
+    strata
+        Integer code of each row's exact-matching stratum (None: no exact matching);
+        ``exact`` names the columns it came from (recorded in the settings).
+    Other parameters
+        As :func:`evalkit.designs.matching.match`.
+
+    Raises
+    ------
+    SpecError, InsufficientDataError
+        As :func:`evalkit.designs.matching.match`.
+    """
+    check_options(method=method, distance=distance, link=link, caliper=caliper, ratio=ratio, m_order=m_order,
+                  discard=discard)
+    check_groups(treat, min_treated)
+    fit = None
+    if distance == "glm":
+        dist, fit = propensity_distance(X.design, treat, link=link, names=X.columns, rows=X.rows)
+        m_order = m_order or "largest"
+    else:
+        dist = np.full(treat.size, np.nan)
+        m_order = m_order or "data"
+    if replace:
+        m_order = "data"  # MatchIt: order cannot matter when controls are reused
+    discarded = _discarded(dist, treat, discard)
+    if distance == "glm":
+        _check_overlap(dist, treat, discarded)
+    cal_value = None
+    if caliper is not None:
+        kept = dist if not discarded.any() else dist[~discarded]  # no copy of a million rows when none discarded
+        cal_value = float(caliper) * (float(np.std(kept, ddof=1)) if std_caliper else 1.0)
+    eligible = ~discarded
+    if strata is not None:
+        # MatchIt: strata lacking either group are set aside.
+        shared = np.intersect1d(strata[treat == 1], strata[treat == 0])
+        eligible &= np.isin(strata, shared)
+    order = _processing_order(dist, treat, eligible, m_order, seed)
+    if distance == "glm":
+        mm = match_on_distance(dist, treat, eligible, order, ratio=ratio, replace=replace, caliper=cal_value,
+                               strata=strata)
+    else:
+        coords = mahalanobis_transform(X.values, treat, discarded)
+        mm = match_mahalanobis(coords, treat, eligible, order, ratio=ratio, replace=replace, strata=strata)
+    settings = dict(method=method, distance=distance, link=link, caliper=caliper, std_caliper=std_caliper,
+                    ratio=ratio, replace=replace, exact=tuple(exact), m_order=m_order, discard=discard, seed=seed)
+    return _assemble(dist, treat, discarded, order, mm, fit, cal_value, settings)
+
+
+def _discarded(dist: np.ndarray, treat: np.ndarray, discard: str) -> np.ndarray:
+    """MatchIt ``discard()``: drop units outside the other group's (or the common) range."""
+    if discard == "none":
+        return np.zeros(dist.size, dtype=bool)
+    d1, d0 = dist[treat == 1], dist[treat == 0]
+    if discard == "both":
+        return (dist < max(d0.min(), d1.min())) | (dist > min(d0.max(), d1.max()))
+    if discard == "control":
+        return (dist < d1.min()) | (dist > d1.max())
+    return (dist < d0.min()) | (dist > d0.max())
+
+
+def _check_overlap(dist: np.ndarray, treat: np.ndarray, discarded: np.ndarray) -> None:
+    ranges = []
+    for g in (1, 0):
+        rows = (treat == g) & ~discarded
+        if not rows.any():
+            ranges.append(None)
+            continue
+        ranges.append((dist.min(where=rows, initial=np.inf), dist.max(where=rows, initial=-np.inf)))
+    r1, r0 = ranges
+    if r1 is None or r0 is None or r1[0] > r0[1] or r1[1] < r0[0]:
+        raise InsufficientDataError(
+            "Participants and the comparison pool do not overlap on the propensity score "
+            "(no common support), so no fair comparison exists. Use a comparison pool of "
+            "people more like the participants.")
+
+
+def _processing_order(dist, treat, eligible, m_order, seed) -> np.ndarray:
+    treated = np.flatnonzero(treat == 1)
+    if m_order == "largest":
+        return treated[np.argsort(-dist[treated], kind="stable")]
+    if m_order == "smallest":
+        return treated[np.argsort(dist[treated], kind="stable")]
+    treated = treated[eligible[treated]]
+    if m_order == "random":
+        return np.random.default_rng(seed).permutation(treated)
+    return treated
+
+
+def _assemble(dist, treat, discarded, order, mm, fit, cal_value, settings) -> MatchArrays:
+    """MatchIt's weights and subclasses, the pair list and the counts."""
+    n = treat.size
+    ratio = mm.shape[1]
+    has = mm >= 0
+    k = has.sum(axis=1)
+    matched_t = order[k > 0]
+    if matched_t.size == 0:
+        raise InsufficientDataError(
+            "No participant has a comparison record close enough to match"
+            + (" within the caliper; widen the caliper (e.g. 0.25 SD) or use a larger pool." if cal_value
+               else "; use a larger comparison pool."))
+    weights = np.zeros(n)
+    weights[matched_t] = 1.0
+    rows_i = np.repeat(np.arange(order.size), ratio)[has.ravel()]
+    ctrl = mm[has]
+    np.add.at(weights, ctrl, 1.0 / k[rows_i])
+    matched_c = np.unique(ctrl)  # the controls with a positive weight, in row order
+    weights[matched_c] /= weights[matched_c].mean()
+    subclass = np.full(n, np.nan)
+    if not settings["replace"]:
+        # MatchIt numbers subclasses by treated units in data (id) order.
+        ts = np.sort(matched_t)
+        subclass[ts] = np.arange(1, ts.size + 1)
+        subclass[ctrl] = np.searchsorted(ts, order[rows_i]) + 1
+    pair_t = order[rows_i]
+    round_no = np.tile(np.arange(1, ratio + 1), order.size)[has.ravel()]
+    by = np.lexsort((round_no, pair_t))
+    is_t = treat == 1
+    n1 = int(is_t.sum())
+    n1_discarded = int((is_t & discarded).sum())
+    n_unmatched = n1 - matched_t.size - n1_discarded
+    warnings = []
+    if n_unmatched:
+        warnings.append(f"{n_unmatched} participant(s) found no comparison record"
+                        + (" within the caliper" if cal_value else "") + " and are left out of the estimate.")
+    return MatchArrays(
+        treat=treat, distance=dist, weights=weights, subclass=subclass, discarded=discarded,
+        pair_treated=pair_t[by], pair_control=ctrl[by], pair_round=round_no[by], settings=settings,
+        caliper_value=cal_value, n_treated=n1, n_control=n - n1, n_treated_discarded=n1_discarded,
+        n_control_discarded=int(discarded.sum()) - n1_discarded, n_treated_matched=int(matched_t.size),
+        n_control_matched=int(matched_c.size), propensity=fit, warnings=tuple(warnings))
