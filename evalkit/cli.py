@@ -380,6 +380,7 @@ def match_cmd(data: Path, treatment: str, id_col: str, covariates: str, exact: s
                         std_caliper=std_caliper, ratio=ratio, replace=replace, m_order=m_order, discard=discard,
                         seed=seed, min_treated=min_treated)
     click.echo(result.text())
+    _SKIP_TEARDOWN.append(True)
 
 
 @cli.command()
@@ -394,6 +395,28 @@ def demo(out_dir: Path, workers: int) -> None:
     click.echo(run_demo(out_dir, workers=workers))
 
 
+#: Set by a command whose work is complete once it returns (see :func:`_exit_now`).
+_SKIP_TEARDOWN: list[bool] = []
+
+
+def _exit_now() -> None:
+    """Leave at once after a successful command, skipping interpreter teardown.
+
+    Why: ``evalkit match`` on a national pool ends holding a few hundred MB of
+    arrays and pyarrow's thread pools; tearing the interpreter down (freeing
+    them one by one, finalising modules) took 30-40 ms of a 0.45 s run. By the
+    time this runs the output file is complete and renamed into place, and
+    only stdout/stderr may hold unwritten text, so they are flushed first.
+    Only the console-script entry point does this (never a test's CliRunner).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed or broken pipe: nothing more can be shown anyway
+            pass
+    os._exit(0)
+
+
 def main() -> None:
     """Console-script entry point (SIGTERM is handled like Ctrl-C, so clean-ups run)."""
     try:
@@ -403,6 +426,10 @@ def main() -> None:
         pass
     try:
         cli(prog_name="evalkit")
+    except SystemExit as exc:
+        if _SKIP_TEARDOWN and exc.code in (0, None):
+            _exit_now()
+        raise
     finally:  # the work is done (or cleaned up): a late Ctrl-C must not print tracebacks from exit clean-ups
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -33,15 +34,19 @@ DISCARDS = ("none", "treated", "control", "both")
 class MatchArrays:
     """Row-level result of :func:`match_arrays`, rows in id order (internal; never for a report).
 
-    ``pair_treated``/``pair_control`` are row numbers of each matched pair,
-    ordered by treated row then round (``pair_round``, 1 = first match).
+    The matched units are held sparsely (``matched_rows`` with their weight
+    and subclass); ``weights`` and ``subclass`` expand them to every row on
+    first use. ``pair_treated``/``pair_control`` are row numbers of each
+    matched pair, ordered by treated row then round (``pair_round``, 1 = first
+    match).
     """
 
     treat: np.ndarray = field(repr=False)
     distance: np.ndarray = field(repr=False)  # NaN for Mahalanobis
-    weights: np.ndarray = field(repr=False)
-    subclass: np.ndarray = field(repr=False)  # NaN when unmatched or with replacement
     discarded: np.ndarray = field(repr=False)
+    matched_rows: np.ndarray = field(repr=False)  # rows with a positive weight, ascending
+    matched_weight: np.ndarray = field(repr=False)
+    matched_subclass: np.ndarray = field(repr=False)  # NaN with replacement (MatchIt has no subclasses then)
     pair_treated: np.ndarray = field(repr=False)
     pair_control: np.ndarray = field(repr=False)
     pair_round: np.ndarray = field(repr=False)
@@ -55,6 +60,20 @@ class MatchArrays:
     n_control_matched: int
     propensity: LogitFit | None
     warnings: tuple[str, ...] = ()
+
+    @cached_property
+    def weights(self) -> np.ndarray:
+        """MatchIt's weight for every row (0 = not matched)."""
+        out = np.zeros(self.treat.size)
+        out[self.matched_rows] = self.matched_weight
+        return out
+
+    @cached_property
+    def subclass(self) -> np.ndarray:
+        """Matched-set number for every row (NaN = not matched, or matched with replacement)."""
+        out = np.full(self.treat.size, np.nan)
+        out[self.matched_rows] = self.matched_subclass
+        return out
 
 
 def check_options(*, method: str, distance: str, link: str, caliper: float | None, ratio: int,
@@ -220,7 +239,7 @@ def _processing_order(dist, treat, eligible, m_order, seed) -> np.ndarray:
 
 
 def _assemble(dist, treat, discarded, order, mm, fit, cal_value, settings) -> MatchArrays:
-    """MatchIt's weights and subclasses, the pair list and the counts."""
+    """MatchIt's weights and subclasses, the pair list and the counts (no array over all rows is built)."""
     n = treat.size
     ratio = mm.shape[1]
     has = mm >= 0
@@ -231,33 +250,40 @@ def _assemble(dist, treat, discarded, order, mm, fit, cal_value, settings) -> Ma
             "No participant has a comparison record close enough to match"
             + (" within the caliper; widen the caliper (e.g. 0.25 SD) or use a larger pool." if cal_value
                else "; use a larger comparison pool."))
-    weights = np.zeros(n)
-    weights[matched_t] = 1.0
     rows_i = np.repeat(np.arange(order.size), ratio)[has.ravel()]
     ctrl = mm[has]
-    np.add.at(weights, ctrl, 1.0 / k[rows_i])
-    matched_c = np.unique(ctrl)  # the controls with a positive weight, in row order
-    weights[matched_c] /= weights[matched_c].mean()
-    subclass = np.full(n, np.nan)
-    if not settings["replace"]:
-        # MatchIt numbers subclasses by treated units in data (id) order.
-        ts = np.sort(matched_t)
-        subclass[ts] = np.arange(1, ts.size + 1)
-        subclass[ctrl] = np.searchsorted(ts, order[rows_i]) + 1
     pair_t = order[rows_i]
+    # A control's weight: the sum over the treated it serves of 1/(controls matched to that treated unit),
+    # summed in pair order (as np.add.at would), then scaled to average 1 over the matched controls.
+    matched_c, inv = np.unique(ctrl, return_inverse=True)
+    w_c = np.bincount(inv.ravel(), weights=1.0 / k[rows_i], minlength=matched_c.size)
+    w_c /= w_c.mean()
+    ts = np.sort(matched_t)
+    if settings["replace"]:
+        s_t = s_c = np.nan
+    else:
+        # MatchIt numbers subclasses by treated units in data (id) order; each control serves one.
+        s_t = np.arange(1, ts.size + 1, dtype=float)
+        s_c = np.empty(matched_c.size)
+        s_c[inv.ravel()] = np.searchsorted(ts, pair_t) + 1
+    rows = np.concatenate([ts, matched_c])
+    by_row = np.argsort(rows, kind="stable")
+    weight = np.concatenate([np.ones(ts.size), w_c])[by_row]
+    subclass = np.concatenate([np.broadcast_to(s_t, ts.shape), np.broadcast_to(s_c, matched_c.shape)])[by_row]
     round_no = np.tile(np.arange(1, ratio + 1), order.size)[has.ravel()]
     by = np.lexsort((round_no, pair_t))
-    is_t = treat == 1
-    n1 = int(is_t.sum())
-    n1_discarded = int((is_t & discarded).sum())
+    n1 = int(np.count_nonzero(treat))
+    n_discarded = int(np.count_nonzero(discarded))
+    n1_discarded = int(np.count_nonzero(discarded[treat == 1])) if n_discarded else 0
     n_unmatched = n1 - matched_t.size - n1_discarded
     warnings = []
     if n_unmatched:
         warnings.append(f"{n_unmatched} participant(s) found no comparison record"
                         + (" within the caliper" if cal_value else "") + " and are left out of the estimate.")
     return MatchArrays(
-        treat=treat, distance=dist, weights=weights, subclass=subclass, discarded=discarded,
-        pair_treated=pair_t[by], pair_control=ctrl[by], pair_round=round_no[by], settings=settings,
-        caliper_value=cal_value, n_treated=n1, n_control=n - n1, n_treated_discarded=n1_discarded,
-        n_control_discarded=int(discarded.sum()) - n1_discarded, n_treated_matched=int(matched_t.size),
-        n_control_matched=int(matched_c.size), propensity=fit, warnings=tuple(warnings))
+        treat=treat, distance=dist, discarded=discarded, matched_rows=rows[by_row], matched_weight=weight,
+        matched_subclass=subclass, pair_treated=pair_t[by], pair_control=ctrl[by], pair_round=round_no[by],
+        settings=settings, caliper_value=cal_value, n_treated=n1, n_control=n - n1,
+        n_treated_discarded=n1_discarded, n_control_discarded=n_discarded - n1_discarded,
+        n_treated_matched=int(matched_t.size), n_control_matched=int(matched_c.size), propensity=fit,
+        warnings=tuple(warnings))

@@ -197,7 +197,8 @@ def _read_csv(path: Path, columns: list[str]):
     _require(columns, _csv_header(path), path)
     convert = pacsv.ConvertOptions(include_columns=columns, strings_can_be_null=True)
     try:
-        return pacsv.read_csv(path, convert_options=convert)
+        # 4 MB blocks (default 1 MB): fewer chunks to stitch together, same parallelism on a few cores
+        return pacsv.read_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 22), convert_options=convert)
     except pa.ArrowInvalid as exc:
         raise _csv_problem(path, columns, convert, exc) from None
 
@@ -325,8 +326,9 @@ def _id_order(arr, path: Path, name: str) -> np.ndarray | None:
         if ids.size < 2 or bool(np.all(ids[1:] > ids[:-1])):
             return None
         order = None if _is_float(arr) else _counting_order(ids)
-        if order is None:
-            order = np.argsort(ids)
+        if order is not None:
+            return order  # placement succeeded, so every id is distinct
+        order = np.argsort(ids)
         sorted_ids = ids[order]
         dup = sorted_ids[1:] == sorted_ids[:-1]
     else:
@@ -371,6 +373,8 @@ def _counting_order(ids: np.ndarray) -> np.ndarray | None:
         return None
     slot = np.full(hi - lo + 1, -1, dtype=np.int64)
     slot[ids - lo] = np.arange(ids.size)
+    if slot.size == ids.size:  # ids are lo..hi: every slot filled unless an id repeats
+        return slot if slot.min() >= 0 else None
     order = slot[slot >= 0]
     return order if order.size == ids.size else None
 
@@ -461,14 +465,14 @@ def write_matched(out: Path, ids, rows: np.ndarray, core: MatchArrays, *, id_col
     """
     import pyarrow as pa
 
-    keep = np.flatnonzero(core.weights > 0)
-    subclass = core.subclass[keep]
+    keep = core.matched_rows
+    subclass = core.matched_subclass
     has_subclass = ~np.isnan(subclass)
     table = pa.Table.from_arrays([
-        ids.take(_arrow(rows[keep])),
+        _arrow(_numpy(ids)[rows[keep]]) if _is_numeric(ids) else ids.take(_arrow(rows[keep])),
         _arrow(core.treat[keep]),
         _arrow(core.distance[keep]),
-        _arrow(core.weights[keep]),
+        _arrow(core.matched_weight),
         # whole numbers; empty when matching with replacement (MatchIt has no subclasses then)
         _arrow(np.where(has_subclass, subclass, 0).astype(np.int64), valid=has_subclass),
     ], names=[id_col, "treated", "distance", "weight", "subclass"])

@@ -107,7 +107,10 @@ def match_on_distance(distance: np.ndarray, treat: np.ndarray, eligible: np.ndar
     # Positions in the distance order (all units) are needed only for the controls and for
     # the treated units in ``order``, so no million-row inverse permutation is built.
     t_sorted = treat[by_distance]
-    ctrl_pos = np.flatnonzero((t_sorted == 0) & eligible[by_distance])
+    is_ctrl = t_sorted == 0
+    if not eligible.all():
+        is_ctrl &= eligible[by_distance]
+    ctrl_pos = np.flatnonzero(is_ctrl)
     ctrl_rows = by_distance[ctrl_pos]
     ctrl_dist = ds[ctrl_pos]
     t_pos = np.flatnonzero(t_sorted == 1)
@@ -137,6 +140,11 @@ def _match_in_rounds(distance, tpos, order, groups, strata, eligible, ratio, cal
     start_l = tpos.copy()
     start_r = tpos.copy()
     inf = float("inf")
+    # Scalar reads go through memoryviews (a Python float/int per read, several times faster
+    # than indexing a numpy array) and the union-find links are probed inline: this loop runs
+    # once per participant and round, so its constant factor is the matching time.
+    fast = {code: (grp, memoryview(grp.dist), memoryview(grp.pos), memoryview(grp.rows), grp._left, grp._right)
+            for code, grp in groups.items()}
     for r in range(ratio):
         # A treated unit's search window changes only when it is itself matched, so the
         # round's starting indices into each stratum can be found for all units at once.
@@ -147,34 +155,47 @@ def _match_in_rounds(distance, tpos, order, groups, strata, eligible, ratio, cal
             first_l[here] = np.searchsorted(grp.pos, start_l[here]) - 1
             first_r[here] = np.searchsorted(grp.pos, start_r[here], side="right")
         first_l, first_r = first_l.tolist(), first_r.tolist()
+        matched_i: list[int] = []
+        matched_row: list[int] = []
+        stopped: list[int] = []
         for i in np.flatnonzero(active).tolist():
-            grp = groups.get(tcode_list[i])
-            if grp is None or grp.n_left == 0:
-                active[i] = False
+            entry = fast.get(tcode_list[i])
+            if entry is None or entry[0].n_left == 0:
+                stopped.append(i)
                 continue
+            grp, dist, pos, rows, left, right = entry
             d = tdist[i]
-            jl = grp.find_left(first_l[i])
-            jr = grp.find_right(first_r[i])
-            dl = d - float(grp.dist[jl]) if jl >= 0 else inf
-            dr = float(grp.dist[jr]) - d if jr < grp.size else inf
+            jl = first_l[i]
+            if jl in left:
+                jl = _find(left, jl)
+            jr = first_r[i]
+            if jr in right:
+                jr = _find(right, jr)
+            dl = d - dist[jl] if jl >= 0 else inf
+            dr = dist[jr] - d if jr < grp.size else inf
             ok_l = dl <= cal
             ok_r = dr <= cal
             if not (ok_l or ok_r):
-                active[i] = False
+                stopped.append(i)
                 continue
             if ok_l and ok_r:
                 if dl == dr:  # MatchIt's walk meets the left one first unless it is farther in position
-                    take_left = (start_l[i] - grp.pos[jl]) <= (grp.pos[jr] - start_r[i])
+                    take_left = (int(start_l[i]) - pos[jl]) <= (pos[jr] - int(start_r[i]))
                 else:
                     take_left = dl < dr
             else:
                 take_left = ok_l
             j = jl if take_left else jr
-            out[i, r] = grp.rows[j]
-            grp.remove(j)
+            matched_i.append(i)
+            matched_row.append(rows[j])
+            right[j] = j + 1  # remove j from the eligible controls
+            left[j] = j - 1
+            grp.n_left -= 1
             if ratio > 1:
-                start_l[i] = min(start_l[i], grp.pos[j])
-                start_r[i] = max(start_r[i], grp.pos[j])
+                start_l[i] = min(start_l[i], pos[j])
+                start_r[i] = max(start_r[i], pos[j])
+        out[matched_i, r] = matched_row
+        active[stopped] = False
 
 
 def _match_with_replacement(distance, tpos, order, groups, strata, eligible, ratio, cal, out) -> None:
