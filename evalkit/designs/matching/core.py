@@ -12,22 +12,20 @@ This module imports numpy only, so that the file front end starts quickly.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
-from evalkit.errors import InsufficientDataError, SpecError
+from evalkit.errors import InsufficientDataError
 
+from ._common import DEFAULT_MIN_TREATED, check_options, without_huge_pages
 from ._design import CovariateMatrix
 from .nearest import match_mahalanobis, match_on_distance
 from .propensity import LogitFit, mahalanobis_transform, propensity_distance
 
-DEFAULT_MIN_TREATED = 10
-M_ORDERS = ("largest", "smallest", "data", "random")
-DISCARDS = ("none", "treated", "control", "both")
+__all__ = ["DEFAULT_MIN_TREATED", "MatchArrays", "check_groups", "check_options", "match_arrays",
+           "without_huge_pages"]
 
 
 @dataclass(frozen=True)
@@ -76,32 +74,6 @@ class MatchArrays:
         return out
 
 
-def check_options(*, method: str, distance: str, link: str, caliper: float | None, ratio: int,
-                  m_order: str | None, discard: str) -> None:
-    """Refuse option values MatchIt would refuse, in plain words (:class:`SpecError`)."""
-    if method != "nearest":
-        raise SpecError(f"method {method!r} is not available; use method='nearest'.")
-    if distance not in ("glm", "mahalanobis"):
-        raise SpecError(f"distance must be 'glm' or 'mahalanobis', not {distance!r}.")
-    if link not in ("logit", "linear.logit"):
-        raise SpecError(f"link must be 'logit' or 'linear.logit', not {link!r}.")
-    if isinstance(ratio, bool) or not isinstance(ratio, (int, np.integer)) or ratio < 1:
-        raise SpecError(f"ratio must be a whole number of at least 1, not {ratio!r}.")
-    if m_order is not None and m_order not in M_ORDERS:
-        raise SpecError(f"m_order must be one of {', '.join(M_ORDERS)}, not {m_order!r}.")
-    if discard not in DISCARDS:
-        raise SpecError(f"discard must be one of {', '.join(DISCARDS)}, not {discard!r}.")
-    if caliper is not None and (not np.isfinite(caliper) or caliper <= 0):
-        raise SpecError(f"caliper must be a positive number, not {caliper!r}.")
-    if distance == "mahalanobis":
-        if caliper is not None:
-            raise SpecError("A caliper needs a propensity-score distance; use distance='glm' or drop the caliper.")
-        if discard != "none":
-            raise SpecError("Common-support discarding needs a propensity score; use distance='glm' or discard='none'.")
-        if m_order in ("largest", "smallest"):
-            raise SpecError("m_order 'largest'/'smallest' needs a propensity score; use 'data' or 'random'.")
-
-
 def check_groups(treat: np.ndarray, min_treated: int = DEFAULT_MIN_TREATED) -> tuple[int, int]:
     """Numbers of treated and comparison rows; refuse too few treated or an empty pool."""
     n1 = int(np.count_nonzero(treat))
@@ -113,29 +85,6 @@ def check_groups(treat: np.ndarray, min_treated: int = DEFAULT_MIN_TREATED) -> t
     if n0 == 0:
         raise InsufficientDataError("The comparison pool is empty; add comparison records to match against.")
     return n1, n0
-
-
-@contextmanager
-def without_huge_pages() -> Iterator[None]:
-    """Ask numpy not to back new arrays with transparent huge pages for the duration.
-
-    Why: numpy madvises every large array for huge pages, and with the common
-    Linux setting ``defrag = madvise`` each first touch of a 2 MB page may
-    stall in direct memory compaction. Matching a million records allocates a
-    few hundred MB of short-lived arrays; on a busy machine those stalls took
-    longer (0.3-0.5 s of system time) than the whole fit. Only page backing
-    changes, never a value; the previous setting is restored on exit.
-    """
-    try:
-        from numpy._core.multiarray import _set_madvise_hugepage
-    except ImportError:  # numpy < 2 or a numpy without the switch: nothing to do
-        yield
-        return
-    previous = _set_madvise_hugepage(False)
-    try:
-        yield
-    finally:
-        _set_madvise_hugepage(previous)
 
 
 def match_arrays(treat: np.ndarray, X: CovariateMatrix, *, strata: np.ndarray | None = None,

@@ -23,21 +23,23 @@ a numeric column), an unreadable line.
 
 from __future__ import annotations
 
-import difflib
-import gzip
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from evalkit.errors import DataError, EvalkitError, MissingDataError, Problem
 from evalkit.results import ResultMixin
 
+from ._common import DEFAULT_MIN_TREATED, check_options, without_huge_pages
 from ._design import CovariateMatrix, no_variance, numeric_column
-from .core import DEFAULT_MIN_TREATED, MatchArrays, check_groups, check_options, match_arrays, without_huge_pages
-from .propensity import LogitFit
+
+if TYPE_CHECKING:
+    from .core import MatchArrays
+    from .propensity import LogitFit
 
 #: A text covariate with more distinct values than this is refused (dummy-coding it would not make sense).
 MAX_LEVELS = 100
@@ -130,6 +132,7 @@ def match_file(path: str | Path, *, treatment: str, id_col: str, covariates: lis
     with without_huge_pages():
         cols = read_columns(path, list(dict.fromkeys([id_col, treatment, *covariates, *exact])),
                             as_float=tuple(c for c in covariates if c not in exact and c not in (id_col, treatment)))
+        from .core import check_groups, match_arrays  # the engine (imported here: reading errors come first)
         treat = _treatment(cols[treatment], path, treatment)
         order = _id_order(cols[id_col], path, id_col)
         treat = treat if order is None else treat[order]
@@ -236,6 +239,7 @@ def _sniffed_types(path: Path, columns: list[str], as_float: tuple[str, ...]) ->
 
 def _csv_header(path: Path) -> list[str]:
     import csv
+    import gzip
 
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
@@ -246,6 +250,8 @@ def _csv_header(path: Path) -> list[str]:
 def _require(columns: list[str], present: list[str], path: Path) -> None:
     missing = [c for c in columns if c not in present]
     if missing:
+        import difflib
+
         hints = []
         for c in missing:
             near = difflib.get_close_matches(c, present, n=1)

@@ -28,11 +28,12 @@ import numpy as np
 
 from evalkit.results import ResultMixin
 
-from .core import DEFAULT_MIN_TREATED, check_groups, check_options, match_arrays, without_huge_pages
-from .propensity import LogitFit
+from ._common import DEFAULT_MIN_TREATED, check_options, without_huge_pages
 
-if TYPE_CHECKING:  # pandas is imported on use, so that the file front end (files.py) runs without it
+if TYPE_CHECKING:  # pandas and the engine are imported on use (the file front end runs without pandas)
     import pandas as pd
+
+    from .propensity import LogitFit
 
 __all__ = ["DEFAULT_MIN_TREATED", "MatchResult", "match"]
 
@@ -121,6 +122,7 @@ def match(data: pd.DataFrame, *, treatment: str, covariates: list[str], id_col: 
         covariate, or no treated unit with a control inside the caliper.
     """
     from ._data import covariate_matrix, prepare, require_columns
+    from .core import check_groups, match_arrays
 
     exact = list(exact) if exact else []
     check_options(method=method, distance=distance, link=link, caliper=caliper, ratio=ratio, m_order=m_order,
