@@ -521,7 +521,9 @@ def test_ingest_killed_mid_run_leaves_the_store_as_it_was(tmp_path, sig, delay):
     out, err = proc.communicate(timeout=120)
     after = _store_rows(db)
     if after.get("comparison_pool") == 60_000:  # finished before the signal (or it came during exit): all there
-        assert proc.returncode in (0, -sig), err
+        # A signal after the commit but before the process ended may still report "interrupted" (130):
+        # the store is complete either way, and running the ingest again adds nothing.
+        assert proc.returncode in (0, -sig, 130), err
     else:
         assert proc.returncode == 130, err
         assert err.startswith(("error: terminated;", "error: interrupted;")) and "Traceback" not in err
