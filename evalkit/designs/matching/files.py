@@ -290,10 +290,8 @@ def _no_missing(arr, path: Path, name: str) -> None:
     if arr.null_count:
         valid = np.unpackbits(np.frombuffer(arr.buffers()[0], dtype=np.uint8), bitorder="little")
         first = int(np.argmin(valid[arr.offset:arr.offset + len(arr)]))
-    elif _is_float(arr):
-        isnan = np.isnan(_numpy(arr))
-        if isnan.any():
-            first = int(np.argmax(isnan))
+    elif _is_float(arr) and len(arr) and np.isnan(np.min(_numpy(arr))):  # min is NaN iff a NaN is present
+        first = int(np.argmax(np.isnan(_numpy(arr))))
     if first is not None:
         n_missing = arr.null_count or int(np.isnan(_numpy(arr)).sum())
         raise DataError(Problem(file=str(path), row=first + 2, column=name,
@@ -336,6 +334,8 @@ def _treatment(arr, path: Path, name: str) -> np.ndarray:
             return np.array(values, dtype=np.int8)
         raise _bad_treatment(path, name, first, values[first])
     v = _numpy(arr)
+    if v.size and v.dtype.kind in "iub" and v.min() >= 0 and v.max() <= 1:  # two passes, no temporaries
+        return v.astype(np.int8)
     bad = (v != 0) & (v != 1)
     if bad.any():
         first = int(np.argmax(bad))
