@@ -503,12 +503,13 @@ def write_matched(out: Path, ids, rows: np.ndarray, core: MatchArrays, *, id_col
     import pyarrow as pa
 
     keep = core.matched_rows
+    dist = core.distance[keep]
     subclass = core.matched_subclass
     has_subclass = ~np.isnan(subclass)
     table = pa.Table.from_arrays([
         _arrow(_numpy(ids)[rows[keep]]) if _is_numeric(ids) else ids.take(_arrow(rows[keep])),
         _arrow(core.treat[keep]),
-        _arrow(core.distance[keep]),
+        _arrow(np.nan_to_num(dist), valid=~np.isnan(dist)),  # empty for Mahalanobis matching (no score)
         _arrow(core.matched_weight),
         # whole numbers; empty when matching with replacement (MatchIt has no subclasses then)
         _arrow(np.where(has_subclass, subclass, 0).astype(np.int64), valid=has_subclass),
