@@ -23,27 +23,12 @@ from evalkit.designs.matching import match
 from evalkit.designs.matching.files import match_file
 from evalkit.errors import DataError, EvalkitError, InsufficientDataError, MissingDataError
 
-REF = Path(__file__).parent / "reference" / "matching"
-ALL = ["age", "prior_offences", "school_exclusion", "sex", "locality", "risk"]
-NUMERIC = ["age", "prior_offences", "school_exclusion", "risk"]
-CONFIGS = pd.read_csv(REF / "configs.csv", keep_default_na=False)
+from matching_reference import ALL, CONFIGS, REF, covariates, options
 
 
 @pytest.fixture(scope="module")
 def data() -> pd.DataFrame:
     return pd.read_csv(REF / "matching_data.csv")
-
-
-def _options(c) -> dict:
-    kw = dict(distance=c["distance"], link=c["link"], ratio=int(c["ratio"]), replace=bool(c["replace"]),
-              discard=c["discard"])
-    if c["caliper"] not in ("NA", ""):
-        kw.update(caliper=float(c["caliper"]), std_caliper=bool(c["std_caliper"]))
-    if c["exact"]:
-        kw["exact"] = c["exact"].split(";")
-    if c["m_order"]:
-        kw["m_order"] = c["m_order"]
-    return kw
 
 
 def _write(frame: pd.DataFrame, path: Path) -> Path:
@@ -58,11 +43,10 @@ def _write(frame: pd.DataFrame, path: Path) -> Path:
 @pytest.mark.parametrize("name", CONFIGS["name"].tolist())
 def test_matched_set_identical_to_matchit(tmp_path, data, name, suffix):
     c = CONFIGS.set_index("name").loc[name].to_dict()
-    covs = NUMERIC if c["distance"] == "mahalanobis" else ALL
     shuffled = data.sample(frac=1.0, random_state=7)  # file order must not matter
     src = _write(shuffled, tmp_path / f"pool{suffix}")
     out = tmp_path / "matched.csv"
-    res = match_file(src, treatment="treated", id_col="person_id", covariates=covs, out=out, **_options(c))
+    res = match_file(src, treatment="treated", id_col="person_id", covariates=covariates(c), out=out, **options(c))
     got = pd.read_csv(out, keep_default_na=False, na_values=[""])
     ref = pd.read_csv(REF / f"matched_{name}.csv")
     ref = ref[ref["weight"] > 0].reset_index(drop=True)

@@ -1,6 +1,5 @@
 """evalkit matching vs R MatchIt 4.7.2 + sandwich + lmtest + survival (values in tests/reference/matching/)."""
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,10 +10,8 @@ from evalkit.designs.matching import balance_table, estimate_att, match, surviva
 from evalkit.designs.matching._data import covariate_matrix, prepare
 from evalkit.designs.matching.propensity import fit_logit
 
-REF = Path(__file__).parent / "reference" / "matching"
-ALL = ["age", "prior_offences", "school_exclusion", "sex", "locality", "risk"]
-NUMERIC = ["age", "prior_offences", "school_exclusion", "risk"]
-CONFIGS = pd.read_csv(REF / "configs.csv", keep_default_na=False)
+from matching_reference import ALL, CONFIGS, REF, covariates, options
+
 EFFECTS = pd.read_csv(REF / "effects.csv")
 
 
@@ -23,21 +20,8 @@ def data():
     return pd.read_csv(REF / "matching_data.csv")
 
 
-def _options(c) -> dict:
-    kw = dict(distance=c["distance"], link=c["link"], ratio=int(c["ratio"]), replace=bool(c["replace"]),
-              discard=c["discard"])
-    if c["caliper"] not in ("NA", ""):
-        kw.update(caliper=float(c["caliper"]), std_caliper=bool(c["std_caliper"]))
-    if c["exact"]:
-        kw["exact"] = c["exact"].split(";")
-    if c["m_order"]:
-        kw["m_order"] = c["m_order"]
-    return kw
-
-
 def _match(data, c):
-    covs = NUMERIC if c["distance"] == "mahalanobis" else ALL
-    return match(data, treatment="treated", covariates=covs, id_col="person_id", **_options(c))
+    return match(data, treatment="treated", covariates=covariates(c), id_col="person_id", **options(c))
 
 
 @pytest.mark.parametrize("name", CONFIGS["name"].tolist())

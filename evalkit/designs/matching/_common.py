@@ -9,14 +9,50 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from evalkit.errors import SpecError
+from evalkit.results import ResultMixin
+
+if TYPE_CHECKING:
+    from .propensity import LogitFit
 
 DEFAULT_MIN_TREATED = 10
 M_ORDERS = ("largest", "smallest", "data", "random")
 DISCARDS = ("none", "treated", "control", "both")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MatchSummary(ResultMixin):
+    """Settings and counts of a matching run (aggregates only): the part both front ends' results share."""
+
+    treatment: str
+    id_col: str
+    covariates: tuple[str, ...]
+    settings: dict
+    caliper_value: float | None
+    n_treated: int
+    n_control: int
+    n_treated_discarded: int
+    n_control_discarded: int
+    n_treated_matched: int
+    n_control_matched: int
+    propensity: LogitFit | None
+    warnings: tuple[str, ...] = ()
+    title: str = "Matched sample"
+
+    def _rows(self) -> list[dict]:
+        return [
+            {"group": "treated", "all": self.n_treated, "discarded": self.n_treated_discarded,
+             "matched": self.n_treated_matched,
+             "unmatched": self.n_treated - self.n_treated_discarded - self.n_treated_matched},
+            {"group": "comparison", "all": self.n_control, "discarded": self.n_control_discarded,
+             "matched": self.n_control_matched,
+             "unmatched": self.n_control - self.n_control_discarded - self.n_control_matched},
+        ]
 
 
 def check_options(*, method: str, distance: str, link: str, caliper: float | None, ratio: int,

@@ -59,6 +59,12 @@ class MatchArrays:
     propensity: LogitFit | None
     warnings: tuple[str, ...] = ()
 
+    def summary_fields(self) -> dict:
+        """The settings and counts a front end's result (:class:`._common.MatchSummary`) carries."""
+        names = ("settings", "caliper_value", "n_treated", "n_control", "n_treated_discarded",
+                 "n_control_discarded", "n_treated_matched", "n_control_matched", "propensity", "warnings")
+        return {name: getattr(self, name) for name in names}
+
     @cached_property
     def weights(self) -> np.ndarray:
         """MatchIt's weight for every row (0 = not matched)."""

@@ -32,50 +32,24 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from evalkit.errors import DataError, EvalkitError, MissingDataError, Problem
-from evalkit.results import ResultMixin
 
-from ._common import DEFAULT_MIN_TREATED, check_options, without_huge_pages
+from ._common import DEFAULT_MIN_TREATED, MatchSummary, check_options, without_huge_pages
 from ._design import CovariateMatrix, no_variance, numeric_column
 
 if TYPE_CHECKING:
     from .core import MatchArrays
-    from .propensity import LogitFit
 
 #: A text covariate with more distinct values than this is refused (dummy-coding it would not make sense).
 MAX_LEVELS = 100
 _SUFFIXES = (".csv", ".csv.gz", ".parquet")
 
 
-@dataclass(frozen=True)
-class MatchFileResult(ResultMixin):
+@dataclass(frozen=True, kw_only=True)
+class MatchFileResult(MatchSummary):
     """What :func:`match_file` did: counts, settings and where the matched set went (no row-level data)."""
 
     source: str
     out: str
-    treatment: str
-    id_col: str
-    covariates: tuple[str, ...]
-    settings: dict
-    caliper_value: float | None
-    n_treated: int
-    n_control: int
-    n_treated_discarded: int
-    n_control_discarded: int
-    n_treated_matched: int
-    n_control_matched: int
-    propensity: LogitFit | None
-    warnings: tuple[str, ...] = ()
-    title: str = "Matched sample"
-
-    def _rows(self) -> list[dict]:
-        return [
-            {"group": "treated", "all": self.n_treated, "discarded": self.n_treated_discarded,
-             "matched": self.n_treated_matched,
-             "unmatched": self.n_treated - self.n_treated_discarded - self.n_treated_matched},
-            {"group": "comparison", "all": self.n_control, "discarded": self.n_control_discarded,
-             "matched": self.n_control_matched,
-             "unmatched": self.n_control - self.n_control_discarded - self.n_control_matched},
-        ]
 
     def text(self) -> str:
         """Plain-English summary for the command line (no pandas needed)."""
@@ -144,12 +118,8 @@ def match_file(path: str | Path, *, treatment: str, id_col: str, covariates: lis
                             m_order=m_order, discard=discard, seed=seed, min_treated=min_treated)
         rows = np.arange(treat.size) if order is None else order
         write_matched(out, cols[id_col], rows, core, id_col=id_col)
-    return MatchFileResult(
-        source=path.name, out=str(out), treatment=treatment, id_col=id_col, covariates=tuple(covariates),
-        settings=core.settings, caliper_value=core.caliper_value, n_treated=core.n_treated,
-        n_control=core.n_control, n_treated_discarded=core.n_treated_discarded,
-        n_control_discarded=core.n_control_discarded, n_treated_matched=core.n_treated_matched,
-        n_control_matched=core.n_control_matched, propensity=core.propensity, warnings=core.warnings)
+    return MatchFileResult(source=path.name, out=str(out), treatment=treatment, id_col=id_col,
+                           covariates=tuple(covariates), **core.summary_fields())
 
 
 # --- reading ---------------------------------------------------------------------------------------------------

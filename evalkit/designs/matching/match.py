@@ -26,20 +26,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from evalkit.results import ResultMixin
-
-from ._common import DEFAULT_MIN_TREATED, check_options, without_huge_pages
+from ._common import DEFAULT_MIN_TREATED, MatchSummary, check_options, without_huge_pages
 
 if TYPE_CHECKING:  # pandas and the engine are imported on use (the file front end runs without pandas)
     import pandas as pd
 
-    from .propensity import LogitFit
-
 __all__ = ["DEFAULT_MIN_TREATED", "MatchResult", "match"]
 
 
-@dataclass(frozen=True)
-class MatchResult(ResultMixin):
+@dataclass(frozen=True, kw_only=True)
+class MatchResult(MatchSummary):
     """A matched sample: settings, counts and — for downstream use only — the unit table.
 
     ``units`` (one row per person: id, treated, distance, weight, subclass,
@@ -48,32 +44,8 @@ class MatchResult(ResultMixin):
     not be put in a report; ``summary()``/``to_frame()`` show counts only.
     """
 
-    treatment: str
-    id_col: str
-    covariates: tuple[str, ...]
-    settings: dict
-    caliper_value: float | None
-    n_treated: int
-    n_control: int
-    n_treated_discarded: int
-    n_control_discarded: int
-    n_treated_matched: int
-    n_control_matched: int
-    propensity: LogitFit | None
     units: pd.DataFrame = field(repr=False)
     pairs: pd.DataFrame = field(repr=False)
-    warnings: tuple[str, ...] = ()
-    title: str = "Matched sample"
-
-    def _rows(self) -> list[dict]:
-        return [
-            {"group": "treated", "all": self.n_treated, "discarded": self.n_treated_discarded,
-             "matched": self.n_treated_matched,
-             "unmatched": self.n_treated - self.n_treated_discarded - self.n_treated_matched},
-            {"group": "comparison", "all": self.n_control, "discarded": self.n_control_discarded,
-             "matched": self.n_control_matched,
-             "unmatched": self.n_control - self.n_control_discarded - self.n_control_matched},
-        ]
 
     @property
     def matched(self) -> pd.DataFrame:
@@ -146,9 +118,5 @@ def _result(ids: np.ndarray, treatment: str, id_col: str, covariates: tuple[str,
                           "weight": core.weights, "subclass": core.subclass, "discarded": core.discarded})
     pairs = pd.DataFrame({"treated_id": ids[core.pair_treated], "control_id": ids[core.pair_control],
                           "round": core.pair_round})
-    return MatchResult(
-        treatment=treatment, id_col=id_col, covariates=covariates, settings=core.settings,
-        caliper_value=core.caliper_value, n_treated=core.n_treated, n_control=core.n_control,
-        n_treated_discarded=core.n_treated_discarded, n_control_discarded=core.n_control_discarded,
-        n_treated_matched=core.n_treated_matched, n_control_matched=core.n_control_matched,
-        propensity=core.propensity, units=units, pairs=pairs, warnings=core.warnings)
+    return MatchResult(treatment=treatment, id_col=id_col, covariates=covariates, units=units, pairs=pairs,
+                       **core.summary_fields())
