@@ -1,6 +1,5 @@
 """evalkit matching vs R MatchIt 4.7.2 + sandwich + lmtest + survival (values in tests/reference/matching/)."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
