@@ -29,7 +29,7 @@ with MatchIt is available (``R_LIBS`` pointing at a library with MatchIt >=
 4.5.4), the matched sets are compared: same units, weights and subclasses.
 Usage:
 
-    python benchmarks/bench_matching.py [--repeat 7] [--r-repeat 3]
+    python benchmarks/bench_matching.py [--repeat 9] [--r-repeat 3]
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def _same_matched_set(ev_out: Path, r_out: Path) -> bool:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--repeat", type=int, default=7, help="evalkit runs (each: the command, then the library)")
+    ap.add_argument("--repeat", type=int, default=9, help="evalkit runs (each: the command, then the library)")
     ap.add_argument("--r-repeat", type=int, default=3, help="MatchIt runs")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     a = ap.parse_args()
