@@ -28,8 +28,6 @@ import os
 import re
 import signal
 import sys
-import tempfile
-import traceback
 from functools import wraps
 from pathlib import Path
 
@@ -81,6 +79,9 @@ def _os_error_line(exc: OSError) -> str:
 
 def _bug_line(exc: BaseException) -> str:
     """One line for a bug in evalkit; the full traceback goes to a private temporary file."""
+    import tempfile
+    import traceback
+
     text = "".join(traceback.format_exception(exc))
     saved = ""
     try:

@@ -15,3 +15,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras:+[$extras]}"
     touch "$stamp"
 fi
+# Byte-compile the checkout, as pip does for a regular install: an editable install leaves that to
+# the first import, and where PYTHONDONTWRITEBYTECODE is set every command would recompile evalkit.
+.venv/bin/python -m compileall -q evalkit >/dev/null
