@@ -26,8 +26,8 @@ reported as :class:`InsufficientDataError`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
 import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
