@@ -2,8 +2,10 @@
 
 Public API: :func:`match`, :func:`balance_table`, :func:`estimate_att`,
 :func:`survival_att`, :func:`rosenbaum_bounds`, :func:`e_value`,
-:func:`love_plot`, :func:`matched_comparison`, and :func:`combine` to stack a
-participants frame and a comparison-pool frame.
+:func:`love_plot`, :func:`matched_comparison`, :func:`combine` to stack a
+participants frame and a comparison-pool frame, and :func:`match_file` (also
+``evalkit match``) to match straight from a CSV or Parquet file of a national
+pool without pandas.
 
 Names other than ``match``/``MatchResult`` are imported lazily (PEP 562) so
 that matching does not pay for statsmodels, lifelines and matplotlib, which
@@ -24,6 +26,7 @@ _EXPORTS = {
     "EValueResult": ".sensitivity", "RosenbaumResult": ".sensitivity", "e_value": ".sensitivity",
     "rosenbaum_bounds": ".sensitivity",
     "SurvivalResult": ".survival", "survival_att": ".survival",
+    "MatchFileResult": ".files", "match_file": ".files",
 }
 
 # Imported eagerly (numpy/pandas/scipy only): binding the function here also keeps the
@@ -37,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .balance import BalanceResult, balance_table, wwc_flag
     from .comparison import MatchedComparisonResult, matched_comparison
     from .effects import MatchedEffectResult, estimate_att, evidence_from_balance
+    from .files import MatchFileResult, match_file
     from .match import MatchResult, match
     from .plots import love_plot
     from .sensitivity import EValueResult, RosenbaumResult, e_value, rosenbaum_bounds
