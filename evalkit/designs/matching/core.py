@@ -22,7 +22,7 @@ from evalkit.errors import InsufficientDataError
 from ._common import DEFAULT_MIN_TREATED, check_options, without_huge_pages
 from ._design import CovariateMatrix
 from .nearest import match_mahalanobis, match_on_distance
-from .propensity import LogitFit, mahalanobis_transform, propensity_distance
+from .propensity import mahalanobis_transform, propensity_distance
 
 __all__ = ["DEFAULT_MIN_TREATED", "MatchArrays", "check_groups", "check_options", "match_arrays",
            "without_huge_pages"]
@@ -34,7 +34,8 @@ class MatchArrays:
 
     The matched units are held sparsely (``matched_rows`` with their weight
     and subclass); ``weights`` and ``subclass`` expand them to every row on
-    first use. ``pair_treated``/``pair_control`` are row numbers of each
+    first use. ``summary`` holds the aggregates, the keyword arguments of the
+    front ends' result types (:class:`._common.MatchSummary`). ``pair_treated``/``pair_control`` are row numbers of each
     matched pair, ordered by treated row then round (``pair_round``, 1 = first
     match).
     """
@@ -48,22 +49,7 @@ class MatchArrays:
     pair_treated: np.ndarray = field(repr=False)
     pair_control: np.ndarray = field(repr=False)
     pair_round: np.ndarray = field(repr=False)
-    settings: dict
-    caliper_value: float | None
-    n_treated: int
-    n_control: int
-    n_treated_discarded: int
-    n_control_discarded: int
-    n_treated_matched: int
-    n_control_matched: int
-    propensity: LogitFit | None
-    warnings: tuple[str, ...] = ()
-
-    def summary_fields(self) -> dict:
-        """The settings and counts a front end's result (:class:`._common.MatchSummary`) carries."""
-        names = ("settings", "caliper_value", "n_treated", "n_control", "n_treated_discarded",
-                 "n_control_discarded", "n_treated_matched", "n_control_matched", "propensity", "warnings")
-        return {name: getattr(self, name) for name in names}
+    summary: dict  # settings, caliper value, counts, propensity fit and warnings: a MatchSummary's fields
 
     @cached_property
     def weights(self) -> np.ndarray:
@@ -238,7 +224,7 @@ def _assemble(dist, treat, discarded, order, mm, fit, cal_value, settings) -> Ma
     return MatchArrays(
         treat=treat, distance=dist, discarded=discarded, matched_rows=rows[by_row], matched_weight=weight,
         matched_subclass=subclass, pair_treated=pair_t[by], pair_control=ctrl[by], pair_round=round_no[by],
-        settings=settings, caliper_value=cal_value, n_treated=n1, n_control=n - n1,
-        n_treated_discarded=n1_discarded, n_control_discarded=n_discarded - n1_discarded,
-        n_treated_matched=int(matched_t.size), n_control_matched=int(matched_c.size), propensity=fit,
-        warnings=tuple(warnings))
+        summary=dict(settings=settings, caliper_value=cal_value, n_treated=n1, n_control=n - n1,
+                     n_treated_discarded=n1_discarded, n_control_discarded=n_discarded - n1_discarded,
+                     n_treated_matched=int(matched_t.size), n_control_matched=int(matched_c.size),
+                     propensity=fit, warnings=tuple(warnings)))

@@ -118,7 +118,7 @@ def match_file(path: str | Path, *, treatment: str, id_col: str, covariates: lis
         rows = np.arange(treat.size) if order is None else order
         write_matched(out, cols[id_col], rows, core, id_col=id_col)
     return MatchFileResult(source=path.name, out=str(out), treatment=treatment, id_col=id_col,
-                           covariates=tuple(covariates), **core.summary_fields())
+                           covariates=tuple(covariates), **core.summary)
 
 
 # --- reading ---------------------------------------------------------------------------------------------------

@@ -119,4 +119,4 @@ def _result(ids: np.ndarray, treatment: str, id_col: str, covariates: tuple[str,
     pairs = pd.DataFrame({"treated_id": ids[core.pair_treated], "control_id": ids[core.pair_control],
                           "round": core.pair_round})
     return MatchResult(treatment=treatment, id_col=id_col, covariates=covariates, units=units, pairs=pairs,
-                       **core.summary_fields())
+                       **core.summary)
