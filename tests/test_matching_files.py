@@ -163,6 +163,20 @@ def test_text_in_a_numeric_column_is_refused_not_dummy_coded(tmp_path):
         _run(src, tmp_path)
 
 
+def test_a_word_far_down_a_numeric_column_is_located(tmp_path):
+    """Past the first 64 KB the column's type is already fixed as numbers: the bad cell is named, not guessed."""
+    rng = np.random.default_rng(1)
+    n = 6000
+    frame = pd.DataFrame({"person_id": np.arange(n), "treated": (np.arange(n) % 5 == 0).astype(int),
+                          "age": rng.normal(17, 2, n).round(4).astype(str), "risk": rng.normal(size=n),
+                          "sex": rng.choice(["f", "m"], n)})
+    frame.loc[5000, "age"] = "n/k"
+    src = _write(frame, tmp_path / "pool.csv")
+    assert src.stat().st_size > 3 * 65536
+    with pytest.raises(DataError, match=r"pool.csv, row 5002, column 'age': 'n/k' is not a number"):
+        _run(src, tmp_path)
+
+
 def test_constant_covariate_and_wrong_suffix(tmp_path, data):
     src = _write(data.assign(risk=1.0), tmp_path / "pool.csv")
     with pytest.raises(InsufficientDataError, match="'risk' takes the same value for everyone"):

@@ -181,11 +181,14 @@ def _read_csv(path: Path, columns: list[str], as_float: tuple[str, ...]):
 
 
 def _sniffed_types(path: Path, columns: list[str], as_float: tuple[str, ...]) -> dict:
-    """Column types as pyarrow infers them from the first 64 KB, whole numbers widened to float64 in ``as_float``.
+    """float64 for the ``as_float`` columns that hold numbers in the first 64 KB (other columns: inferred).
 
     Declaring the types saves pyarrow's per-block inference (about a tenth of
-    the read), and a covariate that holds whole numbers early in the file
-    and decimals later is read as numbers throughout.
+    the read); a covariate that holds whole numbers early in the file and
+    decimals later is read as numbers throughout; and a stray word further
+    down a numeric covariate is an error naming its row, rather than turning
+    the whole column into text. Ids, the treatment and exact-matching columns
+    are left to pyarrow (an id may be a number early on and text later).
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -197,13 +200,8 @@ def _sniffed_types(path: Path, columns: list[str], as_float: tuple[str, ...]) ->
             schema = reader.schema
     except pa.ArrowInvalid:
         return {}  # the full read reports the problem with its line
-    types = {}
-    for field in schema:
-        if pa.types.is_null(field.type):
-            continue  # empty so far: let the full read decide
-        wide = field.name in as_float and (pa.types.is_integer(field.type) or pa.types.is_boolean(field.type))
-        types[field.name] = pa.float64() if wide else field.type
-    return types
+    numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean)
+    return {f.name: pa.float64() for f in schema if f.name in as_float and any(t(f.type) for t in numeric)}
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -248,7 +246,21 @@ def _csv_problem(path: Path, columns: list[str], convert, exc: Exception) -> Dat
         number, expected, actual = bad[0]
         return DataError(Problem(file=str(path), row=number, message=f"has {actual} field(s); the header has "
                                  f"{expected}.", fix="Remove stray commas or quote the field that holds one."))
-    # A conversion error: a value that does not fit the column's type (the message names the column number).
+    # A conversion error: a value that does not fit the column's type. pyarrow names the column by its
+    # position in the file; find the first such value by reading that column as text (this path only).
+    import re
+
+    header = _csv_header(path)
+    found = re.search(r"In CSV column #(\d+)", str(exc))
+    if found and int(found.group(1)) < len(header):
+        name = header[int(found.group(1))]
+        values = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            include_columns=[name], column_types={name: "string"})).column(name).to_pylist()
+        for row, value in enumerate(values):
+            if value not in (None, "") and not _is_number(value):
+                return DataError(Problem(file=str(path), row=row + 2, column=name,
+                                         message=f"{value!r} is not a number.",
+                                         fix="Correct the value, or leave the cell empty if it is missing."))
     text = str(exc).split(": invalid value")[0]
     return DataError(Problem(file=str(path), message=f"cannot be read ({text}).",
                              fix="Make every value in a numeric column a number; leave missing values empty."))
