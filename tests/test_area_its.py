@@ -158,6 +158,8 @@ def test_row_order_and_render(counts):
     assert "Maryland SMS level 1" in a.summary() and "<table" in a._repr_html_()
     fig = its_plot(a)
     assert len(fig.axes[0].lines) >= 2
+    # the title names its estimate in full (reports show it beside the change against a baseline)
+    assert f"interrupted time series, step at the start as a rate ratio {a.step.estimate:.2f}" in fig.axes[0].get_title()
     fig2 = its_plot(counts, indicator="serious_violence", area="County", interruption="2019-10")
     np.testing.assert_allclose(fig2.axes[0].lines[0].get_ydata(), fig.axes[0].lines[0].get_ydata())
     with pytest.raises(SpecError):

@@ -52,8 +52,9 @@ def its_plot(result: ITSResult | pd.DataFrame, *, per: float = 100_000, ax=None,
             label="counterfactual (pre-trend continued)")
     ax.axvline(pd.Period(result.interruption, "M").to_timestamp(), color="0.5", lw=1, ls=":")
     ax.set_ylabel(f"{result.indicator.replace('_', ' ')} per {per:,.0f} a month")
-    ax.set_title(f"{result.area}: step rate ratio {result.step.estimate:.2f} "
-                 f"({result.step.ci_low:.2f} to {result.step.ci_high:.2f})", fontsize=10)
+    # Named in full: a report may show this beside a different estimate (the change against a baseline period).
+    ax.set_title(f"{result.area}: interrupted time series, step at the start as a rate ratio "
+                 f"{result.step.estimate:.2f} ({result.step.ci_low:.2f} to {result.step.ci_high:.2f})", fontsize=10)
     ax.legend(frameon=False, fontsize=8)
     fig.autofmt_xdate()
     return fig
