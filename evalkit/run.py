@@ -46,6 +46,23 @@ NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 REPORT_NOTEBOOK = "intervention_report.ipynb"
 PORTFOLIO_NOTEBOOK = "portfolio_summary.ipynb"
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
+
+
+def _load_notebook(notebook: str | Path) -> tuple["object", str]:
+    """A notebook and where it came from. A path is read as it is; a report notebook's name means the
+    checkout's ``notebooks/`` file when present (an evaluator may have adapted it), else the same
+    notebook built by :mod:`evalkit.report.notebooks` (a regular install has no ``notebooks/``)."""
+    import nbformat
+
+    if isinstance(notebook, Path):
+        return nbformat.read(notebook, as_version=4), str(notebook)
+    name = notebook
+    path = NOTEBOOK_DIR / name
+    if path.is_file():
+        return nbformat.read(path, as_version=4), str(path)
+    from evalkit.report.notebooks import BUILDERS
+
+    return BUILDERS[name](), f"evalkit.report.notebooks ({name})"
 CELL_TIMEOUT = 600
 _RESET_TAG = "evalkit-reset"
 
@@ -144,19 +161,20 @@ class Renderer:
             pass
         shutil.rmtree(self._ipc_dir, ignore_errors=True)
 
-    def execute(self, notebook: Path, parameters: dict) -> "object":
-        """Execute ``notebook`` with ``parameters`` on the warm kernel; return the executed notebook."""
+    def execute(self, notebook: str | Path, parameters: dict) -> "object":
+        """Execute a notebook (a path, or a report notebook's name: :func:`_load_notebook`) with ``parameters``
+        on the warm kernel; return the executed notebook."""
         import nbformat
         from nbclient import NotebookClient
         from papermill.parameterize import parameterize_notebook
 
-        nb = nbformat.read(notebook, as_version=4)
+        nb, source = _load_notebook(notebook)
         # What papermill's loader adds before parameterising: a tags list per
         # cell and a papermill metadata block.
         for cell in nb.cells:
             cell.metadata.setdefault("tags", [])
         nb.metadata.setdefault("papermill", {})
-        nb.metadata.papermill["input_path"] = str(notebook)
+        nb.metadata.papermill["input_path"] = source
         nb = parameterize_notebook(nb, parameters)
         # Clear the previous report's names but keep imported modules warm.
         reset = nbformat.v4.new_code_cell("%reset -f\nimport matplotlib.pyplot as _plt\n_plt.close('all')\n"
@@ -205,7 +223,7 @@ class Renderer:
             pass
         self.km = self._new_manager()  # the old manager's sockets are closed; start afresh
 
-    def render(self, notebook: Path, parameters: dict, folder: Path, stem: str, *, title: str,
+    def render(self, notebook: str | Path, parameters: dict, folder: Path, stem: str, *, title: str,
                pdf: bool = False) -> Path:
         """Execute and write ``stem.ipynb``, ``stem.html`` (and ``stem.pdf``) into ``folder``."""
         import nbformat
@@ -346,7 +364,7 @@ def _render_report(renderer: Renderer, protocol: Path, data_src: Path, out_dir: 
     try:
         params = {"protocol_path": str(protocol.resolve()), "data_src": str(data_src.resolve()),
                   "output_dir": str(staging.resolve()), "seed": None}
-        renderer.render(NOTEBOOK_DIR / REPORT_NOTEBOOK, params, staging, report_id, title=title, pdf=pdf)
+        renderer.render(REPORT_NOTEBOOK, params, staging, report_id, title=title, pdf=pdf)
         # findings.json names the staging folder nowhere; the folder moves as a whole
         _publish_dir(staging, out_dir / report_id)
     except Exception as exc:  # noqa: BLE001 - one report's failure must not stop the rest
@@ -367,7 +385,7 @@ def _render_portfolio(renderer: Renderer, protocol_dir: Path, data_src: Path, ou
     try:
         params = {"protocol_dir": str(protocol_dir.resolve()), "data_src": str(data_src.resolve()),
                   "reports_dir": str(out_dir.resolve()), "output_dir": str(staging.resolve())}
-        renderer.render(NOTEBOOK_DIR / PORTFOLIO_NOTEBOOK, params, staging, stem, title="Portfolio summary", pdf=pdf)
+        renderer.render(PORTFOLIO_NOTEBOOK, params, staging, stem, title="Portfolio summary", pdf=pdf)
         for suffix in (".ipynb", ".pdf", ".html"):  # the page last, so it never links to a missing notebook
             if (staging / f"{stem}{suffix}").exists():
                 os.replace(staging / f"{stem}{suffix}", out_dir / f"{stem}{suffix}")

@@ -323,3 +323,26 @@ def test_printed_output_is_not_kept_in_notebook_or_page(tmp_path):
     assert [o["output_type"] for c in kept.cells for o in c.get("outputs", [])] == ["execute_result"]
     text = page.read_text() + (tmp_path / "out" / "p.ipynb").read_text()
     assert "P3f9a1c0d2b7e4a68" not in text and "2005-03-01" not in text and "shown" in text
+
+
+def test_shipped_notebooks_are_the_packaged_ones():
+    """notebooks/*.ipynb are written from evalkit.report.notebooks (make_notebooks.py): no drift."""
+    import nbformat
+
+    from evalkit.report.notebooks import BUILDERS
+    from evalkit.run import NOTEBOOK_DIR
+
+    for name, build in BUILDERS.items():
+        shipped = nbformat.read(NOTEBOOK_DIR / name, as_version=4)
+        assert [(c.cell_type, c.source) for c in shipped.cells] == [(c.cell_type, c.source) for c in build().cells]
+
+
+def test_reports_render_without_the_notebooks_folder(data, protocols, tmp_path, monkeypatch):
+    """A regular (non-editable) install has no notebooks/ folder: the packaged notebooks are used."""
+    import evalkit.run as run
+
+    monkeypatch.setattr(run, "NOTEBOOK_DIR", tmp_path / "no-such-folder")
+    out = tmp_path / "out"
+    result = run.run_all(protocols, data, out, workers=1, progress=False, protocols=[protocols / "INT08.yaml"])
+    assert not result.failed, result
+    assert (out / "INT08" / "INT08.html").is_file() and (out / "portfolio_summary.html").is_file()
