@@ -76,6 +76,21 @@ def test_same_as_the_dataframe_api_with_integer_ids(tmp_path, data):
         np.testing.assert_array_equal(res.propensity.coef, m.propensity.coef)
 
 
+def test_exact_on_numbers_and_text_together_matches_the_dataframe_api(tmp_path, data):
+    """Exact strata from a whole-number column (ranked by counting) and a text column, numbered as pandas does."""
+    frame = data.assign(band=(data["age"] // 4).astype(int) - 3, flag=data["school_exclusion"].astype(bool))
+    src = _write(frame.sample(frac=1.0, random_state=5), tmp_path / "pool.csv")
+    out = tmp_path / "m.csv"
+    match_file(src, treatment="treated", id_col="person_id", covariates=["age", "risk"], out=out,
+               exact=["band", "sex", "flag"], ratio=2)
+    m = match(frame, treatment="treated", id_col="person_id", covariates=["age", "risk"],
+              exact=["band", "sex", "flag"], ratio=2)
+    got = pd.read_csv(out)
+    want = m.matched.reset_index(drop=True)
+    assert got["person_id"].tolist() == want["person_id"].tolist()
+    np.testing.assert_array_equal(got["subclass"].to_numpy(float), want["subclass"].to_numpy())
+
+
 def test_row_order_never_changes_the_output_bytes(tmp_path, data):
     outs = []
     for seed in (1, 2):

@@ -454,24 +454,45 @@ def _is_number(text: str) -> bool:
 
 
 def _strata(cols: dict, exact: list[str], order: np.ndarray | None) -> np.ndarray:
-    """Code of each row's combination of exact-matching values, numbered in sorted order (as pandas ngroup)."""
-    codes = np.zeros(len(next(iter(cols.values()))), dtype=np.int64)
-    for name in exact:
-        arr = cols[name]
-        if _is_numeric(arr):
-            _, inv = np.unique(_numpy(arr), return_inverse=True)
-        else:
-            import pyarrow.compute as pc
+    """Code of each row's combination of exact-matching values, numbered in sorted order (as pandas ngroup).
 
-            enc = pc.dictionary_encode(arr)
-            values = np.array([str(v) for v in enc.dictionary.to_pylist()], dtype=object)
-            rank = np.empty(values.size, dtype=np.int64)
-            rank[np.argsort(values, kind="stable")] = np.arange(values.size)
-            inv = rank[_numpy(enc.indices)]
-        codes = codes * (int(inv.max()) + 1) + inv.ravel()
-    _, codes = np.unique(codes, return_inverse=True)  # dense 0..G-1 in sorted order
-    codes = codes.ravel()
+    Each column becomes ranks that keep its sort order (whole numbers: value
+    minus minimum, in one pass; otherwise by sorting), the columns combine in
+    mixed radix (lexicographic order), and the codes are made dense by
+    counting when there are not too many combinations (else by sorting).
+    """
+    n = len(next(iter(cols.values())))
+    codes = np.zeros(n, dtype=np.int64)
+    size = 1  # number of possible combinations so far
+    for name in exact:
+        ranks, k = _ranks(cols[name])
+        codes = codes * k + ranks
+        size *= k
+    if size <= 4 * max(n, 1):
+        present = np.bincount(codes, minlength=size) > 0
+        codes = (np.cumsum(present) - 1)[codes]
+    else:
+        codes = np.unique(codes, return_inverse=True)[1].ravel()
     return codes if order is None else codes[order]
+
+
+def _ranks(arr) -> tuple[np.ndarray, int]:
+    """Order-preserving integer codes of one column and how many codes there can be."""
+    if _is_numeric(arr):
+        v = _numpy(arr)
+        if v.dtype.kind in "iub" and v.size:
+            lo, hi = int(v.min()), int(v.max())
+            if hi - lo < 4 * v.size:
+                return v.astype(np.int64) - lo, hi - lo + 1
+        values, inv = np.unique(v, return_inverse=True)
+        return inv.ravel(), values.size
+    import pyarrow.compute as pc
+
+    enc = pc.dictionary_encode(arr)
+    values = np.array([str(v) for v in enc.dictionary.to_pylist()], dtype=object)
+    rank = np.empty(values.size, dtype=np.int64)
+    rank[np.argsort(values, kind="stable")] = np.arange(values.size)
+    return rank[_numpy(enc.indices)], values.size
 
 
 # --- writing ---------------------------------------------------------------------------------------------------
