@@ -365,10 +365,12 @@ def _names(text: str) -> list[str]:
 @click.option("--min-treated", type=int, default=10, show_default=True)
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Matched set to write (.csv or .parquet): id, treated, distance, weight, subclass.")
+@click.option("--balance", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the covariate balance table before and after matching (.csv).")
 @_friendly
 def match_cmd(data: Path, treatment: str, id_col: str, covariates: str, exact: str, distance: str, link: str,
               caliper: float | None, std_caliper: bool, ratio: int, replace: bool, m_order: str | None,
-              discard: str, seed: int | None, min_treated: int, out: Path) -> None:
+              discard: str, seed: int | None, min_treated: int, out: Path, balance: Path | None) -> None:
     """Nearest-neighbour matching (MatchIt's rules) of the participants in DATA to its comparison records.
 
     DATA is a CSV, .csv.gz or Parquet file with one row per person. Built for
@@ -381,7 +383,7 @@ def match_cmd(data: Path, treatment: str, id_col: str, covariates: str, exact: s
     result = match_file(data, treatment=treatment, id_col=id_col, covariates=_names(covariates), out=out,
                         exact=_names(exact), distance=distance, link=link, caliper=caliper,
                         std_caliper=std_caliper, ratio=ratio, replace=replace, m_order=m_order, discard=discard,
-                        seed=seed, min_treated=min_treated)
+                        seed=seed, min_treated=min_treated, balance=balance)
     click.echo(result.text())
     _SKIP_TEARDOWN.append(True)
 

@@ -91,6 +91,21 @@ def test_exact_on_numbers_and_text_together_matches_the_dataframe_api(tmp_path, 
     np.testing.assert_array_equal(got["subclass"].to_numpy(float), want["subclass"].to_numpy())
 
 
+def test_balance_table_equals_the_dataframe_api(tmp_path, data):
+    from evalkit.designs.matching import balance_table
+
+    src = _write(data.sample(frac=1.0, random_state=2), tmp_path / "pool.csv")
+    res = match_file(src, treatment="treated", id_col="person_id", covariates=ALL, out=tmp_path / "m.csv",
+                     caliper=0.2, balance=tmp_path / "balance.csv")
+    m = match(data, treatment="treated", id_col="person_id", covariates=ALL, caliper=0.2)
+    want = balance_table(data, m).to_frame()
+    got = pd.read_csv(tmp_path / "balance.csv", float_precision="round_trip")
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-12, atol=1e-14)
+    worst = want.loc[want["diff_after"].abs().idxmax()]
+    assert res.largest_diff_after == (worst["covariate"], pytest.approx(worst["diff_after"]))
+    assert "Balance after matching:" in res.text() and worst["covariate"] in res.text()
+
+
 def test_row_order_never_changes_the_output_bytes(tmp_path, data):
     outs = []
     for seed in (1, 2):
@@ -216,8 +231,9 @@ def test_command_prints_counts_and_writes_the_matched_set(tmp_path, data):
     out = tmp_path / "m.csv"
     r = CliRunner().invoke(cli, ["match", str(src), "--treatment", "treated", "--id", "person_id",
                                  "--covariates", ",".join(ALL), "--caliper", "0.2", "--exact", "sex",
-                                 "--out", str(out)])
+                                 "--out", str(out), "--balance", str(tmp_path / "balance.csv")])
     assert r.exit_code == 0, r.output
+    assert "Balance after matching:" in r.output and (tmp_path / "balance.csv").is_file()
     m = match(data, treatment="treated", id_col="person_id", covariates=ALL, caliper=0.2, exact=["sex"])
     assert f"Matched {m.n_treated_matched:,} of {m.n_treated:,} participants" in r.output
     assert pd.read_csv(out)["person_id"].tolist() == m.matched["person_id"].tolist()

@@ -49,6 +49,9 @@ class MatchFileResult(MatchSummary):
 
     source: str
     out: str
+    balance_out: str | None = None  # where the balance table went (``balance=``), else None
+    largest_diff_after: tuple[str, float] | None = None  # the covariate column least balanced after matching
+    n_unbalanced: int | None = None  # columns with |difference| > 0.25 (WWC "fails") after matching
 
     def text(self) -> str:
         """Plain-English summary for the command line (no pandas needed)."""
@@ -63,6 +66,14 @@ class MatchFileResult(MatchSummary):
                  *self.warnings,
                  f"Wrote the matched set ({self.n_treated_matched + self.n_control_matched:,} rows: id, treated, "
                  f"distance, weight, subclass) to {self.out}."]
+        if self.balance_out is not None and self.largest_diff_after is not None:
+            name, diff = self.largest_diff_after
+            verdict = ("every covariate within 0.05 (What Works Clearinghouse: satisfies)" if abs(diff) <= 0.05
+                       else "every covariate within 0.25 (What Works Clearinghouse: needs statistical adjustment)"
+                       if not self.n_unbalanced else
+                       f"{self.n_unbalanced} covariate column(s) beyond 0.25 (What Works Clearinghouse: fails)")
+            lines.append(f"Balance after matching: {verdict}; largest difference {diff:+.3f} ({name}). "
+                         f"Wrote the balance table to {self.balance_out}.")
         return "\n".join(lines)
 
 
@@ -70,7 +81,7 @@ def match_file(path: str | Path, *, treatment: str, id_col: str, covariates: lis
                exact: list[str] | None = None, method: str = "nearest", distance: str = "glm",
                link: str = "logit", caliper: float | None = None, std_caliper: bool = True, ratio: int = 1,
                replace: bool = False, m_order: str | None = None, discard: str = "none", seed: int | None = None,
-               min_treated: int = DEFAULT_MIN_TREATED) -> MatchFileResult:
+               min_treated: int = DEFAULT_MIN_TREATED, balance: str | Path | None = None) -> MatchFileResult:
     """Match the participants in a file to the comparison records in it; write the matched set.
 
     Parameters
@@ -85,6 +96,11 @@ def match_file(path: str | Path, *, treatment: str, id_col: str, covariates: lis
     out
         Where to write the matched units (``.csv`` or ``.parquet``); written
         atomically: complete or absent.
+    balance
+        Optionally, where to write the covariate balance table before and after
+        matching (``.csv``): :func:`evalkit.designs.matching.balance_table`'s
+        statistics (cobalt conventions, WWC flags). It needs pandas and about a
+        second per million rows.
 
     Returns
     -------
@@ -102,6 +118,10 @@ def match_file(path: str | Path, *, treatment: str, id_col: str, covariates: lis
     check_options(method=method, distance=distance, link=link, caliper=caliper, ratio=ratio, m_order=m_order,
                   discard=discard)
     _check_suffix(out, "output")
+    if balance is not None:
+        balance = Path(balance)
+        if not balance.name.lower().endswith(".csv"):
+            raise EvalkitError(f"{balance}: the balance table is written as .csv. Fix: give a name ending .csv.")
     with without_huge_pages():
         cols = read_columns(path, list(dict.fromkeys([id_col, treatment, *covariates, *exact])),
                             as_float=tuple(c for c in covariates if c not in exact and c not in (id_col, treatment)))
@@ -116,9 +136,38 @@ def match_file(path: str | Path, *, treatment: str, id_col: str, covariates: lis
                             link=link, caliper=caliper, std_caliper=std_caliper, ratio=ratio, replace=replace,
                             m_order=m_order, discard=discard, seed=seed, min_treated=min_treated)
         rows = np.arange(treat.size) if order is None else order
+        extra = {}
+        if balance is not None:  # first, so that a failure leaves no matched set without its balance table
+            bal = _balance_table(cols, rows, core, path=path, treatment=treatment, id_col=id_col,
+                                 covariates=covariates)
+            _write_atomic(balance, lambda tmp: bal.to_frame().to_csv(tmp, index=False))
+            worst = max(bal.table, key=lambda r: abs(r["diff_after"]))
+            extra = dict(balance_out=str(balance), largest_diff_after=(worst["covariate"], float(worst["diff_after"])),
+                         n_unbalanced=sum(abs(r["diff_after"]) > 0.25 for r in bal.table))
         write_matched(out, cols[id_col], rows, core, id_col=id_col)
     return MatchFileResult(source=path.name, out=str(out), treatment=treatment, id_col=id_col,
-                           covariates=tuple(covariates), **core.summary)
+                           covariates=tuple(covariates), **core.summary, **extra)
+
+
+def _balance_table(cols: dict, rows: np.ndarray, core: MatchArrays, *, path: Path, treatment: str, id_col: str,
+                   covariates: list[str]):
+    """:func:`balance_table` on the file's covariates (id order), through the DataFrame result type."""
+    import pandas as pd
+
+    from .balance import balance_table
+    from .match import _result
+
+    def column(name: str):
+        arr = cols[name]
+        if _is_numeric(arr):
+            return _numpy(arr)[rows]
+        levels, codes = _text_codes(arr, path, name)
+        return pd.Categorical.from_codes(codes[rows], categories=levels)
+
+    ids = _numpy(cols[id_col])[rows] if _is_numeric(cols[id_col]) else np.asarray(
+        cols[id_col].take(_arrow(rows)).to_pylist(), dtype=object)
+    frame = pd.DataFrame({id_col: ids, **{c: column(c) for c in covariates}})
+    return balance_table(frame, _result(ids, treatment, id_col, tuple(covariates), core))
 
 
 # --- reading ---------------------------------------------------------------------------------------------------
@@ -518,21 +567,26 @@ def write_matched(out: Path, ids, rows: np.ndarray, core: MatchArrays, *, id_col
         # whole numbers; empty when matching with replacement (MatchIt has no subclasses then)
         _arrow(np.where(has_subclass, subclass, 0).astype(np.int64), valid=has_subclass),
     ], names=[id_col, "treated", "distance", "weight", "subclass"])
+    if out.name.lower().endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        _write_atomic(out, lambda tmp: pq.write_table(table, str(tmp)))
+    else:
+        import pyarrow.csv as pacsv
+
+        _write_atomic(out, lambda tmp: pacsv.write_csv(table, str(tmp)))
+
+
+def _write_atomic(out: Path, write) -> None:
+    """Call ``write(tmp)`` on a private temporary file beside ``out``, then rename it into place."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    # A private temporary file beside the output (O_EXCL: never an existing file), renamed into place.
-    # (os.open rather than tempfile.mkstemp: importing tempfile costs this quick command ~5 ms.)
+    # O_EXCL: never an existing file. (os.open rather than tempfile.mkstemp: importing tempfile costs this
+    # quick command ~5 ms.)
     tmp = out.parent / f".{out.name}.{os.getpid()}.{os.urandom(4).hex()}.part"
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
-        if out.name.lower().endswith(".parquet"):
-            import pyarrow.parquet as pq
-
-            pq.write_table(table, str(tmp))
-        else:
-            import pyarrow.csv as pacsv
-
-            pacsv.write_csv(table, str(tmp))
+        write(tmp)
         os.replace(tmp, out)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
