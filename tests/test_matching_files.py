@@ -181,27 +181,24 @@ def test_ragged_line_is_located(tmp_path, data):
         _run(src, tmp_path)
 
 
-def test_text_in_a_numeric_column_is_refused_not_dummy_coded(tmp_path):
-    rng = np.random.default_rng(0)
-    n = 400
+def _pool_with_a_word_in_age(path: Path, n: int, row: int, word: str, *, digits: int) -> Path:
+    rng = np.random.default_rng(n)
     frame = pd.DataFrame({"person_id": np.arange(n), "treated": (np.arange(n) % 4 == 0).astype(int),
-                          "age": rng.normal(17, 2, n).round(3).astype(str), "risk": rng.normal(size=n),
+                          "age": rng.normal(17, 2, n).round(digits).astype(str), "risk": rng.normal(size=n),
                           "sex": rng.choice(["f", "m"], n)})
-    frame.loc[399, "age"] = "unknown"
-    src = _write(frame, tmp_path / "pool.csv")
+    frame.loc[row, "age"] = word
+    return _write(frame, path)
+
+
+def test_text_in_a_numeric_column_is_refused_not_dummy_coded(tmp_path):
+    src = _pool_with_a_word_in_age(tmp_path / "pool.csv", 400, 399, "unknown", digits=3)
     with pytest.raises(DataError, match=r"column 'age'.*read as text with 3\d\d different values.*'unknown'"):
         _run(src, tmp_path)
 
 
 def test_a_word_far_down_a_numeric_column_is_located(tmp_path):
     """Past the first 64 KB the column's type is already fixed as numbers: the bad cell is named, not guessed."""
-    rng = np.random.default_rng(1)
-    n = 6000
-    frame = pd.DataFrame({"person_id": np.arange(n), "treated": (np.arange(n) % 5 == 0).astype(int),
-                          "age": rng.normal(17, 2, n).round(4).astype(str), "risk": rng.normal(size=n),
-                          "sex": rng.choice(["f", "m"], n)})
-    frame.loc[5000, "age"] = "n/k"
-    src = _write(frame, tmp_path / "pool.csv")
+    src = _pool_with_a_word_in_age(tmp_path / "pool.csv", 6000, 5000, "n/k", digits=4)
     assert src.stat().st_size > 3 * 65536
     with pytest.raises(DataError, match=r"pool.csv, row 5002, column 'age': 'n/k' is not a number"):
         _run(src, tmp_path)

@@ -476,13 +476,17 @@ def _covariates(cols: dict, covariates: list[str], order: np.ndarray | None, pat
                            n=n, rows=order)
 
 
-def _text_codes(arr, path: Path, name: str) -> tuple[list[str], np.ndarray]:
-    """Sorted distinct values (code-point order) and each row's index into them."""
+def _text_codes(arr, path: Path | None = None, name: str | None = None, *, max_levels: int | None = MAX_LEVELS
+                ) -> tuple[list[str], np.ndarray]:
+    """Sorted distinct values (code-point order) and each row's index into them.
+
+    More than ``max_levels`` distinct values (None: no limit) is refused, naming ``path`` and ``name``.
+    """
     import pyarrow.compute as pc
 
     enc = pc.dictionary_encode(arr)
     values = [str(v) for v in enc.dictionary.to_pylist()]
-    if len(values) > MAX_LEVELS:
+    if max_levels is not None and len(values) > max_levels:
         example = next((v for v in values if not _is_number(v)), values[0])
         raise DataError(Problem(file=str(path), column=name,
                                 message=f"is read as text with {len(values):,} different values (for example "
@@ -535,13 +539,8 @@ def _ranks(arr) -> tuple[np.ndarray, int]:
                 return v.astype(np.int64) - lo, hi - lo + 1
         values, inv = np.unique(v, return_inverse=True)
         return inv.ravel(), values.size
-    import pyarrow.compute as pc
-
-    enc = pc.dictionary_encode(arr)
-    values = np.array([str(v) for v in enc.dictionary.to_pylist()], dtype=object)
-    rank = np.empty(values.size, dtype=np.int64)
-    rank[np.argsort(values, kind="stable")] = np.arange(values.size)
-    return rank[_numpy(enc.indices)], values.size
+    levels, codes = _text_codes(arr, max_levels=None)  # exact strata may have many levels (e.g. postcodes)
+    return codes, len(levels)
 
 
 # --- writing ---------------------------------------------------------------------------------------------------
