@@ -194,7 +194,7 @@ def cli() -> None:
 @_friendly
 def synth(seed: int, out_dir: Path) -> None:
     """Generate the synthetic VRU portfolio (data plus truth file) into OUT."""
-    from evalkit.synthetic import generate
+    from evalkit.synth.generate import generate
 
     summary = generate(seed=seed, out=out_dir)
     click.echo(summary)

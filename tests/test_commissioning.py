@@ -5,7 +5,7 @@ import math
 import pytest
 
 from evalkit.errors import SpecError
-from evalkit.report.commissioning import PrimaryFinding, classify, load_rules
+from evalkit.analysis.commissioning import PrimaryFinding, classify, load_rules
 
 
 def finding(**kw):

@@ -163,7 +163,7 @@ def test_writer_gzip_is_deterministic_and_carries_no_time_or_name(monkeypatch):
 
 
 def test_generate_twice_same_gz_bytes(tmp_path, monkeypatch):
-    import evalkit.synthetic as synthetic
+    import evalkit.synth.generate as synthetic
     from evalkit.synth.world import simulate
 
     monkeypatch.setattr(synthetic, "simulate", lambda seed: simulate(

@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 
 from evalkit.protocol import load_protocol
-from evalkit.report.analysis import analyse_intervention, findings_dict
+from evalkit.analysis.runner import analyse_intervention, findings_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "synthetic_data"

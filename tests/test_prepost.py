@@ -17,8 +17,8 @@ import pytest
 from scipy import stats
 
 from evalkit.designs.prepost import prepost_binary, prepost_continuous
-from evalkit.designs.prepost_attrition import regression_to_mean
-from evalkit.designs.prepost_wilcoxon import psignrank, qsignrank
+from evalkit.designs.prepost.attrition import regression_to_mean
+from evalkit.designs.prepost.wilcoxon import psignrank, qsignrank
 from evalkit.errors import DataError, EvalkitError, InsufficientDataError, MissingDataError, SpecError
 from evalkit.results import SMS
 

@@ -1,4 +1,4 @@
-"""Per-intervention analysis orchestration (evalkit.report.analysis*) and the standardisation it uses.
+"""Per-intervention analysis orchestration (evalkit.analysis.runner*) and the standardisation it uses.
 
 References: statsmodels' ``proportion_effectsize`` (Cohen's h), a Monte Carlo
 of a bivariate normal selected on its baseline (regression to the mean,
@@ -19,11 +19,11 @@ from statsmodels.stats.proportion import proportion_effectsize
 
 from evalkit.designs.power import n_for_proportions
 from evalkit.protocol import Protocol, load_protocol
-from evalkit.report import analysis_data as ad
-from evalkit.report import standardise as st
-from evalkit.report.analysis import analyse_intervention, choose_primary, findings_dict
-from evalkit.report.analysis_designs import rtm_expected
-from evalkit.report.analysis_render import disclosed_steps
+from evalkit.analysis import data as ad
+from evalkit.analysis import standardise as st
+from evalkit.analysis.runner import analyse_intervention, choose_primary, findings_dict
+from evalkit.analysis.designs import rtm_expected
+from evalkit.report.render import disclosed_steps
 from evalkit.results import Estimate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -225,7 +225,7 @@ def test_sections_render_aggregates_only(tables):
     """Every section renders from the analysis; no person id or date of birth reaches the HTML."""
     from types import SimpleNamespace
 
-    from evalkit.report import analysis_render as R
+    from evalkit.report import render as R
 
     small = _small(tables, ["INT03"], pool_n=1500)
     p = load_protocol(PROTOCOLS / "INT03.yaml")
@@ -269,7 +269,7 @@ def test_status_outcome_before_and_after(tables):
 
 
 def test_km_points_draw_no_step_of_fewer_than_threshold_people():
-    from evalkit.report.analysis_render import km_points
+    from evalkit.report.render import km_points
 
     n = 50
     events_by_month = np.array([1, 3, 6, 12, 13, 14, 20, 22, 23, 24, 30, 31])  # cumulative
@@ -282,7 +282,7 @@ def test_km_points_draw_no_step_of_fewer_than_threshold_people():
 def test_did_plot_hidden_when_a_cell_share_reveals_a_small_count():
     from types import SimpleNamespace as NS
 
-    from evalkit.report.analysis_render import _small_event_counts
+    from evalkit.report.render import _small_event_counts
 
     def outcome(treated_before: float):
         cells = [NS(group="treated", period="before", mean=treated_before, n_obs=80, sum_weights=80.0),
@@ -299,7 +299,7 @@ def test_did_plot_hidden_when_a_cell_share_reveals_a_small_count():
 
 def test_could_not_be_estimated_reason_quotes_no_row_level_values():
     from evalkit.errors import DataError, Problem
-    from evalkit.report.analysis_designs import _reason
+    from evalkit.analysis.designs import _reason
 
     exc = DataError(Problem(file="offences", row=12, column="person_id",
                             message="person_id=P3f9a1c0d2b7e4a68 is not in the participants table; offence on "
@@ -309,7 +309,7 @@ def test_could_not_be_estimated_reason_quotes_no_row_level_values():
 
 
 def test_profile_hides_a_share_that_the_other_shares_would_reveal():
-    from evalkit.report.analysis_render import profile_hidden
+    from evalkit.report.render import profile_hidden
 
     g = "Participants (matched)"
 

@@ -35,7 +35,7 @@ def test_findings_count_the_analysis_population(tables):
     (two counts of nearly the same group would reveal the difference by subtraction)."""
     from dataclasses import replace
 
-    from evalkit.report.analysis_data import population
+    from evalkit.analysis.data import population
     from evalkit.report.sections import findings
 
     ctx, _ = tables

@@ -1,4 +1,4 @@
-"""Participants needed for a worthwhile effect (evalkit.report.standardise) against R.
+"""Participants needed for a worthwhile effect (evalkit.analysis.standardise) against R.
 
 Reference: tests/reference/report/n_needed_reference.R (stats::power.t.test and
 power.prop.test, conversions written from their definitions), stored as CSV so CI
@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evalkit.report import standardise as st
+from evalkit.analysis import standardise as st
 
 #: R's power.*.test solve for n with uniroot (tol = .Machine$double.eps^0.25): agreement to ~1e-5 relative.
 REL = 1e-5

@@ -23,7 +23,7 @@ import statsmodels.formula.api as smf
 import yaml
 
 from evalkit.errors import SpecError
-from evalkit.synthetic import data_file_name, generate
+from evalkit.synth.generate import data_file_name, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "synthetic_data"
@@ -77,7 +77,7 @@ def contract_columns() -> dict[str, list[str]]:
 
 def test_same_seed_same_bytes_and_other_seed_differs(out, tmp_path):
     from evalkit.synth.world import simulate
-    from evalkit.synthetic import render
+    from evalkit.synth.generate import render
 
     again = tmp_path / "again"
     summary = generate(seed=2021, out=again)
@@ -111,7 +111,7 @@ def test_shipped_copy_is_a_fresh_generate(out):
 
 
 def test_regenerating_replaces_folder_and_refuses_foreign_files(tmp_path, monkeypatch):
-    import evalkit.synthetic as synthetic
+    import evalkit.synth.generate as synthetic
     from evalkit.synth.world import simulate
 
     # A small world is enough to exercise the folder handling.

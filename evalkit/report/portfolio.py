@@ -3,7 +3,7 @@
 :mod:`evalkit.report.sections` calls ``section_<name>(pctx)`` here with a
 :class:`~evalkit.report.sections.PortfolioContext`, whose ``findings`` are the
 ``findings.json`` files each intervention report saved (aggregates only; see
-:func:`evalkit.report.analysis.findings_dict`). The summary recomputes nothing
+:func:`evalkit.analysis.runner.findings_dict`). The summary recomputes nothing
 statistical; it reads those findings, the interventions table (costs) and, for
 reach, counts people in the participants and comparison-pool tables.
 
@@ -26,7 +26,7 @@ Rules (stated on the page):
   (distinct people on the comparison pool's at-risk list, or the whole pool if
   there is no such list); representation = share among participants / share in
   the cohort. Counts pass primary and secondary suppression.
-* **Commissioning category** from :mod:`evalkit.report.commissioning`; an
+* **Commissioning category** from :mod:`evalkit.analysis.commissioning`; an
   intervention with a statistically significant worsening on *any* outcome is
   flagged for review whatever its primary category.
 """
@@ -61,7 +61,7 @@ def _fig(fig: Any, alt: str) -> str:
 # --------------------------------------------------------------------------- the table behind every section
 def portfolio_table(pctx: Any) -> pd.DataFrame:
     """One row per intervention (not the VRU-wide protocol): primary finding, costs and participants."""
-    from evalkit.report import analysis_data as ad
+    from evalkit.analysis import data as ad
 
     found = {f["intervention_id"]: f for f in pctx.findings}
     inter = pctx.tables.get("interventions", pd.DataFrame())
@@ -192,7 +192,7 @@ def _group_columns(frame: pd.DataFrame, edges: list[int], cfg: Any) -> pd.DataFr
 
 def reach_tables(pctx: Any) -> dict[str, pd.DataFrame]:
     """Counts of distinct participants and of the cohort at risk by group (raw; suppressed when shown)."""
-    from evalkit.report import analysis_data as ad
+    from evalkit.analysis import data as ad
     from evalkit.report.sections import age_band_labels
 
     protos = [p for p in pctx.protocols if p.intervention_id != VRU_ID]

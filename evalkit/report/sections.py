@@ -3,7 +3,7 @@
 The report notebooks hold no statistics. Each cell calls one function here and
 displays what it returns: a :class:`Section` (self-contained HTML, figures
 embedded as PNG data URIs) built from aggregates only. Per-design analysis lives
-in ``evalkit.report.analysis*``; this module loads the context, applies
+in ``evalkit.analysis.runner*``; this module loads the context, applies
 disclosure control to every count it shows, and lays the sections out.
 
 Typical use (what ``notebooks/intervention_report.ipynb`` does)::
@@ -154,18 +154,18 @@ class ReportContext:
     def participants(self) -> pd.DataFrame:
         """This intervention's participants, population filter of the protocol applied.
 
-        The same rows the analysis uses (:func:`evalkit.report.analysis_data.population`), so every count a
+        The same rows the analysis uses (:func:`evalkit.analysis.data.population`), so every count a
         report or its ``findings.json`` shows agrees: two counts of nearly the same group would reveal the
         small difference by subtraction.
         """
-        from evalkit.report.analysis_data import population
+        from evalkit.analysis.data import population
 
         return population(self.protocol, self.tables)
 
     @cached_property
     def analysis(self) -> Any:
-        """The per-design analysis (``evalkit.report.analysis.analyse_intervention``), run once per report."""
-        from evalkit.report.analysis import analyse_intervention
+        """The per-design analysis (``evalkit.analysis.runner.analyse_intervention``), run once per report."""
+        from evalkit.analysis.runner import analyse_intervention
 
         return analyse_intervention(self.protocol, self.tables, cfg=self.cfg)
 
@@ -260,8 +260,8 @@ def _tables_and_fingerprint(src: Path) -> tuple[dict[str, pd.DataFrame], str]:
 
 # --------------------------------------------------------------------------- sections
 def _delegate(ctx: ReportContext, name: str) -> str | None:
-    """The body ``evalkit.report.analysis_render.section_<name>`` writes (None: nothing to show from the analysis)."""
-    from evalkit.report import analysis_render
+    """The body ``evalkit.report.render.section_<name>`` writes (None: nothing to show from the analysis)."""
+    from evalkit.report import render as analysis_render
 
     return getattr(analysis_render, f"section_{name}")(ctx)
 
@@ -294,7 +294,7 @@ def headline(ctx: ReportContext) -> Section:
 
 def attrition_steps(ctx: ReportContext) -> list[tuple[str, int]]:
     """Counts of young people at each step, from referral to measured outcome."""
-    from evalkit.report.analysis_data import participants_all
+    from evalkit.analysis.data import participants_all
 
     everyone = participants_all(ctx.protocol, ctx.tables)
     part = ctx.participants
@@ -345,7 +345,7 @@ def age_band(age: pd.Series, edges: list[int]) -> pd.Series:
 
 def profile_tables(ctx: ReportContext) -> dict[str, pd.DataFrame]:
     """Counts of participants (and of the comparison pool, where a design uses one) by characteristic."""
-    from evalkit.report.analysis_data import _age
+    from evalkit.analysis.data import _age
 
     part = ctx.participants  # has the age at start (analysis_data.population)
     groups = {"Participants": part.assign(age_band=age_band(part["age"], ctx.protocol.age_bands))}
@@ -478,7 +478,7 @@ def findings(ctx: ReportContext) -> dict:
     base = {"intervention_id": ctx.protocol.intervention_id, "title": ctx.protocol.title,
             "intervention_type": ctx.protocol.intervention_type, "n_participants": None if small else n,
             "n_participants_shown": safe_count(n, ctx.threshold), "fingerprint": ctx.fingerprint}
-    from evalkit.report.analysis import findings as analysis_findings
+    from evalkit.analysis.runner import findings as analysis_findings
 
     base.update(analysis_findings(ctx))
     return safe_json(base, ctx.threshold)
@@ -557,7 +557,7 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
     # Participants who started in each protocol's period, the same count as each report's "Started in
     # the period" and the cost table: an all-time count beside it would reveal the difference by
     # subtraction (those referred outside the period), which the report hides when small.
-    from evalkit.report import analysis_data as ad
+    from evalkit.analysis import data as ad
 
     counts = {}
     for p in pctx.protocols:

@@ -9,7 +9,7 @@ from evalkit.synth.writer import COLUMNS
 
 _TEXT = """# Synthetic VRU monitoring data (seed {seed})
 
-Made by `evalkit synth --seed {seed} --out DIR` (`evalkit.synthetic.generate`). Nothing here is
+Made by `evalkit synth --seed {seed} --out DIR` (`evalkit.synth.generate.generate`). Nothing here is
 about real people. The same seed gives byte-identical files with the same library versions
 (these were made with {versions}; random streams may change between numpy releases).
 

@@ -1,6 +1,6 @@
 """Analysis frames for one protocol: who is in, with which covariates and outcomes.
 
-The report's per-design analysis (:mod:`evalkit.report.analysis`) needs the
+The report's per-design analysis (:mod:`evalkit.analysis.runner`) needs the
 same few frames again and again: the protocol's population of participants, the
 comparison pool it may draw on, the matching covariates coded as numbers or
 categories, and each outcome built from the measures modules. Building them is

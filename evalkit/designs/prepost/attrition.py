@@ -24,7 +24,7 @@ import math
 import numpy as np
 from scipy import optimize, stats
 
-from evalkit.designs.prepost_results import Attrition, RegressionToMean
+from evalkit.designs.prepost.results import Attrition, RegressionToMean
 
 #: Losing more than this share of those with a baseline draws a warning
 #: (the "5-and-20" rule of thumb, Schulz & Grimes 2002, *Lancet* 359, 781).

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.report.analysis_results import InterventionAnalysis, OutcomeResult
+from evalkit.analysis.results import InterventionAnalysis, OutcomeResult
 from evalkit.report.disclosure import MARKER, is_small, safe_count, safe_flow, safe_steps
 from evalkit.report.narrative import evidence_sentence, fmt_num
 
@@ -165,7 +165,7 @@ def disclosed_steps(steps: list[tuple[str, int]], threshold: int) -> list[tuple[
 
 
 def flow_parents(labels: list[str]) -> list[int | None]:
-    """The parent step of each step of :func:`evalkit.report.analysis.attrition_flow`'s flow."""
+    """The parent step of each step of :func:`evalkit.analysis.runner.attrition_flow`'s flow."""
     parents: list[int | None] = []
     for k, label in enumerate(labels):
         if k == 0:

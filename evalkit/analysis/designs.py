@@ -19,9 +19,9 @@ import pandas as pd
 
 from evalkit.errors import EvalkitError
 from evalkit.protocol import Protocol
-from evalkit.report import analysis_data as ad
-from evalkit.report import standardise as st
-from evalkit.report.analysis_results import OutcomeResult
+from evalkit.analysis import data as ad
+from evalkit.analysis import standardise as st
+from evalkit.analysis.results import OutcomeResult
 from evalkit.report.narrative import effect_sentence, judge, per_100_sentence
 from evalkit.results import Estimate
 
@@ -146,7 +146,7 @@ def prepost_outcome(protocol: Protocol, o, res, is_primary: bool, info: Any = No
     instrument's reliability and population mean are known): young people referred at a low point score
     nearer the average later whether or not they took part, so only the rest can be credited to anything.
     """
-    from evalkit.designs.prepost_effects import hedges_factor_lakens
+    from evalkit.designs.prepost.effects import hedges_factor_lakens
 
     raw = res.estimate("Mean change")
     expected = rtm_expected(res, info) if info is not None else None

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from evalkit.designs.prepost_binary import PairedTable
-from evalkit.designs.prepost_effects import EffectSize
+from evalkit.designs.prepost.binary import PairedTable
+from evalkit.designs.prepost.effects import EffectSize
 from evalkit.results import Estimate, EvidenceLevel, ResultMixin
 
 

@@ -5,21 +5,21 @@ per person and the two scores in named columns:
 
 * :func:`prepost_continuous` -- paired t-test (:func:`scipy.stats.ttest_rel`),
   Wilcoxon signed-rank test with Hodges-Lehmann estimate and interval (as R's
-  ``wilcox.test``, :mod:`evalkit.designs.prepost_wilcoxon`), effect sizes
+  ``wilcox.test``, :mod:`evalkit.designs.prepost.wilcoxon`), effect sizes
   ``d_z``, ``d_av``, ``g_av`` with intervals
-  (:mod:`evalkit.designs.prepost_effects`), shares reliably improved /
+  (:mod:`evalkit.designs.prepost.effects`), shares reliably improved /
   deteriorated / recovered (Jacobson & Truax 1991, via
   :mod:`evalkit.measures.change`).
 * :func:`prepost_binary` -- McNemar tests and the change in proportion with
-  Newcombe's interval (:mod:`evalkit.designs.prepost_binary`).
+  Newcombe's interval (:mod:`evalkit.designs.prepost.binary`).
 
 Both report attrition and, for continuous outcomes, the regression to the mean
 expected when entry depended on the baseline score
-(:mod:`evalkit.designs.prepost_attrition`). Every result carries Maryland SMS
+(:mod:`evalkit.designs.prepost.attrition`). Every result carries Maryland SMS
 level 1: a before/after change cannot separate the intervention's effect from
 maturation, regression to the mean or anything else that happened meanwhile.
 
-Change is always post minus pre. Results (:mod:`evalkit.designs.prepost_results`)
+Change is always post minus pre. Results (:mod:`evalkit.designs.prepost.results`)
 hold aggregates only. Complete pairs are sorted before any arithmetic, so row
 order never changes a result, not even in the last bit.
 """
@@ -32,22 +32,22 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evalkit.designs.prepost_attrition import (
+from evalkit.designs.prepost.attrition import (
     attrition_summary,
     attrition_warnings,
     regression_to_mean,
     rtm_warning,
 )
-from evalkit.designs.prepost_binary import PairedTable, mcnemar_tests, newcombe_paired_interval, wilson_interval
-from evalkit.designs.prepost_effects import paired_effect_sizes
-from evalkit.designs.prepost_results import (
+from evalkit.designs.prepost.binary import PairedTable, mcnemar_tests, newcombe_paired_interval, wilson_interval
+from evalkit.designs.prepost.effects import paired_effect_sizes
+from evalkit.designs.prepost.results import (
     Attrition,
     ChangeShares,
     PrePostResult,
     RegressionToMean,
     TestResult,
 )
-from evalkit.designs.prepost_wilcoxon import signed_rank_test
+from evalkit.designs.prepost.wilcoxon import signed_rank_test
 from evalkit.errors import DataError, InsufficientDataError, MissingDataError, Problem, SpecError
 from evalkit.measures.change import classify_change, reliable_change_threshold
 from evalkit.results import SMS, Estimate, EvidenceLevel

@@ -2,23 +2,23 @@
 
 :func:`analyse_intervention` applies the protocol's population filter, builds
 each outcome from :mod:`evalkit.measures`, runs each design
-(:mod:`evalkit.report.analysis_designs`), and returns an
-:class:`~evalkit.report.analysis_results.InterventionAnalysis`: per-outcome
+(:mod:`evalkit.analysis.designs`), and returns an
+:class:`~evalkit.analysis.results.InterventionAnalysis`: per-outcome
 results, the attrition flow, the profile of participants against the matched
 comparison group, balance, subgroups, sensitivity, limitations written from the
 diagnostics, and the **primary finding** with its commissioning category.
 Everything it returns is aggregate; counts are disclosure-controlled where they
-are shown (:mod:`evalkit.report.analysis_render`).
+are shown (:mod:`evalkit.report.render`).
 
 Primary finding (the one number per intervention the portfolio compares):
 the protocol's first primary outcome (for area programmes, the first indicator),
 taken from the strongest design that estimated it (highest Maryland SMS level;
 ties: the protocol's order). It is put on a standardised scale (positive =
-better for young people; :mod:`evalkit.report.standardise`), judged with
+better for young people; :mod:`evalkit.analysis.standardise`), judged with
 :func:`evalkit.report.narrative.judge` (significant only if the interval
 excludes no effect *and* at least ``min_n_significance`` participants
 contributed), and given a commissioning category by
-:mod:`evalkit.report.commissioning` with ``n_needed`` = participants needed to
+:mod:`evalkit.analysis.commissioning` with ``n_needed`` = participants needed to
 detect the minimum worthwhile effect (standardised 0.2) with 80% power.
 
 A design that cannot run is reported as "could not be estimated: <reason>";
@@ -35,12 +35,12 @@ import pandas as pd
 
 from evalkit.errors import EvalkitError, MissingDataError
 from evalkit.protocol import Protocol
-from evalkit.report import analysis_data as ad
-from evalkit.report import analysis_designs as designs
-from evalkit.report.analysis_results import InterventionAnalysis, OutcomeResult, PrimaryResult, SubgroupResult
-from evalkit.report.commissioning import PrimaryFinding, classify
+from evalkit.analysis import data as ad
+from evalkit.analysis import designs
+from evalkit.analysis.results import InterventionAnalysis, OutcomeResult, PrimaryResult, SubgroupResult
+from evalkit.analysis.commissioning import PrimaryFinding, classify
 from evalkit.report.narrative import judge
-from evalkit.report.standardise import MINIMUM_WORTHWHILE
+from evalkit.analysis.standardise import MINIMUM_WORTHWHILE
 
 #: Share lost between baseline and follow-up above which attrition is called high.
 HIGH_ATTRITION = 0.3
