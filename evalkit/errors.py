@@ -8,6 +8,7 @@ place (file, sheet, row, column) and say what to fix.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -86,3 +87,31 @@ class InsufficientDataError(EvalkitError):
 class MissingDataError(EvalkitError):
     """A measure or design was asked of data that lacks what it needs
     (a column, an instrument, a timepoint)."""
+
+
+# --------------------------------------------------------------------------- redaction
+#: Row-level values an error message can quote: ids, dates, "value 'x' in col", "col=x" (validation messages).
+_REDACT = (
+    (re.compile(r"\bP[0-9a-f]{16}\b"), "[id]"),
+    # dates, except the examples in a fix ("write dates as YYYY-MM-DD, e.g. 2021-03-14")
+    (re.compile(r"(?<!e\.g\. )\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\b"), "[date]"),
+    (re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b"), "[date]"),
+    (re.compile(r"\b(values?) (?:'[^']*'|\"[^\"]*\"|[^\s,;]+)(?= (?:in|is|for|of|are)\b)"), r"\1 [hidden]"),
+    (re.compile(r"\b(\w+)=(?:'[^']*'|\"[^\"]*\"|[^,;]*?)(?=,\s*\w+=|\s+(?:already|is|are|appears|not)\b|[;)]|$)"),
+     r"\1=[hidden]"),
+)
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def redact(text: str, *, quoted: bool = False) -> str:
+    """An error message without the row-level values it may quote (ids, dates, cell values).
+
+    A failed report's message goes to ``index.html``, ``run_status.json``, the portfolio summary and the
+    terminal, and a design that could not be estimated gives its reason in the report, all of which may be
+    shared; the location (file, row, column) and the fix stay, the values go.
+    ``evalkit validate`` still shows the values to whoever holds the data. ``quoted=True`` also hides every
+    quoted string (for errors that are not evalkit's own, whose messages can quote anything).
+    """
+    for pattern, repl in _REDACT:
+        text = pattern.sub(repl, text)
+    return _QUOTED.sub("[hidden]", text) if quoted else text

@@ -1,8 +1,8 @@
-"""Honest wording rules of evalkit.report.narrative."""
+"""Honest wording rules of evalkit.analysis.narrative."""
 
 import math
 
-from evalkit.report.narrative import effect_sentence, evidence_sentence, judge, per_100_sentence
+from evalkit.analysis.narrative import effect_sentence, evidence_sentence, judge, per_100_sentence
 
 
 def test_judge_direction_and_significance():

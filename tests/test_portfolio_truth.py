@@ -26,7 +26,8 @@ import pandas as pd
 import pytest
 
 from evalkit.protocol import load_protocol
-from evalkit.analysis.runner import analyse_intervention, findings_dict
+from evalkit.analysis.runner import analyse_intervention
+from evalkit.report.findings import findings_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "synthetic_data"

@@ -21,7 +21,8 @@ from evalkit.designs.power import n_for_proportions
 from evalkit.protocol import Protocol, load_protocol
 from evalkit.analysis import data as ad
 from evalkit.analysis import standardise as st
-from evalkit.analysis.runner import analyse_intervention, choose_primary, findings_dict
+from evalkit.analysis.runner import analyse_intervention, choose_primary
+from evalkit.report.findings import findings_dict
 from evalkit.analysis.designs import rtm_expected
 from evalkit.report.render import disclosed_steps
 from evalkit.results import Estimate

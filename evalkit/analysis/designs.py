@@ -4,7 +4,7 @@ One function per design type. Each calls the design modules
 (:mod:`evalkit.designs.prepost`, :mod:`evalkit.designs.matching`,
 :mod:`evalkit.designs.did`, :mod:`evalkit.designs.area`) and the measures
 (:mod:`evalkit.measures`), and words the result with
-:mod:`evalkit.report.narrative`. A design that cannot run (too little data,
+:mod:`evalkit.analysis.narrative`. A design that cannot run (too little data,
 missing data) gives an :class:`OutcomeResult` whose ``reason`` says why; it
 never stops the report.
 """
@@ -16,17 +16,23 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
+from scipy import stats
 
-from evalkit.errors import EvalkitError
-from evalkit.protocol import Protocol
 from evalkit.analysis import data as ad
 from evalkit.analysis import standardise as st
+from evalkit.analysis.narrative import effect_sentence, judge, per_100_sentence
 from evalkit.analysis.results import OutcomeResult
-from evalkit.report.narrative import effect_sentence, judge, per_100_sentence
+from evalkit.designs.area import area_did, interrupted_time_series, period_vs_baseline
+from evalkit.designs.did import event_study, matched_did, offending_panel
+from evalkit.designs.matching import balance_table, e_value, estimate_att, match, rosenbaum_bounds, survival_att
+from evalkit.designs.prepost import prepost_binary, prepost_continuous
+from evalkit.designs.prepost.effects import hedges_factor_lakens
+from evalkit.errors import EvalkitError, redact
+from evalkit.labels import DESIGN_LABELS
+from evalkit.measures import (instrument_info, offending_outcomes, score_instrument, status_change, status_outcomes,
+                              wide_prepost)
+from evalkit.protocol import Protocol
 from evalkit.results import Estimate
-
-DESIGN_LABELS = {"prepost": "Before and after", "matched": "Matched comparison", "did": "Difference in differences",
-                 "area_trend": "Area trend against baseline", "area_did": "Area difference in differences"}
 SCALE_ALIASES = ("total", "metric", "primary")
 #: Area DiD inference: wild score bootstrap with Rademacher weights, which the design enumerates exactly
 #: when there are at most 12 areas (2^G sign patterns: no Monte Carlo error, and about four times faster
@@ -52,16 +58,12 @@ def lower_first(text: str) -> str:
 
 def _reason(exc: Exception) -> str:
     """Why a design could not run, for the report: the error's message without row-level values it quotes."""
-    from evalkit.report.disclosure import redact
-
     return redact(str(exc)).strip().rstrip(".") or type(exc).__name__
 
 
 # --------------------------------------------------------------------------- pre/post
 def resolve_scale(instrument: str, scale: str) -> tuple[str, Any]:
     """The instrument's scale (``metric``/``total`` mean its primary scale) and its psychometrics."""
-    from evalkit.measures import instrument_info
-
     info = instrument_info(instrument)
     name = scale if scale in info.scales else (info.primary_scale if scale in SCALE_ALIASES else None)
     if name is None:
@@ -72,8 +74,6 @@ def resolve_scale(instrument: str, scale: str) -> tuple[str, Any]:
 
 def prepost_frame(protocol: Protocol, tables: dict, people: pd.DataFrame, outcome) -> tuple[pd.DataFrame, str, Any]:
     """One row per participant with ``pre``/``post`` scores of an instrument outcome."""
-    from evalkit.measures import score_instrument, wide_prepost
-
     meas = ad.table(tables, "measurements")
     meas = meas.loc[(meas["intervention_id"] == protocol.intervention_id)
                     & meas["person_id"].isin(set(people["person_id"]))]
@@ -84,8 +84,6 @@ def prepost_frame(protocol: Protocol, tables: dict, people: pd.DataFrame, outcom
 
 
 def run_prepost(protocol: Protocol, tables: dict, people: pd.DataFrame, design) -> list[OutcomeResult]:
-    from evalkit.designs.prepost import prepost_continuous
-
     out = []
     primary_names = {o.name for o in protocol.primary_outcomes}
     for name in design.outcomes:
@@ -128,8 +126,6 @@ def rtm_expected(res, info) -> float | None:
 
 def rtm_adjusted(est: Estimate, expected: float, n: int) -> Estimate:
     """The mean change minus the change expected from regression to the mean (interval shifted alike)."""
-    from scipy import stats
-
     adj = est.estimate - expected
     df = n - 1
     p = float(2 * stats.t.sf(abs(adj / est.se), df)) if est.se > 0 else math.nan
@@ -146,8 +142,6 @@ def prepost_outcome(protocol: Protocol, o, res, is_primary: bool, info: Any = No
     instrument's reliability and population mean are known): young people referred at a low point score
     nearer the average later whether or not they took part, so only the rest can be credited to anything.
     """
-    from evalkit.designs.prepost.effects import hedges_factor_lakens
-
     raw = res.estimate("Mean change")
     expected = rtm_expected(res, info) if info is not None else None
     est = rtm_adjusted(raw, expected, res.n_pairs) if expected is not None else raw
@@ -196,9 +190,6 @@ def status_prepost(protocol: Protocol, tables: dict, people: pd.DataFrame, o, is
     ETE is analysed as "in education, training or employment" when higher is better, else as NEET.
     Substance use is the level (none .. daily, 0-4; lower is better); relationships the 1-5 rating.
     """
-    from evalkit.designs.prepost import prepost_binary, prepost_continuous
-    from evalkit.measures import status_change, status_outcomes
-
     st_all = ad.table(tables, "statuses")
     st_all = st_all.loc[(st_all["intervention_id"] == protocol.intervention_id)
                         & st_all["person_id"].isin(set(people["person_id"]))]
@@ -257,8 +248,6 @@ def offending_columns(o) -> tuple[str, str]:
 
 
 def _offending(protocol: Protocol, tables: dict, index: pd.DataFrame, months: tuple[int, int]) -> pd.DataFrame:
-    from evalkit.measures import offending_outcomes
-
     offences = ad.table(tables, "offences")
     data_end = protocol.population.data_end
     if data_end is None:  # the extract's end, from the whole table (as offending_outcomes would)
@@ -301,8 +290,6 @@ def _pool_offending(protocol: Protocol, tables: dict, pool: pd.DataFrame, months
 
 def matched_sample(protocol: Protocol, tables: dict, people: pd.DataFrame, design) -> MatchedSample:
     """Match the participants with complete follow-up to the pool (one matching for all outcomes)."""
-    from evalkit.designs.matching import balance_table, match
-
     outcomes = [protocol.outcome(n) for n in design.outcomes]
     months = max(((o.followup_months, o.waiting_months) for o in outcomes if hasattr(o, "followup_months")),
                  key=sum, default=(12, 6))
@@ -352,8 +339,6 @@ def _adjust(sample: MatchedSample) -> list[str] | None:
 def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bool,
                     match_result: Any = None, adjust: bool = True) -> OutcomeResult:
     """One offending outcome in the matched sample (``adjust=False``: no regression adjustment, for subgroups)."""
-    from evalkit.designs.matching import e_value, estimate_att, rosenbaum_bounds, survival_att
-
     m = match_result or sample.match
     col, kind = offending_columns(o)
     level = round(100 * (1 - protocol.alpha))
@@ -461,8 +446,6 @@ def subset_match(m: Any, treated_ids: set) -> Any:
 
 # --------------------------------------------------------------------------- did
 def run_did(protocol: Protocol, tables: dict, design, sample: MatchedSample | None) -> list[OutcomeResult]:
-    from evalkit.designs.did import matched_did, offending_panel
-
     primary_names = {o.name for o in protocol.primary_outcomes}
     out = []
     for name in design.outcomes:
@@ -520,8 +503,6 @@ def pretrend_test(panel: pd.DataFrame, outcome: str, pre_periods: int, alpha: fl
     Time is the window relative to each person's own index date, shifted to start at 1, so every participant
     is "treated" from the same relative period and the comparison group is never treated.
     """
-    from evalkit.designs.did import event_study
-
     if pre_periods < 2:
         return None
     shift = pre_periods + 1
@@ -539,8 +520,6 @@ def _months(pair: tuple[str, str]) -> tuple[str, str]:
 
 
 def run_area_trend(protocol: Protocol, tables: dict, design) -> list[OutcomeResult]:
-    from evalkit.designs.area import interrupted_time_series, period_vs_baseline
-
     out = []
     first = True
     for indicator in design.indicators:
@@ -580,8 +559,6 @@ def run_area_trend(protocol: Protocol, tables: dict, design) -> list[OutcomeResu
 
 
 def run_area_did(protocol: Protocol, tables: dict, design) -> list[OutcomeResult]:
-    from evalkit.designs.area import area_did
-
     out = []
     for k, indicator in enumerate(design.indicators):
         label = f"{indicator.replace('_', ' ').capitalize()} (programme districts against comparison districts)"

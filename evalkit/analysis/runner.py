@@ -15,7 +15,7 @@ the protocol's first primary outcome (for area programmes, the first indicator),
 taken from the strongest design that estimated it (highest Maryland SMS level;
 ties: the protocol's order). It is put on a standardised scale (positive =
 better for young people; :mod:`evalkit.analysis.standardise`), judged with
-:func:`evalkit.report.narrative.judge` (significant only if the interval
+:func:`evalkit.analysis.narrative.judge` (significant only if the interval
 excludes no effect *and* at least ``min_n_significance`` participants
 contributed), and given a commissioning category by
 :mod:`evalkit.analysis.commissioning` with ``n_needed`` = participants needed to
@@ -33,20 +33,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.errors import EvalkitError, MissingDataError
-from evalkit.protocol import Protocol
 from evalkit.analysis import data as ad
 from evalkit.analysis import designs
-from evalkit.analysis.results import InterventionAnalysis, OutcomeResult, PrimaryResult, SubgroupResult
 from evalkit.analysis.commissioning import PrimaryFinding, classify
-from evalkit.report.narrative import judge
+from evalkit.analysis.narrative import judge
+from evalkit.analysis.results import InterventionAnalysis, OutcomeResult, PrimaryResult, SubgroupResult
 from evalkit.analysis.standardise import MINIMUM_WORTHWHILE
+from evalkit.designs.prepost import prepost_continuous
+from evalkit.errors import EvalkitError, MissingDataError
+from evalkit.labels import AREA_DESIGNS, age_band
+from evalkit.protocol import Protocol
 
 #: Share lost between baseline and follow-up above which attrition is called high.
 HIGH_ATTRITION = 0.3
 #: |standardised difference| after matching above which balance is called poor (WWC).
 POOR_BALANCE = 0.25
-AREA_TYPES = ("area_trend", "area_did")
+AREA_TYPES = AREA_DESIGNS
 
 
 def analyse_intervention(protocol: Protocol, tables: dict[str, pd.DataFrame], *, cfg: Any = None
@@ -239,8 +241,6 @@ def subgroup_results(protocol: Protocol, tables: dict, people: pd.DataFrame, pri
         return []
     if primary.design == "prepost" and primary.kind != "instrument":
         return []  # subgroups of status outcomes are not analysed
-    from evalkit.report.sections import age_band
-
     people = people.assign(age_band=age_band(people["age"], protocol.age_bands))
     out = []
     for var in protocol.subgroups:
@@ -287,8 +287,6 @@ def _subgroup_rows(protocol, tables, people, levels, primary, sample) -> list[di
                 row["_small_cell"] = True
                 rows.append(row)
                 continue
-            from evalkit.designs.prepost import prepost_continuous
-
             res = prepost_continuous(wide, pre="pre", post="post", alpha=protocol.alpha,
                                      higher_is_better=o.higher_is_better)
             e = res.estimate("Mean change")
@@ -437,56 +435,6 @@ def limitations(protocol: Protocol, people: pd.DataFrame, outcomes: list[Outcome
     return list(dict.fromkeys(out))
 
 
-# --------------------------------------------------------------------------- report hooks
-def findings(ctx: Any) -> dict:
-    """Aggregates the portfolio reads from ``findings.json`` (no row-level data, counts controlled)."""
-    return findings_dict(ctx.analysis, ctx.protocol)
-
-
-def findings_dict(a: InterventionAnalysis, protocol: Protocol) -> dict:
-    """JSON-safe findings of one analysis: primary finding, every outcome's estimate and verdict, limitations.
-
-    Counts below the disclosure threshold (participants, or events in the programme districts for area
-    designs) are ``null`` with the suppression marker in ``n_shown``; so are the degrees of freedom of an
-    estimate from so few (``df`` = n - 1 would reveal n). Sentences are checked by
-    :func:`evalkit.report.disclosure.safe_json` when the findings are saved.
-    """
-    from evalkit.report.disclosure import is_small, safe_count
-
-    t = protocol.disclosure_threshold
-
-    def clean(e, n: int = 0) -> dict | None:
-        if e is None:
-            return None
-        out = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in e.as_dict().items()}
-        if is_small(n, t) and out.get("df") is not None:
-            out["df"] = None
-        return out
-
-    outcomes = []
-    for o in a.outcomes:
-        verdict = "could not be estimated"
-        if o.ok:
-            verdict = judge(o.estimate.estimate, o.estimate.ci_low, o.estimate.ci_high, null=o.null,
-                            higher_is_better=o.higher_is_better, n=o.n,
-                            min_n=protocol.min_n_significance).verdict
-        outcomes.append({"outcome": o.outcome, "label": o.label, "design": o.design, "primary": o.primary,
-                         "ok": o.ok, "reason": o.reason, "sms": o.sms, "verdict": verdict,
-                         "n": o.n if o.n >= t else None, "n_shown": safe_count(o.n, t),
-                         "estimate": clean(o.estimate, o.n), "standardised": clean(o.standardised, o.n)})
-    prim = a.primary.as_json() if a.primary is not None else None
-    if prim is not None:
-        n = prim["n"]
-        prim["n_shown"] = safe_count(n, t)
-        for key in ("estimate", "standardised"):
-            if isinstance(prim.get(key), dict) and is_small(n, t) and prim[key].get("df") is not None:
-                prim[key]["df"] = None
-        if is_small(n, t):
-            prim["n"] = None
-    return {"primary": prim, "outcomes": outcomes, "limitations": list(a.limitations),
-            "disclosure_threshold": t, "min_n_significance": protocol.min_n_significance}
-
-
 __all__ = ["analyse_intervention", "choose_primary", "primary_finding", "attrition_flow", "profile_table",
-           "subgroup_results", "sensitivity_notes", "limitations", "findings", "findings_dict", "InterventionAnalysis",
+           "subgroup_results", "sensitivity_notes", "limitations", "InterventionAnalysis",
            "OutcomeResult", "PrimaryResult", "SubgroupResult"]

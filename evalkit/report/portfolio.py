@@ -1,9 +1,9 @@
 """The portfolio summary for the commissioning board: effects, value, reach and categories.
 
-:mod:`evalkit.report.sections` calls ``section_<name>(pctx)`` here with a
-:class:`~evalkit.report.sections.PortfolioContext`, whose ``findings`` are the
+:mod:`evalkit.report.sections` calls the ``section_*`` functions here with a
+:class:`~evalkit.report.context.PortfolioContext`, whose ``findings`` are the
 ``findings.json`` files each intervention report saved (aggregates only; see
-:func:`evalkit.analysis.runner.findings_dict`). The summary recomputes nothing
+:func:`evalkit.report.findings.findings_dict`). The summary recomputes nothing
 statistical; it reads those findings, the interventions table (costs) and, for
 reach, counts people in the participants and comparison-pool tables.
 
@@ -39,8 +39,13 @@ from typing import Any
 
 import pandas as pd
 
-from evalkit.report.disclosure import MARKER, is_small, safe_count, suppress_counts
-from evalkit.report.plots import CATEGORY_COLOURS
+from evalkit.analysis import data as ad
+from evalkit.data.config import VRUConfig
+from evalkit.labels import AREA_DESIGNS, age_band, age_band_labels
+from evalkit.report.common import figure_html
+from evalkit.report.context import PortfolioContext
+from evalkit.report.disclosure import MARKER, SuppressedTable, counts_html, is_small, safe_count, suppress_counts
+from evalkit.report.plots import CATEGORY_COLOURS, forest_plot
 
 CATEGORY_ORDER = ("expand", "continue", "redesign", "stop", "improve_evidence")
 VRU_ID = "VRU"
@@ -53,16 +58,12 @@ def _e(text: Any) -> str:
 
 
 def _fig(fig: Any, alt: str) -> str:
-    from evalkit.report.sections import figure_html
-
     return figure_html(fig, alt=alt)
 
 
 # --------------------------------------------------------------------------- the table behind every section
-def portfolio_table(pctx: Any) -> pd.DataFrame:
+def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
     """One row per intervention (not the VRU-wide protocol): primary finding, costs and participants."""
-    from evalkit.analysis import data as ad
-
     found = {f["intervention_id"]: f for f in pctx.findings}
     inter = pctx.tables.get("interventions", pd.DataFrame())
     costs = dict(zip(inter["intervention_id"], inter["annual_cost"])) if "annual_cost" in inter else {}
@@ -100,9 +101,7 @@ def _num(v: Any) -> float:
 
 
 # --------------------------------------------------------------------------- forest
-def section_forest(pctx: Any) -> str:
-    from evalkit.report.plots import forest_plot
-
+def section_forest(pctx: PortfolioContext) -> str:
     tab = portfolio_table(pctx)
     has = tab.loc[tab["std"].notna()].copy()
     if has.empty:
@@ -138,7 +137,7 @@ def cost_per_outcome(row: pd.Series | dict) -> tuple[float, float, float] | None
     cost, n = row["annual_cost"], row["participants"]
     if not (row["significant"] and row["direction"] == "beneficial") or not cost or not n:
         return None
-    if row["design_key"] in ("area_trend", "area_did"):
+    if row["design_key"] in AREA_DESIGNS:
         return None
     est, lo, hi = abs(row["estimate"]), abs(row["ci_low"]), abs(row["ci_high"])
     if not all(math.isfinite(v) and v > 0 for v in (est, lo, hi)):
@@ -147,7 +146,7 @@ def cost_per_outcome(row: pd.Series | dict) -> tuple[float, float, float] | None
     return cost / (n * est), cost / (n * far), cost / (n * near)
 
 
-def section_value(pctx: Any) -> str:
+def section_value(pctx: PortfolioContext) -> str:
     tab = portfolio_table(pctx)
     t = pctx.threshold
     rows = []
@@ -176,9 +175,7 @@ def section_value(pctx: Any) -> str:
 
 
 # --------------------------------------------------------------------------- reach
-def _group_columns(frame: pd.DataFrame, edges: list[int], cfg: Any) -> pd.DataFrame:
-    from evalkit.report.sections import age_band
-
+def _group_columns(frame: pd.DataFrame, edges: list[int], cfg: VRUConfig | None) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     out["Ethnic group"] = frame.get("ethnicity_group", pd.Series(index=frame.index, dtype=object)) \
         .astype("string").fillna("not known").str.replace("_", " ")
@@ -190,11 +187,8 @@ def _group_columns(frame: pd.DataFrame, edges: list[int], cfg: Any) -> pd.DataFr
     return out
 
 
-def reach_tables(pctx: Any) -> dict[str, pd.DataFrame]:
+def reach_tables(pctx: PortfolioContext) -> dict[str, pd.DataFrame]:
     """Counts of distinct participants and of the cohort at risk by group (raw; suppressed when shown)."""
-    from evalkit.analysis import data as ad
-    from evalkit.report.sections import age_band_labels
-
     protos = [p for p in pctx.protocols if p.intervention_id != VRU_ID]
     if not protos:
         return {}
@@ -220,7 +214,7 @@ def reach_tables(pctx: Any) -> dict[str, pd.DataFrame]:
     return out
 
 
-def section_reach(pctx: Any) -> str:
+def section_reach(pctx: PortfolioContext) -> str:
     tables = reach_tables(pctx)
     if not tables:
         return "<p class='pending'>Reach needs the participants and comparison pool tables.</p>"
@@ -235,10 +229,8 @@ def section_reach(pctx: Any) -> str:
     return "".join(parts)
 
 
-def reach_html(table: pd.DataFrame, shown: Any) -> str:
+def reach_html(table: pd.DataFrame, shown: SuppressedTable) -> str:
     """Suppressed counts with each group's share and its representation (hidden with its count)."""
-    from evalkit.report.disclosure import counts_html
-
     disp = shown.display.copy()
     tot = table.sum()
     shares_p, shares_c, rep = [], [], []
@@ -260,7 +252,7 @@ def reach_html(table: pd.DataFrame, shown: Any) -> str:
 
 
 # --------------------------------------------------------------------------- commissioning
-def section_commissioning(pctx: Any) -> str:
+def section_commissioning(pctx: PortfolioContext) -> str:
     tab = portfolio_table(pctx)
     if tab.empty:
         return "<p class='pending'>No interventions.</p>"

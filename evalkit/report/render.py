@@ -1,6 +1,6 @@
 """HTML for the per-intervention report sections, from :class:`InterventionAnalysis`.
 
-:mod:`evalkit.report.sections` calls ``section_<name>(ctx)`` here; each returns HTML built from aggregates, plain
+:mod:`evalkit.report.sections` calls the ``section_*`` functions here; each returns HTML built from aggregates, plain
 English first and detail after. Every count shown passes disclosure control
 (:mod:`evalkit.report.disclosure`); shares whose numerator or its complement is
 a small count are hidden too, since with the group size shown they would reveal
@@ -13,14 +13,23 @@ import html
 import math
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+from scipy import stats
 
-from evalkit.analysis.results import InterventionAnalysis, OutcomeResult
+from evalkit.analysis.narrative import evidence_sentence, fmt_num, judge
+from evalkit.analysis.results import InterventionAnalysis, OutcomeResult, PrimaryResult
+from evalkit.designs.area import event_study_plot, its_plot
+from evalkit.designs.matching import love_plot
+from evalkit.labels import AREA_DESIGNS, DESIGN_PHRASES, DESIGN_WORDS
+from evalkit.report.common import figure_html
+from evalkit.report.context import ReportContext
 from evalkit.report.disclosure import MARKER, is_small, safe_count, safe_flow, safe_steps
-from evalkit.report.narrative import evidence_sentence, fmt_num
+from evalkit.report.plots import attrition_chevron, forest_plot
 
-AREA = ("area_trend", "area_did")
+AREA = AREA_DESIGNS
 CATEGORY_CLASS = {"expand": "good", "continue": "good", "improve_evidence": "neutral", "redesign": "warn",
                   "stop": "bad"}
 
@@ -29,13 +38,11 @@ def _e(text: Any) -> str:
     return html.escape(str(text))
 
 
-def _fig(fig, alt: str) -> str:
-    from evalkit.report.sections import figure_html
-
+def _fig(fig: Figure, alt: str) -> str:
     return figure_html(fig, alt=alt)
 
 
-def _analysis(ctx) -> InterventionAnalysis:
+def _analysis(ctx: ReportContext) -> InterventionAnalysis:
     return ctx.analysis
 
 
@@ -43,7 +50,7 @@ def _ci(lo: float, hi: float, digits: int = 1, unit: str = "") -> str:
     return f"{fmt_num(lo, digits)}{unit} to {fmt_num(hi, digits)}{unit}"
 
 
-def _n(ctx, n: int) -> str:
+def _n(ctx: ReportContext, n: int) -> str:
     return safe_count(n, ctx.threshold)
 
 
@@ -64,7 +71,7 @@ def estimate_text(o: OutcomeResult) -> tuple[str, str]:
 
 
 # --------------------------------------------------------------------------- headline
-def section_headline(ctx) -> str | None:
+def section_headline(ctx: ReportContext) -> str | None:
     a = _analysis(ctx)
     if a.primary is None:
         return None
@@ -99,10 +106,8 @@ def section_headline(ctx) -> str | None:
     return found + _other_findings(ctx, a) + facts + detail
 
 
-def _other_findings(ctx, a: InterventionAnalysis) -> str:
+def _other_findings(ctx: ReportContext, a: InterventionAnalysis) -> str:
     """Significant results on other outcomes; a worsening is shown as a warning the reader cannot miss."""
-    from evalkit.report.narrative import judge
-
     p = a.primary
     worse, better = [], []
     for o in a.outcomes:
@@ -125,17 +130,7 @@ def _other_findings(ctx, a: InterventionAnalysis) -> str:
     return out
 
 
-#: How each design compares, as the opening words of the headline.
-DESIGN_PHRASES = {
-    "prepost": "Comparing young people's scores before and after taking part",
-    "matched": "Compared with a matched group of similar young people who did not take part",
-    "did": "Comparing the change in offending with that of a matched comparison group",
-    "area_trend": "Compared with the years before the programme",
-    "area_did": "Compared with similar districts where the programme did not run",
-}
-
-
-def _plain_verdict(ctx, p) -> str:
+def _plain_verdict(ctx: ReportContext, p: PrimaryResult) -> str:
     """One plain sentence: what happened to the primary outcome, and against what."""
     label = p.label.split(" (")[0] if p.label else p.outcome
     label = label[0].lower() + label[1:] if len(label) > 1 and label[1].islower() else label
@@ -184,12 +179,10 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def section_participation(ctx) -> str | None:
+def section_participation(ctx: ReportContext) -> str | None:
     a = _analysis(ctx)
     if not a.attrition:
         return None
-    from evalkit.report.plots import attrition_chevron
-
     shown = disclosed_steps(list(a.attrition), ctx.threshold)
     area_only = all(o.design in AREA for o in a.outcomes)
     note = ("<p>This is an area-wide programme: it is judged on whole districts' indicators, not on the young "
@@ -206,7 +199,7 @@ def section_participation(ctx) -> str | None:
 
 
 # --------------------------------------------------------------------------- profile
-def section_profile(ctx) -> str | None:
+def section_profile(ctx: ReportContext) -> str | None:
     a = _analysis(ctx)
     if a.profile is None or a.profile.empty:
         return None
@@ -281,10 +274,8 @@ def profile_hidden(prof: pd.DataFrame, groups: list[str], threshold: int) -> lis
 
 
 # --------------------------------------------------------------------------- design
-def section_design(ctx) -> str:
+def section_design(ctx: ReportContext) -> str:
     a = _analysis(ctx)
-    from evalkit.report.sections import DESIGN_WORDS
-
     rows = []
     seen = set()
     for o in a.outcomes:
@@ -302,12 +293,10 @@ def section_design(ctx) -> str:
 
 
 # --------------------------------------------------------------------------- balance
-def section_balance(ctx) -> str:
+def section_balance(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     if not a.balance:
         return "<p>This evaluation has no matched comparison group, so there is no balance to check.</p>"
-    from evalkit.designs.matching import love_plot
-
     parts = []
     for _, bal in a.balance:
         ok = bal.balanced
@@ -328,7 +317,7 @@ def section_balance(ctx) -> str:
 
 
 # --------------------------------------------------------------------------- results
-def section_results(ctx) -> str:
+def section_results(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     parts = [_forest(a)] if sum(1 for o in a.outcomes if o.standardised is not None) > 1 else []
     for o in a.outcomes:
@@ -337,8 +326,6 @@ def section_results(ctx) -> str:
 
 
 def _forest(a: InterventionAnalysis) -> str:
-    from evalkit.report.plots import forest_plot
-
     rows = [{"label": f"{o.label} ({o.design_label.lower()})"[:70], "estimate": o.standardised.estimate,
              "ci_low": o.standardised.ci_low, "ci_high": o.standardised.ci_high,
              "annotation": f"SMS {o.sms}"} for o in a.outcomes if o.standardised is not None]
@@ -346,7 +333,7 @@ def _forest(a: InterventionAnalysis) -> str:
                 alt="Standardised effects of every outcome")
 
 
-def _outcome_block(ctx, o: OutcomeResult) -> str:
+def _outcome_block(ctx: ReportContext, o: OutcomeResult) -> str:
     tag = " (primary outcome)" if o.primary else ""
     head = f"<h3>{_e(o.label)} — {_e(o.design_label.lower())}{tag}</h3>"
     if not o.ok:
@@ -376,7 +363,7 @@ def _outcome_block(ctx, o: OutcomeResult) -> str:
                                         if items else "")
 
 
-def _small_event_counts(ctx, o: OutcomeResult) -> bool:
+def _small_event_counts(ctx: ReportContext, o: OutcomeResult) -> bool:
     """Whether showing rates, per-100 numbers or survival curves would reveal a small count of people."""
     t = ctx.threshold
     if o.design == "matched" and o.kind == "time_to_reoffend":
@@ -396,9 +383,7 @@ def _small_event_counts(ctx, o: OutcomeResult) -> bool:
     return False
 
 
-def _outcome_figure(ctx, o: OutcomeResult) -> str:
-    import matplotlib.pyplot as plt
-
+def _outcome_figure(ctx: ReportContext, o: OutcomeResult) -> str:
     try:
         if o.design == "prepost" and not o.extra.get("binary"):
             return _fig(_prepost_plot(o), alt=f"{o.label}: average before and after")
@@ -409,22 +394,15 @@ def _outcome_figure(ctx, o: OutcomeResult) -> str:
         if o.design == "did":
             return _fig(_did_plot(o), alt=f"{o.label}: before and after, both groups")
         if o.design == "area_trend" and o.extra.get("its") is not None:
-            from evalkit.designs.area import its_plot
-
             return _fig(its_plot(o.extra["its"]), alt=f"{o.label}: monthly rate and trend")
         if o.design == "area_did":
-            from evalkit.designs.area import event_study_plot
-
             return _fig(event_study_plot(o.result), alt=f"{o.label}: programme against comparison districts")
     except Exception:  # a figure must never stop the report  # noqa: BLE001
         plt.close("all")
     return ""
 
 
-def _prepost_plot(o: OutcomeResult):
-    import matplotlib.pyplot as plt
-    from scipy import stats
-
+def _prepost_plot(o: OutcomeResult) -> Figure:
     r = o.result
     n = r.n_pairs
     t = stats.t.ppf(0.975, max(n - 1, 1))
@@ -442,9 +420,7 @@ def _prepost_plot(o: OutcomeResult):
     return fig
 
 
-def _rates_plot(o: OutcomeResult):
-    import matplotlib.pyplot as plt
-
+def _rates_plot(o: OutcomeResult) -> Figure:
     r = o.extra["rates"]
     fig, ax = plt.subplots(figsize=(5.5, 2.4))
     vals = [100 * r["participants"], 100 * r["counterfactual"]]
@@ -473,9 +449,7 @@ def km_points(times: np.ndarray, survival: np.ndarray, n: int, threshold: int) -
     return t, s
 
 
-def _km_plot(o: OutcomeResult, threshold: int = 10):
-    import matplotlib.pyplot as plt
-
+def _km_plot(o: OutcomeResult, threshold: int = 10) -> Figure:
     curves = o.result.curves_frame()
     fig, ax = plt.subplots(figsize=(6, 3.2))
     for col, lab, c, n in (("survival_participants", "Participants", "#0072B2", o.result.n_treated),
@@ -493,9 +467,7 @@ def _km_plot(o: OutcomeResult, threshold: int = 10):
     return fig
 
 
-def _did_plot(o: OutcomeResult):
-    import matplotlib.pyplot as plt
-
+def _did_plot(o: OutcomeResult) -> Figure:
     cells = {(c.group, c.period): c.mean for c in o.result.cells}
     scale = 100 if o.extra.get("percent") else 1
     fig, ax = plt.subplots(figsize=(5, 3))
@@ -511,7 +483,7 @@ def _did_plot(o: OutcomeResult):
 
 
 # --------------------------------------------------------------------------- subgroups, sensitivity, limitations
-def section_subgroups(ctx) -> str:
+def section_subgroups(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     if not a.subgroups:
         return "<p>No subgroup analysis applies to this evaluation's primary result.</p>"
@@ -532,7 +504,7 @@ def section_subgroups(ctx) -> str:
     return "".join(parts)
 
 
-def section_sensitivity(ctx) -> str:
+def section_sensitivity(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     if not a.sensitivity:
         return "<p>No sensitivity analysis applies to these designs.</p>"
@@ -540,14 +512,14 @@ def section_sensitivity(ctx) -> str:
     return f"<ul>{items}</ul>"
 
 
-def section_limitations(ctx) -> str:
+def section_limitations(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     if not a.limitations:
         return "<p>No particular limitations were found in the diagnostics.</p>"
     return "<ul>" + "".join(f"<li>{_e(t)}</li>" for t in a.limitations) + "</ul>"
 
 
-def section_appendix(ctx) -> str:
+def section_appendix(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     std = sorted({o.standardisation for o in a.outcomes if o.standardisation})
     rows = "".join(f"<li>{_e(s)}</li>" for s in std)

@@ -2,9 +2,12 @@
 
 The report notebooks hold no statistics. Each cell calls one function here and
 displays what it returns: a :class:`Section` (self-contained HTML, figures
-embedded as PNG data URIs) built from aggregates only. Per-design analysis lives
-in ``evalkit.analysis.runner*``; this module loads the context, applies
-disclosure control to every count it shows, and lays the sections out.
+embedded as PNG data URIs) built from aggregates only. The analysis runs in
+:mod:`evalkit.analysis`; the context comes from :mod:`.context`, the section
+bodies from :mod:`.render` (one intervention) and :mod:`.portfolio`; this module
+titles them and passes every count through disclosure control.
+:data:`REPORT_SECTIONS` and :data:`PORTFOLIO_SECTIONS` list the sections in
+reading order (what the notebooks call).
 
 Typical use (what ``notebooks/intervention_report.ipynb`` does)::
 
@@ -16,96 +19,30 @@ Typical use (what ``notebooks/intervention_report.ipynb`` does)::
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
-import io
 import json
 import platform
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timezone
-from functools import cached_property
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from evalkit.errors import EvalkitError, MissingDataError, SpecError
-from evalkit.protocol import Protocol, check_data, load_protocol
-from evalkit.report.disclosure import counts_html, safe_count, safe_flow, safe_html, safe_json, suppress_counts
+from evalkit.analysis import data as ad
+from evalkit.errors import EvalkitError
+from evalkit.labels import DESIGN_WORDS, age_band, age_band_labels
+from evalkit.report import portfolio, render
+from evalkit.report.common import Section, figure_html, html_of
+from evalkit.report.context import (PortfolioContext, ReportContext, data_fingerprint, load_context,
+                                    load_portfolio)
+from evalkit.report.disclosure import counts_html, safe_count, safe_flow, safe_html, suppress_counts
+from evalkit.report.findings import findings
+from evalkit.report.plots import attrition_chevron
 
 #: Packages whose versions the appendix lists.
 VERSIONED = ("evalkit", "numpy", "pandas", "scipy", "statsmodels", "lifelines", "linearmodels", "matplotlib",
              "duckdb", "pydantic", "pandera", "papermill", "nbconvert")
-
-#: Each design's name and what it does, in plain English (the report's design table).
-DESIGN_WORDS = {
-    "prepost": ("Before and after",
-                "Participants' scores at the start and at the end are compared. There is no comparison group, so "
-                "changes that would have happened anyway (growing up, regression to the mean) cannot be ruled out."),
-    "matched": ("Matched comparison",
-                "Each participant is compared with a similar young person who did not take part, chosen on age, sex, "
-                "ethnicity, previous offending and risk factors. Differences that were not recorded may remain."),
-    "did": ("Difference in differences",
-            "Offending before and after the start is compared between participants and their matched comparison "
-            "group, so stable differences between the groups cancel out."),
-    "area_trend": ("Area trend against baseline",
-                   "The area's indicators in the year are compared with the three years before. Other changes in "
-                   "the area at the same time cannot be ruled out."),
-    "area_did": ("Area difference in differences",
-                 "The change in districts where the programme ran is compared with the change in similar districts "
-                 "where it did not."),
-}
-
-
-# --------------------------------------------------------------------------- display objects
-@dataclass(frozen=True, repr=False)
-class Section:
-    """A piece of the report: HTML built from aggregates, shown as-is by Jupyter."""
-
-    html: str
-
-    def __repr__(self) -> str:  # the plain-text twin Jupyter stores beside the HTML: keep it short
-        return f"<report section, {len(self.html):,} characters of HTML>"
-
-    def _repr_html_(self) -> str:
-        return self.html
-
-    def __str__(self) -> str:  # readable outside Jupyter
-        return self.html
-
-
-def figure_html(fig: Any, *, alt: str, width: str = "100%") -> str:
-    """A matplotlib figure as an ``<img>`` with a PNG data URI (and closes the figure)."""
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return (f"<figure><img alt='{html.escape(alt)}' style='max-width:{width}' "
-            f"src='data:image/png;base64,{data}'/></figure>")
-
-
-def html_of(obj: Any) -> str:
-    """HTML for anything a section may show: a Section, a result object, a frame, a figure, an HTML
-    string, or a list of these."""
-    if obj is None:
-        return ""
-    if isinstance(obj, Section):
-        return obj.html
-    if hasattr(obj, "savefig"):
-        return figure_html(obj, alt=getattr(obj, "_suptitle", None) and obj._suptitle.get_text() or "figure")
-    if hasattr(obj, "_repr_html_"):
-        return obj._repr_html_()
-    if isinstance(obj, pd.DataFrame):
-        return obj.to_html(border=0, index=False, escape=True)
-    if isinstance(obj, str):  # already HTML (callers escape their text)
-        return obj
-    if isinstance(obj, (list, tuple)):
-        return "".join(html_of(item) for item in obj)
-    return f"<p>{html.escape(str(obj))}</p>"
 
 
 def _section(title: str, body: str, *, anchor: str, threshold: int, lead: str = "") -> Section:
@@ -119,153 +56,7 @@ def _pending(what: str) -> str:
     return f"<p class='pending'>{html.escape(what)}</p>"
 
 
-# --------------------------------------------------------------------------- context
-@dataclass
-class ReportContext:
-    """Everything one report needs: the protocol, the data tables and where they came from.
-
-    Row-level tables live here, inside the kernel, and never reach an output:
-    sections show aggregates only.
-    """
-
-    protocol: Protocol
-    protocol_path: Path
-    protocol_text: str
-    data_src: Path
-    tables: dict[str, pd.DataFrame] = field(repr=False)
-    fingerprint: str
-    output_dir: Path | None = None
-    cfg: Any = None
-
-    @property
-    def threshold(self) -> int:
-        return self.protocol.disclosure_threshold
-
-    @property
-    def intervention(self) -> dict:
-        """The intervention's row in the interventions table (empty for the VRU-wide protocol)."""
-        table = self.tables.get("interventions")
-        if table is None or "intervention_id" not in table:
-            return {}
-        rows = table.loc[table["intervention_id"] == self.protocol.intervention_id]
-        return rows.iloc[0].to_dict() if len(rows) else {}
-
-    @cached_property
-    def participants(self) -> pd.DataFrame:
-        """This intervention's participants, population filter of the protocol applied.
-
-        The same rows the analysis uses (:func:`evalkit.analysis.data.population`), so every count a
-        report or its ``findings.json`` shows agrees: two counts of nearly the same group would reveal the
-        small difference by subtraction.
-        """
-        from evalkit.analysis.data import population
-
-        return population(self.protocol, self.tables)
-
-    @cached_property
-    def analysis(self) -> Any:
-        """The per-design analysis (``evalkit.analysis.runner.analyse_intervention``), run once per report."""
-        from evalkit.analysis.runner import analyse_intervention
-
-        return analyse_intervention(self.protocol, self.tables, cfg=self.cfg)
-
-
-_TABLE_CACHE: dict[tuple, tuple[dict[str, pd.DataFrame], str]] = {}
-
-
-def load_context(protocol_path: str | Path, data_src: str | Path, *, output_dir: str | Path | None = None,
-                 seed: int | None = None) -> ReportContext:
-    """Read the protocol and the data for one report (``seed`` overrides the protocol's).
-
-    Tables and the data fingerprint are cached per process, keyed on the data
-    source's path, size and modification time, so a warm kernel rendering many
-    reports reads the data once.
-    """
-    protocol_path = Path(protocol_path)
-    protocol = load_protocol(protocol_path)
-    if seed is not None:
-        protocol = protocol.model_copy(update={"seed": int(seed)})
-    data_src = Path(data_src)
-    tables, fingerprint = _tables_and_fingerprint(data_src)
-    check_data(protocol, tables, data_src)  # wrong data for this protocol: a plain error, not an empty report
-    return ReportContext(protocol=protocol, protocol_path=protocol_path,
-                         protocol_text=protocol_path.read_text(encoding="utf-8"), data_src=data_src,
-                         tables=tables, fingerprint=fingerprint,
-                         output_dir=Path(output_dir) if output_dir is not None else None, cfg=_config())
-
-
-def _config() -> Any:
-    try:
-        from evalkit.data.config import load_config
-    except ImportError:
-        return None
-    return load_config()
-
-
-def data_files(src: Path) -> list[Path]:
-    """The files a data source consists of: the store file, or a folder's table files (``<table>.csv`` etc.)."""
-    if src.is_file():
-        return [src]
-    if not src.is_dir():
-        raise MissingDataError(f"{src}: the data source does not exist. Fix: give a DuckDB store or a folder of "
-                               "data files.")
-    from evalkit.data.readers import is_table_file
-
-    return sorted(p for p in src.iterdir() if p.is_file() and is_table_file(p))  # .csv, .csv.gz, .parquet, .xlsx
-
-
-def data_fingerprint(src: str | Path) -> str:
-    """SHA-256 identifying the data: the hash of the sorted SHA-256s of its table files.
-
-    For a folder these are its table files; for a DuckDB store, the files it
-    ingested (recorded in its ``_ingests`` table). So the same provider files give
-    the same fingerprint whether a report read the folder or the store.
-    """
-    src = Path(src)
-    if src.is_file():
-        digests = _store_digests(src)
-    else:
-        from evalkit.data.store import file_sha256
-
-        digests = sorted(file_sha256(p) for p in data_files(src))
-    return hashlib.sha256("\n".join(digests).encode("ascii")).hexdigest()
-
-
-def _store_digests(db: Path) -> list[str]:
-    import duckdb
-
-    from evalkit.data.store import INGESTS_TABLE, file_sha256
-
-    try:
-        con = duckdb.connect(str(db), read_only=True)
-        try:
-            rows = con.execute(f"SELECT DISTINCT sha256 FROM {INGESTS_TABLE}").fetchall()
-        finally:
-            con.close()
-        return sorted(r[0] for r in rows)
-    except duckdb.Error:  # not an evalkit store: hash the file itself
-        return [file_sha256(db)]
-
-
-def _tables_and_fingerprint(src: Path) -> tuple[dict[str, pd.DataFrame], str]:
-    files = data_files(src)
-    key = (str(src.resolve()), tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
-    if key not in _TABLE_CACHE:
-        from evalkit.data.load import load_tables
-
-        _TABLE_CACHE.clear()  # keep one data source per process
-        _TABLE_CACHE[key] = (load_tables(src), data_fingerprint(src))
-    return _TABLE_CACHE[key]
-
-
 # --------------------------------------------------------------------------- sections
-def _delegate(ctx: ReportContext, name: str) -> str | None:
-    """The body ``evalkit.report.render.section_<name>`` writes (None: nothing to show from the analysis)."""
-    from evalkit.report import render as analysis_render
-
-    return getattr(analysis_render, f"section_{name}")(ctx)
-
-
 def title(ctx: ReportContext) -> Section:
     """Title block: intervention, provider, question."""
     p, row = ctx.protocol, ctx.intervention
@@ -282,7 +73,7 @@ def title(ctx: ReportContext) -> Section:
 
 def headline(ctx: ReportContext) -> Section:
     """The headline box: what was found, how sure, and what it means for commissioning."""
-    body = _delegate(ctx, "headline")
+    body = render.section_headline(ctx)
     if body is None:
         n = len(ctx.participants)
         body = (f"<p>{safe_count(n, ctx.threshold)} young people took part in the evaluation period.</p>"
@@ -294,9 +85,7 @@ def headline(ctx: ReportContext) -> Section:
 
 def attrition_steps(ctx: ReportContext) -> list[tuple[str, int]]:
     """Counts of young people at each step, from referral to measured outcome."""
-    from evalkit.analysis.data import participants_all
-
-    everyone = participants_all(ctx.protocol, ctx.tables)
+    everyone = ad.participants_all(ctx.protocol, ctx.tables)
     part = ctx.participants
     steps = [("Referred", len(everyone)), ("Started in the period", len(part))]
     if "exit_reason" in part:
@@ -316,13 +105,11 @@ def attrition_steps(ctx: ReportContext) -> list[tuple[str, int]]:
 
 def participation(ctx: ReportContext) -> Section:
     """Who took part and who was lost at each step (attrition chevron), disclosure-controlled."""
-    body = _delegate(ctx, "participation")
+    body = render.section_participation(ctx)
     if body is None:
         if ctx.protocol.intervention_id == "VRU":
             return _section("Who took part", "<p>This report covers whole areas, not individual participants.</p>",
                             threshold=ctx.threshold, anchor="participation")
-        from evalkit.report.plots import attrition_chevron
-
         steps = attrition_steps(ctx)
         shown = safe_flow(steps, ctx.threshold, spare_first=True)  # small steps and small differences hidden
         table = pd.DataFrame(shown, columns=["Step", "Young people"])
@@ -333,20 +120,8 @@ def participation(ctx: ReportContext) -> Section:
                          f"Counts below {ctx.threshold} are hidden ([c]).")
 
 
-def age_band_labels(edges: list[int]) -> list[str]:
-    """The bands' labels, youngest first: [10, 14, 18, 26] → '10-13', '14-17', '18-25'."""
-    return [f"{lo}-{hi - 1}" for lo, hi in zip(edges[:-1], edges[1:])]
-
-
-def age_band(age: pd.Series, edges: list[int]) -> pd.Series:
-    """Age bands from the protocol's edges (:func:`age_band_labels`); 'other' outside them or unknown."""
-    return pd.cut(age, bins=edges, right=False, labels=age_band_labels(edges)).astype("string").fillna("other")
-
-
 def profile_tables(ctx: ReportContext) -> dict[str, pd.DataFrame]:
     """Counts of participants (and of the comparison pool, where a design uses one) by characteristic."""
-    from evalkit.analysis.data import _age
-
     part = ctx.participants  # has the age at start (analysis_data.population)
     groups = {"Participants": part.assign(age_band=age_band(part["age"], ctx.protocol.age_bands))}
     pool = ctx.tables.get("comparison_pool")
@@ -355,7 +130,7 @@ def profile_tables(ctx: ReportContext) -> dict[str, pd.DataFrame]:
         source = matched[0].pool_source
         if source != "any" and "pool_source" in pool:
             pool = pool.loc[pool["pool_source"] == source]
-        groups["Comparison pool"] = pool.assign(age_band=age_band(_age(pool, "age_at_index", "index_date"),
+        groups["Comparison pool"] = pool.assign(age_band=age_band(ad._age(pool, "age_at_index", "index_date"),
                                                                   ctx.protocol.age_bands))
     out = {}
     for column, label in (("sex", "Sex"), ("ethnicity_group", "Ethnic group"), ("age_band", "Age band"),
@@ -376,7 +151,7 @@ def profile_tables(ctx: ReportContext) -> dict[str, pd.DataFrame]:
 
 def profile(ctx: ReportContext) -> Section:
     """Profile of participants (against the comparison pool where there is one), disclosure-controlled."""
-    body = _delegate(ctx, "profile")
+    body = render.section_profile(ctx)
     if body is None:
         if ctx.protocol.intervention_id == "VRU":
             return _section("Who took part", "", threshold=ctx.threshold, anchor="profile")
@@ -392,41 +167,42 @@ def profile(ctx: ReportContext) -> Section:
 
 def design(ctx: ReportContext) -> Section:
     """The design(s) and the strength of evidence each can give (Maryland Scientific Methods Scale)."""
-    return _section("How we evaluated it", _delegate(ctx, "design"), threshold=ctx.threshold, anchor="design",
+    return _section("How we evaluated it", render.section_design(ctx), threshold=ctx.threshold, anchor="design",
                     lead="The design decides how sure we can be: level 1 (before and after only) is weakest, level 5 "
                          "(randomised) strongest.")
 
 
-def _simple(ctx: ReportContext, name: str, heading: str, lead: str) -> Section:
-    return _section(heading, _delegate(ctx, name), threshold=ctx.threshold, anchor=name, lead=lead)
+def _simple(ctx: ReportContext, body: Callable[[ReportContext], str], anchor: str, heading: str,
+            lead: str) -> Section:
+    return _section(heading, body(ctx), threshold=ctx.threshold, anchor=anchor, lead=lead)
 
 
 def balance(ctx: ReportContext) -> Section:
     """Balance of the matched groups (standardised mean differences, love plot)."""
-    return _simple(ctx, "balance", "Were the groups comparable?",
+    return _simple(ctx, render.section_balance, "balance", "Were the groups comparable?",
                    "After matching, the two groups should look alike on everything recorded before the start.")
 
 
 def results(ctx: ReportContext) -> Section:
     """Results per outcome with confidence intervals and plots."""
-    return _simple(ctx, "results", "Results", "Each outcome in turn, with its confidence interval.")
+    return _simple(ctx, render.section_results, "results", "Results", "Each outcome in turn, with its confidence interval.")
 
 
 def subgroups(ctx: ReportContext) -> Section:
     """Results by sex, ethnic group, age band and locality, where numbers allow."""
-    return _simple(ctx, "subgroups", "Results for groups of young people",
+    return _simple(ctx, render.section_subgroups, "subgroups", "Results for groups of young people",
                    "Shown only where every group is large enough to report safely.")
 
 
 def sensitivity(ctx: ReportContext) -> Section:
     """How robust the results are (hidden bias, attrition, alternative settings)."""
-    return _simple(ctx, "sensitivity", "How robust is this?",
+    return _simple(ctx, render.section_sensitivity, "sensitivity", "How robust is this?",
                    "Checks of how much the conclusions depend on assumptions.")
 
 
 def limitations(ctx: ReportContext) -> Section:
     """Limitations written from the diagnostics."""
-    return _simple(ctx, "limitations", "Limitations", "What the reader should keep in mind.")
+    return _simple(ctx, render.section_limitations, "limitations", "Limitations", "What the reader should keep in mind.")
 
 
 def package_versions() -> dict[str, str]:
@@ -462,26 +238,8 @@ def appendix(ctx: ReportContext) -> Section:
         f"<h3>The protocol ({html.escape(ctx.protocol_path.name)})</h3>"
         f"<pre class='protocol'>{html.escape(ctx.protocol_text)}</pre>"
     )
-    return _section("Appendix", body + _delegate(ctx, "appendix"), threshold=ctx.threshold, anchor="appendix",
+    return _section("Appendix", body + render.section_appendix(ctx), threshold=ctx.threshold, anchor="appendix",
                     lead="The pre-specified protocol and what is needed to reproduce this report.")
-
-
-def findings(ctx: ReportContext) -> dict:
-    """Aggregates the portfolio summary reads (JSON-safe; no row-level data).
-
-    ``findings.json`` sits in the report folder that gets shared, so it follows the report's disclosure rule:
-    a count below the threshold is ``null`` with ``"[c]"`` beside it, and every sentence passes
-    :func:`~evalkit.report.disclosure.safe_json`.
-    """
-    n = int(len(ctx.participants))
-    small = 0 < n < ctx.threshold
-    base = {"intervention_id": ctx.protocol.intervention_id, "title": ctx.protocol.title,
-            "intervention_type": ctx.protocol.intervention_type, "n_participants": None if small else n,
-            "n_participants_shown": safe_count(n, ctx.threshold), "fingerprint": ctx.fingerprint}
-    from evalkit.analysis.runner import findings as analysis_findings
-
-    base.update(analysis_findings(ctx))
-    return safe_json(base, ctx.threshold)
 
 
 def save_findings(ctx: ReportContext) -> Section:
@@ -492,53 +250,10 @@ def save_findings(ctx: ReportContext) -> Section:
     return Section("")
 
 
-# --------------------------------------------------------------------------- portfolio
-@dataclass
-class PortfolioContext:
-    """The portfolio summary's inputs: every protocol, the data, and each report's saved findings."""
-
-    protocols: list[Protocol]
-    data_src: Path
-    tables: dict[str, pd.DataFrame] = field(repr=False)
-    fingerprint: str
-    reports_dir: Path
-    findings: list[dict]
-    statuses: dict[str, dict]
-    output_dir: Path | None = None
-    cfg: Any = None
-    threshold: int = 10
-
-
-def load_portfolio(protocol_dir: str | Path, data_src: str | Path, reports_dir: str | Path, *,
-                   output_dir: str | Path | None = None) -> PortfolioContext:
-    """Read every protocol in ``protocol_dir``, the data, and the findings each report saved."""
-    protocol_dir, reports_dir, data_src = Path(protocol_dir), Path(reports_dir), Path(data_src)
-    protocols = []
-    for path in sorted(protocol_dir.glob("*.yaml")):
-        try:
-            protocols.append(load_protocol(path))
-        except SpecError:
-            continue  # an invalid protocol is listed as a failed report on the index page
-    tables, fingerprint = _tables_and_fingerprint(data_src)
-    found = []
-    for p in protocols:
-        path = reports_dir / p.intervention_id / "findings.json"
-        if path.is_file():
-            found.append(json.loads(path.read_text(encoding="utf-8")))
-    status_path = reports_dir / "run_status.json"
-    statuses = json.loads(status_path.read_text(encoding="utf-8")) if status_path.is_file() else {}
-    threshold = min((p.disclosure_threshold for p in protocols), default=10)
-    return PortfolioContext(protocols=protocols, data_src=data_src, tables=tables, fingerprint=fingerprint,
-                            reports_dir=reports_dir, findings=found, statuses=statuses,
-                            output_dir=Path(output_dir) if output_dir else None, cfg=_config(), threshold=threshold)
-
-
-def _portfolio_simple(pctx: PortfolioContext, name: str, heading: str, lead: str) -> Section:
-    """A portfolio section whose body ``evalkit.report.portfolio.section_<name>`` writes."""
-    from evalkit.report import portfolio
-
-    return _section(heading, getattr(portfolio, f"section_{name}")(pctx), threshold=pctx.threshold, anchor=name,
-                    lead=lead)
+def _portfolio_simple(pctx: PortfolioContext, body: Callable[[PortfolioContext], str], anchor: str, heading: str,
+                      lead: str) -> Section:
+    """A portfolio section whose body one of :mod:`evalkit.report.portfolio`'s ``section_*`` functions writes."""
+    return _section(heading, body(pctx), threshold=pctx.threshold, anchor=anchor, lead=lead)
 
 
 def portfolio_title(pctx: PortfolioContext) -> Section:
@@ -557,8 +272,6 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
     # Participants who started in each protocol's period, the same count as each report's "Started in
     # the period" and the cost table: an all-time count beside it would reveal the difference by
     # subtraction (those referred outside the period), which the report hides when small.
-    from evalkit.analysis import data as ad
-
     counts = {}
     for p in pctx.protocols:
         try:
@@ -588,26 +301,26 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
 
 def portfolio_forest(pctx: PortfolioContext) -> Section:
     """Forest plot of every intervention's primary effect (standardised) with CIs."""
-    return _portfolio_simple(pctx, "forest", "Effects on the primary outcome",
+    return _portfolio_simple(pctx, portfolio.section_forest, "forest", "Effects on the primary outcome",
                              "Standardised so that different outcomes can be compared; right of the line is better "
                              "for young people.")
 
 
 def portfolio_value(pctx: PortfolioContext) -> Section:
     """Cost per participant and per outcome achieved."""
-    return _portfolio_simple(pctx, "value", "Cost and value", "What each intervention costs per young person and "
+    return _portfolio_simple(pctx, portfolio.section_value, "value", "Cost and value", "What each intervention costs per young person and "
                              "per improved outcome.")
 
 
 def portfolio_reach(pctx: PortfolioContext) -> Section:
     """Reach and equity: participants by group against the cohort at risk."""
-    return _portfolio_simple(pctx, "reach", "Reach and equity", "Who the portfolio reaches, against the young "
+    return _portfolio_simple(pctx, portfolio.section_reach, "reach", "Reach and equity", "Who the portfolio reaches, against the young "
                              "people at risk.")
 
 
 def portfolio_commissioning(pctx: PortfolioContext) -> Section:
     """A commissioning category per intervention, from documented rules."""
-    return _portfolio_simple(pctx, "commissioning", "What this means for commissioning",
+    return _portfolio_simple(pctx, portfolio.section_commissioning, "commissioning", "What this means for commissioning",
                              "A category per intervention from documented, configurable rules.")
 
 
@@ -624,11 +337,28 @@ def portfolio_appendix(pctx: PortfolioContext) -> Section:
     return _section("Appendix", body, threshold=pctx.threshold, anchor="appendix")
 
 
+#: The intervention report's sections in reading order: what ``notebooks/intervention_report.ipynb`` calls, one
+#: cell each (``save_findings`` writes ``findings.json`` and shows nothing).
+REPORT_SECTIONS: dict[str, Callable[[ReportContext], Section]] = {
+    "title": title, "headline": headline, "participation": participation, "profile": profile, "design": design,
+    "balance": balance, "results": results, "subgroups": subgroups, "sensitivity": sensitivity,
+    "limitations": limitations, "appendix": appendix, "save_findings": save_findings,
+}
+
+#: The portfolio summary's sections in reading order (``notebooks/portfolio_summary.ipynb``).
+PORTFOLIO_SECTIONS: dict[str, Callable[[PortfolioContext], Section]] = {
+    "portfolio_title": portfolio_title, "portfolio_overview": portfolio_overview,
+    "portfolio_forest": portfolio_forest, "portfolio_value": portfolio_value, "portfolio_reach": portfolio_reach,
+    "portfolio_commissioning": portfolio_commissioning, "portfolio_appendix": portfolio_appendix,
+}
+
+
 __all__ = [
+    "REPORT_SECTIONS", "PORTFOLIO_SECTIONS",
     "PortfolioContext", "load_portfolio", "portfolio_title", "portfolio_overview", "portfolio_forest",
     "portfolio_value", "portfolio_reach", "portfolio_commissioning", "portfolio_appendix",
     "Section", "ReportContext", "load_context", "data_fingerprint", "figure_html", "html_of", "title", "headline",
     "participation", "profile", "design", "balance", "results", "subgroups", "sensitivity", "limitations",
     "appendix", "findings", "save_findings", "attrition_steps", "profile_tables", "age_band", "age_band_labels",
-    "package_versions",
+    "package_versions", "DESIGN_WORDS",
 ]

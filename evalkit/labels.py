@@ -1,0 +1,77 @@
+"""Words and bands shared by the analysis and the reports.
+
+A leaf module: it imports nothing from evalkit, so :mod:`evalkit.analysis` and
+:mod:`evalkit.report` can both use it without importing each other. One table
+names each design (:data:`DESIGNS`); the older per-use tables are views of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class DesignWords:
+    """How reports name and explain one design type of a protocol."""
+
+    label: str
+    """Short name, e.g. "Matched comparison"."""
+    description: str
+    """What the design does and what it cannot rule out, in plain English (the report's design table)."""
+    phrase: str
+    """Opening words of the headline sentence, e.g. "Compared with the years before the programme"."""
+
+
+#: Every protocol design type, in the order reports list them.
+DESIGNS: dict[str, DesignWords] = {
+    "prepost": DesignWords(
+        "Before and after",
+        "Participants' scores at the start and at the end are compared. There is no comparison group, so "
+        "changes that would have happened anyway (growing up, regression to the mean) cannot be ruled out.",
+        "Comparing young people's scores before and after taking part"),
+    "matched": DesignWords(
+        "Matched comparison",
+        "Each participant is compared with a similar young person who did not take part, chosen on age, sex, "
+        "ethnicity, previous offending and risk factors. Differences that were not recorded may remain.",
+        "Compared with a matched group of similar young people who did not take part"),
+    "did": DesignWords(
+        "Difference in differences",
+        "Offending before and after the start is compared between participants and their matched comparison "
+        "group, so stable differences between the groups cancel out.",
+        "Comparing the change in offending with that of a matched comparison group"),
+    "area_trend": DesignWords(
+        "Area trend against baseline",
+        "The area's indicators in the year are compared with the three years before. Other changes in "
+        "the area at the same time cannot be ruled out.",
+        "Compared with the years before the programme"),
+    "area_did": DesignWords(
+        "Area difference in differences",
+        "The change in districts where the programme ran is compared with the change in similar districts "
+        "where it did not.",
+        "Compared with similar districts where the programme did not run"),
+}
+
+#: Design type -> short name.
+DESIGN_LABELS: dict[str, str] = {k: d.label for k, d in DESIGNS.items()}
+#: Design type -> (short name, description).
+DESIGN_WORDS: dict[str, tuple[str, str]] = {k: (d.label, d.description) for k, d in DESIGNS.items()}
+#: Design type -> opening words of the headline.
+DESIGN_PHRASES: dict[str, str] = {k: d.phrase for k, d in DESIGNS.items()}
+#: Designs judged on whole areas rather than on people.
+AREA_DESIGNS: tuple[str, ...] = ("area_trend", "area_did")
+
+
+def age_band_labels(edges: list[int]) -> list[str]:
+    """The bands' labels, youngest first: [10, 14, 18, 26] → '10-13', '14-17', '18-25'."""
+    return [f"{lo}-{hi - 1}" for lo, hi in zip(edges[:-1], edges[1:])]
+
+
+def age_band(age: pd.Series, edges: list[int]) -> pd.Series:
+    """Age bands from the protocol's edges (:func:`age_band_labels`); 'other' outside them or unknown."""
+    return pd.cut(age, bins=edges, right=False, labels=age_band_labels(edges)).astype("string").fillna("other")
+
+
+__all__ = ["DesignWords", "DESIGNS", "DESIGN_LABELS", "DESIGN_WORDS", "DESIGN_PHRASES", "AREA_DESIGNS",
+           "age_band_labels", "age_band"]
