@@ -38,6 +38,10 @@ SD_PRE, SD_POST, RHO = 5.0, 6.0, 0.6
 SD_CHANGE = math.sqrt(SD_PRE**2 + SD_POST**2 - 2 * RHO * SD_PRE * SD_POST)
 SD_AV = math.sqrt((SD_PRE**2 + SD_POST**2) / 2)
 BINARY_CELLS = {0.0: (0.25, 0.15, 0.15, 0.45), -0.10: (0.25, 0.15, 0.05, 0.55)}
+#: Short labels used in the output -> the result's exact names.
+NAMES = {"Pseudo-median": "Pseudo-median change (Hodges-Lehmann)",
+         "Cohen's d_z": "Cohen's d_z (change / SD of change)", "Cohen's d_av": "Cohen's d_av (change / average SD)",
+         "Wilcoxon": "Wilcoxon signed-rank test (V)"}
 
 
 def _covers(low: float, high: float, truth: float) -> bool:
@@ -56,15 +60,15 @@ def continuous_scenario(n: int, change: float, reps: int, rng: np.random.Generat
         res = prepost_continuous(pd.DataFrame({"pre": xy[:, 0], "post": xy[:, 1]}), pre="pre", post="post",
                                  higher_is_better=False)
         for k in ("Mean change", "Pseudo-median"):
-            e = res.estimate(k)
+            e = res.estimate(NAMES.get(k, k))
             est[k].append(e.estimate)
             hit[k] += _covers(e.ci_low, e.ci_high, truth[k])
         for k in ("Cohen's d_z", "Cohen's d_av", "Hedges' g_av"):
-            e = res.effect_size(k)
+            e = res.effect_size(NAMES.get(k, k))
             est[k].append(e.estimate)
             hit[k] += _covers(e.ci_low, e.ci_high, truth[k])
         for k in reject:
-            reject[k] += res.test(k).p_value < 0.05
+            reject[k] += res.test(NAMES.get(k, k)).p_value < 0.05
     rows = []
     for k in truth:
         v = np.asarray(est[k])
@@ -95,7 +99,7 @@ def binary_scenario(n: int, change: float, reps: int, rng: np.random.Generator) 
         est.append(e.estimate)
         hit += _covers(e.ci_low, e.ci_high, change)
         for k in reject:
-            reject[k] += res.test(k).p_value < 0.05
+            reject[k] += res.test(NAMES.get(k, k)).p_value < 0.05
     done = reps - refused
     v = np.asarray(est)
     rows = [{"outcome": "binary", "n": n, "true_change": change, "quantity": "Change in proportion (Newcombe CI)",

@@ -137,6 +137,6 @@ def test_bad_input(counts):
 
 def test_result_renders(counts):
     res = period_vs_baseline(counts, indicator="serious_violence", area="County")
-    assert "rate_ratio" in res.to_frame().columns
+    assert res.to_frame()["term"].iloc[0] == res.rate_ratio.name
     assert "County" in res.summary() and "Maryland SMS level 1" in res.summary()
     assert "<table" in res._repr_html_()

@@ -156,7 +156,8 @@ def test_event_study_and_plots(fix27, counts, rollout):
     fig = trend_plot(counts, indicator="serious_violence", areas=["Mansfield", "County"], area_rollout=rollout,
                      intervention_id="FIX27", baseline=("2017-04", "2020-03"))
     assert len(fig.axes[0].lines) >= 2
-    assert "bootstrap_p" in fix27.to_frame().columns and "<table" in fix27._repr_html_()
+    frame = fix27.to_frame().set_index("term")
+    assert frame.loc[fix27.recommended.name, "p_value"] == fix27.bootstrap_p and "<table" in fix27._repr_html_()
 
 
 def test_bad_input(counts, rollout):
@@ -242,7 +243,8 @@ def test_placebo_p_value_equals_brute_force(counts, rollout):
     assert placebo.min_p == pytest.approx(1 / 28)
     assert placebo.log_rate_ratio == pytest.approx(b, abs=1e-8)
     assert placebo.sentence() in res.warnings
-    assert "placebo_p" in res.to_frame().columns
+    frame = res.to_frame().set_index("term")
+    assert frame.loc["placebo-area p-value", "p_value"] == placebo.p_value
 
 
 def test_one_treated_area_can_never_reach_five_percent():

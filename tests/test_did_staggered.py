@@ -151,6 +151,6 @@ def test_bad_input(mpdta):
 
 def test_result_renders(fits):
     r = fits["never_treated"]
-    assert list(r.to_frame()["aggregation"]) == ["simple", "group", "dynamic", "calendar"]
+    assert list(r.to_frame()["term"]) == ["ATT (simple)", "ATT (group)", "ATT (dynamic)", "ATT (calendar)"]
     assert "Callaway" in r.summary() and "<table" in r._repr_html_()
     assert "<table" in r.aggregate("dynamic")._repr_html_()

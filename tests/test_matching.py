@@ -137,7 +137,7 @@ def test_per_100_and_rd_agree(data):
 def test_results_hold_aggregates_only(data):
     res = matched_comparison(data, treatment="treated", covariates=COVS, id_col="person_id", outcome="y_bin",
                              kind="binary", caliper=0.2)
-    for obj in (res, res.effect, res.balance, res.rosenbaum, res.e_value):
+    for obj in (res, res.att, res.balance, res.rosenbaum, res.e_value):
         for value in vars(obj).values():
             assert not isinstance(value, (pd.DataFrame, pd.Series, np.ndarray))
         assert len(obj.to_frame()) < 20

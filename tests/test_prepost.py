@@ -238,8 +238,8 @@ def test_result_prints_well():
     html = res._repr_html_()
     assert "<table" in html and "Hodges-Lehmann" in html and "after minus before" in html
     frame = res.to_frame()
-    assert {"quantity", "estimate", "ci_low", "ci_high", "statistic", "df", "p_value", "method"} <= set(frame.columns)
-    assert frame.loc[frame.quantity == "Mean change", "df"].item() == 35
+    assert {"term", "estimate", "ci_low", "ci_high", "statistic", "df", "p_value", "method"} <= set(frame.columns)
+    assert frame.loc[frame.term == "Mean change", "df"].item() == 35
     rb = prepost_binary(pd.DataFrame({"pre": [1, 0, 1, 0] * 10, "post": [0, 1, 1, 0] * 10}), pre="pre", post="post")
     assert "10 went from yes to no, 10 from no to yes" in rb.summary()
 

@@ -54,7 +54,7 @@ def test_paired_t_matches_r(key):
 def test_wilcoxon_matches_r(key):
     res, ref = _continuous(key)
     w = ref["wilcox"]
-    est, test = res.estimate("Pseudo-median"), res.test("Wilcoxon")
+    est, test = res.estimate("Pseudo-median change (Hodges-Lehmann)"), res.test("Wilcoxon signed-rank test (V)")
     assert test.statistic == w["statistic"]
     assert ("exact" in test.method) == ("exact" in w["method"])
     assert test.p_value == pytest.approx(w["p_value"], **EXACT)
@@ -82,8 +82,8 @@ def test_lakens_2013_worked_example():
     res = prepost_continuous(df, pre="pre", post="post", higher_is_better=True)
     assert res.test("Paired t-test").statistic == pytest.approx(4.74, abs=0.005)
     assert res.test("Paired t-test").p_value == pytest.approx(0.001, abs=0.0005)
-    assert res.effect_size("Cohen's d_z").estimate == pytest.approx(1.50, abs=0.005)
-    assert res.effect_size("Cohen's d_av").estimate == pytest.approx(1.13, abs=0.005)
+    assert res.effect_size("Cohen's d_z (change / SD of change)").estimate == pytest.approx(1.50, abs=0.005)
+    assert res.effect_size("Cohen's d_av (change / average SD)").estimate == pytest.approx(1.13, abs=0.005)
     assert res.effect_size("Hedges' g_av").estimate == pytest.approx(1.08, abs=0.005)
 
 
@@ -101,14 +101,14 @@ def test_mcnemar_matches_r(name):
     row = TABLES.loc[name]
     ref = REF["binary"][name]
     res = prepost_binary(_binary_frame(row.a, row.b, row.c, row.d), pre="pre", post="post")
-    cc = res.test("McNemar chi-square, continuity")
+    cc = res.test("McNemar chi-square, continuity corrected")
     unc = res.test("McNemar chi-square, uncorrected")
     assert cc.statistic == pytest.approx(ref["mcnemar_correct"]["statistic"], **EXACT)
     assert cc.p_value == pytest.approx(ref["mcnemar_correct"]["p_value"], **EXACT)
     assert unc.statistic == pytest.approx(ref["mcnemar_uncorrected"]["statistic"], **EXACT)
     assert unc.p_value == pytest.approx(ref["mcnemar_uncorrected"]["p_value"], **EXACT)
-    assert res.test("McNemar exact").p_value == pytest.approx(ref["binom_exact"]["p_value"], **EXACT)
-    assert res.test("McNemar exact").statistic == ref["binom_exact"]["statistic"]
+    assert res.test("McNemar exact test").p_value == pytest.approx(ref["binom_exact"]["p_value"], **EXACT)
+    assert res.test("McNemar exact test").statistic == ref["binom_exact"]["statistic"]
     assert res.estimate("Change in proportion").estimate == pytest.approx((row.c - row.b) / row.sum(), rel=1e-15)
 
 
@@ -122,9 +122,9 @@ def test_newcombe_interval_published_cavo_2012():
     assert est.ci_low == pytest.approx(0.0046, abs=5e-5)
     assert est.ci_high == pytest.approx(0.1186, abs=5e-5)
     # Published McNemar values for the same table (same source): P = 0.055009 (CC), 0.033006, exact 0.052479.
-    assert res.test("McNemar chi-square, continuity").p_value == pytest.approx(0.055009, abs=5e-7)
+    assert res.test("McNemar chi-square, continuity corrected").p_value == pytest.approx(0.055009, abs=5e-7)
     assert res.test("McNemar chi-square, uncorrected").p_value == pytest.approx(0.033006, abs=5e-7)
-    assert res.test("McNemar exact").p_value == pytest.approx(0.052479, abs=5e-7)
+    assert res.test("McNemar exact test").p_value == pytest.approx(0.052479, abs=5e-7)
 
 
 def test_newcombe_reduces_to_independent_square_and_add_when_phi_zero():

@@ -372,6 +372,7 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
     eff = estimate_att(sample.data, m, outcome=col, kind=kind, covariates_adjust=_adjust(sample) if adjust else None,
                        balance=sample.balance)
     extra: dict = {}
+    skipped: list[str] = []  # sensitivity checks that could not run: each becomes a warning
     if kind == "binary":
         rd = eff.estimate("risk difference")
         p1 = eff.mean_treated
@@ -393,8 +394,8 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
         rr = eff.estimate("risk ratio")
         try:
             extra["e_value"] = e_value(rr.estimate, rr.ci_low, rr.ci_high, scale="rr")
-        except EvalkitError:
-            pass
+        except EvalkitError as exc:
+            skipped.append(f"The E-value could not be computed: {_reason(exc)}.")
         if not m.settings["replace"]:
             try:
                 # Test in the direction of the estimate: how much hidden bias would explain away a benefit,
@@ -403,15 +404,16 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
                 extra["rosenbaum"] = rosenbaum_bounds(
                     sample.data, m, outcome=col, kind="binary", alpha=protocol.alpha,
                     higher_is_better=o.higher_is_better if benefit else not o.higher_is_better)
-            except EvalkitError:
-                pass
+            except EvalkitError as exc:
+                skipped.append(f"The Rosenbaum bounds (sensitivity to hidden bias) could not be computed: "
+                               f"{_reason(exc)}.")
         return OutcomeResult(design="matched", design_label=DESIGN_LABELS["matched"], outcome=o.name, label=label,
                              kind=o.kind, primary=is_primary, estimate=pct, higher_is_better=o.higher_is_better,
                              n=eff.n_treated, n_comparison=eff.n_control, sms=int(eff.evidence.sms),
                              evidence=eff.evidence.reason, sentence=sentence, per_100=per100, standardised=std,
                              standardisation="Cohen's h between the participants' rate and their estimated rate "
                                              "had they not taken part", n_needed_seen=needed, result=eff,
-                             extra=extra, warnings=tuple(eff.warnings))
+                             extra=extra, warnings=(*eff.warnings, *skipped))
     ratio = eff.estimate("rate ratio")
     diff = eff.estimate("difference in mean count")
     sentence = effect_sentence(outcome=lower_first(label), estimate=diff.estimate, ci_low=diff.ci_low,
@@ -423,13 +425,13 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
                  f"({level}% confidence interval {ratio.ci_low:.2f} to {ratio.ci_high:.2f}).")
     try:
         extra["e_value"] = e_value(ratio.estimate, ratio.ci_low, ratio.ci_high, scale="rr")
-    except EvalkitError:
-        pass
+    except EvalkitError as exc:
+        skipped.append(f"The E-value could not be computed: {_reason(exc)}.")
     return OutcomeResult(design="matched", design_label=DESIGN_LABELS["matched"], outcome=o.name, label=label,
                          kind=o.kind, primary=is_primary, estimate=diff, higher_is_better=o.higher_is_better,
                          n=eff.n_treated, n_comparison=eff.n_control, sms=int(eff.evidence.sms),
                          evidence=eff.evidence.reason, sentence=sentence, result=eff, extra=extra,
-                         warnings=tuple(eff.warnings))
+                         warnings=(*eff.warnings, *skipped))
 
 
 def subset_match(m: Any, treated_ids: set) -> Any:
@@ -467,7 +469,11 @@ def run_did(protocol: Protocol, tables: dict, design, sample: MatchedSample | No
                                     windows_after=design.post_periods, window_months=design.period_months,
                                     data_end=protocol.population.data_end, groups=groups, keep_columns=("treated",))
             outcome_col = "any_offence" if o.kind in ("reoffending", "time_to_reoffend") else "offences"
-            pre = pretrend_test(panel, outcome_col, design.pre_periods, protocol.alpha)
+            try:
+                pre, skipped = pretrend_test(panel, outcome_col, design.pre_periods, protocol.alpha), ()
+            except EvalkitError as exc:
+                pre, skipped = None, (f"The test of parallel trends before the start could not be run: "
+                                      f"{_reason(exc)}.",)
             res = matched_did(panel, sample.match, outcome=outcome_col, unit="person_id", post="post",
                               alpha=protocol.alpha, pretrend=pre)
         except EvalkitError as exc:
@@ -492,13 +498,16 @@ def run_did(protocol: Protocol, tables: dict, design, sample: MatchedSample | No
                                  label=o.label or o.name, kind=o.kind, primary=name in primary_names, estimate=est,
                                  higher_is_better=False, n=n_treated, n_comparison=int(sample.match.n_control_matched),
                                  sms=int(res.evidence.sms), evidence=res.evidence.reason, sentence=sentence,
-                                 result=res, warnings=tuple(res.warnings),
+                                 result=res, warnings=(*res.warnings, *skipped),
                                  extra={"percent": outcome_col == "any_offence"}))
     return out
 
 
 def pretrend_test(panel: pd.DataFrame, outcome: str, pre_periods: int, alpha: float) -> Any:
-    """Joint test of the pre-period event-study coefficients (needs two or more pre-periods), or None.
+    """Joint test of the pre-period event-study coefficients; None with fewer than two pre-periods.
+
+    Raises the :class:`EvalkitError` of the event study when it cannot be fitted (the caller turns it into a
+    warning on the result).
 
     Time is the window relative to each person's own index date, shifted to start at 1, so every participant
     is "treated" from the same relative period and the comparison group is never treated.
@@ -507,11 +516,8 @@ def pretrend_test(panel: pd.DataFrame, outcome: str, pre_periods: int, alpha: fl
         return None
     shift = pre_periods + 1
     frame = panel.assign(_time=panel["window"] + shift, _cohort=panel["treated"] * shift)
-    try:
-        return event_study(frame, outcome=outcome, unit="person_id", time="_time", cohort="_cohort",
-                           reference=-1, alpha=alpha).pretrend
-    except EvalkitError:
-        return None
+    return event_study(frame, outcome=outcome, unit="person_id", time="_time", cohort="_cohort", reference=-1,
+                       alpha=alpha).pretrend
 
 
 # --------------------------------------------------------------------------- area
@@ -530,13 +536,13 @@ def run_area_trend(protocol: Protocol, tables: dict, design) -> list[OutcomeResu
                 counts = ad.table(tables, "area_counts")
                 res = period_vs_baseline(counts, indicator=indicator, area=area, period=_months(design.period),
                                          baseline=_months(design.baseline), alpha=protocol.alpha)
-                its = None
+                its, skipped = None, ()
                 if design.interruption:
                     try:
                         its = interrupted_time_series(counts, indicator=indicator, area=area,
                                                       interruption=design.interruption, alpha=protocol.alpha)
-                    except EvalkitError:
-                        its = None
+                    except EvalkitError as exc:
+                        skipped = (f"The interrupted time series could not be fitted: {_reason(exc)}.",)
             except EvalkitError as exc:
                 out.append(failed("area_trend", name, _reason(exc), primary=first, label=label))
                 first = False
@@ -553,7 +559,7 @@ def run_area_trend(protocol: Protocol, tables: dict, design) -> list[OutcomeResu
                                      null=1.0, n=n, sms=int(res.evidence.sms), evidence=res.evidence.reason,
                                      sentence=sentence, standardised=st.from_rate_ratio(rr),
                                      standardisation="ln(rate ratio)·√3/π (Chinn 2000; approximate)", result=res,
-                                     warnings=tuple(res.warnings), extra={"its": its}))
+                                     warnings=(*res.warnings, *skipped), extra={"its": its}))
             first = False
     return out
 

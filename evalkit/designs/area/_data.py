@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from evalkit.designs._checks import require_columns
 from evalkit.errors import DataError, MissingDataError, Problem, SpecError
 
 #: Name of the whole-VRU roll-up (every configured area together).
@@ -23,6 +24,7 @@ WHOLE_VRU = "City and County"
 
 COUNT_COLUMNS = ("area", "month", "indicator", "count", "population")
 ROLLOUT_COLUMNS = ("intervention_id", "area", "start_month")
+_FIX = "the data contract (docs/data-contract.md) names the columns; rename or add them"
 
 Hierarchy = Mapping[str, Sequence[str]]
 
@@ -52,16 +54,6 @@ def month_of(value, *, what: str) -> pd.Period:
     return to_month([value], what=what)[0]
 
 
-def _require_columns(df: pd.DataFrame, columns: Sequence[str], table: str) -> None:
-    """Raise :class:`MissingDataError` unless ``df`` is a DataFrame holding every one of ``columns``."""
-    if not isinstance(df, pd.DataFrame):
-        raise MissingDataError(f"{table} must be a pandas DataFrame with columns " + ", ".join(columns) + ".")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise MissingDataError(f"{table} lacks column(s) {', '.join(missing)}; the data contract needs "
-                               + ", ".join(columns) + ".")
-
-
 def check_counts(area_counts: pd.DataFrame) -> pd.DataFrame:
     """Validate ``area_counts`` and return a clean copy with a monthly ``month`` period column.
 
@@ -73,7 +65,7 @@ def check_counts(area_counts: pd.DataFrame) -> pd.DataFrame:
         Negative or non-integer counts, non-positive populations, unreadable
         months, or the same area, month and indicator given twice.
     """
-    _require_columns(area_counts, COUNT_COLUMNS, "area_counts")
+    require_columns(area_counts, COUNT_COLUMNS, what="area_counts", fix=_FIX)
     df = area_counts.loc[:, list(COUNT_COLUMNS)].copy()
     problems: list[Problem] = []
     month = pd.to_datetime(df["month"].astype(str), errors="coerce", format="mixed")
@@ -110,7 +102,7 @@ def check_counts(area_counts: pd.DataFrame) -> pd.DataFrame:
 
 def check_rollout(area_rollout: pd.DataFrame) -> pd.DataFrame:
     """Validate ``area_rollout``; return a copy with ``start_month`` as a monthly period."""
-    _require_columns(area_rollout, ROLLOUT_COLUMNS, "area_rollout")
+    require_columns(area_rollout, ROLLOUT_COLUMNS, what="area_rollout", fix=_FIX)
     df = area_rollout.loc[:, list(ROLLOUT_COLUMNS)].copy()
     start = pd.to_datetime(df["start_month"].astype(str), errors="coerce", format="mixed")
     if start.isna().any():

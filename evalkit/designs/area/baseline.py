@@ -36,7 +36,7 @@ from evalkit.designs.area._data import (Hierarchy, _resolve_hierarchy, all_areas
                                         month_of)
 from evalkit.designs.area._glm import fit_rate, ratio_estimate
 from evalkit.errors import EvalkitError, InsufficientDataError, MissingDataError, SpecError
-from evalkit.results import SMS, Estimate, EvidenceLevel, ResultMixin
+from evalkit.results import SMS, DesignResult, Estimate, EvidenceLevel, estimate_row, stat_row
 
 DEFAULT_PERIOD = ("2020-04", "2021-03")
 DEFAULT_BASELINE = ("2017-04", "2020-03")
@@ -45,11 +45,14 @@ _COV = {"quasi": ("poisson", "quasi"), "poisson": ("poisson", "poisson"), "hc1":
 
 
 @dataclass(frozen=True)
-class PeriodChangeResult(ResultMixin):
+class PeriodChangeResult(DesignResult):
     """Change in one indicator for one area: a period against a multi-year baseline.
 
     Counts are area totals (aggregates); the report layer applies disclosure
     control to ``period_count`` and ``baseline_count`` before showing them.
+
+    The headline ``effect`` is the rate ratio, period against baseline; ``n`` is the events in the period
+    (``period_count``); there is no comparison area (``n_comparison`` is None).
     """
 
     indicator: str
@@ -78,15 +81,32 @@ class PeriodChangeResult(ResultMixin):
         return f"{self.indicator} in {self.area}: {self.period[0]} to {self.period[1]} against " \
                f"{self.baseline[0]} to {self.baseline[1]}"
 
+    @property
+    def effect(self) -> Estimate:
+        return self.rate_ratio
+
+    @property
+    def estimates(self) -> tuple[Estimate, ...]:
+        return (self.rate_ratio,)
+
+    @property
+    def n(self) -> int:
+        return self.period_count
+
+    @property
+    def n_comparison(self) -> None:
+        return None
+
     def _rows(self) -> list[dict]:
         rr = self.rate_ratio
-        return [{
-            "indicator": self.indicator, "area": self.area,
-            "period_count": self.period_count, "baseline_annual_average": self.baseline_annual_average,
-            "crude_pct_change": self.crude_pct_change, "rate_ratio": rr.estimate, "rr_ci_low": rr.ci_low,
-            "rr_ci_high": rr.ci_high, "pct_change": self.pct_change, "pct_ci_low": self.pct_ci_low,
-            "pct_ci_high": self.pct_ci_high, "p_value": rr.p_value,
-        }]
+        return [estimate_row(rr),
+                stat_row("percentage change in the rate", estimate=self.pct_change, ci_low=self.pct_ci_low,
+                         ci_high=self.pct_ci_high, level=rr.level, p_value=rr.p_value, scale="percentage change",
+                         method="100 (rate ratio - 1)"),
+                stat_row("crude percentage change", estimate=self.crude_pct_change, scale="percentage change",
+                         method="annualised counts, period against baseline average"),
+                stat_row("baseline annual average (events)", estimate=self.baseline_annual_average, scale="count",
+                         n=self.baseline_count)]
 
 
 def _window(window: Sequence, what: str) -> tuple[pd.Period, pd.Period]:

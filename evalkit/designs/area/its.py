@@ -49,18 +49,22 @@ from statsmodels.stats.diagnostic import acorr_ljungbox
 from evalkit.designs.area._data import Hierarchy, area_series, check_counts, month_of
 from evalkit.designs.area._glm import fit_rate, ratio_estimate
 from evalkit.errors import InsufficientDataError, SpecError
-from evalkit.results import SMS, Estimate, EvidenceLevel, ResultMixin
+from evalkit.results import SMS, DesignResult, Estimate, EvidenceLevel, estimate_row
 
 SEASONALITY = ("fourier", "month", None)
 
 
 @dataclass(frozen=True)
-class ITSResult(ResultMixin):
+class ITSResult(DesignResult):
     """Segmented-regression estimates and the monthly aggregate series behind the plot.
 
     ``months``, ``observed``, ``population``, ``fitted`` and ``counterfactual``
     are area-level monthly aggregates (no individual data); small counts are
     for the report layer to suppress.
+
+    The headline ``effect`` is ``overall``: the post-period rate ratio, fitted against the counterfactual
+    trend; ``step`` and ``slope_change`` are its parts. ``n`` is the events after the interruption
+    (``observed_post``); there is no comparison area (``n_comparison`` is None).
     """
 
     indicator: str
@@ -89,9 +93,27 @@ class ITSResult(ResultMixin):
     def title(self) -> str:  # type: ignore[override]
         return f"Interrupted time series: {self.indicator} in {self.area}, interruption {self.interruption}"
 
+    @property
+    def effect(self) -> Estimate:
+        return self.overall
+
+    @property
+    def estimates(self) -> tuple[Estimate, ...]:
+        return tuple(e for e in (self.overall, self.step, self.slope_change, self.pre_trend) if e is not None)
+
+    @property
+    def n(self) -> int:
+        return self.observed_post
+
+    @property
+    def n_comparison(self) -> None:
+        return None
+
     def _rows(self) -> list[dict]:
-        ests = [self.step, self.slope_change, self.pre_trend, self.overall]
-        return [{k: v for k, v in e.as_dict().items() if k != "method"} for e in ests if e is not None]
+        return [estimate_row(e, method="") for e in self.estimates]  # the method is long and the same for all
+
+    def _notes(self) -> list[str]:
+        return [self.method, *super()._notes()]
 
     def series_frame(self) -> pd.DataFrame:
         """Monthly observed, fitted and counterfactual counts (area aggregates) for plots and tables."""

@@ -64,18 +64,22 @@ from evalkit.designs.area._glm import fit_rate, ratio_estimate
 from evalkit.designs.area.bootstrap import wild_score_ci, wild_score_test
 from evalkit.designs.area.placebo import PlaceboAreasResult, placebo_areas
 from evalkit.errors import InsufficientDataError, MissingDataError, SpecError
-from evalkit.results import SMS, Estimate, EvidenceLevel, ResultMixin
+from evalkit.results import SMS, DesignResult, Estimate, EvidenceLevel, estimate_row, stat_row
 
 OTHER_PROGRAMMES = ("drop_after_start", "exclude", "keep")
 
 
 @dataclass(frozen=True)
-class AreaDiDResult(ResultMixin):
+class AreaDiDResult(DesignResult):
     """Poisson rate DiD for one area-wide programme (aggregates only).
 
     ``group_rates`` holds, for treated and comparison areas before and after
     the start, the event count, person-months at risk and the annual rate per
     100,000: area totals for the report layer (which suppresses small counts).
+
+    The headline ``effect`` is :attr:`recommended` (the rate ratio with the wild-bootstrap p-value and
+    interval) when the bootstrap interval was computed, else the cluster-robust ``rate_ratio``. ``n`` and
+    ``n_comparison`` are the events in the programme and the comparison areas over the whole window.
     """
 
     indicator: str
@@ -111,10 +115,29 @@ class AreaDiDResult(ResultMixin):
         interval is NaN when ``area_did`` was run with ``bootstrap_ci=False``.
         """
         rr = self.rate_ratio
-        return Estimate(name=rr.name, estimate=rr.estimate, se=rr.se, ci_low=self.bootstrap_ci[0],
-                        ci_high=self.bootstrap_ci[1], p_value=self.bootstrap_p, scale=rr.scale,
-                        method=f"wild cluster score bootstrap ({self.bootstrap_weights}, {self.n_boot} draws); "
-                        "interval by test inversion", df=None)
+        return Estimate(name=f"{rr.name}, wild bootstrap", estimate=rr.estimate, se=rr.se,
+                        ci_low=self.bootstrap_ci[0], ci_high=self.bootstrap_ci[1], p_value=self.bootstrap_p,
+                        scale=rr.scale, method=f"wild cluster score bootstrap ({self.bootstrap_weights}, "
+                        f"{self.n_boot} draws); interval by test inversion", df=None, level=rr.level)
+
+    @property
+    def effect(self) -> Estimate:
+        rec = self.recommended
+        return rec if np.isfinite(rec.ci_low) and np.isfinite(rec.ci_high) else self.rate_ratio
+
+    @property
+    def estimates(self) -> tuple[Estimate, ...]:
+        head = self.effect
+        rest = [e for e in (self.rate_ratio, self.pretrend) if e is not None and e is not head]
+        return (head, *rest)
+
+    @property
+    def n(self) -> int:
+        return int(sum(g["count"] for g in self.group_rates if g["group"] == "treated"))
+
+    @property
+    def n_comparison(self) -> int:
+        return int(sum(g["count"] for g in self.group_rates if g["group"] == "comparison"))
 
     @property
     def pct_change(self) -> float:
@@ -122,17 +145,13 @@ class AreaDiDResult(ResultMixin):
         return 100.0 * (self.rate_ratio.estimate - 1.0)
 
     def _rows(self) -> list[dict]:
-        rr = self.rate_ratio
-        rows = [{"estimate_of": rr.name, "estimate": rr.estimate, "bootstrap_ci_low": self.bootstrap_ci[0],
-                 "bootstrap_ci_high": self.bootstrap_ci[1], "bootstrap_p": self.bootstrap_p,
-                 "ci_low": rr.ci_low, "ci_high": rr.ci_high, "p_value": rr.p_value}]
+        rows = [estimate_row(e) for e in self.estimates]
+        if self.pretrend is not None and self.pretrend_bootstrap_p is not None:
+            rows.append(stat_row(f"{self.pretrend.name}, wild bootstrap p-value", p_value=self.pretrend_bootstrap_p,
+                                 method=f"wild cluster score bootstrap ({self.bootstrap_weights})"))
         if self.placebo is not None:
-            rows[0]["placebo_p"] = self.placebo.p_value
-        if self.pretrend is not None:
-            pt = self.pretrend
-            rows.append({"estimate_of": pt.name, "estimate": pt.estimate, "bootstrap_ci_low": np.nan,
-                         "bootstrap_ci_high": np.nan, "bootstrap_p": self.pretrend_bootstrap_p,
-                         "ci_low": pt.ci_low, "ci_high": pt.ci_high, "p_value": pt.p_value})
+            rows.append(stat_row("placebo-area p-value", p_value=self.placebo.p_value,
+                                 method=f"{self.placebo.n_sets} sets of areas given the programme's start"))
         return rows
 
     def event_study_frame(self) -> pd.DataFrame:
@@ -232,7 +251,8 @@ def _group_rates(panel: pd.DataFrame, first_start: pd.Period) -> tuple[dict, ...
     return tuple(out)
 
 
-def _event_study(panel: pd.DataFrame, bin_months: int, alpha: float) -> tuple[Estimate, ...]:
+def _event_study(panel: pd.DataFrame, bin_months: int, alpha: float) -> tuple[tuple[Estimate, ...], str]:
+    """Event-study rate ratios by bin of months from the start, and a note when they cannot be estimated."""
     month_n = panel["month"].map(lambda m: m.ordinal).to_numpy(float)
     start_n = panel["start"].map(lambda m: m.ordinal if isinstance(m, pd.Period) else np.nan).to_numpy(float)
     bins = pd.Series(np.floor((month_n - start_n) / bin_months), index=panel.index)
@@ -243,15 +263,15 @@ def _event_study(panel: pd.DataFrame, bin_months: int, alpha: float) -> tuple[Es
     try:
         fit = fit_rate(panel["count"].to_numpy(float), X, np.log(panel["population"].to_numpy()), cov="cluster",
                        groups=groups)
-    except InsufficientDataError:
-        return ()
+    except InsufficientDataError as exc:
+        return (), f"The event study by months from the start could not be estimated: {exc}"
     out = []
     for i, b in enumerate(levels):
         lo, hi = int(b) * bin_months, int(b) * bin_months + bin_months - 1
         out.append(ratio_estimate(f"months {lo} to {hi}", fit.params[i], float(np.sqrt(fit.cov[i, i])),
                                   alpha=alpha, df=fit.df, method="event study, reference = months "
                                   f"{-bin_months} to -1"))
-    return tuple(out)
+    return tuple(out), ""
 
 
 def area_did(area_counts: pd.DataFrame, area_rollout: pd.DataFrame, *, indicator: str, intervention_id: str,
@@ -345,6 +365,8 @@ def area_did(area_counts: pd.DataFrame, area_rollout: pd.DataFrame, *, indicator
     if len(set(starts.values())) > 1:
         notes.append("Treated areas started in different months: with effects that change over time a single "
                      "two-way fixed-effects ratio can mislead; see evalkit.designs.did for staggered estimators.")
+    event_study, es_note = _event_study(panel, event_bin_months, alpha)
+    notes.append(es_note)
     if pre is None:
         evidence = EvidenceLevel(SMS.LEVEL_2, "comparison areas present but too few months before the start to "
                                  "test parallel trends")
@@ -362,7 +384,7 @@ def area_did(area_counts: pd.DataFrame, area_rollout: pd.DataFrame, *, indicator
         n_months=int(months.nunique()), n_clusters=G, rate_ratio=rr, bootstrap_p=boot.p_value,
         bootstrap_ci=ci, bootstrap_weights=weights if not boot.enumerated else "rademacher (all sign vectors)",
         n_boot=boot.n_draws, pretrend=pre, pretrend_bootstrap_p=pre_p,
-        event_study=_event_study(panel, event_bin_months, alpha), group_rates=_group_rates(panel, first_start),
+        event_study=event_study, group_rates=_group_rates(panel, first_start),
         method=method, evidence=evidence, warnings=tuple(n for n in notes if n), placebo=placebo)
 
 

@@ -18,22 +18,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from evalkit.designs._checks import require_columns
 from evalkit.designs._sandwich import ClusterVcov, cluster_vcov
 from evalkit.errors import MissingDataError, SpecError
 from evalkit.results import SMS, Estimate, EvidenceLevel
-
-
-def require_columns(df: pd.DataFrame, columns: Sequence[str | None], *, what: str) -> None:
-    """Raise :class:`MissingDataError` naming every absent column."""
-    if not isinstance(df, pd.DataFrame):
-        raise SpecError(f"{what} needs a pandas DataFrame (a long panel), got {type(df).__name__}.")
-    missing = [c for c in columns if c is not None and c not in df.columns]
-    if missing:
-        have = ", ".join(map(str, df.columns[:15]))
-        raise MissingDataError(
-            f"{what}: column(s) {', '.join(map(repr, missing))} not found in the data "
-            f"(columns present: {have}). Fix: pass the right column names."
-        )
 
 
 def numeric(df: pd.DataFrame, column: str, *, what: str) -> np.ndarray:

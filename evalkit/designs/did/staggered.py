@@ -40,7 +40,7 @@ from evalkit.designs.did._common import (
     PreTrendTest, did_evidence, numeric, require_columns, t_estimate, wald_test,
 )
 from evalkit.errors import InsufficientDataError, SpecError
-from evalkit.results import Estimate, EvidenceLevel, ResultMixin
+from evalkit.results import DesignResult, Estimate, EvidenceLevel, ResultMixin
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 AGGREGATIONS = ("simple", "group", "dynamic", "calendar")
@@ -64,8 +64,13 @@ class Aggregation(ResultMixin):
 
 
 @dataclass(frozen=True)
-class CallawaySantAnnaResult(ResultMixin):
-    """Group-time ATTs, their four aggregations, the pre-trend test and the evidence level."""
+class CallawaySantAnnaResult(DesignResult):
+    """Group-time ATTs, their four aggregations, the pre-trend test and the evidence level.
+
+    The headline ``effect`` is the simple aggregation (``overall``); ``estimates`` are the four aggregations'
+    overall ATTs (``"ATT (simple)"``, ``"ATT (group)"``, ...). ``n`` is the units of the panel (``n_units``);
+    ``n_comparison`` is None (which units serve as comparisons changes with each group-time cell).
+    """
 
     att_gt: pd.DataFrame
     aggregations: dict[str, Aggregation]
@@ -91,9 +96,21 @@ class CallawaySantAnnaResult(ResultMixin):
         """The simple (group-size weighted) average of post-treatment ATT(g,t)."""
         return self.aggregations["simple"].overall
 
-    def _rows(self) -> list[dict]:
-        keep = ("estimate", "se", "ci_low", "ci_high", "p_value")
-        return [{"aggregation": k, **{c: getattr(a.overall, c) for c in keep}} for k, a in self.aggregations.items()]
+    @property
+    def effect(self) -> Estimate:
+        return self.overall
+
+    @property
+    def estimates(self) -> tuple[Estimate, ...]:
+        return tuple(a.overall for a in self.aggregations.values())
+
+    @property
+    def n(self) -> int:
+        return self.n_units
+
+    @property
+    def n_comparison(self) -> None:
+        return None
 
     def _notes(self) -> list[str]:
         return [self.overall.method] + super()._notes()

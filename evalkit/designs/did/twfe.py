@@ -39,15 +39,20 @@ import pandas as pd
 from evalkit.designs.did._common import codes, cluster_vcov, did_evidence, numeric, require_columns, t_estimate
 from evalkit.designs.did.within import FixedEffects, demean, drop_singletons, recode
 from evalkit.errors import InsufficientDataError, SpecError
-from evalkit.results import Estimate, EvidenceLevel, ResultMixin
+from evalkit.results import DesignResult, Estimate, EvidenceLevel
 
 if TYPE_CHECKING:  # pragma: no cover
     from evalkit.designs.did.bacon import BaconResult
 
 
 @dataclass(frozen=True)
-class TWFEResult(ResultMixin):
-    """Two-way fixed-effects estimate with its degrees-of-freedom bookkeeping."""
+class TWFEResult(DesignResult):
+    """Two-way fixed-effects estimate with its degrees-of-freedom bookkeeping.
+
+    The headline ``effect`` is the treatment coefficient (also ``estimate``); ``n`` is the units of the panel
+    (``n_units``, treated and not: the regression does not split them), so ``n_comparison`` is None;
+    ``n_obs`` counts unit-periods.
+    """
 
     estimate: Estimate
     covariates: tuple[Estimate, ...]
@@ -63,8 +68,21 @@ class TWFEResult(ResultMixin):
     warnings: tuple[str, ...] = field(default=())
     title: str = "Two-way fixed effects difference-in-differences"
 
-    def _rows(self) -> list[dict]:
-        return [e.as_dict() | {"n": self.n_obs} for e in (self.estimate, *self.covariates)]
+    @property
+    def effect(self) -> Estimate:
+        return self.estimate
+
+    @property
+    def estimates(self) -> tuple[Estimate, ...]:
+        return (self.estimate, *self.covariates)
+
+    @property
+    def n(self) -> int:
+        return self.n_units
+
+    @property
+    def n_comparison(self) -> None:
+        return None
 
     def _notes(self) -> list[str]:
         return [self.dof_note] + super()._notes()

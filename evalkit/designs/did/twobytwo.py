@@ -26,7 +26,7 @@ from evalkit.designs.did._common import (
     PreTrendTest, binary, cluster_vcov, codes, did_evidence, numeric, require_columns, t_estimate,
 )
 from evalkit.errors import InsufficientDataError, MissingDataError, SpecError
-from evalkit.results import Estimate, EvidenceLevel, ResultMixin
+from evalkit.results import DesignResult, Estimate, EvidenceLevel, UnknownTermError, estimate_row, stat_row
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,12 @@ class CellMean:
 
 
 @dataclass(frozen=True)
-class DiD2x2Result(ResultMixin):
-    """A 2x2 difference-in-differences estimate, its four cell means and the evidence level."""
+class DiD2x2Result(DesignResult):
+    """A 2x2 difference-in-differences estimate, its four cell means and the evidence level.
+
+    The headline ``effect`` is the DiD (also ``estimate``). ``n`` / ``n_comparison`` are the observations of
+    the treated and the comparison group (both periods; person-periods in a panel); ``n_obs`` is their sum.
+    """
 
     estimate: Estimate
     cells: tuple[CellMean, ...]
@@ -57,19 +61,35 @@ class DiD2x2Result(ResultMixin):
     warnings: tuple[str, ...] = field(default=())
     title: str = "Difference-in-differences (2x2)"
 
+    @property
+    def effect(self) -> Estimate:
+        return self.estimate
+
+    @property
+    def estimates(self) -> tuple[Estimate, ...]:
+        return (self.estimate,)
+
+    @property
+    def n(self) -> int:
+        return sum(c.n_obs for c in self.cells if c.group == "treated")
+
+    @property
+    def n_comparison(self) -> int:
+        return sum(c.n_obs for c in self.cells if c.group == "comparison")
+
     def cell(self, group: str, period: str) -> CellMean:
         """The cell mean for ``group`` ("treated"/"comparison") and ``period`` ("before"/"after")."""
         for c in self.cells:
             if c.group == group and c.period == period:
                 return c
-        raise KeyError((group, period))
+        raise UnknownTermError(f"{self.title} has no cell ({group!r}, {period!r}). Fix: use group 'treated' or "
+                               "'comparison' and period 'before' or 'after'.")
 
     def _rows(self) -> list[dict]:
-        rows = [{"name": f"mean {c.group} {c.period}", "estimate": c.mean, "se": c.se, "ci_low": np.nan,
-                 "ci_high": np.nan, "p_value": np.nan, "n": c.n_obs} for c in self.cells]
-        e = self.estimate
-        rows.append({"name": e.name, "estimate": e.estimate, "se": e.se, "ci_low": e.ci_low,
-                     "ci_high": e.ci_high, "p_value": e.p_value, "n": self.n_obs})
+        rows = [estimate_row(self.estimate)]
+        rows += [stat_row(f"mean {c.group} {c.period}", estimate=c.mean, se=c.se, scale="cell mean",
+                          n=c.n_obs if c.group == "treated" else None,
+                          n_comparison=c.n_obs if c.group == "comparison" else None) for c in self.cells]
         return rows
 
     def _notes(self) -> list[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from evalkit.designs._checks import require_columns as _require_columns
 from evalkit.errors import DataError, MissingDataError, Problem
 
 from ._design import CovariateMatrix, no_variance, numeric_column
@@ -25,13 +26,9 @@ _SOURCE = "matching data"
 
 
 def require_columns(data: pd.DataFrame, columns: list[str]) -> None:
-    """Raise MissingDataError naming every absent column."""
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise MissingDataError(
-            f"The data has no column(s) {', '.join(repr(c) for c in missing)}. "
-            "Check the spelling against the data contract or add the column."
-        )
+    """Raise MissingDataError naming every absent column (:func:`evalkit.designs._checks.require_columns`)."""
+    _require_columns(data, columns, what="matching data",
+                     fix="check the spelling against the data contract or add the column")
 
 
 def prepare(data: pd.DataFrame, *, treatment: str, id_col: str, columns: list[str]) -> pd.DataFrame:

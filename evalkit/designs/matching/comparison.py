@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from evalkit.results import EvidenceLevel, ResultMixin
+from evalkit.results import DesignResult, Estimate, EvidenceLevel
 
 from .balance import BalanceResult, balance_table
 from .effects import MatchedEffectResult, estimate_att, evidence_from_balance
@@ -15,10 +15,14 @@ from .sensitivity import EValueResult, RosenbaumResult, e_value, rosenbaum_bound
 
 
 @dataclass(frozen=True)
-class MatchedComparisonResult(ResultMixin):
-    """Everything a report needs from a matched comparison (aggregates only)."""
+class MatchedComparisonResult(DesignResult):
+    """Everything a report needs from a matched comparison (aggregates only).
 
-    effect: MatchedEffectResult
+    ``att`` is the effect on participants (:class:`MatchedEffectResult`); ``effect``, ``n`` and
+    ``n_comparison`` are its headline and counts.
+    """
+
+    att: MatchedEffectResult
     balance: BalanceResult
     counts: tuple[dict, ...]
     settings: dict
@@ -28,8 +32,21 @@ class MatchedComparisonResult(ResultMixin):
     warnings: tuple[str, ...] = ()
     title: str = "Matched comparison"
 
-    def _rows(self) -> list[dict]:
-        return self.effect._rows()
+    @property
+    def effect(self) -> Estimate:
+        return self.att.effect
+
+    @property
+    def estimates(self) -> tuple[Estimate, ...]:
+        return self.att.estimates
+
+    @property
+    def n(self) -> int:
+        return self.att.n
+
+    @property
+    def n_comparison(self) -> int:
+        return self.att.n_comparison
 
 
 def matched_comparison(data: pd.DataFrame, *, treatment: str, covariates: list[str], id_col: str, outcome: str,
@@ -54,6 +71,6 @@ def matched_comparison(data: pd.DataFrame, *, treatment: str, covariates: list[s
     rb = None
     if kind in ("binary", "continuous") and not m.settings["replace"]:
         rb = rosenbaum_bounds(data, m, outcome=outcome, kind=kind, higher_is_better=higher_is_better)
-    return MatchedComparisonResult(effect=eff, balance=bal, counts=tuple(m._rows()), settings=dict(m.settings),
+    return MatchedComparisonResult(att=eff, balance=bal, counts=tuple(m._rows()), settings=dict(m.settings),
                                    evidence=evidence_from_balance(bal), e_value=ev, rosenbaum=rb,
                                    warnings=m.warnings)

@@ -40,7 +40,7 @@ from scipy import stats
 
 from evalkit.designs import _sandwich as sw
 from evalkit.errors import DataError, InsufficientDataError, Problem, SpecError
-from evalkit.results import SMS, Estimate, EvidenceLevel, ResultMixin
+from evalkit.results import SMS, DesignResult, Estimate, EvidenceLevel
 
 from ._data import covariate_matrix
 from .balance import BalanceResult, _aligned, balance_table
@@ -50,8 +50,13 @@ _KINDS = ("continuous", "binary", "count")
 
 
 @dataclass(frozen=True)
-class MatchedEffectResult(ResultMixin):
-    """ATT estimates for one outcome in a matched sample (aggregates only)."""
+class MatchedEffectResult(DesignResult):
+    """ATT estimates for one outcome in a matched sample (aggregates only).
+
+    The headline ``effect`` is the first estimate: the difference in means (continuous), the risk difference
+    (binary) or the difference in mean count (count). ``n`` is the matched participants (``n_treated``),
+    ``n_comparison`` the matched comparison units (``n_control``), as MatchIt counts them.
+    """
 
     outcome: str
     kind: str
@@ -67,14 +72,21 @@ class MatchedEffectResult(ResultMixin):
     warnings: tuple[str, ...] = ()
     title: str = "Effect on participants (ATT), matched comparison"
 
-    def _rows(self) -> list[dict]:
-        return [e.as_dict() for e in self.estimates]
+    @property
+    def effect(self) -> Estimate:
+        return self.estimates[0]
+
+    @property
+    def n(self) -> int:
+        return self.n_treated
+
+    @property
+    def n_comparison(self) -> int:
+        return self.n_control
 
     def estimate(self, name: str) -> Estimate:
-        for e in self.estimates:
-            if e.name == name:
-                return e
-        raise KeyError(name)
+        """The estimate named exactly ``name`` (e.g. ``"risk ratio"``; the error lists the names)."""
+        return self.term(name)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from scipy import stats
 
 from evalkit.errors import InsufficientDataError
-from evalkit.results import Estimate, EvidenceLevel, ResultMixin
+from evalkit.results import DesignResult, Estimate, EvidenceLevel
 
 from .balance import BalanceResult, balance_table
 from .effects import _matched_frame, evidence_from_balance
@@ -31,7 +31,7 @@ from .match import MatchResult
 
 
 @dataclass(frozen=True)
-class SurvivalResult(ResultMixin):
+class SurvivalResult(DesignResult):
     """Weighted KM survival at grid times by group, and the Cox hazard ratio (aggregates only)."""
 
     hazard_ratio: Estimate
@@ -44,8 +44,22 @@ class SurvivalResult(ResultMixin):
     warnings: tuple[str, ...] = ()
     title: str = "Time to event, matched comparison (Cox model and Kaplan–Meier)"
 
-    def _rows(self) -> list[dict]:
-        return [self.hazard_ratio.as_dict()]
+    @property
+    def effect(self) -> Estimate:
+        """The headline: the hazard ratio."""
+        return self.hazard_ratio
+
+    @property
+    def estimates(self) -> tuple[Estimate, ...]:
+        return (self.hazard_ratio,)
+
+    @property
+    def n(self) -> int:
+        return self.n_treated
+
+    @property
+    def n_comparison(self) -> int:
+        return self.n_control
 
     def curves_frame(self) -> pd.DataFrame:
         return pd.DataFrame(list(self.curves))

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from evalkit.designs._checks import require_columns
 from evalkit.designs.prepost.attrition import (
     attrition_summary,
     attrition_warnings,
@@ -48,7 +49,7 @@ from evalkit.designs.prepost.results import (
     TestResult,
 )
 from evalkit.designs.prepost.wilcoxon import signed_rank_test
-from evalkit.errors import DataError, InsufficientDataError, MissingDataError, Problem, SpecError
+from evalkit.errors import DataError, InsufficientDataError, Problem, SpecError
 from evalkit.measures.change import classify_change, reliable_change_threshold
 from evalkit.results import SMS, Estimate, EvidenceLevel
 
@@ -63,13 +64,7 @@ _SOURCE = "input table"
 # Input checking
 # --------------------------------------------------------------------------- #
 def _column(df: pd.DataFrame, col: str, role: str) -> pd.Series:
-    if not isinstance(df, pd.DataFrame):
-        raise SpecError(f"expected a pandas DataFrame for the {role} data (got {type(df).__name__}).")
-    if col not in df.columns:
-        raise MissingDataError(
-            f"column '{col}' ({role} score) not found; the table has columns {', '.join(map(str, df.columns))}. "
-            f"Name the right column in pre=/post=."
-        )
+    require_columns(df, [col], what=f"pre/post ({role} score)", fix="name the right column in pre=/post=")
     return df[col]
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from evalkit.designs.prepost.binary import PairedTable
 from evalkit.designs.prepost.effects import EffectSize
-from evalkit.results import Estimate, EvidenceLevel, ResultMixin
+from evalkit.results import DesignResult, Estimate, EvidenceLevel, estimate_row, lookup, stat_row
 
 
 # --------------------------------------------------------------------------- #
@@ -115,12 +115,15 @@ class RegressionToMean:
 
 
 @dataclass(frozen=True)
-class PrePostResult(ResultMixin):
+class PrePostResult(DesignResult):
     """Result of a pre/post analysis (aggregates only).
 
     ``estimates`` hold the change estimates (mean change, Hodges–Lehmann
     pseudo-median; or change in proportion), ``tests`` the hypothesis tests,
     ``effect_sizes`` the standardised effects. See :meth:`to_frame`.
+    The headline ``effect`` is the first estimate (mean change, or change in
+    proportion); ``n`` is the people with both measurements (``n_pairs``);
+    there is no comparison group (``n_comparison`` is None).
     """
 
     outcome_name: str
@@ -148,25 +151,36 @@ class PrePostResult(ResultMixin):
         name = self.outcome_name or "outcome"
         return f"Pre/post change in {name} ({self.n_pairs} people with both measurements)"
 
-    def estimate(self, name_start: str) -> Estimate:
-        """The estimate whose name starts with ``name_start``."""
-        return next(e for e in self.estimates if e.name.startswith(name_start))
+    @property
+    def effect(self) -> Estimate:
+        """The headline: mean change (continuous) or change in proportion (binary)."""
+        return self.estimates[0]
 
-    def test(self, name_start: str) -> TestResult:
-        """The test whose name starts with ``name_start``."""
-        return next(t for t in self.tests if t.name.startswith(name_start))
+    @property
+    def n(self) -> int:
+        return self.n_pairs
 
-    def effect_size(self, name_start: str) -> EffectSize:
-        """The effect size whose name starts with ``name_start``."""
-        return next(e for e in self.effect_sizes if e.name.startswith(name_start))
+    @property
+    def n_comparison(self) -> None:
+        return None
+
+    def estimate(self, name: str) -> Estimate:
+        """The estimate named exactly ``name`` (e.g. ``"Mean change"``; the error lists the names)."""
+        return self.term(name)
+
+    def test(self, name: str) -> TestResult:
+        """The test named exactly ``name`` (e.g. ``"Paired t-test"``; the error lists the names)."""
+        return lookup(self.tests, name, what="test", owner=self.title)
+
+    def effect_size(self, name: str) -> EffectSize:
+        """The effect size named exactly ``name`` (e.g. ``"Hedges' g_av"``; the error lists the names)."""
+        return lookup(self.effect_sizes, name, what="effect size", owner=self.title)
 
     def _rows(self) -> list[dict]:
-        level = f"{self.conf_level:.0%}"
         rows: list[dict] = []
         tests = list(self.tests)
         for est in self.estimates:
-            row = {"quantity": est.name, "estimate": est.estimate, "ci_low": est.ci_low, "ci_high": est.ci_high,
-                   "statistic": math.nan, "df": math.nan, "p_value": est.p_value, "method": est.method}
+            row = estimate_row(est)
             # An estimate and the test that goes with it share one row.
             match = next((t for t in tests if t.estimate_name == est.name), None)
             if match is not None:
@@ -175,19 +189,15 @@ class PrePostResult(ResultMixin):
                            method=f"{est.method}; {match.method}")
             rows.append(row)
         for t in tests:
-            rows.append({"quantity": t.name, "estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan,
-                         "statistic": t.statistic, "df": t.df if t.df is not None else math.nan,
-                         "p_value": t.p_value, "method": t.method})
+            rows.append(stat_row(t.name, statistic=t.statistic, df=t.df, p_value=t.p_value, method=t.method))
         for es in self.effect_sizes:
-            rows.append({"quantity": es.name, "estimate": es.estimate, "ci_low": es.ci_low, "ci_high": es.ci_high,
-                         "statistic": math.nan, "df": math.nan, "p_value": math.nan, "method": es.method})
+            rows.append(stat_row(es.name, estimate=es.estimate, ci_low=es.ci_low, ci_high=es.ci_high,
+                                 level=self.conf_level, scale="standardised mean difference", method=es.method))
         if self.change_shares is not None:
             for c, k, s, lo, hi in self.change_shares.counts:
-                rows.append({"quantity": f"share {c.replace('_', ' ')} ({k} of {self.change_shares.n})",
-                             "estimate": s, "ci_low": lo, "ci_high": hi, "statistic": math.nan, "df": math.nan,
-                             "p_value": math.nan, "method": "Jacobson-Truax RCI; Wilson interval"})
-        for row in rows:
-            row["ci_level"] = level
+                rows.append(stat_row(f"share {c.replace('_', ' ')} ({k} of {self.change_shares.n})", estimate=s,
+                                     ci_low=lo, ci_high=hi, level=self.conf_level, scale="proportion",
+                                     method="Jacobson-Truax RCI; Wilson interval"))
         return rows
 
     def _notes(self) -> list[str]:
@@ -232,7 +242,7 @@ class PrePostResult(ResultMixin):
         for r in self._rows():
             ci = "" if math.isnan(r["ci_low"]) else f"{r['ci_low']:.3g} to {r['ci_high']:.3g}"
             p = "" if math.isnan(r["p_value"]) else ("<0.001" if r["p_value"] < 0.001 else f"{r['p_value']:.3f}")
-            rows.append({"quantity": r["quantity"], "estimate": num(r["estimate"]), level: ci,
+            rows.append({"quantity": r["term"], "estimate": num(r["estimate"]), level: ci,
                          "statistic": num(r["statistic"], "{:.4g}"), "df": num(r["df"], "{:g}"), "p": p})
         return pd.DataFrame(rows)
 
