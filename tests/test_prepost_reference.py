@@ -70,7 +70,8 @@ def test_wilcoxon_matches_r(key):
 @pytest.mark.parametrize("key", sorted(REF["continuous"]))
 def test_effect_size_intervals_match_r_noncentral_t(key):
     res, ref = _continuous(key)
-    for name, values in (("Cohen's d_z", ref["d_z"]), ("Cohen's d_av", ref["d_av"])):
+    for name, values in (("Cohen's d_z (change / SD of change)", ref["d_z"]),
+                         ("Cohen's d_av (change / average SD)", ref["d_av"])):
         es = res.effect_size(name)
         assert es.estimate == pytest.approx(values[0], rel=1e-12)
         assert [es.ci_low, es.ci_high] == pytest.approx(values[1:], rel=1e-8, abs=1e-10)
