@@ -187,7 +187,7 @@ def test_provider_template_uses_the_vrus_own_words(vru, tmp_path):
     cells += [c.comment.text for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.comment]
     text = "\n".join(cells)
     assert not leftovers(text), leftovers(text)[:5]
-    assert "ONS" not in text  # the ethnicity wording is the configured scheme's
+    assert "ONS 2021" not in text  # the ethnicity wording is the configured scheme's
     assert "police 16+1 self-defined ethnicity" in text and "Neighbourhood where the person lived" in text
     assert VRU_NAME in text
 
