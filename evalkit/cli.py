@@ -400,6 +400,49 @@ def demo(out_dir: Path, workers: int) -> None:
     click.echo(run_demo(out_dir, workers=workers))
 
 
+@cli.command("init")
+@click.option("--vru", "vru_name", required=True, help="The VRU's name, as reports will print it.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("evalkit_vru"),
+              show_default=True, help="Folder to write the starter configuration, instruments and protocols into.")
+@_friendly
+def init_cmd(vru_name: str, out_dir: Path) -> None:
+    """Start another VRU: a commented configuration, an instruments folder and a protocol template."""
+    from evalkit.init import init_vru
+
+    for path in init_vru(vru_name, out_dir):
+        click.echo(f"wrote {path}")
+    click.echo(f"Next: edit {out_dir / 'config.yaml'}, then run every command with --config "
+               f"{out_dir / 'config.yaml'} (see docs/reuse.md).")
+
+
+def _use_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:  # noqa: ARG001
+    """``--config``: check the VRU configuration now, then make it the one every module (and every report
+    kernel, which inherits the environment) loads."""
+    if value is None:
+        return value
+    from evalkit.data.config import CONFIG_ENV_VAR, load_config
+
+    try:
+        load_config(value)
+    except EvalkitError as exc:
+        raise click.BadParameter(str(exc), param_hint="--config") from None
+    os.environ[CONFIG_ENV_VAR] = str(Path(value).resolve())
+    return value
+
+
+def _config_option() -> click.Option:
+    return click.Option(["--config"], type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        callback=_use_config, expose_value=False, is_eager=True,
+                        help="VRU configuration file (default: the EVALKIT_CONFIG environment variable, else the "
+                             "packaged one).")
+
+
+# --config on the group (evalkit --config FILE report ...) and on every command (evalkit report --config FILE ...)
+cli.params.append(_config_option())
+for _command in cli.commands.values():
+    _command.params.append(_config_option())
+
+
 #: Set by a command whose work is complete once it returns (see :func:`_exit_now`).
 _SKIP_TEARDOWN: list[bool] = []
 #: True when running as the ``evalkit`` console script (not inside a test's CliRunner).

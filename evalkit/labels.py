@@ -8,6 +8,7 @@ names each design (:data:`DESIGNS`); the older per-use tables are views of it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -43,14 +44,19 @@ DESIGNS: dict[str, DesignWords] = {
         "Comparing the change in offending with that of a matched comparison group"),
     "area_trend": DesignWords(
         "Area trend against baseline",
-        "The area's indicators in the year are compared with the three years before. Other changes in "
+        "The area's indicators in the year are compared with {baseline_words}. Other changes in "
         "the area at the same time cannot be ruled out.",
         "Compared with the years before the programme"),
     "area_did": DesignWords(
         "Area difference in differences",
-        "The change in districts where the programme ran is compared with the change in similar districts "
+        "The change in {localities} where the programme ran is compared with the change in similar {localities} "
         "where it did not.",
-        "Compared with similar districts where the programme did not run"),
+        "Compared with similar {localities} where the programme did not run"),
+    "engagement": DesignWords(
+        "Attendance",
+        "How many sessions participants attended and how many completed. This describes take-up; with no "
+        "comparison it says nothing about the programme's effect.",
+        "Counting the sessions young people attended"),
 }
 
 #: Design type -> short name.
@@ -59,6 +65,28 @@ DESIGN_LABELS: dict[str, str] = {k: d.label for k, d in DESIGNS.items()}
 DESIGN_WORDS: dict[str, tuple[str, str]] = {k: (d.label, d.description) for k, d in DESIGNS.items()}
 #: Design type -> opening words of the headline.
 DESIGN_PHRASES: dict[str, str] = {k: d.phrase for k, d in DESIGNS.items()}
+def worded(text: str, cfg: Any = None) -> str:
+    """``text`` with the VRU's own words: ``{localities}`` (its word for districts) and ``{baseline_words}``
+    ("the two years before"), from a VRU configuration (duck-typed: this module imports nothing)."""
+    if "{" not in text:
+        return text
+    localities = cfg.area_words.localities if cfg is not None else "districts"
+    baseline = cfg.reporting.baseline_words if cfg is not None else "the three years before"
+    return text.format(localities=localities, baseline_words=baseline)
+
+
+def design_words(design: str, cfg: Any = None) -> tuple[str, str]:
+    """A design's (short name, description) in the VRU's own words."""
+    d = DESIGNS[design]
+    return d.label, worded(d.description, cfg)
+
+
+def design_phrase(design: str, cfg: Any = None, default: str = "") -> str:
+    """Opening words of the headline for a design, in the VRU's own words."""
+    d = DESIGNS.get(design)
+    return worded(d.phrase, cfg) if d is not None else default
+
+
 #: Designs judged on whole areas rather than on people.
 AREA_DESIGNS: tuple[str, ...] = ("area_trend", "area_did")
 
@@ -73,5 +101,6 @@ def age_band(age: pd.Series, edges: list[int]) -> pd.Series:
     return pd.cut(age, bins=edges, right=False, labels=age_band_labels(edges)).astype("string").fillna("other")
 
 
-__all__ = ["DesignWords", "DESIGNS", "DESIGN_LABELS", "DESIGN_WORDS", "DESIGN_PHRASES", "AREA_DESIGNS",
+__all__ = ["DesignWords", "DESIGNS", "DESIGN_LABELS", "DESIGN_WORDS", "DESIGN_PHRASES", "AREA_DESIGNS", "worded",
+           "design_words", "design_phrase",
            "age_band_labels", "age_band"]

@@ -26,16 +26,41 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evalkit.errors import Problem, SpecError
 
 SCHEMA_FILENAME = "protocol.schema.json"
 SCHEMA_COMMENT = f"# yaml-language-server: $schema={SCHEMA_FILENAME}"
 
-Timepoint = Literal["baseline", "exit", "follow_up"]
 SubgroupName = Literal["sex", "ethnicity_group", "age_band", "locality"]
 OffenceScope = Literal["any", "violent", "serious_violence"]
+
+
+def _cfg() -> Any:
+    """The VRU configuration in force (``--config`` / ``EVALKIT_CONFIG``, else the packaged default).
+
+    Lists a VRU differs in (timepoints, status domains, exit reasons, comparison
+    sources, area indicators and places, intervention types) and the defaults
+    (disclosure threshold, age range, financial year and baseline) come from it.
+    """
+    from evalkit.data.config import load_config  # lazy: config reads YAML
+
+    return load_config()
+
+
+def _one_of(value: str, allowed: Any, what: str, key: str) -> str:
+    allowed = list(allowed)
+    if value not in allowed:
+        close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ValueError(f"'{value}' is not one of the VRU configuration's {what}{hint}. Fix: use one of "
+                         f"{', '.join(map(str, allowed))}, or add it to {key} in the VRU configuration")
+    return value
+
+
+def _check_timepoint(value: str) -> str:
+    return _one_of(value, _cfg().timepoints, "timepoints", "timepoints")
 
 
 def _check_month(value: str) -> str:
@@ -43,6 +68,22 @@ def _check_month(value: str) -> str:
     return value
 
 
+def _check_exit_reason(value: str) -> str:
+    return _one_of(value, _cfg().exit_reasons, "exit reasons", "exit_reasons")
+
+
+def _check_indicator(value: str) -> str:
+    return _one_of(value, _cfg().area_indicators, "area indicators", "area_indicators")
+
+
+def _check_place(value: str) -> str:
+    return _one_of(value, _cfg().all_areas, "areas", "areas")
+
+
+Timepoint = Annotated[str, AfterValidator(_check_timepoint)]
+ExitReason = Annotated[str, AfterValidator(_check_exit_reason)]
+Indicator = Annotated[str, AfterValidator(_check_indicator)]
+Place = Annotated[str, AfterValidator(_check_place)]
 Month = Annotated[str, AfterValidator(_check_month)]
 
 
@@ -85,13 +126,41 @@ class StatusOutcome(_Strict):
     kind: Literal["status"]
     name: str
     label: str = ""
-    domain: Literal["ete", "substance_use", "peer_relationships", "family_relationships"]
+    domain: str = Field(description="A status domain of the VRU configuration, e.g. ete, substance_use.")
     pre: Timepoint = "baseline"
     post: Timepoint = "exit"
     higher_is_better: bool = True
 
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, v: str) -> str:
+        return _one_of(v, _cfg().status_domains, "status domains", "status_domains")
 
-Outcome = Annotated[Union[InstrumentOutcome, OffendingOutcome, StatusOutcome], Field(discriminator="kind")]
+
+class EngagementOutcome(_Strict):
+    """Attendance: sessions attended, shown by dose band, and completion by the configured rule.
+
+    Completion follows ``interventions.completion_min_sessions`` when it is set
+    (attended at least that many sessions), otherwise ``exit_reason ==
+    completed``. Dose bands come from the VRU configuration
+    (``engagement.dose_bands``) unless the protocol gives its own.
+    """
+
+    kind: Literal["engagement"]
+    name: str
+    label: str = ""
+    measure: Literal["completed", "sessions_attended", "attendance_rate"] = Field(
+        "completed", description="completed (share who completed), sessions_attended (mean per person) or "
+                                 "attendance_rate (share of offered sessions attended).")
+    dose_bands: list[int] | None = Field(None, description="Lower edges of the sessions-attended bands "
+                                                           "(default: the VRU configuration's).")
+    target: float | None = Field(None, ge=0, description="Optional benchmark the result is compared with "
+                                                         "(a share 0-1, or a number of sessions).")
+    higher_is_better: bool = True
+
+
+Outcome = Annotated[Union[InstrumentOutcome, OffendingOutcome, StatusOutcome, EngagementOutcome],
+                    Field(discriminator="kind")]
 
 
 # --------------------------------------------------------------------------- designs
@@ -103,12 +172,19 @@ class PrePostDesign(_Strict):
     reliable_change: bool = Field(True, description="Also report the share reliably improved / deteriorated.")
 
 
+class EngagementDesign(_Strict):
+    """Who attended and how much (descriptive; no comparison, so it says nothing about impact)."""
+
+    type: Literal["engagement"]
+    outcomes: list[str] = Field(min_length=1, description="Names of engagement outcomes.")
+
+
 class MatchedDesign(_Strict):
     """Participants against a matched comparison group (MatchIt vocabulary)."""
 
     type: Literal["matched"]
     outcomes: list[str] = Field(min_length=1)
-    pool_source: Literal["custody_no_referral", "at_risk_list", "any"] = "any"
+    pool_source: str = Field("any", description="A comparison-pool source of the VRU configuration, or any.")
     covariates: list[str] = Field(min_length=1, description="Columns of participants/comparison_pool used in "
                                                             "the propensity score.")
     exact: list[str] = Field(default_factory=list, description="Columns to match exactly on.")
@@ -121,6 +197,11 @@ class MatchedDesign(_Strict):
     m_order: Literal["largest", "smallest", "random", "data"] | None = "largest"
     discard: Literal["none", "both", "control", "treated"] = "none"
     regression_adjust: bool = Field(False, description="Adjust the matched estimate for the covariates.")
+
+    @field_validator("pool_source")
+    @classmethod
+    def _pool(cls, v: str) -> str:
+        return v if v == "any" else _one_of(v, _cfg().pool_sources, "comparison-pool sources", "pool_sources")
 
 
 class DiDDesign(_Strict):
@@ -135,14 +216,25 @@ class DiDDesign(_Strict):
 
 
 class _AreaBase(_Strict):
-    indicators: list[Literal["serious_violence", "knife_crime", "violence_with_injury", "homicide",
-                             "hospital_assault_admissions", "ambulance_assault_callouts"]] = Field(min_length=1)
-    period: tuple[Month, Month] = Field(("2020-04", "2021-03"), description="Evaluation period, first and last month "
-                                                                       "(YYYY-MM).")
-    baseline: tuple[Month, Month] = Field(("2017-04", "2020-03"), description="Baseline period (YYYY-MM).")
+    indicators: list[Indicator] = Field(min_length=1, description="Area indicators of the VRU configuration.")
+    period: tuple[Month, Month] | None = Field(None, validate_default=True, description="Evaluation period, first "
+                                               "and last month (YYYY-MM); default: the configuration's financial "
+                                               "year.")
+    baseline: tuple[Month, Month] | None = Field(None, validate_default=True, description="Baseline period "
+                                                 "(YYYY-MM); default: the configuration's baseline years before "
+                                                 "the period.")
+
+    @field_validator("period", "baseline")
+    @classmethod
+    def _default_months(cls, v: tuple[str, str] | None, info: Any) -> tuple[str, str]:
+        if v is not None:
+            return v
+        rep = _cfg().reporting
+        return rep.period if info.field_name == "period" else rep.baseline
 
     @model_validator(mode="after")
     def _months(self) -> "_AreaBase":
+        assert self.period is not None and self.baseline is not None  # filled by _default_months
         for label, (first, last) in (("period", self.period), ("baseline", self.baseline)):
             if _parse_month(first, label) > _parse_month(last, label):
                 raise ValueError(f"{label} starts ({first}) after it ends ({last})")
@@ -153,7 +245,8 @@ class AreaTrendDesign(_AreaBase):
     """Area indicators in the period against a baseline, with an interrupted time series."""
 
     type: Literal["area_trend"]
-    areas: list[str] = Field(min_length=1, description="Areas or districts, e.g. City, County, Mansfield.")
+    areas: list[Place] = Field(min_length=1, description="Places of the VRU configuration: the whole area, a "
+                                                       "named area or a locality.")
     interruption: Month | None = Field(None, description="First month of the programme (YYYY-MM) for an "
                                                        "interrupted time series.")
 
@@ -162,11 +255,11 @@ class AreaDiDDesign(_AreaBase):
     """Districts where an area-wide programme ran against districts where it did not."""
 
     type: Literal["area_did"]
-    comparison_areas: list[str] = Field(default_factory=list, description="Districts to compare with (default: "
-                                                                          "every district without the programme).")
+    comparison_areas: list[Place] = Field(default_factory=list, description="Localities to compare with (default: "
+                                                                          "every locality without the programme).")
 
 
-Design = Annotated[Union[PrePostDesign, MatchedDesign, DiDDesign, AreaTrendDesign, AreaDiDDesign],
+Design = Annotated[Union[PrePostDesign, EngagementDesign, MatchedDesign, DiDDesign, AreaTrendDesign, AreaDiDDesign],
                    Field(discriminator="type")]
 
 
@@ -176,14 +269,25 @@ class Population(_Strict):
 
     start_from: date | None = Field(None, description="First start date included (YYYY-MM-DD).")
     start_to: date | None = Field(None, description="Last start date included (YYYY-MM-DD).")
-    age_min: int = Field(5, ge=0, le=30)
-    age_max: int = Field(25, ge=0, le=30)
-    exclude_exit_reasons: list[Literal["completed", "disengaged", "moved", "transferred", "excluded", "other",
-                                       "ongoing"]] = Field(default_factory=list)
+    age_min: int | None = Field(None, ge=0, le=120, validate_default=True,
+                                description="Youngest age included (default: the configuration's age_range).")
+    age_max: int | None = Field(None, ge=0, le=120, validate_default=True,
+                                description="Oldest age included (default: the configuration's age_range).")
+    exclude_exit_reasons: list[ExitReason] = Field(default_factory=list, description="Exit reasons of the VRU "
+                                            "configuration whose participants are left out.")
     data_end: date | None = Field(None, description="Date the data were extracted (limits follow-up).")
+
+    @field_validator("age_min", "age_max")
+    @classmethod
+    def _default_age(cls, v: int | None, info: Any) -> int:
+        if v is not None:
+            return v
+        cfg = _cfg()
+        return cfg.age_min if info.field_name == "age_min" else cfg.age_max
 
     @model_validator(mode="after")
     def _order(self) -> "Population":
+        assert self.age_min is not None and self.age_max is not None  # filled by _default_age
         if self.age_min > self.age_max:
             raise ValueError(f"age_min ({self.age_min}) is greater than age_max ({self.age_max})")
         if self.start_from and self.start_to and self.start_from > self.start_to:
@@ -217,13 +321,50 @@ class Protocol(_Strict):
     secondary_outcomes: list[Outcome] = Field(default_factory=list)
     population: Population = Field(default_factory=Population)
     subgroups: list[SubgroupName] = Field(default_factory=list)
-    age_bands: list[int] = Field([10, 14, 18, 26], min_length=2, description="Band edges: [10, 14, 18, 26] gives "
-                                                                            "10-13, 14-17, 18-25.")
+    age_bands: list[int] | None = Field(None, min_length=2, validate_default=True,
+                                        description="Band edges: [10, 14, 18, 26] gives 10-13, 14-17, 18-25 "
+                                                    "(default: 10, 14, 18 and one past the configuration's oldest "
+                                                    "age).")
     alpha: float = Field(0.05, gt=0, lt=0.5)
-    disclosure_threshold: int = Field(10, ge=1, le=100, description="Suppress counts below this.")
-    min_n_significance: int = Field(30, ge=1, description="Nothing is called significant below this many.")
+    disclosure_threshold: int | None = Field(None, ge=1, le=100, validate_default=True,
+                                             description="Suppress counts below this (default: the VRU "
+                                                         "configuration's disclosure_min_count; may only be "
+                                                         "higher).")
+    min_n_significance: int | None = Field(None, ge=1, validate_default=True, description="Nothing is called "
+                                           "significant below this many (default: the VRU configuration's).")
     costs: Costs = Field(default_factory=Costs)
     seed: int = Field(2021, ge=0)
+
+    @field_validator("intervention_type")
+    @classmethod
+    def _type(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        return _one_of(v, _cfg().intervention_types, "intervention types", "intervention_types")
+
+    @field_validator("disclosure_threshold")
+    @classmethod
+    def _threshold(cls, v: int | None) -> int:
+        floor = _cfg().thresholds.disclosure_min_count
+        if v is None:
+            return floor
+        if v < floor:
+            raise ValueError(f"is {v}, below the VRU's disclosure threshold of {floor}; a protocol may only raise "
+                             f"it. Fix: remove disclosure_threshold, or set it to {floor} or more")
+        return v
+
+    @field_validator("age_bands")
+    @classmethod
+    def _bands(cls, v: list[int] | None) -> list[int]:
+        if v is not None:
+            return v
+        top = _cfg().age_max + 1
+        return [edge for edge in (10, 14, 18) if edge < top] + [top]
+
+    @field_validator("min_n_significance")
+    @classmethod
+    def _min_n(cls, v: int | None) -> int:
+        return _cfg().thresholds.min_n_significance if v is None else v
 
     @property
     def outcomes(self) -> list:
@@ -247,7 +388,7 @@ def _cross_problems(p: Protocol) -> list[tuple[tuple, str, str]]:
         if names.index(name) != i:
             out.append((("outcomes",), f"two outcomes are both called '{name}'", "give each outcome its own name."))
     by_name = {o.name: o for o in p.outcomes}
-    if not p.primary_outcomes and any(d.type in ("prepost", "matched", "did") for d in p.designs):
+    if not p.primary_outcomes and any(d.type in ("prepost", "matched", "did", "engagement") for d in p.designs):
         out.append((("primary_outcomes",), "is empty, but a participant-level design needs a primary outcome",
                     "name the primary outcome(s) the designs analyse."))
     for d, design in enumerate(p.designs):
@@ -258,6 +399,12 @@ def _cross_problems(p: Protocol) -> list[tuple[tuple, str, str]]:
                             f"use one of {sorted(by_name)} or add it under primary_outcomes."))
                 continue
             kind = by_name[ref].kind
+            if (design.type == "engagement") != (kind == "engagement"):
+                out.append((loc, f"outcome '{ref}' is {kind}, which a{'n' if design.type[0] in 'ae' else ''} "
+                                 f"{design.type} design cannot use",
+                            "list engagement outcomes under an engagement design, and other outcomes under "
+                            "their own designs."))
+                continue
             if design.type == "prepost" and kind not in ("instrument", "status"):
                 out.append((loc, f"outcome '{ref}' is {kind}, which a pre/post design cannot use",
                             "use a matched design for offending outcomes."))
@@ -322,7 +469,7 @@ def _node_for(root: yaml.Node | None, loc: tuple) -> tuple[yaml.Node | None, tup
 
 
 _UNION_LISTS = {"designs", "primary_outcomes", "secondary_outcomes"}
-_UNION_TAGS = {"prepost", "matched", "did", "area_trend", "area_did", "instrument", "reoffending",
+_UNION_TAGS = {"prepost", "engagement", "matched", "did", "area_trend", "area_did", "instrument", "reoffending",
                "reoffending_frequency", "time_to_reoffend", "status"}
 
 
@@ -370,6 +517,9 @@ def _plain(err: dict) -> tuple[str, str]:
         return f"must be {expect}{shown}.", f"write {expect} here."
     if kind == "value_error":
         text = str(ctx.get("error", err["msg"]))
+        if " Fix: " in text:
+            message, _, fix = text.partition(" Fix: ")
+            return message.rstrip(".") + ".", fix.rstrip(".") + "."
         fix = "write months as YYYY-MM, e.g. 2020-04." if "YYYY-MM" in text else "correct the values so they agree."
         return text + ".", fix
     return err["msg"] + shown + ".", "see protocols/protocol.schema.json."
@@ -531,12 +681,13 @@ def _parse_month(value: str, label: str) -> tuple[int, int]:
 
 # --------------------------------------------------------------------------- protocol against data
 #: Tables each design needs, beyond participants (participant-level designs) ...
-_DESIGN_TABLES = {"prepost": (), "matched": ("comparison_pool",), "did": ("offences", "comparison_pool"),
+_DESIGN_TABLES = {"prepost": (), "engagement": (), "matched": ("comparison_pool",), "did": ("offences", "comparison_pool"),
                   "area_trend": ("area_counts",), "area_did": ("area_counts", "area_rollout")}
 #: ... and each outcome kind.
 _OUTCOME_TABLES = {"instrument": ("measurements",), "status": ("statuses",), "reoffending": ("offences",),
-                   "reoffending_frequency": ("offences",), "time_to_reoffend": ("offences",)}
-PARTICIPANT_DESIGNS = ("prepost", "matched", "did")
+                   "reoffending_frequency": ("offences",), "time_to_reoffend": ("offences",),
+                   "engagement": ("contacts",)}
+PARTICIPANT_DESIGNS = ("prepost", "engagement", "matched", "did")
 
 
 def data_problems(protocol: Protocol, tables: dict[str, Any]) -> list[str]:
@@ -666,7 +817,7 @@ def validate_protocol_against_data(path: str | Path, tables: dict[str, Any], sou
 
 
 __all__ = [
-    "Protocol", "PrePostDesign", "MatchedDesign", "DiDDesign", "AreaTrendDesign", "AreaDiDDesign",
+    "Protocol", "PrePostDesign", "EngagementDesign", "EngagementOutcome", "MatchedDesign", "DiDDesign", "AreaTrendDesign", "AreaDiDDesign",
     "InstrumentOutcome", "OffendingOutcome", "StatusOutcome", "Population", "Costs", "ProtocolProblem",
     "load_protocol", "validate_protocol_file", "protocol_json_schema", "schema_text", "write_protocol_schema",
     "data_problems", "check_data", "validate_protocol_against_data",

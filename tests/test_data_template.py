@@ -30,7 +30,8 @@ def test_sheets_and_headers(template):
     for t, spec in TABLES.items():
         ws = wb[t]
         assert [c.value for c in ws[1]] == spec.columns
-        assert all(c.comment is not None and spec.field(c.value).meaning in c.comment.text for c in ws[1])
+        assert all(c.comment is not None and spec.field(c.value).meaning_for(load_config()) in c.comment.text
+                   for c in ws[1])
     text = "\n".join(str(c.value) for row in wb["Instructions"].iter_rows() for c in row if c.value)
     assert "PSEUDONYMISED" in text and "YYYY-MM-DD" in text and "true or false" in text
 

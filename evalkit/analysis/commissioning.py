@@ -104,10 +104,18 @@ def _holds(name: str, value, f: PrimaryFinding) -> bool:
     raise SpecError(f"Unknown commissioning condition '{name}'.")  # pragma: no cover - validated on load
 
 
-@lru_cache(maxsize=8)
 def load_rules(path: str | Path | None = None) -> Rules:
-    """Read and check a rules file (default: the packaged one)."""
-    path = Path(path) if path else DEFAULT_RULES
+    """Read and check a rules file (default: the VRU configuration's ``commissioning_rules``, else the packaged one)."""
+    if not path:
+        from evalkit.data.config import load_config  # lazy: the configuration reads YAML
+
+        path = load_config().commissioning_rules_path or DEFAULT_RULES
+    return _load_rules(str(path))
+
+
+@lru_cache(maxsize=8)
+def _load_rules(path_text: str) -> Rules:
+    path = Path(path_text)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:

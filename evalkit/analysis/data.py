@@ -12,9 +12,10 @@ Rules (stated in the report's method notes):
 * **Population**: the intervention's participants whose start date is in the
   protocol window, aged ``age_min``..``age_max`` at start, and whose exit
   reason is not excluded.
-* **Index date**: ``start_date``; for custody diversion the ``referral_date``
-  (the arrest), as the data contract says; the comparison pool's
-  ``index_date``.
+* **Index date**: ``start_date``, or ``referral_date`` for the intervention
+  types configured so (``intervention_types: {custody_diversion: {index_date:
+  referral_date}}`` in the default configuration: the arrest); the comparison
+  pool's ``index_date``.
 * **Comparison pool**: rows of the named ``pool_source`` (all sources for
   ``any``) with an index date in the protocol window, excluding anyone who took
   part in this intervention; a person listed more than once keeps the earliest
@@ -76,8 +77,11 @@ def _age(frame: pd.DataFrame, age_col: str, date_col: str) -> pd.Series:
 
 
 def index_date_column(protocol: Protocol) -> str:
-    """Participants' index date column: referral_date for custody diversion, else start_date."""
-    return "referral_date" if protocol.intervention_type == "custody_diversion" else "start_date"
+    """Participants' index date column: the intervention type's ``index_date`` in the VRU configuration
+    (referral_date for custody diversion in the default one), else start_date."""
+    from evalkit.data.config import load_config  # lazy: the configuration reads YAML
+
+    return load_config().index_date_rule(protocol.intervention_type)
 
 
 def participants_all(protocol: Protocol, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from evalkit.analysis import data as ad
 from evalkit.analysis import standardise as st
 from evalkit.analysis.narrative import effect_sentence, judge, per_100_sentence
 from evalkit.analysis.results import OutcomeResult
+from evalkit.data.config import load_config
 from evalkit.designs.area import area_did, interrupted_time_series, period_vs_baseline
 from evalkit.designs.did import event_study, matched_did, offending_panel
 from evalkit.designs.matching import balance_table, e_value, estimate_att, match, rosenbaum_bounds, survival_att
@@ -526,11 +527,13 @@ def _months(pair: tuple[str, str]) -> tuple[str, str]:
 
 
 def run_area_trend(protocol: Protocol, tables: dict, design) -> list[OutcomeResult]:
+    cfg = load_config()
     out = []
     first = True
     for indicator in design.indicators:
+        better_up = bool(getattr(cfg.area_indicators.get(indicator), "higher_is_better", False))
         for area in design.areas:
-            label = f"{indicator.replace('_', ' ').capitalize()} in {area}"
+            label = f"{cfg.indicator_label(indicator)} in {area}"
             name = f"{indicator}:{area}"
             try:
                 counts = ad.table(tables, "area_counts")
@@ -549,15 +552,17 @@ def run_area_trend(protocol: Protocol, tables: dict, design) -> list[OutcomeResu
                 continue
             rr = res.rate_ratio
             n = int(res.period_count)
-            sentence = effect_sentence(outcome=label.lower(), estimate=res.pct_change, ci_low=res.pct_ci_low,
-                                       ci_high=res.pct_ci_high, scale="change in the rate", higher_is_better=False,
+            sentence = effect_sentence(outcome=lower_first(label), estimate=res.pct_change, ci_low=res.pct_ci_low,
+                                       ci_high=res.pct_ci_high, scale="change in the rate",
+                                       higher_is_better=better_up,
                                        n=max(n, protocol.min_n_significance), unit="%",
                                        comparison=f"the baseline {design.baseline[0]} to {design.baseline[1]}",
                                        level=round(100 * (1 - protocol.alpha)))
             out.append(OutcomeResult(design="area_trend", design_label=DESIGN_LABELS["area_trend"], outcome=name,
-                                     label=label, kind="area", primary=first, estimate=rr, higher_is_better=False,
-                                     null=1.0, n=n, sms=int(res.evidence.sms), evidence=res.evidence.reason,
-                                     sentence=sentence, standardised=st.from_rate_ratio(rr),
+                                     label=label, kind="area", primary=first, estimate=rr,
+                                     higher_is_better=better_up, null=1.0, n=n, sms=int(res.evidence.sms),
+                                     evidence=res.evidence.reason, sentence=sentence,
+                                     standardised=st.from_rate_ratio(rr, lower_is_better=not better_up),
                                      standardisation="ln(rate ratio)·√3/π (Chinn 2000; approximate)", result=res,
                                      warnings=(*res.warnings, *skipped), extra={"its": its}))
             first = False
@@ -565,9 +570,12 @@ def run_area_trend(protocol: Protocol, tables: dict, design) -> list[OutcomeResu
 
 
 def run_area_did(protocol: Protocol, tables: dict, design) -> list[OutcomeResult]:
+    cfg = load_config()
+    places = cfg.area_words.localities
     out = []
     for k, indicator in enumerate(design.indicators):
-        label = f"{indicator.replace('_', ' ').capitalize()} (programme districts against comparison districts)"
+        better_up = bool(getattr(cfg.area_indicators.get(indicator), "higher_is_better", False))
+        label = f"{cfg.indicator_label(indicator)} (programme {places} against comparison {places})"
         try:
             res = area_did(ad.table(tables, "area_counts"), ad.table(tables, "area_rollout"), indicator=indicator,
                            intervention_id=protocol.intervention_id,
@@ -583,15 +591,15 @@ def run_area_did(protocol: Protocol, tables: dict, design) -> list[OutcomeResult
             rr = Estimate(rr.name, rr.estimate, rr.se, res.bootstrap_ci[0], res.bootstrap_ci[1], res.bootstrap_p,
                           rr.scale, rr.method + "; wild score bootstrap interval and p-value", rr.df)
         n = int(sum(g.get("count", 0) for g in res.group_rates if g.get("group", "").startswith("treated")))
-        sentence = effect_sentence(outcome=label.lower(), estimate=rr.estimate, ci_low=rr.ci_low, ci_high=rr.ci_high,
+        sentence = effect_sentence(outcome=lower_first(label), estimate=rr.estimate, ci_low=rr.ci_low, ci_high=rr.ci_high,
                                    scale="rate ratio (below 1 means the rate fell more where the programme ran)",
-                                   higher_is_better=False, n=max(n, protocol.min_n_significance), null=1.0,
-                                   comparison="the comparison districts", level=round(100 * (1 - protocol.alpha)),
+                                   higher_is_better=better_up, n=max(n, protocol.min_n_significance), null=1.0,
+                                   comparison=f"the comparison {places}", level=round(100 * (1 - protocol.alpha)),
                                    digits=2)
         out.append(OutcomeResult(design="area_did", design_label=DESIGN_LABELS["area_did"], outcome=indicator,
-                                 label=label, kind="area", primary=k == 0, estimate=rr, higher_is_better=False,
+                                 label=label, kind="area", primary=k == 0, estimate=rr, higher_is_better=better_up,
                                  null=1.0, n=max(n, 0), sms=int(res.evidence.sms), evidence=res.evidence.reason,
-                                 sentence=sentence, standardised=st.from_rate_ratio(rr),
+                                 sentence=sentence, standardised=st.from_rate_ratio(rr, lower_is_better=not better_up),
                                  standardisation="ln(rate ratio)·√3/π (Chinn 2000; approximate)", result=res,
                                  warnings=tuple(res.warnings)))
     return out

@@ -88,6 +88,10 @@ def analyse_intervention(protocol: Protocol, tables: dict[str, pd.DataFrame], *,
             outcomes += designs.run_area_trend(protocol, tables, d)
         elif d.type == "area_did":
             outcomes += designs.run_area_did(protocol, tables, d)
+        elif d.type == "engagement":
+            from evalkit.analysis.engagement import run_engagement
+
+            outcomes += run_engagement(protocol, tables, people, d)
     primary_result = choose_primary(protocol, outcomes)
     primary = primary_finding(protocol, primary_result)
     return InterventionAnalysis(
@@ -205,7 +209,17 @@ def profile_table(sample: designs.MatchedSample) -> pd.DataFrame:
               "Whole comparison pool": data.loc[data["treated"] == 0]}
     rows = []
     ethnic = sorted(set(data["ethnicity_group"].astype(str))) if "ethnicity_group" in data else []
-    spec = list(PROFILE_ROWS) + [("ethnicity_group", f"Ethnic group: {e.replace('_', ' ')}", e) for e in ethnic]
+    from evalkit.data.config import load_config  # lazy: the configuration reads YAML
+
+    label = load_config().label  # the VRU's own words for its categories
+
+    def own(col: str, text: str, how: str) -> str:
+        if col == "sex":
+            words = label(how)
+            return words[:1].upper() + words[1:]
+        return text
+    spec = [(c, own(c, t, h), h) for c, t, h in PROFILE_ROWS]
+    spec += [("ethnicity_group", f"Ethnic group: {label(e)}", e) for e in ethnic]
     for col, label, how in spec:
         if col not in data:
             continue
@@ -247,6 +261,10 @@ def subgroup_results(protocol: Protocol, tables: dict, people: pd.DataFrame, pri
         if var not in people:
             continue
         levels = people[var].astype("string").fillna("not known")
+        if var in ("sex", "ethnicity_group"):  # the VRU's own words for its categories
+            from evalkit.data.config import load_config
+
+            levels = levels.map(load_config().label).astype("string")
         if levels.nunique() < 2:
             out.append(SubgroupResult(var, primary.label, primary.design_label, suppressed_reason=(
                 "not shown: every young person is in the same group")))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from evalkit.errors import SpecError
 
@@ -59,6 +59,124 @@ class InstrumentSpec(BaseModel):
         return [str(i) for i in range(1, self.items + 1)]
 
 
+class AreaWords(BaseModel):
+    """The VRU's own words for its places: the finest level and the roll-ups."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    locality: str = "district"
+    localities: str = "districts"
+    area: str = "area"
+    areas: str = "areas"
+
+
+class IndicatorSpec(BaseModel):
+    """An area indicator: what is counted, in plain words, and its unit."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label: str = ""
+    unit: str = "events"
+    higher_is_better: bool = False
+
+
+class InterventionTypeSpec(BaseModel):
+    """A kind of intervention and the date its participants' follow-up starts from."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label: str = ""
+    index_date: str = Field("start_date", pattern=r"^(start_date|referral_date)$",
+                            description="start_date, or referral_date (e.g. the arrest or the A&E attendance).")
+
+
+class Reporting(BaseModel):
+    """Financial year and baseline defaults for area designs (a protocol may override them)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    financial_year_start_month: int = Field(4, ge=1, le=12)
+    evaluation_year: int = Field(2020, ge=1990, le=2100,
+                                 description="Calendar year in which the evaluated financial year starts.")
+    baseline_years: int = Field(3, ge=1, le=10)
+
+    def _month(self, year: int, month: int) -> str:
+        while month < 1:
+            year, month = year - 1, month + 12
+        return f"{year:04d}-{month:02d}"
+
+    @property
+    def period(self) -> tuple[str, str]:
+        """The evaluated financial year, first and last month (YYYY-MM)."""
+        m = self.financial_year_start_month
+        return self._month(self.evaluation_year, m), self._month(self.evaluation_year + 1, m - 1)
+
+    @property
+    def baseline(self) -> tuple[str, str]:
+        """The ``baseline_years`` financial years before the evaluated one."""
+        m = self.financial_year_start_month
+        return (self._month(self.evaluation_year - self.baseline_years, m),
+                self._month(self.evaluation_year, m - 1))
+
+    @property
+    def baseline_words(self) -> str:
+        """"the three years before" style wording."""
+        words = {1: "the year", 2: "the two years", 3: "the three years", 4: "the four years", 5: "the five years"}
+        return words.get(self.baseline_years, f"the {self.baseline_years} years") + " before"
+
+
+class Engagement(BaseModel):
+    """How attendance is banded when engagement is a protocol outcome."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dose_bands: list[int] = Field(default_factory=lambda: [1, 4, 8, 12], min_length=1,
+                                  description="Lower edges of the sessions-attended bands, e.g. [1, 4, 8, 12] "
+                                              "gives 1-3, 4-7, 8-11, 12 or more.")
+
+    @field_validator("dose_bands")
+    @classmethod
+    def _increasing(cls, v: list[int]) -> list[int]:
+        if any(b <= a for a, b in zip(v, v[1:])) or v[0] < 1:
+            raise ValueError("dose_bands must be whole numbers from 1 upwards, each larger than the one before")
+        return v
+
+
+def _as_mapping(value: Any, what: str) -> Any:
+    """A list of codes becomes {code: {}} so both the short and the described form are allowed."""
+    if isinstance(value, list):
+        out: dict[str, Any] = {}
+        for item in value:
+            if not isinstance(item, (str, int)):
+                raise ValueError(f"{what} must be a list of codes or a mapping of code to settings")
+            out[str(item)] = {}
+        return out
+    if isinstance(value, dict):
+        return {str(k): ({} if v is None else v) for k, v in value.items()}
+    return value
+
+
+def _flatten_areas(tree: Any, path: str = "areas") -> dict[str, list[str]]:
+    """Every named node of the area tree -> the localities (leaves) under it, any depth."""
+    out: dict[str, list[str]] = {}
+    if not isinstance(tree, dict) or not tree:
+        raise ValueError(f"{path} must be a mapping of area names to localities (a list) or to smaller areas")
+    for name, sub in tree.items():
+        name = str(name)
+        if isinstance(sub, list):
+            if not sub:
+                raise ValueError(f"{path}.{name} lists no localities")
+            out[name] = [str(x) for x in sub]
+        else:
+            inner = _flatten_areas(sub, f"{path}.{name}")
+            out[name] = [loc for k, locs in inner.items() if k in sub for loc in locs]
+            for k, v in inner.items():
+                if k in out:
+                    raise ValueError(f"area name '{k}' is used twice in {path}")
+                out[k] = v
+    return out
+
+
 class VRUConfig(BaseModel):
     """The configuration of one Violence Reduction Unit.
 
@@ -69,10 +187,14 @@ class VRUConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow")
 
     vru_name: str
-    areas: dict[str, list[str]]
-    intervention_areas: list[str]
+    areas: dict[str, Any] = Field(description="Area tree: each name maps to its localities (a list) or to "
+                                              "smaller areas (a mapping), to any depth.")
+    whole_area: str = Field("", description="Name of every area together (default: the top-level names "
+                                            "joined with 'and').")
+    area_words: AreaWords = Field(default_factory=AreaWords)
+    intervention_areas: list[str] = Field(default_factory=list)
     prevention_levels: list[str]
-    intervention_types: list[str]
+    intervention_types: dict[str, InterventionTypeSpec]
     funding_streams: list[str]
     age_range: tuple[int, int]
     sex: list[str]
@@ -94,15 +216,47 @@ class VRUConfig(BaseModel):
     offence_outcomes: list[str]
     proven_outcomes: list[str]
     sentences: list[str]
-    area_indicators: list[str]
+    area_indicators: dict[str, IndicatorSpec]
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    #: Comparison-pool source used as the portfolio's cohort at risk (None: the whole pool).
+    reach_cohort: str | None = None
+    reporting: Reporting = Field(default_factory=Reporting)
+    engagement: Engagement = Field(default_factory=Engagement)
+    ethnicity_scheme: str = Field("ONS 2021 Census ethnic groups", description="Name of the ethnicity "
+                                  "classification, as reports and the provider template print it.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Plain-English labels for category codes.")
+    completion_exit_reason: str = Field("completed", description="The exit reason that means a participant "
+                                        "completed (used when an intervention sets no completion_min_sessions).")
+    report_audience: str = Field("the commissioning board", description="Who the portfolio summary is for, as "
+                                 "its title says it.")
+    instruments_folder: str | None = Field(None, description="Folder of the VRU's own instrument definitions "
+                                                             "(relative to this file).")
+    commissioning_rules: str | None = Field(None, description="The VRU's own commissioning rules file "
+                                                              "(relative to this file).")
+    _source: str | None = PrivateAttr(None)
+
+    @field_validator("intervention_types", mode="before")
+    @classmethod
+    def _types(cls, v: Any) -> Any:
+        return _as_mapping(v, "intervention_types")
+
+    @field_validator("area_indicators", mode="before")
+    @classmethod
+    def _indicators(cls, v: Any) -> Any:
+        return _as_mapping(v, "area_indicators")
+
+    @field_validator("areas", mode="before")
+    @classmethod
+    def _area_tree(cls, v: Any) -> Any:
+        _flatten_areas(v)  # raises ValueError with the place of the problem
+        return v
 
     # ------------------------------------------------------------ coherence
     @model_validator(mode="after")
     def _coherent(self) -> VRUConfig:
         problems: list[str] = []
         seen: dict[str, str] = {}
-        for area, locs in self.areas.items():
+        for area, locs in self.top_areas.items():
             for loc in locs:
                 if loc in seen:
                     problems.append(f"locality '{loc}' is listed under both '{seen[loc]}' and '{area}'")
@@ -128,34 +282,63 @@ class VRUConfig(BaseModel):
         for inst in self.instrument_specs:
             if inst not in self.instruments:
                 problems.append(f"instrument_specs describes '{inst}', which is not in instruments")
+        if self.completion_exit_reason not in self.exit_reasons:
+            problems.append(f"completion_exit_reason '{self.completion_exit_reason}' is not one of exit_reasons "
+                            f"({', '.join(self.exit_reasons)})")
+        if self.reach_cohort is not None and self.reach_cohort not in self.pool_sources:
+            problems.append(f"reach_cohort '{self.reach_cohort}' is not one of pool_sources "
+                            f"({', '.join(self.pool_sources)})")
+        places = set(self.hierarchy) | set(self.localities) | {self.whole_area_name}
+        bad = [a for a in self.intervention_areas if a not in places]
+        if bad:
+            problems.append(f"intervention_areas has places that are not in areas: {', '.join(bad)}")
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
     # ------------------------------------------------------------ helpers
     @property
+    def hierarchy(self) -> dict[str, list[str]]:
+        """Every named area at any depth -> the localities in it (configuration order)."""
+        return _flatten_areas(self.areas)
+
+    @property
+    def top_areas(self) -> dict[str, list[str]]:
+        """The top-level areas -> the localities in each."""
+        h = self.hierarchy
+        return {name: h[name] for name in self.areas}
+
+    @property
     def localities(self) -> list[str]:
-        """All localities (districts), in configuration order."""
-        return [loc for locs in self.areas.values() for loc in locs]
+        """All localities (the finest level), in configuration order."""
+        return [loc for locs in self.top_areas.values() for loc in locs]
 
     @property
     def area_names(self) -> list[str]:
-        """The top-level areas (e.g. City, County)."""
+        """The top-level areas."""
         return list(self.areas)
 
     @property
+    def whole_area_name(self) -> str:
+        """The name of every area together (``whole_area``, or the top-level names joined with 'and')."""
+        if self.whole_area:
+            return self.whole_area
+        names = list(self.areas)
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+    @property
     def all_areas(self) -> list[str]:
-        """Areas and localities: every place an area count may refer to.
+        """Every place an area count may refer to: the whole area, each named area, each locality.
 
         A locality that has the same name as its area is listed once.
         """
-        out = list(self.areas)
+        out = [self.whole_area_name, *self.hierarchy]
         out.extend(loc for loc in self.localities if loc not in out)
-        return out
+        return list(dict.fromkeys(out))
 
     def area_of(self, locality: str) -> str:
-        """The area a locality rolls up into (``area_of("Mansfield") == "County"``)."""
-        for area, locs in self.areas.items():
+        """The top-level area a locality rolls up into."""
+        for area, locs in self.top_areas.items():
             if locality in locs:
                 return area
         if locality in self.areas:
@@ -165,15 +348,60 @@ class VRUConfig(BaseModel):
         )
 
     def localities_of(self, area: str) -> list[str]:
-        """Localities in an area; "City and County" style names combine areas."""
-        if area in self.areas:
-            return list(self.areas[area])
+        """Localities in an area (any depth); the whole-area name gives every locality."""
+        if area == self.whole_area_name:
+            return list(self.localities)
+        h = self.hierarchy
+        if area in h:
+            return list(h[area])
         parts = [p.strip() for p in area.split(" and ")]
-        if len(parts) > 1 and all(p in self.areas for p in parts):
-            return [loc for p in parts for loc in self.areas[p]]
+        if len(parts) > 1 and all(p in h for p in parts):
+            return [loc for p in parts for loc in h[p]]
         if area in self.localities:
             return [area]
         raise SpecError(f"'{area}' is not an area in the VRU configuration; use one of {', '.join(self.all_areas)}.")
+
+    def label(self, code: Any) -> str:
+        """Plain-English label of a category code: ``labels`` first, else the code with spaces."""
+        text = str(code)
+        if text in self.labels:
+            return self.labels[text]
+        if text in self.area_indicators and self.area_indicators[text].label:
+            return self.area_indicators[text].label
+        if text in self.intervention_types and self.intervention_types[text].label:
+            return self.intervention_types[text].label
+        return text.replace("_", " ")
+
+    def indicator_label(self, code: str) -> str:
+        """An indicator's label, capitalised (``Serious violence``)."""
+        text = self.label(code)
+        return text[:1].upper() + text[1:]
+
+    def indicator_unit(self, code: str) -> str:
+        spec = self.area_indicators.get(code)
+        return spec.unit if spec is not None else "events"
+
+    def index_date_rule(self, intervention_type: str | None) -> str:
+        """Participants' index-date column for an intervention type (start_date when not configured)."""
+        spec = self.intervention_types.get(str(intervention_type)) if intervention_type else None
+        return spec.index_date if spec is not None else "start_date"
+
+    def resolve_path(self, value: str | None) -> Path | None:
+        """A path from the configuration, relative to the configuration file."""
+        if not value:
+            return None
+        p = Path(value).expanduser()
+        if not p.is_absolute() and self._source:
+            p = Path(self._source).parent / p
+        return p
+
+    @property
+    def instruments_dir(self) -> Path | None:
+        return self.resolve_path(self.instruments_folder)
+
+    @property
+    def commissioning_rules_path(self) -> Path | None:
+        return self.resolve_path(self.commissioning_rules)
 
     @property
     def ethnicity_groups(self) -> list[str]:
@@ -217,22 +445,49 @@ class VRUConfig(BaseModel):
         return int(self.age_range[1])
 
 
-def _explain(exc: ValidationError) -> str:
+def _line_of(root: yaml.Node | None, loc: tuple) -> int | None:
+    """1-based line of the deepest YAML node on the path ``loc`` (None without the text)."""
+    node, line = root, None
+    for part in loc:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if str(k.value) == str(part)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            node = None
+    return node.start_mark.line + 1 if node is not None else line
+
+
+def _explain(exc: ValidationError, root: yaml.Node | None = None) -> str:
     parts = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        parts.append(f"{where}: {err['msg']}")
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tuple["))))
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        line = _line_of(root, loc) if root is not None and loc else None
+        at = f"line {line}, " if line else ""
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{at}{where}: {msg}")
     return "; ".join(parts)
 
 
-def parse_config(data: dict[str, Any], *, source: str = "configuration") -> VRUConfig:
-    """Build a :class:`VRUConfig` from a mapping, raising :class:`SpecError` on problems."""
+def parse_config(data: dict[str, Any], *, source: str = "configuration", text: str | None = None) -> VRUConfig:
+    """Build a :class:`VRUConfig` from a mapping, raising :class:`SpecError` on problems.
+
+    With the YAML ``text``, each problem is located by line as well as key.
+    """
     if not isinstance(data, dict):
         raise SpecError(f"{source}: the configuration must be a YAML mapping of keys to values.")
     try:
-        return VRUConfig.model_validate(data)
+        cfg = VRUConfig.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(f"{source}: invalid VRU configuration: {_explain(exc)}. Fix the YAML file.") from None
+        root = yaml.compose(text, Loader=yaml.SafeLoader) if text is not None else None
+        raise SpecError(f"{source}: invalid VRU configuration: {_explain(exc, root)}. Fix the YAML file.") from None
+    if source != "configuration":
+        cfg._source = source
+    return cfg
 
 
 @lru_cache(maxsize=8)
@@ -243,7 +498,7 @@ def _load_cached(path: str, mtime_ns: int) -> VRUConfig:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise SpecError(f"{path}: the configuration is not valid YAML ({exc}).") from None
-    return parse_config(data, source=path)
+    return parse_config(data, source=path, text=text)
 
 
 def load_config(path: str | Path | None = None) -> VRUConfig:
@@ -268,5 +523,5 @@ def load_config(path: str | Path | None = None) -> VRUConfig:
     return _load_cached(str(p), p.stat().st_mtime_ns)
 
 
-__all__ = ["VRUConfig", "Thresholds", "InstrumentSpec", "load_config", "parse_config", "DEFAULT_CONFIG_PATH",
+__all__ = ["VRUConfig", "Thresholds", "AreaWords", "IndicatorSpec", "InterventionTypeSpec", "Reporting", "Engagement", "InstrumentSpec", "load_config", "parse_config", "DEFAULT_CONFIG_PATH",
            "CONFIG_ENV_VAR", "ETHNICITY_NOT_KNOWN"]

@@ -79,6 +79,27 @@ class FieldSpec:
     min_exclusive: bool = False
     currency: bool = False
 
+    def meaning_for(self, cfg: VRUConfig) -> str:
+        """The meaning in the VRU's own words (its word for a district, its ethnicity scheme)."""
+        return self.meaning.format_map(_words(cfg)) if "{" in self.meaning else self.meaning
+
+    def example_for(self, cfg: VRUConfig) -> str:
+        """The example, or the first allowed value when the VRU does not have the example's code."""
+        values = allowed_values(self, cfg)
+        if self.allowed in ("all_areas", "localities") and cfg.localities:
+            values = [loc for loc in cfg.localities if loc in (values or [loc])] or values
+        if values and self.example not in values:
+            return str(values[-1] if self.allowed in ("all_areas", "localities") else values[0])
+        return self.example
+
+
+def _words(cfg: VRUConfig) -> dict[str, str]:
+    w = cfg.area_words
+    aliases = " (police 16+1 codes such as W1 are translated)" if cfg.ethnicity_16plus1 else ""
+    return {"locality": w.locality, "Locality": w.locality[:1].upper() + w.locality[1:], "area": w.area,
+            "Area": w.area[:1].upper() + w.area[1:], "areas_listed": ", ".join(cfg.area_names),
+            "ethnicity_scheme": cfg.ethnicity_scheme, "ethnicity_aliases": aliases}
+
 
 @dataclass(frozen=True)
 class RuleSpec:
@@ -220,12 +241,13 @@ def _demographics(index: str) -> tuple[FieldSpec, ...]:
     return (
         FieldSpec("sex", "category", True, "Sex as recorded.", "male", allowed="sex"),
         FieldSpec("ethnicity_detailed", "category", False,
-                  "Ethnicity, ONS 2021 detailed category (police 16+1 codes such as W1 are translated).",
+                  "Ethnicity, detailed category of the {ethnicity_scheme}{ethnicity_aliases}.",
                   "white_british", allowed="ethnicity_detailed", aliases="ethnicity_16plus1"),
         FieldSpec("ethnicity_group", "category", False,
-                  "ONS 2021 high-level group; derived from ethnicity_detailed when empty.", "white",
+                  "High-level group of the {ethnicity_scheme}; derived from ethnicity_detailed when empty.",
+                  "white",
                   allowed="ethnicity_groups"),
-        FieldSpec("locality", "category", True, f"District where the person lived at the {index}.", "Mansfield",
+        FieldSpec("locality", "category", True, f"{{Locality}} where the person lived at the {index}.", "",
                   allowed="localities"),
     )
 
@@ -259,12 +281,12 @@ INTERVENTIONS = TableSpec(
     key=("intervention_id",),
     fields=(
         _intervention_id("Identifier of the intervention, unique in the portfolio."),
-        FieldSpec("name", "text", True, "Name of the intervention.", "Custody Navigators (City)"),
+        FieldSpec("name", "text", True, "Name of the intervention.", "Custody Navigators"),
         FieldSpec("provider", "text", True, "Organisation that delivers it.", "Northgate Youth Trust"),
         FieldSpec("prevention_level", "category", True, "Prevention level.", "tertiary", allowed="prevention_levels"),
         FieldSpec("intervention_type", "category", True, "Kind of intervention.", "custody_diversion",
                   allowed="intervention_types"),
-        FieldSpec("area", "category", True, "Area it serves.", "City", allowed="intervention_areas"),
+        FieldSpec("area", "category", True, "{Area} it serves.", "", allowed="intervention_areas"),
         FieldSpec("start_date", "date", True, "Date delivery started (this funding period).", "2020-04-01"),
         FieldSpec("end_date", "date", False, "Date delivery ended; empty if still running.", "2021-03-31"),
         FieldSpec("annual_cost", "float", True, "Annual cost in pounds (\"£210,000\" is accepted).", "210000",
@@ -445,7 +467,8 @@ AREA_COUNTS = TableSpec(
     period_column="month",
     key=("area", "month", "indicator"),
     fields=(
-        FieldSpec("area", "category", True, "Area (City, County) or a district.", "Mansfield", allowed="all_areas"),
+        FieldSpec("area", "category", True, "{Area} ({areas_listed}) or a {locality}.", "",
+                  allowed="all_areas"),
         FieldSpec("month", "date", True, "First day of the month counted.", "2020-04-01"),
         FieldSpec("indicator", "category", True, "What is counted.", "serious_violence", allowed="area_indicators"),
         FieldSpec("count", "int", True, "Number of events in the month.", "23", min=0),
@@ -464,7 +487,8 @@ AREA_ROLLOUT = TableSpec(
     key=("intervention_id", "area"),
     fields=(
         _intervention_id("Area-wide intervention."),
-        FieldSpec("area", "category", True, "District (or area) where it ran.", "Mansfield", allowed="all_areas"),
+        FieldSpec("area", "category", True, "{Locality} (or {area}) where it ran.", "",
+                  allowed="all_areas"),
         FieldSpec("start_month", "date", True, "First month the programme ran (first day of the month).",
                   "2019-10-01"),
     ),
@@ -541,11 +565,9 @@ _GENERAL = """\
 _FOOTER = """\
 ## Notes
 
-Index date for participants is `start_date` (for custody diversion the
-referral date, i.e. the arrest). Areas roll up as district → City/County
-(default configuration: the City is the single locality Nottingham; County
-districts are Ashfield, Bassetlaw, Broxtowe, Gedling, Mansfield, Newark and
-Sherwood, Rushcliffe).
+Index date for participants is `start_date`, or `referral_date` for the
+intervention types whose `index_date` is set so in the configuration
+({referral_types}). {areas_text}
 
 Derived on loading (`evalkit.data.load.load_tables`): an empty
 `ethnicity_group` is filled from `ethnicity_detailed`, and an empty
@@ -590,7 +612,7 @@ def render_contract_markdown(cfg: VRUConfig | None = None) -> str:
             name = f"**{f.name}**" if f.required else f.name
             out.append(
                 f"| {name} | {KIND_HELP[f.kind]} | {'yes' if f.required else 'no'} | "
-                f"{_md_escape(_allowed_text(f, cfg))} | {_md_escape(f.meaning)} | `{f.example}` |"
+                f"{_md_escape(_allowed_text(f, cfg))} | {_md_escape(f.meaning_for(cfg))} | `{f.example_for(cfg)}` |"
             )
         rules = []
         if t.key:
@@ -601,8 +623,24 @@ def render_contract_markdown(cfg: VRUConfig | None = None) -> str:
         if rules:
             out += ["", "Rules:", ""] + [f"- {r}" for r in rules]
         out.append("")
-    out.append(_FOOTER)
+    out.append(_FOOTER.format(referral_types=_referral_types(cfg), areas_text=_areas_text(cfg)))
     return "\n".join(out).rstrip() + "\n"
+
+
+def _referral_types(cfg: VRUConfig) -> str:
+    names = [f"`{k}`" for k, v in cfg.intervention_types.items() if v.index_date == "referral_date"]
+    return "in this configuration: " + ", ".join(names) if names else "none in this configuration"
+
+
+def _areas_text(cfg: VRUConfig) -> str:
+    """The area hierarchy in words, wrapped like the rest of the page."""
+    import textwrap
+
+    w = cfg.area_words
+    parts = [f"{name}: {', '.join(locs)}" for name, locs in cfg.hierarchy.items()]
+    text = (f"{w.localities[:1].upper() + w.localities[1:]} roll up into {w.areas}, and all of them together "
+            f"are {cfg.whole_area_name} (this configuration: " + "; ".join(parts) + ").")
+    return textwrap.fill(text, width=76)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -68,12 +68,12 @@ _INSTRUCTIONS = [
 
 
 def _note(spec: FieldSpec, cfg: VRUConfig) -> str:
-    parts = [spec.meaning, f"Type: {KIND_HELP[spec.kind]}.", "Required." if spec.required else "Optional."]
+    parts = [spec.meaning_for(cfg), f"Type: {KIND_HELP[spec.kind]}.", "Required." if spec.required else "Optional."]
     values = allowed_values(spec, cfg)
     if values is not None:
         shown = ", ".join(values) if len(values) <= 12 else ", ".join(values[:12]) + ", … (see Field guide)"
         parts.append(f"Allowed: {shown}.")
-    parts.append(f"Example: {spec.example}")
+    parts.append(f"Example: {spec.example_for(cfg)}")
     return "\n".join(parts)
 
 
@@ -183,7 +183,8 @@ def _field_guide(wb: Workbook, names: Sequence[str], cfg: VRUConfig) -> None:
             row += 1
             values = allowed_values(f, cfg)
             for j, v in enumerate((name, f.name, KIND_HELP[f.kind], "yes" if f.required else "no",
-                                   ", ".join(values) if values else "", f.meaning, f.example), start=1):
+                                   ", ".join(values) if values else "", f.meaning_for(cfg),
+                                   f.example_for(cfg)), start=1):
                 ws.cell(row=row, column=j, value=v)
     for col, width in zip("ABCDEFG", (18, 26, 18, 9, 60, 70, 26)):
         ws.column_dimensions[col].width = width

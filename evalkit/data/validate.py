@@ -238,7 +238,8 @@ class _Failure:
     detail: object = None
 
 
-def _column_problems(raw: RawTable, spec: TableSpec) -> tuple[list[Problem], set[str]]:
+def _column_problems(raw: RawTable, spec: TableSpec, cfg: VRUConfig | None = None
+                     ) -> tuple[list[Problem], set[str]]:
     problems: list[Problem] = []
     known = set(spec.columns)
     for col in raw.frame.columns:
@@ -251,7 +252,7 @@ def _column_problems(raw: RawTable, spec: TableSpec) -> tuple[list[Problem], set
     missing = {c for c in spec.required_columns if c not in raw.frame.columns}
     for col in spec.required_columns:
         if col in missing:
-            meaning = spec.field(col).meaning
+            meaning = spec.field(col).meaning_for(cfg or load_config())
             problems.append(Problem(raw.file, f"required column '{col}' is missing.",
                                     f"add a column '{col}' ({meaning})", raw.sheet, 1, col))
     return problems, missing
@@ -299,7 +300,7 @@ def _render(f: _Failure, checked: CheckedTable, cfg: VRUConfig) -> Problem:
                        raw.sheet, f.row, f.column)
     if f.kind == "required":
         return Problem(raw.file, f"{f.column} is required but empty.",
-                       f"fill in {f.column} ({spec.field(f.column).meaning})", raw.sheet, f.row, f.column)
+                       f"fill in {f.column} ({spec.field(f.column).meaning_for(cfg)})", raw.sheet, f.row, f.column)
     if f.kind == "allowed":
         msg, fix = _allowed_message(f.detail, spec.field(f.column), cfg)
         return Problem(raw.file, msg, fix, raw.sheet, f.row, f.column)
@@ -377,7 +378,7 @@ def check_raw(raw: RawTable, cfg: VRUConfig | None = None, *, limit: int = 200) 
     """Check one raw table; returns the typed frame and up to ``limit`` rendered problems."""
     cfg = cfg or load_config()
     spec = TABLES[raw.table]
-    problems, missing = _column_problems(raw, spec)
+    problems, missing = _column_problems(raw, spec, cfg)
     failures: list[_Failure] = []
     columns: dict[str, pd.Series] = {}
     bad_cells: set[tuple[int, str]] = set()

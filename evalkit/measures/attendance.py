@@ -5,8 +5,9 @@ Completion follows the intervention's own definition:
 
 * if ``interventions.completion_min_sessions`` is set for the intervention,
   a participant completed when ``sessions_attended >= completion_min_sessions``;
-* otherwise a participant completed when ``participants.exit_reason ==
-  "completed"``.
+* otherwise a participant completed when ``participants.exit_reason`` is
+  the configured completion reason (``completion_exit_reason`` in the VRU
+  configuration; ``"completed"`` by default).
 
 Both ingredients are returned (``completed_by_sessions``,
 ``completed_by_exit_reason``) so an evaluator can apply the other rule.
@@ -29,6 +30,7 @@ def engagement(
     participants: pd.DataFrame | None = None,
     *,
     interventions: pd.DataFrame | None = None,
+    completed_reason: str | None = None,
 ) -> pd.DataFrame:
     """Engagement per person and intervention.
 
@@ -36,8 +38,14 @@ def engagement(
     ``minutes_attended`` (dosage; missing if durations are not recorded),
     ``first_contact``, ``last_contact``, ``days_engaged`` (first to last
     attended contact), ``completed_by_sessions``,
-    ``completed_by_exit_reason``, ``completed``.
+    ``completed_by_exit_reason``, ``completed``. ``completed_reason`` is the exit
+    reason that means completed (default: the VRU configuration's
+    ``completion_exit_reason``).
     """
+    if completed_reason is None:
+        from evalkit.data.config import load_config  # lazy: the configuration reads YAML
+
+        completed_reason = load_config().completion_exit_reason
     require_columns(contacts, KEYS + ["contact_date", "attended"], table="contacts", purpose="Engagement")
     c = contacts.copy()
     c["attended"] = as_bool(c["attended"]).fillna(False).astype(bool)
@@ -73,7 +81,7 @@ def engagement(
         ex = participants.drop_duplicates(KEYS).set_index(KEYS)["exit_reason"].astype("string").str.strip().str.lower()
         reason = pd.Series(pd.MultiIndex.from_frame(out[KEYS]).map(ex.to_dict()), index=out.index)
         known = reason.notna() & (reason != "ongoing")
-        out["completed_by_exit_reason"] = np.where(known, (reason == "completed").astype(float), np.nan)
+        out["completed_by_exit_reason"] = np.where(known, (reason == completed_reason.lower()).astype(float), np.nan)
     out["completed"] = np.where(out["completed_by_sessions"].notna(), out["completed_by_sessions"],
                                 out["completed_by_exit_reason"])
     cols = KEYS + ["sessions_offered", "sessions_attended", "attendance_rate", "minutes_attended", "first_contact",

@@ -5,8 +5,9 @@ the scales (sums of items with a prorating rule, sums of other scales, or a
 look-up conversion of another scale), bands, psychometrics (reliability, norm
 mean/SD, clinical cut-off) and sources. SDQ (self, parent, teacher), WEMWBS
 and SWEMWBS ship in ``evalkit/measures/instruments/``; a VRU adds its own
-instrument by dropping a YAML file in a directory named by the environment
-variable ``EVALKIT_INSTRUMENTS`` (``os.pathsep``-separated) or by passing
+instrument by dropping a YAML file in the folder its configuration names
+(``instruments_folder``), in a directory named by the environment variable
+``EVALKIT_INSTRUMENTS`` (``os.pathsep``-separated), or by passing
 ``definitions=`` to :func:`evalkit.measures.score_instrument`. No code needed.
 
 File format (one file may hold several instruments; keys starting with ``_``
@@ -183,8 +184,12 @@ def load_definition_file(path: str | Path) -> dict[str, InstrumentDef]:
 
 
 def _dirs() -> list[Path]:
+    """Built-in folder, then the VRU configuration's ``instruments_folder``, then ``EVALKIT_INSTRUMENTS``."""
+    from evalkit.data.config import load_config  # lazy: the configuration reads YAML
+
+    configured = load_config().instruments_dir
     extra = os.environ.get("EVALKIT_INSTRUMENTS", "")
-    return [BUILTIN_DIR] + [Path(p) for p in extra.split(os.pathsep) if p]
+    return [BUILTIN_DIR] + ([configured] if configured else []) + [Path(p) for p in extra.split(os.pathsep) if p]
 
 
 @lru_cache(maxsize=8)
@@ -211,6 +216,7 @@ def get_definition(name: str, definitions: dict[str, InstrumentDef] | str | Path
     if name not in defs:
         raise SpecError(
             f"Unknown instrument '{name}'. Known instruments: {', '.join(sorted(defs))}. "
-            "Define it in a YAML file (see docs/measures.md) and set EVALKIT_INSTRUMENTS to its folder."
+            "Define it in a YAML file (see docs/measures.md) in the folder named by instruments_folder in the VRU "
+            "configuration (or EVALKIT_INSTRUMENTS)."
         )
     return defs[name]

@@ -181,10 +181,13 @@ def load_portfolio(protocol_dir: str | Path, data_src: str | Path, reports_dir: 
             found.append(json.loads(path.read_text(encoding="utf-8")))
     status_path = reports_dir / "run_status.json"
     statuses = json.loads(status_path.read_text(encoding="utf-8")) if status_path.is_file() else {}
-    threshold = min((p.disclosure_threshold for p in protocols), default=10)
+    cfg = _config()
+    floor = cfg.thresholds.disclosure_min_count
+    # each protocol may only raise the VRU's threshold, so the smallest is never below the VRU's own
+    threshold = max(floor, min((p.disclosure_threshold for p in protocols), default=floor))
     return PortfolioContext(protocols=protocols, data_src=data_src, tables=tables, fingerprint=fingerprint,
                             reports_dir=reports_dir, findings=found, statuses=statuses,
-                            output_dir=Path(output_dir) if output_dir else None, cfg=_config(), threshold=threshold)
+                            output_dir=Path(output_dir) if output_dir else None, cfg=cfg, threshold=threshold)
 
 
 __all__ = ["ReportContext", "PortfolioContext", "load_context", "load_portfolio", "data_files", "data_fingerprint"]

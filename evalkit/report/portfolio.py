@@ -22,7 +22,7 @@ Rules (stated on the page):
   per young person. The range uses the interval's limits (the limit nearer
   zero gives the upper cost).
 * **Reach and equity**: distinct young people who started any intervention,
-  by ethnic group, sex, age band and City/County, against the cohort at risk
+  by ethnic group, sex, age band and each level of the configured areas, against the cohort at risk
   (distinct people on the comparison pool's at-risk list, or the whole pool if
   there is no such list); representation = share among participants / share in
   the cohort. Counts pass primary and secondary suppression.
@@ -177,13 +177,40 @@ def section_value(pctx: PortfolioContext) -> str:
 # --------------------------------------------------------------------------- reach
 def _group_columns(frame: pd.DataFrame, edges: list[int], cfg: VRUConfig | None) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
+    label = cfg.label if cfg is not None else (lambda v: str(v).replace("_", " "))
     out["Ethnic group"] = frame.get("ethnicity_group", pd.Series(index=frame.index, dtype=object)) \
-        .astype("string").fillna("not known").str.replace("_", " ")
-    out["Sex"] = frame["sex"].astype("string").fillna("not known").str.replace("_", " ")
+        .astype("string").fillna("not_known").map(label)
+    out["Sex"] = frame["sex"].astype("string").fillna("not_known").map(label)
     out["Age band"] = age_band(frame["age"], edges)
-    areas = getattr(cfg, "areas", None) or {"City": ["Nottingham"]}
-    area_of = {loc: area for area, locs in areas.items() for loc in locs}
-    out["City or County"] = frame["locality"].map(lambda v: area_of.get(v, "not known"))
+    if cfg is not None and "locality" in frame:
+        for heading, area_of in area_levels(cfg):
+            out[heading] = frame["locality"].map(lambda v: area_of.get(v, label("not_known")))
+    return out
+
+
+def area_levels(cfg: Any) -> list[tuple[str, dict[str, str]]]:
+    """Each level of the configured area tree above the localities: (heading, locality -> area at that level).
+
+    The top level is headed with the VRU's own word for an area; deeper levels add "level 2", "level 3", ...
+    A level whose areas each hold one locality adds nothing and is left out.
+    """
+    word = cfg.area_words.area[:1].upper() + cfg.area_words.area[1:]
+    paths: dict[str, list[str]] = {}  # locality -> area names from the top down
+
+    def walk(tree: Any, above: list[str]) -> None:
+        for name, sub in tree.items():
+            if isinstance(sub, dict):
+                walk(sub, [*above, str(name)])
+            else:
+                for loc in sub:
+                    paths[str(loc)] = [*above, str(name)]
+    walk(cfg.areas, [])
+    out: list[tuple[str, dict[str, str]]] = []
+    for depth in range(1, max((len(p) for p in paths.values()), default=1) + 1):
+        # a locality with no area at this depth keeps its deepest one, so every level covers everyone
+        area_of = {loc: p[min(depth, len(p)) - 1] for loc, p in paths.items()}
+        if depth == 1 or area_of != out[-1][1]:
+            out.append((word if depth == 1 else f"{word} (level {depth})", area_of))
     return out
 
 
@@ -197,7 +224,8 @@ def reach_tables(pctx: PortfolioContext) -> dict[str, pd.DataFrame]:
     pool = pctx.tables.get("comparison_pool")
     if pool is None or pool.empty:
         return {}
-    cohort = pool.loc[pool["pool_source"] == "at_risk_list"] if (pool["pool_source"] == "at_risk_list").any() else pool
+    source = getattr(pctx.cfg, "reach_cohort", None)  # the configured cohort at risk; else the whole pool
+    cohort = pool.loc[pool["pool_source"] == source] if source and (pool["pool_source"] == source).any() else pool
     cohort = cohort.assign(age=ad._age(cohort, "age_at_index", "index_date"))
     cohort = cohort.sort_values(["person_id", "index_date"], kind="mergesort").drop_duplicates("person_id")
     edges = protos[0].age_bands
@@ -219,13 +247,15 @@ def section_reach(pctx: PortfolioContext) -> str:
     if not tables:
         return "<p class='pending'>Reach needs the participants and comparison pool tables.</p>"
     t = pctx.threshold
-    parts = ["<p>Young people who started any intervention in the period, against the cohort at risk (the "
-             "at-risk list). Representation above 1 means a group is a larger share of participants than of the "
+    source = getattr(pctx.cfg, "reach_cohort", None)
+    cohort = f"the comparison pool's {source.replace('_', ' ')} records" if source else "the whole comparison pool"
+    parts = ["<p>Young people who started any intervention in the period, against the cohort at risk ("
+             f"{_e(cohort)}). Representation above 1 means a group is a larger share of participants than of the "
              "young people at risk; below 1, a smaller share. Counts below "
              f"{t} are hidden ({MARKER}), with further cells hidden where totals would reveal them.</p>"]
     for name, table in tables.items():
         shown = suppress_counts(table, threshold=t, totals="row")
-        parts.append(f"<h3>By {_e(name.lower())}</h3>" + reach_html(table, shown))
+        parts.append(f"<h3>By {_e(name[:1].lower() + name[1:])}</h3>" + reach_html(table, shown))
     return "".join(parts)
 
 
@@ -273,8 +303,14 @@ def section_commissioning(pctx: PortfolioContext) -> str:
     return (f"<p>{summary}</p><table><thead><tr><th>ID</th><th>Intervention</th><th>Primary outcome</th>"
             "<th>Design</th><th>Finding</th><th>Category</th><th>Why</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table><p class='small'>Rules are applied in order from "
-            "<code>commissioning_rules.yaml</code>; the first that matches decides. A result is significant only "
+            f"<code>{_e(_rules_name(pctx))}</code>; the first that matches decides. A result is significant only "
             "when its interval excludes no effect and enough young people took part.</p>")
+
+
+def _rules_name(pctx: Any) -> str:
+    """The commissioning rules file in force: the configuration's own, else the packaged one."""
+    path = getattr(pctx.cfg, "commissioning_rules_path", None)
+    return path.name if path is not None else "commissioning_rules.yaml"
 
 
 __all__ = ["portfolio_table", "cost_per_outcome", "reach_tables", "section_forest", "section_value",

@@ -9,6 +9,8 @@ it. Figures are matplotlib, embedded as PNG.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import html
 import math
 from typing import Any
@@ -23,10 +25,10 @@ from evalkit.analysis.narrative import evidence_sentence, fmt_num, judge
 from evalkit.analysis.results import InterventionAnalysis, OutcomeResult, PrimaryResult
 from evalkit.designs.area import event_study_plot, its_plot
 from evalkit.designs.matching import love_plot
-from evalkit.labels import AREA_DESIGNS, DESIGN_PHRASES, DESIGN_WORDS
+from evalkit.labels import AREA_DESIGNS, design_phrase, design_words
 from evalkit.report.common import figure_html
 from evalkit.report.context import ReportContext
-from evalkit.report.disclosure import MARKER, is_small, safe_count, safe_flow, safe_steps
+from evalkit.report.disclosure import MARKER, is_small, safe_count, safe_flow, safe_steps, suppress_counts
 from evalkit.report.plots import attrition_chevron, forest_plot
 
 AREA = AREA_DESIGNS
@@ -61,6 +63,10 @@ def _is_percent(o: OutcomeResult) -> bool:
 def estimate_text(o: OutcomeResult) -> tuple[str, str]:
     """(estimate, interval) formatted in the outcome's own units."""
     e = o.estimate
+    if o.design == "engagement":  # a level, not a change: no sign
+        if e.scale != "mean sessions attended":
+            return f"{100 * e.estimate:.0f}%", _ci(100 * e.ci_low, 100 * e.ci_high, 0, "%")
+        return f"{e.estimate:.1f} sessions", _ci(e.ci_low, e.ci_high, 1)
     if _is_percent(o):
         return f"{100 * e.estimate:+.1f} points", _ci(100 * e.ci_low, 100 * e.ci_high, 1)
     if o.null == 1.0:
@@ -78,13 +84,18 @@ def section_headline(ctx: ReportContext) -> str | None:
     p = a.primary
     cls = CATEGORY_CLASS.get(p.category, "neutral")
     if p.estimate is None:
-        found = (f"<p class='big'>We could not estimate the effect on <b>{_e(p.label.lower())}</b>: "
+        found = (f"<p class='big'>We could not estimate the effect on <b>{_e(p.label[:1].lower() + p.label[1:])}</b>: "
                  f"{_e(p.reason)}.</p>")
     else:
         found = f"<p class='big'>{_e(_plain_verdict(ctx, p))}</p>"
         if p.per_100:
             found += f"<p class='per100'>{_e(p.per_100)}</p>"
     sure = evidence_sentence(p.sms, "")
+    if p.design == "engagement":
+        found = f"<p class='big'>{_e(p.sentence)}</p>" if p.estimate is not None else found
+        p = replace(p, sentence="", verdict="could not be estimated")  # attendance is not an effect to judge
+        sure = ("This describes attendance only: with no comparison group it cannot show whether the programme "
+                "changed anything.")
     sig = {"improved": "The difference is statistically significant.",
            "worse": "The difference is statistically significant.",
            "inconclusive": "The result is not statistically significant: the evidence is inconclusive, which is "
@@ -134,7 +145,7 @@ def _plain_verdict(ctx: ReportContext, p: PrimaryResult) -> str:
     """One plain sentence: what happened to the primary outcome, and against what."""
     label = p.label.split(" (")[0] if p.label else p.outcome
     label = label[0].lower() + label[1:] if len(label) > 1 and label[1].islower() else label
-    how = DESIGN_PHRASES.get(p.design, p.design_label)
+    how = design_phrase(p.design, ctx.cfg, p.design_label)
     if p.verdict == "improved":
         return f"{how}, {label} improved."
     if p.verdict == "worse":
@@ -185,7 +196,7 @@ def section_participation(ctx: ReportContext) -> str | None:
         return None
     shown = disclosed_steps(list(a.attrition), ctx.threshold)
     area_only = all(o.design in AREA for o in a.outcomes)
-    note = ("<p>This is an area-wide programme: it is judged on whole districts' indicators, not on the young "
+    note = (f"<p>This is an area-wide programme: it is judged on whole {_places(ctx)}' indicators, not on the young "
             "people recorded as taking part, who are counted here for completeness.</p>" if area_only else "")
     primary_branch = shown[: 2 + 2] if len(shown) >= 4 else shown
     chevron = _fig(attrition_chevron([(_cap(lab.split(": ")[-1]) if ":" in lab else lab, n)
@@ -196,6 +207,12 @@ def section_participation(ctx: ReportContext) -> str | None:
             f"<tbody>{rows}</tbody></table>"
             f"<p class='small'>{MARKER}: hidden because the number, or the number lost since the step before, "
             f"is below {ctx.threshold}.</p>")
+
+
+def _places(ctx) -> str:
+    """The VRU's own word for its districts (configuration ``area_words.localities``)."""
+    cfg = getattr(ctx, "cfg", None)
+    return cfg.area_words.localities if cfg is not None else "districts"
 
 
 # --------------------------------------------------------------------------- profile
@@ -282,7 +299,7 @@ def section_design(ctx: ReportContext) -> str:
         if o.design in seen:
             continue
         seen.add(o.design)
-        name, words = DESIGN_WORDS[o.design]
+        name, words = design_words(o.design, ctx.cfg)
         got = [x for x in a.outcomes if x.design == o.design and x.ok]
         level = max((x.sms for x in got), default=None)
         why = next((x.evidence for x in got if x.sms == level), "") if got else "could not be estimated"
@@ -354,6 +371,8 @@ def _outcome_block(ctx: ReportContext, o: OutcomeResult) -> str:
     per100 = o.per_100 if o.per_100 and not small_cells else None
     body = f"<p>{_e(o.sentence)}</p>" + (f"<p class='per100'>{_e(per100)}</p>" if per100 else "")
     fig = "" if small_cells else _outcome_figure(ctx, o)
+    if o.extra.get("dose_bands"):
+        fig += _dose_table(ctx, o)
     if small_cells:
         body += (f"<p class='small'>The rates and curves are not shown: fewer than {ctx.threshold} young people "
                  "in a group had (or did not have) the outcome, and showing them would reveal that number.</p>")
@@ -361,6 +380,14 @@ def _outcome_block(ctx: ReportContext, o: OutcomeResult) -> str:
     items = "".join(f"<li>{_e(w)}</li>" for w in notes)
     return head + body + fig + table + (f"<details><summary>Method and notes</summary><ul>{items}</ul></details>"
                                         if items else "")
+
+
+def _dose_table(ctx: ReportContext, o: OutcomeResult) -> str:
+    """Young people by sessions attended (engagement outcomes), disclosure-controlled."""
+    table = pd.DataFrame({"Young people": dict(o.extra["dose_bands"])})
+    table.index.name = "Sessions attended"
+    shown = suppress_counts(table, threshold=ctx.threshold, totals="row")
+    return "<h4>Sessions attended</h4>" + shown._repr_html_()
 
 
 def _small_event_counts(ctx: ReportContext, o: OutcomeResult) -> bool:
@@ -396,7 +423,7 @@ def _outcome_figure(ctx: ReportContext, o: OutcomeResult) -> str:
         if o.design == "area_trend" and o.extra.get("its") is not None:
             return _fig(its_plot(o.extra["its"]), alt=f"{o.label}: monthly rate and trend")
         if o.design == "area_did":
-            return _fig(event_study_plot(o.result), alt=f"{o.label}: programme against comparison districts")
+            return _fig(event_study_plot(o.result), alt=f"{o.label}: programme against comparison areas")
     except Exception:  # a figure must never stop the report  # noqa: BLE001
         plt.close("all")
     return ""

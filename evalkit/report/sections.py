@@ -44,6 +44,18 @@ from evalkit.report.plots import attrition_chevron
 VERSIONED = ("evalkit", "numpy", "pandas", "scipy", "statsmodels", "lifelines", "linearmodels", "matplotlib",
              "duckdb", "pydantic", "pandera", "papermill", "nbconvert")
 
+def area_only(ctx: ReportContext) -> bool:
+    """A report about whole areas: every design is an area design, or no young person is recorded as taking
+    part (then there are no participant tables to show, rather than empty ones)."""
+    area_types = ("area_trend", "area_did")
+    if all(d.type in area_types for d in ctx.protocol.designs):
+        return True
+    part = ctx.tables.get("participants")
+    return any(d.type in area_types for d in ctx.protocol.designs) and (
+        part is None or "intervention_id" not in part
+        or not (part["intervention_id"] == ctx.protocol.intervention_id).any())
+
+
 
 def _section(title: str, body: str, *, anchor: str, threshold: int, lead: str = "") -> Section:
     """A titled section; every count of people in its text passes :func:`safe_html` (last line of defence)."""
@@ -64,9 +76,12 @@ def title(ctx: ReportContext) -> Section:
     for label, key in (("Provider", "provider"), ("Type", "intervention_type"), ("Prevention level", "prevention_level"),
                        ("Area", "area"), ("Funding", "funding_stream")):
         if row.get(key) is not None and str(row.get(key)) != "nan":
-            facts.append(f"<span><b>{label}:</b> {html.escape(str(row[key]).replace('_', ' '))}</span>")
+            text = ctx.cfg.label(row[key]) if ctx.cfg is not None else str(row[key]).replace('_', ' ')
+            facts.append(f"<span><b>{label}:</b> {html.escape(text)}</span>")
+    vru = f"{ctx.cfg.vru_name} · " if ctx.cfg is not None else ""
     return Section(
-        f"<header class='report-title'><p class='kicker'>Evaluation report · {html.escape(p.intervention_id)}</p>"
+        f"<header class='report-title'><p class='kicker'>{html.escape(vru)}Evaluation report · "
+        f"{html.escape(p.intervention_id)}</p>"
         f"<h1>{html.escape(p.title)}</h1><p class='facts'>{' '.join(facts)}</p>"
         f"<p class='question'><b>The question:</b> {html.escape(p.question)}</p></header>")
 
@@ -88,8 +103,9 @@ def attrition_steps(ctx: ReportContext) -> list[tuple[str, int]]:
     everyone = ad.participants_all(ctx.protocol, ctx.tables)
     part = ctx.participants
     steps = [("Referred", len(everyone)), ("Started in the period", len(part))]
-    if "exit_reason" in part:
-        steps.append(("Completed", int((part["exit_reason"] == "completed").sum())))
+    done = _completed_count(ctx, part)
+    if done is not None:
+        steps.append(("Completed", done))
     meas = ctx.tables.get("measurements")
     instruments = [o for o in ctx.protocol.primary_outcomes if o.kind == "instrument"]
     if instruments and meas is not None and len(part):
@@ -103,11 +119,28 @@ def attrition_steps(ctx: ReportContext) -> list[tuple[str, int]]:
     return steps
 
 
+def _completed_count(ctx: ReportContext, part: pd.DataFrame) -> int | None:
+    """Participants who completed, by the intervention's rule (completion_min_sessions, else the configured exit
+    reason), or None when neither contacts nor exit reasons say."""
+    from evalkit.analysis.engagement import person_engagement
+
+    if not len(part):
+        return None
+    try:
+        eng = person_engagement(ctx.protocol, ctx.tables, part)
+        return int(eng["completed"].fillna(0).sum())
+    except EvalkitError:
+        if "exit_reason" not in part:
+            return None
+        reason = ctx.cfg.completion_exit_reason if ctx.cfg is not None else "completed"
+        return int((part["exit_reason"] == reason).sum())
+
+
 def participation(ctx: ReportContext) -> Section:
     """Who took part and who was lost at each step (attrition chevron), disclosure-controlled."""
     body = render.section_participation(ctx)
     if body is None:
-        if ctx.protocol.intervention_id == "VRU":
+        if area_only(ctx):
             return _section("Who took part", "<p>This report covers whole areas, not individual participants.</p>",
                             threshold=ctx.threshold, anchor="participation")
         steps = attrition_steps(ctx)
@@ -133,8 +166,9 @@ def profile_tables(ctx: ReportContext) -> dict[str, pd.DataFrame]:
         groups["Comparison pool"] = pool.assign(age_band=age_band(ad._age(pool, "age_at_index", "index_date"),
                                                                   ctx.protocol.age_bands))
     out = {}
+    word = ctx.cfg.area_words.locality if ctx.cfg is not None else "locality"
     for column, label in (("sex", "Sex"), ("ethnicity_group", "Ethnic group"), ("age_band", "Age band"),
-                          ("locality", "Locality")):
+                          ("locality", word[:1].upper() + word[1:])):
         parts = {name: frame[column].astype("string").fillna("not known").value_counts()
                  for name, frame in groups.items() if column in frame}
         if parts:
@@ -143,7 +177,8 @@ def profile_tables(ctx: ReportContext) -> dict[str, pd.DataFrame]:
             first = age_band_labels(ctx.protocol.age_bands) if column == "age_band" else []
             table = table.reindex([v for v in first if v in table.index]
                                   + sorted(v for v in table.index if v not in first))
-            table.index = [str(i).replace("_", " ") for i in table.index]
+            table.index = [ctx.cfg.label(i) if ctx.cfg is not None and column != "locality"
+                           else str(i).replace("_", " ") for i in table.index]
             table.index.name = label
             out[label] = table
     return out
@@ -153,8 +188,8 @@ def profile(ctx: ReportContext) -> Section:
     """Profile of participants (against the comparison pool where there is one), disclosure-controlled."""
     body = render.section_profile(ctx)
     if body is None:
-        if ctx.protocol.intervention_id == "VRU":
-            return _section("Who took part", "", threshold=ctx.threshold, anchor="profile")
+        if area_only(ctx):
+            return Section("")  # area-only: the participation section already says there are no participants
         parts = []
         for label, table in profile_tables(ctx).items():
             parts.append(f"<h3>{html.escape(label)}</h3>"
@@ -261,7 +296,8 @@ def portfolio_title(pctx: PortfolioContext) -> Section:
     vru = getattr(pctx.cfg, "vru_name", None) or "Violence Reduction Unit"
     n = sum(1 for p in pctx.protocols if p.intervention_id != "VRU")
     return Section(f"<header class='report-title'><p class='kicker'>Portfolio summary</p>"
-                   f"<h1>{html.escape(str(vru))}: what works, for the commissioning board</h1>"
+                   f"<h1>{html.escape(str(vru))}: what works, for "
+                   f"{html.escape(getattr(pctx.cfg, 'report_audience', None) or 'the commissioning board')}</h1>"
                    f"<p class='facts'>{n} interventions evaluated against their pre-specified protocols.</p></header>")
 
 
@@ -287,7 +323,9 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
         cost = inter.loc[i, "annual_cost"] if i in inter.index and "annual_cost" in inter else None
         status = pctx.statuses.get(i, {}).get("status", "not run")
         link = f"<a href='{i}/{i}.html'>{html.escape(p.title)}</a>" if status == "ok" else html.escape(p.title)
-        rows.append({"ID": i, "Intervention": link, "Type": str(p.intervention_type or "").replace("_", " "),
+        kind = pctx.cfg.label(p.intervention_type) if pctx.cfg is not None and p.intervention_type else \
+            str(p.intervention_type or "").replace("_", " ")
+        rows.append({"ID": i, "Intervention": link, "Type": kind,
                      "Participants": safe_count(n, pctx.threshold),
                      "Annual cost": f"£{cost:,.0f}" if cost is not None else "–",
                      "Cost per participant": (f"£{cost / n:,.0f}" if cost is not None and n >= pctx.threshold

@@ -1,14 +1,15 @@
 """Monthly area counts, April 2017 - March 2022, with a planted area-programme effect.
 
-Counts are drawn per locality (Nottingham and the seven County districts) and
-summed into City and County, so areas always roll up. Expected count =
+Counts are drawn per locality (the one-locality area's locality and each
+district of the district area; ``demo_world.yaml``) and summed into the two
+areas, so areas always roll up. Expected count =
 population at risk x base rate x locality factor x trend (level per financial
 year, by indicator) x seasonality (summer peak) x COVID factor (spring 2020 and
 the winter lockdowns) x programme effect; counts are negative binomial
 (Poisson-gamma, shape :data:`NB_SHAPE`) so they are a little over-dispersed. All
 localities share the same trend, season and COVID factors, so parallel trends
 hold and a difference-in-differences design recovers the programme rate ratio.
-The 2020/21 knife-crime level is solved so that the expected City+County total is
+The 2020/21 knife-crime level is solved so that the expected whole-area total is
 :data:`KNIFE_2020_VS_BASELINE` of the 2017/18-2019/20 average (board report:
 13% lower); then, as when synthetic data are calibrated to a published total, the
 drawn 2020/21 knife-crime counts are raked to that headline (a few offences added
@@ -23,16 +24,16 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from evalkit.synth.settings import (AREA_FIRST_MONTH, AREA_LAST_MONTH, CITY_LOCALITY, POP_10_24_2017,
-                                    POP_GROWTH, county_districts)
+from evalkit.synth.settings import (AREA_FIRST_MONTH, AREA_LAST_MONTH, CITY_LOCALITY, DISTRICT_AREA,
+                                    ONE_LOCALITY_AREA, POP_10_24_2017, POP_GROWTH, county_districts, world)
 
 INDICATORS = ("serious_violence", "knife_crime", "violence_with_injury", "homicide",
               "hospital_assault_admissions", "ambulance_assault_callouts")
-#: City monthly rate per 1,000 population at risk in 2017/18 (before seasonality).
+#: Monthly rate per 1,000 population at risk in 2017/18 in the one-locality area (before seasonality).
 BASE_RATE = {"serious_violence": 1.65, "knife_crime": 0.5, "violence_with_injury": 4.4, "homicide": 0.0045,
              "hospital_assault_admissions": 0.13, "ambulance_assault_callouts": 1.3}
-LOCALITY_FACTOR = {CITY_LOCALITY: 1.0, "Mansfield": 0.85, "Ashfield": 0.75, "Bassetlaw": 0.65, "Gedling": 0.5,
-                   "Broxtowe": 0.45, "Newark and Sherwood": 0.55, "Rushcliffe": 0.28}
+#: Each locality's rate relative to the one-locality area's (demo_world.yaml).
+LOCALITY_FACTOR = {str(k): float(v) for k, v in world()["locality_factor"].items()}
 #: Level by financial year 2017/18 .. 2021/22 (2020/21 knife level solved, see module docstring).
 TREND = {"serious_violence": (1.0, 1.05, 0.96, 0.82, 0.84), "knife_crime": (1.0, 1.06, 0.97, None, 0.85),
          "violence_with_injury": (1.0, 1.03, 0.97, 0.78, 0.88), "homicide": (1.0, 1.0, 1.0, 0.9, 0.9),
@@ -90,7 +91,7 @@ def programme_effects(rollouts: list[tuple[str, str, date, float]]) -> dict[str,
 
 def _rake_knife_2020(rng: np.random.Generator, counts: dict[tuple[str, str], np.ndarray],
                      expected: dict[str, np.ndarray], fy: np.ndarray) -> None:
-    """Make the drawn 2020/21 City+County knife crime exactly the board-report fall (in place).
+    """Make the drawn 2020/21 whole-area knife crime exactly the board-report fall (in place).
 
     The gap to ``KNIFE_2020_VS_BASELINE`` x the drawn 2017/18-2019/20 average (rounded to a
     whole offence) is added across 2020/21 locality-months in proportion to their expected
@@ -113,7 +114,7 @@ def _rake_knife_2020(rng: np.random.Generator, counts: dict[tuple[str, str], np.
 
 def simulate_area_counts(rng: np.random.Generator, rollouts: list[tuple[str, str, date, float]],
                          scale: float = 1.0) -> pd.DataFrame:
-    """Monthly counts for City, County and each County district (contract columns).
+    """Monthly counts for both areas and each district of the district area (contract columns).
 
     ``scale`` multiplies populations (and so counts); tests use a large value to check
     the planted rate ratio with little noise.
@@ -140,8 +141,8 @@ def simulate_area_counts(rng: np.random.Generator, rollouts: list[tuple[str, str
     _rake_knife_2020(rng, counts, knife_mu, fy)
     districts = county_districts()
     for ind in INDICATORS:
-        series = {"City": (counts[(CITY_LOCALITY, ind)], pops[CITY_LOCALITY]),
-                  "County": (sum(counts[(d, ind)] for d in districts), sum(pops[d] for d in districts))}
+        series = {ONE_LOCALITY_AREA: (counts[(CITY_LOCALITY, ind)], pops[CITY_LOCALITY]),
+                  DISTRICT_AREA: (sum(counts[(d, ind)] for d in districts), sum(pops[d] for d in districts))}
         series.update({d: (counts[(d, ind)], pops[d]) for d in districts})
         for area, (c, p) in series.items():
             rows.append(pd.DataFrame({"area": area, "month": m.values.astype("datetime64[D]"), "indicator": ind,

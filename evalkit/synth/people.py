@@ -7,8 +7,9 @@ depends on the *observed* risk factors only, so selection into an intervention i
 selection on observables: matching on the risk factors recovers the truth, a
 naive comparison does not.
 
-Ethnicity shares are rounded from the ONS 2021 Census for Nottingham (City) and
-Nottinghamshire (County), nudged towards the younger, more diverse population.
+Ethnicity shares (``demo_world.yaml``) are rounded from the ONS 2021 Census for
+the one-locality area and the district area, nudged towards the younger, more
+diverse population.
 """
 
 from __future__ import annotations
@@ -19,24 +20,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from evalkit.synth.settings import CITY_LOCALITY, DISTRICT_WEIGHTS, FY_END, FY_START, default_config
+from evalkit.synth.settings import (CITY_LOCALITY, DISTRICT_AREA, DISTRICT_WEIGHTS, FY_END, FY_START,
+                                    ONE_LOCALITY_AREA, WHOLE_AREA, default_config, world)
 
-ETHNICITY_CITY = {
-    "white_british": 0.555, "white_irish": 0.004, "white_gypsy_irish_traveller": 0.002, "white_roma": 0.004,
-    "white_other": 0.07, "mixed_white_asian": 0.014, "mixed_white_black_african": 0.012,
-    "mixed_white_black_caribbean": 0.04, "mixed_other": 0.018, "asian_bangladeshi": 0.004,
-    "asian_chinese": 0.015, "asian_indian": 0.03, "asian_pakistani": 0.065, "asian_other": 0.025,
-    "black_african": 0.07, "black_caribbean": 0.03, "black_other": 0.012, "other_arab": 0.012,
-    "other_any": 0.018,
-}
-ETHNICITY_COUNTY = {
-    "white_british": 0.885, "white_irish": 0.003, "white_gypsy_irish_traveller": 0.003, "white_roma": 0.002,
-    "white_other": 0.035, "mixed_white_asian": 0.007, "mixed_white_black_african": 0.004,
-    "mixed_white_black_caribbean": 0.012, "mixed_other": 0.006, "asian_bangladeshi": 0.001,
-    "asian_chinese": 0.004, "asian_indian": 0.01, "asian_pakistani": 0.008, "asian_other": 0.004,
-    "black_african": 0.008, "black_caribbean": 0.003, "black_other": 0.001, "other_arab": 0.002,
-    "other_any": 0.002,
-}
+#: Ethnicity shares in the one-locality area and in the district area (demo_world.yaml).
+ETHNICITY_CITY = {str(k): float(v) for k, v in world()["ethnicity"]["one_locality_area"].items()}
+ETHNICITY_COUNTY = {str(k): float(v) for k, v in world()["ethnicity"]["district_area"].items()}
 
 # Months of 2020/21 weighted for how many young people started: the first lockdown (April-May 2020)
 # slowed referrals.
@@ -72,16 +61,16 @@ def draw_sex(rng: np.random.Generator, n: int, p_male: float) -> np.ndarray:
 
 
 def draw_localities(rng: np.random.Generator, n: int, area: str) -> np.ndarray:
-    """Localities for an intervention area (City, County, City and County) or one district."""
+    """Localities for an intervention area (either area, or both together) or one district."""
     districts = list(DISTRICT_WEIGHTS)
     w = np.array([DISTRICT_WEIGHTS[d] for d in districts])
     county = np.array(districts, dtype=object)[rng.choice(len(districts), size=n, p=w / w.sum())]
-    if area == "City":
+    if area == ONE_LOCALITY_AREA:
         return np.full(n, CITY_LOCALITY, dtype=object)
-    if area == "County":
+    if area == DISTRICT_AREA:
         return county
-    if area == "City and County":
-        return np.where(rng.random(n) < 0.45, CITY_LOCALITY, county)
+    if area == WHOLE_AREA:
+        return np.where(rng.random(n) < float(world()["one_locality_share"]), CITY_LOCALITY, county)
     return np.full(n, area, dtype=object)  # a single district
 
 

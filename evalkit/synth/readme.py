@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evalkit.synth.settings import DATA_END, POOL_SIZES, PRIMARY_OUTCOMES, effects_for, portfolio
+from evalkit.synth.settings import (DATA_END, DISTRICT_AREA, ONE_LOCALITY_AREA, POOL_SIZES, PRIMARY_OUTCOMES,
+                                    effects_for, portfolio)
+from evalkit.synth.settings import world as demo_world
 from evalkit.synth.writer import COLUMNS
 
 _TEXT = """# Synthetic VRU monitoring data (seed {seed})
@@ -14,7 +16,7 @@ about real people. The same seed gives byte-identical files with the same librar
 (these were made with {versions}; random streams may change between numpy releases).
 
 ## The scenario
-An imaginary Violence Reduction Unit for Nottingham City and Nottinghamshire County, 2020/21,
+An imaginary Violence Reduction Unit for {setting}, 2020/21,
 mirroring a real board report: 28 interventions at three prevention levels (list and planted
 scenario in `evalkit/demo_portfolio.yaml`), {n_part:,} young people aged 5-25 starting between
 2020-04-01 and 2021-03-31, and a comparison pool of {n_pool:,} non-participants
@@ -63,13 +65,7 @@ command and `load_tables` reads them as they are. To look at one: `gunzip -k FIL
   engagement that is lower for higher-risk, worse-scoring young people; completed = stayed to
   the end and attended at least completion_min_sessions. During lockdowns half the
   face-to-face sessions moved to phone_online.
-- **Area counts.** Per locality, summed to City (= Nottingham, so there are no separate
-  Nottingham rows) and County (= its seven districts; counts and populations roll up exactly). Population at risk is the 10-24
-  population. Shared trend (down since 2018/19), summer peak, COVID dip in spring 2020,
-  negative binomial noise. INT27 (Mansfield, Ashfield, from 2019-10) multiplies serious
-  violence and knife crime by {int27_rr:g}; INT28 (Gedling, Broxtowe, Newark and Sherwood, from
-  2020-04) does nothing. Knife crime City+County 2020/21 vs the 2017/18-2019/20 average:
-  {knife_change:+.1%} in these data (board report: -13%).
+{area_counts}
 
 ## Planted effects and primary outcomes
 {effects}
@@ -141,14 +137,16 @@ def library_versions() -> str:
 def readme_text(world, *, seed: int) -> str:
     """README.md for the data folder, with a few numbers computed from the data."""
     counts = world.tables["area_counts"]
-    knife = counts[(counts["indicator"] == "knife_crime") & counts["area"].isin(["City", "County"])]
+    knife = counts[(counts["indicator"] == "knife_crime") & counts["area"].isin([ONE_LOCALITY_AREA, DISTRICT_AREA])]
     month = pd.DatetimeIndex(knife["month"])
     fy = month.year - (month.month < 4)
     base = knife.loc[(fy >= 2017) & (fy <= 2019), "count"].sum() / 3
     year = knife.loc[fy == 2020, "count"].sum()
     complete_by = (pd.Timestamp(DATA_END) - pd.DateOffset(months=18)).date()
     files = ", ".join(f"`{t}.csv.gz`" for t in COLUMNS if t != "truth")
-    return _TEXT.format(seed=seed, n_part=len(world.tables["participants"]),
+    words = demo_world()["readme"]
+    text = _TEXT.replace("{area_counts}", words["area_counts"])
+    return text.format(setting=words["setting"], seed=seed, n_part=len(world.tables["participants"]),
                         n_pool=len(world.tables["comparison_pool"]),
                         pool_text=", ".join(f"{n:,} {k}" for k, n in POOL_SIZES.items()),
                         data_end=DATA_END.isoformat(), complete_by=complete_by.isoformat(),

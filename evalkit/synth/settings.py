@@ -4,9 +4,10 @@ Every modelling choice of the generator that is a number lives here, so the
 scenario can be read (and changed) in one place. The README written next to the
 data (see :mod:`evalkit.synth.readme`) explains them in words.
 
-The synthetic world always uses the *default* VRU configuration (Nottingham
-City and County): it mirrors one real setting, whatever configuration a user
-points evalkit at.
+The synthetic world always uses the *default* VRU configuration: it mirrors one
+real setting, whatever configuration a user points evalkit at. Its places and
+the numbers about them (populations, district weights, ethnicity shares) are
+data, in ``demo_world.yaml`` beside this module, so no module names a place.
 """
 
 from __future__ import annotations
@@ -52,32 +53,30 @@ def portfolio() -> tuple[dict[str, Any], ...]:
     return tuple(yaml.safe_load(text)["interventions"])
 
 
+@lru_cache(maxsize=1)
+def world() -> dict[str, Any]:
+    """The demo world's geography (``demo_world.yaml``): places by role and the numbers about them."""
+    text = resources.files("evalkit.synth").joinpath("demo_world.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
 def county_districts() -> list[str]:
-    return list(default_config()["areas"]["County"])
+    """The districts of the many-district area, in configuration order."""
+    return list(default_config()["areas"][DISTRICT_AREA])
 
 
-CITY_LOCALITY = "Nottingham"
+#: Areas by role (names in demo_world.yaml).
+ONE_LOCALITY_AREA = world()["one_locality_area"]
+DISTRICT_AREA = world()["district_area"]
+WHOLE_AREA = world()["whole_area"]
+CITY_LOCALITY = world()["one_locality"]
 
-#: Population aged 10-24 by locality in 2017 (approx. ONS mid-year estimates; the City's
-#: share is high because of its two universities). Grows 0.6% a year.
-POP_10_24_2017 = {
-    "Nottingham": 89_500,
-    "Ashfield": 20_600,
-    "Bassetlaw": 18_300,
-    "Broxtowe": 19_400,
-    "Gedling": 18_600,
-    "Mansfield": 18_200,
-    "Newark and Sherwood": 19_000,
-    "Rushcliffe": 19_700,
-}
+#: Population aged 10-24 by locality in 2017 (demo_world.yaml). Grows 0.6% a year.
+POP_10_24_2017 = {str(k): int(v) for k, v in world()["population_10_24_2017"].items()}
 POP_GROWTH = 0.006
 
-#: Whole-population weights for placing County participants and pool members in districts,
-#: tilted towards the more deprived districts where referrals concentrate.
-DISTRICT_WEIGHTS = {
-    "Ashfield": 1.25, "Bassetlaw": 1.0, "Broxtowe": 0.8, "Gedling": 0.85,
-    "Mansfield": 1.35, "Newark and Sherwood": 0.95, "Rushcliffe": 0.5,
-}
+#: Whole-population weights for placing participants and pool members in districts (demo_world.yaml).
+DISTRICT_WEIGHTS = {str(k): float(v) for k, v in world()["district_weights"].items()}
 
 
 @dataclass(frozen=True)

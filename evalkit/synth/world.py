@@ -24,7 +24,8 @@ from evalkit.synth.people import (age_on, dates_of_birth, draw_ages, draw_ethnic
                                   draw_localities, draw_sex, ethnicity_group, person_ids, pick, risk_factors)
 from evalkit.synth.settings import (DATA_END, ENTRY_THRESHOLDS, FY_START, POOL_SIZES,
                                     RISK_MEAN_LEVEL, RISK_MEAN_OVERRIDE, RISK_MEAN_POOL, RISK_SD_POOL,
-                                    effects_for, portfolio, primary_outcomes, profile_for)
+                                    WHOLE_AREA, effects_for, portfolio, primary_outcomes, profile_for)
+from evalkit.synth.settings import world as demo_world
 from evalkit.synth.status import simulate_onward_referrals, simulate_statuses
 from evalkit.synth.writer import COLUMNS
 
@@ -61,8 +62,7 @@ def _candidates(rng: np.random.Generator, spec: dict, m: int) -> dict[str, Any]:
     age = draw_ages(rng, m, *prof.age)
     sex = draw_sex(rng, m, prof.p_male)
     area = spec["area"]
-    if spec["id"] == "INT25":
-        area = "Mansfield"
+    area = demo_world()["intervention_locality"].get(spec["id"], area)  # one district, not the whole area
     loc = draw_localities(rng, m, area)
     if "area_rollout" in spec:
         districts = np.array(spec["area_rollout"]["districts"], dtype=object)
@@ -327,7 +327,7 @@ def _simulate_pool(seed: int, taken: set[str], sizes: dict[str, int],
         custody = source == "custody_no_referral"
         age = draw_ages(rng, m, *((12, 25, 18.0) if custody else (8, 20, 14.5)))
         sex = draw_sex(rng, m, 0.85 if custody else 0.62)
-        loc = draw_localities(rng, m, "City and County")
+        loc = draw_localities(rng, m, WHOLE_AREA)
         z = rng.normal(RISK_MEAN_POOL[source], RISK_SD_POOL, m)
         risk = risk_factors(rng, z, age, sex == "male")
         pid = person_ids(rng, m, taken)

@@ -10,12 +10,12 @@
   pre-trend test; :func:`trend_plot`.
 """
 
-from evalkit.designs.area._data import WHOLE_VRU, default_hierarchy
+from evalkit.designs.area._data import default_hierarchy, whole_area
 from evalkit.designs.area.baseline import PeriodChangeResult, baseline_table, period_vs_baseline
 from evalkit.designs.area.its import ITSResult, interrupted_time_series
 from evalkit.designs.area.plots import event_study_plot, its_plot, trend_plot
 from evalkit.designs.area.rate_did import AreaDiDResult, area_did
 
-__all__ = ["WHOLE_VRU", "default_hierarchy", "PeriodChangeResult", "period_vs_baseline", "baseline_table",
+__all__ = ["whole_area", "default_hierarchy", "PeriodChangeResult", "period_vs_baseline", "baseline_table",
            "ITSResult", "interrupted_time_series", "AreaDiDResult", "area_did", "its_plot", "trend_plot",
            "event_study_plot"]

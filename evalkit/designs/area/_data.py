@@ -1,12 +1,12 @@
 """Input checks and area roll-up for the area-level designs.
 
 ``area_counts`` rows may be districts (the leaves of the configured
-hierarchy), the roll-up areas themselves (``City``, ``County``) or both.
-:func:`area_series` returns one monthly series for any named area: the rows for
-that name when the data hold them, otherwise the sum over its member districts
-(counts and populations both summed, month by month). The whole VRU is
-``"City and County"``. Nothing here depends on row order: every output is
-sorted by area and month.
+hierarchy), the roll-up areas themselves (any level of the configured tree) or
+both. :func:`area_series` returns one monthly series for any named area: the
+rows for that name when the data hold them, otherwise the sum over its member
+districts (counts and populations both summed, month by month). The whole VRU
+is named by the configuration (``whole_area``; :func:`whole_area`). Nothing
+here depends on row order: every output is sorted by area and month.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import pandas as pd
 from evalkit.designs._checks import require_columns
 from evalkit.errors import DataError, MissingDataError, Problem, SpecError
 
-#: Name of the whole-VRU roll-up (every configured area together).
-WHOLE_VRU = "City and County"
 
 COUNT_COLUMNS = ("area", "month", "indicator", "count", "population")
 ROLLOUT_COLUMNS = ("intervention_id", "area", "start_month")
@@ -30,10 +28,17 @@ Hierarchy = Mapping[str, Sequence[str]]
 
 
 def default_hierarchy() -> dict[str, tuple[str, ...]]:
-    """The area -> districts mapping from the VRU configuration (:func:`evalkit.data.config.load_config`)."""
+    """Every configured area (any depth) -> its districts, from the VRU configuration."""
     from evalkit.data.config import load_config  # lazy: the config module reads YAML on first use
 
-    return {str(k): tuple(str(v) for v in vals) for k, vals in load_config().areas.items()}
+    return {str(k): tuple(str(v) for v in vals) for k, vals in load_config().hierarchy.items()}
+
+
+def whole_area() -> str:
+    """Name of the whole-VRU roll-up (every configured area together), from the VRU configuration."""
+    from evalkit.data.config import load_config
+
+    return load_config().whole_area_name
 
 
 def _resolve_hierarchy(hierarchy: Hierarchy | None) -> dict[str, tuple[str, ...]]:
@@ -118,7 +123,7 @@ def check_rollout(area_rollout: pd.DataFrame) -> pd.DataFrame:
 
 def leaf_areas(available: set[str], hierarchy: Hierarchy) -> list[str]:
     """The finest non-overlapping areas the data hold: configured districts, or a
-    single-district roll-up (the City) where only the roll-up name is present."""
+    single-district roll-up where only the roll-up name is present."""
     leaves: list[str] = []
     for parent, members in hierarchy.items():
         present = [m for m in members if m in available]
@@ -131,7 +136,7 @@ def leaf_areas(available: set[str], hierarchy: Hierarchy) -> list[str]:
 
 def expand_area(area: str, hierarchy: Hierarchy, available: set[str]) -> list[str]:
     """Leaf areas that make up ``area`` (itself when the data hold it as a leaf)."""
-    if area == WHOLE_VRU:
+    if area == whole_area():
         out: list[str] = []
         for parent in hierarchy:
             out.extend(expand_area(parent, hierarchy, available))
@@ -143,13 +148,13 @@ def expand_area(area: str, hierarchy: Hierarchy, available: set[str]) -> list[st
         return sorted(members)
     for parent, members in hierarchy.items():
         if area in members and len(members) == 1 and area not in available and parent in available:
-            return [parent]  # "Nottingham" asked for, data hold it as "City"
+            return [parent]  # a one-district area's district asked for, data hold it under the area's name
     return [area]
 
 
 def area_level(area: str, hierarchy: Hierarchy) -> str:
-    """'vru', 'area' (City/County) or 'district'."""
-    if area == WHOLE_VRU:
+    """'vru' (the whole area), 'area' (a configured roll-up) or 'district'."""
+    if area == whole_area():
         return "vru"
     return "area" if area in hierarchy else "district"
 
@@ -173,7 +178,7 @@ def area_series(counts: pd.DataFrame, *, indicator: str, area: str, hierarchy: H
     members = expand_area(area, h, available)
     if members == [area]:
         raise MissingDataError(f"area_counts has no {indicator!r} rows for area {area!r}; areas present: "
-                               f"{sorted(available)} (roll-ups: {sorted(h)} and {WHOLE_VRU!r}).")
+                               f"{sorted(available)} (roll-ups: {sorted(h)} and {whole_area()!r}).")
     absent = [m for m in members if m not in available]
     if absent:
         raise MissingDataError(f"cannot build {area!r} for {indicator!r}: no rows for {', '.join(absent)}. "
@@ -196,5 +201,5 @@ def all_areas(counts: pd.DataFrame, hierarchy: Hierarchy | None = None) -> list[
     h = _resolve_hierarchy(hierarchy)
     available = set(counts["area"].unique())
     districts = [a for a in leaf_areas(available, h) if a not in h]
-    out = [WHOLE_VRU, *h.keys()]
+    out = [whole_area(), *h.keys()]
     return out + [d for d in sorted(districts) if d not in out]

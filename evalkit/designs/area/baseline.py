@@ -133,8 +133,8 @@ def period_vs_baseline(area_counts: pd.DataFrame, *, indicator: str, area: str,
     area_counts
         Monthly counts (data contract table ``area_counts``).
     indicator, area
-        What and where. ``area`` may be a district, ``"City"``, ``"County"`` or
-        ``"City and County"`` (roll-ups are summed from districts when the data
+        What and where. ``area`` may be a district, a configured roll-up area or
+        the whole VRU's name (roll-ups are summed from districts when the data
         hold no rows for them).
     period, baseline
         (first month, last month), inclusive; any date-like or ``"YYYY-MM"``.
@@ -192,7 +192,7 @@ def _period_vs_baseline(counts: pd.DataFrame, *, indicator: str, area: str, peri
              else fit.cov_label if cov == "quasi" else "Poisson, " + fit.cov_label)
     method = (f"Rate ratio of {p_lo}-{p_hi} to the average of {b_lo}-{b_hi} from a log-linear rate model on "
               f"{fit.n} monthly counts with log(population) offset; {label}. Crude change = period total per "
-              "12 months against baseline total per 12 months, as in the board report.")
+              "12 months against the baseline total per 12 months (the annual average).")
     rr = ratio_estimate("rate ratio, period vs baseline", fit.params[1], float(np.sqrt(fit.cov[1, 1])),
                         alpha=alpha, df=fit.df, method=method)
     notes: list[str] = []
@@ -240,8 +240,8 @@ def baseline_table(area_counts: pd.DataFrame, *, period: Sequence = DEFAULT_PERI
                    hierarchy: Hierarchy | None = None) -> pd.DataFrame:
     """Table A for every indicator x area: one tidy row each (see :func:`period_vs_baseline`).
 
-    ``areas`` defaults to the whole VRU (``"City and County"``), each roll-up
-    (City, County) and each district in the data; ``indicators`` to every
+    ``areas`` defaults to the whole VRU (the configuration's ``whole_area``), each
+    configured roll-up and each district in the data; ``indicators`` to every
     indicator in the data. A cell that cannot be estimated (no events, missing
     months) keeps its counts where known and says why in ``note``.
     """

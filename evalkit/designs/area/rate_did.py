@@ -1,6 +1,6 @@
 """Area difference-in-differences on monthly counts: Poisson rate DiD.
 
-Areas (the finest localities in the data: the districts and the City) that
+Areas (the finest localities in the data: districts, or a one-district roll-up) that
 ran an area-wide programme (``area_rollout``) are compared with areas that did
 not, in a Poisson rate model with area and month fixed effects:
 
