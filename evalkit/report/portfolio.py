@@ -86,6 +86,7 @@ def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
             "std": _num(std.get("estimate")), "std_low": _num(std.get("ci_low")), "std_high": _num(std.get("ci_high")),
             "std_name": std.get("name", ""), "estimate": _num(est.get("estimate")), "ci_low": _num(est.get("ci_low")),
             "ci_high": _num(est.get("ci_high")), "scale": est.get("scale", ""),
+            "level": _num(est.get("level", 0.95)),
             "direction": prim.get("direction", ""), "significant": bool(prim.get("significant")),
             "verdict": prim.get("verdict", "not reported"), "category": prim.get("category", "improve_evidence"),
             "category_label": prim.get("category_label", "Improve the evidence"),
@@ -94,6 +95,12 @@ def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
             "annual_cost": cost, "participants": n_part, "harms": harms,
         })
     return pd.DataFrame(rows)
+
+
+def _level_text(tab: pd.DataFrame) -> str:
+    """The confidence level(s) of the reported intervals, e.g. "95%" (each estimate carries its own)."""
+    levels = sorted({round(100 * v, 4) for v in tab.get("level", pd.Series(dtype=float)) if v == v}) or [95.0]
+    return " or ".join(f"{v:.4g}%" for v in levels)
 
 
 def _num(v: Any) -> float:
@@ -125,7 +132,8 @@ def section_forest(pctx: PortfolioContext) -> str:
         note = f"<p>Not in the plot:</p><ul>{items}</ul>"
     scales = sorted(set(has["std_name"]))
     return (_fig(fig, alt="Forest plot of every intervention's primary effect")
-            + "<p>Each line is an intervention's primary outcome with its 95% interval; a line crossing the dashed "
+            + f"<p>Each line is an intervention's primary outcome with its {_level_text(has)} interval; a line "
+              "crossing the dashed "
               "zero line is inconclusive. Colours give the commissioning category. Scales: "
             + _e(", ".join(scales)) + " (about 0.2 is a small effect, 0.5 medium). Area programmes are converted "
               "from rate ratios approximately. n = participants (or events, for area programmes).</p>" + note)
@@ -170,7 +178,8 @@ def section_value(pctx: PortfolioContext) -> str:
     return (pd.DataFrame(rows).to_html(index=False, border=0, escape=True)
             + "<p class='small'>– : no significant benefit on the primary outcome. Cost per outcome is shown only "
               "where the primary result is a significant benefit: "
-              "annual cost / (participants × the estimated effect); the range comes from the 95% interval. "
+              f"annual cost / (participants × the estimated effect); the range comes from the {_level_text(tab)} "
+              "interval. "
               "For reoffending this is the cost of each additional young person who did not reoffend.</p>")
 
 

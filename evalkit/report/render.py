@@ -405,7 +405,8 @@ def _outcome_figure(ctx: ReportContext, o: OutcomeResult) -> str:
 def _prepost_plot(o: OutcomeResult) -> Figure:
     r = o.result
     n = r.n_pairs
-    t = stats.t.ppf(0.975, max(n - 1, 1))
+    level = o.estimate.level if o.estimate is not None else 0.95  # the analysis's own confidence level
+    t = stats.t.ppf(0.5 + level / 2, max(n - 1, 1))
     means = [r.pre_mean, r.post_mean]
     errs = [t * r.pre_sd / math.sqrt(n), t * r.post_sd / math.sqrt(n)]
     fig, ax = plt.subplots(figsize=(5, 3))
@@ -414,7 +415,7 @@ def _prepost_plot(o: OutcomeResult) -> Figure:
     ax.set_xlim(-0.4, 1.4)
     ax.set_ylabel("Average score")
     better = "higher is better" if o.higher_is_better else "lower is better"
-    ax.set_title(f"Average score with 95% interval ({better})", loc="left", fontsize=10)
+    ax.set_title(f"Average score with {100 * level:.4g}% interval ({better})", loc="left", fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
@@ -500,7 +501,8 @@ def section_subgroups(ctx: ReportContext) -> str:
                        f"<td class='num'>{r['estimate']:+.1f}</td><td>{_ci(r['ci_low'], r['ci_high'])}</td>"
                        f"<td>{_e(r['verdict'])}</td></tr>" for r in s.rows)
         parts.append(f"<table class='counts'><thead><tr><th>Group</th><th>Young people</th><th>Estimate{unit}"
-                     f"</th><th>95% interval</th><th>Reading</th></tr></thead><tbody>{rows}</tbody></table>")
+                     f"</th><th>{100 * (1 - ctx.protocol.alpha):.4g}% interval</th><th>Reading</th></tr></thead>"
+                     f"<tbody>{rows}</tbody></table>")
     return "".join(parts)
 
 

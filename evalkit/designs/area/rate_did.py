@@ -114,7 +114,7 @@ class AreaDiDResult(ResultMixin):
         return Estimate(name=rr.name, estimate=rr.estimate, se=rr.se, ci_low=self.bootstrap_ci[0],
                         ci_high=self.bootstrap_ci[1], p_value=self.bootstrap_p, scale=rr.scale,
                         method=f"wild cluster score bootstrap ({self.bootstrap_weights}, {self.n_boot} draws); "
-                        "interval by test inversion", df=None)
+                        "interval by test inversion", df=None, level=rr.level)
 
     @property
     def pct_change(self) -> float:
