@@ -72,3 +72,39 @@ def test_bad_alpha_is_an_evalkit_error(data):
 
     with pytest.raises(EvalkitError):
         estimate_att(data, _match(data, "base"), outcome="y_bin", kind="binary", alpha=1.5)
+
+
+def test_protocol_alpha_reaches_the_analysis():
+    """A 90% protocol gets 90% intervals on every design's estimates (shipped data, INT17: matched + pre/post)."""
+    from pathlib import Path
+
+    from evalkit.analysis.runner import analyse_intervention
+    from evalkit.data.load import load_tables
+    from evalkit.protocol import load_protocol
+
+    root = Path(__file__).resolve().parents[1]
+    if not any((root / "synthetic_data").glob("participants.*")):
+        pytest.skip("synthetic_data not generated")
+    p = load_protocol(root / "protocols" / "INT17.yaml")
+    p90 = p.model_copy(update={"alpha": 0.1})
+    tables = load_tables(root / "synthetic_data")
+    a90 = analyse_intervention(p90, tables)
+    ok = [o for o in a90.outcomes if o.ok]
+    assert {o.design for o in ok} >= {"matched", "prepost"}
+    for o in ok:
+        assert o.estimate.level == pytest.approx(0.9), (o.outcome, o.design)
+        assert "90% confidence interval" in o.sentence, o.sentence
+    a95 = analyse_intervention(p, tables)
+    e90, e95 = a90.primary.estimate, a95.primary.estimate
+    assert e95.level == 0.95 and e90.estimate == pytest.approx(e95.estimate)
+    assert e90.ci_high - e90.ci_low < e95.ci_high - e95.ci_low
+
+
+def test_protocol_thresholds_are_positive_and_optional():
+    from evalkit.protocol import OffendingOutcome
+
+    o = OffendingOutcome(kind="reoffending", name="r", minimum_worthwhile_effect=0.1, minimum_detectable_effect=0.15)
+    assert o.minimum_worthwhile_effect == 0.1 and o.minimum_detectable_effect == 0.15
+    assert OffendingOutcome(kind="reoffending", name="r").minimum_worthwhile_effect is None
+    with pytest.raises(ValueError):
+        OffendingOutcome(kind="reoffending", name="r", minimum_worthwhile_effect=-0.1)
