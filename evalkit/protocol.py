@@ -83,6 +83,11 @@ class InstrumentOutcome(_Thresholds):
     pre: Timepoint = "baseline"
     post: Timepoint = "exit"
     higher_is_better: bool
+    entry_threshold: float | None = Field(
+        None, description="Score on the analysed scale that entry required at the start (at or below it when higher "
+                          "is better, e.g. low wellbeing; at or above it otherwise). Set only when entry depended on "
+                          "this score: then, and only then, the before/after change is corrected for regression to "
+                          "the mean.")
 
 
 class OffendingOutcome(_Thresholds):

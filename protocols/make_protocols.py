@@ -124,6 +124,11 @@ MINIMUM_WORTHWHILE = {"reoffending": 0.10, "violent_reoffending": 0.05, "frequen
 #: complete before/after pairs 60% of participants (75% exit completion x ~81% complete items), SD of the
 #: change 5 points on the SDQ and SWEMWBS, 2 on the SDQ emotional subscale; area DiD with 2-3 programme
 #: districts against the other County districts: 80% power at a 25% fall (benchmarks/power_area_did.py).
+#: Entry criteria of the services that admit young people on a questionnaire score (the provider's referral
+#: rule, known before any result): outcome key -> threshold on the analysed scale. SWEMWBS raw 21 is 19.25 on
+#: the metric scale; the SDQ total difficulties cut-off is 14 (parent report).
+ENTRY_CRITERIA = {"INT09": ("swemwbs", 19.25), "INT10": ("swemwbs", 19.25), "INT11": ("swemwbs", 19.25),
+                  "INT15": ("sdq_parent", 14), "INT16": ("sdq_parent", 14)}
 MATCHED_SHARE, PAIRED_SHARE, SD_CHANGE = 0.9, 0.6, {"sdq_emotional": 2.0}
 AREA_MDE = 0.25
 
@@ -147,9 +152,13 @@ def minimum_detectable(key: str, participants: int, level: str, alpha: float = 0
     return None
 
 
-def _with_thresholds(key: str, block: str, item: dict | None) -> str:
+def _with_thresholds(key: str, block: str, item: dict | None, iid: str = "") -> str:
     """An outcome block with its minimum worthwhile (and, for primary outcomes, detectable) effect."""
     lines = [block.rstrip("\n"), f"    minimum_worthwhile_effect: {MINIMUM_WORTHWHILE[key]:g}"]
+    entry = ENTRY_CRITERIA.get(iid)
+    if entry and entry[0] == key:
+        lines.append(f"    entry_threshold: {entry[1]:g}   # referral needs this score at the start "
+                     "(regression to the mean is corrected)")
     if item is not None:
         mde = minimum_detectable(key, item["participants"], item["level"])
         if mde is not None:
@@ -291,9 +300,9 @@ def protocol_text(item: dict) -> str:
         "",
         "# Primary outcomes answer the question; secondary outcomes are reported with less weight.",
         "primary_outcomes:" + ("" if primary else " []"),
-        *[_with_thresholds(k, OUTCOMES[k], item) for k in primary],
+        *[_with_thresholds(k, OUTCOMES[k], item, item["id"]) for k in primary],
         "secondary_outcomes:" + ("" if secondary else " []"),
-        *[_with_thresholds(k, OUTCOMES[k], None) for k in secondary],
+        *[_with_thresholds(k, OUTCOMES[k], None, item["id"]) for k in secondary],
         "",
         "population:",
         "  start_from: 2020-04-01    # financial year 2020/21",

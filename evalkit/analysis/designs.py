@@ -143,7 +143,10 @@ def prepost_outcome(protocol: Protocol, o, res, is_primary: bool, info: Any = No
     nearer the average later whether or not they took part, so only the rest can be credited to anything.
     """
     raw = res.estimate("Mean change")
-    expected = rtm_expected(res, info) if info is not None else None
+    # Only a group selected on this score regresses towards the mean by selection; correcting everyone else
+    # would subtract a change that is not there.
+    selected = getattr(o, "entry_threshold", None) is not None
+    expected = rtm_expected(res, info) if info is not None and selected else None
     est = rtm_adjusted(raw, expected, res.n_pairs) if expected is not None else raw
     g = res.effect_size("Hedges' g_av")
     std = st.from_effect_size(g, higher_is_better=o.higher_is_better, p_value=est.p_value, level=raw.level)

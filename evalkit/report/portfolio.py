@@ -40,6 +40,7 @@ from typing import Any
 import pandas as pd
 
 from evalkit.analysis import data as ad
+from evalkit.analysis.commissioning import portfolio_categories, secondary_worse_flags
 from evalkit.data.config import VRUConfig
 from evalkit.labels import AREA_DESIGNS, age_band, age_band_labels
 from evalkit.report.common import figure_html
@@ -47,7 +48,8 @@ from evalkit.report.context import PortfolioContext
 from evalkit.report.disclosure import MARKER, SuppressedTable, counts_html, is_small, safe_count, suppress_counts
 from evalkit.report.plots import CATEGORY_COLOURS, forest_plot
 
-CATEGORY_ORDER = ("expand", "continue", "redesign", "stop", "improve_evidence")
+CATEGORY_ORDER = ("expand", "continue", "before_after_only", "redesign", "stop", "safeguarding_review",
+                  "improve_evidence", "context")
 VRU_ID = "VRU"
 #: The forest plot's range: intervals reaching beyond it (tiny groups) are cut and marked.
 FOREST_LIMITS = (-1.5, 2.5)
@@ -65,6 +67,10 @@ def _fig(fig: Any, alt: str) -> str:
 def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
     """One row per intervention (not the VRU-wide protocol): primary finding, costs and participants."""
     found = {f["intervention_id"]: f for f in pctx.findings}
+    # Multiplicity control across the portfolio's primary outcomes decides the categories shown here.
+    decided = portfolio_categories({i: f.get("primary") for i, f in found.items()
+                                    if i != VRU_ID and isinstance(f.get("primary"), dict)})
+    found = {i: ({**f, "primary": decided[i]} if i in decided else f) for i, f in found.items()}
     inter = pctx.tables.get("interventions", pd.DataFrame())
     costs = dict(zip(inter["intervention_id"], inter["annual_cost"])) if "annual_cost" in inter else {}
     rows = []
@@ -77,7 +83,9 @@ def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
         est = prim.get("estimate") or {}
         cost = p.costs.annual_cost if p.costs.source == "protocol" else costs.get(p.intervention_id)
         n_part = len(ad.population(p, pctx.tables))
-        harms = [o["label"] for o in f.get("outcomes", []) if o.get("verdict") == "worse"]
+        outs = f.get("outcomes", [])
+        worse = secondary_worse_flags(outs, alpha=p.alpha, min_n=p.min_n_significance)  # FDR within the report
+        harms = [o["label"] for o, w in zip(outs, worse) if w]
         rows.append({
             "intervention_id": p.intervention_id, "title": p.title, "type": p.intervention_type or "",
             "reported": bool(f), "outcome": prim.get("label", ""), "design": prim.get("design_label", ""),

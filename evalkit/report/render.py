@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
+from evalkit.analysis.commissioning import adjust_pvalues, load_rules
 from evalkit.analysis.narrative import evidence_sentence, fmt_num, judge
 from evalkit.analysis.results import InterventionAnalysis, OutcomeResult, PrimaryResult
 from evalkit.designs.area import event_study_plot, its_plot
@@ -31,7 +32,7 @@ from evalkit.report.plots import attrition_chevron, forest_plot
 
 AREA = AREA_DESIGNS
 CATEGORY_CLASS = {"expand": "good", "continue": "good", "improve_evidence": "neutral", "redesign": "warn",
-                  "stop": "bad"}
+                  "stop": "bad", "before_after_only": "neutral", "safeguarding_review": "bad", "context": "neutral"}
 
 
 def _e(text: Any) -> str:
@@ -101,22 +102,43 @@ def section_headline(ctx: ReportContext) -> str | None:
                  f"this evaluation had {_n(ctx, p.n)}.")
     facts = (f"<p><b>How sure can we be?</b> {_e(sure)} {_e(sig)}{power}</p>"
              f"<p class='category {cls}'><b>What it means for commissioning: {_e(p.category_label)}.</b> "
-             f"{_e(p.category_meaning)} <span class='rule'>(rule: {_e(p.rule)})</span></p>")
+             f"{_e(p.category_meaning)} <span class='rule'>(rule: {_e(p.rule)})</span></p>"
+             + _decision_notes(p))
     detail = f"<p class='small'>{_e(p.sentence)}</p>" if p.sentence else ""
     return found + _other_findings(ctx, a) + facts + detail
 
 
+def _decision_notes(p: PrimaryResult) -> str:
+    """The probability of a worthwhile benefit, and how the portfolio re-judges the category."""
+    f = p.finding or {}
+    parts = []
+    pw, mwe = f.get("p_worthwhile"), f.get("mwe")
+    if pw is not None and mwe is not None and p.verdict != "too few to tell":
+        parts.append(f"Chance that the true effect is at least the smallest worthwhile effect ({p.minimum_worthwhile}): "
+                     f"about {100 * pw:.0f}% (a rough guide from the interval, not a guarantee).")
+    if not f.get("area_wide"):
+        parts.append("This category judges the intervention alone. The portfolio summary judges every primary result "
+                     "together, allowing for the number of interventions tested at once, so its category can be "
+                     "more cautious.")
+    return "<p class='small'>" + " ".join(_e(t) for t in parts) + "</p>" if parts else ""
+
+
 def _other_findings(ctx: ReportContext, a: InterventionAnalysis) -> str:
-    """Significant results on other outcomes; a worsening is shown as a warning the reader cannot miss."""
+    """Significant results on other outcomes; a worsening is shown as a warning the reader cannot miss.
+
+    The secondary outcomes are judged together: a result counts only if it stays significant after
+    false-discovery control across them (:func:`evalkit.analysis.commissioning.adjust_pvalues`).
+    """
     p = a.primary
     worse, better = [], []
-    for o in a.outcomes:
-        if not o.ok or (o.outcome == p.outcome and o.design == p.design) or o.design in AREA:
-            continue
+    others = [o for o in a.outcomes
+              if o.ok and not (o.outcome == p.outcome and o.design == p.design) and o.design not in AREA]
+    q = adjust_pvalues([o.estimate.p_value for o in others], load_rules().secondary_multiplicity)
+    for o, qi in zip(others, q):
         e = o.estimate
         j = judge(e.estimate, e.ci_low, e.ci_high, null=o.null, higher_is_better=o.higher_is_better, n=o.n,
                   min_n=ctx.protocol.min_n_significance)
-        if j.significant:
+        if j.significant and math.isfinite(qi) and qi < ctx.protocol.alpha:
             est, ci = estimate_text(o)
             text = f"{o.label} ({o.design_label.lower()}, SMS {o.sms}): {est} ({ci})"
             (worse if j.direction == "harmful" else better).append(text)
