@@ -154,3 +154,13 @@ def test_bad_rules_are_refused(tmp_path, text, words):
     path.write_text(text)
     with pytest.raises(SpecError, match=words):
         load_rules(path)
+
+
+def test_only_the_vru_wide_protocol_is_area_wide_context():
+    from evalkit.analysis.runner import is_area_wide
+    from evalkit.protocol import load_protocol
+
+    root = Path(__file__).resolve().parents[1] / "protocols"
+    assert is_area_wide(load_protocol(root / "vru_wide.yaml"))
+    assert not is_area_wide(load_protocol(root / "INT27.yaml"))   # area DiD of one programme: decided
+    assert not is_area_wide(load_protocol(root / "INT01.yaml"))

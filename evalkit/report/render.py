@@ -85,7 +85,7 @@ def section_headline(ctx: ReportContext) -> str | None:
         found = f"<p class='big'>{_e(_plain_verdict(ctx, p))}</p>"
         if p.per_100:
             found += f"<p class='per100'>{_e(p.per_100)}</p>"
-    sure = evidence_sentence(p.sms, "")
+    sure = evidence_sentence(p.sms, "", area=p.design in AREA)
     sig = {"improved": "The difference is statistically significant.",
            "worse": "The difference is statistically significant.",
            "inconclusive": "The result is not statistically significant: the evidence is inconclusive, which is "
