@@ -108,8 +108,36 @@ def run_prepost(protocol: Protocol, tables: dict, people: pd.DataFrame, design) 
         except EvalkitError as exc:
             out.append(failed("prepost", o, _reason(exc), primary=is_primary))
             continue
-        out.append(prepost_outcome(protocol, o, res, is_primary, info))
+        result = prepost_outcome(protocol, o, res, is_primary, info)
+        bounds = attrition_bounds(wide)
+        if bounds is not None:
+            result.extra["attrition_bounds"] = bounds
+        out.append(result)
     return out
+
+
+#: Share of young people with a score at the start but none at the end above which bounds are reported.
+ATTRITION_BOUNDS_FROM = 0.20
+
+
+def attrition_bounds(wide: pd.DataFrame) -> dict | None:
+    """Worst- and best-case mean change when more than 20% of those with a start score have no end score.
+
+    Horowitz–Manski bounds with the support taken as the range of the changes observed: each missing change
+    is set to the smallest (then the largest) change seen. Also the mean with every missing change set to
+    zero (no change; "baseline observation carried forward"). Aggregates only. None when 20% or fewer are
+    missing or fewer than two changes were observed.
+    """
+    base = wide.loc[wide["pre"].notna()]
+    d = (base["post"] - base["pre"]).dropna().to_numpy(dtype=float)
+    n_lost = int(len(base) - len(d))
+    if len(base) == 0 or n_lost / len(base) <= ATTRITION_BOUNDS_FROM or len(d) < 2:
+        return None
+    n = len(base)
+    total = float(d.sum())
+    return {"n_baseline": n, "n_lost": n_lost, "share_lost": n_lost / n,
+            "low": (total + n_lost * float(d.min())) / n, "high": (total + n_lost * float(d.max())) / n,
+            "no_change": total / n, "completers": float(d.mean())}
 
 
 def rtm_expected(res, info) -> float | None:

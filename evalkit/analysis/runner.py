@@ -38,6 +38,7 @@ from evalkit.analysis import designs
 from evalkit.analysis.commissioning import PrimaryFinding, classify, finding_json
 from evalkit.analysis.narrative import judge
 from evalkit.analysis.results import InterventionAnalysis, OutcomeResult, PrimaryResult, SubgroupResult
+from evalkit.analysis.designs import ATTRITION_BOUNDS_FROM
 from evalkit.analysis.standardise import MINIMUM_WORTHWHILE
 from evalkit.designs.prepost import prepost_continuous
 from evalkit.errors import EvalkitError, MissingDataError
@@ -452,6 +453,14 @@ def sensitivity_notes(outcomes: list[OutcomeResult], min_n: int = 30) -> list[tu
             for w in o.warnings:
                 if "attrition" in w.lower() or "lost" in w.lower():
                     notes.append((head, w))
+            b = o.extra.get("attrition_bounds")
+            if b is not None:
+                notes.append((head, f"Missing end scores: more than {ATTRITION_BOUNDS_FROM:.0%} of young people with "
+                                    f"a score at the start have none at the end. The average change of those "
+                                    f"measured twice was {b['completers']:+.2f} points; counting everyone who started, "
+                                    f"it would be {b['no_change']:+.2f} if the missing had not changed, and "
+                                    f"anywhere from {b['low']:+.2f} to {b['high']:+.2f} if each had changed as "
+                                    "little or as much as anyone measured (worst and best case)."))
     return notes
 
 
