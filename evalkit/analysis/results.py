@@ -141,6 +141,7 @@ class SubgroupResult(ResultMixin):
     design_label: str
     rows: tuple[dict, ...] = ()
     suppressed_reason: str = ""
+    interaction_p: float | None = None  # test that the effect differs between the groups (Cochran's Q)
 
     @property
     def title(self) -> str:  # type: ignore[override]

@@ -351,8 +351,28 @@ def subgroup_results(protocol: Protocol, tables: dict, people: pd.DataFrame, pri
             continue
         for r in rows:
             r.pop("_small_cell", None)
-        out.append(SubgroupResult(var, primary.label, primary.design_label, rows=tuple(rows)))
+        ses = [r.pop("_se", math.nan) for r in rows]
+        q_p = interaction_test([r["estimate"] for r in rows], ses)
+        out.append(SubgroupResult(var, primary.label, primary.design_label, rows=tuple(rows), interaction_p=q_p))
     return out
+
+
+def interaction_test(estimates: list[float], ses: list[float]) -> float | None:
+    """p-value of the test that the effect is the same in every group (Cochran's Q, chi-square with k - 1 df).
+
+    For independent groups this is the Wald test of the group-by-intervention interaction. None when fewer
+    than two groups have a usable standard error.
+    """
+    from scipy import stats
+
+    pairs = [(e, s) for e, s in zip(estimates, ses) if math.isfinite(e) and math.isfinite(s) and s > 0]
+    if len(pairs) < 2:
+        return None
+    w = np.array([1 / s ** 2 for _, s in pairs])
+    e = np.array([x for x, _ in pairs])
+    pooled = float((w * e).sum() / w.sum())
+    q = float((w * (e - pooled) ** 2).sum())
+    return float(stats.chi2.sf(q, len(pairs) - 1))
 
 
 def _subgroup_rows(protocol, tables, people, levels, primary, sample) -> list[dict]:
@@ -396,7 +416,7 @@ def _subgroup_rows(protocol, tables, people, levels, primary, sample) -> list[di
                   min_n=protocol.min_n_significance)
         scale = 100 if primary.design == "matched" and primary.kind == "reoffending" else 1
         row.update(estimate=scale * e.estimate, ci_low=scale * e.ci_low, ci_high=scale * e.ci_high,
-                   verdict=j.verdict)
+                   verdict=j.verdict, _se=scale * e.se)
         rows.append(row)
     return rows
 

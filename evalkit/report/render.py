@@ -510,8 +510,9 @@ def section_subgroups(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     if not a.subgroups:
         return "<p>No subgroup analysis applies to this evaluation's primary result.</p>"
-    parts = ["<p>Results in small groups are uncertain; a difference between groups is not evidence that the "
-             "intervention works differently for them unless the intervals barely overlap.</p>"]
+    parts = ["<p>Results in small groups are uncertain. Whether the effect differs between groups is judged by a "
+             "test of the difference (an interaction test), not by comparing the groups' intervals by eye; "
+             "with several groupings tested, one 'significant' difference can be chance.</p>"]
     for s in a.subgroups:
         parts.append(f"<h3>By {_e(s.variable.replace('_', ' '))}</h3>")
         if s.suppressed_reason:
@@ -522,6 +523,12 @@ def section_subgroups(ctx: ReportContext) -> str:
         rows = "".join(f"<tr><td>{_e(r['group'])}</td><td class='num'>{_n(ctx, r['n'])}</td>"
                        f"<td class='num'>{r['estimate']:+.1f}</td><td>{_ci(r['ci_low'], r['ci_high'])}</td>"
                        f"<td>{_e(r['verdict'])}</td></tr>" for r in s.rows)
+        if s.interaction_p is not None:
+            differ = s.interaction_p < ctx.protocol.alpha
+            parts.append(f"<p>Test that the effect is the same in every group (Cochran's Q): p = "
+                         f"{s.interaction_p:.2f}; " + ("the groups' effects differ." if differ else
+                                                        "no evidence that the effect differs between groups.")
+                         + "</p>")
         parts.append(f"<table class='counts'><thead><tr><th>Group</th><th>Young people</th><th>Estimate{unit}"
                      f"</th><th>{100 * (1 - ctx.protocol.alpha):.4g}% interval</th><th>Reading</th></tr></thead>"
                      f"<tbody>{rows}</tbody></table>")
