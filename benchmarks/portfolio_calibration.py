@@ -66,6 +66,10 @@ def primary_only(p):
         return p.model_copy(update={"designs": designs, "primary_outcomes": p.primary_outcomes[:1],
                                     "secondary_outcomes": [], "subgroups": []})
     designs = [d.model_copy(update={"indicators": d.indicators[:1]}) for d in p.designs]
+    if any(d.type == "area_did" for d in designs):
+        # The area DiD (SMS 3 when its pre-trends pass) is the primary source; the trend (SMS 1) is only chosen
+        # when the DiD cannot be estimated, which the benchmark counts as "could not be estimated".
+        designs = [d for d in designs if d.type == "area_did"]
     return p.model_copy(update={"designs": designs, "subgroups": []})
 
 
@@ -97,8 +101,46 @@ def analyse_world(seed: int, full: bool = False) -> list[dict]:
             true = float(t.get((p.intervention_id, _truth_key(prim.outcome, prim.design)), math.nan))
         row["true_effect"] = true
         row["mde"] = _mde(p)
+        row["before"] = before_category(p, a)
         rows.append(row)
     return rows
+
+
+BEFORE_RULES = Path(__file__).with_name("commissioning_rules_before.yaml")
+
+
+def before_category(p, a) -> str:
+    """The category today's rules before issue 10 gave the same analysis (benchmarks/commissioning_rules_before.yaml).
+
+    Then: significant = the unadjusted interval excludes no effect and n >= min_n (no multiplicity control),
+    no sensitivity or sample-size condition for Expand, and every before/after change was corrected for
+    regression to the mean (now only with an entry threshold): that correction is recomputed here.
+    """
+    import math as _m
+
+    from evalkit.analysis.commissioning import PrimaryFinding, classify
+    from evalkit.analysis.designs import resolve_scale, rtm_expected
+    from evalkit.analysis.runner import AREA_TYPES, choose_primary
+    from evalkit.report.narrative import judge
+
+    o = choose_primary(p, list(a.outcomes))
+    if o is None:
+        return "none"
+    if not o.ok:
+        return classify(PrimaryFinding(p.intervention_id, "none", False, 1, 0, _m.inf, p.min_n_significance),
+                        BEFORE_RULES).key
+    e = o.estimate
+    est, lo, hi = e.estimate, e.ci_low, e.ci_high
+    if o.design == "prepost" and o.kind == "instrument" and o.extra.get("rtm_expected") is None:
+        oc = p.outcome(o.outcome)
+        info = resolve_scale(oc.instrument, oc.scale)[1]
+        shift = rtm_expected(o.result, info)
+        if shift is not None:
+            est, lo, hi = est - shift, lo - shift, hi - shift
+    j = judge(est, lo, hi, null=o.null, higher_is_better=o.higher_is_better, n=o.n, min_n=p.min_n_significance)
+    needed = _m.inf if o.design in AREA_TYPES else float(o.extra.get("minimum_worthwhile_n", _m.inf))
+    f = PrimaryFinding(p.intervention_id, j.direction, j.significant, o.sms, o.n, needed, p.min_n_significance)
+    return classify(f, BEFORE_RULES).key
 
 
 def _mde(p) -> float | None:
@@ -214,14 +256,40 @@ def format_report(summary: dict, worlds: int) -> str:
     return "\n".join(lines)
 
 
-def run(worlds: int, first_seed: int, workers: int) -> tuple[list[dict], dict]:
+def before_rows(rows: list[dict]) -> list[dict]:
+    """The same intervention-runs with the categories of the rules before issue 10."""
+    return [{**r, "category": r["before"]} for r in rows]
+
+
+def _one_thread() -> None:
+    # Two workers on two cores: BLAS threads would only fight each other (and the rest of the machine).
+    import os
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+
+
+def run(worlds: int, first_seed: int, workers: int, partial: Path | None = None) -> tuple[list[dict], dict]:
+    """Analyse ``worlds`` worlds (seeds from ``first_seed``); rows of finished worlds go to ``partial`` as they end."""
     seeds = list(range(first_seed, first_seed + worlds))
+    rows: list[dict] = []
+
+    def keep(world_rows: list[dict]) -> None:
+        rows.extend(decide(world_rows))
+        if partial is not None:
+            partial.write_text(json.dumps(rows, default=str))
+        print(f"world {world_rows[0]['seed']} done ({len(rows) // max(len(world_rows), 1)}/{worlds})",
+              file=sys.stderr, flush=True)
+
+    _one_thread()
     if workers > 1:
         with get_context("spawn").Pool(workers) as pool:
-            per_world = pool.map(analyse_world, seeds, chunksize=1)
+            for w in pool.imap_unordered(analyse_world, seeds, chunksize=1):
+                keep(w)
     else:
-        per_world = [analyse_world(s) for s in seeds]
-    rows = [r for w in per_world for r in decide(w)]
+        for s in seeds:
+            keep(analyse_world(s))
+    rows.sort(key=lambda r: (r["seed"], r["intervention_id"]))
     return rows, summarise(rows)
 
 
@@ -231,9 +299,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--first-seed", type=int, default=3001)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path, help="also write the rows and summary here")
+    ap.add_argument("--partial", type=Path, help="write the rows of each finished world here as it ends")
+    ap.add_argument("--from-rows", type=Path, help="only summarise rows saved by --partial or --json")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    rows, summary = run(args.worlds, args.first_seed, args.workers)
+    if args.from_rows:
+        data = json.loads(args.from_rows.read_text())
+        rows = data["rows"] if isinstance(data, dict) else data
+        worlds = len({r["seed"] for r in rows})
+        print("BEFORE\n")
+        print(format_report(summarise(before_rows(rows)), worlds))
+        print("\n\nAFTER\n")
+        print(format_report(summarise(rows), worlds))
+        return 0
+    rows, summary = run(args.worlds, args.first_seed, args.workers, args.partial)
+    print("BEFORE (the rules and regression-to-the-mean handling before issue 10, same worlds)\n")
+    print(format_report(summarise(before_rows(rows)), args.worlds))
+    print("\n\nAFTER (commissioning_rules.yaml, with false-discovery control across the portfolio)\n")
     print(format_report(summary, args.worlds))
     print(f"\n{args.worlds} worlds (seeds {args.first_seed}-{args.first_seed + args.worlds - 1}) in "
           f"{time.perf_counter() - t0:.0f} s with {args.workers} workers")
