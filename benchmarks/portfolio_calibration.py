@@ -121,7 +121,7 @@ def before_category(p, a) -> str:
     from evalkit.analysis.commissioning import PrimaryFinding, classify
     from evalkit.analysis.designs import resolve_scale, rtm_expected
     from evalkit.analysis.runner import AREA_TYPES, choose_primary
-    from evalkit.report.narrative import judge
+    from evalkit.analysis.narrative import judge
 
     o = choose_primary(p, list(a.outcomes))
     if o is None:
