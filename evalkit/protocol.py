@@ -93,8 +93,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_MWE_HELP = ("Smallest true effect worth funding, as a positive size in the outcome's natural units (see "
+             "docs/reports.md): points on the questionnaire scale; a proportion for reoffending and status "
+             "outcomes (0.05 = 5 percentage points); proven reoffences per person for frequency; the "
+             "proportional fall in the hazard or rate for time to reoffend and area rate ratios (0.2 = a ratio "
+             "of 0.8). The direction is always 'better'. Unset: the standardised default (0.2 SD, Cohen's h 0.2).")
+_MDE_HELP = ("Smallest true effect the design can detect with 80% power at this alpha and the expected number "
+             "analysed, stated when the protocol is written, in the same units as minimum_worthwhile_effect. "
+             "When it is larger than minimum_worthwhile_effect the evaluation is underpowered for a worthwhile "
+             "effect, and the report says so.")
+
+
+class _Thresholds(_Strict):
+    """The effect sizes that matter for a decision, stated in advance (used for primary outcomes)."""
+
+    minimum_worthwhile_effect: float | None = Field(None, gt=0, description=_MWE_HELP)
+    minimum_detectable_effect: float | None = Field(None, gt=0, description=_MDE_HELP)
+
+
 # --------------------------------------------------------------------------- outcomes
-class InstrumentOutcome(_Strict):
+class InstrumentOutcome(_Thresholds):
     """A score from a questionnaire measured at two timepoints (e.g. SDQ total)."""
 
     kind: Literal["instrument"] = "instrument"
@@ -106,9 +124,14 @@ class InstrumentOutcome(_Strict):
     pre: Timepoint = "baseline"
     post: Timepoint = "exit"
     higher_is_better: bool
+    entry_threshold: float | None = Field(
+        None, description="Score on the analysed scale that entry required at the start (at or below it when higher "
+                          "is better, e.g. low wellbeing; at or above it otherwise). Set only when entry depended on "
+                          "this score: then, and only then, the before/after change is corrected for regression to "
+                          "the mean.")
 
 
-class OffendingOutcome(_Strict):
+class OffendingOutcome(_Thresholds):
     """Proven (re)offending after the index date, Justice Data Lab style."""
 
     kind: Literal["reoffending", "reoffending_frequency", "time_to_reoffend"]
@@ -120,7 +143,7 @@ class OffendingOutcome(_Strict):
     higher_is_better: bool = False
 
 
-class StatusOutcome(_Strict):
+class StatusOutcome(_Thresholds):
     """A status measured at two timepoints (e.g. NEET, substance use)."""
 
     kind: Literal["status"]
@@ -215,7 +238,7 @@ class DiDDesign(_Strict):
     post_periods: int = Field(2, ge=1, le=12)
 
 
-class _AreaBase(_Strict):
+class _AreaBase(_Thresholds):
     indicators: list[Indicator] = Field(min_length=1, description="Area indicators of the VRU configuration.")
     period: tuple[Month, Month] | None = Field(None, validate_default=True, description="Evaluation period, first "
                                                "and last month (YYYY-MM); default: the configuration's financial "

@@ -59,7 +59,9 @@ class Estimate:
 
     ``scale`` says what ``estimate`` is (e.g. "mean difference", "risk
     difference", "risk ratio", "hazard ratio"). For ratio scales the CI is on
-    the ratio scale and ``se`` is on the log scale.
+    the ratio scale and ``se`` is on the log scale. ``level`` is the confidence
+    level of ``ci_low``..``ci_high`` (0.95 for a 95% interval); reports print
+    the interval's label from it, never from a constant.
     """
 
     name: str
@@ -72,6 +74,11 @@ class Estimate:
     method: str = ""
     df: float | None = None
     level: float = 0.95
+
+    @property
+    def level_label(self) -> str:
+        """The interval's level in words, e.g. "95%" or "90%"."""
+        return f"{100 * self.level:.4g}%"
 
     def as_dict(self) -> dict:
         """Fields as a dict, in declaration order (one row of a results table)."""

@@ -21,10 +21,14 @@ Run: ``python protocols/make_protocols.py`` (from the repository root).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import yaml
 
+from scipy import optimize
+
+from evalkit.designs.power import prop_test_power, t_test_power
 from evalkit.protocol import SCHEMA_COMMENT, SCHEMA_FILENAME, validate_protocol_file, write_protocol_schema
 
 HERE = Path(__file__).resolve().parent
@@ -99,6 +103,68 @@ OUTCOMES = {
     higher_is_better: true
 """,
 }
+
+#: Minimum worthwhile effect per outcome, in the outcome's natural units (docs/reports.md). Judgements a VRU
+#: should revisit, stated before results are seen:
+#: - reoffending: 10 percentage points, about a quarter of the 35-40% counterfactual 12-month rate of the
+#:   tertiary cohorts; smaller falls do not repay £1,000-£2,000 per young person (Justice Data Lab
+#:   reports of youth programmes mostly find 3-10 points);
+#: - violent reoffending 5 points (a rarer outcome); frequency 0.3 proven reoffences per person; time to
+#:   reoffend a 20% fall in the hazard;
+#: - SDQ total difficulties 2 points (self or parent report; about a third of the SD of change, near the
+#:   change the SDQ authors call clinically meaningful); SDQ emotional subscale 1 point;
+#: - SWEMWBS 2 metric points (the middle of the 1-3 point range quoted as a meaningful change for the
+#:   7-item scale);
+#: - area programmes: a 10% fall in the serious-violence (or knife-crime) rate.
+MINIMUM_WORTHWHILE = {"reoffending": 0.10, "violent_reoffending": 0.05, "frequency": 0.3, "time_to": 0.2,
+                      "sdq_total": 2.0, "sdq_parent": 2.0, "sdq_emotional": 1.0, "swemwbs": 2.0, "area": 0.10}
+#: Planning assumptions behind the minimum detectable effects (evalkit/synth/settings.py holds the same
+#: arithmetic for the planted effects): 90% of participants matched 1:3 (harmonic-mean per-group n 1.5 x
+#: matched), counterfactual 12-month reoffending 35% (tertiary) or 25% (secondary and universal);
+#: complete before/after pairs 60% of participants (75% exit completion x ~81% complete items), SD of the
+#: change 5 points on the SDQ and SWEMWBS, 2 on the SDQ emotional subscale; area DiD with 2-3 programme
+#: districts against the other County districts: 80% power at a 25% fall (benchmarks/power_area_did.py).
+#: Entry criteria of the services that admit young people on a questionnaire score (the provider's referral
+#: rule, known before any result): outcome key -> threshold on the analysed scale. SWEMWBS raw 21 is 19.25 on
+#: the metric scale; the SDQ total difficulties cut-off is 14 (parent report).
+ENTRY_CRITERIA = {"INT09": ("swemwbs", 19.25), "INT10": ("swemwbs", 19.25), "INT11": ("swemwbs", 19.25),
+                  "INT15": ("sdq_parent", 14), "INT16": ("sdq_parent", 14)}
+MATCHED_SHARE, PAIRED_SHARE, SD_CHANGE = 0.9, 0.6, {"sdq_emotional": 2.0}
+AREA_MDE = 0.25
+
+
+def minimum_detectable(key: str, participants: int, level: str, alpha: float = 0.05) -> float | None:
+    """The effect detectable with 80% power at the expected analysable n (natural units, rounded up)."""
+    if key in ("reoffending", "violent_reoffending"):
+        p0 = (0.35 if level == "tertiary" else 0.25) * (0.6 if key == "violent_reoffending" else 1.0)
+        n = 1.5 * MATCHED_SHARE * participants
+        if prop_test_power(n, p0, 0.001, alpha=alpha) < 0.8:
+            return None
+        rd = optimize.brentq(lambda d: prop_test_power(n, p0, p0 - d, alpha=alpha) - 0.8, 1e-6, p0 - 0.001)
+        return round(math.ceil(rd * 100) / 100, 2)
+    if key in ("sdq_total", "sdq_parent", "sdq_emotional", "swemwbs"):
+        n = PAIRED_SHARE * participants
+        if n < 3:
+            return None
+        sd = SD_CHANGE.get(key, 5.0)
+        d = optimize.brentq(lambda x: t_test_power(n, x, sd, alpha=alpha, paired=True) - 0.8, 1e-6, 50 * sd)
+        return round(math.ceil(d * 10) / 10, 1)
+    return None
+
+
+def _with_thresholds(key: str, block: str, item: dict | None, iid: str = "") -> str:
+    """An outcome block with its minimum worthwhile (and, for primary outcomes, detectable) effect."""
+    lines = [block.rstrip("\n"), f"    minimum_worthwhile_effect: {MINIMUM_WORTHWHILE[key]:g}"]
+    entry = ENTRY_CRITERIA.get(iid)
+    if entry and entry[0] == key:
+        lines.append(f"    entry_threshold: {entry[1]:g}   # referral needs this score at the start "
+                     "(regression to the mean is corrected)")
+    if item is not None:
+        mde = minimum_detectable(key, item["participants"], item["level"])
+        if mde is not None:
+            lines.append(f"    minimum_detectable_effect: {mde:g}   # 80% power at the expected number analysed")
+    return "\n".join(lines)
+
 
 #: type -> (primary outcome keys, secondary outcome keys, design builders)
 PLANS = {
@@ -199,6 +265,8 @@ def _design_block(kind: str, item: dict, primary: list[str], secondary: list[str
         base_from = max(_month(year, month, -36), FIRST_AREA_MONTH)
         return f"""  - type: area_did          # programme districts vs the other County districts
     indicators: [serious_violence, knife_crime]
+    minimum_worthwhile_effect: {MINIMUM_WORTHWHILE["area"]:g}   # a 10% fall in the rate
+    minimum_detectable_effect: {AREA_MDE:g}   # 80% power at a 25% fall (benchmarks/power_area_did.py)
     comparison_areas: [{", ".join(others)}]
     period: ["{_month(year, month, 0)}", "{_month(year, month, 11)}"]     # first 12 months of the programme
     baseline: ["{base_from}", "{_month(year, month, -1)}"]   # up to 3 years before roll-out (counts start 2017-04)
@@ -232,9 +300,9 @@ def protocol_text(item: dict) -> str:
         "",
         "# Primary outcomes answer the question; secondary outcomes are reported with less weight.",
         "primary_outcomes:" + ("" if primary else " []"),
-        *[OUTCOMES[k].rstrip("\n") for k in primary],
+        *[_with_thresholds(k, OUTCOMES[k], item, item["id"]) for k in primary],
         "secondary_outcomes:" + ("" if secondary else " []"),
-        *[OUTCOMES[k].rstrip("\n") for k in secondary],
+        *[_with_thresholds(k, OUTCOMES[k], None, item["id"]) for k in secondary],
         "",
         "population:",
         "  start_from: 2020-04-01    # financial year 2020/21",

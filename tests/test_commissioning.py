@@ -1,16 +1,27 @@
-"""Commissioning rules: each default rule fires where documented, and bad rule files are refused."""
+"""Commissioning rules: each default rule fires where documented, multiplicity control matches R, bad rule files
+are refused.
+
+Reference: tests/reference/commissioning/p_adjust.csv from R ``p.adjust`` (make_reference.R); tolerance 1e-12.
+"""
 
 import math
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from evalkit.errors import SpecError
-from evalkit.analysis.commissioning import PrimaryFinding, classify, load_rules
+from evalkit.analysis.commissioning import (PrimaryFinding, adjust_pvalues, classify, finding_from_json,
+                                            finding_json, load_rules, portfolio_categories, secondary_worse_flags)
+
+REF = Path(__file__).parent / "reference" / "commissioning"
 
 
 def finding(**kw):
     base = dict(intervention_id="INT00", direction="beneficial", significant=True, sms=3, n=120,
-                n_needed=80.0, min_n=30)
+                n_needed=80.0, min_n=30, p_value=0.001, benefit=0.15, benefit_low=0.06, benefit_high=0.24,
+                se_log_or_diff=0.045, mwe=0.1, mde=0.12, sensitivity_passed=True, ci_excludes_null=True)
     base.update(kw)
     return PrimaryFinding(**base)
 
@@ -19,13 +30,20 @@ def finding(**kw):
     "kw, expected",
     [
         ({}, "expand"),
-        ({"sms": 1}, "continue"),
+        ({"n": 55}, "continue"),                                   # JDL: fewer than 60 -> Promising
+        ({"sensitivity_passed": False}, "continue"),              # hidden bias could remove it -> Promising
+        ({"sensitivity_passed": None}, "continue"),               # no check applies -> not Expand
+        ({"sms": 2}, "continue"),
+        ({"sms": 1}, "before_after_only"),                        # SMS 1 never Expand/Continue
         ({"direction": "harmful"}, "stop"),
+        ({"direction": "harmful", "sms": 1}, "safeguarding_review"),   # SMS 1 never Stop
         ({"direction": "harmful", "significant": False, "n": 12, "n_needed": 400}, "improve_evidence"),
         ({"significant": False, "n": 12, "n_needed": math.inf}, "improve_evidence"),
-        ({"significant": False, "n": 300, "n_needed": 150}, "redesign"),
-        ({"significant": False, "n": 100, "n_needed": 150}, "improve_evidence"),
-        ({"direction": "none", "significant": False, "n": 300, "n_needed": math.inf}, "improve_evidence"),
+        ({"significant": False, "benefit": -0.02, "benefit_low": -0.1, "benefit_high": 0.06}, "redesign"),
+        ({"significant": False, "benefit": 0.03, "benefit_low": -0.05, "benefit_high": 0.11}, "improve_evidence"),
+        ({"significant": False, "benefit_high": 0.06, "mwe": None}, "improve_evidence"),   # no MWE, no futility
+        ({"significant": False, "benefit_high": 0.06, "n": 20}, "improve_evidence"),      # below min n
+        ({"area_wide": True}, "context"),
     ],
 )
 def test_default_rules(kw, expected):
@@ -35,15 +53,90 @@ def test_default_rules(kw, expected):
 def test_category_carries_reason():
     cat = classify(finding(direction="harmful"))
     assert cat.label == "Stop or redesign"
-    assert cat.rule_index == 1 and "harmful" in cat.rule_text
+    assert "harmful" in cat.rule_text
+    assert load_rules().categories["continue"]["label"].startswith("Promising")
+
+
+def test_powered_uses_protocol_mde_then_n_needed():
+    assert finding(mde=0.08, mwe=0.1).adequately_powered
+    assert not finding(mde=0.15, mwe=0.1).adequately_powered
+    assert finding(mde=None, n=120, n_needed=80).adequately_powered
+
+
+def test_probability_of_worthwhile_benefit():
+    f = finding(benefit=0.15, se_log_or_diff=0.05, mwe=0.1)
+    assert f.p_worthwhile == pytest.approx(0.8413447460685429, rel=1e-12)  # Phi(1)
+    r = finding(ratio=True, benefit=0.25, se_log_or_diff=0.1, mwe=0.1)  # rate ratio 0.75 vs worthwhile 0.9
+    assert r.p_worthwhile == pytest.approx(float(pd.Series([(-math.log(0.75) + math.log(0.9)) / 0.1])
+                                                 .map(lambda z: 0.5 * math.erfc(-z / math.sqrt(2)))[0]), rel=1e-12)
+    assert math.isnan(finding(mwe=None).p_worthwhile)
+
+
+@pytest.mark.parametrize("method, column", [("bh", "bh"), ("holm", "holm")])
+def test_adjust_pvalues_matches_r_p_adjust(method, column):
+    ref = pd.read_csv(REF / "p_adjust.csv")
+    for _, g in ref.groupby("set"):
+        np.testing.assert_allclose(adjust_pvalues(g["p"].to_numpy(), method), g[column].to_numpy(), rtol=0,
+                                   atol=1e-12)
+
+
+def test_adjust_pvalues_keeps_nan_and_order():
+    p = [0.04, math.nan, 0.01, 0.03]
+    q = adjust_pvalues(p, "bh")
+    assert math.isnan(q[1])
+    np.testing.assert_allclose(q[[0, 2, 3]], [0.04, 0.03, 0.04])
+    np.testing.assert_allclose(adjust_pvalues(p[::-1], "bh")[::-1], q, equal_nan=True)  # row order never matters
+    with pytest.raises(SpecError):
+        adjust_pvalues(p, "bonferonni")
+
+
+def _prim(iid, p, *, direction="beneficial", sms=3, n=120, sens=True, area_wide=False):
+    f = finding(intervention_id=iid, p_value=p, direction=direction, sms=sms, n=n, sensitivity_passed=sens,
+                significant=p < 0.05, area_wide=area_wide, ci_excludes_null=p < 0.05)
+    return {"category": classify(f).key, "finding": finding_json(f)}
+
+
+def test_portfolio_fdr_turns_a_lone_chance_finding_into_no_decision():
+    prims = {f"INT{i:02d}": _prim(f"INT{i:02d}", p) for i, p in
+             enumerate([0.0001, 0.0004, 0.037, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95], start=1)}
+    assert prims["INT03"]["category"] == "expand"   # alone, p = 0.037 passes
+    out = portfolio_categories(prims)
+    assert out["INT01"]["category"] == "expand" and out["INT02"]["category"] == "expand"
+    assert out["INT03"]["category"] != "expand" and not out["INT03"]["significant"]
+    assert out["INT03"]["q_value"] == pytest.approx(0.037 * 10 / 3)
+    assert prims["INT03"]["category"] == "expand"   # the input is not changed
+
+
+def test_portfolio_skips_area_wide_and_small():
+    prims = {"VRU": _prim("VRU", 0.001, area_wide=True), "INT01": _prim("INT01", 0.001),
+             "INT02": _prim("INT02", 0.04, n=12)}
+    prims["INT02"]["finding"]["n"] = None  # suppressed in findings.json
+    out = portfolio_categories(prims)
+    assert out["VRU"]["category"] == "context" and "q_value" not in out["VRU"]
+    assert out["INT02"]["category"] == "improve_evidence" and out["INT02"]["q_value"] is None
+    assert out["INT01"]["q_value"] == pytest.approx(0.001)   # one test: nothing to adjust
+    assert finding_from_json(out["INT02"]).n == 0
+
+
+def test_secondary_worsening_needs_fdr_within_the_report():
+    outs = [{"primary": True, "ok": True, "verdict": "no clear change", "estimate": {"p_value": 0.5}},
+            {"primary": False, "ok": True, "verdict": "worse", "estimate": {"p_value": 0.04}},
+            {"primary": False, "ok": True, "verdict": "no clear change", "estimate": {"p_value": 0.6}},
+            {"primary": False, "ok": True, "verdict": "no clear change", "estimate": {"p_value": 0.7}}]
+    assert secondary_worse_flags(outs, alpha=0.05, min_n=30) == [False, False, False, False]
+    outs[1]["estimate"]["p_value"] = 0.004
+    assert secondary_worse_flags(outs, alpha=0.05, min_n=30) == [False, True, False, False]
+    assert secondary_worse_flags(outs, alpha=0.05, min_n=30, method="none")[1]
 
 
 def test_custom_rules_file(tmp_path):
     path = tmp_path / "rules.yaml"
-    path.write_text("categories: {fund: {label: Fund, meaning: m}, review: {label: Review, meaning: m}}\n"
+    path.write_text("settings: {multiplicity: holm}\n"
+                    "categories: {fund: {label: Fund, meaning: m}, review: {label: Review, meaning: m}}\n"
                     "rules:\n  - {category: fund, when: {sms_at_least: 2}}\n  - {category: review}\n")
     assert classify(finding(sms=2), path).key == "fund"
     assert classify(finding(sms=1), path).key == "review"
+    assert load_rules(path).multiplicity == "holm"
 
 
 @pytest.mark.parametrize(
@@ -52,6 +145,8 @@ def test_custom_rules_file(tmp_path):
         ("categories: {a: {label: A, meaning: m}}\nrules:\n  - {category: b}\n", "category 'b'"),
         ("categories: {a: {label: A, meaning: m}}\nrules:\n  - {category: a, when: {colour: red}}\n", "unknown condition"),
         ("rules: []\n", "needs both"),
+        ("settings: {multiplicity: fdr}\ncategories: {a: {label: A, meaning: m}}\nrules:\n  - {category: a}\n",
+         "multiplicity"),
     ],
 )
 def test_bad_rules_are_refused(tmp_path, text, words):
@@ -59,3 +154,13 @@ def test_bad_rules_are_refused(tmp_path, text, words):
     path.write_text(text)
     with pytest.raises(SpecError, match=words):
         load_rules(path)
+
+
+def test_only_the_vru_wide_protocol_is_area_wide_context():
+    from evalkit.analysis.runner import is_area_wide
+    from evalkit.protocol import load_protocol
+
+    root = Path(__file__).resolve().parents[1] / "protocols"
+    assert is_area_wide(load_protocol(root / "vru_wide.yaml"))
+    assert not is_area_wide(load_protocol(root / "INT27.yaml"))   # area DiD of one programme: decided
+    assert not is_area_wide(load_protocol(root / "INT01.yaml"))

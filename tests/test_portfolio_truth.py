@@ -5,12 +5,15 @@ small). The generator sizes every effective and harmful effect for >= 80% power
 on the protocol's primary outcome at the analysable n it expects (see the power
 arithmetic in evalkit/synth/settings.py), so the whole portfolio must show:
 
-* every effective intervention found (beneficial and significant: expand or
-  continue), except those listed in :data:`UNDERPOWERED` with the reason;
-* every harmful intervention flagged (stop, or a significant worsening on an
-  outcome it was planted to worsen);
+* every effective intervention found (beneficial and significant: expand, promising
+  (``continue``) or, from a before/after design, "improvement seen, no comparison group"),
+  except those listed in :data:`UNDERPOWERED` with the reason;
+* every harmful intervention flagged (stop, safeguarding review, or a significant worsening
+  on an outcome it was planted to worsen, after false-discovery control within the report);
 * every "small" intervention is "improve the evidence";
-* no null intervention called effective or told to stop;
+* no null intervention called effective (expand/continue) or told to stop or reviewed;
+* the same after the portfolio step (false-discovery control across the primary outcomes,
+  :func:`evalkit.analysis.commissioning.portfolio_categories`);
 * matched-comparison reoffending estimates near the planted risk difference
   (within 3.29 standard errors, i.e. a 99.9% interval).
 
@@ -34,6 +37,8 @@ DATA = ROOT / "synthetic_data"
 PROTOCOLS = ROOT / "protocols"
 FAST = ("INT02", "INT03", "INT08", "INT09", "INT10", "INT11", "INT15", "INT16")
 CALLED_EFFECTIVE = {"expand", "continue"}
+FOUND = CALLED_EFFECTIVE | {"before_after_only"}
+HARM_FLAGS = {"stop", "safeguarding_review"}
 #: Effective interventions the demo need not find, and why (checked below: each is "improve the
 #: evidence" with its estimate on the beneficial side, never "stop" or "redesign").
 UNDERPOWERED = {
@@ -89,10 +94,12 @@ def _check(f: dict, scenario: str) -> None:
     iid = f["intervention_id"]
     if scenario in ("null", "harmful"):
         assert cat not in CALLED_EFFECTIVE, f"{iid} ({scenario}) was called effective: {f['primary']['sentence']}"
+    if scenario == "null":
+        assert cat not in HARM_FLAGS, f"{iid} (null) got {cat}"
     if scenario == "small":
         assert cat == "improve_evidence", f"{iid} is small but got {cat}"
     if scenario == "effective":
-        assert cat not in ("stop", "redesign"), f"{iid} is effective but got {cat}"
+        assert cat not in ("stop", "redesign", "safeguarding_review"), f"{iid} is effective but got {cat}"
 
 
 def _matched_rd_near_truth(f: dict, truth: pd.DataFrame) -> None:
@@ -117,7 +124,7 @@ def test_fast_subset_agrees_with_truth(tables, truth, iid):
 
 def test_effective_prepost_and_matched_found(tables, truth):
     effective = [iid for iid in FAST if _scenario(truth, iid) == "effective"]
-    missed = [iid for iid in effective if _findings(tables, iid)["primary"]["category"] not in CALLED_EFFECTIVE]
+    missed = [iid for iid in effective if _findings(tables, iid)["primary"]["category"] not in FOUND]
     # INT03 (matched reoffending, SMS 3), INT09 and INT15 (large before/after changes beyond regression to the mean).
     assert effective and not missed, missed
 
@@ -139,25 +146,31 @@ def test_findings_are_json_and_aggregate(tables):
 
 def test_whole_portfolio_agrees_with_truth(tables, truth):
     # The issue's acceptance check, so it runs by default (about 40 s), not only with -m slow.
+    from evalkit.analysis.commissioning import portfolio_categories, secondary_worse_flags
+
     ids = sorted(p.stem for p in PROTOCOLS.glob("INT*.yaml"))
+    decided = portfolio_categories({iid: _findings(tables, iid)["primary"] for iid in ids})
     rows = []
     for iid in ids:
-        f = _findings(tables, iid)
+        alone = _findings(tables, iid)
+        f = {**alone, "primary": decided[iid]}
         scen = _scenario(truth, iid)
+        _check(alone, scen)
         _check(f, scen)
         _matched_rd_near_truth(f, truth)
-        harms = [o["outcome"] for o in f["outcomes"] if o["verdict"] == "worse"]
+        worse = secondary_worse_flags(f["outcomes"], alpha=0.05, min_n=f["min_n_significance"])
+        harms = [o["outcome"] for o, w in zip(f["outcomes"], worse) if w]
         rows.append((iid, scen, f["primary"]["category"], harms))
     by_id = {r[0]: r for r in rows}
     t = truth.set_index(["intervention_id", "outcome"])["true_effect"]
     effective = [r for r in rows if r[1] == "effective"]
-    missed = [r for r in effective if r[2] not in CALLED_EFFECTIVE and r[0] not in UNDERPOWERED]
+    missed = [r for r in effective if r[2] not in FOUND and r[0] not in UNDERPOWERED]
     assert not missed, f"effective interventions not found: {missed}"
     for iid in UNDERPOWERED:   # each exception is an inconclusive benefit, not a silent miss or a wrong call
         assert by_id[iid][1] == "effective" and by_id[iid][2] == "improve_evidence", by_id[iid]
         assert _findings(tables, iid)["primary"]["direction"] == "beneficial", iid
     for iid, scen, _, _ in rows:   # area DiD intervals cover the planted rate ratio
-        prim = _findings(tables, iid)["primary"]
+        prim = decided[iid]
         if prim["design"] == "area_did":
             e = prim["estimate"]
             assert e["ci_low"] <= t[iid, "area_serious_violence_rr"] <= e["ci_high"], (iid, e)
@@ -167,8 +180,8 @@ def test_whole_portfolio_agrees_with_truth(tables, truth):
         if scen == "harmful":
             # Flagged on an outcome that really was made worse (not a chance worsening elsewhere).
             planted = [h for h in harms if t.get((iid, PROTOCOL_TO_TRUTH.get(h, h)), 0) != 0]
-            assert cat == "stop" or planted, f"{iid} (harmful) not flagged: {cat}, worse on {harms}"
+            assert cat in HARM_FLAGS or planted, f"{iid} (harmful) not flagged: {cat}, worse on {harms}"
         if scen == "null":
-            assert cat not in CALLED_EFFECTIVE and cat != "stop", (iid, cat)
+            assert cat not in CALLED_EFFECTIVE and cat not in HARM_FLAGS, (iid, cat)
         if scen == "small":
             assert cat == "improve_evidence", (iid, cat)

@@ -1,26 +1,47 @@
-"""Commissioning categories from documented, configurable rules.
+"""Commissioning categories from documented, configurable rules, with error control across the portfolio.
 
-The portfolio summary gives each intervention one of a small set of
-categories (expand, continue, improve the evidence, redesign, stop) from its
-primary finding. The rules live in ``commissioning_rules.yaml`` (first match
-wins) so a VRU can change them without code; the rule that fired is reported
-beside the category so a board can see why.
+The portfolio summary gives each intervention one category (Expand; Promising;
+improvement seen without a comparison group; a worthwhile effect is unlikely;
+Stop; safeguarding review; improve the evidence; context only) from its primary
+finding. The rules live in ``commissioning_rules.yaml`` (first match wins) so a
+VRU can change them without code; the rule that fired is reported beside the
+category so a board can see why. docs/findings.md explains each rule and shows
+how often each category is right across 20 synthetic worlds
+(``benchmarks/portfolio_calibration.py``).
+
+Two steps:
+
+1. :func:`classify` judges one intervention alone (its report), with the
+   unadjusted p-value.
+2. :func:`portfolio_categories` re-judges every intervention's primary result
+   with **false-discovery control across the portfolio's primary outcomes**
+   (Benjamini–Hochberg by default, Holm as an option; ``multiplicity:`` in the
+   rules file), so that among 28 interventions a few chance "significant" nulls
+   do not become "Expand". :func:`adjust_pvalues` is the adjustment (checked
+   against R ``p.adjust``); :func:`secondary_worse_flags` applies the same
+   control within one report's secondary outcomes for the "any significant
+   worsening" flag.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Sequence
 
+import numpy as np
 import yaml
+from scipy import stats
 
 from evalkit.errors import SpecError
 
 DEFAULT_RULES = Path(__file__).with_name("commissioning_rules.yaml")
 Direction = Literal["beneficial", "harmful", "none"]
-_CONDITIONS = {"direction", "significant", "sms_at_least", "sms_below", "adequately_powered", "n_below_min"}
+_CONDITIONS = {"direction", "significant", "sms_at_least", "sms_below", "adequately_powered", "n_below_min",
+               "n_at_least", "sensitivity_passed", "worthwhile_unlikely", "area_wide"}
+_METHODS = ("bh", "holm", "none")
 
 
 @dataclass(frozen=True)
@@ -33,16 +54,34 @@ class PrimaryFinding:
         "beneficial" or "harmful" when the point estimate favours or disfavours
         the intervention, "none" when it is exactly null or missing.
     significant
-        The CI excludes no effect and n >= the minimum for significance.
+        The p-value (adjusted for multiplicity at the portfolio step) is below
+        alpha, the interval excludes no effect, and n >= ``min_n``.
     sms
         Maryland Scientific Methods Scale level of the design that produced it.
     n
         Participants contributing to the primary result.
     n_needed
         Participants needed to detect the minimum worthwhile effect with 80%
-        power (``inf`` when unknown).
+        power (``inf`` when unknown); used when the protocol states no MDE.
     min_n
         Minimum sample below which nothing is called significant.
+    p_value
+        Unadjusted two-sided p-value of the primary estimate.
+    benefit, benefit_low, benefit_high
+        The estimate and its interval turned so that positive = better, in the
+        outcome's natural units; for ratio scales the proportional fall (1 - ratio).
+    se_log_or_diff
+        Standard error of ``benefit`` (differences) or of the log ratio (ratios).
+    ratio
+        Whether the primary scale is a ratio (hazard, risk or rate ratio).
+    mwe, mde
+        The protocol's minimum worthwhile and minimum detectable effects (natural
+        units; ``None`` when not stated).
+    sensitivity_passed
+        ``True`` when every hidden-bias / design check that applies passed,
+        ``False`` when one failed, ``None`` when none applies.
+    area_wide
+        An area-wide context report (the VRU-wide protocol): no decision.
     """
 
     intervention_id: str
@@ -52,14 +91,50 @@ class PrimaryFinding:
     n: int
     n_needed: float
     min_n: int
+    p_value: float = math.nan
+    benefit: float = math.nan
+    benefit_low: float = math.nan
+    benefit_high: float = math.nan
+    se_log_or_diff: float = math.nan
+    ratio: bool = False
+    mwe: float | None = None
+    mde: float | None = None
+    sensitivity_passed: bool | None = None
+    area_wide: bool = False
+    ci_excludes_null: bool = False
+    alpha: float = 0.05
 
     @property
     def adequately_powered(self) -> bool:
+        """The design can detect a worthwhile effect: the stated MDE is at most the MWE (else n >= n_needed)."""
+        if self.mde is not None and self.mwe is not None:
+            return self.mde <= self.mwe + 1e-12
         return self.n >= self.n_needed
 
     @property
     def n_below_min(self) -> bool:
         return self.n < self.min_n
+
+    @property
+    def worthwhile_unlikely(self) -> bool:
+        """Futility: the interval lies wholly below the minimum worthwhile effect (needs a stated MWE)."""
+        if self.mwe is None or not math.isfinite(self.benefit_high) or self.n_below_min:
+            return False
+        return self.benefit_high < self.mwe
+
+    @property
+    def p_worthwhile(self) -> float:
+        """Probability that the true benefit is at least the MWE (normal approximation, flat prior)."""
+        if self.mwe is None or not (math.isfinite(self.benefit) and math.isfinite(self.se_log_or_diff)) \
+                or self.se_log_or_diff <= 0:
+            return math.nan
+        if self.ratio:
+            if self.benefit >= 1 or self.mwe >= 1:
+                return math.nan
+            z = (-math.log(1 - self.benefit) + math.log(1 - self.mwe)) / self.se_log_or_diff
+        else:
+            z = (self.benefit - self.mwe) / self.se_log_or_diff
+        return float(stats.norm.cdf(z))
 
 
 @dataclass(frozen=True)
@@ -77,6 +152,10 @@ class Category:
 class Rules:
     categories: dict
     rules: tuple
+    multiplicity: str = "bh"
+    secondary_multiplicity: str = "bh"
+    e_value_ci_min: float = 1.25
+    rosenbaum_gamma: float = 1.1
 
     def classify(self, finding: PrimaryFinding) -> Category:
         """Apply the rules in order; the first that matches decides."""
@@ -87,8 +166,13 @@ class Rules:
                 return Category(rule["category"], cat["label"], cat["meaning"], i + 1, text)
         raise SpecError("No commissioning rule matched; end the rules with one that has no conditions.")
 
+    @property
+    def order(self) -> tuple[str, ...]:
+        """Category keys in the order the rules file lists them (the portfolio's sort order)."""
+        return tuple(self.categories)
 
-def _holds(name: str, value, f: PrimaryFinding) -> bool:
+
+def _holds(name: str, value: Any, f: PrimaryFinding) -> bool:
     if name == "direction":
         return f.direction == value
     if name == "significant":
@@ -101,6 +185,14 @@ def _holds(name: str, value, f: PrimaryFinding) -> bool:
         return f.adequately_powered is bool(value)
     if name == "n_below_min":
         return f.n_below_min is bool(value)
+    if name == "n_at_least":
+        return f.n >= int(value)
+    if name == "sensitivity_passed":
+        return (f.sensitivity_passed is True) is bool(value)
+    if name == "worthwhile_unlikely":
+        return f.worthwhile_unlikely is bool(value)
+    if name == "area_wide":
+        return f.area_wide is bool(value)
     raise SpecError(f"Unknown commissioning condition '{name}'.")  # pragma: no cover - validated on load
 
 
@@ -133,7 +225,15 @@ def _load_rules(path_text: str) -> Rules:
         if unknown:
             raise SpecError(f"{path}: rule {i} has unknown condition(s) {sorted(unknown)}; "
                             f"use {sorted(_CONDITIONS)}.")
-    return Rules(categories=cats, rules=tuple(rules))
+    settings = raw.get("settings") or {}
+    for key in ("multiplicity", "secondary_multiplicity"):
+        if settings.get(key, "bh") not in _METHODS:
+            raise SpecError(f"{path}: settings.{key} must be one of {', '.join(_METHODS)} "
+                            f"(got {settings.get(key)!r}).")
+    return Rules(categories=cats, rules=tuple(rules), multiplicity=settings.get("multiplicity", "bh"),
+                 secondary_multiplicity=settings.get("secondary_multiplicity", "bh"),
+                 e_value_ci_min=float(settings.get("e_value_ci_min", 1.25)),
+                 rosenbaum_gamma=float(settings.get("rosenbaum_gamma", 1.1)))
 
 
 def classify(finding: PrimaryFinding, rules_path: str | Path | None = None) -> Category:
@@ -141,4 +241,109 @@ def classify(finding: PrimaryFinding, rules_path: str | Path | None = None) -> C
     return load_rules(rules_path).classify(finding)
 
 
-__all__ = ["PrimaryFinding", "Category", "Rules", "load_rules", "classify"]
+# --------------------------------------------------------------------------- multiplicity
+def adjust_pvalues(p: Sequence[float], method: str = "bh") -> np.ndarray:
+    """Multiplicity-adjusted p-values, as R ``p.adjust(p, method = "BH" | "holm")``; NaN stays NaN.
+
+    Benjamini–Hochberg controls the false-discovery rate (the expected share of
+    "significant" findings that are wrong) under independence or positive
+    dependence; Holm controls the chance of any false finding (stricter).
+    """
+    arr = np.asarray(p, dtype=float)
+    out = np.full(arr.shape, np.nan)
+    ok = np.isfinite(arr)
+    q = arr[ok]
+    m = q.size
+    if m == 0 or method == "none":
+        out[ok] = q
+        return out
+    order = np.argsort(q, kind="mergesort")
+    ranked = q[order]
+    if method == "bh":
+        adj = np.minimum.accumulate((ranked * m / np.arange(1, m + 1))[::-1])[::-1]
+    elif method == "holm":
+        adj = np.maximum.accumulate(ranked * (m - np.arange(m)))
+    else:
+        raise SpecError(f"multiplicity method must be one of {', '.join(_METHODS)} (got {method!r}).")
+    res = np.empty(m)
+    res[order] = np.minimum(adj, 1.0)
+    out[ok] = res
+    return out
+
+
+def secondary_worse_flags(outcomes: Sequence[dict], *, alpha: float, min_n: int,
+                          method: str | None = None) -> list[bool]:
+    """Which outcomes show a significant worsening after multiplicity control within the report.
+
+    ``outcomes``: dicts with ``primary``, ``ok``, ``verdict`` ("worse" when the
+    unadjusted judgement is a significant worsening), ``n`` and ``estimate``
+    (with ``p_value``). Primary outcomes keep their own judgement; the secondary
+    ones are adjusted together (rules setting ``secondary_multiplicity``).
+    """
+    method = method or load_rules().secondary_multiplicity
+    sec = [i for i, o in enumerate(outcomes) if not o.get("primary") and o.get("ok")]
+    p = [((outcomes[i].get("estimate") or {}).get("p_value")) for i in sec]
+    q = adjust_pvalues([math.nan if v is None else v for v in p], method)
+    flags = [bool(o.get("verdict") == "worse") if o.get("primary") else False for o in outcomes]
+    for i, qi in zip(sec, q):
+        flags[i] = bool(outcomes[i].get("verdict") == "worse" and math.isfinite(qi) and qi < alpha)
+    return flags
+
+
+# --------------------------------------------------------------------------- portfolio step
+def finding_from_json(prim: dict) -> PrimaryFinding | None:
+    """The :class:`PrimaryFinding` stored in a ``findings.json`` primary entry (``None`` if absent)."""
+    f = prim.get("finding")
+    if not f:
+        return None
+    clean = {k: (math.nan if v is None and k in _FLOAT_FIELDS else v) for k, v in f.items()
+             if k in PrimaryFinding.__dataclass_fields__}
+    if clean.get("n_needed") is None:
+        clean["n_needed"] = math.inf
+    if clean.get("n") is None:  # suppressed small count: below any minimum for significance
+        clean["n"] = 0
+    return PrimaryFinding(**clean)
+
+
+_FLOAT_FIELDS = {"p_value", "benefit", "benefit_low", "benefit_high", "se_log_or_diff"}
+
+
+def finding_json(f: PrimaryFinding) -> dict:
+    """JSON-safe form of a finding (aggregates only)."""
+    out = {}
+    for k in PrimaryFinding.__dataclass_fields__:
+        v = getattr(f, k)
+        out[k] = None if isinstance(v, float) and not math.isfinite(v) else v
+    pw = f.p_worthwhile
+    out["p_worthwhile"] = pw if math.isfinite(pw) else None
+    return out
+
+
+def portfolio_categories(primaries: dict[str, dict], rules_path: str | Path | None = None) -> dict[str, dict]:
+    """Re-judge each intervention's primary finding with multiplicity control across the portfolio.
+
+    ``primaries``: intervention id -> the ``primary`` entry of its findings.json.
+    Returns copies with ``significant``, ``category``, ``category_label``,
+    ``category_meaning`` and ``rule`` updated and ``q_value`` (the adjusted
+    p-value) added. Area-wide context reports take no part in the adjustment.
+    """
+    rules = load_rules(rules_path)
+    ids = [i for i, p in primaries.items() if p and finding_from_json(p) is not None
+           and not finding_from_json(p).area_wide]
+    findings = {i: finding_from_json(primaries[i]) for i in ids}
+    p = [findings[i].p_value if findings[i].n >= findings[i].min_n else math.nan for i in ids]
+    q = adjust_pvalues(p, rules.multiplicity)
+    out = {k: dict(v) if v else v for k, v in primaries.items()}
+    for i, qi in zip(ids, q):
+        f = findings[i]
+        sig = bool(f.ci_excludes_null and math.isfinite(qi) and qi < f.alpha and not f.n_below_min)
+        f2 = replace(f, significant=sig)
+        cat = rules.classify(f2)
+        out[i].update(significant=sig, q_value=None if not math.isfinite(qi) else float(qi), category=cat.key,
+                      category_label=cat.label, category_meaning=cat.meaning, rule=cat.rule_text,
+                      multiplicity=rules.multiplicity, finding=finding_json(f2))
+    return out
+
+
+__all__ = ["PrimaryFinding", "Category", "Rules", "load_rules", "classify", "adjust_pvalues",
+           "secondary_worse_flags", "portfolio_categories", "finding_from_json", "finding_json"]

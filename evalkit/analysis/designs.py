@@ -109,8 +109,36 @@ def run_prepost(protocol: Protocol, tables: dict, people: pd.DataFrame, design) 
         except EvalkitError as exc:
             out.append(failed("prepost", o, _reason(exc), primary=is_primary))
             continue
-        out.append(prepost_outcome(protocol, o, res, is_primary, info))
+        result = prepost_outcome(protocol, o, res, is_primary, info)
+        bounds = attrition_bounds(wide)
+        if bounds is not None:
+            result.extra["attrition_bounds"] = bounds
+        out.append(result)
     return out
+
+
+#: Share of young people with a score at the start but none at the end above which bounds are reported.
+ATTRITION_BOUNDS_FROM = 0.20
+
+
+def attrition_bounds(wide: pd.DataFrame) -> dict | None:
+    """Worst- and best-case mean change when more than 20% of those with a start score have no end score.
+
+    Horowitz–Manski bounds with the support taken as the range of the changes observed: each missing change
+    is set to the smallest (then the largest) change seen. Also the mean with every missing change set to
+    zero (no change; "baseline observation carried forward"). Aggregates only. None when 20% or fewer are
+    missing or fewer than two changes were observed.
+    """
+    base = wide.loc[wide["pre"].notna()]
+    d = (base["post"] - base["pre"]).dropna().to_numpy(dtype=float)
+    n_lost = int(len(base) - len(d))
+    if len(base) == 0 or n_lost / len(base) <= ATTRITION_BOUNDS_FROM or len(d) < 2:
+        return None
+    n = len(base)
+    total = float(d.sum())
+    return {"n_baseline": n, "n_lost": n_lost, "share_lost": n_lost / n,
+            "low": (total + n_lost * float(d.min())) / n, "high": (total + n_lost * float(d.max())) / n,
+            "no_change": total / n, "completers": float(d.mean())}
 
 
 def rtm_expected(res, info) -> float | None:
@@ -133,7 +161,7 @@ def rtm_adjusted(est: Estimate, expected: float, n: int) -> Estimate:
     return Estimate("Mean change beyond regression to the mean", adj, est.se, est.ci_low - expected,
                     est.ci_high - expected, p, est.scale,
                     f"{est.method}; minus {expected:+.2f} points expected from regression to the mean "
-                    "((1 - reliability) x (population mean - baseline mean), Barnett et al. 2005)", df)
+                    "((1 - reliability) x (population mean - baseline mean), Barnett et al. 2005)", df, est.level)
 
 
 def prepost_outcome(protocol: Protocol, o, res, is_primary: bool, info: Any = None) -> OutcomeResult:
@@ -144,15 +172,19 @@ def prepost_outcome(protocol: Protocol, o, res, is_primary: bool, info: Any = No
     nearer the average later whether or not they took part, so only the rest can be credited to anything.
     """
     raw = res.estimate("Mean change")
-    expected = rtm_expected(res, info) if info is not None else None
+    # Only a group selected on this score regresses towards the mean by selection; correcting everyone else
+    # would subtract a change that is not there.
+    selected = getattr(o, "entry_threshold", None) is not None
+    expected = rtm_expected(res, info) if info is not None and selected else None
     est = rtm_adjusted(raw, expected, res.n_pairs) if expected is not None else raw
     g = res.effect_size("Hedges' g_av")
-    std = st.from_effect_size(g, higher_is_better=o.higher_is_better, p_value=est.p_value)
+    std = st.from_effect_size(g, higher_is_better=o.higher_is_better, p_value=est.p_value, level=raw.level)
     s_av = math.sqrt((res.pre_sd ** 2 + res.post_sd ** 2) / 2)
     if expected is not None and s_av > 0:
         shift = (1 if o.higher_is_better else -1) * hedges_factor_lakens(res.n_pairs) * expected / s_av
         std = Estimate(std.name, std.estimate - shift, std.se, std.ci_low - shift, std.ci_high - shift, est.p_value,
-                       std.scale, std.method + "; change expected from regression to the mean removed")
+                       std.scale, std.method + "; change expected from regression to the mean removed",
+                       level=std.level)
     needed = st.n_needed_paired(est.estimate, res.pre_sd, res.post_sd, res.correlation, alpha=protocol.alpha)
     label = o.label or o.name
     scale = ("mean change (beyond regression to the mean)" if expected is not None else "mean change")
@@ -356,7 +388,8 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
         data = data.assign(**{dur: data[dur].clip(lower=0.5)})
         # Monthly grid: the curves are kept only at these times (aggregates), fine enough to draw.
         grid = [round(30.4375 * k, 4) for k in range(1, o.followup_months + 1)]
-        res = survival_att(data, m, duration=dur, event=ev, balance=sample.balance, times=grid)
+        res = survival_att(data, m, duration=dur, event=ev, balance=sample.balance, times=grid,
+                           alpha=protocol.alpha)
         hr = res.hazard_ratio
         j = judge(hr.estimate, hr.ci_low, hr.ci_high, null=1.0, higher_is_better=False, n=res.n_treated,
                   min_n=protocol.min_n_significance)
@@ -371,7 +404,7 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
                              evidence=res.evidence.reason, sentence=sentence, result=res,
                              warnings=tuple(res.warnings), extra={"verdict": j.verdict})
     eff = estimate_att(sample.data, m, outcome=col, kind=kind, covariates_adjust=_adjust(sample) if adjust else None,
-                       balance=sample.balance)
+                       balance=sample.balance, alpha=protocol.alpha)
     extra: dict = {}
     skipped: list[str] = []  # sensitivity checks that could not run: each becomes a warning
     if kind == "binary":
@@ -380,7 +413,8 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
         p0 = p1 - rd.estimate
         needed = st.n_needed_rates(p0, p1, alpha=protocol.alpha)
         std = st.cohens_h(p1, rd, higher_is_better=o.higher_is_better)
-        pct = Estimate(rd.name, rd.estimate, rd.se, rd.ci_low, rd.ci_high, rd.p_value, rd.scale, rd.method, rd.df)
+        pct = Estimate(rd.name, rd.estimate, rd.se, rd.ci_low, rd.ci_high, rd.p_value, rd.scale, rd.method, rd.df,
+                       rd.level)
         sentence = effect_sentence(outcome=lower_first(label), estimate=100 * rd.estimate, ci_low=100 * rd.ci_low,
                                    ci_high=100 * rd.ci_high, scale="difference in the rate",
                                    higher_is_better=o.higher_is_better, n=eff.n_treated,
@@ -589,7 +623,7 @@ def run_area_did(protocol: Protocol, tables: dict, design) -> list[OutcomeResult
         if res.bootstrap_ci and all(math.isfinite(v) for v in res.bootstrap_ci):
             # Few clusters: the wild score bootstrap interval is the one to trust (Kline & Santos 2012).
             rr = Estimate(rr.name, rr.estimate, rr.se, res.bootstrap_ci[0], res.bootstrap_ci[1], res.bootstrap_p,
-                          rr.scale, rr.method + "; wild score bootstrap interval and p-value", rr.df)
+                          rr.scale, rr.method + "; wild score bootstrap interval and p-value", rr.df, rr.level)
         n = int(sum(g.get("count", 0) for g in res.group_rates if g.get("group", "").startswith("treated")))
         sentence = effect_sentence(outcome=lower_first(label), estimate=rr.estimate, ci_low=rr.ci_low, ci_high=rr.ci_high,
                                    scale="rate ratio (below 1 means the rate fell more where the programme ran)",

@@ -145,8 +145,8 @@ def per_100_sentence(
             f"{abs(c - t)} {more} in every 100.")
 
 
-def evidence_sentence(sms: int, reason: str) -> str:
-    """Describe a Maryland Scientific Methods Scale level in plain words."""
+def evidence_sentence(sms: int, reason: str, *, area: bool = False) -> str:
+    """Describe a Maryland Scientific Methods Scale level in plain words (``area``: areas, not people, compared)."""
     words = {
         1: "weak: it compares the same people before and after, with no comparison group, so other changes "
            "over time (including young people's natural improvement) cannot be ruled out",
@@ -155,6 +155,12 @@ def evidence_sentence(sms: int, reason: str) -> str:
         4: "good: a comparison group with careful control of other differences",
         5: "strong: young people were randomly allocated",
     }
+    if area:
+        words[1] = ("weak: it compares the same areas' rates before and after, with no comparison areas, so "
+                    "anything else that changed over time (policing, the pandemic, other programmes) cannot be "
+                    "ruled out")
+        words[2] = "limited: there are comparison areas, but their trends before the programme differed"
+        words[3] = "moderate: comparison areas whose trends before the programme were parallel"
     return f"Strength of evidence: Maryland Scientific Methods Scale level {sms} — {words.get(sms, 'unknown')}. {reason}".strip()
 
 

@@ -101,6 +101,7 @@ class PrimaryResult(ResultMixin):
     sentence: str = ""
     per_100: str | None = None
     reason: str = ""
+    finding: dict | None = None  # what the commissioning rules looked at (aggregates; JSON-safe)
     title: str = "Primary finding"
 
     def _rows(self) -> list[dict]:
@@ -121,7 +122,8 @@ class PrimaryResult(ResultMixin):
                 "sms": self.sms, "n": self.n, "n_needed": _finite(self.n_needed),
                 "minimum_worthwhile": self.minimum_worthwhile, "category": self.category,
                 "category_label": self.category_label, "category_meaning": self.category_meaning,
-                "rule": self.rule, "sentence": self.sentence, "per_100": self.per_100, "reason": self.reason}
+                "rule": self.rule, "sentence": self.sentence, "per_100": self.per_100, "reason": self.reason,
+                "finding": self.finding}
 
 
 def _finite(v: Any) -> Any:
@@ -139,6 +141,7 @@ class SubgroupResult(ResultMixin):
     design_label: str
     rows: tuple[dict, ...] = ()
     suppressed_reason: str = ""
+    interaction_p: float | None = None  # test that the effect differs between the groups (Cochran's Q)
 
     @property
     def title(self) -> str:  # type: ignore[override]

@@ -35,9 +35,10 @@ import pandas as pd
 
 from evalkit.analysis import data as ad
 from evalkit.analysis import designs
-from evalkit.analysis.commissioning import PrimaryFinding, classify
+from evalkit.analysis.commissioning import PrimaryFinding, classify, finding_json
 from evalkit.analysis.narrative import judge
 from evalkit.analysis.results import InterventionAnalysis, OutcomeResult, PrimaryResult, SubgroupResult
+from evalkit.analysis.designs import ATTRITION_BOUNDS_FROM
 from evalkit.analysis.standardise import MINIMUM_WORTHWHILE
 from evalkit.designs.prepost import prepost_continuous
 from evalkit.errors import EvalkitError, MissingDataError
@@ -122,26 +123,110 @@ def choose_primary(protocol: Protocol, outcomes: list[OutcomeResult]) -> Outcome
     return cands[0] if cands else None
 
 
+def is_area_wide(protocol: Protocol) -> bool:
+    """The VRU-wide report: area trends only, no participants and no programme districts (context, no decision)."""
+    return not protocol.primary_outcomes and all(d.type == "area_trend" for d in protocol.designs)
+
+
+def _thresholds(protocol: Protocol, o: OutcomeResult) -> tuple[float | None, float | None]:
+    """The protocol's minimum worthwhile and detectable effects for this primary result (natural units)."""
+    if o.design in AREA_TYPES:
+        d = next((d for d in protocol.designs if d.type == o.design), None)
+    else:
+        try:
+            d = protocol.outcome(o.outcome)
+        except EvalkitError:
+            d = None
+    if d is None:
+        return None, None
+    return getattr(d, "minimum_worthwhile_effect", None), getattr(d, "minimum_detectable_effect", None)
+
+
+def _benefit(o: OutcomeResult) -> tuple[float, float, float, float, bool]:
+    """(benefit, low, high, se, ratio): the estimate turned so that positive = better, natural units.
+
+    Ratio scales give the proportional fall (1 - ratio) when lower is better; ``se`` is then the log-scale SE.
+    """
+    e = o.estimate
+    ratio = "ratio" in e.scale
+    if ratio:
+        sign = 1.0 if not o.higher_is_better else -1.0
+        vals = [1 - v if sign > 0 else v - 1 for v in (e.estimate, e.ci_low, e.ci_high)]
+        se = e.se if math.isfinite(e.se) else math.nan
+    else:
+        sign = 1.0 if o.higher_is_better else -1.0
+        vals = [sign * v for v in (e.estimate, e.ci_low, e.ci_high)]
+        se = e.se
+    lo, hi = sorted(vals[1:])
+    return vals[0], lo, hi, se, ratio
+
+
+def sensitivity_passed(protocol: Protocol, o: OutcomeResult, rules=None) -> bool | None:
+    """Whether every hidden-bias or design check that applies to the primary result passed (None: none applies).
+
+    Matched: the E-value for the interval at least ``e_value_ci_min`` and the Rosenbaum bound still significant at
+    ``rosenbaum_gamma`` (rules settings). DiD: the pre-trend test not rejected (SMS 3). Area DiD: pre-trends,
+    the placebo-area p-value below alpha, and enough districts for the wild bootstrap to reach alpha.
+    """
+    from evalkit.analysis.commissioning import load_rules
+
+    rules = rules or load_rules()
+    checks: list[bool] = []
+    if o.design == "matched":
+        ev, rb = o.extra.get("e_value"), o.extra.get("rosenbaum")
+        if ev is not None:
+            checks.append(bool(ev.e_value_ci >= rules.e_value_ci_min))
+        if rb is not None:
+            g = rb.gamma_critical
+            if g is None:
+                checks.append(bool(rb.grid[0]["p_upper"] < rb.alpha))
+            else:
+                checks.append(bool(g >= rules.rosenbaum_gamma))
+    elif o.design == "did":
+        checks.append(o.sms >= 3)
+    elif o.design == "area_did":
+        checks.append(o.sms >= 3)
+        placebo = getattr(o.result, "placebo", None)
+        if placebo is not None:
+            checks.append(bool(placebo.p_value < protocol.alpha))
+        g = int(getattr(o.result, "n_clusters", 0) or 0)
+        checks.append(bool(g and 2 / 2 ** g < protocol.alpha))
+    return all(checks) if checks else None
+
+
 def primary_finding(protocol: Protocol, o: OutcomeResult | None) -> PrimaryResult | None:
-    """Judge the primary result and give it a commissioning category."""
+    """Judge the primary result and give it a commissioning category (this intervention alone).
+
+    The portfolio re-judges it with multiplicity control across all interventions
+    (:func:`evalkit.analysis.commissioning.portfolio_categories`).
+    """
     if o is None:
         return None
     mwe = f"a standardised effect of {MINIMUM_WORTHWHILE:g}, Cohen's 'small' effect"
+    area_wide = is_area_wide(protocol)
     if not o.ok:
         finding = PrimaryFinding(protocol.intervention_id, "none", False, 1, 0, math.inf,
-                                 protocol.min_n_significance)
+                                 protocol.min_n_significance, area_wide=area_wide, alpha=protocol.alpha)
         cat = classify(finding)
         return PrimaryResult(protocol.intervention_id, o.outcome, o.label, o.design, o.design_label, None, None, "",
                              "none", False, "could not be estimated", 1, 0, math.inf, mwe, cat.key, cat.label,
-                             cat.meaning, cat.rule_text, reason=o.reason)
+                             cat.meaning, cat.rule_text, reason=o.reason, finding=finding_json(finding))
     e = o.estimate
     j = judge(e.estimate, e.ci_low, e.ci_high, null=o.null, higher_is_better=o.higher_is_better, n=o.n,
               min_n=protocol.min_n_significance)
     needed = o.extra.get("minimum_worthwhile_n", math.inf)
     if o.design in AREA_TYPES:
         needed = math.inf  # power in people does not apply to whole areas
+    mwe_value, mde_value = _thresholds(protocol, o)
+    if mwe_value is not None:
+        mwe = f"{mwe_value:g} ({'a proportional fall' if 'ratio' in e.scale else e.scale}) stated in the protocol"
+    benefit, lo, hi, se, ratio = _benefit(o)
+    excludes = not (min(e.ci_low, e.ci_high) <= o.null <= max(e.ci_low, e.ci_high))
     finding = PrimaryFinding(protocol.intervention_id, j.direction, j.significant, o.sms, o.n,
-                             float(needed), protocol.min_n_significance)
+                             float(needed), protocol.min_n_significance, p_value=float(e.p_value), benefit=benefit,
+                             benefit_low=lo, benefit_high=hi, se_log_or_diff=float(se), ratio=ratio, mwe=mwe_value,
+                             mde=mde_value, sensitivity_passed=sensitivity_passed(protocol, o), area_wide=area_wide,
+                             ci_excludes_null=bool(excludes), alpha=protocol.alpha)
     cat = classify(finding)
     per_100 = o.per_100
     if per_100 and "rates" in o.extra:
@@ -151,7 +236,8 @@ def primary_finding(protocol: Protocol, o: OutcomeResult | None) -> PrimaryResul
             per_100 = None  # the per-100 numbers would reveal a small count of people
     return PrimaryResult(protocol.intervention_id, o.outcome, o.label, o.design, o.design_label, e, o.standardised,
                          o.standardisation, j.direction, j.significant, j.verdict, o.sms, o.n, float(needed), mwe,
-                         cat.key, cat.label, cat.meaning, cat.rule_text, sentence=o.sentence, per_100=per_100)
+                         cat.key, cat.label, cat.meaning, cat.rule_text, sentence=o.sentence, per_100=per_100,
+                         finding=finding_json(finding))
 
 
 # --------------------------------------------------------------------------- attrition and profile
@@ -283,8 +369,28 @@ def subgroup_results(protocol: Protocol, tables: dict, people: pd.DataFrame, pri
             continue
         for r in rows:
             r.pop("_small_cell", None)
-        out.append(SubgroupResult(var, primary.label, primary.design_label, rows=tuple(rows)))
+        ses = [r.pop("_se", math.nan) for r in rows]
+        q_p = interaction_test([r["estimate"] for r in rows], ses)
+        out.append(SubgroupResult(var, primary.label, primary.design_label, rows=tuple(rows), interaction_p=q_p))
     return out
+
+
+def interaction_test(estimates: list[float], ses: list[float]) -> float | None:
+    """p-value of the test that the effect is the same in every group (Cochran's Q, chi-square with k - 1 df).
+
+    For independent groups this is the Wald test of the group-by-intervention interaction. None when fewer
+    than two groups have a usable standard error.
+    """
+    from scipy import stats
+
+    pairs = [(e, s) for e, s in zip(estimates, ses) if math.isfinite(e) and math.isfinite(s) and s > 0]
+    if len(pairs) < 2:
+        return None
+    w = np.array([1 / s ** 2 for _, s in pairs])
+    e = np.array([x for x, _ in pairs])
+    pooled = float((w * e).sum() / w.sum())
+    q = float((w * (e - pooled) ** 2).sum())
+    return float(stats.chi2.sf(q, len(pairs) - 1))
 
 
 def _subgroup_rows(protocol, tables, people, levels, primary, sample) -> list[dict]:
@@ -328,7 +434,7 @@ def _subgroup_rows(protocol, tables, people, levels, primary, sample) -> list[di
                   min_n=protocol.min_n_significance)
         scale = 100 if primary.design == "matched" and primary.kind == "reoffending" else 1
         row.update(estimate=scale * e.estimate, ci_low=scale * e.ci_low, ci_high=scale * e.ci_high,
-                   verdict=j.verdict)
+                   verdict=j.verdict, _se=scale * e.se)
         rows.append(row)
     return rows
 
@@ -385,6 +491,14 @@ def sensitivity_notes(outcomes: list[OutcomeResult], min_n: int = 30) -> list[tu
             for w in o.warnings:
                 if "attrition" in w.lower() or "lost" in w.lower():
                     notes.append((head, w))
+            b = o.extra.get("attrition_bounds")
+            if b is not None:
+                notes.append((head, f"Missing end scores: more than {ATTRITION_BOUNDS_FROM:.0%} of young people with "
+                                    f"a score at the start have none at the end. The average change of those "
+                                    f"measured twice was {b['completers']:+.2f} points; counting everyone who started, "
+                                    f"it would be {b['no_change']:+.2f} if the missing had not changed, and "
+                                    f"anywhere from {b['low']:+.2f} to {b['high']:+.2f} if each had changed as "
+                                    "little or as much as anyone measured (worst and best case)."))
     return notes
 
 

@@ -53,15 +53,16 @@ def cohens_h(treated_rate: float, risk_difference: Estimate, *, higher_is_better
     return Estimate("Cohen's h", h(risk_difference.estimate), math.nan, lo, hi, risk_difference.p_value,
                     "standardised (Cohen's h)",
                     "2·asin√p between the participants' rate and the rate estimated had they not taken part; "
-                    "interval from the risk difference's interval with the participants' rate fixed")
+                    "interval from the risk difference's interval with the participants' rate fixed",
+                    level=risk_difference.level)
 
 
-def from_effect_size(es, *, higher_is_better: bool, p_value: float) -> Estimate:
+def from_effect_size(es, *, higher_is_better: bool, p_value: float, level: float = 0.95) -> Estimate:
     """A pre/post effect size (change = after minus before) on the better-is-positive scale."""
     sign = 1.0 if higher_is_better else -1.0
     lo, hi = sorted((sign * es.ci_low, sign * es.ci_high))
     return Estimate(es.name, sign * es.estimate, math.nan, lo, hi, p_value, f"standardised ({es.name})",
-                    f"{es.method}; sign set so that positive = better")
+                    f"{es.method}; sign set so that positive = better", level=level)
 
 
 def from_rate_ratio(rr: Estimate, *, lower_is_better: bool = True) -> Estimate:
@@ -71,7 +72,8 @@ def from_rate_ratio(rr: Estimate, *, lower_is_better: bool = True) -> Estimate:
     lo, hi = sorted(vals[1:])
     return Estimate("d from rate ratio", vals[0], math.nan, lo, hi, rr.p_value,
                     "standardised (Chinn's d from the rate ratio)",
-                    "ln(RR)·√3/π (Chinn 2000), approximate: treats the rate ratio as an odds ratio (rare events)")
+                    "ln(RR)·√3/π (Chinn 2000), approximate: treats the rate ratio as an odds ratio (rare events)",
+                    level=rr.level)
 
 
 def rate_at_h(rate: float, h: float) -> float:

@@ -66,6 +66,8 @@ def findings_dict(a: InterventionAnalysis, protocol: Protocol) -> dict:
                 prim[key]["df"] = None
         if is_small(n, t):
             prim["n"] = None
+            if isinstance(prim.get("finding"), dict):  # the rules only need to know it is below min_n
+                prim["finding"] = {**prim["finding"], "n": None}
     return {"primary": prim, "outcomes": outcomes, "limitations": list(a.limitations),
             "disclosure_threshold": t, "min_n_significance": protocol.min_n_significance}
 

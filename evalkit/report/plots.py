@@ -25,6 +25,9 @@ CATEGORY_COLOURS = {
     "improve_evidence": "#999999",
     "redesign": "#E69F00",
     "stop": "#D55E00",
+    "before_after_only": "#0072B2",
+    "safeguarding_review": "#CC79A7",
+    "context": "#BBBBBB",
 }
 
 

@@ -40,6 +40,7 @@ from typing import Any
 import pandas as pd
 
 from evalkit.analysis import data as ad
+from evalkit.analysis.commissioning import portfolio_categories, secondary_worse_flags
 from evalkit.data.config import VRUConfig
 from evalkit.labels import AREA_DESIGNS, age_band, age_band_labels
 from evalkit.report.common import figure_html
@@ -47,7 +48,8 @@ from evalkit.report.context import PortfolioContext
 from evalkit.report.disclosure import MARKER, SuppressedTable, counts_html, is_small, safe_count, suppress_counts
 from evalkit.report.plots import CATEGORY_COLOURS, forest_plot
 
-CATEGORY_ORDER = ("expand", "continue", "redesign", "stop", "improve_evidence")
+CATEGORY_ORDER = ("expand", "continue", "before_after_only", "redesign", "stop", "safeguarding_review",
+                  "improve_evidence", "context")
 VRU_ID = "VRU"
 #: The forest plot's range: intervals reaching beyond it (tiny groups) are cut and marked.
 FOREST_LIMITS = (-1.5, 2.5)
@@ -65,6 +67,10 @@ def _fig(fig: Any, alt: str) -> str:
 def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
     """One row per intervention (not the VRU-wide protocol): primary finding, costs and participants."""
     found = {f["intervention_id"]: f for f in pctx.findings}
+    # Multiplicity control across the portfolio's primary outcomes decides the categories shown here.
+    decided = portfolio_categories({i: f.get("primary") for i, f in found.items()
+                                    if i != VRU_ID and isinstance(f.get("primary"), dict)})
+    found = {i: ({**f, "primary": decided[i]} if i in decided else f) for i, f in found.items()}
     inter = pctx.tables.get("interventions", pd.DataFrame())
     costs = dict(zip(inter["intervention_id"], inter["annual_cost"])) if "annual_cost" in inter else {}
     rows = []
@@ -77,7 +83,9 @@ def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
         est = prim.get("estimate") or {}
         cost = p.costs.annual_cost if p.costs.source == "protocol" else costs.get(p.intervention_id)
         n_part = len(ad.population(p, pctx.tables))
-        harms = [o["label"] for o in f.get("outcomes", []) if o.get("verdict") == "worse"]
+        outs = f.get("outcomes", [])
+        worse = secondary_worse_flags(outs, alpha=p.alpha, min_n=p.min_n_significance)  # FDR within the report
+        harms = [o["label"] for o, w in zip(outs, worse) if w]
         rows.append({
             "intervention_id": p.intervention_id, "title": p.title, "type": p.intervention_type or "",
             "reported": bool(f), "outcome": prim.get("label", ""), "design": prim.get("design_label", ""),
@@ -86,6 +94,7 @@ def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
             "std": _num(std.get("estimate")), "std_low": _num(std.get("ci_low")), "std_high": _num(std.get("ci_high")),
             "std_name": std.get("name", ""), "estimate": _num(est.get("estimate")), "ci_low": _num(est.get("ci_low")),
             "ci_high": _num(est.get("ci_high")), "scale": est.get("scale", ""),
+            "level": _num(est.get("level", 0.95)),
             "direction": prim.get("direction", ""), "significant": bool(prim.get("significant")),
             "verdict": prim.get("verdict", "not reported"), "category": prim.get("category", "improve_evidence"),
             "category_label": prim.get("category_label", "Improve the evidence"),
@@ -94,6 +103,12 @@ def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
             "annual_cost": cost, "participants": n_part, "harms": harms,
         })
     return pd.DataFrame(rows)
+
+
+def _level_text(tab: pd.DataFrame) -> str:
+    """The confidence level(s) of the reported intervals, e.g. "95%" (each estimate carries its own)."""
+    levels = sorted({round(100 * v, 4) for v in tab.get("level", pd.Series(dtype=float)) if v == v}) or [95.0]
+    return " or ".join(f"{v:.4g}%" for v in levels)
 
 
 def _num(v: Any) -> float:
@@ -125,7 +140,8 @@ def section_forest(pctx: PortfolioContext) -> str:
         note = f"<p>Not in the plot:</p><ul>{items}</ul>"
     scales = sorted(set(has["std_name"]))
     return (_fig(fig, alt="Forest plot of every intervention's primary effect")
-            + "<p>Each line is an intervention's primary outcome with its 95% interval; a line crossing the dashed "
+            + f"<p>Each line is an intervention's primary outcome with its {_level_text(has)} interval; a line "
+              "crossing the dashed "
               "zero line is inconclusive. Colours give the commissioning category. Scales: "
             + _e(", ".join(scales)) + " (about 0.2 is a small effect, 0.5 medium). Area programmes are converted "
               "from rate ratios approximately. n = participants (or events, for area programmes).</p>" + note)
@@ -170,7 +186,8 @@ def section_value(pctx: PortfolioContext) -> str:
     return (pd.DataFrame(rows).to_html(index=False, border=0, escape=True)
             + "<p class='small'>– : no significant benefit on the primary outcome. Cost per outcome is shown only "
               "where the primary result is a significant benefit: "
-              "annual cost / (participants × the estimated effect); the range comes from the 95% interval. "
+              f"annual cost / (participants × the estimated effect); the range comes from the {_level_text(tab)} "
+              "interval. "
               "For reoffending this is the cost of each additional young person who did not reoffend.</p>")
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
+from evalkit.analysis.commissioning import adjust_pvalues, load_rules
 from evalkit.analysis.narrative import evidence_sentence, fmt_num, judge
 from evalkit.analysis.results import InterventionAnalysis, OutcomeResult, PrimaryResult
 from evalkit.designs.area import event_study_plot, its_plot
@@ -33,7 +34,7 @@ from evalkit.report.plots import attrition_chevron, forest_plot
 
 AREA = AREA_DESIGNS
 CATEGORY_CLASS = {"expand": "good", "continue": "good", "improve_evidence": "neutral", "redesign": "warn",
-                  "stop": "bad"}
+                  "stop": "bad", "before_after_only": "neutral", "safeguarding_review": "bad", "context": "neutral"}
 
 
 def _e(text: Any) -> str:
@@ -90,7 +91,7 @@ def section_headline(ctx: ReportContext) -> str | None:
         found = f"<p class='big'>{_e(_plain_verdict(ctx, p))}</p>"
         if p.per_100:
             found += f"<p class='per100'>{_e(p.per_100)}</p>"
-    sure = evidence_sentence(p.sms, "")
+    sure = evidence_sentence(p.sms, "", area=p.design in AREA)
     if p.design == "engagement":
         found = f"<p class='big'>{_e(p.sentence)}</p>" if p.estimate is not None else found
         p = replace(p, sentence="", verdict="could not be estimated")  # attendance is not an effect to judge
@@ -112,22 +113,43 @@ def section_headline(ctx: ReportContext) -> str | None:
                  f"this evaluation had {_n(ctx, p.n)}.")
     facts = (f"<p><b>How sure can we be?</b> {_e(sure)} {_e(sig)}{power}</p>"
              f"<p class='category {cls}'><b>What it means for commissioning: {_e(p.category_label)}.</b> "
-             f"{_e(p.category_meaning)} <span class='rule'>(rule: {_e(p.rule)})</span></p>")
+             f"{_e(p.category_meaning)} <span class='rule'>(rule: {_e(p.rule)})</span></p>"
+             + _decision_notes(p))
     detail = f"<p class='small'>{_e(p.sentence)}</p>" if p.sentence else ""
     return found + _other_findings(ctx, a) + facts + detail
 
 
+def _decision_notes(p: PrimaryResult) -> str:
+    """The probability of a worthwhile benefit, and how the portfolio re-judges the category."""
+    f = p.finding or {}
+    parts = []
+    pw, mwe = f.get("p_worthwhile"), f.get("mwe")
+    if pw is not None and mwe is not None and p.verdict != "too few to tell":
+        parts.append(f"Chance that the true effect is at least the smallest worthwhile effect ({p.minimum_worthwhile}): "
+                     f"about {100 * pw:.0f}% (a rough guide from the interval, not a guarantee).")
+    if not f.get("area_wide"):
+        parts.append("This category judges the intervention alone. The portfolio summary judges every primary result "
+                     "together, allowing for the number of interventions tested at once, so its category can be "
+                     "more cautious.")
+    return "<p class='small'>" + " ".join(_e(t) for t in parts) + "</p>" if parts else ""
+
+
 def _other_findings(ctx: ReportContext, a: InterventionAnalysis) -> str:
-    """Significant results on other outcomes; a worsening is shown as a warning the reader cannot miss."""
+    """Significant results on other outcomes; a worsening is shown as a warning the reader cannot miss.
+
+    The secondary outcomes are judged together: a result counts only if it stays significant after
+    false-discovery control across them (:func:`evalkit.analysis.commissioning.adjust_pvalues`).
+    """
     p = a.primary
     worse, better = [], []
-    for o in a.outcomes:
-        if not o.ok or (o.outcome == p.outcome and o.design == p.design) or o.design in AREA:
-            continue
+    others = [o for o in a.outcomes
+              if o.ok and not (o.outcome == p.outcome and o.design == p.design) and o.design not in AREA]
+    q = adjust_pvalues([o.estimate.p_value for o in others], load_rules().secondary_multiplicity)
+    for o, qi in zip(others, q):
         e = o.estimate
         j = judge(e.estimate, e.ci_low, e.ci_high, null=o.null, higher_is_better=o.higher_is_better, n=o.n,
                   min_n=ctx.protocol.min_n_significance)
-        if j.significant:
+        if j.significant and math.isfinite(qi) and qi < ctx.protocol.alpha:
             est, ci = estimate_text(o)
             text = f"{o.label} ({o.design_label.lower()}, SMS {o.sms}): {est} ({ci})"
             (worse if j.direction == "harmful" else better).append(text)
@@ -432,7 +454,8 @@ def _outcome_figure(ctx: ReportContext, o: OutcomeResult) -> str:
 def _prepost_plot(o: OutcomeResult) -> Figure:
     r = o.result
     n = r.n_pairs
-    t = stats.t.ppf(0.975, max(n - 1, 1))
+    level = o.estimate.level if o.estimate is not None else 0.95  # the analysis's own confidence level
+    t = stats.t.ppf(0.5 + level / 2, max(n - 1, 1))
     means = [r.pre_mean, r.post_mean]
     errs = [t * r.pre_sd / math.sqrt(n), t * r.post_sd / math.sqrt(n)]
     fig, ax = plt.subplots(figsize=(5, 3))
@@ -441,7 +464,7 @@ def _prepost_plot(o: OutcomeResult) -> Figure:
     ax.set_xlim(-0.4, 1.4)
     ax.set_ylabel("Average score")
     better = "higher is better" if o.higher_is_better else "lower is better"
-    ax.set_title(f"Average score with 95% interval ({better})", loc="left", fontsize=10)
+    ax.set_title(f"Average score with {100 * level:.4g}% interval ({better})", loc="left", fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
@@ -514,8 +537,9 @@ def section_subgroups(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     if not a.subgroups:
         return "<p>No subgroup analysis applies to this evaluation's primary result.</p>"
-    parts = ["<p>Results in small groups are uncertain; a difference between groups is not evidence that the "
-             "intervention works differently for them unless the intervals barely overlap.</p>"]
+    parts = ["<p>Results in small groups are uncertain. Whether the effect differs between groups is judged by a "
+             "test of the difference (an interaction test), not by comparing the groups' intervals by eye; "
+             "with several groupings tested, one 'significant' difference can be chance.</p>"]
     for s in a.subgroups:
         parts.append(f"<h3>By {_e(s.variable.replace('_', ' '))}</h3>")
         if s.suppressed_reason:
@@ -526,8 +550,15 @@ def section_subgroups(ctx: ReportContext) -> str:
         rows = "".join(f"<tr><td>{_e(r['group'])}</td><td class='num'>{_n(ctx, r['n'])}</td>"
                        f"<td class='num'>{r['estimate']:+.1f}</td><td>{_ci(r['ci_low'], r['ci_high'])}</td>"
                        f"<td>{_e(r['verdict'])}</td></tr>" for r in s.rows)
+        if s.interaction_p is not None:
+            differ = s.interaction_p < ctx.protocol.alpha
+            parts.append(f"<p>Test that the effect is the same in every group (Cochran's Q): p = "
+                         f"{s.interaction_p:.2f}; " + ("the groups' effects differ." if differ else
+                                                        "no evidence that the effect differs between groups.")
+                         + "</p>")
         parts.append(f"<table class='counts'><thead><tr><th>Group</th><th>Young people</th><th>Estimate{unit}"
-                     f"</th><th>95% interval</th><th>Reading</th></tr></thead><tbody>{rows}</tbody></table>")
+                     f"</th><th>{100 * (1 - ctx.protocol.alpha):.4g}% interval</th><th>Reading</th></tr></thead>"
+                     f"<tbody>{rows}</tbody></table>")
     return "".join(parts)
 
 

@@ -125,8 +125,9 @@ def ratio_estimate(name: str, log_est: float, se: float, *, alpha: float, df: fl
     """Estimate on the ratio scale (CI exponentiated, se kept on the log scale)."""
     if not (np.isfinite(log_est) and np.isfinite(se) and se > 0):
         return Estimate(name, float(np.exp(log_est)) if np.isfinite(log_est) else float("nan"), float("nan"),
-                        float("nan"), float("nan"), float("nan"), scale, method, df)
+                        float("nan"), float("nan"), float("nan"), scale, method, df, 1 - alpha)
     c = critical(alpha, df)
     return Estimate(name=name, estimate=float(np.exp(log_est)), se=float(se),
                     ci_low=float(np.exp(log_est - c * se)), ci_high=float(np.exp(log_est + c * se)),
-                    p_value=p_value(log_est / se, df), scale=scale, method=method, df=df)
+                    p_value=p_value(log_est / se, df), scale=scale, method=method, df=df,
+                    level=1 - alpha)

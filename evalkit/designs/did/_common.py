@@ -65,7 +65,7 @@ def t_estimate(name: str, est: float, se: float, df: float | None, *, alpha: flo
         p = 2 * stats.t.sf(abs(est / se), df) if se > 0 else float("nan")
     return Estimate(name=name, estimate=float(est), se=float(se), ci_low=float(est - q * se),
                     ci_high=float(est + q * se), p_value=float(p), scale=scale, method=method,
-                    df=None if df is None else float(df))
+                    df=None if df is None else float(df), level=1 - alpha)
 
 
 @dataclass(frozen=True)

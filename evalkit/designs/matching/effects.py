@@ -132,17 +132,19 @@ def fit_log_poisson(y, X, w, units, replace) -> _Fit:
     return _Fit(np.asarray(res.params), _vcov(X, y - mu, w, w * mu, units, replace, linear=False), np.inf)
 
 
-def _estimate(name, fit, scale, method, ratio=False) -> Estimate:
+def _estimate(name, fit, scale, method, ratio=False, *, alpha: float = 0.05) -> Estimate:
     b, se = float(fit.coef[1]), float(np.sqrt(fit.vcov[1, 1]))
+    level = 1 - alpha
     if ratio:
-        z = stats.norm.ppf(0.975)
+        z = stats.norm.ppf(1 - alpha / 2)
         p = 2 * stats.norm.sf(abs(b / se))
         return Estimate(name=name, estimate=float(np.exp(b)), se=se, ci_low=float(np.exp(b - z * se)),
-                        ci_high=float(np.exp(b + z * se)), p_value=float(p), scale=scale, method=method)
-    q = stats.t.ppf(0.975, fit.df)
+                        ci_high=float(np.exp(b + z * se)), p_value=float(p), scale=scale, method=method,
+                        level=level)
+    q = stats.t.ppf(1 - alpha / 2, fit.df)
     p = 2 * stats.t.sf(abs(b / se), fit.df)
     return Estimate(name=name, estimate=b, se=se, ci_low=float(b - q * se), ci_high=float(b + q * se), p_value=float(p),
-                    scale=scale, method=method, df=fit.df)
+                    scale=scale, method=method, df=fit.df, level=level)
 
 
 def evidence_from_balance(balance: BalanceResult) -> EvidenceLevel:
@@ -156,7 +158,7 @@ def evidence_from_balance(balance: BalanceResult) -> EvidenceLevel:
 
 def estimate_att(data: pd.DataFrame, match_result: MatchResult, *, outcome: str, kind: str,
                  covariates_adjust: list[str] | None = None,
-                 balance: BalanceResult | None = None) -> MatchedEffectResult:
+                 balance: BalanceResult | None = None, alpha: float = 0.05) -> MatchedEffectResult:
     """ATT of the intervention on ``outcome`` in the matched sample.
 
     Parameters
@@ -167,7 +169,11 @@ def estimate_att(data: pd.DataFrame, match_result: MatchResult, *, outcome: str,
         Covariates added to the outcome model (regression adjustment).
     balance
         A balance table to set the evidence level; computed if omitted.
+    alpha
+        1 - confidence level of the intervals (0.05: 95% intervals, as R ``confint``'s default).
     """
+    if not 0 < alpha < 1:
+        raise SpecError(f"alpha must be between 0 and 1 (got {alpha!r}); 0.05 gives 95% intervals.")
     if kind not in _KINDS:
         raise SpecError(f"kind must be one of {', '.join(_KINDS)}, not {kind!r}.")
     adj = tuple(covariates_adjust or ())
@@ -193,22 +199,22 @@ def estimate_att(data: pd.DataFrame, match_result: MatchResult, *, outcome: str,
     ests: list[Estimate] = []
     per_100 = None
     if kind == "continuous":
-        ests.append(_estimate("difference in means", lin, "mean difference", se_method + adj_txt))
+        ests.append(_estimate("difference in means", lin, "mean difference", se_method + adj_txt, alpha=alpha))
     else:
         _no_variation(y, outcome)
         pois = fit_log_poisson(y, X, w, units, replace)
         if kind == "binary":
-            ests.append(_estimate("risk difference", lin, "risk difference", se_method + adj_txt))
+            ests.append(_estimate("risk difference", lin, "risk difference", se_method + adj_txt, alpha=alpha))
             ests.append(_estimate("risk ratio", pois, "risk ratio", "log-link quasi-Poisson; " + se_method + adj_txt,
-                                  ratio=True))
+                                  ratio=True, alpha=alpha))
             rd = ests[0]
             counterfactual = m1 - rd.estimate
             per_100 = {"participants": 100 * m1, "had they not taken part": 100 * counterfactual,
                        "difference": 100 * rd.estimate, "difference_ci": (100 * rd.ci_low, 100 * rd.ci_high)}
         else:
-            ests.append(_estimate("difference in mean count", lin, "mean difference", se_method + adj_txt))
+            ests.append(_estimate("difference in mean count", lin, "mean difference", se_method + adj_txt, alpha=alpha))
             ests.append(_estimate("rate ratio", pois, "rate ratio", "log-link quasi-Poisson; " + se_method + adj_txt,
-                                  ratio=True))
+                                  ratio=True, alpha=alpha))
     bal = balance or balance_table(data, match_result)
     return MatchedEffectResult(
         outcome=outcome, kind=kind, estimates=tuple(ests), n_treated=int(t.sum()), n_control=int((t == 0).sum()),

@@ -140,7 +140,8 @@ def _default_grid(duration: np.ndarray) -> np.ndarray:
 
 
 def survival_att(data: pd.DataFrame, match_result: MatchResult, *, duration: str, event: str,
-                 times: list[float] | None = None, balance: BalanceResult | None = None) -> SurvivalResult:
+                 times: list[float] | None = None, balance: BalanceResult | None = None,
+                 alpha: float = 0.05) -> SurvivalResult:
     """Kaplan–Meier curves (weighted) and Cox hazard ratio of participants vs matched comparisons.
 
     Parameters
@@ -149,7 +150,11 @@ def survival_att(data: pd.DataFrame, match_result: MatchResult, *, duration: str
         Follow-up time (> 0) and event indicator (1 = reoffended, 0 = censored).
     times
         Grid at which survival is reported (default: deciles/quartiles of follow-up).
+    alpha
+        1 - confidence level of the hazard ratio's Wald interval (0.05: 95%).
     """
+    if not 0 < alpha < 1:
+        raise InsufficientDataError(f"alpha must be between 0 and 1 (got {alpha!r}); 0.05 gives 95% intervals.")
     frame, units = _matched_frame(data, match_result, [duration, event])
     df = pd.DataFrame({"T": frame[duration].to_numpy(float), "E": frame[event].to_numpy(float),
                        "A": units["treated"].to_numpy(float), "w": units["weight"].to_numpy(float)})
@@ -168,12 +173,12 @@ def survival_att(data: pd.DataFrame, match_result: MatchResult, *, duration: str
     inv_info = float(cph.variance_matrix_.iloc[0, 0])
     b = _polish(df, b, inv_info)
     se = _robust_se(df, b, inv_info, clusters)
-    z = stats.norm.ppf(0.975)
+    z = stats.norm.ppf(1 - alpha / 2)
     hr = Estimate(name="hazard ratio", estimate=float(np.exp(b)), se=se, ci_low=float(np.exp(b - z * se)),
                   ci_high=float(np.exp(b + z * se)), p_value=float(2 * stats.norm.sf(abs(b / se))),
                   scale="hazard ratio",
                   method="Cox PH (Efron ties), matching weights, robust SE"
-                         + ("" if replace else " clustered by matched set"))
+                         + ("" if replace else " clustered by matched set"), level=1 - alpha)
     grid = np.asarray(times, float) if times is not None else _default_grid(df["T"].to_numpy())
     surv = {}
     for g in (1, 0):

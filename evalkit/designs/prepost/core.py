@@ -232,12 +232,12 @@ def prepost_continuous(
     mean_change = float(np.mean(diff))
     se = float(np.std(diff, ddof=1)) / math.sqrt(n)
     t_est = Estimate("Mean change", mean_change, se, float(ci.low), float(ci.high), float(tt.pvalue),
-                     "mean difference", "t interval", df=float(n - 1))
+                     "mean difference", "t interval", df=float(n - 1), level=conf)
     t_test = TestResult("Paired t-test", float(tt.statistic), float(n - 1), float(tt.pvalue), "paired t-test",
                         t_est.name)
     sr = signed_rank_test(diff, conf_level=conf)
     w_est = Estimate("Pseudo-median change (Hodges-Lehmann)", sr.estimate, math.nan, sr.ci_low, sr.ci_high,
-                     sr.p_value, "median difference", "Walsh averages")
+                     sr.p_value, "median difference", "Walsh averages", level=conf)
     w_test = TestResult("Wilcoxon signed-rank test (V)", sr.statistic, None, sr.p_value, sr.method, w_est.name)
     if sr.note:
         warnings.append(f"Wilcoxon: {sr.note}.")
@@ -330,9 +330,9 @@ def prepost_binary(
     lo_post, hi_post = wilson_interval(table.both_yes + table.no_to_yes, n, conf)
     estimates = (
         Estimate("Change in proportion", delta, math.nan, low, high, mc.p_exact, "risk difference",
-                 "Newcombe (1998) method 10 interval"),
-        Estimate("Proportion before", p_pre, math.nan, lo_pre, hi_pre, math.nan, "proportion", "Wilson interval"),
-        Estimate("Proportion after", p_post, math.nan, lo_post, hi_post, math.nan, "proportion", "Wilson interval"),
+                 "Newcombe (1998) method 10 interval", level=conf),
+        Estimate("Proportion before", p_pre, math.nan, lo_pre, hi_pre, math.nan, "proportion", "Wilson interval", level=conf),
+        Estimate("Proportion after", p_post, math.nan, lo_post, hi_post, math.nan, "proportion", "Wilson interval", level=conf),
     )
     tests = (
         TestResult("McNemar exact test", float(table.yes_to_no), None, mc.p_exact,
