@@ -191,3 +191,52 @@ def test_offence_mix_counts_proven_offences_in_the_window_by_hand():
     with pytest.raises(MissingDataError, match="no proven offence"):
         offence_group_mix(offences, index2, followup_months=12, waiting_months=6,
                           proven_outcomes=["caution", "conviction"], weight="w")
+
+
+# --------------------------------------------------------------------------- in the analysis and the report
+def _small_tables(ids: list[str], pool_n: int = 1500) -> dict:
+    from evalkit.data.load import load_tables
+
+    root = Path(__file__).resolve().parents[1] / "synthetic_data"
+    if not any(root.glob("participants.*")):
+        pytest.skip("synthetic_data not generated")
+    tables = load_tables(root)
+    out = dict(tables)
+    part = tables["participants"]
+    out["participants"] = part.loc[part["intervention_id"].isin(ids)].copy()
+    pool = tables["comparison_pool"].sort_values("person_id")
+    out["comparison_pool"] = pool.groupby("pool_source", group_keys=False).head(pool_n).copy()
+    people = set(out["participants"]["person_id"]) | set(out["comparison_pool"]["person_id"])
+    out["offences"] = tables["offences"].loc[tables["offences"]["person_id"].isin(people)].copy()
+    return out
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_analysis_costs_the_reoffending_rate_and_the_report_shows_it(table):
+    from evalkit.analysis import data as ad
+    from evalkit.analysis.runner import analyse_intervention, findings_dict
+    from evalkit.protocol import load_protocol
+    from evalkit.report.render import value_line
+    from evalkit.value import ValueForMoney
+
+    small = _small_tables(["INT03"])
+    p = load_protocol(Path(__file__).resolve().parents[1] / "protocols" / "INT03.yaml")
+    a = analyse_intervention(p, small)
+    v = a.value
+    assert isinstance(v, ValueForMoney) and v.kind == "rate" and v.outcome == "reoffending_12m"
+    o = next(x for x in a.outcomes if x.design == "matched" and x.outcome == "reoffending_12m")
+    cost_pp = 120000 / len(ad.population(p, small))
+    assert v.cost_per_participant == pytest.approx(cost_pp, rel=1e-12)
+    # The arithmetic of example C, on the analysis's own numbers.
+    expected = -o.estimate.estimate * v.offences_per_reoffender * v.cost_of_offence / cost_pp
+    assert v.bcr.point == pytest.approx(expected, rel=1e-12)
+    assert 0 < v.uncosted_share < 1 and v.cost_of_offence > 0
+    # Row order never changes the value.
+    shuffled = {k: d.sample(frac=1.0, random_state=4) if isinstance(d, pd.DataFrame) and len(d) else d
+                for k, d in small.items()}
+    assert analyse_intervention(p, shuffled).value.bcr == v.bcr
+    found = findings_dict(a, p)["value"]
+    assert found["line"] == v.line() and found["short"] == v.short()
+    assert (found["bcr"]["point"] is None) == (not v.conclusive)
+    html = value_line(a)
+    assert "Value for money:" in html and "How the value was worked out" in html and "Research Report 99" in html

@@ -66,7 +66,8 @@ def findings_dict(a: InterventionAnalysis, protocol: Protocol) -> dict:
                 prim[key]["df"] = None
         if is_small(n, t):
             prim["n"] = None
-    return {"primary": prim, "outcomes": outcomes, "limitations": list(a.limitations),
+    value = a.value.as_json() if getattr(a, "value", None) is not None else None
+    return {"primary": prim, "outcomes": outcomes, "limitations": list(a.limitations), "value": value,
             "disclosure_threshold": t, "min_n_significance": protocol.min_n_significance}
 
 

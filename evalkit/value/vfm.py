@@ -104,6 +104,16 @@ class ValueForMoney(ResultMixin):
                 f"person ({pct} range {_money(-self.benefit.high)} to {_money(-self.benefit.low)}) on top of "
                 f"the {_money(self.incremental_cost)} it cost.")
 
+    def short(self) -> str:
+        """A table cell: crime costs avoided per £1 spent (a range only, when inconclusive)."""
+        b = self.bcr
+        if not math.isfinite(b.low) or not math.isfinite(b.high):
+            return "–"
+        rng = f"{_pounds_per_pound(b.low)} to {_pounds_per_pound(b.high)}"
+        if not self.conclusive:
+            return f"{rng} per £1 (uncertain)"
+        return f"{_pounds_per_pound(b.point)} per £1 ({rng})"
+
     def assumptions(self) -> str:
         """How the value was worked out, in one paragraph."""
         hz = ("only the follow-up year that was measured" if self.horizon_years == 1
@@ -146,7 +156,7 @@ class ValueForMoney(ResultMixin):
                 "uncosted_share": _finite(self.uncosted_share), "offences_averted": rng(self.offences_averted),
                 "benefit": rng(self.benefit), "bcr": rng(self.bcr), "net_benefit": rng(self.net_benefit),
                 "prob_pays": _finite(self.prob_pays), "break_even": _finite(self.break_even),
-                "price_year": self.price_year, "level": self.level, "line": self.line()}
+                "price_year": self.price_year, "level": self.level, "line": self.line(), "short": self.short()}
 
 
 def _finite(v: float) -> float | None:
