@@ -158,7 +158,7 @@ def implementation(protocol: Any, tables: dict, people: pd.DataFrame, *, interve
     reach: dict = {}
     cohort = _cohort(tables)
     if cohort is not None:
-        from evalkit.report.sections import age_band
+        from evalkit.labels import age_band
 
         bands = age_bands or protocol.age_bands
         p = people.assign(age_band=age_band(people["age"], bands)) if "age" in people else people

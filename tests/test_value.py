@@ -214,7 +214,8 @@ def _small_tables(ids: list[str], pool_n: int = 1500) -> dict:
 @pytest.mark.filterwarnings("ignore")
 def test_analysis_costs_the_reoffending_rate_and_the_report_shows_it(table):
     from evalkit.analysis import data as ad
-    from evalkit.analysis.runner import analyse_intervention, findings_dict
+    from evalkit.analysis.runner import analyse_intervention
+    from evalkit.report.findings import findings_dict
     from evalkit.protocol import load_protocol
     from evalkit.report.render import value_line
     from evalkit.value import ValueForMoney

@@ -31,8 +31,7 @@ def intervention_report() -> nbformat.NotebookNode:
         "seed = None                              # None: the protocol's seed",
         metadata={"tags": ["parameters"]})
     calls = ["title", "headline", "participation", "implementation", "profile", "design", "balance", "results",
-             "subgroups",
-             "sensitivity", "limitations", "appendix", "save_findings"]
+             "subgroups", "sensitivity", "limitations", "appendix", "save_findings"]
     return _nb([
         new_markdown_cell("# Intervention evaluation report\n\nEvery cell calls `evalkit.report.sections`; "
                           "the notebook holds no statistics. Render it with `evalkit report`."),
@@ -52,8 +51,7 @@ def portfolio_summary() -> nbformat.NotebookNode:
         'output_dir = "."',
         metadata={"tags": ["parameters"]})
     calls = ["portfolio_title", "portfolio_overview", "portfolio_forest", "portfolio_value", "portfolio_theory",
-             "portfolio_reach",
-             "portfolio_commissioning", "portfolio_appendix"]
+             "portfolio_reach", "portfolio_commissioning", "portfolio_appendix"]
     return _nb([
         new_markdown_cell("# Portfolio summary\n\nEvery cell calls `evalkit.report.sections`; "
                           "the notebook holds no statistics."),

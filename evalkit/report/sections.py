@@ -398,7 +398,8 @@ def portfolio_appendix(pctx: PortfolioContext) -> Section:
 #: The intervention report's sections in reading order: what ``notebooks/intervention_report.ipynb`` calls, one
 #: cell each (``save_findings`` writes ``findings.json`` and shows nothing).
 REPORT_SECTIONS: dict[str, Callable[[ReportContext], Section]] = {
-    "title": title, "headline": headline, "participation": participation, "profile": profile, "design": design,
+    "title": title, "headline": headline, "participation": participation, "implementation": implementation,
+    "profile": profile, "design": design,
     "balance": balance, "results": results, "subgroups": subgroups, "sensitivity": sensitivity,
     "limitations": limitations, "appendix": appendix, "save_findings": save_findings,
 }
@@ -406,7 +407,8 @@ REPORT_SECTIONS: dict[str, Callable[[ReportContext], Section]] = {
 #: The portfolio summary's sections in reading order (``notebooks/portfolio_summary.ipynb``).
 PORTFOLIO_SECTIONS: dict[str, Callable[[PortfolioContext], Section]] = {
     "portfolio_title": portfolio_title, "portfolio_overview": portfolio_overview,
-    "portfolio_forest": portfolio_forest, "portfolio_value": portfolio_value, "portfolio_reach": portfolio_reach,
+    "portfolio_forest": portfolio_forest, "portfolio_value": portfolio_value, "portfolio_theory": portfolio_theory,
+    "portfolio_reach": portfolio_reach,
     "portfolio_commissioning": portfolio_commissioning, "portfolio_appendix": portfolio_appendix,
 }
 
@@ -417,7 +419,6 @@ __all__ = [
     "portfolio_value", "portfolio_theory", "portfolio_reach", "portfolio_commissioning", "portfolio_appendix",
     "Section", "ReportContext", "load_context", "data_fingerprint", "figure_html", "html_of", "title", "headline",
     "participation", "implementation", "profile", "design", "balance", "results", "subgroups", "sensitivity",
-    "limitations",
-    "appendix", "findings", "save_findings", "attrition_steps", "profile_tables", "age_band", "age_band_labels",
+    "limitations", "appendix", "findings", "save_findings", "attrition_steps", "profile_tables", "age_band", "age_band_labels",
     "package_versions", "DESIGN_WORDS",
 ]
