@@ -180,7 +180,7 @@ def evidence_map(toc: TheoryOfChange, protocols: Iterable[Any], findings: Iterab
         f = found.get(p.intervention_id)
         if not f:
             continue
-        best: dict[tuple[str, str], Evidence] = {}
+        best: dict[str, tuple[tuple, Evidence]] = {}
         for o in f.get("outcomes", []):
             if not o.get("ok"):
                 continue
@@ -189,11 +189,12 @@ def evidence_map(toc: TheoryOfChange, protocols: Iterable[Any], findings: Iterab
                     continue
                 e = Evidence(p.intervention_id, p.title, str(o.get("label") or o.get("outcome")),
                              str(o.get("verdict")), int(o.get("sms") or 0))
-                # One entry per intervention and outcome: its strongest design.
-                k = (key, e.outcome_label.split(" in ")[0])
-                if k not in best or e.sms > best[k].sms:
-                    best[k] = e
-        for (key, _), e in best.items():
+                # One entry per intervention and ToC outcome: the primary outcome's strongest design, else the
+                # strongest design of any outcome tagged to it (a clear verdict before an unclear one).
+                rank = (bool(o.get("primary")), e.sms, e.verdict in ("improved", "worse"))
+                if key not in best or rank > best[key][0]:
+                    best[key] = (rank, e)
+        for key, (_, e) in best.items():
             ev[key].append(e)
     return EvidenceMap(toc, {k: tuple(v) for k, v in ev.items()}, {k: tuple(v) for k, v in by_priority.items()})
 
@@ -236,13 +237,14 @@ def theory_html(emap: EvidenceMap) -> str:
 def _row(item: TocItem, evidence: tuple[Evidence, ...]) -> str:
     e = html.escape
     if evidence:
-        cells = "; ".join(f"<span class='{_VERDICT_CLASS.get(x.verdict, 'neutral')}'>{e(x.intervention_id)} "
-                          f"{e(x.verdict)} (SMS {x.sms})</span>" for x in sorted(evidence, key=lambda x: x.intervention_id))
+        cells = "; ".join(f"<span class='{_VERDICT_CLASS.get(x.verdict, 'neutral')}' title='{e(x.outcome_label)}'>"
+                          f"{e(x.intervention_id)} {e(x.verdict)} (SMS {x.sms})</span>"
+                          for x in sorted(evidence, key=lambda x: x.intervention_id))
         counts = {}
         for x in evidence:
             counts[x.verdict] = counts.get(x.verdict, 0) + 1
         summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
-        body = f"{cells}<br/><span class='small'>{e(summary)}</span>"
+        body = f"<span class='small'>{e(summary)}:</span> {cells}"
     else:
         body = "<b>no evidence yet</b>"
     return f"<tr><td>{e(item.label)}</td><td>{e(item.domain)}</td><td>{body}</td></tr>"

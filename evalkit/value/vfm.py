@@ -112,6 +112,8 @@ class ValueForMoney(ResultMixin):
         rng = f"{_pounds_per_pound(b.low)} to {_pounds_per_pound(b.high)}"
         if not self.conclusive:
             return f"{rng} per £1 (uncertain)"
+        if not self.beneficial:
+            return f"offending rose: {_pounds_per_pound(b.point)} per £1 ({rng})"
         return f"{_pounds_per_pound(b.point)} per £1 ({rng})"
 
     def assumptions(self) -> str:
