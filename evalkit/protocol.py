@@ -219,6 +219,8 @@ class ValueSettings(_Strict):
     price_year: str | None = Field(None, description="Price year for the unit costs, e.g. 2020/21 (needs deflator).")
     deflator: str | None = Field(None, description="CSV with columns year,index (e.g. GDP deflators).")
     unit_costs: str | None = Field(None, description="Unit-cost YAML (default: Home Office RR99 values).")
+    not_costed: list[str] = Field(["homicide"], description="Offence groups counted as £0 (default homicide: one "
+                                  "homicide in a small comparison group would set the average cost on its own).")
 
     @model_validator(mode="after")
     def _deflator(self) -> "ValueSettings":

@@ -139,6 +139,16 @@ def test_worked_example_d_inflation_and_window(tmp_path, table):
         read_deflator(path)
 
 
+def test_groups_not_costed_count_as_zero_and_are_said(table):
+    mix = {"homicide": 0.01, "violence_with_injury": 0.49, "theft_offences": 0.5}
+    kw = dict(kind="count", mix=mix, table=table, cost_per_participant=1500, n=100)
+    with_h = value_for_money(_estimate(-0.5, 0.1), **kw)
+    without = value_for_money(_estimate(-0.5, 0.1), not_costed=("homicide",), **kw)
+    assert with_h.cost_of_offence == pytest.approx(0.01 * 3217740 + 0.49 * 14050)
+    assert without.cost_of_offence == pytest.approx(0.49 * 14050) and without.uncosted_share == pytest.approx(0.51)
+    assert "Not costed by the protocol's value settings: homicide." in without.assumptions()
+
+
 def test_cost_per_offence_normalises_shares_and_rejects_unknown_groups():
     assert cost_per_offence({"a": 2, "b": 2}, {"a": 100.0, "b": None}) == 50.0
     with pytest.raises(SpecError, match="no entry in offence_group_costs"):

@@ -202,6 +202,7 @@ def intervention_value(protocol: Any, tables: dict, people: pd.DataFrame, outcom
             offences_per_reoffender=mix.offences_per_reoffender, business_as_usual=s.business_as_usual_per_person or 0,
             window_months=o.followup_months, horizon_years=s.horizon_years, persistence=s.persistence,
             discount_rate=s.discount_rate, price_year=s.price_year, deflator=deflator,
+            not_costed=tuple(s.not_costed),
             level=1 - protocol.alpha, seed=protocol.seed)
     except EvalkitError as exc:
         return NotMonetised(str(exc).rstrip("."), per_person)

@@ -131,6 +131,8 @@ class ValueForMoney(ResultMixin):
                      f"{self.offences_per_reoffender:.2f} proven offences per person who reoffended.")
         if self.business_as_usual:
             text += f" Cost is over business as usual ({_money(self.business_as_usual)} per young person)."
+        for note in self.notes:
+            text += f" {note[:1].upper()}{note[1:]}."
         if self.unverified_share > 0:
             text += (f" {100 * self.unverified_share:.0f}% of the costed offences use a unit cost not yet "
                      "checked against a second copy of the source.")
@@ -192,7 +194,7 @@ def value_for_money(estimate: Estimate, *, kind: Kind, mix: Mapping[str, float],
                     window_months: float = 12.0, horizon_years: float = 1.0, persistence: float = 1.0,
                     discount_rate: float = ar.GREEN_BOOK_DISCOUNT_RATE, level: float | None = None,
                     price_year: str | None = None, deflator: Mapping[str, float] | None = None,
-                    draws: int = 10_000, seed: int = 2021) -> ValueForMoney:
+                    not_costed: tuple[str, ...] = (), draws: int = 10_000, seed: int = 2021) -> ValueForMoney:
     """Value for money from an offending effect (see the module docstring).
 
     Parameters
@@ -210,6 +212,9 @@ def value_for_money(estimate: Estimate, *, kind: Kind, mix: Mapping[str, float],
         Participants the estimate is about.
     price_year, deflator
         Express unit costs at ``price_year`` prices with the deflator series (default: the table's own year).
+    not_costed
+        Offence groups counted as £0 whatever the table says (e.g. homicide: one homicide in a small comparison
+        group would set the average cost of an offence on its own).
     level
         Interval level (default: the estimate's ``level`` if it has one, else 0.95).
     """
@@ -220,12 +225,13 @@ def value_for_money(estimate: Estimate, *, kind: Kind, mix: Mapping[str, float],
     unit: dict[str, float | None] = {}
     for group in mix:
         uc = table.cost_of_group(group)
-        if uc is None:
+        if uc is None or group in not_costed:
             unit[group] = None
         else:
             unit[group] = uc.value if year == base_year else inflate(uc.value, base_year, year, deflator or {})
     c_off = ar.cost_per_offence(mix, unit)
     costed = {g: s for g, s in mix.items() if unit[g] is not None}
+    excluded = sorted(g for g in not_costed if mix.get(g, 0) > 0)
     costed_total = sum(costed.values())
     unverified = sum(s for g, s in costed.items() if not table.cost_of_group(g).is_verified)  # type: ignore[union-attr]
     lvl = level if level is not None else float(getattr(estimate, "level", None) or 0.95)
@@ -257,6 +263,8 @@ def value_for_money(estimate: Estimate, *, kind: Kind, mix: Mapping[str, float],
     if kind == "rate":
         be = be / offences_per_reoffender  # type: ignore[operator]
     notes = []
+    if excluded:
+        notes.append("not costed by the protocol's value settings: " + ", ".join(g.replace("_", " ") for g in excluded))
     if cost <= 0:
         notes.append("the cost over business as usual is not positive, so no ratio is given")
     return ValueForMoney(
