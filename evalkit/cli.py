@@ -286,6 +286,20 @@ def pseudonymise(file: Path, out_file: Path, key_file: Path | None) -> None:
 
 
 @cli.command()
+@click.argument("protocol", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--data-cutoff", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Date the data extract ends (default: the protocol's population.data_end).")
+@click.option("--force", is_flag=True, help="Relock a protocol that is already locked (the report shows the new date).")
+@_friendly
+def lock(protocol: Path, data_cutoff, force: bool) -> None:
+    """Lock PROTOCOL as the pre-registered plan: its hash, the date and the data cut-off, in PROTOCOL.lock.json."""
+    from evalkit.lock import lock_protocol
+
+    target = lock_protocol(protocol, data_cutoff=data_cutoff.date() if data_cutoff else None, force=force)
+    click.echo(f"locked {protocol} -> {target}")
+
+
+@cli.command()
 @click.option("--db", "db_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 @_friendly
 def summary(db_path: Path) -> None:

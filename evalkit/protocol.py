@@ -331,6 +331,39 @@ class Costs(_Strict):
         return self
 
 
+class ValueSettings(_Strict):
+    """How offending effects are costed for value for money (docs/value.md)."""
+
+    outcome: str | None = Field(None, description="Outcome to cost (default: the first reoffending-frequency "
+                                                  "outcome of a matched design, else the first reoffending rate).")
+    horizon_years: float = Field(1.0, gt=0, le=30, description="Years over which averted offences count (1 = only "
+                                                              "the year measured).")
+    persistence: float = Field(1.0, ge=0, le=1, description="Share of the effect that lasts from one year to the "
+                                                           "next.")
+    discount_rate: float = Field(0.035, ge=0, lt=1, description="Annual discount rate (Green Book 3.5%).")
+    business_as_usual_per_person: float | None = Field(None, ge=0, description="Cost per young person of what the "
+                                                       "comparison group received anyway (pounds).")
+    price_year: str | None = Field(None, description="Price year for the unit costs, e.g. 2020/21 (needs deflator).")
+    deflator: str | None = Field(None, description="CSV with columns year,index (e.g. GDP deflators).")
+    unit_costs: str | None = Field(None, description="Unit-cost YAML (default: Home Office RR99 values).")
+    not_costed: list[str] = Field(["homicide"], description="Offence groups counted as £0 (default homicide: one "
+                                  "homicide in a small comparison group would set the average cost on its own).")
+
+    @model_validator(mode="after")
+    def _deflator(self) -> "ValueSettings":
+        if self.price_year and not self.deflator:
+            raise ValueError("price_year is set but deflator is missing")
+        return self
+
+
+class TheoryOfChangeTags(_Strict):
+    """Where the intervention sits in the VRU's theory of change (evalkit/theory_of_change.yaml)."""
+
+    priority: str | None = Field(None, description="Priority key (default: from the intervention type).")
+    outcomes: dict[str, list[str]] = Field(default_factory=dict, description="Outcome name (or area indicator) -> "
+                                           "theory-of-change outcome keys it evidences (default: from its kind).")
+
+
 class Protocol(_Strict):
     """A pre-specified evaluation plan for one intervention (or the VRU as a whole)."""
 
@@ -356,6 +389,8 @@ class Protocol(_Strict):
     min_n_significance: int | None = Field(None, ge=1, validate_default=True, description="Nothing is called "
                                            "significant below this many (default: the VRU configuration's).")
     costs: Costs = Field(default_factory=Costs)
+    value: ValueSettings = Field(default_factory=ValueSettings, description="Value-for-money settings.")
+    theory_of_change: TheoryOfChangeTags | None = Field(None, description="Tags to the VRU's theory of change.")
     seed: int = Field(2021, ge=0)
 
     @field_validator("intervention_type")
@@ -840,8 +875,9 @@ def validate_protocol_against_data(path: str | Path, tables: dict[str, Any], sou
 
 
 __all__ = [
-    "Protocol", "PrePostDesign", "EngagementDesign", "EngagementOutcome", "MatchedDesign", "DiDDesign", "AreaTrendDesign", "AreaDiDDesign",
-    "InstrumentOutcome", "OffendingOutcome", "StatusOutcome", "Population", "Costs", "ProtocolProblem",
+    "Protocol", "PrePostDesign", "EngagementDesign", "EngagementOutcome", "MatchedDesign", "DiDDesign",
+    "AreaTrendDesign", "AreaDiDDesign", "InstrumentOutcome", "OffendingOutcome", "StatusOutcome", "Population",
+    "Costs", "ValueSettings", "TheoryOfChangeTags", "ProtocolProblem",
     "load_protocol", "validate_protocol_file", "protocol_json_schema", "schema_text", "write_protocol_schema",
     "data_problems", "check_data", "validate_protocol_against_data",
 ]

@@ -166,6 +166,7 @@ class InterventionAnalysis(ResultMixin):
     limitations: tuple[str, ...]
     primary: PrimaryResult | None
     notes: tuple[str, ...] = ()
+    value: Any = None  # evalkit.value: ValueForMoney, AreaValue or NotMonetised (aggregates only)
 
     @property
     def title(self) -> str:  # type: ignore[override]

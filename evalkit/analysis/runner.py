@@ -95,6 +95,9 @@ def analyse_intervention(protocol: Protocol, tables: dict[str, pd.DataFrame], *,
             outcomes += run_engagement(protocol, tables, people, d)
     primary_result = choose_primary(protocol, outcomes)
     primary = primary_finding(protocol, primary_result)
+    from evalkit.value.intervention import intervention_value
+
+    value = intervention_value(protocol, tables, people, outcomes, samples, cfg)
     return InterventionAnalysis(
         intervention_id=protocol.intervention_id, intervention_title=protocol.title, outcomes=tuple(outcomes),
         attrition=tuple(attrition_flow(protocol, tables, people, outcomes, first_sample)),
@@ -103,7 +106,7 @@ def analyse_intervention(protocol: Protocol, tables: dict[str, pd.DataFrame], *,
         subgroups=tuple(subgroup_results(protocol, tables, people, primary_result, first_sample)),
         sensitivity=tuple(sensitivity_notes(outcomes, protocol.min_n_significance)),
         limitations=tuple(limitations(protocol, people, outcomes, first_sample)),
-        primary=primary)
+        primary=primary, value=value)
 
 
 # --------------------------------------------------------------------------- primary

@@ -68,7 +68,8 @@ def findings_dict(a: InterventionAnalysis, protocol: Protocol) -> dict:
             prim["n"] = None
             if isinstance(prim.get("finding"), dict):  # the rules only need to know it is below min_n
                 prim["finding"] = {**prim["finding"], "n": None}
-    return {"primary": prim, "outcomes": outcomes, "limitations": list(a.limitations),
+    value = a.value.as_json() if getattr(a, "value", None) is not None else None
+    return {"primary": prim, "outcomes": outcomes, "limitations": list(a.limitations), "value": value,
             "disclosure_threshold": t, "min_n_significance": protocol.min_n_significance}
 
 

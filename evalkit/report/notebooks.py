@@ -30,8 +30,8 @@ def intervention_report() -> nbformat.NotebookNode:
         'output_dir = "."                         # where findings.json is written\n'
         "seed = None                              # None: the protocol's seed",
         metadata={"tags": ["parameters"]})
-    calls = ["title", "headline", "participation", "profile", "design", "balance", "results", "subgroups",
-             "sensitivity", "limitations", "appendix", "save_findings"]
+    calls = ["title", "headline", "participation", "implementation", "profile", "design", "balance", "results",
+             "subgroups", "sensitivity", "limitations", "appendix", "save_findings"]
     return _nb([
         new_markdown_cell("# Intervention evaluation report\n\nEvery cell calls `evalkit.report.sections`; "
                           "the notebook holds no statistics. Render it with `evalkit report`."),
@@ -50,8 +50,8 @@ def portfolio_summary() -> nbformat.NotebookNode:
         'reports_dir = "demo_output"    # where the intervention reports (and their findings.json) are\n'
         'output_dir = "."',
         metadata={"tags": ["parameters"]})
-    calls = ["portfolio_title", "portfolio_overview", "portfolio_forest", "portfolio_value", "portfolio_reach",
-             "portfolio_commissioning", "portfolio_appendix"]
+    calls = ["portfolio_title", "portfolio_overview", "portfolio_forest", "portfolio_value", "portfolio_theory",
+             "portfolio_reach", "portfolio_commissioning", "portfolio_appendix"]
     return _nb([
         new_markdown_cell("# Portfolio summary\n\nEvery cell calls `evalkit.report.sections`; "
                           "the notebook holds no statistics."),

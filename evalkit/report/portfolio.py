@@ -100,7 +100,7 @@ def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
             "category_label": prim.get("category_label", "Improve the evidence"),
             "category_meaning": prim.get("category_meaning", ""), "rule": prim.get("rule", ""),
             "reason": prim.get("reason", "") or ("" if f else "the report was not produced"),
-            "annual_cost": cost, "participants": n_part, "harms": harms,
+            "annual_cost": cost, "participants": n_part, "harms": harms, "value": f.get("value"),
         })
     return pd.DataFrame(rows)
 
@@ -182,13 +182,17 @@ def section_value(pctx: PortfolioContext) -> str:
             per_out, why = f"£{cpo[0]:,.0f} (£{cpo[1]:,.0f} to £{cpo[2]:,.0f})", unit
         rows.append({"ID": r["intervention_id"], "Intervention": r["title"],
                      "Annual cost": f"£{cost:,.0f}" if cost else "–", "Participants": safe_count(n, t),
-                     "Cost per participant": per_part, "Cost per outcome achieved": per_out, "Which outcome": why})
+                     "Cost per participant": per_part, "Cost per outcome achieved": per_out, "Which outcome": why,
+                     "Value for money": (r.get("value") or {}).get("short", "–")})
     return (pd.DataFrame(rows).to_html(index=False, border=0, escape=True)
             + "<p class='small'>– : no significant benefit on the primary outcome. Cost per outcome is shown only "
               "where the primary result is a significant benefit: "
               f"annual cost / (participants × the estimated effect); the range comes from the {_level_text(tab)} "
               "interval. "
-              "For reoffending this is the cost of each additional young person who did not reoffend.</p>")
+              "For reoffending this is the cost of each additional young person who did not reoffend. "
+              "Value for money: crime costs avoided (Home Office unit costs of crime) per £1 "
+              "spent, with its range, or a range alone where the effect is uncertain; area programmes: cost "
+              "per resident and per offence prevented (docs/value.md).</p>")
 
 
 # --------------------------------------------------------------------------- reach

@@ -116,7 +116,30 @@ def section_headline(ctx: ReportContext) -> str | None:
              f"{_e(p.category_meaning)} <span class='rule'>(rule: {_e(p.rule)})</span></p>"
              + _decision_notes(p))
     detail = f"<p class='small'>{_e(p.sentence)}</p>" if p.sentence else ""
-    return found + _other_findings(ctx, a) + facts + detail
+    return found + _other_findings(ctx, a) + value_line(a) + facts + plan_line(ctx) + detail
+
+
+def plan_line(ctx) -> str:
+    """Whether the analysis plan was locked before the data were first loaded (evalkit lock)."""
+    from evalkit.lock import lock_status
+
+    path = getattr(ctx, "protocol_path", None)
+    if path is None:
+        return ""
+    status = lock_status(path, ctx.protocol, getattr(ctx, "data_src", None))
+    return f"<p class='small'><b>Was the plan fixed in advance?</b> {_e(status.sentence())}</p>"
+
+
+def value_line(a: InterventionAnalysis) -> str:
+    """The value-for-money line of the "What we found" box (evalkit.value; a range when inconclusive)."""
+    v = getattr(a, "value", None)
+    if v is None:
+        return ""
+    how = ""
+    if hasattr(v, "assumptions"):
+        how = (f"<details class='small'><summary>How the value was worked out</summary><p>{_e(v.assumptions())} "
+               f"Source: {_e(v.source)}</p></details>")
+    return f"<p class='value'><b>Value for money:</b> {_e(v.line())}</p>{how}"
 
 
 def _decision_notes(p: PrimaryResult) -> str:

@@ -256,6 +256,52 @@ def _versions_html() -> str:
     return f"<p class='versions'>{items}</p>"
 
 
+def _dose_outcome(ctx: ReportContext) -> tuple[pd.Series | None, str, bool]:
+    """The primary outcome per participant for the dose table: (values by person_id, label, is a 0/1 event)."""
+    from evalkit.analysis import data as ad
+    from evalkit.analysis import designs as dz
+
+    if not ctx.protocol.primary_outcomes:
+        return None, "", True
+    o = ctx.protocol.primary_outcomes[0]
+    people = ctx.participants
+    try:
+        if o.kind == "reoffending":
+            out = dz._offending(ctx.protocol, ctx.tables, people, (o.followup_months, o.waiting_months))
+            out = out.loc[out["followup_complete"].astype(bool)]
+            col = ad.OFFENCE_COLUMNS[(o.kind, o.offences)]
+            return out[col].astype(float), f"{o.label or o.name} (share)", True
+        if o.kind == "instrument":
+            wide, _, _ = dz.prepost_frame(ctx.protocol, ctx.tables, people, o)
+            wide = wide.dropna(subset=["pre", "post"])
+            return (wide.set_index("person_id")["post"] - wide.set_index("person_id")["pre"]).astype(float), \
+                f"Change in {o.label or o.name}", False
+    except EvalkitError:
+        return None, "", True
+    return None, "", True
+
+
+def implementation(ctx: ReportContext) -> Section:
+    """How it was delivered: reach, dose, fidelity, completion and outcome by dose (not causal)."""
+    from evalkit.implementation import implementation as delivery
+    from evalkit.implementation import implementation_html
+
+    if ctx.protocol.designs and all(d.type in ("area_trend", "area_did") for d in ctx.protocol.designs):
+        return Section("")
+    y, label, is_rate = _dose_outcome(ctx)
+    imp = delivery(ctx.protocol, ctx.tables, ctx.participants, intervention=ctx.intervention, outcome_by_person=y,
+                   outcome_label=label, outcome_is_rate=is_rate)
+    return _section("How it was delivered", implementation_html(imp, ctx.threshold), threshold=ctx.threshold,
+                    anchor="implementation", lead="Reach against planned places and the young people at risk, "
+                    "how many sessions young people had, and how many completed.")
+
+
+def _lock_html(ctx: ReportContext) -> str:
+    from evalkit.lock import lock_html, lock_status
+
+    return lock_html(lock_status(ctx.protocol_path, ctx.protocol, ctx.data_src))
+
+
 def appendix(ctx: ReportContext) -> Section:
     """The protocol as written, the data fingerprint, package versions and seed."""
     versions = _versions_html()
@@ -270,6 +316,7 @@ def appendix(ctx: ReportContext) -> Section:
         f"<tr><td>Minimum sample for significance</td><td>{ctx.protocol.min_n_significance}</td></tr>"
         f"<tr><td>Rendered</td><td>{when}</td></tr></table>"
         f"<h3>Software</h3>{versions}"
+        f"<h3>Was the plan fixed in advance?</h3>{_lock_html(ctx)}"
         f"<h3>The protocol ({html.escape(ctx.protocol_path.name)})</h3>"
         f"<pre class='protocol'>{html.escape(ctx.protocol_text)}</pre>"
     )
@@ -350,6 +397,17 @@ def portfolio_value(pctx: PortfolioContext) -> Section:
                              "per improved outcome.")
 
 
+def portfolio_theory(pctx: PortfolioContext) -> Section:
+    """The VRU's theory of change: its priorities and outcomes, the evidence for each, and the gaps."""
+    from evalkit.theory import evidence_map, load_theory_of_change, theory_html
+
+    emap = evidence_map(load_theory_of_change(cfg=pctx.cfg), pctx.protocols, pctx.findings)
+    return _section("Where the evidence sits in the theory of change", theory_html(emap), threshold=pctx.threshold,
+                    anchor="theory", lead="Each outcome of the VRU's theory of change, the interventions whose "
+                    "evaluations speak to it (verdict and Maryland SMS level of the strongest design), and the "
+                    "outcomes nothing yet evidences.")
+
+
 def portfolio_reach(pctx: PortfolioContext) -> Section:
     """Reach and equity: participants by group against the cohort at risk."""
     return _portfolio_simple(pctx, portfolio.section_reach, "reach", "Reach and equity", "Who the portfolio reaches, against the young "
@@ -378,7 +436,8 @@ def portfolio_appendix(pctx: PortfolioContext) -> Section:
 #: The intervention report's sections in reading order: what ``notebooks/intervention_report.ipynb`` calls, one
 #: cell each (``save_findings`` writes ``findings.json`` and shows nothing).
 REPORT_SECTIONS: dict[str, Callable[[ReportContext], Section]] = {
-    "title": title, "headline": headline, "participation": participation, "profile": profile, "design": design,
+    "title": title, "headline": headline, "participation": participation, "implementation": implementation,
+    "profile": profile, "design": design,
     "balance": balance, "results": results, "subgroups": subgroups, "sensitivity": sensitivity,
     "limitations": limitations, "appendix": appendix, "save_findings": save_findings,
 }
@@ -386,7 +445,8 @@ REPORT_SECTIONS: dict[str, Callable[[ReportContext], Section]] = {
 #: The portfolio summary's sections in reading order (``notebooks/portfolio_summary.ipynb``).
 PORTFOLIO_SECTIONS: dict[str, Callable[[PortfolioContext], Section]] = {
     "portfolio_title": portfolio_title, "portfolio_overview": portfolio_overview,
-    "portfolio_forest": portfolio_forest, "portfolio_value": portfolio_value, "portfolio_reach": portfolio_reach,
+    "portfolio_forest": portfolio_forest, "portfolio_value": portfolio_value, "portfolio_theory": portfolio_theory,
+    "portfolio_reach": portfolio_reach,
     "portfolio_commissioning": portfolio_commissioning, "portfolio_appendix": portfolio_appendix,
 }
 
@@ -394,9 +454,9 @@ PORTFOLIO_SECTIONS: dict[str, Callable[[PortfolioContext], Section]] = {
 __all__ = [
     "REPORT_SECTIONS", "PORTFOLIO_SECTIONS",
     "PortfolioContext", "load_portfolio", "portfolio_title", "portfolio_overview", "portfolio_forest",
-    "portfolio_value", "portfolio_reach", "portfolio_commissioning", "portfolio_appendix",
+    "portfolio_value", "portfolio_theory", "portfolio_reach", "portfolio_commissioning", "portfolio_appendix",
     "Section", "ReportContext", "load_context", "data_fingerprint", "figure_html", "html_of", "title", "headline",
-    "participation", "profile", "design", "balance", "results", "subgroups", "sensitivity", "limitations",
-    "appendix", "findings", "save_findings", "attrition_steps", "profile_tables", "age_band", "age_band_labels",
+    "participation", "implementation", "profile", "design", "balance", "results", "subgroups", "sensitivity",
+    "limitations", "appendix", "findings", "save_findings", "attrition_steps", "profile_tables", "age_band", "age_band_labels",
     "package_versions", "DESIGN_WORDS",
 ]

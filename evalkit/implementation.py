@@ -1,0 +1,292 @@
+"""Implementation and dose: was the intervention delivered as planned, to whom, and how much?
+
+:func:`implementation` reads what the data contract holds and the outcome
+analysis does not use (planned places, contacts and attendance, completion
+rules, exit reasons, onward referrals, referral dates) and returns an immutable
+:class:`Implementation` of aggregates: reach against planned places, reach
+against the cohort at risk by district, age band and ethnicity (each share with
+a Wilson 95% interval), dosage (sessions attended), fidelity (share reaching
+the intervention's minimum sessions, share of scheduled contacts attended),
+completion, onward referrals taken up, and the primary outcome by dose,
+labelled **not causal** (young people who attend more differ in other ways).
+
+Intention to treat from referral: only possible where the data hold referrals
+that never started; the result says whether they exist and how many.
+:func:`implementation_html` renders it with disclosure control: every count of
+people below the threshold is hidden, and so is any share that would reveal one.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.proportion import proportion_confint
+
+from evalkit.report.disclosure import MARKER, is_small, safe_count, safe_share
+
+
+@dataclass(frozen=True)
+class Share:
+    """k of n with a Wilson interval (proportions)."""
+
+    k: int
+    n: int
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, k: int, n: int, alpha: float = 0.05) -> "Share":
+        if n <= 0:
+            return cls(int(k), int(n), math.nan, math.nan)
+        lo, hi = proportion_confint(int(k), int(n), alpha=alpha, method="wilson")
+        return cls(int(k), int(n), float(lo), float(hi))
+
+    @property
+    def p(self) -> float:
+        return self.k / self.n if self.n else math.nan
+
+    def text(self, threshold: int) -> str:
+        """'80% (74% to 85%)', or the suppression marker when the share would reveal a small count."""
+        shown = safe_share(self.k, self.n, threshold)
+        if shown == MARKER or shown == "–":
+            return shown
+        return f"{shown} ({100 * self.low:.0f}% to {100 * self.high:.0f}%)"
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """Aggregates of delivery for one intervention (counts are raw here; the HTML applies disclosure control)."""
+
+    started: int
+    planned_places: float | None
+    completed: Share
+    min_sessions: float | None
+    reached_min: Share | None
+    sessions_median: float
+    sessions_q1: float
+    sessions_q3: float
+    attended: Share | None
+    contact_types: tuple[tuple[str, int], ...]
+    onward: Share | None
+    onward_taken_up: Share | None
+    reach: dict[str, tuple[tuple[str, int, int, float, float], ...]] = field(default_factory=dict)
+    dose_response: tuple[tuple[str, Share | tuple[float, float, float, int]], ...] = ()
+    dose_outcome: str = ""
+    referred_not_started: int = 0
+    exit_reasons: tuple[tuple[str, int], ...] = ()
+
+
+def _cohort(tables: dict) -> pd.DataFrame | None:
+    pool = tables.get("comparison_pool")
+    if pool is None or "pool_source" not in pool:
+        return None
+    risk = pool.loc[pool["pool_source"] == "at_risk_list"]
+    return risk if len(risk) else None
+
+
+def _age(frame: pd.DataFrame) -> pd.Series:
+    """Age at the index date (whole years), from age_at_index when given, else the date of birth."""
+    born = pd.to_datetime(frame.get("date_of_birth"), errors="coerce")
+    at = pd.to_datetime(frame.get("index_date"), errors="coerce")
+    years = np.floor((at - born).dt.days / 365.25)
+    if "age_at_index" in frame:
+        years = pd.to_numeric(frame["age_at_index"], errors="coerce").fillna(years)
+    return years
+
+
+def _reach_by(part: pd.DataFrame, cohort: pd.DataFrame, column: str, alpha: float
+              ) -> tuple[tuple[str, int, int, float, float], ...]:
+    """(group, participants, cohort at risk, participants' share low, high) per group."""
+    pc = part[column].astype("string").fillna("not known").value_counts()
+    cc = cohort[column].astype("string").fillna("not known").value_counts()
+    n = int(pc.sum())
+    out = []
+    def order(level: str) -> tuple:  # age bands by their first year, other groups alphabetically
+        head = level.split("-")[0]
+        return (0, int(head), "") if head.isdigit() else (1, 0, level)
+
+    for level in sorted(set(pc.index) | set(cc.index), key=order):
+        k = int(pc.get(level, 0))
+        s = Share.of(k, n, alpha)
+        out.append((str(level), k, int(cc.get(level, 0)), s.low, s.high))
+    return tuple(out)
+
+
+def implementation(protocol: Any, tables: dict, people: pd.DataFrame, *, intervention: dict | None = None,
+                   outcome_by_person: pd.Series | None = None, outcome_label: str = "",
+                   outcome_is_rate: bool = True, age_bands: list[int] | None = None) -> Implementation:
+    """Delivery aggregates for ``people`` (the protocol's population of participants).
+
+    ``outcome_by_person`` (indexed by person_id) gives the primary outcome per participant for the
+    dose-response table: a 0/1 event (``outcome_is_rate``) or a change score.
+    """
+    alpha = protocol.alpha
+    inter = intervention or {}
+    ids = set(people["person_id"].astype(str))
+    started = len(people)
+    planned = inter.get("planned_places")
+    planned = float(planned) if planned is not None and not pd.isna(planned) else None
+    completed = Share.of(int((people["exit_reason"] == "completed").sum()), started, alpha)
+    exits = people["exit_reason"].astype("string").fillna("not recorded").value_counts()
+    contacts = tables.get("contacts")
+    sessions = pd.Series(0.0, index=sorted(ids))
+    attended = None
+    types: tuple[tuple[str, int], ...] = ()
+    if contacts is not None and len(contacts):
+        mine = contacts.loc[(contacts["intervention_id"] == protocol.intervention_id)
+                            & contacts["person_id"].astype(str).isin(ids)]
+        att = mine["attended"].astype("boolean").fillna(False).astype(bool)
+        sessions = mine.loc[att].groupby(mine["person_id"].astype(str)).size().reindex(sorted(ids), fill_value=0)
+        sessions = sessions.astype(float)
+        attended = Share.of(int(att.sum()), len(mine), alpha) if len(mine) else None
+        types = tuple((str(k), int(v)) for k, v in mine.loc[att, "contact_type"].value_counts().items())
+    min_sessions = inter.get("completion_min_sessions")
+    min_sessions = float(min_sessions) if min_sessions is not None and not pd.isna(min_sessions) else None
+    reached = Share.of(int((sessions >= min_sessions).sum()), started, alpha) if min_sessions else None
+    onward = taken = None
+    refs = tables.get("onward_referrals")
+    if refs is not None and len(refs):
+        mine = refs.loc[(refs["intervention_id"] == protocol.intervention_id) & refs["person_id"].astype(str).isin(ids)]
+        referred = set(mine["person_id"].astype(str))
+        onward = Share.of(len(referred), started, alpha)
+        taken = Share.of(int(mine["taken_up"].astype("boolean").fillna(False).sum()), len(mine), alpha)
+    reach: dict = {}
+    cohort = _cohort(tables)
+    if cohort is not None:
+        from evalkit.labels import age_band
+
+        bands = age_bands or protocol.age_bands
+        p = people.assign(age_band=age_band(people["age"], bands)) if "age" in people else people
+        c = cohort.assign(age_band=age_band(_age(cohort), bands))
+        for label, col in (("District", "locality"), ("Age", "age_band"), ("Ethnicity", "ethnicity_group")):
+            if col in p and col in c:
+                reach[label] = _reach_by(p, c, col, alpha)
+    dose: list = []
+    if outcome_by_person is not None and min_sessions:
+        y = outcome_by_person.copy()
+        y.index = y.index.astype(str)
+        y = y.dropna()
+        dose_ids = sessions.reindex(y.index).fillna(0)
+        for name, mask in ((f"fewer than {min_sessions:g} sessions", dose_ids < min_sessions),
+                           (f"{min_sessions:g} sessions or more", dose_ids >= min_sessions)):
+            vals = y[mask.to_numpy()]
+            if outcome_is_rate:
+                dose.append((name, Share.of(int(vals.sum()), len(vals), alpha)))
+            else:
+                n = len(vals)
+                m = float(vals.mean()) if n else math.nan
+                half = (float(vals.std(ddof=1)) / math.sqrt(n) * _t(n - 1, alpha)) if n > 1 else math.nan
+                dose.append((name, (m, m - half, m + half, n)))
+    not_started = 0
+    part_all = tables.get("participants")
+    if part_all is not None and "start_date" in part_all:
+        mine = part_all.loc[part_all["intervention_id"] == protocol.intervention_id]
+        not_started = int(mine["start_date"].isna().sum())
+    return Implementation(started=started, planned_places=planned, completed=completed, min_sessions=min_sessions,
+                          reached_min=reached, sessions_median=float(sessions.median()) if len(sessions) else math.nan,
+                          sessions_q1=float(sessions.quantile(0.25)) if len(sessions) else math.nan,
+                          sessions_q3=float(sessions.quantile(0.75)) if len(sessions) else math.nan,
+                          attended=attended, contact_types=types, onward=onward, onward_taken_up=taken, reach=reach,
+                          dose_response=tuple(dose), dose_outcome=outcome_label, referred_not_started=not_started,
+                          exit_reasons=tuple((str(k), int(v)) for k, v in exits.items()))
+
+
+def _t(df: int, alpha: float) -> float:
+    from scipy.stats import t
+
+    return float(t.ppf(1 - alpha / 2, df))
+
+
+# --------------------------------------------------------------------------- HTML
+def implementation_html(imp: Implementation, threshold: int) -> str:
+    """The report section body (disclosure-controlled)."""
+    e = html.escape
+    t = threshold
+    rows = []
+    n = imp.started
+    if imp.planned_places:
+        fill = "" if is_small(n, t) else f" ({100 * n / imp.planned_places:.0f}% of places)"
+        rows.append(("Reach against planned places", f"{safe_count(n, t)} young people started, against "
+                     f"{imp.planned_places:,.0f} planned places{fill}"))
+    rows.append(("Completed", imp.completed.text(t)))
+    if imp.min_sessions and imp.reached_min is not None:
+        rows.append((f"Attended at least the {imp.min_sessions:g} sessions the service counts as a full dose",
+                     imp.reached_min.text(t)))
+    if math.isfinite(imp.sessions_median) and not is_small(n, t):
+        rows.append(("Sessions attended per young person", f"median {imp.sessions_median:g} "
+                     f"(middle half {imp.sessions_q1:g} to {imp.sessions_q3:g})"))
+    if imp.attended is not None:
+        rows.append(("Scheduled contacts attended", imp.attended.text(t) + " (interval ignores that contacts "
+                     "of one young person are alike, so it is too narrow)"))
+    if imp.onward is not None:
+        rows.append(("Referred on to another service", imp.onward.text(t)))
+    if imp.onward_taken_up is not None and imp.onward_taken_up.n:
+        rows.append(("Onward referrals taken up", imp.onward_taken_up.text(t)))
+    table = "".join(f"<tr><td>{e(a)}</td><td>{e(b)}</td></tr>" for a, b in rows)
+    out = [f"<table class='kv'>{table}</table>",
+           "<p class='small'>Percentages have Wilson 95% intervals. Counts below "
+           f"{t} are hidden ({MARKER}), and so is any percentage that would reveal one.</p>"]
+    if imp.contact_types and not is_small(n, t):
+        total = sum(v for _, v in imp.contact_types)
+        kinds = ", ".join(f"{k.replace('_', ' ')} {safe_share(v, total, t)}" for k, v in imp.contact_types)
+        out.append(f"<p>How sessions were delivered: {e(kinds)}.</p>")
+    for label, groups in imp.reach.items():
+        out.append(_reach_table(label, groups, t))
+    if imp.dose_response:
+        out.append(_dose_table(imp, t))
+    if imp.referred_not_started:
+        out.append(f"<p>{safe_count(imp.referred_not_started, t)} young people were referred but never started: "
+                   "the results above are for those who started.</p>")
+    else:
+        out.append("<p class='small'>The data hold no referrals that did not start, so an intention-to-treat "
+                   "estimate from referral cannot be made: every result in this report is for young people who "
+                   "started.</p>")
+    return "".join(out)
+
+
+def _reach_table(label: str, groups: tuple, t: int) -> str:
+    """Participants and the cohort at risk per group, with primary and secondary suppression of both columns."""
+    from evalkit.report.disclosure import suppress_counts
+
+    e = html.escape
+    counts = pd.DataFrame({"Participants": [g[1] for g in groups], "Cohort at risk": [g[2] for g in groups]},
+                          index=[g[0] for g in groups])
+    shown = suppress_counts(counts, threshold=t, totals="row")
+    n_p, n_c = int(counts["Participants"].sum()), int(counts["Cohort at risk"].sum())
+    rows = []
+    for level, k, c, lo, hi in groups:
+        hidden_p = shown.hidden.loc[level, "Participants"] != ""
+        hidden_c = shown.hidden.loc[level, "Cohort at risk"] != ""
+        share = MARKER if hidden_p else (f"{100 * k / n_p:.0f}% ({100 * lo:.0f}% to {100 * hi:.0f}%)" if n_p else "–")
+        cshare = MARKER if hidden_c else (f"{100 * c / n_c:.0f}%" if n_c else "–")
+        rows.append(f"<tr><td>{e(str(level).replace('_', ' '))}</td><td>{e(str(shown.display.loc[level, 'Participants']))}"
+                    f"</td><td>{e(share)}</td><td>{e(cshare)}</td></tr>")
+    return (f"<h3>Reach by {e(label.lower())}</h3><table><thead><tr><th>{e(label)}</th><th>Participants</th>"
+            "<th>Share of participants (95% interval)</th><th>Share of the cohort at risk</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def _dose_table(imp: Implementation, t: int) -> str:
+    e = html.escape
+    rows = []
+    for name, val in imp.dose_response:
+        if isinstance(val, Share):
+            cell = val.text(t)
+            n = val.n
+        else:
+            m, lo, hi, n = val
+            cell = MARKER if is_small(n, t) else f"{m:+.1f} ({lo:+.1f} to {hi:+.1f})"
+        rows.append(f"<tr><td>{e(name)}</td><td>{e(safe_count(n, t))}</td><td>{e(cell)}</td></tr>")
+    return ("<h3>Outcome by dose (not a causal estimate)</h3><p class='category warn'>Young people who attend more "
+            "sessions differ from those who attend fewer in ways that also affect the outcome (motivation, "
+            "stability, risk), so this table does not show what more sessions would achieve.</p>"
+            f"<table><thead><tr><th>Sessions attended</th><th>Young people</th><th>{e(imp.dose_outcome)} "
+            f"(95% interval)</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+__all__ = ["Share", "Implementation", "implementation", "implementation_html"]

@@ -1,0 +1,81 @@
+"""Implementation and dose (evalkit.implementation) on a small frame computed by hand.
+
+The Wilson interval is checked against its closed form (Wilson 1927), written out here, not statsmodels.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from evalkit.implementation import Share, implementation, implementation_html
+from evalkit.protocol import load_protocol
+
+P = load_protocol(Path(__file__).resolve().parents[1] / "protocols" / "INT03.yaml")
+
+
+def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def test_share_is_the_wilson_interval():
+    s = Share.of(31, 80)
+    assert (s.low, s.high) == pytest.approx(wilson(31, 80), abs=1e-12)
+    assert s.text(10) == "39% (29% to 50%)"
+    assert Share.of(5, 80).text(10) == "[c]" and Share.of(75, 80).text(10) == "[c]"  # the rest would be small
+
+
+def _frames(n: int = 40):
+    ids = [f"P{i:016x}" for i in range(n)]
+    people = pd.DataFrame({"person_id": ids, "exit_reason": ["completed"] * 24 + ["disengaged"] * (n - 24),
+                           "age": [12 + (i % 8) for i in range(n)],
+                           "locality": ["Nottingham"] * 30 + ["Ashfield"] * (n - 30),
+                           "ethnicity_group": ["white"] * 25 + ["black"] * 11 + ["asian"] * (n - 36)})
+    # person i attended i % 16 sessions and missed 2
+    rows = []
+    for i, pid in enumerate(ids):
+        rows += [{"person_id": pid, "intervention_id": "INT03", "contact_type": "one_to_one", "attended": True}] * (i % 16)
+        rows += [{"person_id": pid, "intervention_id": "INT03", "contact_type": "one_to_one", "attended": False}] * 2
+    contacts = pd.DataFrame(rows)
+    refs = pd.DataFrame({"person_id": ids[:20], "intervention_id": "INT03", "taken_up": [True] * 15 + [False] * 5})
+    pool = pd.DataFrame({"person_id": [f"Q{i}" for i in range(200)], "pool_source": "at_risk_list",
+                         "index_date": "2020-06-01", "date_of_birth": "2005-01-01",
+                         "locality": ["Nottingham"] * 100 + ["Ashfield"] * 100, "ethnicity_group": "white"})
+    return people, {"contacts": contacts, "onward_referrals": refs, "comparison_pool": pool,
+                    "participants": people.assign(intervention_id="INT03", start_date="2020-05-01")}
+
+
+def test_delivery_aggregates_by_hand():
+    people, tables = _frames()
+    imp = implementation(P, tables, people, intervention={"planned_places": 50, "completion_min_sessions": 12})
+    assert imp.started == 40 and imp.planned_places == 50
+    assert (imp.completed.k, imp.completed.n) == (24, 40)
+    # sessions i % 16 for i = 0..39: 12 or more for i%16 in 12..15 -> 4 + 4 + 4 (i = 12-15, 28-31; 44+ absent)
+    sessions = [i % 16 for i in range(40)]
+    assert imp.reached_min.k == sum(s >= 12 for s in sessions) == 8
+    assert imp.sessions_median == pd.Series(sessions).median()
+    assert (imp.attended.k, imp.attended.n) == (sum(sessions), sum(sessions) + 80)
+    assert (imp.onward.k, imp.onward_taken_up.k, imp.onward_taken_up.n) == (20, 15, 20)
+    district = {g[0]: g[1:3] for g in imp.reach["District"]}
+    assert district == {"Ashfield": (10, 100), "Nottingham": (30, 100)}
+    assert imp.referred_not_started == 0
+
+
+def test_html_hides_small_counts_and_says_dose_is_not_causal():
+    people, tables = _frames()
+    y = pd.Series([1.0] * 15 + [0.0] * 25, index=people["person_id"])
+    imp = implementation(P, tables, people, intervention={"planned_places": 50, "completion_min_sessions": 12},
+                         outcome_by_person=y, outcome_label="Reoffended")
+    page = implementation_html(imp, 10)
+    assert "40 young people started, against 50 planned places (80% of places)" in page
+    assert "not a causal estimate" in page and "intention-to-treat" in page
+    # ethnicity: asian = 4 is hidden, and black = 11 too (secondary: the total 40 would reveal it).
+    eth = page.split("Reach by ethnicity")[1]
+    assert ">asian</td><td>[c]<" in eth and ">black</td><td>[c]<" in eth and "11" not in eth.split("white")[0]
+    assert "Attended at least the 12 sessions" in page
