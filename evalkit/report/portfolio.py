@@ -92,8 +92,16 @@ def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
             "category_meaning": prim.get("category_meaning", ""), "rule": prim.get("rule", ""),
             "reason": prim.get("reason", "") or ("" if f else "the report was not produced"),
             "annual_cost": cost, "participants": n_part, "harms": harms,
+            # as the report published it: a count the report withholds (not only a small one) stays hidden here
+            "participants_shown": published_participants(f, n_part, pctx.threshold),
         })
     return pd.DataFrame(rows)
+
+
+def published_participants(found: dict, n: int, threshold: int) -> str:
+    """Participants who started, as the intervention's own report printed them (``findings.json``)."""
+    shown = found.get("n_participants_shown") if found else None
+    return str(shown) if shown is not None else safe_count(n, threshold)
 
 
 def _num(v: Any) -> float:
@@ -153,19 +161,20 @@ def section_value(pctx: PortfolioContext) -> str:
     for _, r in tab.iterrows():
         cost = r["annual_cost"]
         n = r["participants"]
-        per_part = "–" if not cost else (MARKER if is_small(n, t) else f"£{cost / n:,.0f}" if n else "–")
+        hidden = is_small(n, t) or r["participants_shown"] == MARKER  # a cost per head would reveal the count
+        per_part = "–" if not cost else (MARKER if hidden else f"£{cost / n:,.0f}" if n else "–")
         cpo = cost_per_outcome(r)
         if cpo is None:
             per_out = "–"
             why = ("" if r["reported"] else "not reported")
-        elif is_small(n, t):
+        elif hidden:
             per_out, why = MARKER, "hidden: it would reveal a small number of participants"
         else:
             unit = ("per additional young person not reoffending" if r["scale"] == "risk difference"
                     else "per point of improvement per young person")
             per_out, why = f"£{cpo[0]:,.0f} (£{cpo[1]:,.0f} to £{cpo[2]:,.0f})", unit
         rows.append({"ID": r["intervention_id"], "Intervention": r["title"],
-                     "Annual cost": f"£{cost:,.0f}" if cost else "–", "Participants": safe_count(n, t),
+                     "Annual cost": f"£{cost:,.0f}" if cost else "–", "Participants": r["participants_shown"],
                      "Cost per participant": per_part, "Cost per outcome achieved": per_out, "Which outcome": why})
     return (pd.DataFrame(rows).to_html(index=False, border=0, escape=True)
             + "<p class='small'>– : no significant benefit on the primary outcome. Cost per outcome is shown only "

@@ -9,6 +9,7 @@ it. Figures are matplotlib, embedded as PNG.
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 from typing import Any
@@ -26,7 +27,7 @@ from evalkit.designs.matching import love_plot
 from evalkit.labels import AREA_DESIGNS, DESIGN_PHRASES, DESIGN_WORDS
 from evalkit.report.common import figure_html
 from evalkit.report.context import ReportContext
-from evalkit.report.disclosure import MARKER, is_small, safe_count, safe_flow, safe_steps
+from evalkit.report.disclosure import MARKER, Count, PublishedCounts, is_small, publish_counts, safe_flow, safe_steps
 from evalkit.report.plots import attrition_chevron, forest_plot
 
 AREA = AREA_DESIGNS
@@ -51,7 +52,92 @@ def _ci(lo: float, hi: float, digits: int = 1, unit: str = "") -> str:
 
 
 def _n(ctx: ReportContext, n: int) -> str:
-    return safe_count(n, ctx.threshold)
+    return published(ctx).show(n)
+
+
+# --------------------------------------------------------------------------- the counts a report publishes
+def _controlled(section):
+    """Pass a section's HTML through the report's published counts: no sentence prints a withheld count."""
+    @functools.wraps(section)
+    def wrapper(ctx: ReportContext):
+        body = section(ctx)
+        return None if body is None else published(ctx).html(body)
+    return wrapper
+
+
+def published(ctx: ReportContext) -> PublishedCounts:
+    """The report's one set of published counts (:func:`report_counts`), decided once per report."""
+    cached = getattr(ctx, "_published", None)
+    if cached is None:
+        cached = report_counts(_analysis(ctx), ctx.threshold)
+        ctx._published = cached  # type: ignore[attr-defined] - a per-report cache on the context
+    return cached
+
+
+#: Which count stays shown when one of two must go: the primary result's sample first, then who started.
+PRIORITY = {"primary": 4, "started": 3, "outcome": 2, "step": 1, "referred": 0}
+
+
+def report_counts(a: InterventionAnalysis, threshold: int) -> PublishedCounts:
+    """Every count of people a report on ``a`` can print, with how they nest, decided together.
+
+    The participation flow (each step a subset of its parent), each outcome's participants (a subset of
+    those who started; for before-and-after results, of those with a baseline), the comparison groups
+    (subsets of the whole comparison pool in the profile), the profile's group sizes and the subgroups
+    (disjoint groups adding up to the primary result's participants). See
+    :func:`evalkit.report.disclosure.publish_counts` for the rules.
+    """
+    counts: list[Count] = []
+    keys: set[str] = set()
+
+    def add(key: str, value: int | float, parent: str | None, priority: int) -> str:
+        if key not in keys and value is not None and not (isinstance(value, float) and math.isnan(value)):
+            keys.add(key)
+            counts.append(Count(key, int(value), parent if parent in keys else None, priority))
+        return key
+
+    steps = list(a.attrition)
+    parents = flow_parents([label for label, _ in steps])
+    started = None
+    for k, (label, n) in enumerate(steps):
+        kind = "referred" if k == 0 else "started" if label == "Started in the period" else "step"
+        key = add(f"step:{label}", n, f"step:{steps[parents[k]][0]}" if parents[k] is not None else None,
+                  PRIORITY[kind])
+        started = key if kind == "started" else started
+    pool = None
+    if a.profile is not None and not a.profile.empty:
+        prof = a.profile
+        groups = list(dict.fromkeys(c[0] for c in prof.columns if isinstance(c, tuple)))
+        pool_group = next((g for g in groups if "pool" in g.lower()), None)
+        if pool_group:
+            pool = add(f"profile:{pool_group}", prof[(pool_group, "n")].iloc[0], None, PRIORITY["step"])
+        for g in groups:
+            if g != pool_group:
+                add(f"profile:{g}", prof[(g, "n")].iloc[0], pool if "comparison" in g.lower() else started,
+                    PRIORITY["step"])
+    primary_key = None
+    for o in a.outcomes:
+        if not o.ok:
+            continue
+        if o.design in AREA:  # events in the programme districts, not people; small ones still hidden
+            add(f"events:{o.design}:{o.outcome}", o.n, None, PRIORITY["step"])
+            continue
+        parent = started
+        attrition = getattr(o.result, "attrition", None)
+        if o.design == "prepost" and attrition is not None:
+            parent = add(f"baseline:{o.outcome}", attrition.n_baseline, started, PRIORITY["step"])
+        is_primary = a.primary is not None and o.outcome == a.primary.outcome and o.design == a.primary.design
+        key = add(f"n:{o.design}:{o.outcome}", o.n, parent, PRIORITY["primary" if is_primary else "outcome"])
+        primary_key = key if is_primary else primary_key
+        if o.n_comparison:
+            add(f"comparison:{o.design}:{o.outcome}", o.n_comparison, pool, PRIORITY["outcome"])
+    partitions = []
+    for s in a.subgroups:
+        if not s.rows or primary_key is None:
+            continue
+        parts = [add(f"subgroup:{s.variable}:{r['group']}", r["n"], primary_key, PRIORITY["step"]) for r in s.rows]
+        partitions.append((primary_key, parts))
+    return publish_counts(counts, partitions, threshold)
 
 
 def _is_percent(o: OutcomeResult) -> bool:
@@ -71,6 +157,7 @@ def estimate_text(o: OutcomeResult) -> tuple[str, str]:
 
 
 # --------------------------------------------------------------------------- headline
+@_controlled
 def section_headline(ctx: ReportContext) -> str | None:
     a = _analysis(ctx)
     if a.primary is None:
@@ -179,11 +266,13 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+@_controlled
 def section_participation(ctx: ReportContext) -> str | None:
     a = _analysis(ctx)
     if not a.attrition:
         return None
-    shown = disclosed_steps(list(a.attrition), ctx.threshold)
+    counts = published(ctx)
+    shown = [(label, counts.shown(f"step:{label}")) for label, _ in a.attrition]
     area_only = all(o.design in AREA for o in a.outcomes)
     note = ("<p>This is an area-wide programme: it is judged on whole districts' indicators, not on the young "
             "people recorded as taking part, who are counted here for completeness.</p>" if area_only else "")
@@ -199,6 +288,7 @@ def section_participation(ctx: ReportContext) -> str | None:
 
 
 # --------------------------------------------------------------------------- profile
+@_controlled
 def section_profile(ctx: ReportContext) -> str | None:
     a = _analysis(ctx)
     if a.profile is None or a.profile.empty:
@@ -274,6 +364,7 @@ def profile_hidden(prof: pd.DataFrame, groups: list[str], threshold: int) -> lis
 
 
 # --------------------------------------------------------------------------- design
+@_controlled
 def section_design(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     rows = []
@@ -293,6 +384,7 @@ def section_design(ctx: ReportContext) -> str:
 
 
 # --------------------------------------------------------------------------- balance
+@_controlled
 def section_balance(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     if not a.balance:
@@ -317,6 +409,7 @@ def section_balance(ctx: ReportContext) -> str:
 
 
 # --------------------------------------------------------------------------- results
+@_controlled
 def section_results(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     parts = [_forest(a)] if sum(1 for o in a.outcomes if o.standardised is not None) > 1 else []
@@ -483,6 +576,7 @@ def _did_plot(o: OutcomeResult) -> Figure:
 
 
 # --------------------------------------------------------------------------- subgroups, sensitivity, limitations
+@_controlled
 def section_subgroups(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     if not a.subgroups:
@@ -504,6 +598,7 @@ def section_subgroups(ctx: ReportContext) -> str:
     return "".join(parts)
 
 
+@_controlled
 def section_sensitivity(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     if not a.sensitivity:
@@ -512,6 +607,7 @@ def section_sensitivity(ctx: ReportContext) -> str:
     return f"<ul>{items}</ul>"
 
 
+@_controlled
 def section_limitations(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     if not a.limitations:
@@ -519,6 +615,7 @@ def section_limitations(ctx: ReportContext) -> str:
     return "<ul>" + "".join(f"<li>{_e(t)}</li>" for t in a.limitations) + "</ul>"
 
 
+@_controlled
 def section_appendix(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     std = sorted({o.standardisation for o in a.outcomes if o.standardisation})

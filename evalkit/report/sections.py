@@ -278,19 +278,23 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
             counts[p.intervention_id] = len(ad.population(p, pctx.tables))
         except EvalkitError:
             counts[p.intervention_id] = 0
+    from evalkit.report.portfolio import published_participants
+
+    found = {f.get("intervention_id"): f for f in pctx.findings}
     rows = []
     for p in pctx.protocols:
         if p.intervention_id == "VRU":
             continue
         i = p.intervention_id
         n = int(counts.get(i, 0))
+        shown = published_participants(found.get(i, {}), n, pctx.threshold)  # as its report printed it
         cost = inter.loc[i, "annual_cost"] if i in inter.index and "annual_cost" in inter else None
         status = pctx.statuses.get(i, {}).get("status", "not run")
         link = f"<a href='{i}/{i}.html'>{html.escape(p.title)}</a>" if status == "ok" else html.escape(p.title)
         rows.append({"ID": i, "Intervention": link, "Type": str(p.intervention_type or "").replace("_", " "),
-                     "Participants": safe_count(n, pctx.threshold),
+                     "Participants": shown,
                      "Annual cost": f"£{cost:,.0f}" if cost is not None else "–",
-                     "Cost per participant": (f"£{cost / n:,.0f}" if cost is not None and n >= pctx.threshold
+                     "Cost per participant": (f"£{cost / n:,.0f}" if cost is not None and shown != "[c]" and n
                                               else "[c]" if cost is not None and n else "–"),
                      "Report": status})
     body = pd.DataFrame(rows).to_html(index=False, border=0, escape=False)
