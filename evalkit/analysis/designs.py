@@ -543,7 +543,7 @@ def run_area_trend(protocol: Protocol, tables: dict, design) -> list[OutcomeResu
                 continue
             rr = res.rate_ratio
             n = int(res.period_count)
-            sentence = effect_sentence(outcome=label.lower(), estimate=res.pct_change, ci_low=res.pct_ci_low,
+            sentence = effect_sentence(outcome=lower_first(label), estimate=res.pct_change, ci_low=res.pct_ci_low,
                                        ci_high=res.pct_ci_high, scale="change in the rate", higher_is_better=False,
                                        n=max(n, protocol.min_n_significance), unit="%",
                                        comparison=f"the baseline {design.baseline[0]} to {design.baseline[1]}",
@@ -577,7 +577,7 @@ def run_area_did(protocol: Protocol, tables: dict, design) -> list[OutcomeResult
             rr = Estimate(rr.name, rr.estimate, rr.se, res.bootstrap_ci[0], res.bootstrap_ci[1], res.bootstrap_p,
                           rr.scale, rr.method + "; wild score bootstrap interval and p-value", rr.df)
         n = int(sum(g.get("count", 0) for g in res.group_rates if g.get("group", "").startswith("treated")))
-        sentence = effect_sentence(outcome=label.lower(), estimate=rr.estimate, ci_low=rr.ci_low, ci_high=rr.ci_high,
+        sentence = effect_sentence(outcome=lower_first(label), estimate=rr.estimate, ci_low=rr.ci_low, ci_high=rr.ci_high,
                                    scale="rate ratio (below 1 means the rate fell more where the programme ran)",
                                    higher_is_better=False, n=max(n, protocol.min_n_significance), null=1.0,
                                    comparison="the comparison districts", level=round(100 * (1 - protocol.alpha)),

@@ -22,13 +22,15 @@ from scipy import stats
 
 from evalkit.analysis.narrative import evidence_sentence, fmt_num, judge
 from evalkit.analysis.results import InterventionAnalysis, OutcomeResult, PrimaryResult
-from evalkit.designs.area import event_study_plot, its_plot
+from evalkit.designs.area import its_plot
 from evalkit.designs.matching import love_plot
 from evalkit.labels import AREA_DESIGNS, DESIGN_PHRASES, DESIGN_WORDS
 from evalkit.report.common import figure_html
 from evalkit.report.context import ReportContext
-from evalkit.report.disclosure import MARKER, Count, PublishedCounts, is_small, publish_counts, safe_flow, safe_steps
-from evalkit.report.plots import attrition_chevron, forest_plot
+from evalkit.report.disclosure import (MARKER, Count, PublishedCounts, is_small, publish_counts, safe_flow, safe_steps,
+                                       suppress_counts)
+from evalkit.report.narrative import category_reason, plain_text, reader_reason
+from evalkit.report.plots import attrition_chevron, forest_plot, readable_event_study
 
 AREA = AREA_DESIGNS
 CATEGORY_CLASS = {"expand": "good", "continue": "good", "improve_evidence": "neutral", "redesign": "warn",
@@ -186,9 +188,11 @@ def section_headline(ctx: ReportContext) -> str | None:
         power = (f" To detect a worthwhile effect ({_e(p.minimum_worthwhile)}) reliably, about "
                  f"{math.ceil(p.n_needed):,} young people per group would be needed; "
                  f"this evaluation had {_n(ctx, p.n)}.")
+    why = category_reason(p.category, p.category_meaning, verdict=p.verdict, design=p.design, sms=p.sms,
+                          n_text=_n(ctx, p.n), n_needed=p.n_needed, min_n=ctx.protocol.min_n_significance)
     facts = (f"<p><b>How sure can we be?</b> {_e(sure)} {_e(sig)}{power}</p>"
              f"<p class='category {cls}'><b>What it means for commissioning: {_e(p.category_label)}.</b> "
-             f"{_e(p.category_meaning)} <span class='rule'>(rule: {_e(p.rule)})</span></p>")
+             f"{_e(why)}</p>")
     detail = f"<p class='small'>{_e(p.sentence)}</p>" if p.sentence else ""
     return found + _other_findings(ctx, a) + facts + detail
 
@@ -396,9 +400,16 @@ def section_balance(ctx: ReportContext) -> str:
                 else "After matching, some characteristics still differed by more than")
         parts.append(f"<p>{lead} "
                      f"{bal.threshold:g} standard deviations between the groups"
-                     f"{'' if ok else ': ' + _e(', '.join(bal.unbalanced))}.</p>")
-        parts.append(_fig(love_plot(bal), alt="Balance before and after matching (love plot)"))
-        table = pd.DataFrame([{"Covariate": r["covariate"], "Difference before": f"{r['diff_before']:+.2f}",
+                     f"{'' if ok else ': ' + _e(', '.join(_covariate(c) for c in bal.unbalanced))}.</p>")
+        fig = love_plot(bal)
+        ax = fig.axes[0]
+        ax.set_yticks(ax.get_yticks(), [_covariate(t.get_text()) for t in ax.get_yticklabels()])
+        # the legend above the plot, not over the points
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False, fontsize=8)
+        fig.tight_layout()
+        parts.append(_fig(fig, alt="Balance before and after matching (love plot)"))
+        table = pd.DataFrame([{"Characteristic": _covariate(r["covariate"]),
+                               "Difference before": f"{r['diff_before']:+.2f}",
                                "Difference after": f"{r['diff_after']:+.2f}", "Reading": r["wwc_after"]}
                               for r in bal.table])
         parts.append("<details><summary>Balance table</summary>" + table.to_html(index=False, border=0)
@@ -408,18 +419,47 @@ def section_balance(ctx: ReportContext) -> str:
     return "".join(parts)
 
 
+def _covariate(name: str) -> str:
+    """A matching covariate as a reader says it: 'sex[female]' -> 'Sex: female', 'prior_offences' ->
+    'Prior offences'."""
+    return _cap(plain_text(str(name)))
+
+
 # --------------------------------------------------------------------------- results
 @_controlled
 def section_results(ctx: ReportContext) -> str:
     a = _analysis(ctx)
-    parts = [_forest(a)] if sum(1 for o in a.outcomes if o.standardised is not None) > 1 else []
-    for o in a.outcomes:
+    parts = [_multiple_comparisons(ctx, a)]
+    parts += [_forest(a)] if sum(1 for o in a.outcomes if o.standardised is not None) > 1 else []
+    # the result the headline reports comes first; the rest in the protocol's order
+    for o in sorted(a.outcomes, key=lambda o: not _is_headline(a, o)):
         parts.append(_outcome_block(ctx, o))
     return "".join(parts)
 
 
+def _is_headline(a: InterventionAnalysis, o: OutcomeResult) -> bool:
+    return a.primary is not None and o.outcome == a.primary.outcome and o.design == a.primary.design
+
+
+#: From this many results on, the report says how many would look significant by chance alone.
+MANY_RESULTS = 5
+
+
+def _multiple_comparisons(ctx, a: InterventionAnalysis) -> str:
+    ok = [o for o in a.outcomes if o.ok]
+    if len(ok) < MANY_RESULTS:
+        return ""
+    alpha = ctx.protocol.alpha
+    by_chance = len(ok) * alpha
+    return (f"<p class='note'><b>Reading {len(ok)} results together.</b> Each result is tested at the "
+            f"{100 * alpha:g}% level, so even if nothing had changed about {by_chance:.0f} of the {len(ok)} would be "
+            f"expected to look statistically significant by chance alone. The decision rests on the pre-specified "
+            f"primary outcome{' (first below)' if a.primary is not None else ''}; treat a single significant result "
+            "among the others as a lead to follow up, not as a finding.</p>")
+
+
 def _forest(a: InterventionAnalysis) -> str:
-    rows = [{"label": f"{o.label} ({o.design_label.lower()})"[:70], "estimate": o.standardised.estimate,
+    rows = [{"label": f"{o.label} ({o.design_label.lower()})", "estimate": o.standardised.estimate,
              "ci_low": o.standardised.ci_low, "ci_high": o.standardised.ci_high,
              "annotation": f"SMS {o.sms}"} for o in a.outcomes if o.standardised is not None]
     return _fig(forest_plot(pd.DataFrame(rows), colour_by=None, title="All outcomes on one scale"),
@@ -427,10 +467,17 @@ def _forest(a: InterventionAnalysis) -> str:
 
 
 def _outcome_block(ctx: ReportContext, o: OutcomeResult) -> str:
-    tag = " (primary outcome)" if o.primary else ""
-    head = f"<h3>{_e(o.label)} — {_e(o.design_label.lower())}{tag}</h3>"
-    if not o.ok:
-        return head + f"<p class='failed'>Could not be estimated: {_e(o.reason)}.</p>"
+    a = _analysis(ctx)
+    if _is_headline(a, o):
+        tag = " (primary outcome: the headline result)"
+    elif o.primary:  # the same (or another area's) primary outcome from another design: not the headline
+        tag = f" (primary outcome; the headline uses the {a.primary.design_label.lower()} result)" \
+            if a.primary is not None else " (primary outcome)"
+    else:
+        tag = ""
+    head = f"<h3>{_e(o.label)} — {_e(o.design_label.lower())}{_e(tag)}</h3>"
+    if not o.ok:  # what to fix is for the analyst (appendix), not the commissioner
+        return head + f"<p class='pending'>Could not be estimated: {_e(reader_reason(o.reason))}.</p>"
     est, ci = estimate_text(o)
     level = round(100 * (1 - ctx.protocol.alpha))
     n_txt = _n(ctx, o.n) if o.design not in AREA else f"{_n(ctx, o.n)} events"
@@ -446,6 +493,7 @@ def _outcome_block(ctx: ReportContext, o: OutcomeResult) -> str:
     small_cells = _small_event_counts(ctx, o)
     per100 = o.per_100 if o.per_100 and not small_cells else None
     body = f"<p>{_e(o.sentence)}</p>" + (f"<p class='per100'>{_e(per100)}</p>" if per100 else "")
+    body += _reliable_change(ctx, o)
     fig = "" if small_cells else _outcome_figure(ctx, o)
     if small_cells:
         body += (f"<p class='small'>The rates and curves are not shown: fewer than {ctx.threshold} young people "
@@ -454,6 +502,38 @@ def _outcome_block(ctx: ReportContext, o: OutcomeResult) -> str:
     items = "".join(f"<li>{_e(w)}</li>" for w in notes)
     return head + body + fig + table + (f"<details><summary>Method and notes</summary><ul>{items}</ul></details>"
                                         if items else "")
+
+
+#: Reliable-change categories as a reader says them, in the order shown.
+CHANGE_WORDS = (("reliably_improved", "Reliably improved"), ("no_reliable_change", "No reliable change"),
+                ("reliably_deteriorated", "Reliably deteriorated"))
+
+
+def _reliable_change(ctx: ReportContext, o: OutcomeResult) -> str:
+    """Shares of young people who reliably improved, stayed the same and deteriorated (Jacobson-Truax).
+
+    Shown when the protocol asks (``reliable_change: true``) and the questionnaire's reliability is known. A
+    share with the group size shown gives its count, so the three are disclosure-controlled as a column of
+    counts with its total (a small count, or one the other two would give back, is hidden).
+    """
+    shares = getattr(o.result, "change_shares", None) if o.design == "prepost" else None
+    spec = next((x for x in ctx.protocol.outcomes if x.name == o.outcome), None)
+    if shares is None or not getattr(spec, "reliable_change", False) or not shares.n:
+        return ""
+    rows = {c: (k, lo, hi) for c, k, _, lo, hi in shares.counts}
+    present = [(key, words) for key, words in CHANGE_WORDS if key in rows]
+    counts = pd.Series({words: rows[key][0] for key, words in present})
+    shown = suppress_counts(counts, threshold=ctx.threshold, totals="row")
+    hidden = (shown.hidden.iloc[:, 0] != "") | published(ctx).hides(shares.n)
+    cells = []
+    for key, words in present:
+        k, lo, hi = rows[key]
+        text = MARKER if hidden[words] else (f"{100 * k / shares.n:.0f}% <span class='small'>"
+                                            f"({100 * lo:.0f}% to {100 * hi:.0f}%)</span>")
+        cells.append(f"<tr><td>{_e(words)}</td><td class='num'>{text}</td></tr>")
+    return ("<table class='kv change'><thead><tr><th>Young people whose score changed by more than measurement "
+            f"error alone explains (more than {shares.threshold:.1f} points)</th><th>Share (95% interval)</th>"
+            f"</tr></thead><tbody>{''.join(cells)}</tbody></table>")
 
 
 def _small_event_counts(ctx: ReportContext, o: OutcomeResult) -> bool:
@@ -487,9 +567,15 @@ def _outcome_figure(ctx: ReportContext, o: OutcomeResult) -> str:
         if o.design == "did":
             return _fig(_did_plot(o), alt=f"{o.label}: before and after, both groups")
         if o.design == "area_trend" and o.extra.get("its") is not None:
-            return _fig(its_plot(o.extra["its"]), alt=f"{o.label}: monthly rate and trend")
+            fig = its_plot(o.extra["its"])
+            # The design's own title gives the interrupted-time-series step, a different estimate from the
+            # change against the baseline in the table below: the report's title says what is drawn instead.
+            fig.axes[0].set_title(f"{o.label}: monthly rate, with the trend before the start carried on "
+                                  "(dashed)", loc="left", fontsize=10)
+            return _fig(fig, alt=f"{o.label}: monthly rate and trend")
         if o.design == "area_did":
-            return _fig(event_study_plot(o.result), alt=f"{o.label}: programme against comparison districts")
+            return _fig(readable_event_study(o.result, o.label),
+                        alt=f"{o.label}: programme against comparison districts")
     except Exception:  # a figure must never stop the report  # noqa: BLE001
         plt.close("all")
     return ""
@@ -549,11 +635,12 @@ def _km_plot(o: OutcomeResult, threshold: int = 10) -> Figure:
                            ("survival_comparison", "Matched comparison", "#999999", o.result.n_control)):
         if col in curves:
             t, s = km_points(curves["time"].to_numpy(), curves[col].to_numpy(), n, threshold)
-            # straight lines between the points kept: when in between people reoffended is not shown
-            ax.plot(t / 30.4375, 100 * s, "o-", label=lab, color=c, lw=2, ms=4)
+            # a survival curve is a step function; only the steps kept by disclosure control are drawn, so
+            # each step down covers at least `threshold` young people
+            ax.step(t / 30.4375, 100 * s, where="post", label=lab, color=c, lw=2)
     ax.set_xlabel("Months since the start")
     ax.set_ylabel("% not yet reoffended")
-    ax.set_title(f"Points at least {threshold} young people apart (disclosure control)", loc="left", fontsize=8)
+    ax.set_title(f"Each step down is at least {threshold} young people (disclosure control)", loc="left", fontsize=8)
     ax.legend(frameon=False, fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
@@ -612,7 +699,7 @@ def section_limitations(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     if not a.limitations:
         return "<p>No particular limitations were found in the diagnostics.</p>"
-    return "<ul>" + "".join(f"<li>{_e(t)}</li>" for t in a.limitations) + "</ul>"
+    return "<ul>" + "".join(f"<li>{_e(reader_reason(t))}</li>" for t in a.limitations) + "</ul>"
 
 
 @_controlled
@@ -620,7 +707,11 @@ def section_appendix(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     std = sorted({o.standardisation for o in a.outcomes if o.standardisation})
     rows = "".join(f"<li>{_e(s)}</li>" for s in std)
-    return ("<h3>How the primary finding is chosen and standardised</h3><p>The protocol's first primary outcome, "
+    fixes = [f"{o.label} ({o.design_label.lower()}): {o.reason}" for o in a.outcomes
+             if not o.ok and reader_reason(o.reason) != o.reason]
+    analyst = ("<h3>For the analyst: what would let the missing results be estimated</h3><ul>"
+               + "".join(f"<li>{_e(t)}</li>" for t in fixes) + "</ul>") if fixes else ""
+    return analyst + ("<h3>How the primary finding is chosen and standardised</h3><p>The protocol's first primary outcome, "
             "from the strongest design that estimated it (Maryland SMS). Positive standardised effects are better "
             "for young people.</p>" + (f"<ul>{rows}</ul>" if rows else "")
             + "<p>Significant only when the interval excludes no effect and at least "
