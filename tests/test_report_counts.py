@@ -95,3 +95,10 @@ def test_no_withheld_or_small_count_follows_from_the_whole_report(rendered, rid)
     assert attack_report(analysis, page, findings) == []
     # and the attacker has something to work with: the report does print counts
     assert len(printed_counts(page, findings)) >= 3
+
+
+@pytest.mark.parametrize("rid", ["INT07", "INT24"])
+def test_reliable_change_shares_are_shown_when_the_protocol_asks(rendered, rid):
+    # both protocols set reliable_change: true on their before-and-after design
+    page = rendered[rid][1]
+    assert "Reliably improved" in page and "No reliable change" in page and "Reliably deteriorated" in page

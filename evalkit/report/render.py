@@ -288,7 +288,8 @@ def section_participation(ctx: ReportContext) -> str | None:
     return (note + chevron + f"<table class='counts'><thead><tr><th>Step</th><th>Young people</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
             f"<p class='small'>{MARKER}: hidden because the number, or the number lost since the step before, "
-            f"is below {ctx.threshold}.</p>")
+            f"is below {ctx.threshold}, or because with another count in this report it would give such a number "
+            "away.</p>")
 
 
 # --------------------------------------------------------------------------- profile
@@ -450,10 +451,12 @@ def _multiple_comparisons(ctx, a: InterventionAnalysis) -> str:
     if len(ok) < MANY_RESULTS:
         return ""
     alpha = ctx.protocol.alpha
-    by_chance = len(ok) * alpha
-    return (f"<p class='note'><b>Reading {len(ok)} results together.</b> Each result is tested at the "
-            f"{100 * alpha:g}% level, so even if nothing had changed about {by_chance:.0f} of the {len(ok)} would be "
-            f"expected to look statistically significant by chance alone. The decision rests on the pre-specified "
+    k = len(ok)
+    any_by_chance = 1 - (1 - alpha) ** k  # independent tests: an upper-end guide, not an exact figure
+    return (f"<p class='note'><b>Reading {k} results together.</b> Each result is tested at the "
+            f"{100 * alpha:g}% level: even if nothing had changed, each has a 1 in {round(1 / alpha)} chance of "
+            f"looking statistically significant, so among {k} results about {k * alpha:.1f} would be expected to "
+            f"(a {100 * any_by_chance:.0f}% chance of at least one). The decision rests on the pre-specified "
             f"primary outcome{' (first below)' if a.primary is not None else ''}; treat a single significant result "
             "among the others as a lead to follow up, not as a finding.</p>")
 
@@ -517,8 +520,9 @@ def _reliable_change(ctx: ReportContext, o: OutcomeResult) -> str:
     counts with its total (a small count, or one the other two would give back, is hidden).
     """
     shares = getattr(o.result, "change_shares", None) if o.design == "prepost" else None
-    spec = next((x for x in ctx.protocol.outcomes if x.name == o.outcome), None)
-    if shares is None or not getattr(spec, "reliable_change", False) or not shares.n:
+    # ``reliable_change`` is a setting of the before-and-after design that analyses this outcome
+    design = next((d for d in ctx.protocol.designs if d.type == "prepost" and o.outcome in d.outcomes), None)
+    if shares is None or not getattr(design, "reliable_change", False) or not shares.n:
         return ""
     rows = {c: (k, lo, hi) for c, k, _, lo, hi in shares.counts}
     present = [(key, words) for key, words in CHANGE_WORDS if key in rows]
