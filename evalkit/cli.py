@@ -127,9 +127,19 @@ def _friendly(func):
     return wrapper
 
 
+def _interrupted(exc: BaseException) -> bool:
+    """Ctrl-C, or the cancellation it causes (asyncio's or concurrent.futures' CancelledError).
+
+    Under load Ctrl-C reaches the report kernels (same process group) first; nbclient then cancels its
+    tasks and the CancelledError can reach the command before Python has run the SIGINT handler, so the
+    exception type is checked too (by name: importing asyncio here would slow every command down).
+    """
+    return isinstance(exc, KeyboardInterrupt) or any(c.__name__ == "CancelledError" for c in type(exc).__mro__)
+
+
 def _explain(exc: BaseException) -> tuple[list[str] | None, int]:
     """The lines to print and the exit code for a failure (None: re-raise, for EVALKIT_DEBUG)."""
-    if _SIGNALLED or isinstance(exc, KeyboardInterrupt):
+    if _SIGNALLED or _interrupted(exc):
         how = "terminated" if isinstance(exc, Terminated) or "terminated" in _SIGNALLED else "interrupted"
         return [f"error: {how}; nothing was half-written (each output is complete or absent; a store keeps all "
                 "of this command's rows or none). Run the command again to finish."], INTERRUPT_EXIT
@@ -315,9 +325,12 @@ def summary(db_path: Path) -> None:
               help="DuckDB store or folder of data files.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--pdf", is_flag=True, help="Also print the report to PDF through headless Chromium.")
+@click.option("--notebook", "notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Render this notebook (a tweaked copy of notebooks/intervention_report.ipynb) instead of the "
+                   "standard one, with evalkit's styling and the same parameters.")
 @_friendly
-def report(protocol: Path, data_src: Path, out_dir: Path, pdf: bool) -> None:
-    """Render one intervention report from PROTOCOL."""
+def report(protocol: Path, data_src: Path, out_dir: Path, pdf: bool, notebook: Path | None) -> None:
+    """Render one intervention report from PROTOCOL (the output folder is created if it is new)."""
     from evalkit.protocol import load_protocol
     from evalkit.run import run_report
 
@@ -325,7 +338,7 @@ def report(protocol: Path, data_src: Path, out_dir: Path, pdf: bool) -> None:
     _check_data_source(data_src)
     created = not out_dir.exists()
     try:
-        click.echo(run_report(protocol, data_src, out_dir, pdf=pdf))
+        click.echo(run_report(protocol, data_src, out_dir, pdf=pdf, notebook=notebook))
     except BaseException as exc:
         if created and out_dir.is_dir() and not any(out_dir.iterdir()):
             out_dir.rmdir()  # a failed first report leaves no empty folder behind either
@@ -521,6 +534,13 @@ def main() -> None:
         if _SKIP_TEARDOWN and exc.code in (0, None):
             _exit_now()
         raise
+    except BaseException as exc:  # an interrupt that arrived outside a command's own handling (e.g. in clean-up)
+        if not (_SIGNALLED or _interrupted(exc)) or os.environ.get("EVALKIT_DEBUG"):
+            raise
+        lines, code = _explain(exc)
+        for line in lines or ():
+            click.echo(line, err=True)
+        sys.exit(code)
     finally:  # the work is done (or cleaned up): a late Ctrl-C must not print tracebacks from exit clean-ups
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)

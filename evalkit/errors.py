@@ -92,6 +92,8 @@ class MissingDataError(EvalkitError):
 # --------------------------------------------------------------------------- redaction
 #: Row-level values an error message can quote: ids, dates, "value 'x' in col", "col=x" (validation messages).
 _REDACT = (
+    # an absolute path (the store's, the data folder's) names the machine's folders: keep only the file name
+    (re.compile(r"(?<![\w.:/\\])(?:[A-Za-z]:[\\/]|/)(?:[^\s/\\:'\"]+[/\\])+(?=[^\s/\\:'\"]+)"), ""),
     (re.compile(r"\bP[0-9a-f]{16}\b"), "[id]"),
     # dates, except the examples in a fix ("write dates as YYYY-MM-DD, e.g. 2021-03-14")
     (re.compile(r"(?<!e\.g\. )\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\b"), "[date]"),

@@ -855,6 +855,26 @@ def _data_problem_field(text: str) -> tuple:
     return ("designs",)
 
 
+def design_gaps(protocol: Protocol, tables: dict[str, Any]) -> list[str]:
+    """Designs that cannot run because a table they need is missing or empty (the report would say
+    "could not be estimated" for each of their outcomes), as sentences with a fix.
+
+    Not an error for ``evalkit report`` (the other designs still give a report), but ``evalkit validate
+    --data`` lists them, so an evaluator learns before the commissioner reads the report.
+    """
+    out = []
+    for d, design in enumerate(protocol.designs):
+        empty = [name for name in _DESIGN_TABLES[design.type]
+                 if tables.get(name) is None or len(tables.get(name)) == 0]
+        if empty:
+            names = " and ".join(empty)
+            out.append(f"designs[{d}] ({design.type}) needs the {names} table{'s' if len(empty) > 1 else ''}, "
+                       f"which {'are' if len(empty) > 1 else 'is'} missing or empty, so its outcomes cannot be "
+                       f"estimated. Fix: add {', '.join(n + '.csv' for n in empty)} to the data folder (or "
+                       "`evalkit ingest` it into the store), or remove the design from the protocol")
+    return out
+
+
 def validate_protocol_against_data(path: str | Path, tables: dict[str, Any], source: str | Path = ""
                                    ) -> list[ProtocolProblem]:
     """:func:`validate_protocol_file`, then :func:`data_problems` located by line and field in the file."""
@@ -865,7 +885,11 @@ def validate_protocol_against_data(path: str | Path, tables: dict[str, Any], sou
     text = path.read_text(encoding="utf-8-sig")
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     out = []
-    for sentence in data_problems(load_protocol(path), tables):
+    protocol = load_protocol(path)
+    sentences = data_problems(protocol, tables)
+    if not sentences:  # wrong data for the protocol comes first; then each design that cannot run
+        sentences = design_gaps(protocol, tables)
+    for sentence in sentences:
         node, loc = _node_for(root, _data_problem_field(sentence))
         message, _, fix = sentence.partition(" Fix: ")
         where = f"against {source}: " if source else ""

@@ -28,6 +28,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import traceback
@@ -270,6 +271,11 @@ def find_chromium() -> str | None:
     return None
 
 
+def _opened(page: str) -> str:
+    """The page with every ``<details>`` element open."""
+    return re.sub(r"<details(?![^>]*\bopen\b)", "<details open", page)
+
+
 def print_pdf(page: Path, pdf: Path, *, timeout: float = 120) -> Path:
     """Print an HTML page to PDF with headless Chromium."""
     browser = find_chromium()
@@ -277,10 +283,17 @@ def print_pdf(page: Path, pdf: Path, *, timeout: float = 120) -> Path:
         raise EvalkitError("PDF output needs Chromium, which is not installed. Fix: install the 'chromium' package, "
                            "or run without --pdf.")
     with tempfile.TemporaryDirectory(prefix="evalkit-chromium-") as profile:
+        # Paper cannot be clicked: the print copy has every collapsed section (<details>) opened. It sits
+        # beside the page, so anything the page links relatively still resolves.
+        printable = page.with_name(f".print-{page.name}")
+        printable.write_text(_opened(page.read_text(encoding="utf-8")), encoding="utf-8")
         cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-               "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.resolve().as_uri()]
-        done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+               "--no-pdf-header-footer", f"--print-to-pdf={pdf}", printable.resolve().as_uri()]
+        try:
+            done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+        finally:
+            printable.unlink(missing_ok=True)
     if not pdf.is_file() or pdf.stat().st_size == 0:
         raise EvalkitError(f"Chromium could not print {page.name} to PDF (exit code {done.returncode}).")
     return pdf
@@ -349,8 +362,8 @@ def _report_id(protocol: Path) -> tuple[str, str]:
         return protocol.stem, protocol.stem
 
 
-def _render_report(renderer: Renderer, protocol: Path, data_src: Path, out_dir: Path, *, pdf: bool
-                   ) -> ReportStatus:
+def _render_report(renderer: Renderer, protocol: Path, data_src: Path, out_dir: Path, *, pdf: bool,
+                   notebook: str | Path = REPORT_NOTEBOOK) -> ReportStatus:
     """Validate, execute and publish one report; never raises for a report's own failure."""
     from evalkit.protocol import validate_protocol_file
 
@@ -364,7 +377,7 @@ def _render_report(renderer: Renderer, protocol: Path, data_src: Path, out_dir: 
     try:
         params = {"protocol_path": str(protocol.resolve()), "data_src": str(data_src.resolve()),
                   "output_dir": str(staging.resolve()), "seed": None}
-        renderer.render(REPORT_NOTEBOOK, params, staging, report_id, title=title, pdf=pdf)
+        renderer.render(notebook, params, staging, report_id, title=title, pdf=pdf)
         # findings.json names the staging folder nowhere; the folder moves as a whole
         _publish_dir(staging, out_dir / report_id)
     except Exception as exc:  # noqa: BLE001 - one report's failure must not stop the rest
@@ -398,8 +411,13 @@ def _render_portfolio(renderer: Renderer, protocol_dir: Path, data_src: Path, ou
                         html=f"{stem}.html")
 
 
-def run_report(protocol: str | Path, data_src: str | Path, out_dir: str | Path, *, pdf: bool = False) -> str:
+def run_report(protocol: str | Path, data_src: str | Path, out_dir: str | Path, *, pdf: bool = False,
+               notebook: str | Path | None = None) -> str:
     """Render one intervention report into ``out_dir/<id>/``; return where to open it.
+
+    ``notebook``: a copy of ``notebooks/intervention_report.ipynb`` an analyst has tweaked in Jupyter (an
+    extra cell, a section left out); it is run with the same parameters (papermill's ``parameters`` cell:
+    ``protocol_path``, ``data_src``, ``output_dir``, ``seed``) and given evalkit's page styling.
 
     Raises
     ------
@@ -410,14 +428,21 @@ def run_report(protocol: str | Path, data_src: str | Path, out_dir: str | Path, 
 
     protocol, data_src, out_dir = Path(protocol), Path(data_src), Path(out_dir)
     load_protocol(protocol)  # a protocol mistake raises SpecError with its line, before any kernel starts
+    if notebook is not None and not Path(notebook).is_file():
+        raise SpecError(f"{notebook}: no such notebook. Fix: give the path of an .ipynb file, e.g. a copy of "
+                        "notebooks/intervention_report.ipynb.")
     if not data_src.exists():
         raise SpecError(f"{data_src}: the data source does not exist. Fix: give a DuckDB store or a data folder.")
     out_dir.mkdir(parents=True, exist_ok=True)
     with Renderer() as renderer:
-        status = _render_report(renderer, protocol, data_src, out_dir, pdf=pdf)
+        status = _render_report(renderer, protocol, data_src, out_dir, pdf=pdf,
+                                notebook=Path(notebook).resolve() if notebook is not None else REPORT_NOTEBOOK)
     if not status.ok:
         raise EvalkitError(f"{status.report_id}: the report failed: {status.error}")
-    return f"wrote {out_dir / status.html} in {status.seconds:.1f} s"
+    page = out_dir / status.html
+    pdf_file = page.with_suffix(".pdf")
+    also = f" and the PDF {pdf_file}" if pdf and pdf_file.is_file() else ""
+    return f"wrote {page}{also} in {status.seconds:.1f} s"
 
 
 # --------------------------------------------------------------------------- worker processes
@@ -514,8 +539,11 @@ def run_all(protocol_dir: str | Path, data_src: str | Path, out_dir: str | Path,
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
                              initargs=(str(Path.cwd()),)) as pool:
         futures = {pool.submit(_worker_report, str(p), str(data_src), str(out_dir), pdf): p for p in paths}
-        bar = tqdm(total=len(futures) + int(portfolio), desc="reports", unit="report", disable=not progress)
-        for fut in as_completed(futures):
+        # The count is of reports (what the user asked for), the portfolio named apart. In a terminal a bar;
+        # in a captured log (no terminal) one line per report instead of a carriage-return flood.
+        tty = sys.stderr.isatty()
+        bar = tqdm(total=len(futures), desc="reports", unit="report", disable=not (progress and tty))
+        for done, fut in enumerate(as_completed(futures), start=1):
             try:
                 status = fut.result()
             except Exception as exc:  # noqa: BLE001 - e.g. a worker process died
@@ -524,6 +552,9 @@ def run_all(protocol_dir: str | Path, data_src: str | Path, out_dir: str | Path,
             statuses.append(status)
             bar.set_postfix_str(f"{status.report_id} {status.status}")
             bar.update(1)
+            if progress and not tty:
+                print(f"report {done} of {len(futures)}: {status.report_id} {status.status}", file=sys.stderr,
+                      flush=True)
         statuses.sort(key=lambda s: s.report_id)
         _write_status(out_dir, statuses)
         if portfolio:
@@ -532,7 +563,8 @@ def run_all(protocol_dir: str | Path, data_src: str | Path, out_dir: str | Path,
                                           pdf).result()
             except Exception as exc:  # noqa: BLE001
                 port_status = ReportStatus("portfolio", "Portfolio summary", "failed", 0.0, error=_error_text(exc))
-            bar.update(1)
+            if progress:
+                bar.write(f"portfolio summary {port_status.status}", file=sys.stderr)
         bar.close()
     seconds = time.perf_counter() - start
     index = write_index(out_dir, statuses, port_status, seconds=seconds)
@@ -549,6 +581,19 @@ def _write_status(out_dir: Path, statuses: list[ReportStatus], portfolio: Report
     _write_atomic(out_dir / "run_status.json", json.dumps(data, indent=2))
 
 
+def _decision_badge(out_dir: Path, s: ReportStatus) -> str:
+    """A rendered report's commissioning category, as its findings.json gives it (the index's "Decision")."""
+    try:
+        found = json.loads((out_dir / s.report_id / "findings.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "<span class='ok'>rendered</span>"
+    prim = found.get("primary") or {}
+    label = prim.get("category_label")
+    if not label:
+        return "<span class='ok'>area indicators</span>" if s.report_id == "VRU" else "<span class='ok'>rendered</span>"
+    return f"<span class='category {html.escape(str(prim.get('category', '')))}'>{html.escape(str(label))}</span>"
+
+
 def write_index(out_dir: Path, statuses: list[ReportStatus], portfolio: ReportStatus | None, *,
                 seconds: float) -> Path:
     """``index.html``: every report with its status, and each failure with its error message."""
@@ -556,7 +601,7 @@ def write_index(out_dir: Path, statuses: list[ReportStatus], portfolio: ReportSt
     for s in statuses:
         name = (f"<a href='{html.escape(s.html)}'>{html.escape(s.title)}</a>" if s.ok and s.html
                 else html.escape(s.title))
-        badge = "<span class='ok'>ok</span>" if s.ok else "<span class='failed'>failed</span>"
+        badge = _decision_badge(out_dir, s) if s.ok else "<span class='failed'>failed</span>"
         rows.append(f"<tr><td>{html.escape(s.report_id)}</td><td>{name}</td><td>{badge}</td>"
                     f"<td class='error'>{html.escape(s.error)}</td></tr>")
     if portfolio is not None and portfolio.ok:
@@ -569,7 +614,7 @@ def write_index(out_dir: Path, statuses: list[ReportStatus], portfolio: ReportSt
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = (f"<header class='report-title'><p class='kicker'>evalkit</p><h1>Evaluation reports</h1>"
             f"<p class='facts'>{ok} of {len(statuses)} reports rendered in {seconds:.0f} s · {when}</p></header>"
-            f"{summary}<table class='index'><thead><tr><th>ID</th><th>Report</th><th>Status</th><th>Error</th>"
+            f"{summary}<table class='index'><thead><tr><th>ID</th><th>Report</th><th>Decision</th><th>Error</th>"
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
     path = out_dir / "index.html"
     _write_atomic(path, wrap_page(body, title="Evaluation reports"))

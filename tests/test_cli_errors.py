@@ -659,10 +659,17 @@ def test_validate_protocol_against_data(tmp_path):
                             re.sub(r"start_to: \S+", "start_to: 2024-03-31", text)), encoding="utf-8")
     res = _run("validate", ROOT / "protocols" / "INT03.yaml", other, later, "--data", data)
     lines = _err(res)
-    assert f"ok: {ROOT / 'protocols' / 'INT03.yaml'}" in res.output
     line_of = {k: text.splitlines().index(next(ln for ln in text.splitlines() if ln.startswith(k))) + 1
-               for k in ("intervention_id:", "  start_from:")}
-    assert lines == [
+               for k in ("intervention_id:", "  start_from:", "designs:")}
+    # the fixture has no comparison pool: the matched design could not run, and validate says so before
+    # the report would print "could not be estimated" to the commissioner
+    protocol = ROOT / "protocols" / "INT03.yaml"
+    assert lines[0] == (
+        f"error: {protocol}, line {line_of['designs:'] + 1}, field 'designs': against {data}: designs[1] (matched) "
+        "needs the comparison_pool table, which is missing or empty, so its outcomes cannot be estimated. Fix: add "
+        "comparison_pool.csv to the data folder (or `evalkit ingest` it into the store), or remove the design from "
+        "the protocol.")
+    assert lines[1:] == [
         f"error: {other}, line {line_of['intervention_id:']}, field 'intervention_id': against {data}: intervention_id "
         "INT99 is not in the interventions table (it holds INT03, INT08). Fix: correct intervention_id in the "
         "protocol, "

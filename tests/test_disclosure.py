@@ -276,7 +276,7 @@ def test_safe_flow_chain_and_spare_first():
     ("Only 8 participants contributed, fewer than the 30 needed.",
      "Only [c] participants contributed, fewer than the 30 needed."),
     ("High attrition: 3 of 12 people with a baseline (25%) have no follow-up.",
-     "High attrition: [c] of 12 people with a baseline have no follow-up."),
+     "High attrition: [c] of [c] people with a baseline have no follow-up."),  # 12 and the 9 kept give the 3
     ("3 of 7 people with a baseline (43%)", "[c] of [c] people with a baseline"),
     ("29 of 41 people with a baseline (71%)", "29 of 41 people with a baseline (71%)"),  # nothing small
     ("Only 8 participant(s) in the data; matching needs at least 10.",

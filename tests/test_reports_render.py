@@ -8,6 +8,7 @@ area-wide programme) are rendered for the detailed checks, and the whole demo
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shutil
 import subprocess
@@ -137,3 +138,77 @@ def _protocol(stem: str):
     from evalkit.protocol import load_protocol
 
     return load_protocol(PROTOCOLS / f"{stem}.yaml")
+
+
+# --------------------------------------------------------------------------- the browser test (issue 15)
+#: Words and forms a reader should never meet outside the appendix (identifiers, rule syntax, Python values,
+#: analyst instructions, "minus −0.38", "1 interventions").
+MACHINE = (r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b", r"\brule:", r"=\s?(?:True|False)\b", r"\b[a-z]+\[[\w ]+\]",
+           r"\bFix:", r"\bminus\s*[−-]", r"\b1 interventions\b", r"\bnan\b", r"\bNone\b", r"Traceback")
+SCREEN = (1280, 1600)
+
+
+def _browser(tmp_path: Path, *args: str) -> str:
+    cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}",
+           f"--window-size={SCREEN[0]},{SCREEN[1]}", "--hide-scrollbars", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=True).stdout
+
+
+def _bottom_of(tmp_path: Path, page: Path, selector: str) -> float:
+    """Where the element ends on the page as Chromium lays it out at 1280x1600 (CSS pixels from the top)."""
+    probe = page.with_name(f".probe-{page.name}")
+    script = ("<script>window.addEventListener('load', () => { const e = document.querySelector("
+              f"{selector!r}); document.body.setAttribute('data-bottom', e ? e.getBoundingClientRect().bottom "
+              ": -1); });</script>")
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", script + "</body>"), encoding="utf-8")
+    try:
+        dom = _browser(tmp_path, "--virtual-time-budget=5000", "--dump-dom", probe.as_uri())
+    finally:
+        probe.unlink()
+    return float(re.search(r'data-bottom="(-?[\d.]+)"', dom).group(1))
+
+
+def _reader_text(dom: str) -> str:
+    """The visible text outside the appendix (which holds the protocol as written and the analyst's notes)."""
+    import html as _html
+
+    dom = re.sub(r"<section id=['\"]appendix['\"].*?</section>", " ", dom, flags=re.S)
+    dom = re.sub(r"<(style|script|pre)\b.*?</\1>", " ", dom, flags=re.S)
+    return re.sub(r"\s+", " ", _html.unescape(re.sub(r"<[^>]+>", " ", dom)))
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs headless Chromium (Debian package 'chromium')")
+def test_board_reads_the_decision_first_in_a_browser(sample, tmp_path):
+    """The portfolio and three kinds of report (matched custody diversion, small before-and-after, area
+    programme) as Chromium shows them: the decision in the first screen, no machine words, no count the
+    disclosure attacker can work out, and a PDF that has the balance table in it."""
+    from evalkit.report import sections as S
+    from tests.report_counts_attack import attack_report
+
+    _, out = sample
+    portfolio = out / "portfolio_summary.html"
+    # the decision summary: its heading, the tally and the first interventions' rows fit the first screen
+    assert 0 < _bottom_of(tmp_path, portfolio, "table.decisions tbody tr:nth-child(3)") <= SCREEN[1]
+    pages = {"portfolio": portfolio, **{rid: out / rid / f"{rid}.html" for rid in SAMPLE}}
+    for rid, page in pages.items():
+        if rid != "portfolio":  # a report's decision: the headline box down to the commissioning category
+            assert 0 < _bottom_of(tmp_path, page, ".headline p.category") <= SCREEN[1], rid
+        dom = _browser(tmp_path, "--virtual-time-budget=5000", "--dump-dom", page.as_uri())
+        text = _reader_text(dom)
+        for pattern in MACHINE:
+            hit = re.search(pattern, text)
+            assert hit is None, f"{rid}: machine text {hit.group(0)!r} in {text[max(0, hit.start() - 80):hit.end() + 40]!r}"
+        if rid in ("INT01", "INT08"):  # reports on young people: the attacker over the whole page as shown
+            ctx = S.load_context(PROTOCOLS / f"{rid}.yaml", DATA)
+            findings = json.loads((out / rid / "findings.json").read_text(encoding="utf-8"))
+            assert attack_report(ctx.analysis, dom, findings) == [], rid
+    # the printed matched report holds the balance table, which is collapsed on screen
+    from pypdf import PdfReader
+
+    from evalkit.run import print_pdf
+
+    pdf = print_pdf(out / "INT01" / "INT01.html", tmp_path / "INT01.pdf")
+    printed = " ".join(page.extract_text() or "" for page in PdfReader(pdf).pages)
+    assert "Balance table" in printed and "Difference before" in printed and "Difference after" in printed

@@ -520,10 +520,10 @@ def limitations(protocol: Protocol, people: pd.DataFrame, outcomes: list[Outcome
     for o in pre:
         a = o.result.attrition
         if a.n_baseline and a.share_lost > HIGH_ATTRITION:
-            t = protocol.disclosure_threshold
-            # with the baseline count shown, an exact share would reveal a small number lost (or kept)
-            exact = not any(0 < k < t for k in (a.n_baseline, a.n_lost, a.n_baseline - a.n_lost))
-            share = f"{a.share_lost:.0%}" if exact else f"more than {HIGH_ATTRITION:.0%}"
+            # To the nearest 10%: with the number analysed shown, an exact share would give the number with a
+            # baseline, which the report may withhold (it differs from another step by a small number).
+            share = f"about {round(a.share_lost, 1):.0%}" if round(a.share_lost, 1) > HIGH_ATTRITION \
+                else f"more than {HIGH_ATTRITION:.0%}"
             out.append(f"High attrition: {share} of young people with a {o.label.split('(')[0].strip()} "
                        "score at the start had none at the end. Those who leave early often differ from those who "
                        "stay, so the change seen may be better than the average young person's.")

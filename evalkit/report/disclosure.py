@@ -167,54 +167,194 @@ def _as_int(text: str) -> int:
     return int(text.replace(",", ""))
 
 
-def safe_text(text: str, threshold: int = 10, *, marker: str = MARKER) -> str:
+def safe_text(text: str, threshold: int = 10, *, marker: str = MARKER, hidden: frozenset[int] = frozenset()) -> str:
     """A sentence with every small count of people in it hidden.
 
     Catches the ways a report sentence states a count: ``"Only 8 participants contributed"``,
-    ``"3 of 12 people with a baseline (25%)"`` (hidden when the part, the whole or the rest is small; the
-    share goes too, since with the whole it reveals the part). Other numbers (scores, percentages, money,
-    years) are left alone. Applied to every report section and to ``findings.json`` as a last line of
-    defence; the sections control the counts they compute themselves.
+    ``"3 of 12 people with a baseline (25%)"`` (both numbers hidden when the part, the whole or the rest is
+    small or withheld; the share goes too, since with the whole it reveals the part). ``hidden`` holds counts
+    the report withholds although they are not small (a :class:`PublishedCounts`' ``hidden_values``): a
+    sentence must not print what a table hides. Other numbers (scores, percentages, money, years) are left
+    alone. Applied to every report section and to ``findings.json`` as a last line of defence; the sections
+    control the counts they compute themselves.
     """
     if not text:
         return text
 
+    def withheld(n: int) -> bool:
+        return is_small(n, threshold) or n in hidden
+
     def k_of_n(m: re.Match) -> str:
         k, n = _as_int(m.group(1)), _as_int(m.group(3))
-        if not (is_small(k, threshold) or is_small(n, threshold) or is_small(n - k, threshold)):
+        if not (withheld(k) or withheld(n) or withheld(n - k)):
             return m.group(0)
+        # the whole and one part give the other part: when any of the three is withheld, so are both shown
         tail = m.group(4) if m.group(5) is None else m.group(4).rstrip()
-        return f"{marker}{m.group(2)}{marker if is_small(n, threshold) else m.group(3)}{tail}"
+        return f"{marker}{m.group(2)}{marker}{tail}"
 
     def n_people(m: re.Match) -> str:
-        return f"{marker}{m.group(2)}" if is_small(_as_int(m.group(1)), threshold) else m.group(0)
+        return f"{marker}{m.group(2)}" if withheld(_as_int(m.group(1))) else m.group(0)
 
-    text = _N_EQUALS.sub(lambda m: m.group(1) + marker if is_small(_as_int(m.group(2)), threshold) else m.group(0),
-                         text)
+    text = _N_EQUALS.sub(lambda m: m.group(1) + marker if withheld(_as_int(m.group(2))) else m.group(0), text)
     return _N_PEOPLE.sub(n_people, _K_OF_N.sub(k_of_n, text))
 
 
 _TAG = re.compile(r"(<pre\b.*?</pre>|<[^>]*>)", re.S | re.I)
 
 
-def safe_html(page: str, threshold: int = 10, *, marker: str = MARKER) -> str:
+def safe_html(page: str, threshold: int = 10, *, marker: str = MARKER, hidden: frozenset[int] = frozenset()) -> str:
     """:func:`safe_text` on every text node of an HTML fragment (tags, attributes and ``<pre>`` left alone).
 
     ``<pre>`` holds the protocol as the evaluator wrote it (settings, not data).
     """
     parts = _TAG.split(page)
-    return "".join(p if i % 2 else safe_text(p, threshold, marker=marker) for i, p in enumerate(parts))
+    return "".join(p if i % 2 else safe_text(p, threshold, marker=marker, hidden=hidden) for i, p in enumerate(parts))
 
 
-def safe_json(value, threshold: int = 10, *, marker: str = MARKER):
+def safe_json(value, threshold: int = 10, *, marker: str = MARKER, hidden: frozenset[int] = frozenset()):
     """:func:`safe_text` on every string inside a JSON-like value (dicts, lists)."""
     if isinstance(value, str):
-        return safe_text(value, threshold, marker=marker)
+        return safe_text(value, threshold, marker=marker, hidden=hidden)
     if isinstance(value, dict):
-        return {k: safe_json(v, threshold, marker=marker) for k, v in value.items()}
+        return {k: safe_json(v, threshold, marker=marker, hidden=hidden) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [safe_json(v, threshold, marker=marker) for v in value]
+        return [safe_json(v, threshold, marker=marker, hidden=hidden) for v in value]
     return value
+
+
+# --------------------------------------------------------------------------- one set of counts per report
+@dataclass(frozen=True)
+class Count:
+    """A count of people a report prints: its key, true value, the count it is a subset of, and how much it
+    matters (higher ``priority`` is kept shown when one of two counts must go)."""
+
+    key: str
+    value: int
+    parent: str | None = None
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class PublishedCounts(ResultMixin):
+    """The counts of people one report publishes, decided together (:func:`publish_counts`).
+
+    Every place a report, its notes, its plots and its ``findings.json`` print a count asks this object
+    (:meth:`show`, :meth:`text`, :meth:`html`, :meth:`json`), so a number hidden in one place is hidden in
+    all: withholding is by *value*, since a reader who sees 105 in a table cannot tell it is not the 105
+    hidden in the chart above it.
+    """
+
+    threshold: int
+    counts: tuple[Count, ...]
+    hidden_keys: frozenset[str]
+    marker: str = MARKER
+    title: str = "Counts of people the report publishes"
+
+    @property
+    def hidden_values(self) -> frozenset[int]:
+        """True values of the withheld counts (the small ones are withheld by rule, not listed)."""
+        return frozenset(c.value for c in self.counts if c.key in self.hidden_keys and not is_small(c.value,
+                                                                                                     self.threshold))
+
+    def hides(self, n: int | float | None) -> bool:
+        """Whether the count ``n`` must not be printed."""
+        if n is None or (isinstance(n, float) and math.isnan(n)):
+            return False
+        return is_small(n, self.threshold) or int(n) in self.hidden_values
+
+    def show(self, n: int | float | None) -> str:
+        """``n`` as display text: the marker when withheld, else ``1,234``."""
+        if n is None or (isinstance(n, float) and math.isnan(n)):
+            return "–"
+        return self.marker if self.hides(n) else f"{int(n):,}"
+
+    def value(self, n: int | float | None) -> int | None:
+        """``n`` for a JSON field: None when withheld."""
+        return None if n is None or self.hides(n) else int(n)
+
+    def shown(self, key: str) -> str:
+        """The display text of the count called ``key``."""
+        c = next(c for c in self.counts if c.key == key)
+        return self.marker if c.key in self.hidden_keys or self.hides(c.value) else f"{c.value:,}"
+
+    def text(self, s: str) -> str:
+        return safe_text(s, self.threshold, marker=self.marker, hidden=self.hidden_values)
+
+    def html(self, page: str) -> str:
+        return safe_html(page, self.threshold, marker=self.marker, hidden=self.hidden_values)
+
+    def json(self, value):
+        return safe_json(value, self.threshold, marker=self.marker, hidden=self.hidden_values)
+
+    def _rows(self) -> list[dict]:
+        return [{"count": c.key, "shown": self.shown(c.key)} for c in self.counts]
+
+
+def publish_counts(counts: list[Count], partitions: list[tuple[str, list[str]]] = (), threshold: int = 10, *,
+                   marker: str = MARKER) -> PublishedCounts:
+    """Decide, for a whole report at once, which of its counts of people are printed.
+
+    Rules, applied until nothing changes:
+
+    * a count below the threshold is withheld (primary suppression);
+    * a count whose value equals a withheld count's is withheld (the same number printed elsewhere would
+      give it away);
+    * a count and its nearest shown ancestor (``parent`` chain: each count a subset of its parent) must not
+      differ by 1 to threshold-1, or the small group between them is revealed by subtraction: the one with
+      the lower priority is withheld (ties: the subset);
+    * a partition (a total and the counts of disjoint groups that make it up, e.g. subgroups) with exactly
+      one withheld entry would reveal it by subtraction, so its smallest other entry is withheld too.
+
+    Parameters
+    ----------
+    counts
+        Every count of people the report may print, in reading order. Keys are unique.
+    partitions
+        ``(total key, [part keys])``: the parts add up to the total.
+    """
+    by_key = {c.key: c for c in counts}
+    if len(by_key) != len(counts):
+        raise ValueError("count keys must be unique")
+    t = threshold
+    # a value printed under two names matters as much as the more important of them
+    rank: dict[int, int] = {}
+    for c in counts:
+        rank[c.value] = max(rank.get(c.value, c.priority), c.priority)
+    hidden: set[str] = set()
+
+    def hide(key: str) -> bool:
+        if key in hidden:
+            return False
+        hidden.add(key)
+        return True
+
+    changed = True
+    while changed:
+        changed = False
+        values = {by_key[k].value for k in hidden}
+        for c in counts:
+            if is_small(c.value, t) or (c.value in values and c.value != 0):
+                changed |= hide(c.key)
+        for c in counts:
+            if c.key in hidden or c.parent is None:
+                continue
+            anc = by_key.get(c.parent)
+            while anc is not None and anc.key in hidden:
+                anc = by_key.get(anc.parent) if anc.parent else None
+            if anc is not None and is_small(anc.value - c.value, t):
+                lower = anc if rank[anc.value] < rank[c.value] else c
+                changed |= hide(lower.key)
+                break  # re-derive the withheld values before the next comparison
+        if changed:
+            continue
+        for total, parts in sorted(partitions, key=lambda p: p[0]):
+            line = [*parts, total]
+            if sum(k in hidden for k in line) == 1:
+                options = [k for k in line if k not in hidden]
+                # a part before the total, then the smallest, then by key (row order never matters)
+                pick = min(options, key=lambda k: (k == total, by_key[k].value, k))
+                changed |= hide(pick)
+    return PublishedCounts(threshold=t, counts=tuple(counts), hidden_keys=frozenset(hidden), marker=marker)
 
 
 # --------------------------------------------------------------------------- tables
@@ -475,4 +615,5 @@ def _round(n: int, base: int | None) -> int:
 
 
 __all__ = ["MARKER", "SuppressedTable", "counts_html", "suppress_counts", "safe_count", "safe_share", "is_small",
-           "exposed_cells", "safe_flow", "safe_steps", "safe_text", "safe_html", "safe_json", "redact"]
+           "exposed_cells", "safe_flow", "safe_steps", "safe_text", "safe_html", "safe_json", "redact", "Count",
+           "PublishedCounts", "publish_counts"]

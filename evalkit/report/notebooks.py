@@ -50,7 +50,8 @@ def portfolio_summary() -> nbformat.NotebookNode:
         'reports_dir = "demo_output"    # where the intervention reports (and their findings.json) are\n'
         'output_dir = "."',
         metadata={"tags": ["parameters"]})
-    calls = ["portfolio_title", "portfolio_overview", "portfolio_forest", "portfolio_value", "portfolio_theory",
+    calls = ["portfolio_title", "portfolio_decisions", "portfolio_overview", "portfolio_forest", "portfolio_value",
+             "portfolio_theory",
              "portfolio_reach", "portfolio_commissioning", "portfolio_appendix"]
     return _nb([
         new_markdown_cell("# Portfolio summary\n\nEvery cell calls `evalkit.report.sections`; "

@@ -18,6 +18,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Polygon  # noqa: E402
 
+from evalkit.designs.area import event_study_plot  # noqa: E402
+
 #: Colours per commissioning category (colour-blind safe, Okabe–Ito).
 CATEGORY_COLOURS = {
     "expand": "#009E73",
@@ -43,14 +45,22 @@ def forest_plot(
     null: float = 0.0,
     xlabel: str = "Standardised effect (positive = better for young people)",
     title: str | None = None,
+    legend_labels: dict[str, str] | None = None,
 ) -> Figure:
     """A forest plot: one row per estimate with its confidence interval.
 
     Rows are drawn top to bottom in the order given. ``annotate`` names a
     column of short text (e.g. "n=120 · SMS 3") printed at the right.
+    ``legend_labels`` names the colour categories (e.g. the commissioning
+    rules' labels); labels are wrapped, never cut.
     """
+    import textwrap
+
     n = len(rows)
-    fig, ax = plt.subplots(figsize=(9, 0.38 * n + 1.4))
+    # Labels are wrapped, never cut: each row gets the height its longest label needs.
+    labels = ["\n".join(textwrap.wrap(str(v), LABEL_WIDTH)) or str(v) for v in rows[label]]
+    extra = sum(lab.count("\n") for lab in labels)  # second lines of wrapped labels
+    fig, ax = plt.subplots(figsize=(9, 0.34 * n + 0.14 * extra + 1.3))
     y = np.arange(n)[::-1]
     for yi, (_, r) in zip(y, rows.iterrows()):
         colour = CATEGORY_COLOURS.get(str(r.get(colour_by, "")), "#333333") if colour_by else "#333333"
@@ -61,7 +71,7 @@ def forest_plot(
             ax.plot(est, yi, "s", color=colour, ms=6)
     ax.axvline(null, color="#555555", lw=1, ls="--")
     ax.set_yticks(y)
-    ax.set_yticklabels(rows[label].astype(str).tolist(), fontsize=8.5)
+    ax.set_yticklabels(labels, fontsize=8.5)
     ax.set_xlabel(xlabel)
     ax.set_ylim(-0.8, n - 0.2)
     ax.grid(axis="x", color="#e5e5e5")
@@ -74,12 +84,18 @@ def forest_plot(
         present = [c for c in CATEGORY_COLOURS if c in set(rows[colour_by].astype(str))]
         handles = [plt.Line2D([], [], color=CATEGORY_COLOURS[c], marker="s", lw=2) for c in present]
         if handles:
-            ax.legend(handles, [c.replace("_", " ") for c in present], loc="upper center",
-                      bbox_to_anchor=(0.5, -0.12 - 0.4 / max(n, 1)), ncol=len(present), frameon=False, fontsize=8)
+            # above the plot, under the title: below it the legend sat on the axis label for short plots
+            names = [(legend_labels or {}).get(c, c.replace("_", " ").capitalize()) for c in present]
+            ax.legend(handles, names, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=len(present),
+                      frameon=False, fontsize=8, borderaxespad=0.2)
     if title:
-        ax.set_title(title, loc="left", fontsize=11)
+        ax.set_title(title, loc="left", fontsize=11, pad=22 if colour_by and colour_by in rows else 6)
     fig.tight_layout()
     return fig
+
+
+#: Forest-plot labels wrap at this many characters.
+LABEL_WIDTH = 42
 
 
 def attrition_chevron(steps: Sequence[tuple[str, str]], *, title: str | None = None) -> Figure:
@@ -93,7 +109,7 @@ def attrition_chevron(steps: Sequence[tuple[str, str]], *, title: str | None = N
         before drawing.
     """
     k = len(steps)
-    fig, ax = plt.subplots(figsize=(max(6, 1.9 * k), 1.9))
+    fig, ax = plt.subplots(figsize=(max(6, 1.9 * k), 1.4))
     w, tip = 1.0, 0.18
     shades = plt.cm.Blues(np.linspace(0.85, 0.45, max(k, 2)))
     for i, (lab, count) in enumerate(steps):
@@ -113,4 +129,25 @@ def attrition_chevron(steps: Sequence[tuple[str, str]], *, title: str | None = N
     return fig
 
 
-__all__ = ["forest_plot", "attrition_chevron", "CATEGORY_COLOURS"]
+def readable_event_study(result, label: str) -> Figure:
+    """The area event study (:func:`evalkit.designs.area.event_study_plot`) for a report reader.
+
+    Each bin of months from the start is labelled by its range ("-12 to -7"), the title says what is drawn
+    in words (not the design's identifiers), and the axes say which way is better.
+    """
+    fig = event_study_plot(result)
+    ax = fig.axes[0]
+    frame = result.event_study_frame()
+    if not frame.empty:
+        bins = frame["name"].str.extract(r"months (-?\d+) to (-?\d+)").astype(int)
+        ax.set_xticks(bins[0].to_numpy(), [f"{a} to {b}" for a, b in zip(bins[0], bins[1])], rotation=30,
+                      ha="right", fontsize=8)
+        ax.set_xlabel("Months from the start (the bin just before the start is the reference)")
+    ax.set_ylabel("Rate ratio (below 1: fell more where the programme ran)")
+    ax.set_title(f"{label}: programme districts against comparison districts, by months from the start",
+                 loc="left", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = ["forest_plot", "attrition_chevron", "readable_event_study", "CATEGORY_COLOURS"]

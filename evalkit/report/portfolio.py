@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from typing import Any
 
 import pandas as pd
@@ -46,6 +47,7 @@ from evalkit.labels import AREA_DESIGNS, age_band, age_band_labels
 from evalkit.report.common import figure_html
 from evalkit.report.context import PortfolioContext
 from evalkit.report.disclosure import MARKER, SuppressedTable, counts_html, is_small, safe_count, suppress_counts
+from evalkit.report.narrative import GLOSSES, category_reason, effect_in_words
 from evalkit.report.plots import CATEGORY_COLOURS, forest_plot
 
 CATEGORY_ORDER = ("expand", "continue", "before_after_only", "redesign", "stop", "safeguarding_review",
@@ -101,6 +103,9 @@ def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
             "category_meaning": prim.get("category_meaning", ""), "rule": prim.get("rule", ""),
             "reason": prim.get("reason", "") or ("" if f else "the report was not produced"),
             "annual_cost": cost, "participants": n_part, "harms": harms, "value": f.get("value"),
+            # as the report published it: a count the report withholds (not only a small one) stays hidden here
+            "participants_shown": published_participants(f, n_part, pctx.threshold),
+            "n_needed": _num(prim.get("n_needed")), "value_line": value_line(f),
         })
     return pd.DataFrame(rows)
 
@@ -111,8 +116,81 @@ def _level_text(tab: pd.DataFrame) -> str:
     return " or ".join(f"{v:.4g}%" for v in levels)
 
 
+def value_line(found: dict) -> str:
+    """The intervention's value-for-money line for the decision summary, if its findings carry one.
+
+    A report whose ``findings.json`` carries ``"value": {"line": ...}`` (or ``"short"``, or a top-level
+    ``"value_line"``) gets that sentence in the portfolio's decision summary.
+    """
+    if not found:
+        return ""
+    value = found.get("value")
+    line = (value.get("line") or value.get("short")) if isinstance(value, dict) else found.get("value_line")
+    return str(line) if line else ""
+
+
+def published_participants(found: dict, n: int, threshold: int) -> str:
+    """Participants who started, as the intervention's own report printed them (``findings.json``)."""
+    shown = found.get("n_participants_shown") if found else None
+    return str(shown) if shown is not None else safe_count(n, threshold)
+
+
 def _num(v: Any) -> float:
     return float(v) if isinstance(v, (int, float)) and v is not None else math.nan
+
+
+# --------------------------------------------------------------------------- the decision summary
+def short_outcome(label: str) -> str:
+    """'Mental wellbeing (SWEMWBS metric score, 7-35)' -> 'Mental wellbeing (SWEMWBS)'; others up to '('."""
+    name, _, rest = label.partition(" (")
+    acronym = next((w for w in re.findall(r"\b[A-Z]{3,}\b", rest) if w not in name), None)
+    return f"{name} ({acronym})" if acronym else name
+
+
+
+def section_decisions(pctx: PortfolioContext) -> str:
+    """One screen for the board: each intervention's decision, effect in its own units, evidence and value.
+
+    Ordered by category (expand first) and, within one, by intervention id. The effect is the primary
+    outcome's estimate on its natural scale (percentage points, points on a questionnaire, a rate) with its
+    95% interval; evidence is the Maryland level of the design behind it.
+    """
+    tab = portfolio_table(pctx)
+    if tab.empty:
+        return "<p class='pending'>No interventions.</p>"
+    tab = tab.assign(_o=tab["category"].map({c: i for i, c in enumerate(CATEGORY_ORDER)}).fillna(len(CATEGORY_ORDER)))
+    tab = tab.sort_values(["_o", "intervention_id"], kind="mergesort")
+    counts = tab.groupby("category_label", sort=False).size()
+    tally = " · ".join(f"<b>{_e(label)}</b> {k}" for label, k in counts.items())
+    any_value = bool(tab["value_line"].astype(bool).any())
+    rows = []
+    for _, r in tab.iterrows():
+        colour = CATEGORY_COLOURS.get(r["category"], "#333")
+        if math.isfinite(r["estimate"]):
+            effect = effect_in_words(scale=r["scale"], label=r["outcome"], estimate=r["estimate"],
+                                     ci_low=r["ci_low"], ci_high=r["ci_high"], outcome=False)
+        else:
+            effect = "not estimated" if r["reported"] else "no report"
+        harm = "<br><span class='failed small'>Review: worse on another outcome</span>" if r["harms"] else ""
+        evidence = f"level {int(r['sms'])}" if r["sms"] and math.isfinite(float(r["sms"])) else "–"
+        value = _e(r["value_line"]) if r["value_line"] else "–"
+        outcome = short_outcome(str(r["outcome"]))
+        rows.append(f"<tr><td><b style='color:{colour}'>{_e(r['category_label'])}</b>{harm}</td>"
+                    f"<td>{_e(r['title'])} <span class='small'>{_e(r['intervention_id'])}</span></td>"
+                    f"<td>{_e(outcome)}</td><td class='nowrap'>{_e(effect)}</td><td class='nowrap'>{evidence}</td>"
+                    + (f"<td>{value}</td>" if any_value else "") + "</tr>")
+    labels = " ".join(str(x) for x in tab["outcome"])
+    glosses = " ".join(g for k, g in GLOSSES.items() if re.search(rf"\b{k}\b", labels))
+    return (f"<p class='tally'>{tally}</p>"
+            "<table class='decisions'><thead><tr><th>Decision</th><th>Intervention</th>"
+            "<th>Primary outcome</th><th>Effect (95% interval)</th><th>Evidence (of 5)</th>"
+            + ("<th>Value for money</th>" if any_value else "") + "</tr></thead><tbody>" + "".join(rows)
+            + "</tbody></table><p class='small'>Effects are in the outcome's own units (percentage points of "
+              "young people; points on a questionnaire; % change in a rate) with their 95% interval; a fall in "
+              "difficulties or reoffending is better, a rise in wellbeing is better. Evidence is the Maryland "
+              "Scientific Methods Scale: level 1 is a before-and-after comparison, level 3 a matched or area "
+              "comparison group, level 5 a randomised trial. " + _e(glosses) + " Detail for each intervention "
+              "follows below and in its own report.</p>")
 
 
 # --------------------------------------------------------------------------- forest
@@ -123,14 +201,15 @@ def section_forest(pctx: PortfolioContext) -> str:
         return "<p class='pending'>No intervention has a standardised primary effect yet.</p>"
     has["_order"] = has["category"].map({c: i for i, c in enumerate(CATEGORY_ORDER)})
     has = has.sort_values(["_order", "std"], ascending=[True, False], kind="mergesort")
-    has["label"] = [f"{i} {t[:34]}" for i, t in zip(has["intervention_id"], has["title"])]
+    has["label"] = [f"{i} {t}" for i, t in zip(has["intervention_id"], has["title"])]
     lo_lim, hi_lim = FOREST_LIMITS
     cut = (has["std_low"] < lo_lim) | (has["std_high"] > hi_lim)
     has["std_low"], has["std_high"] = has["std_low"].clip(lower=lo_lim), has["std_high"].clip(upper=hi_lim)
     has["annotation"] = [f"n={n} · SMS {s}{' · interval cut' if c else ''}" for n, s, c in
                          zip(has["n_shown"], has["sms"], cut)]
     fig = forest_plot(has, estimate="std", ci_low="std_low", ci_high="std_high",
-                      title="Primary effect of each intervention (standardised)")
+                      title="Primary effect of each intervention (standardised)",
+                      legend_labels=dict(zip(has["category"], has["category_label"])))  # the rules' own names
     missing = tab.loc[tab["std"].isna()]
     note = ""
     if len(missing):
@@ -169,19 +248,20 @@ def section_value(pctx: PortfolioContext) -> str:
     for _, r in tab.iterrows():
         cost = r["annual_cost"]
         n = r["participants"]
-        per_part = "–" if not cost else (MARKER if is_small(n, t) else f"£{cost / n:,.0f}" if n else "–")
+        hidden = is_small(n, t) or r["participants_shown"] == MARKER  # a cost per head would reveal the count
+        per_part = "–" if not cost else (MARKER if hidden else f"£{cost / n:,.0f}" if n else "–")
         cpo = cost_per_outcome(r)
         if cpo is None:
             per_out = "–"
             why = ("" if r["reported"] else "not reported")
-        elif is_small(n, t):
+        elif hidden:
             per_out, why = MARKER, "hidden: it would reveal a small number of participants"
         else:
             unit = ("per additional young person not reoffending" if r["scale"] == "risk difference"
                     else "per point of improvement per young person")
             per_out, why = f"£{cpo[0]:,.0f} (£{cpo[1]:,.0f} to £{cpo[2]:,.0f})", unit
         rows.append({"ID": r["intervention_id"], "Intervention": r["title"],
-                     "Annual cost": f"£{cost:,.0f}" if cost else "–", "Participants": safe_count(n, t),
+                     "Annual cost": f"£{cost:,.0f}" if cost else "–", "Participants": r["participants_shown"],
                      "Cost per participant": per_part, "Cost per outcome achieved": per_out, "Which outcome": why,
                      "Value for money": (r.get("value") or {}).get("short", "–")})
     return (pd.DataFrame(rows).to_html(index=False, border=0, escape=True)
@@ -303,6 +383,13 @@ def reach_html(table: pd.DataFrame, shown: SuppressedTable) -> str:
 
 
 # --------------------------------------------------------------------------- commissioning
+def _why(r: pd.Series, pctx: PortfolioContext) -> str:
+    min_n = min((p.min_n_significance for p in pctx.protocols), default=30)
+    return category_reason(r["category"], r["category_meaning"], verdict=r["verdict"], design=r["design_key"],
+                           sms=int(r["sms"]) if r["sms"] and math.isfinite(float(r["sms"])) else 1,
+                           n_text=str(r["n_shown"]), n_needed=r["n_needed"], min_n=min_n)
+
+
 def section_commissioning(pctx: PortfolioContext) -> str:
     tab = portfolio_table(pctx)
     if tab.empty:
@@ -320,12 +407,13 @@ def section_commissioning(pctx: PortfolioContext) -> str:
                     f"<td>{_e(r['design'])}{' (SMS ' + str(r['sms']) + ')' if r['sms'] else ''}</td>"
                     f"<td>{_e(finding)}</td>"
                     f"<td><b style='color:{colour}'>{_e(r['category_label'])}</b>{flag}</td>"
-                    f"<td class='small'>{_e(r['category_meaning'])} (rule: {_e(r['rule'])})</td></tr>")
+                    f"<td class='small'>{_e(_why(r, pctx))}</td></tr>")
     return (f"<p>{summary}</p><table><thead><tr><th>ID</th><th>Intervention</th><th>Primary outcome</th>"
             "<th>Design</th><th>Finding</th><th>Category</th><th>Why</th></tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table><p class='small'>Rules are applied in order from "
-            f"<code>{_e(_rules_name(pctx))}</code>; the first that matches decides. A result is significant only "
-            "when its interval excludes no effect and enough young people took part.</p>")
+            + "".join(rows) + "</tbody></table><p class='small'>The categories follow documented rules, applied "
+            f"in order from <code>{_e(_rules_name(pctx))}</code> (the VRU can change them); the first that fits "
+            "decides. A result is significant only when its interval excludes no effect and enough young people "
+            "took part.</p>")
 
 
 def _rules_name(pctx: Any) -> str:
@@ -334,5 +422,6 @@ def _rules_name(pctx: Any) -> str:
     return path.name if path is not None else "commissioning_rules.yaml"
 
 
-__all__ = ["portfolio_table", "cost_per_outcome", "reach_tables", "section_forest", "section_value",
+__all__ = ["portfolio_table", "cost_per_outcome", "reach_tables", "section_decisions", "section_forest",
+           "section_value", "value_line", "published_participants",
            "section_reach", "section_commissioning"]

@@ -9,6 +9,7 @@ it. Figures are matplotlib, embedded as PNG.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 import html
@@ -24,13 +25,15 @@ from scipy import stats
 from evalkit.analysis.commissioning import adjust_pvalues, load_rules
 from evalkit.analysis.narrative import evidence_sentence, fmt_num, judge
 from evalkit.analysis.results import InterventionAnalysis, OutcomeResult, PrimaryResult
-from evalkit.designs.area import event_study_plot, its_plot
+from evalkit.designs.area import its_plot
 from evalkit.designs.matching import love_plot
 from evalkit.labels import AREA_DESIGNS, design_phrase, design_words
 from evalkit.report.common import figure_html
 from evalkit.report.context import ReportContext
-from evalkit.report.disclosure import MARKER, is_small, safe_count, safe_flow, safe_steps, suppress_counts
-from evalkit.report.plots import attrition_chevron, forest_plot
+from evalkit.report.disclosure import (MARKER, Count, PublishedCounts, is_small, publish_counts, safe_count, safe_flow,
+                                       safe_steps, suppress_counts)
+from evalkit.report.narrative import category_reason, plain_text, reader_reason
+from evalkit.report.plots import attrition_chevron, forest_plot, readable_event_study
 
 AREA = AREA_DESIGNS
 CATEGORY_CLASS = {"expand": "good", "continue": "good", "improve_evidence": "neutral", "redesign": "warn",
@@ -54,7 +57,92 @@ def _ci(lo: float, hi: float, digits: int = 1, unit: str = "") -> str:
 
 
 def _n(ctx: ReportContext, n: int) -> str:
-    return safe_count(n, ctx.threshold)
+    return published(ctx).show(n)
+
+
+# --------------------------------------------------------------------------- the counts a report publishes
+def _controlled(section):
+    """Pass a section's HTML through the report's published counts: no sentence prints a withheld count."""
+    @functools.wraps(section)
+    def wrapper(ctx: ReportContext):
+        body = section(ctx)
+        return None if body is None else published(ctx).html(body)
+    return wrapper
+
+
+def published(ctx: ReportContext) -> PublishedCounts:
+    """The report's one set of published counts (:func:`report_counts`), decided once per report."""
+    cached = getattr(ctx, "_published", None)
+    if cached is None:
+        cached = report_counts(_analysis(ctx), ctx.threshold)
+        ctx._published = cached  # type: ignore[attr-defined] - a per-report cache on the context
+    return cached
+
+
+#: Which count stays shown when one of two must go: the primary result's sample first, then who started.
+PRIORITY = {"primary": 4, "started": 3, "outcome": 2, "step": 1, "referred": 0}
+
+
+def report_counts(a: InterventionAnalysis, threshold: int) -> PublishedCounts:
+    """Every count of people a report on ``a`` can print, with how they nest, decided together.
+
+    The participation flow (each step a subset of its parent), each outcome's participants (a subset of
+    those who started; for before-and-after results, of those with a baseline), the comparison groups
+    (subsets of the whole comparison pool in the profile), the profile's group sizes and the subgroups
+    (disjoint groups adding up to the primary result's participants). See
+    :func:`evalkit.report.disclosure.publish_counts` for the rules.
+    """
+    counts: list[Count] = []
+    keys: set[str] = set()
+
+    def add(key: str, value: int | float, parent: str | None, priority: int) -> str:
+        if key not in keys and value is not None and not (isinstance(value, float) and math.isnan(value)):
+            keys.add(key)
+            counts.append(Count(key, int(value), parent if parent in keys else None, priority))
+        return key
+
+    steps = list(a.attrition)
+    parents = flow_parents([label for label, _ in steps])
+    started = None
+    for k, (label, n) in enumerate(steps):
+        kind = "referred" if k == 0 else "started" if label == "Started in the period" else "step"
+        key = add(f"step:{label}", n, f"step:{steps[parents[k]][0]}" if parents[k] is not None else None,
+                  PRIORITY[kind])
+        started = key if kind == "started" else started
+    pool = None
+    if a.profile is not None and not a.profile.empty:
+        prof = a.profile
+        groups = list(dict.fromkeys(c[0] for c in prof.columns if isinstance(c, tuple)))
+        pool_group = next((g for g in groups if "pool" in g.lower()), None)
+        if pool_group:
+            pool = add(f"profile:{pool_group}", prof[(pool_group, "n")].iloc[0], None, PRIORITY["step"])
+        for g in groups:
+            if g != pool_group:
+                add(f"profile:{g}", prof[(g, "n")].iloc[0], pool if "comparison" in g.lower() else started,
+                    PRIORITY["step"])
+    primary_key = None
+    for o in a.outcomes:
+        if not o.ok:
+            continue
+        if o.design in AREA:  # events in the programme districts, not people; small ones still hidden
+            add(f"events:{o.design}:{o.outcome}", o.n, None, PRIORITY["step"])
+            continue
+        parent = started
+        attrition = getattr(o.result, "attrition", None)
+        if o.design == "prepost" and attrition is not None:
+            parent = add(f"baseline:{o.outcome}", attrition.n_baseline, started, PRIORITY["step"])
+        is_primary = a.primary is not None and o.outcome == a.primary.outcome and o.design == a.primary.design
+        key = add(f"n:{o.design}:{o.outcome}", o.n, parent, PRIORITY["primary" if is_primary else "outcome"])
+        primary_key = key if is_primary else primary_key
+        if o.n_comparison:
+            add(f"comparison:{o.design}:{o.outcome}", o.n_comparison, pool, PRIORITY["outcome"])
+    partitions = []
+    for s in a.subgroups:
+        if not s.rows or primary_key is None:
+            continue
+        parts = [add(f"subgroup:{s.variable}:{r['group']}", r["n"], primary_key, PRIORITY["step"]) for r in s.rows]
+        partitions.append((primary_key, parts))
+    return publish_counts(counts, partitions, threshold)
 
 
 def _is_percent(o: OutcomeResult) -> bool:
@@ -78,6 +166,7 @@ def estimate_text(o: OutcomeResult) -> tuple[str, str]:
 
 
 # --------------------------------------------------------------------------- headline
+@_controlled
 def section_headline(ctx: ReportContext) -> str | None:
     a = _analysis(ctx)
     if a.primary is None:
@@ -111,9 +200,11 @@ def section_headline(ctx: ReportContext) -> str | None:
         power = (f" To detect a worthwhile effect ({_e(p.minimum_worthwhile)}) reliably, about "
                  f"{math.ceil(p.n_needed):,} young people per group would be needed; "
                  f"this evaluation had {_n(ctx, p.n)}.")
+    why = category_reason(p.category, p.category_meaning, verdict=p.verdict, design=p.design, sms=p.sms,
+                          n_text=_n(ctx, p.n), n_needed=p.n_needed, min_n=ctx.protocol.min_n_significance)
     facts = (f"<p><b>How sure can we be?</b> {_e(sure)} {_e(sig)}{power}</p>"
              f"<p class='category {cls}'><b>What it means for commissioning: {_e(p.category_label)}.</b> "
-             f"{_e(p.category_meaning)} <span class='rule'>(rule: {_e(p.rule)})</span></p>"
+             f"{_e(why)}</p>"
              + _decision_notes(p))
     detail = f"<p class='small'>{_e(p.sentence)}</p>" if p.sentence else ""
     return found + _other_findings(ctx, a) + value_line(a) + facts + plan_line(ctx) + detail
@@ -235,11 +326,13 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+@_controlled
 def section_participation(ctx: ReportContext) -> str | None:
     a = _analysis(ctx)
     if not a.attrition:
         return None
-    shown = disclosed_steps(list(a.attrition), ctx.threshold)
+    counts = published(ctx)
+    shown = [(label, counts.shown(f"step:{label}")) for label, _ in a.attrition]
     area_only = all(o.design in AREA for o in a.outcomes)
     note = (f"<p>This is an area-wide programme: it is judged on whole {_places(ctx)}' indicators, not on the young "
             "people recorded as taking part, who are counted here for completeness.</p>" if area_only else "")
@@ -251,7 +344,8 @@ def section_participation(ctx: ReportContext) -> str | None:
     return (note + chevron + f"<table class='counts'><thead><tr><th>Step</th><th>Young people</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
             f"<p class='small'>{MARKER}: hidden because the number, or the number lost since the step before, "
-            f"is below {ctx.threshold}.</p>")
+            f"is below {ctx.threshold}, or because with another count in this report it would give such a number "
+            "away.</p>")
 
 
 def _places(ctx) -> str:
@@ -261,6 +355,7 @@ def _places(ctx) -> str:
 
 
 # --------------------------------------------------------------------------- profile
+@_controlled
 def section_profile(ctx: ReportContext) -> str | None:
     a = _analysis(ctx)
     if a.profile is None or a.profile.empty:
@@ -336,6 +431,7 @@ def profile_hidden(prof: pd.DataFrame, groups: list[str], threshold: int) -> lis
 
 
 # --------------------------------------------------------------------------- design
+@_controlled
 def section_design(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     rows = []
@@ -355,6 +451,7 @@ def section_design(ctx: ReportContext) -> str:
 
 
 # --------------------------------------------------------------------------- balance
+@_controlled
 def section_balance(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     if not a.balance:
@@ -366,9 +463,16 @@ def section_balance(ctx: ReportContext) -> str:
                 else "After matching, some characteristics still differed by more than")
         parts.append(f"<p>{lead} "
                      f"{bal.threshold:g} standard deviations between the groups"
-                     f"{'' if ok else ': ' + _e(', '.join(bal.unbalanced))}.</p>")
-        parts.append(_fig(love_plot(bal), alt="Balance before and after matching (love plot)"))
-        table = pd.DataFrame([{"Covariate": r["covariate"], "Difference before": f"{r['diff_before']:+.2f}",
+                     f"{'' if ok else ': ' + _e(', '.join(_covariate(c) for c in bal.unbalanced))}.</p>")
+        fig = love_plot(bal)
+        ax = fig.axes[0]
+        ax.set_yticks(ax.get_yticks(), [_covariate(t.get_text()) for t in ax.get_yticklabels()])
+        # the legend above the plot, not over the points
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False, fontsize=8)
+        fig.tight_layout()
+        parts.append(_fig(fig, alt="Balance before and after matching (love plot)"))
+        table = pd.DataFrame([{"Characteristic": _covariate(r["covariate"]),
+                               "Difference before": f"{r['diff_before']:+.2f}",
                                "Difference after": f"{r['diff_after']:+.2f}", "Reading": r["wwc_after"]}
                               for r in bal.table])
         parts.append("<details><summary>Balance table</summary>" + table.to_html(index=False, border=0)
@@ -378,17 +482,49 @@ def section_balance(ctx: ReportContext) -> str:
     return "".join(parts)
 
 
+def _covariate(name: str) -> str:
+    """A matching covariate as a reader says it: 'sex[female]' -> 'Sex: female', 'prior_offences' ->
+    'Prior offences'."""
+    return _cap(plain_text(str(name)))
+
+
 # --------------------------------------------------------------------------- results
+@_controlled
 def section_results(ctx: ReportContext) -> str:
     a = _analysis(ctx)
-    parts = [_forest(a)] if sum(1 for o in a.outcomes if o.standardised is not None) > 1 else []
-    for o in a.outcomes:
+    parts = [_multiple_comparisons(ctx, a)]
+    parts += [_forest(a)] if sum(1 for o in a.outcomes if o.standardised is not None) > 1 else []
+    # the result the headline reports comes first; the rest in the protocol's order
+    for o in sorted(a.outcomes, key=lambda o: not _is_headline(a, o)):
         parts.append(_outcome_block(ctx, o))
     return "".join(parts)
 
 
+def _is_headline(a: InterventionAnalysis, o: OutcomeResult) -> bool:
+    return a.primary is not None and o.outcome == a.primary.outcome and o.design == a.primary.design
+
+
+#: From this many results on, the report says how many would look significant by chance alone.
+MANY_RESULTS = 5
+
+
+def _multiple_comparisons(ctx, a: InterventionAnalysis) -> str:
+    ok = [o for o in a.outcomes if o.ok]
+    if len(ok) < MANY_RESULTS:
+        return ""
+    alpha = ctx.protocol.alpha
+    k = len(ok)
+    any_by_chance = 1 - (1 - alpha) ** k  # independent tests: an upper-end guide, not an exact figure
+    return (f"<p class='note'><b>Reading {k} results together.</b> Each result is tested at the "
+            f"{100 * alpha:g}% level: even if nothing had changed, each has a 1 in {round(1 / alpha)} chance of "
+            f"looking statistically significant, so among {k} results about {k * alpha:.1f} would be expected to "
+            f"(a {100 * any_by_chance:.0f}% chance of at least one). The decision rests on the pre-specified "
+            f"primary outcome{' (first below)' if a.primary is not None else ''}; treat a single significant result "
+            "among the others as a lead to follow up, not as a finding.</p>")
+
+
 def _forest(a: InterventionAnalysis) -> str:
-    rows = [{"label": f"{o.label} ({o.design_label.lower()})"[:70], "estimate": o.standardised.estimate,
+    rows = [{"label": f"{o.label} ({o.design_label.lower()})", "estimate": o.standardised.estimate,
              "ci_low": o.standardised.ci_low, "ci_high": o.standardised.ci_high,
              "annotation": f"SMS {o.sms}"} for o in a.outcomes if o.standardised is not None]
     return _fig(forest_plot(pd.DataFrame(rows), colour_by=None, title="All outcomes on one scale"),
@@ -396,10 +532,17 @@ def _forest(a: InterventionAnalysis) -> str:
 
 
 def _outcome_block(ctx: ReportContext, o: OutcomeResult) -> str:
-    tag = " (primary outcome)" if o.primary else ""
-    head = f"<h3>{_e(o.label)} — {_e(o.design_label.lower())}{tag}</h3>"
-    if not o.ok:
-        return head + f"<p class='failed'>Could not be estimated: {_e(o.reason)}.</p>"
+    a = _analysis(ctx)
+    if _is_headline(a, o):
+        tag = " (primary outcome: the headline result)"
+    elif o.primary:  # the same (or another area's) primary outcome from another design: not the headline
+        tag = f" (primary outcome; the headline uses the {a.primary.design_label.lower()} result)" \
+            if a.primary is not None else " (primary outcome)"
+    else:
+        tag = ""
+    head = f"<h3>{_e(o.label)} — {_e(o.design_label.lower())}{_e(tag)}</h3>"
+    if not o.ok:  # what to fix is for the analyst (appendix), not the commissioner
+        return head + f"<p class='pending'>Could not be estimated: {_e(reader_reason(o.reason))}.</p>"
     est, ci = estimate_text(o)
     level = round(100 * (1 - ctx.protocol.alpha))
     n_txt = _n(ctx, o.n) if o.design not in AREA else f"{_n(ctx, o.n)} events"
@@ -415,6 +558,7 @@ def _outcome_block(ctx: ReportContext, o: OutcomeResult) -> str:
     small_cells = _small_event_counts(ctx, o)
     per100 = o.per_100 if o.per_100 and not small_cells else None
     body = f"<p>{_e(o.sentence)}</p>" + (f"<p class='per100'>{_e(per100)}</p>" if per100 else "")
+    body += _reliable_change(ctx, o)
     fig = "" if small_cells else _outcome_figure(ctx, o)
     if o.extra.get("dose_bands"):
         fig += _dose_table(ctx, o)
@@ -433,6 +577,39 @@ def _dose_table(ctx: ReportContext, o: OutcomeResult) -> str:
     table.index.name = "Sessions attended"
     shown = suppress_counts(table, threshold=ctx.threshold, totals="row")
     return "<h4>Sessions attended</h4>" + shown._repr_html_()
+
+
+#: Reliable-change categories as a reader says them, in the order shown.
+CHANGE_WORDS = (("reliably_improved", "Reliably improved"), ("no_reliable_change", "No reliable change"),
+                ("reliably_deteriorated", "Reliably deteriorated"))
+
+
+def _reliable_change(ctx: ReportContext, o: OutcomeResult) -> str:
+    """Shares of young people who reliably improved, stayed the same and deteriorated (Jacobson-Truax).
+
+    Shown when the protocol asks (``reliable_change: true``) and the questionnaire's reliability is known. A
+    share with the group size shown gives its count, so the three are disclosure-controlled as a column of
+    counts with its total (a small count, or one the other two would give back, is hidden).
+    """
+    shares = getattr(o.result, "change_shares", None) if o.design == "prepost" else None
+    # ``reliable_change`` is a setting of the before-and-after design that analyses this outcome
+    design = next((d for d in ctx.protocol.designs if d.type == "prepost" and o.outcome in d.outcomes), None)
+    if shares is None or not getattr(design, "reliable_change", False) or not shares.n:
+        return ""
+    rows = {c: (k, lo, hi) for c, k, _, lo, hi in shares.counts}
+    present = [(key, words) for key, words in CHANGE_WORDS if key in rows]
+    counts = pd.Series({words: rows[key][0] for key, words in present})
+    shown = suppress_counts(counts, threshold=ctx.threshold, totals="row")
+    hidden = (shown.hidden.iloc[:, 0] != "") | published(ctx).hides(shares.n)
+    cells = []
+    for key, words in present:
+        k, lo, hi = rows[key]
+        text = MARKER if hidden[words] else (f"{100 * k / shares.n:.0f}% <span class='small'>"
+                                            f"({100 * lo:.0f}% to {100 * hi:.0f}%)</span>")
+        cells.append(f"<tr><td>{_e(words)}</td><td class='num'>{text}</td></tr>")
+    return ("<table class='kv change'><thead><tr><th>Young people whose score changed by more than measurement "
+            f"error alone explains (more than {shares.threshold:.1f} points)</th><th>Share (95% interval)</th>"
+            f"</tr></thead><tbody>{''.join(cells)}</tbody></table>")
 
 
 def _small_event_counts(ctx: ReportContext, o: OutcomeResult) -> bool:
@@ -466,9 +643,15 @@ def _outcome_figure(ctx: ReportContext, o: OutcomeResult) -> str:
         if o.design == "did":
             return _fig(_did_plot(o), alt=f"{o.label}: before and after, both groups")
         if o.design == "area_trend" and o.extra.get("its") is not None:
-            return _fig(its_plot(o.extra["its"]), alt=f"{o.label}: monthly rate and trend")
+            fig = its_plot(o.extra["its"])
+            # The design's own title gives the interrupted-time-series step, a different estimate from the
+            # change against the baseline in the table below: the report's title says what is drawn instead.
+            fig.axes[0].set_title(f"{o.label}: monthly rate, with the trend before the start carried on "
+                                  "(dashed)", loc="left", fontsize=10)
+            return _fig(fig, alt=f"{o.label}: monthly rate and trend")
         if o.design == "area_did":
-            return _fig(event_study_plot(o.result), alt=f"{o.label}: programme against comparison areas")
+            return _fig(readable_event_study(o.result, o.label),
+                        alt=f"{o.label}: programme against comparison {_places(ctx)}")
     except Exception:  # a figure must never stop the report  # noqa: BLE001
         plt.close("all")
     return ""
@@ -529,11 +712,12 @@ def _km_plot(o: OutcomeResult, threshold: int = 10) -> Figure:
                            ("survival_comparison", "Matched comparison", "#999999", o.result.n_control)):
         if col in curves:
             t, s = km_points(curves["time"].to_numpy(), curves[col].to_numpy(), n, threshold)
-            # straight lines between the points kept: when in between people reoffended is not shown
-            ax.plot(t / 30.4375, 100 * s, "o-", label=lab, color=c, lw=2, ms=4)
+            # a survival curve is a step function; only the steps kept by disclosure control are drawn, so
+            # each step down covers at least `threshold` young people
+            ax.step(t / 30.4375, 100 * s, where="post", label=lab, color=c, lw=2)
     ax.set_xlabel("Months since the start")
     ax.set_ylabel("% not yet reoffended")
-    ax.set_title(f"Points at least {threshold} young people apart (disclosure control)", loc="left", fontsize=8)
+    ax.set_title(f"Each step down is at least {threshold} young people (disclosure control)", loc="left", fontsize=8)
     ax.legend(frameon=False, fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
@@ -556,6 +740,7 @@ def _did_plot(o: OutcomeResult) -> Figure:
 
 
 # --------------------------------------------------------------------------- subgroups, sensitivity, limitations
+@_controlled
 def section_subgroups(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     if not a.subgroups:
@@ -585,6 +770,7 @@ def section_subgroups(ctx: ReportContext) -> str:
     return "".join(parts)
 
 
+@_controlled
 def section_sensitivity(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     if not a.sensitivity:
@@ -593,18 +779,24 @@ def section_sensitivity(ctx: ReportContext) -> str:
     return f"<ul>{items}</ul>"
 
 
+@_controlled
 def section_limitations(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     if not a.limitations:
         return "<p>No particular limitations were found in the diagnostics.</p>"
-    return "<ul>" + "".join(f"<li>{_e(t)}</li>" for t in a.limitations) + "</ul>"
+    return "<ul>" + "".join(f"<li>{_e(reader_reason(t))}</li>" for t in a.limitations) + "</ul>"
 
 
+@_controlled
 def section_appendix(ctx: ReportContext) -> str:
     a = _analysis(ctx)
     std = sorted({o.standardisation for o in a.outcomes if o.standardisation})
     rows = "".join(f"<li>{_e(s)}</li>" for s in std)
-    return ("<h3>How the primary finding is chosen and standardised</h3><p>The protocol's first primary outcome, "
+    fixes = [f"{o.label} ({o.design_label.lower()}): {o.reason}" for o in a.outcomes
+             if not o.ok and reader_reason(o.reason) != o.reason]
+    analyst = ("<h3>For the analyst: what would let the missing results be estimated</h3><ul>"
+               + "".join(f"<li>{_e(t)}</li>" for t in fixes) + "</ul>") if fixes else ""
+    return analyst + ("<h3>How the primary finding is chosen and standardised</h3><p>The protocol's first primary outcome, "
             "from the strongest design that estimated it (Maryland SMS). Positive standardised effects are better "
             "for young people.</p>" + (f"<ul>{rows}</ul>" if rows else "")
             + "<p>Significant only when the interval excludes no effect and at least "

@@ -38,6 +38,7 @@ from evalkit.report.context import (PortfolioContext, ReportContext, data_finger
                                     load_portfolio)
 from evalkit.report.disclosure import counts_html, safe_count, safe_flow, safe_html, suppress_counts
 from evalkit.report.findings import findings
+from evalkit.report.narrative import plain_html
 from evalkit.report.plots import attrition_chevron
 
 #: Packages whose versions the appendix lists.
@@ -60,8 +61,8 @@ def area_only(ctx: ReportContext) -> bool:
 def _section(title: str, body: str, *, anchor: str, threshold: int, lead: str = "") -> Section:
     """A titled section; every count of people in its text passes :func:`safe_html` (last line of defence)."""
     lead_html = f"<p class='lead'>{lead}</p>" if lead else ""
-    return Section(safe_html(f"<section id='{anchor}'><h2>{html.escape(title)}</h2>{lead_html}{body}</section>",
-                             threshold))
+    return Section(safe_html(plain_html(f"<section id='{anchor}'><h2>{html.escape(title)}</h2>{lead_html}{body}"
+                                        "</section>"), threshold))
 
 
 def _pending(what: str) -> str:
@@ -92,10 +93,10 @@ def headline(ctx: ReportContext) -> Section:
     if body is None:
         n = len(ctx.participants)
         body = (f"<p>{safe_count(n, ctx.threshold)} young people took part in the evaluation period.</p>"
-                + _pending("None of the protocol's designs estimates its first primary outcome, so there is no "
-                           "headline result. Fix: add that outcome to a design in the protocol."))
-    return Section(safe_html(f"<div class='headline' id='headline'><h2>What we found</h2>{html_of(body)}</div>",
-                             ctx.threshold))
+                + _pending("There is no headline result: none of the protocol's designs estimates its first "
+                           "primary outcome."))
+    return Section(safe_html(plain_html(f"<div class='headline' id='headline'><h2>What we found</h2>"
+                                        f"{html_of(body)}</div>"), ctx.threshold))
 
 
 def attrition_steps(ctx: ReportContext) -> list[tuple[str, int]]:
@@ -327,6 +328,7 @@ def appendix(ctx: ReportContext) -> Section:
 def save_findings(ctx: ReportContext) -> Section:
     """Write ``findings.json`` into the output folder for the portfolio summary; show nothing."""
     if ctx.output_dir is not None:
+        Path(ctx.output_dir).mkdir(parents=True, exist_ok=True)  # papermill's -p output_dir may name a new folder
         path = Path(ctx.output_dir) / "findings.json"
         path.write_text(json.dumps(findings(ctx), indent=2, default=str), encoding="utf-8")
     return Section("")
@@ -345,7 +347,14 @@ def portfolio_title(pctx: PortfolioContext) -> Section:
     return Section(f"<header class='report-title'><p class='kicker'>Portfolio summary</p>"
                    f"<h1>{html.escape(str(vru))}: what works, for "
                    f"{html.escape(getattr(pctx.cfg, 'report_audience', None) or 'the commissioning board')}</h1>"
-                   f"<p class='facts'>{n} interventions evaluated against their pre-specified protocols.</p></header>")
+                   f"<p class='facts'>{n} intervention{'' if n == 1 else 's'} evaluated against "
+                   "pre-specified protocols.</p></header>")
+
+
+def portfolio_decisions(pctx: PortfolioContext) -> Section:
+    """The decision summary that opens the portfolio: category, effect, evidence (and value) per intervention."""
+    return _portfolio_simple(pctx, portfolio.section_decisions, "decisions", "The decisions on one page",
+                             "What the evidence says for each intervention; the detail follows.")
 
 
 def portfolio_overview(pctx: PortfolioContext) -> Section:
@@ -361,21 +370,25 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
             counts[p.intervention_id] = len(ad.population(p, pctx.tables))
         except EvalkitError:
             counts[p.intervention_id] = 0
+    from evalkit.report.portfolio import published_participants
+
+    found = {f.get("intervention_id"): f for f in pctx.findings}
     rows = []
     for p in pctx.protocols:
         if p.intervention_id == "VRU":
             continue
         i = p.intervention_id
         n = int(counts.get(i, 0))
+        shown = published_participants(found.get(i, {}), n, pctx.threshold)  # as its report printed it
         cost = inter.loc[i, "annual_cost"] if i in inter.index and "annual_cost" in inter else None
         status = pctx.statuses.get(i, {}).get("status", "not run")
         link = f"<a href='{i}/{i}.html'>{html.escape(p.title)}</a>" if status == "ok" else html.escape(p.title)
         kind = pctx.cfg.label(p.intervention_type) if pctx.cfg is not None and p.intervention_type else \
             str(p.intervention_type or "").replace("_", " ")
         rows.append({"ID": i, "Intervention": link, "Type": kind,
-                     "Participants": safe_count(n, pctx.threshold),
+                     "Participants": shown,
                      "Annual cost": f"£{cost:,.0f}" if cost is not None else "–",
-                     "Cost per participant": (f"£{cost / n:,.0f}" if cost is not None and n >= pctx.threshold
+                     "Cost per participant": (f"£{cost / n:,.0f}" if cost is not None and shown != "[c]" and n
                                               else "[c]" if cost is not None and n else "–"),
                      "Report": status})
     body = pd.DataFrame(rows).to_html(index=False, border=0, escape=False)
@@ -444,7 +457,8 @@ REPORT_SECTIONS: dict[str, Callable[[ReportContext], Section]] = {
 
 #: The portfolio summary's sections in reading order (``notebooks/portfolio_summary.ipynb``).
 PORTFOLIO_SECTIONS: dict[str, Callable[[PortfolioContext], Section]] = {
-    "portfolio_title": portfolio_title, "portfolio_overview": portfolio_overview,
+    "portfolio_title": portfolio_title, "portfolio_decisions": portfolio_decisions,
+    "portfolio_overview": portfolio_overview,
     "portfolio_forest": portfolio_forest, "portfolio_value": portfolio_value, "portfolio_theory": portfolio_theory,
     "portfolio_reach": portfolio_reach,
     "portfolio_commissioning": portfolio_commissioning, "portfolio_appendix": portfolio_appendix,
@@ -453,8 +467,9 @@ PORTFOLIO_SECTIONS: dict[str, Callable[[PortfolioContext], Section]] = {
 
 __all__ = [
     "REPORT_SECTIONS", "PORTFOLIO_SECTIONS",
-    "PortfolioContext", "load_portfolio", "portfolio_title", "portfolio_overview", "portfolio_forest",
-    "portfolio_value", "portfolio_theory", "portfolio_reach", "portfolio_commissioning", "portfolio_appendix",
+    "PortfolioContext", "load_portfolio", "portfolio_title", "portfolio_decisions", "portfolio_overview",
+    "portfolio_forest", "portfolio_value", "portfolio_theory", "portfolio_reach", "portfolio_commissioning",
+    "portfolio_appendix",
     "Section", "ReportContext", "load_context", "data_fingerprint", "figure_html", "html_of", "title", "headline",
     "participation", "implementation", "profile", "design", "balance", "results", "subgroups", "sensitivity",
     "limitations", "appendix", "findings", "save_findings", "attrition_steps", "profile_tables", "age_band", "age_band_labels",

@@ -249,8 +249,10 @@ def _sniffed_types(path: Path, columns: list[str], as_float: tuple[str, ...]) ->
             schema = reader.schema
     except pa.ArrowInvalid:
         return {}  # the full read reports the problem with its line
-    numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean)
-    return {f.name: pa.float64() for f in schema if f.name in as_float and any(t(f.type) for t in numeric)}
+    numeric = (pa.types.is_integer, pa.types.is_floating)
+    # True/False (as evalkit itself writes yes/no columns) stay yes/no: declared float they would not parse
+    return {f.name: pa.bool_() if pa.types.is_boolean(f.type) else pa.float64() for f in schema
+            if f.name in as_float and (pa.types.is_boolean(f.type) or any(t(f.type) for t in numeric))}
 
 
 def _csv_header(path: Path) -> list[str]:

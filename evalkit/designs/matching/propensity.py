@@ -317,9 +317,12 @@ def fit_logit_eta(X: np.ndarray | Sequence[np.ndarray], y: np.ndarray, names: tu
         except InsufficientDataError:
             pass  # the subsample may separate where the full data do not
     eta = np.empty(n)
-    beta, it, converged = _newton(_blocks(Z, y), p + 1, beta, names, eta=eta)
+    try:
+        beta, it, converged = _newton(_blocks(Z, y), p + 1, beta, names, eta=eta)
+    except InsufficientDataError:
+        raise _separation_or_collinear(_culprits(cols, y, names, rows)) from None
     if not converged or max(eta.max(), -eta.min()) > _ETA_LIMIT:
-        raise _separation_or_collinear(names)
+        raise _separation_or_collinear(_culprits(cols, y, names, rows))
     coef = np.empty(p + 1)
     coef[1:] = beta[1:] / scale
     coef[0] = beta[0] - centre @ coef[1:]
@@ -360,11 +363,39 @@ def _warm_rows(y: np.ndarray) -> tuple[np.ndarray, float]:
     return rows, (np.log(fraction) if rare == 1 else -np.log(fraction))
 
 
+def _culprits(cols: list, y: np.ndarray, names: tuple[str, ...], rows: np.ndarray | None) -> tuple[str, ...]:
+    """The covariates at fault when the logit cannot be fitted (only computed then).
+
+    A covariate whose participants' values all lie on one side of the comparison records' (complete or
+    quasi-complete separation by that covariate alone), or that is constant; failing those, a covariate
+    that duplicates another (correlation ±1). When no single covariate explains it, all are named.
+    """
+    named = names if len(names) == len(cols) else tuple(f"covariate {j + 1}" for j in range(len(cols)))
+    treated = np.asarray(y) != 0
+    values = []
+    out = []
+    for j, col in enumerate(cols):
+        a = np.asarray(col, dtype=float)
+        a = a[rows] if rows is not None else a
+        values.append(a)
+        t, c = a[treated], a[~treated]
+        if len(t) and len(c) and (np.ptp(a) == 0 or t.max() <= c.min() or t.min() >= c.max()):
+            out.append(named[j])
+    if not out and 1 < len(values) <= 200:
+        corr = np.corrcoef(np.vstack(values))
+        for i in range(len(values)):
+            for j in range(i + 1, len(values)):
+                if abs(corr[i, j]) > 1 - 1e-9:
+                    out += [f"{named[i]} duplicates {named[j]}"]
+    return tuple(out) or named
+
+
 def _separation_or_collinear(names: tuple[str, ...]) -> InsufficientDataError:
     return InsufficientDataError(
         "The propensity model cannot be estimated: some covariate values occur only among "
         "participants or only among the comparison pool (perfect separation), or covariates "
-        f"duplicate one another ({', '.join(names) or 'see covariates'}). Merge rare categories, "
+        f"duplicate one another. The covariate{'s' if len(names) != 1 else ''} at fault: "
+        f"{', '.join(names) or 'see covariates'}. Merge rare categories, "
         "drop the offending covariate, or restrict the comparison pool to people like the participants."
     )
 
