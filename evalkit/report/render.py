@@ -199,10 +199,19 @@ def section_participation(ctx) -> str | None:
                                       for lab, n in primary_branch]),
                    alt="Young people at each step")
     rows = "".join(f"<tr><td>{_e(lab)}</td><td class='num'>{_e(n)}</td></tr>" for lab, n in shown)
+    chevron += _linkage_note(ctx)
     return (note + chevron + f"<table class='counts'><thead><tr><th>Step</th><th>Young people</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
             f"<p class='small'>{MARKER}: hidden because the number, or the number lost since the step before, "
             f"is below {ctx.threshold}.</p>")
+
+
+def _linkage_note(ctx) -> str:
+    """The intervention's record-linkage rate, beside the chevron, when the data came through ``evalkit link``."""
+    from evalkit.link.quality import linkage_sentence  # numpy and pandas only: Splink is not needed here
+
+    text = linkage_sentence(ctx.data_src, ctx.protocol.intervention_id)
+    return f"<p class='linkage'>{_e(text)}</p>" if text else ""
 
 
 # --------------------------------------------------------------------------- profile
