@@ -388,6 +388,30 @@ def link_cmd(participants: Path, police: Path, health: Path | None, out_dir: Pat
     click.echo(link_text(run, out_dir, review))
 
 
+@cli.command("prepare-pool")
+@click.argument("pool", type=str)
+@click.argument("offences", type=str)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Prepared pool (.parquet): one row per person with age, risk factors and reoffending.")
+@click.option("--data-end", required=True, help="Last date the offence extract covers (YYYY-MM-DD).")
+@click.option("--pool-source", default="any", show_default=True)
+@click.option("--start-from", default=None, help="First index date kept (YYYY-MM-DD).")
+@click.option("--start-to", default=None, help="Last index date kept (YYYY-MM-DD).")
+@click.option("--age-min", type=int, default=0, show_default=True)
+@click.option("--age-max", type=int, default=200, show_default=True)
+@click.option("--memory-limit", default="1GB", show_default=True, help="DuckDB spills to disk beyond this.")
+@_friendly
+def prepare_pool_cmd(pool: str, offences: str, out_file: Path, data_end: str, pool_source: str,
+                     start_from: str | None, start_to: str | None, age_min: int, age_max: int,
+                     memory_limit: str) -> None:
+    """Prepare a comparison pool larger than memory (files or globs: CSV, .csv.gz, Parquet) with DuckDB."""
+    from evalkit.scale.pool import prepare_pool
+
+    click.echo(prepare_pool(pool, offences, out_file, data_end=data_end, pool_source=pool_source,
+                            start_from=start_from, start_to=start_to, age_min=age_min, age_max=age_max,
+                            memory_limit=memory_limit))
+
+
 def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 

@@ -11,7 +11,9 @@ order:
    name and date of birth exactly, assuming those rules find 70% of matches;
 2. *u* from random pairs (``max_pairs_u``, seeded: the same files give the same model);
 3. *m* by expectation-maximisation, in two passes blocked on date of birth (to
-   learn the name and postcode levels) and on surname (to learn date of birth).
+   learn the name and postcode levels) and on surname (to learn date of birth);
+   :meth:`LinkSettings.national` tightens these and the candidate rules for
+   extracts of millions of records.
 
 Each record of the first list is linked to its best-scoring record in the
 second (ties to the lower record id) when the score reaches the threshold.
@@ -42,6 +44,20 @@ DEFAULT_BLOCKING: tuple[str, ...] = (
     "l.first_name_group = r.first_name_group and substr(l.date_of_birth, 1, 4) = substr(r.date_of_birth, 1, 4)",
     "l.surname = r.surname and substr(l.date_of_birth, 1, 4) = substr(r.date_of_birth, 1, 4)",
 )
+#: Candidate-pair rules for national extracts (millions of records): each rule adds a second field, so no
+#: rule compares every pair born on the same day or sharing a common surname.
+NATIONAL_BLOCKING: tuple[str, ...] = (
+    "l.date_of_birth = r.date_of_birth and substr(l.surname, 1, 1) = substr(r.surname, 1, 1)",
+    "l.surname = r.surname and l.first_name_group = r.first_name_group",
+    "l.postcode = r.postcode and substr(l.first_name, 1, 1) = substr(r.first_name, 1, 1)",
+    "l.first_name_group = r.first_name_group and substr(l.date_of_birth, 1, 7) = substr(r.date_of_birth, 1, 7)",
+)
+#: Pairs used to learn m by expectation-maximisation (each leaves the other fields free to be learned).
+DEFAULT_TRAINING: tuple[str, ...] = ("l.date_of_birth = r.date_of_birth", "l.surname = r.surname")
+NATIONAL_TRAINING: tuple[str, ...] = (
+    "l.date_of_birth = r.date_of_birth and substr(l.surname, 1, 1) = substr(r.surname, 1, 1)",
+    "l.surname = r.surname and l.first_name_group = r.first_name_group",
+)
 #: Match weight at or above which a pair is a link (about 99.6% match probability: 2**8 to 1).
 DEFAULT_THRESHOLD = 8.0
 
@@ -56,6 +72,8 @@ class LinkSettings:
         Match weight at or above which the best pair of a record is a link.
     blocking
         Candidate-pair rules (SQL on ``l.`` and ``r.`` columns); a pair is scored when any rule holds.
+    training
+        Rules giving the pairs *m* is learned from (one expectation-maximisation pass each).
     name_jaro_winkler
         Jaro-Winkler similarity for the "similar name" level of first name and surname.
     name_typos, dob_typos
@@ -75,6 +93,7 @@ class LinkSettings:
 
     threshold: float = DEFAULT_THRESHOLD
     blocking: tuple[str, ...] = DEFAULT_BLOCKING
+    training: tuple[str, ...] = DEFAULT_TRAINING
     name_jaro_winkler: float = 0.88
     name_typos: bool = True
     nicknames: bool = True
@@ -88,6 +107,11 @@ class LinkSettings:
     review_band: float = 6.0
 
     @classmethod
+    def national(cls, **changes: Any) -> "LinkSettings":
+        """Settings for national extracts: tighter candidate and training rules (:data:`NATIONAL_BLOCKING`)."""
+        return cls(**{"blocking": NATIONAL_BLOCKING, "training": NATIONAL_TRAINING, **changes})
+
+    @classmethod
     def from_mapping(cls, values: dict[str, Any], *, source: str = "settings") -> "LinkSettings":
         """Settings from a YAML mapping (unknown keys are refused, naming the key)."""
         known = set(cls.__dataclass_fields__)
@@ -96,7 +120,7 @@ class LinkSettings:
             raise SpecError(f"{source}: unknown linkage setting '{unknown[0]}'. Fix: use one of "
                             f"{', '.join(sorted(known))}.")
         clean = dict(values)
-        for key in ("blocking", "postcode_levels"):
+        for key in ("blocking", "training", "postcode_levels"):
             if key in clean:
                 clean[key] = tuple(clean[key])
         bad = set(clean.get("postcode_levels", ())) - {"sector", "district", "area"}
@@ -148,8 +172,9 @@ def comparisons(s: LinkSettings) -> list:
         dob.append(cll.DamerauLevenshteinLevel("date_of_birth", 1))
     dob += [cll.CustomLevel("substr(date_of_birth_l, 1, 4) = substr(date_of_birth_r, 1, 4)",
                             label_for_charts="Same year"), cll.ElseLevel()]
-    regex = {"sector": r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9]", "district": r"^[A-Z]{1,2}[0-9][A-Z0-9]?",
-             "area": r"^[A-Z]{1,2}"}
+    # one group around the whole pattern: DuckDB returns the match, Spark group 1 by default: the same text
+    regex = {"sector": r"^([A-Z]{1,2}[0-9][A-Z0-9]? [0-9])", "district": r"^([A-Z]{1,2}[0-9][A-Z0-9]?)",
+             "area": r"^([A-Z]{1,2})"}
     post: list[Any] = [cll.NullLevel("postcode"), cll.ExactMatchLevel("postcode")]
     for level in s.postcode_levels:
         post.append(cll.CustomLevel(f"regexp_extract(postcode_l, '{regex[level]}') = "
@@ -179,7 +204,7 @@ def fit_and_link(left: pd.DataFrame, right: pd.DataFrame, s: LinkSettings, *, le
     ``db_api`` is a Splink database API (default: an in-memory DuckDB one); Splink's Spark API
     runs the same model on a cluster.
     """
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink import DuckDBAPI, Linker, SettingsCreator
 
     # Splink's messages name columns, never values; its notes (e.g. a level no pair reached in training)
     # are for developers, so only errors are let through
@@ -201,8 +226,8 @@ def fit_and_link(left: pd.DataFrame, right: pd.DataFrame, s: LinkSettings, *, le
         ["l.first_name = r.first_name and l.surname = r.surname and l.date_of_birth = r.date_of_birth"],
         recall=s.prior_recall)
     linker.training.estimate_u_using_random_sampling(max_pairs=s.max_pairs_u, seed=s.seed)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("surname"))
+    for rule in s.training:
+        linker.training.estimate_parameters_using_expectation_maximisation(rule)
     low = s.threshold - s.review_band
     pairs = linker.inference.predict(threshold_match_weight=low).as_pandas_dataframe()
     model = linker.misc.save_model_to_json()
@@ -243,5 +268,5 @@ def accept(best: pd.DataFrame, threshold: float) -> pd.Series:
     return best["match_weight"] >= threshold
 
 
-__all__ = ["LinkSettings", "load_settings", "FittedLink", "fit_and_link", "comparisons", "accept", "DEFAULT_BLOCKING",
+__all__ = ["LinkSettings", "load_settings", "NATIONAL_BLOCKING", "NATIONAL_TRAINING", "DEFAULT_TRAINING", "FittedLink", "fit_and_link", "comparisons", "accept", "DEFAULT_BLOCKING",
            "DEFAULT_THRESHOLD"]

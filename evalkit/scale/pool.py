@@ -25,6 +25,7 @@ files and spills joins, windows and the sort to ``temp_directory`` when
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -60,8 +61,18 @@ def _source(path: str | Path) -> str:
     text = str(path)
     low = text.lower()
     if low.endswith((".parquet", ".pq")):
-        return f"read_parquet('{text}')"
-    return f"read_csv('{text}', header = true, auto_detect = true, sample_size = 100000)"
+        return f"read_parquet({_quote((text,))})"
+    return f"read_csv({_quote((text,))}, header = true, auto_detect = true, sample_size = 100000)"
+
+
+def _day(value: date | str | None, name: str) -> date | None:
+    """A date from a date or ISO text (checked: it goes into SQL)."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise SpecError(f"{name} must be a date written YYYY-MM-DD.") from None
 
 
 def _quote(values: tuple[str, ...]) -> str:
@@ -90,6 +101,10 @@ def prepare_pool(pool: str | Path, offences: str | Path, out: str | Path, *, dat
 
     if followup_months < 1 or waiting_months < 0:
         raise SpecError("followup_months must be at least 1 and waiting_months at least 0.")
+    data_end, start_from, start_to = (_day(data_end, "data_end"), _day(start_from, "start_from"),
+                                      _day(start_to, "start_to"))
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory_limit.strip(), flags=re.I):
+        raise SpecError(f"memory_limit must be a size such as 512MB or 4GB, not '{memory_limit}'.")
     t0 = time.perf_counter()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +113,7 @@ def prepare_pool(pool: str | Path, offences: str | Path, out: str | Path, *, dat
     con = duckdb.connect()
     try:
         con.execute(f"SET memory_limit = '{memory_limit}'")
-        con.execute(f"SET temp_directory = '{spill}'")
+        con.execute(f"SET temp_directory = {_quote((str(spill),))}")
         con.execute("SET preserve_insertion_order = false")  # lets scans stream; the output is sorted anyway
         con.execute("SET enable_progress_bar = false")
         if threads:
@@ -155,9 +170,10 @@ def prepare_pool(pool: str | Path, offences: str | Path, out: str | Path, *, dat
         FROM kept k LEFT JOIN hits h USING (person_id)
         ORDER BY k.person_id
         """
-        con.execute(f"COPY ({sql}) TO '{tmp}' (FORMAT parquet)")
+        con.execute(f"COPY ({sql}) TO {_quote((str(tmp),))} (FORMAT parquet)")
         rows_in = con.execute(f"SELECT count(*) FROM {_source(pool)}").fetchone()[0]
-        people, complete = con.execute(f"SELECT count(*), count(reoffended) FROM read_parquet('{tmp}')").fetchone()
+        people, complete = con.execute("SELECT count(*), count(reoffended) FROM read_parquet(?)",
+                                       [str(tmp)]).fetchone()
     except duckdb.Error as exc:
         tmp.unlink(missing_ok=True)
         raise SpecError(f"the comparison pool could not be prepared ({type(exc).__name__}: "
