@@ -16,7 +16,8 @@ DuckDB in a fresh process, with the national candidate rules
 (:meth:`evalkit.link.model.LinkSettings.national`), and measures precision and recall against the
 true links at the default threshold.
 
-Each measurement prints one CSV line (``kind,size,seconds,peak_mb,...``) to stdout.
+Each measurement prints one CSV line (``kind,size,seconds,peak_mb,cpu_s=...,...``) to stdout: wall
+seconds of the measured call, the process's peak resident memory, and its CPU seconds (user + system).
 """
 
 from __future__ import annotations
@@ -146,11 +147,15 @@ def _measure(kind: str, args: list[str]) -> dict:
     """Run one measurement in a fresh interpreter; its peak resident memory comes from the OS."""
     code = (f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import bench_scale as b; "
             f"print(json.dumps(b._child_{kind}(*sys.argv[1:])))")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["peak_mb"] = round(peak / 1024) if peak > before else None  # None: not above an earlier child's peak
+    # None: not above an earlier child's peak (the counter keeps the largest child's)
+    result["peak_mb"] = round(after.ru_maxrss / 1024) if after.ru_maxrss > usage.ru_maxrss else None
+    # CPU seconds (user + system, all threads) include the interpreter's start and imports; on a shared machine
+    # they say more than wall time, which also counts the time other people's processes held the cores
+    result["cpu_s"] = (after.ru_utime + after.ru_stime) - (usage.ru_utime + usage.ru_stime)
     return result
 
 
@@ -171,14 +176,14 @@ def main() -> None:
             pool, off = write_pool(work, n)
             made = time.perf_counter() - t0
             r = _measure("pool", [str(pool), str(off), str(work / f"prepared_{n}.parquet"), a.memory_limit])
-            print(f"pool,{n},{r['seconds']:.2f},{r['peak_mb']},rows_in={r['rows_in']},people_out={r['people_out']},"
+            print(f"pool,{n},{r['seconds']:.2f},{r['peak_mb']},cpu_s={r['cpu_s']:.1f},rows_in={r['rows_in']},people_out={r['people_out']},"
                   f"memory_limit={a.memory_limit},input_mb={(pool.stat().st_size + off.stat().st_size) / 1e6:.0f},"
                   f"generate_s={made:.1f},load={os.getloadavg()[0]:.1f}", flush=True)
         else:
             provider, police, truth = write_link_files(work, n)
             made = time.perf_counter() - t0
             r = _measure("link", [str(provider), str(police), str(truth)])
-            print(f"link,{n},{r['seconds']:.2f},{r['peak_mb']},prepare_s={r['prepare_seconds']:.1f},"
+            print(f"link,{n},{r['seconds']:.2f},{r['peak_mb']},cpu_s={r['cpu_s']:.1f},prepare_s={r['prepare_seconds']:.1f},"
                   f"splink_s={r['splink_seconds']:.1f},pairs={r['candidate_pairs']},precision={r['precision']:.4f},"
                   f"recall={r['recall']:.4f},generate_s={made:.1f},load={os.getloadavg()[0]:.1f}", flush=True)
 

@@ -204,7 +204,11 @@ def fit_and_link(left: pd.DataFrame, right: pd.DataFrame, s: LinkSettings, *, le
     ``db_api`` is a Splink database API (default: an in-memory DuckDB one); Splink's Spark API
     runs the same model on a cluster.
     """
-    from splink import DuckDBAPI, Linker, SettingsCreator
+    try:
+        from splink import DuckDBAPI, Linker, SettingsCreator
+    except ImportError:
+        raise SpecError("record linkage needs Splink, which is not installed. Fix: install evalkit with its 'link' "
+                        "extra (pip install 'evalkit[link]').") from None
 
     # Splink's messages name columns, never values; its notes (e.g. a level no pair reached in training)
     # are for developers, so only errors are let through

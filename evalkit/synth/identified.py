@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.link.nicknames import NICKNAMES
+from evalkit.errors import SpecError
 from evalkit.results import ResultMixin
 from evalkit.synth.people import dates_of_birth
 from evalkit.synth.writer import check_out_folder, write_atomically
@@ -110,7 +111,11 @@ def _stream(seed: int, k: int) -> np.random.Generator:
 
 def _names(locale: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Male and female given names, surnames and surname weights from one Faker locale."""
-    provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+    try:
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+    except ImportError:
+        raise SpecError("fake identities need Faker, which is not installed. Fix: install evalkit with its 'link' "
+                        "extra (pip install 'evalkit[link]').") from None
     last = provider.last_names
     if isinstance(last, dict):
         surnames, weights = np.array(list(last), dtype=object), np.array(list(last.values()), dtype=float)
