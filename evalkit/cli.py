@@ -201,9 +201,17 @@ def cli() -> None:
 @cli.command()
 @click.option("--seed", type=int, default=2021, show_default=True, help="Random seed; same seed, same bytes.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--identified", is_flag=True,
+              help="Instead, write fake identities (names, dates of birth, postcodes) for the same people, with "
+                   "recording errors at known rates and the true links, to test `evalkit link`.")
 @_friendly
-def synth(seed: int, out_dir: Path) -> None:
+def synth(seed: int, out_dir: Path, identified: bool) -> None:
     """Generate the synthetic VRU portfolio (data plus truth file) into OUT."""
+    if identified:
+        from evalkit.synth.identified import generate_identified
+
+        click.echo(generate_identified(seed=seed, out=out_dir))
+        return
     from evalkit.synth.generate import generate
 
     summary = generate(seed=seed, out=out_dir)
@@ -356,16 +364,79 @@ def report(protocol: Path, data_src: Path, out_dir: Path, pdf: bool, notebook: P
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--workers", type=int, default=2, show_default=True)
 @click.option("--pdf", is_flag=True)
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Render on a Dask distributed cluster (workers must see the same data and output paths).")
 @_friendly
-def run_all_cmd(protocol_dir: Path, data_src: Path, out_dir: Path, workers: int, pdf: bool) -> None:
+def run_all_cmd(protocol_dir: Path, data_src: Path, out_dir: Path, workers: int, pdf: bool,
+                scheduler: str | None) -> None:
     """Render every protocol's report and the portfolio summary."""
     from evalkit.run import run_all
 
     _check_data_source(data_src)
-    result = run_all(protocol_dir, data_src, out_dir, workers=workers, pdf=pdf)
+    result = run_all(protocol_dir, data_src, out_dir, workers=workers, pdf=pdf, scheduler=scheduler)
     click.echo(result)
     if getattr(result, "failed", None):
         sys.exit(1)
+
+
+@cli.command("link")
+@click.argument("participants", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--police", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Identified police extract (record_id = the force's id, names, date of birth, sex, postcode).")
+@click.option("--health", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Identified health extract (e.g. Emergency Care Data Set), linked the same way.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for participants.csv, links.csv, linkage_summary.json and linkage_report.html.")
+@click.option("--review", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Clerical-review sample (holds identifiers; default: OUT_clerical_review_IDENTIFIED.csv).")
+@click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Pseudonymisation key file (default: the EVALKIT_PSEUDONYM_KEY environment variable).")
+@click.option("--threshold", type=float, default=None, help="Match weight for a link (default 8).")
+@click.option("--settings", "settings_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="YAML of linkage settings: blocking rules, comparison levels, threshold.")
+@click.option("--margin", type=float, default=0.05, show_default=True,
+              help="Warn when a group's match rate differs from the overall rate by more than this.")
+@_friendly
+def link_cmd(participants: Path, police: Path, health: Path | None, out_dir: Path, review: Path | None,
+             key_file: Path | None, threshold: float | None, settings_file: Path | None, margin: float) -> None:
+    """Link provider returns (PARTICIPANTS, with names) to police and health records; write pseudonymous ids only."""
+    from evalkit.link.files import link_files, link_text
+    from evalkit.link.model import LinkSettings, load_settings
+
+    settings = load_settings(settings_file) if settings_file else LinkSettings()
+    if threshold is not None:
+        from dataclasses import replace
+
+        settings = replace(settings, threshold=threshold)
+    extracts = {"police": police, **({"health": health} if health else {})}
+    review = review or out_dir.parent / f"{out_dir.name}_clerical_review_IDENTIFIED.csv"
+    run = link_files(participants, extracts, out_dir, key_file=key_file, settings=settings, review=review,
+                     margin=margin)
+    click.echo(link_text(run, out_dir, review))
+
+
+@cli.command("prepare-pool")
+@click.argument("pool", type=str)
+@click.argument("offences", type=str)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Prepared pool (.parquet): one row per person with age, risk factors and reoffending.")
+@click.option("--data-end", required=True, help="Last date the offence extract covers (YYYY-MM-DD).")
+@click.option("--pool-source", default="any", show_default=True)
+@click.option("--start-from", default=None, help="First index date kept (YYYY-MM-DD).")
+@click.option("--start-to", default=None, help="Last index date kept (YYYY-MM-DD).")
+@click.option("--age-min", type=int, default=0, show_default=True)
+@click.option("--age-max", type=int, default=200, show_default=True)
+@click.option("--memory-limit", default="1GB", show_default=True, help="DuckDB spills to disk beyond this.")
+@_friendly
+def prepare_pool_cmd(pool: str, offences: str, out_file: Path, data_end: str, pool_source: str,
+                     start_from: str | None, start_to: str | None, age_min: int, age_max: int,
+                     memory_limit: str) -> None:
+    """Prepare a comparison pool larger than memory (files or globs: CSV, .csv.gz, Parquet) with DuckDB."""
+    from evalkit.scale.pool import prepare_pool
+
+    click.echo(prepare_pool(pool, offences, out_file, data_end=data_end, pool_source=pool_source,
+                            start_from=start_from, start_to=start_to, age_min=age_min, age_max=age_max,
+                            memory_limit=memory_limit))
 
 
 def _names(text: str) -> list[str]:

@@ -30,10 +30,12 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
@@ -447,6 +449,7 @@ def run_report(protocol: str | Path, data_src: str | Path, out_dir: str | Path, 
 
 # --------------------------------------------------------------------------- worker processes
 _WORKER: Renderer | None = None
+_WORKER_LOCK = threading.Lock()
 
 
 def _worker_init(cwd: str) -> None:
@@ -462,9 +465,12 @@ def _worker_init(cwd: str) -> None:
 
 
 def _worker_report(protocol: str, data_src: str, out_dir: str, pdf: bool) -> ReportStatus:
+    if _WORKER is None:  # a Dask worker: its kernel starts with its first report
+        _worker_init(os.getcwd())
     assert _WORKER is not None
     try:
-        return _render_report(_WORKER, Path(protocol), Path(data_src), Path(out_dir), pdf=pdf)
+        with _WORKER_LOCK:  # one warm kernel per process: a Dask worker with several threads takes turns
+            return _render_report(_WORKER, Path(protocol), Path(data_src), Path(out_dir), pdf=pdf)
     except Exception as exc:  # noqa: BLE001 - a crash in the machinery is still one report's failure
         return ReportStatus(Path(protocol).stem, Path(protocol).stem, "failed", 0.0,
                             error=_error_text(exc) + " " + redact(traceback.format_exc(limit=1).splitlines()[-1],
@@ -475,13 +481,17 @@ def _worker_report(protocol: str, data_src: str, out_dir: str, pdf: bool) -> Rep
 
 def _ignore_sigint() -> None:
     """Workers leave Ctrl-C to the parent (nbclient re-arms SIGINT while a notebook runs, so re-ignore after)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if threading.current_thread() is threading.main_thread():  # a Dask worker runs tasks in other threads
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _worker_portfolio(protocol_dir: str, data_src: str, out_dir: str, pdf: bool) -> ReportStatus:
+    if _WORKER is None:
+        _worker_init(os.getcwd())
     assert _WORKER is not None
     try:
-        return _render_portfolio(_WORKER, Path(protocol_dir), Path(data_src), Path(out_dir), pdf=pdf)
+        with _WORKER_LOCK:
+            return _render_portfolio(_WORKER, Path(protocol_dir), Path(data_src), Path(out_dir), pdf=pdf)
     finally:
         _ignore_sigint()
 
@@ -500,9 +510,66 @@ def _expected_cost(protocol: Path) -> tuple[int, str]:
     return (sum(_DESIGN_COST.get(d.type, 1) for d in designs), protocol.name)
 
 
+def _close_worker() -> None:
+    """Shut this process's warm kernel down (a Dask worker stopping)."""
+    global _WORKER
+    if _WORKER is not None:
+        _WORKER.close()
+        _WORKER = None
+
+
+def _kernel_plugin():
+    """A Dask worker plugin that shuts the worker's kernel down when the worker stops."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class CloseKernel(WorkerPlugin):
+        name = "evalkit-kernel"
+
+        def teardown(self, worker) -> None:  # noqa: ARG002
+            from evalkit.run import _close_worker  # the worker's own module, not a pickled copy
+
+            _close_worker()
+
+    return CloseKernel()
+
+
+@contextmanager
+def _dask_pool(address: str):
+    """A ``concurrent.futures`` executor on a Dask distributed cluster, and its number of worker threads."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise EvalkitError("--scheduler needs Dask distributed, which is not installed. Fix: install evalkit with "
+                           "its 'scale' extra (pip install 'evalkit[scale]').") from None
+    try:
+        client = Client(address, timeout="15s", set_as_default=False)
+    except OSError as exc:  # refused, unknown host, timed out
+        raise EvalkitError(f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}). Fix: start it "
+                           f"(`dask scheduler`) and its workers (`dask worker {address}`) on machines that see the "
+                           "same data and output folders, or check the address.") from None
+    try:
+        client.register_plugin(_kernel_plugin())
+        threads = sum(client.nthreads().values())
+        if threads == 0:
+            raise EvalkitError(f"the Dask scheduler at {address} has no workers. Fix: start some with "
+                               f"`dask worker {address} --nthreads 1`.")
+        with client.get_executor(pure=False) as pool:  # futures behave like the process pool's
+            yield pool, threads
+    finally:
+        client.close()
+
+
+@contextmanager
+def _process_pool(workers: int):
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                             initargs=(str(Path.cwd()),)) as pool:
+        yield pool, workers
+
+
 def run_all(protocol_dir: str | Path, data_src: str | Path, out_dir: str | Path, *, workers: int = 2,
             pdf: bool = False, portfolio: bool = True, progress: bool = True,
-            protocols: list[str | Path] | None = None) -> RunAllResult:
+            protocols: list[str | Path] | None = None, scheduler: str | None = None) -> RunAllResult:
     """Render every protocol's report (in parallel), then the portfolio summary and ``index.html``.
 
     Parameters
@@ -518,6 +585,10 @@ def run_all(protocol_dir: str | Path, data_src: str | Path, out_dir: str | Path,
         Worker processes, each holding one warm kernel.
     protocols
         Render only these protocol files (default: every ``*.yaml`` in ``protocol_dir``).
+    scheduler
+        Address of a Dask distributed scheduler (``tcp://HOST:PORT``): render on its workers instead of
+        local processes (``workers`` is then ignored). Every worker must see ``data_src`` and ``out_dir`` at
+        the same paths (a shared file system); outputs are published atomically as without it.
     """
     from tqdm import tqdm
 
@@ -533,11 +604,9 @@ def run_all(protocol_dir: str | Path, data_src: str | Path, out_dir: str | Path,
         raise SpecError(f"{protocol_dir}: no protocol files (*.yaml) found.")
     out_dir.mkdir(parents=True, exist_ok=True)
     workers = max(1, min(int(workers), len(paths)))
-    ctx = multiprocessing.get_context("spawn")
     statuses: list[ReportStatus] = []
     port_status = None
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                             initargs=(str(Path.cwd()),)) as pool:
+    with (_dask_pool(scheduler) if scheduler else _process_pool(workers)) as (pool, workers):
         futures = {pool.submit(_worker_report, str(p), str(data_src), str(out_dir), pdf): p for p in paths}
         # The count is of reports (what the user asked for), the portfolio named apart. In a terminal a bar;
         # in a captured log (no terminal) one line per report instead of a carriage-return flood.

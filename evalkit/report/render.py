@@ -341,6 +341,7 @@ def section_participation(ctx: ReportContext) -> str | None:
                                       for lab, n in primary_branch]),
                    alt="Young people at each step")
     rows = "".join(f"<tr><td>{_e(lab)}</td><td class='num'>{_e(n)}</td></tr>" for lab, n in shown)
+    chevron += _linkage_note(ctx)
     return (note + chevron + f"<table class='counts'><thead><tr><th>Step</th><th>Young people</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
             f"<p class='small'>{MARKER}: hidden because the number, or the number lost since the step before, "
@@ -352,6 +353,14 @@ def _places(ctx) -> str:
     """The VRU's own word for its districts (configuration ``area_words.localities``)."""
     cfg = getattr(ctx, "cfg", None)
     return cfg.area_words.localities if cfg is not None else "districts"
+
+
+def _linkage_note(ctx) -> str:
+    """The intervention's record-linkage rate, beside the chevron, when the data came through ``evalkit link``."""
+    from evalkit.link.quality import linkage_sentence  # numpy and pandas only: Splink is not needed here
+
+    text = linkage_sentence(ctx.data_src, ctx.protocol.intervention_id)
+    return f"<p class='linkage'>{_e(text)}</p>" if text else ""
 
 
 # --------------------------------------------------------------------------- profile
