@@ -92,7 +92,13 @@ def analyse_world(seed: int, full: bool = False) -> list[dict]:
     rows = []
     for path in sorted(PROTOCOLS.glob("INT*.yaml")):
         p = load_protocol(path)
-        a = analyse_intervention(p if full else primary_only(p), tables)
+        try:
+            a = analyse_intervention(p if full else primary_only(p), tables)
+        except Exception as exc:  # noqa: BLE001 - a crash is a finding of the benchmark, not the end of it
+            rows.append({"seed": seed, "intervention_id": p.intervention_id,
+                         "scenario": str(scen[p.intervention_id]), "primary": None, "true_effect": math.nan,
+                         "mde": _mde(p), "before": "crashed", "error": f"{type(exc).__name__}: {exc}"})
+            continue
         prim = a.primary
         row = {"seed": seed, "intervention_id": p.intervention_id, "scenario": str(scen[p.intervention_id]),
                "primary": prim.as_json() if prim is not None else None}
@@ -161,7 +167,7 @@ def decide(rows: list[dict]) -> list[dict]:
             if r["intervention_id"] in decided:
                 r["primary"] = decided[r["intervention_id"]]
     for r in rows:
-        r["category"] = r["primary"]["category"] if r["primary"] else "improve_evidence"
+        r["category"] = r["primary"]["category"] if r["primary"] else ("crashed" if r.get("error") else "none")
     return rows
 
 

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -403,8 +404,18 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
                              n=res.n_treated, n_comparison=res.n_control, sms=int(res.evidence.sms),
                              evidence=res.evidence.reason, sentence=sentence, result=res,
                              warnings=tuple(res.warnings), extra={"verdict": j.verdict})
-    eff = estimate_att(sample.data, m, outcome=col, kind=kind, covariates_adjust=_adjust(sample) if adjust else None,
-                       balance=sample.balance, alpha=protocol.alpha)
+    fallback = ()
+    try:
+        eff = estimate_att(sample.data, m, outcome=col, kind=kind,
+                           covariates_adjust=_adjust(sample) if adjust else None, balance=sample.balance,
+                           alpha=protocol.alpha)
+    except np.linalg.LinAlgError:
+        # A covariate can separate a rare outcome in the matched sample (the log-link model's information matrix
+        # is then singular); the matched comparison itself still stands, so report it unadjusted and say so.
+        eff = estimate_att(sample.data, m, outcome=col, kind=kind, covariates_adjust=None, balance=sample.balance,
+                           alpha=protocol.alpha)
+        fallback = ("The covariate-adjusted model could not be fitted in the matched sample (a covariate "
+                    "separates the outcome), so the matched estimate is shown without regression adjustment.",)
     extra: dict = {}
     skipped: list[str] = []  # sensitivity checks that could not run: each becomes a warning
     if kind == "binary":
@@ -448,7 +459,7 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
                              evidence=eff.evidence.reason, sentence=sentence, per_100=per100, standardised=std,
                              standardisation="Cohen's h between the participants' rate and their estimated rate "
                                              "had they not taken part", n_needed_seen=needed, result=eff,
-                             extra=extra, warnings=(*eff.warnings, *skipped))
+                             extra=extra, warnings=(*eff.warnings, *skipped, *fallback))
     ratio = eff.estimate("rate ratio")
     diff = eff.estimate("difference in mean count")
     sentence = effect_sentence(outcome=lower_first(label), estimate=diff.estimate, ci_low=diff.ci_low,
@@ -466,7 +477,7 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
                          kind=o.kind, primary=is_primary, estimate=diff, higher_is_better=o.higher_is_better,
                          n=eff.n_treated, n_comparison=eff.n_control, sms=int(eff.evidence.sms),
                          evidence=eff.evidence.reason, sentence=sentence, result=eff, extra=extra,
-                         warnings=(*eff.warnings, *skipped))
+                         warnings=(*eff.warnings, *skipped, *fallback))
 
 
 def subset_match(m: Any, treated_ids: set) -> Any:
