@@ -152,7 +152,7 @@ def before_category(p, a) -> str:
 def _mde(p) -> float | None:
     if p.primary_outcomes:
         return p.primary_outcomes[0].minimum_detectable_effect
-    area = [d for d in p.designs if d.type in ("area_did", "area_trend")]
+    area = [d for d in p.designs if d.type == "area_did"] or [d for d in p.designs if d.type == "area_trend"]
     return area[0].minimum_detectable_effect if area else None
 
 
@@ -312,6 +312,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_rows:
         data = json.loads(args.from_rows.read_text())
         rows = data["rows"] if isinstance(data, dict) else data
+        from evalkit.protocol import load_protocol
+
+        mdes = {q.stem: _mde(load_protocol(q)) for q in PROTOCOLS.glob("INT*.yaml")}
+        for r in rows:   # from the protocols as they are now
+            r["mde"] = mdes[r["intervention_id"]]
+        # Re-decide with the rules file as it is now (the stored primaries hold what the rules look at).
+        by_seed: dict[int, list[dict]] = {}
+        for r in rows:
+            if r["primary"] is not None:
+                r["primary"] = {k: v for k, v in r["primary"].items() if k != "q_value"}
+            by_seed.setdefault(r["seed"], []).append(r)
+        rows = [r for s_rows in by_seed.values() for r in decide(s_rows)]
         worlds = len({r["seed"] for r in rows})
         print("BEFORE\n")
         print(format_report(summarise(before_rows(rows)), worlds))

@@ -36,6 +36,7 @@ def finding(**kw):
         ({"sms": 2}, "continue"),
         ({"sms": 1}, "before_after_only"),                        # SMS 1 never Expand/Continue
         ({"direction": "harmful"}, "stop"),
+        ({"direction": "harmful", "sensitivity_passed": False}, "safeguarding_review"),   # fragile harm: review
         ({"direction": "harmful", "sms": 1}, "safeguarding_review"),   # SMS 1 never Stop
         ({"direction": "harmful", "significant": False, "n": 12, "n_needed": 400}, "improve_evidence"),
         ({"significant": False, "n": 12, "n_needed": math.inf}, "improve_evidence"),
