@@ -33,7 +33,7 @@ def test_calibration_meets_the_goals():
     checks = bench.goal_checks(summary["goals"])
     g = summary["goals"]
     assert checks["null_small_funded"] and checks["harmful_flagged"], report
-    # Not yet met (docs/findings.md, measured 2026-12-02 on 18 worlds: 76.7% and 91.6%): false-discovery control
+    # Not yet met (docs/findings.md, measured 2026-12-02 on 20 worlds: 74.0% and 91.6%): false-discovery control
     # across the portfolio costs the five powered comparison designs some power (planted at about their 80%-power
     # MDE), and the before/after intervals of the entry-threshold services (INT09, INT10) and the 3-district area
     # DiD (INT28) under-cover. These floors catch a regression until the goals are met.
