@@ -264,7 +264,8 @@ def _reach_table(label: str, groups: tuple, t: int) -> str:
         hidden_c = shown.hidden.loc[level, "Cohort at risk"] != ""
         share = MARKER if hidden_p else (f"{100 * k / n_p:.0f}% ({100 * lo:.0f}% to {100 * hi:.0f}%)" if n_p else "–")
         cshare = MARKER if hidden_c else (f"{100 * c / n_c:.0f}%" if n_c else "–")
-        rows.append(f"<tr><td>{e(str(level).replace('_', ' '))}</td><td>{e(str(shown.display.loc[level, 'Participants']))}"
+        count = str(shown.display.loc[level, "Participants"])
+        rows.append(f"<tr><td>{e(str(level).replace('_', ' '))}</td><td>{e(count)}"
                     f"</td><td>{e(share)}</td><td>{e(cshare)}</td></tr>")
     return (f"<h3>Reach by {e(label.lower())}</h3><table><thead><tr><th>{e(label)}</th><th>Participants</th>"
             "<th>Share of participants (95% interval)</th><th>Share of the cohort at risk</th></tr></thead>"

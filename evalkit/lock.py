@@ -134,23 +134,24 @@ class LockStatus:
         if not self.locked:
             return ("The analysis plan was not locked in advance, so we cannot show it was fixed before the "
                     "data were seen.")
-        when = self.locked_at.strftime("%d %B %Y") if self.locked_at else "an unknown date"
+        when = self.locked_at.strftime("%d %B %Y %H:%M UTC") if self.locked_at else "an unknown date"
         if self.before_data is True:
-            timing = f"before the data were first loaded ({self.first_ingest:%d %B %Y})"
+            timing = f", before the data were first loaded ({self.first_ingest:%d %B %Y %H:%M} UTC)"
         elif self.before_data is False:
-            timing = (f"after the data were first loaded ({self.first_ingest:%d %B %Y}), so it may have been "
-                      "written with the data in view")
+            timing = (f", after the data were first loaded ({self.first_ingest:%d %B %Y %H:%M} UTC), so it may "
+                      "have been written with the data in view")
         else:
-            timing = "(when the data were first loaded is not recorded: they were read from files, not a store)"
+            timing = "; when the data were first loaded is not recorded (they were read from files, not a store)"
         cut = f" Data cut-off: {self.data_cutoff}." if self.data_cutoff else ""
         if self.deviations:
-            dev = (f" {len(self.deviations)} field(s) changed since it was locked; each is a deviation from the "
+            k = len(self.deviations)
+            dev = (f" {k} field{'s' if k > 1 else ''} changed since it was locked; each is a deviation from the "
                    "plan, listed in the appendix.")
         elif self.file_changed:
             dev = " The file has changed since, in comments or layout only: no field differs."
         else:
             dev = " Nothing has changed since."
-        return f"The analysis plan was locked on {when}, {timing}.{cut}{dev}"
+        return f"The analysis plan was locked on {when}{timing}.{cut}{dev}"
 
 
 _MISSING = object()

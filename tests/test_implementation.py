@@ -40,8 +40,9 @@ def _frames(n: int = 40):
     # person i attended i % 16 sessions and missed 2
     rows = []
     for i, pid in enumerate(ids):
-        rows += [{"person_id": pid, "intervention_id": "INT03", "contact_type": "one_to_one", "attended": True}] * (i % 16)
-        rows += [{"person_id": pid, "intervention_id": "INT03", "contact_type": "one_to_one", "attended": False}] * 2
+        one = {"person_id": pid, "intervention_id": "INT03", "contact_type": "one_to_one"}
+        rows += [{**one, "attended": True}] * (i % 16)
+        rows += [{**one, "attended": False}] * 2
     contacts = pd.DataFrame(rows)
     refs = pd.DataFrame({"person_id": ids[:20], "intervention_id": "INT03", "taken_up": [True] * 15 + [False] * 5})
     pool = pd.DataFrame({"person_id": [f"Q{i}" for i in range(200)], "pool_source": "at_risk_list",

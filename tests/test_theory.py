@@ -52,7 +52,8 @@ def test_evidence_map_groups_by_outcome_and_lists_the_gaps(toc):
     p01, p09 = load_protocol(PROTOCOLS / "INT01.yaml"), load_protocol(PROTOCOLS / "INT09.yaml")
     findings = [_finding("INT01", "reoffending_12m", "improved", 3), _finding("INT09", "swemwbs", "inconclusive", 1)]
     emap = evidence_map(toc, [p01, p09], findings)
-    assert [(e.intervention_id, e.verdict, e.sms) for e in emap.evidence["reduced_offending"]] == [("INT01", "improved", 3)]
+    offending = emap.evidence["reduced_offending"]
+    assert [(e.intervention_id, e.verdict, e.sms) for e in offending] == [("INT01", "improved", 3)]
     assert [e.intervention_id for e in emap.evidence["wellbeing"]] == ["INT09"]
     gaps = {g.key for g in emap.without_evidence()}
     assert "reduced_offending" not in gaps and "wellbeing" not in gaps

@@ -78,7 +78,8 @@ class AreaValue(ResultMixin):
         r = self.prevented
         resident = f"It cost £{self.cost_per_resident:,.2f} per resident."
         if not self.conclusive:
-            return (f"{resident} We cannot say how many offences it prevented ({_lower_first(self.label)}): anywhere from "
+            return (f"{resident} We cannot say how many offences it prevented ({_lower_first(self.label)}): "
+                    "anywhere from "
                     f"{_count(r.low)} to {_count(r.high)} a year ({pct} range).")
         if r.point <= 0:
             return (f"{resident} {self.label} rose: about {_count(-r.point)} more offences than expected "
