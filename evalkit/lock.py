@@ -2,8 +2,8 @@
 
 ``evalkit lock PROTOCOL`` (:func:`lock_protocol`) writes ``<protocol>.lock.json``
 beside the protocol: the SHA-256 of the protocol file, the time it was locked
-(UTC), the data cut-off, and the protocol's content as validated, so that later
-changes can be listed field by field. A participant-level protocol can only be
+(UTC), the data cut-off, and the protocol's content as written (after
+validation), so that later changes can be listed field by field. A participant-level protocol can only be
 locked when every primary outcome states its minimum worthwhile effect and
 minimum detectable effect (the numbers that make "no significant effect"
 interpretable); an area-only protocol needs its indicators.
@@ -39,8 +39,13 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _content(protocol: Any) -> dict:
-    return protocol.model_dump(mode="json")
+def _content(path: Path) -> dict:
+    """The protocol as the evaluator wrote it (parsed YAML, JSON types): model defaults added later by evalkit
+    itself never show as deviations."""
+    import yaml
+
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8-sig")) or {}
+    return json.loads(json.dumps(raw, default=str))
 
 
 def lock_problems(protocol: Any) -> list[str]:
@@ -86,7 +91,7 @@ def lock_protocol(path: str | Path, *, data_cutoff: date | None = None, force: b
     record = {"protocol": path.name, "sha256": _sha256(path),
               "locked_at": (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds"),
               "data_cutoff": cutoff.isoformat() if cutoff else None, "evalkit_version": __version__,
-              "content": _content(protocol)}
+              "content": _content(path)}
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     tmp.replace(target)  # never a half-written lock
@@ -222,8 +227,12 @@ def lock_status(protocol_path: str | Path, protocol: Any, data_src: str | Path |
         changed = _sha256(Path(protocol_path)) != record.get("sha256")
     except OSError:
         changed = True
+    try:
+        now = _content(Path(protocol_path))
+    except (OSError, ValueError) as exc:
+        return LockStatus(locked=True, locked_at=locked_at, first_ingest=ingest, problem=f"{protocol_path}: {exc}")
     return LockStatus(locked=True, locked_at=locked_at, data_cutoff=record.get("data_cutoff"), first_ingest=ingest,
-                      file_changed=changed, deviations=deviations(content, _content(protocol)))
+                      file_changed=changed, deviations=deviations(content, now))
 
 
 def lock_html(status: LockStatus) -> str:
