@@ -129,7 +129,7 @@ def prepare_pool(pool: str | Path, offences: str | Path, out: str | Path, *, dat
             where.append(f"index_date <= DATE '{start_to}'")
         age_at_index = "TRY_CAST(age_at_index AS INTEGER)" if "age_at_index" in cols else "NULL"
         born = "TRY_CAST(date_of_birth AS DATE)" if "date_of_birth" in cols else "NULL::DATE"
-        source_order = "pool_source" if "pool_source" in cols else "NULL"
+        source_order = "pool_source" if "pool_source" in cols else "person_id"
         carried = "".join(f", {c}" for c in carry)
         fu, wait = int(followup_months), int(waiting_months)
         sql = f"""
@@ -138,8 +138,13 @@ def prepare_pool(pool: str | Path, offences: str | Path, out: str | Path, *, dat
                    {age_at_index} AS age_given, {born} AS born{carried}
             FROM {_source(pool)} WHERE {' AND '.join(where)}
         ), one AS (
-            SELECT * FROM raw
-            QUALIFY row_number() OVER (PARTITION BY person_id ORDER BY index_date, {source_order}) = 1
+            -- each person's earliest row as a grouped arg_min (hash aggregates spill to disk; a window
+            -- over ten million people ran out of a 1 GB memory limit)
+            SELECT person_id, unnest(row)
+            FROM (SELECT person_id,
+                         arg_min(struct_pack(index_date, age_given, born{carried}),
+                                 struct_pack(index_date, {source_order}, age_given, born)) AS row
+                  FROM raw GROUP BY person_id)
         ), aged AS (
             SELECT *, coalesce(age_given, year(index_date) - year(born)
                    - CASE WHEN month(index_date) < month(born)
