@@ -161,8 +161,8 @@ def rtm_adjusted(est: Estimate, expected: float, n: int) -> Estimate:
     p = float(2 * stats.t.sf(abs(adj / est.se), df)) if est.se > 0 else math.nan
     return Estimate("Mean change beyond regression to the mean", adj, est.se, est.ci_low - expected,
                     est.ci_high - expected, p, est.scale,
-                    f"{est.method}; minus {expected:+.2f} points expected from regression to the mean "
-                    "((1 - reliability) x (population mean - baseline mean), Barnett et al. 2005)", df, est.level)
+                    f"{est.method}; adjusted for the change expected from regression to the mean ({expected:+.2f} "
+                    "points: (1 - reliability) x (population mean - baseline mean), Barnett et al. 2005)", df, est.level)
 
 
 def prepost_outcome(protocol: Protocol, o, res, is_primary: bool, info: Any = None) -> OutcomeResult:

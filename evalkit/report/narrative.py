@@ -14,7 +14,7 @@ from evalkit.analysis.narrative import (Judgement, effect_sentence, evidence_sen
                                         per_100_sentence)
 
 _INDEXED = re.compile(r"\b([a-z][a-z0-9_]*)\[([\w ]+)\]")  # sex[female]: a model's dummy column
-_SNAKE = re.compile(r"(?<![\w./\\-])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b(?!\.[a-z]|[/(])")
+_SNAKE = re.compile(r"(?<![\w.\\-])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b(?!\.[a-z]|\()")
 _TEXT_NODES = re.compile(r"(<pre\b.*?</pre>|<code\b.*?</code>|<[^>]*>)", re.S | re.I)
 
 
