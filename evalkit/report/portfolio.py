@@ -383,6 +383,14 @@ def reach_html(table: pd.DataFrame, shown: SuppressedTable) -> str:
 
 
 # --------------------------------------------------------------------------- commissioning
+def _sms(level: Any) -> str:
+    """' (SMS 3)', or nothing for an intervention without a reported result (no 'SMS nan')."""
+    try:
+        return f" (SMS {int(level)})" if level and math.isfinite(float(level)) else ""
+    except (TypeError, ValueError):
+        return ""
+
+
 def _why(r: pd.Series, pctx: PortfolioContext) -> str:
     min_n = min((p.min_n_significance for p in pctx.protocols), default=30)
     return category_reason(r["category"], r["category_meaning"], verdict=r["verdict"], design=r["design_key"],
@@ -404,7 +412,7 @@ def section_commissioning(pctx: PortfolioContext) -> str:
                 if r["harms"] else "")
         finding = r["reason"] if r["verdict"] in ("could not be estimated", "not reported") else r["verdict"]
         rows.append(f"<tr><td>{_e(r['intervention_id'])}</td><td>{_e(r['title'])}</td><td>{_e(r['outcome'])}</td>"
-                    f"<td>{_e(r['design'])}{' (SMS ' + str(r['sms']) + ')' if r['sms'] else ''}</td>"
+                    f"<td>{_e(r['design'])}{_sms(r['sms'])}</td>"
                     f"<td>{_e(finding)}</td>"
                     f"<td><b style='color:{colour}'>{_e(r['category_label'])}</b>{flag}</td>"
                     f"<td class='small'>{_e(_why(r, pctx))}</td></tr>")
