@@ -281,7 +281,7 @@ def _plain_verdict(ctx: ReportContext, p: PrimaryResult) -> str:
     """One plain sentence: what happened to the primary outcome, and against what."""
     label = p.label.split(" (")[0] if p.label else p.outcome
     label = label[0].lower() + label[1:] if len(label) > 1 and label[1].islower() else label
-    how = design_phrase(p.design, ctx.cfg, p.design_label)
+    how = design_phrase(p.design, getattr(ctx, "cfg", None), p.design_label)
     if p.verdict == "improved":
         return f"{how}, {label} improved."
     if p.verdict == "worse":
@@ -449,7 +449,7 @@ def section_design(ctx: ReportContext) -> str:
         if o.design in seen:
             continue
         seen.add(o.design)
-        name, words = design_words(o.design, ctx.cfg)
+        name, words = design_words(o.design, getattr(ctx, "cfg", None))
         got = [x for x in a.outcomes if x.design == o.design and x.ok]
         level = max((x.sms for x in got), default=None)
         why = next((x.evidence for x in got if x.sms == level), "") if got else "could not be estimated"
