@@ -52,6 +52,7 @@ from evalkit.link.nicknames import NICKNAMES
 from evalkit.errors import SpecError
 from evalkit.results import ResultMixin
 from evalkit.synth.people import dates_of_birth
+from evalkit.synth.settings import world as demo_world
 from evalkit.synth.writer import check_out_folder, write_atomically
 
 #: Share of provider records with each recording error (independent draws).
@@ -81,13 +82,9 @@ LOCALES_BY_GROUP: dict[str, dict[str, float]] = {
     "other": {"en_IN": 0.4, "en_GB": 0.6},
 }
 
-#: Postcode districts in the shape of each locality's real ones.
+#: Postcode districts in the shape of each locality's real ones (the demo world's geography, demo_world.yaml).
 POSTCODE_DISTRICTS: dict[str, tuple[str, ...]] = {
-    "Nottingham": ("NG1", "NG2", "NG3", "NG5", "NG6", "NG7", "NG8", "NG11"),
-    "Ashfield": ("NG15", "NG17"), "Bassetlaw": ("S80", "S81", "DN22"), "Broxtowe": ("NG9", "NG16"),
-    "Gedling": ("NG4", "NG5"), "Mansfield": ("NG18", "NG19", "NG21"),
-    "Newark and Sherwood": ("NG22", "NG23", "NG24"), "Rushcliffe": ("NG12", "NG13"),
-}
+    str(loc): tuple(str(d) for d in ds) for loc, ds in demo_world()["postcode_districts"].items()}
 _UNIT_LETTERS = np.array(list("ABDEFGHJLNPQRSTUWXYZ"), dtype=object)
 _LETTERS = np.array(list("abcdefghijklmnopqrstuvwxyz"), dtype=object)
 
