@@ -359,7 +359,8 @@ def _linkage_note(ctx) -> str:
     """The intervention's record-linkage rate, beside the chevron, when the data came through ``evalkit link``."""
     from evalkit.link.quality import linkage_sentence  # numpy and pandas only: Splink is not needed here
 
-    text = linkage_sentence(ctx.data_src, ctx.protocol.intervention_id)
+    src = getattr(ctx, "data_src", None)  # a bare context (tests) has no data source: no linkage to report
+    text = linkage_sentence(src, ctx.protocol.intervention_id) if src is not None else ""
     return f"<p class='linkage'>{_e(text)}</p>" if text else ""
 
 
