@@ -217,8 +217,8 @@ class DesignResult(ResultMixin):
         """One row per term, columns :data:`FRAME_COLUMNS` (stackable across designs with ``pd.concat``)."""
         import pandas as pd
 
-        n = getattr(self, "n")
-        n_comparison = getattr(self, "n_comparison")
+        n = self.n  # type: ignore[attr-defined]
+        n_comparison = self.n_comparison  # type: ignore[attr-defined]
         rows = []
         for r in self._rows():
             full = {c: math.nan for c in FRAME_COLUMNS} | {"scale": "", "method": ""}

@@ -18,7 +18,6 @@ than one person reveals it.
 from __future__ import annotations
 
 import html
-import json
 import re
 
 import numpy as np
@@ -90,7 +89,7 @@ def count_relations(analysis) -> tuple[dict[str, int], list[tuple[str, str]], li
     steps = list(analysis.attrition)
     trunk = None
     last_in_branch: dict[str, str] = {}
-    for k, (label, n) in enumerate(steps):
+    for _k, (label, n) in enumerate(steps):
         name = f"flow:{label}"
         values[name] = int(n)
         if ":" in label:

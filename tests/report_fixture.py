@@ -29,7 +29,7 @@ def write_fixture(folder: Path, *, seed: int = 7, n03: int = 80, n08: int = 14) 
     ]).to_csv(folder / "interventions.csv", index=False)
     rows, meas = [], []
     for iid, n in (("INT03", n03), ("INT08", n08)):
-        for k in range(n):
+        for _k in range(n):
             pid = "P" + "".join(rng.choice(list("0123456789abcdef"), 16))
             start = pd.Timestamp("2020-04-01") + pd.Timedelta(days=int(rng.integers(0, 300)))
             age = int(rng.integers(12, 19))

@@ -169,7 +169,7 @@ def test_whole_portfolio_agrees_with_truth(tables, truth):
     for iid in UNDERPOWERED:   # each exception is an inconclusive benefit, not a silent miss or a wrong call
         assert by_id[iid][1] == "effective" and by_id[iid][2] == "improve_evidence", by_id[iid]
         assert _findings(tables, iid)["primary"]["direction"] == "beneficial", iid
-    for iid, scen, _, _ in rows:   # area DiD intervals cover the planted rate ratio
+    for iid, _scen, _, _ in rows:   # area DiD intervals cover the planted rate ratio
         prim = decided[iid]
         if prim["design"] == "area_did":
             e = prim["estimate"]

@@ -131,11 +131,6 @@ def test_frames_stack_across_designs():
     assert len(both) == sum(len(f) for f in frames)
 
 
-def test_confidence_level_follows_alpha():
-    r = _prepost("continuous", alpha=0.1)
-    assert r.effect.level == pytest.approx(0.9) and r.to_frame()["level"].iloc[0] == pytest.approx(0.9)
-
-
 def test_old_names_still_work():
     data, m = _matching()
     r = estimate_att(data, m, outcome="y_bin", kind="binary")

@@ -21,7 +21,6 @@ from click.testing import CliRunner
 
 from evalkit.cli import cli
 from evalkit.data.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, load_config
-from evalkit.errors import SpecError
 from tests.privacy_scan import small_counts_in_text, visible_text
 from tests.second_vru import THRESHOLD, VRU_NAME, WHOLE, write_second_vru
 

@@ -275,7 +275,7 @@ def _unclosed_quote_row(text: str) -> int | None:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     n = 0
     try:
-        for n, _ in enumerate(reader, start=1):
+        for n, _ in enumerate(reader, start=1):  # noqa: B007 (n is read after the loop)
             pass
     except csv.Error:
         return n + 1

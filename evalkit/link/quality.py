@@ -263,7 +263,7 @@ def _warnings(target: str, frame: pd.DataFrame, linked: pd.Series, margin: float
               groups: list[GroupRate]) -> list[str]:
     labels = dict(GROUPINGS)
     out = []
-    for column, label in GROUPINGS:
+    for column, _label in GROUPINGS:
         if column not in frame:
             continue
         values = frame[column].astype("string").fillna("not known")

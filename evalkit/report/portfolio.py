@@ -285,7 +285,7 @@ def _group_columns(frame: pd.DataFrame, edges: list[int], cfg: VRUConfig | None)
     out["Age band"] = age_band(frame["age"], edges)
     if cfg is not None and "locality" in frame:
         for heading, area_of in area_levels(cfg):
-            out[heading] = frame["locality"].map(lambda v: area_of.get(v, label("not_known")))
+            out[heading] = frame["locality"].map(lambda v, a=area_of: a.get(v, label("not_known")))
     return out
 
 

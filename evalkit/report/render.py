@@ -30,7 +30,7 @@ from evalkit.designs.matching import love_plot
 from evalkit.labels import AREA_DESIGNS, design_phrase, design_words
 from evalkit.report.common import figure_html
 from evalkit.report.context import ReportContext
-from evalkit.report.disclosure import (MARKER, Count, PublishedCounts, is_small, publish_counts, safe_count, safe_flow,
+from evalkit.report.disclosure import (MARKER, Count, PublishedCounts, is_small, publish_counts, safe_flow,
                                        safe_steps, suppress_counts)
 from evalkit.report.narrative import category_reason, plain_text, reader_reason
 from evalkit.report.plots import attrition_chevron, forest_plot, readable_event_study
@@ -75,7 +75,7 @@ def published(ctx: ReportContext) -> PublishedCounts:
     cached = getattr(ctx, "_published", None)
     if cached is None:
         cached = report_counts(_analysis(ctx), ctx.threshold)
-        ctx._published = cached  # type: ignore[attr-defined] - a per-report cache on the context
+        ctx._published = cached  # type: ignore[attr-defined]  # a per-report cache on the context
     return cached
 
 

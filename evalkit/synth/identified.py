@@ -42,7 +42,7 @@ from __future__ import annotations
 import importlib
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np

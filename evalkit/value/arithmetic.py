@@ -15,7 +15,7 @@ rate as 1 / (1 + r)^k. :func:`horizon_factor` is that sum; with the defaults
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 from evalkit.errors import SpecError
 

@@ -19,14 +19,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from evalkit.errors import EvalkitError
 from evalkit.results import ResultMixin
 from evalkit.value.costs import load_unit_costs, read_deflator
 from evalkit.value.mix import offence_group_mix
-from evalkit.value.vfm import Range, ValueForMoney, value_for_money
+from evalkit.value.vfm import Range, value_for_money
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ window plus the waiting period. Only aggregates leave this module.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd

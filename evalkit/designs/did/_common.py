@@ -11,7 +11,6 @@ design and re-exported here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +19,7 @@ from scipy import stats
 
 from evalkit.designs._checks import require_columns
 from evalkit.designs._sandwich import ClusterVcov, cluster_vcov
-from evalkit.errors import MissingDataError, SpecError
+from evalkit.errors import SpecError
 from evalkit.results import SMS, Estimate, EvidenceLevel
 
 
