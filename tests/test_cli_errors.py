@@ -732,7 +732,7 @@ def test_report_failing_on_a_bug_says_so(tmp_path, monkeypatch):
     """A report that dies on a programming error (not an EvalkitError) is called an internal error, exit 3."""
     import evalkit.run as run
 
-    def failing(protocol, data_src, out_dir, *, pdf=False):
+    def failing(protocol, data_src, out_dir, *, pdf=False, notebook=None):
         raise run.EvalkitError("INT03: the report failed: TypeError: unsupported operand "
                                "(at evalkit/report/plots.py:55 in forest_plot)")
 
@@ -744,7 +744,7 @@ def test_report_failing_on_a_bug_says_so(tmp_path, monkeypatch):
                                  "evalkit/report/plots.py:55 in forest_plot) -- this is a fault in evalkit")
     assert not (tmp_path / "out").exists()
 
-    def users(protocol, data_src, out_dir, *, pdf=False):
+    def users(protocol, data_src, out_dir, *, pdf=False, notebook=None):
         raise run.EvalkitError("INT03: the report failed: data: INT03: no participants have intervention_id INT03.")
 
     monkeypatch.setattr(run, "run_report", users)

@@ -419,12 +419,12 @@ def section_commissioning(pctx: PortfolioContext) -> str:
     return (f"<p>{summary}</p><table><thead><tr><th>ID</th><th>Intervention</th><th>Primary outcome</th>"
             "<th>Design</th><th>Finding</th><th>Category</th><th>Why</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table><p class='small'>The categories follow documented rules, applied "
-            f"in order from <code>{_e(_rules_name(pctx))}</code> (the VRU can change them); the first that fits "
+            "in order (the VRU can change them; the appendix names the rules file); the first that fits "
             "decides. A result is significant only when its interval excludes no effect and enough young people "
             "took part.</p>")
 
 
-def _rules_name(pctx: Any) -> str:
+def rules_name(pctx: Any) -> str:
     """The commissioning rules file in force: the configuration's own, else the packaged one."""
     path = getattr(pctx.cfg, "commissioning_rules_path", None)
     return path.name if path is not None else "commissioning_rules.yaml"

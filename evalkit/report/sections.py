@@ -440,7 +440,9 @@ def portfolio_appendix(pctx: PortfolioContext) -> Section:
                     for k, v in sorted(failed.items()))
     versions = _versions_html()
     body = (f"<table class='kv'><tr><td>Data fingerprint (SHA-256)</td><td><code>{pctx.fingerprint}</code></td></tr>"
-            f"<tr><td>Protocols</td><td>{len(pctx.protocols)}</td></tr></table>"
+            f"<tr><td>Protocols</td><td>{len(pctx.protocols)}</td></tr>"
+            f"<tr><td>Commissioning rules</td><td><code>{html.escape(portfolio.rules_name(pctx))}</code></td></tr>"
+            "</table>"
             + (f"<h3>Reports that could not be produced</h3><ul>{fails}</ul>" if fails else "")
             + f"<h3>Software</h3>{versions}")
     return _section("Appendix", body, threshold=pctx.threshold, anchor="appendix")
