@@ -35,7 +35,8 @@ DRAFT_COLUMNS = {
 }
 DRAFT_REQUIRED = {
     "interventions": "intervention_id name provider prevention_level intervention_type area start_date annual_cost",
-    "participants": "person_id intervention_id start_date sex locality",
+    # start_date is empty for a referral that never started (a rule then asks for referral_date and not_started)
+    "participants": "person_id intervention_id sex locality",
     "contacts": "person_id intervention_id contact_date contact_type attended",
     "measurements": "person_id intervention_id instrument item timepoint measurement_date",
     "statuses": "person_id intervention_id timepoint status_date domain value",

@@ -41,6 +41,14 @@ BAD = [
     ("participants", dict(person_id=""), "person_id", "person_id is required but empty"),
     ("participants", dict(end_date="2020-01-01"), "end_date", "end_date 2020-01-01 is before start_date 2020-05-02"),
     ("participants", dict(referral_date="2020-06-01"), "referral_date", "is after start_date"),
+    ("participants", dict(start_date=""), "start_date", "for a referral that never started, set exit_reason to "
+                                                          "not_started"),
+    ("participants", dict(exit_reason="not_started"), "start_date", "exit_reason is not_started but start_date"),
+    ("participants", dict(start_date="", end_date="", exit_reason="not_started", referral_date=""), "start_date",
+     "has no referral_date"),
+    ("participants", dict(start_date="", exit_reason="not_started"), "start_date", "has end_date 2020-10-01"),
+    ("participants", dict(start_date="", end_date="", exit_reason="not_started", age_at_start="16"), "age_at_start",
+     "gives 15 at referral_date 2020-05-01"),
     ("participants", dict(date_of_birth="", age_at_start=""), "age_at_start", "neither date_of_birth nor age_at_start"),
     ("participants", dict(date_of_birth="1990-01-01"), "age_at_start", "outside the age range 5-25"),
     ("participants", dict(age_at_start="12"), "age_at_start", "date_of_birth 2004-06-01 gives 15"),
@@ -63,6 +71,17 @@ BAD = [
     ("area_counts", dict(count="-1"), "count", "at least 0"),
     ("area_rollout", dict(start_month="2019-10-02"), "start_month", "first day of a month"),
 ]
+
+
+def test_referral_that_never_started_is_valid(tmp_path):
+    """A participants row with a referral date, no start date and exit reason not_started is a valid referral that
+    never started; its age is taken at the referral date."""
+    path = write_csv(tmp_path / "participants.csv",
+                     rows("participants", start_date="", end_date="", exit_reason="not_started"),
+                     TABLES["participants"].columns)
+    assert validate_file(path) == []
+    frame = read_valid(path)["participants"]
+    assert frame["start_date"].isna().sum() == 1 and frame.loc[0, "age_at_start"] == 15  # derived
 
 
 @pytest.mark.parametrize(("table", "change", "column", "text"), BAD,

@@ -31,7 +31,7 @@ def synth():
 def _matched_sample(synth, iid: str, pool_source: str):
     from evalkit.designs.matching.match import match
 
-    p = synth["participants"].query("intervention_id == @iid").copy()
+    p = synth["participants"].query("intervention_id == @iid and start_date.notna()").copy()  # starters only
     custody = p["referral_source"].eq("police_custody") & p["intervention_id"].isin(["INT01", "INT02"])
     p["index_date"] = np.where(custody, p["referral_date"], p["start_date"])
     c = synth["comparison_pool"].query("pool_source == @pool_source").copy()
@@ -64,7 +64,7 @@ def test_matched_did_covers_planted_effect(synth, iid, pool):
 
 def test_matched_did_with_two_pre_windows_reports_parallel_trends(synth):
     m, _ = _matched_sample(synth, "INT01", "custody_no_referral")
-    p = synth["participants"].query("intervention_id == 'INT01'")
+    p = synth["participants"].query("intervention_id == 'INT01' and start_date.notna()")
     idx = pd.concat([p.assign(index_date=p["referral_date"], treated=1)[["person_id", "index_date", "treated"]],
                      synth["comparison_pool"].query("pool_source == 'custody_no_referral'")
                      .assign(treated=0)[["person_id", "index_date", "treated"]]])

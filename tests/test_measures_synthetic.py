@@ -72,6 +72,7 @@ def test_instruments_on_synthetic_data():
 
 def test_offending_on_synthetic_data():
     parts, off = load("participants"), load("offences")
+    parts = parts.loc[parts["start_date"].notna()]  # referrals that never started have no start date
     idx = parts[["person_id", "intervention_id", "start_date"]].rename(columns={"start_date": "index_date"})
     r = timed("offending_outcomes (participants)", offending_outcomes, idx, off)
     assert len(r) == len(idx) and r.attrs["n_total"] == len(idx)

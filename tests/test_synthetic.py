@@ -145,12 +145,33 @@ def test_columns_exactly_as_contract(out):
         "intervention_id,outcome,scale,true_effect,scenario,primary"
 
 
+def _started(part: pd.DataFrame) -> pd.DataFrame:
+    """Participants who started (rows with a start date; the rest are referrals that never started)."""
+    return part.loc[part["start_date"].notna()]
+
+
 def test_portfolio_and_sizes(data):
-    iv, part, pool = data["interventions"], data["participants"], data["comparison_pool"]
+    iv, everyone, pool = data["interventions"], data["participants"], data["comparison_pool"]
+    part = _started(everyone)
     assert list(iv["intervention_id"]) == [s["id"] for s in PORTFOLIO]
     assert len(part) == 1547 == sum(s["participants"] for s in PORTFOLIO)
     counts = part["intervention_id"].value_counts()
     assert all(counts[s["id"]] == s["participants"] for s in PORTFOLIO)
+    # Referrals that never started: round(n s / (1 - s)) per participant-based intervention, none for area ones.
+    from evalkit.synth.settings import NOT_STARTED_SHARE
+
+    never = everyone.loc[everyone["start_date"].isna()]
+    per = never["intervention_id"].value_counts()
+    for s in PORTFOLIO:
+        share = 0.0 if "area_rollout" in s else NOT_STARTED_SHARE[s["type"]]
+        assert per.get(s["id"], 0) == round(s["participants"] * share / (1 - share)), s["id"]
+    assert 0.10 <= len(never) / len(everyone) <= 0.25
+    assert (never["exit_reason"] == "not_started").all() and never["end_date"].isna().all()
+    assert never["referral_date"].between("2020-04-01", "2021-03-31").all()
+    assert _ages(never.assign(start_date=never["referral_date"])).between(5, 25).all()
+    for table in ("contacts", "measurements", "statuses", "onward_referrals"):
+        assert not data[table]["person_id"].isin(set(never["person_id"])).any(), table
+    part = everyone
     assert len(pool) >= 20_000
     assert set(iv["prevention_level"]) == set(CONFIG["prevention_levels"])
     assert iv.set_index("intervention_id")["annual_cost"].to_dict() == {s["id"]: s["annual_cost"] for s in PORTFOLIO}
@@ -196,7 +217,7 @@ def _ages(part: pd.DataFrame) -> pd.Series:
 
 
 def test_dates_and_ages_in_range(data):
-    part, pool = data["participants"], data["comparison_pool"]
+    part, pool = _started(data["participants"]), data["comparison_pool"]
     assert part["start_date"].between("2020-04-01", "2021-03-31").all()
     assert pool["index_date"].between("2020-04-01", "2021-03-31").all()
     assert (part["referral_date"] <= part["start_date"]).all()
@@ -228,8 +249,9 @@ def test_dates_and_ages_in_range(data):
 def test_prior_offences_match_offence_records(data):
     """prior_offences = proven offences dated in [index - 24 months, index)."""
     part = data["participants"].copy()
-    part["index_date"] = part["referral_date"].where(part["intervention_id"].isin(["INT01", "INT02"]),
-                                                     part["start_date"])
+    # The index date: the referral (the arrest) for custody diversion and for a referral that never started.
+    part["index_date"] = part["referral_date"].where(part["intervention_id"].isin(["INT01", "INT02"])
+                                                     | part["start_date"].isna(), part["start_date"])
     people = pd.concat([part[["person_id", "index_date", "prior_offences", "prior_violent_offences"]],
                         data["comparison_pool"][["person_id", "index_date", "prior_offences",
                                                  "prior_violent_offences"]]])
@@ -395,7 +417,7 @@ def big_custody():
 
 def test_reoffending_truth_recovered_by_outcome_model(big_custody):
     w = big_custody
-    part = w.tables["participants"].copy()
+    part = _started(w.tables["participants"]).copy()
     pool = w.tables["comparison_pool"]
     pool = pool[pool["pool_source"] == "custody_no_referral"].copy()
     part["index_date"] = pd.to_datetime(part["referral_date"])
@@ -442,7 +464,7 @@ def test_hazard_ratio_recovered_by_cox_model(big_custody):
     from lifelines import CoxPHFitter
 
     w = big_custody
-    part = w.tables["participants"].copy()
+    part = _started(w.tables["participants"]).copy()
     pool = w.tables["comparison_pool"].copy()
     part["index_date"] = pd.to_datetime(part["referral_date"])
     pool["index_date"] = pd.to_datetime(pool["index_date"])

@@ -9,9 +9,11 @@ with pandas; every statistic is left to the design modules.
 
 Rules (stated in the report's method notes):
 
-* **Population**: the intervention's participants whose start date is in the
-  protocol window, aged ``age_min``..``age_max`` at start, and whose exit
-  reason is not excluded.
+* **Population** (per protocol): the intervention's participants who started,
+  whose start date is in the protocol window, aged ``age_min``..``age_max`` at
+  start, and whose exit reason is not excluded. Referrals that never started
+  (no start date) are left out here and counted only by the intention-to-treat
+  population (:func:`referred_population`).
 * **Index date**: ``start_date``, or ``referral_date`` for the intervention
   types configured so (``intervention_types: {custody_diversion: {index_date:
   referral_date}}`` in the default configuration: the arrest); the comparison
@@ -102,7 +104,7 @@ def population(protocol: Protocol, tables: dict[str, pd.DataFrame]) -> pd.DataFr
         return rows.assign(age=pd.Series(dtype=float), index_date=pd.Series(dtype="datetime64[ns]"))
     pop = protocol.population
     start = pd.to_datetime(rows["start_date"])
-    keep = pd.Series(True, index=rows.index)
+    keep = start.notna()  # a referral that never started is not in the per-protocol population
     if pop.start_from is not None:
         keep &= start >= pd.Timestamp(pop.start_from)
     if pop.start_to is not None:

@@ -227,6 +227,8 @@ class VRUConfig(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict, description="Plain-English labels for category codes.")
     completion_exit_reason: str = Field("completed", description="The exit reason that means a participant "
                                         "completed (used when an intervention sets no completion_min_sessions).")
+    not_started_exit_reason: str = Field("not_started", description="The exit reason of a referral that never "
+                                         "started (its participants row has a referral_date and no start_date).")
     report_audience: str = Field("the commissioning board", description="Who the portfolio summary is for, as "
                                  "its title says it.")
     instruments_folder: str | None = Field(None, description="Folder of the VRU's own instrument definitions "

@@ -301,7 +301,8 @@ INTERVENTIONS = TableSpec(
 
 PARTICIPANTS = TableSpec(
     name="participants",
-    description="One row per young person per intervention they started.",
+    description="One row per young person per intervention they started, and one per referral that never "
+                "started (start_date empty, exit_reason not_started).",
     supplier="provider",
     row_means="a person on an intervention",
     period_column="start_date",
@@ -310,22 +311,27 @@ PARTICIPANTS = TableSpec(
         _person(),
         _intervention_id(),
         FieldSpec("referral_date", "date", False, "Date referred (for custody diversion: the arrest).", "2020-05-02"),
-        FieldSpec("start_date", "date", True, "Date the person started (the index date).", "2020-05-04"),
+        FieldSpec("start_date", "date", False, "Date the person started (the index date); empty only for a "
+                  "referral that never started.", "2020-05-04"),
         FieldSpec("end_date", "date", False, "Date the person left; empty if still taking part.", "2020-09-30"),
         FieldSpec("exit_reason", "category", False, "Why the person left.", "completed", allowed="exit_reasons"),
         FieldSpec("date_of_birth", "date", False,
                   "Date of birth (give this or age_at_start; a first-of-month date is fine).", "2004-06-01"),
         FieldSpec("age_at_start", "int", False,
-                  "Age in completed years at start_date (give this or date_of_birth; derived when empty).", "16",
+                  "Age in completed years at start_date (at referral_date for a referral that never started; "
+                  "give this or date_of_birth; derived when empty).", "16",
                   min=0),
         *_demographics("start"),
         FieldSpec("referral_source", "category", False, "Who referred the person.", "police_custody",
                   allowed="referral_sources"),
-        *_risk_fields("start date"),
+        *_risk_fields("start date (the referral date for a referral that never started)"),
     ),
     rules=(
         RuleSpec("end_not_before_start", "end_date", "end_date is not before start_date."),
         RuleSpec("referral_not_after_start", "referral_date", "referral_date is not after start_date."),
+        RuleSpec("start_unless_not_started", "start_date",
+                 "start_date is empty exactly when exit_reason is not_started (a referral that never started); "
+                 "such a row has a referral_date and no end_date."),
         *_age_rules("start_date", "age_at_start"),
         *_PERSON_RULES,
     ),

@@ -98,9 +98,39 @@ def _not_before(later: str, earlier: str, fix: str) -> RuleImpl:
     )
 
 
+def index_dates(df: pd.DataFrame, index_col: str) -> pd.Series:
+    """The dates ages are taken at: ``index_col``, but a participant's referral_date when start_date is empty
+    (a referral that never started)."""
+    when = df[index_col]
+    if index_col == "start_date" and "referral_date" in df:
+        when = when.where(when.notna(), df["referral_date"])
+    return when
+
+
 def _age(df: pd.DataFrame, index_col: str, age_col: str) -> pd.Series:
-    from_dob = completed_years(df["date_of_birth"], df[index_col])
+    from_dob = completed_years(df["date_of_birth"], index_dates(df, index_col))
     return from_dob.fillna(df[age_col].astype("Int64"))
+
+
+def _start_unless_not_started(df: pd.DataFrame, cfg: VRUConfig) -> pd.Series:
+    not_started = df["exit_reason"] == cfg.not_started_exit_reason
+    no_start = df["start_date"].isna()
+    ok = (no_start == not_started.fillna(False).astype(bool))
+    return ok & ~(no_start & (df["referral_date"].isna() | df["end_date"].notna()))
+
+
+def _explain_not_started(r: pd.Series, cfg: VRUConfig) -> tuple[str, str]:
+    code = cfg.not_started_exit_reason
+    if pd.notna(r["start_date"]):
+        return (f"exit_reason is {code} but start_date {_d(r['start_date'])} is given.",
+                "a person who started has another exit_reason; leave start_date empty only for a referral that "
+                "never started.")
+    if r["exit_reason"] != code:
+        return ("start_date is empty.", f"give the date the person started, or, for a referral that never "
+                                        f"started, set exit_reason to {code} (with its referral_date).")
+    if pd.isna(r["referral_date"]):
+        return (f"a referral that never started ({code}) has no referral_date.", "give the referral date.")
+    return (f"a referral that never started ({code}) has end_date {_d(r['end_date'])}.", "leave end_date empty.")
 
 
 def _age_rules(index_col: str, age_col: str) -> dict[str, RuleImpl]:
@@ -115,12 +145,14 @@ def _age_rules(index_col: str, age_col: str) -> dict[str, RuleImpl]:
                 f"check {src}; people outside {cfg.age_min}-{cfg.age_max} do not belong in this return.")
 
     def matches(df: pd.DataFrame, cfg: VRUConfig) -> pd.Series:
-        return _ok(completed_years(df["date_of_birth"], df[index_col]) == df[age_col].astype("Int64"))
+        return _ok(completed_years(df["date_of_birth"], index_dates(df, index_col)) == df[age_col].astype("Int64"))
 
     def explain_match(r: pd.Series, cfg: VRUConfig) -> tuple[str, str]:
-        age = completed_years(pd.Series([r["date_of_birth"]]), pd.Series([r[index_col]])).iloc[0]
+        frame = r.to_frame().T.infer_objects()
+        col = index_col if pd.notna(r[index_col]) else "referral_date"
+        age = completed_years(frame["date_of_birth"], index_dates(frame, index_col)).iloc[0]
         return (f"{age_col} is {r[age_col]} but date_of_birth {_d(r['date_of_birth'])} gives {age} at "
-                f"{index_col} {_d(r[index_col])}.", f"correct one of them, or leave {age_col} empty.")
+                f"{col} {_d(r[col])}.", f"correct one of them, or leave {age_col} empty.")
 
     return {
         f"dob_or_age:{index_col}:{age_col}": RuleImpl(
@@ -182,6 +214,8 @@ RULES: dict[str, RuleImpl] = {
         explain=lambda r, cfg: (f"referral_date {_d(r['referral_date'])} is after start_date "
                                 f"{_d(r['start_date'])}.", "a person is referred before starting; correct the dates."),
     ),
+    "start_unless_not_started": RuleImpl(ok=_start_unless_not_started, explain=_explain_not_started,
+                                         presence_of=("start_date", "referral_date", "exit_reason")),
     "taken_up_not_before_referral": _not_before("taken_up_date", "referral_date",
                                                 "correct taken_up_date or referral_date."),
     "taken_up_date_needs_taken_up": RuleImpl(
@@ -275,4 +309,4 @@ def schema_for(table: str | TableSpec, cfg: VRUConfig | None = None) -> pa.DataF
     )
 
 
-__all__ = ["as_datetime", "schema_for", "RULES", "RuleImpl", "completed_years", "typed_dtype", "VALIDATION_DTYPES"]
+__all__ = ["index_dates", "as_datetime", "schema_for", "RULES", "RuleImpl", "completed_years", "typed_dtype", "VALIDATION_DTYPES"]

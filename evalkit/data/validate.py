@@ -33,7 +33,7 @@ import pandera.pandas as pa
 from evalkit.data.config import VRUConfig, load_config
 from evalkit.data.contract import TABLES, FieldSpec, TableSpec, alias_map, allowed_values
 from evalkit.data.readers import RawTable, read_raw
-from evalkit.data.schemas import RULES, as_datetime, completed_years, schema_for, typed_dtype
+from evalkit.data.schemas import RULES, as_datetime, completed_years, index_dates, schema_for, typed_dtype
 from evalkit.errors import DataError, Problem
 
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -369,7 +369,7 @@ def derive_fields(df: pd.DataFrame, table: str, cfg: VRUConfig) -> pd.DataFrame:
     index_col, age_col = {"participants": ("start_date", "age_at_start"),
                           "comparison_pool": ("index_date", "age_at_index")}.get(table, (None, None))
     if index_col and "date_of_birth" in df and age_col in df:
-        age = completed_years(df["date_of_birth"], df[index_col])
+        age = completed_years(df["date_of_birth"], index_dates(df, index_col))
         df[age_col] = df[age_col].astype("Int64").fillna(age)
     return df
 

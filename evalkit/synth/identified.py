@@ -329,7 +329,16 @@ class IdentifiedSummary(ResultMixin):
 
 
 def identified_tables(seed: int, world_tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The identified layer's tables (name -> frame) for a simulated world's tables."""
+    """The identified layer's tables (name -> frame) for a simulated world's tables.
+
+    Built from the young people who started (and their offences): referrals that never started are left out,
+    so the identified layer is the same with or without them in the world."""
+    part = world_tables["participants"]
+    never = set(part.loc[part["start_date"].isna(), "person_id"])
+    if never:
+        offences = world_tables["offences"]
+        world_tables = {**world_tables, "participants": part.loc[part["start_date"].notna()],
+                        "offences": offences.loc[~offences["person_id"].isin(never)]}
     rng = _stream(seed, 0)
     people = _people(world_tables, rng, EXTRA_POLICE + EXTRA_HEALTH)
     first, last, locale = fake_names(rng, people["sex"].to_numpy(dtype=object),

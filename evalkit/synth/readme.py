@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evalkit.synth.settings import (DATA_END, DISTRICT_AREA, ONE_LOCALITY_AREA, POOL_SIZES, PRIMARY_OUTCOMES,
-                                    effects_for, portfolio)
+from evalkit.synth.settings import (DATA_END, DISTRICT_AREA, NOT_STARTED_SHARE, ONE_LOCALITY_AREA, POOL_SIZES,
+                                    PRIMARY_OUTCOMES, effects_for, portfolio)
 from evalkit.synth.settings import world as demo_world
 from evalkit.synth.writer import COLUMNS
 
@@ -65,6 +65,17 @@ command and `load_tables` reads them as they are. To look at one: `gunzip -k FIL
   engagement that is lower for higher-risk, worse-scoring young people; completed = stayed to
   the end and attended at least completion_min_sessions. During lockdowns half the
   face-to-face sessions moved to phone_online.
+- **Referrals that never started.** Besides the 1,547 who started, each participant-based
+  intervention has referrals that never started ({not_started}): a participants row with
+  referral_date, no start_date and exit_reason `not_started` (no contacts, questionnaires or
+  statuses). Their risk is a little higher than the starters' (the least engaged are the riskiest),
+  their prior_offences count the 24 months before the referral, their follow-up runs from the
+  referral date, and the intervention has no effect on them. They come from their own random
+  stream, so the starters' records are exactly those of a world without them. A starter's prior
+  offences are spread over the 24 months before the start, so a few fall between referral and
+  start; follow-up from the referral counts them as outcomes, which tilts an intention-to-treat
+  comparison from referral towards harm by about one percentage point for the types indexed on the
+  start date (none for custody diversion, indexed on the referral).
 {area_counts}
 
 ## Planted effects and primary outcomes
@@ -86,6 +97,9 @@ expectations given their characteristics, so they do not depend on the luck of t
   exit score (total difficulties 0-40, subscales 0-10) with vs without the intervention, over
   participants given an SDQ; equal to the extra change from baseline.
 - swemwbs_change: the same for the SWEMWBS metric score (Rasch conversion of the raw total).
+- reoffend_12m_itt: intention to treat from referral: the reoffend_12m risk difference averaged
+  over everyone referred (starters' ATT times the share who started; non-starters have no effect).
+  Follow-up of a starter here runs from the start date, as in reoffend_12m.
 - neet_exit: risk difference in NEET at exit (participants aged 16+ at start).
 - substance_use: risk difference in weekly-or-more substance use at exit (aged 12+).
 - onward_referral_takeup: expected share of onward referrals taken up (a level, not an effect).
@@ -146,7 +160,11 @@ def readme_text(world, *, seed: int) -> str:
     files = ", ".join(f"`{t}.csv.gz`" for t in COLUMNS if t != "truth")
     words = demo_world()["readme"]
     text = _TEXT.replace("{area_counts}", words["area_counts"])
-    return text.format(setting=words["setting"], seed=seed, n_part=len(world.tables["participants"]),
+    part = world.tables["participants"]
+    started = part["start_date"].notna()
+    shares = ", ".join(f"{t.replace('_', ' ')} {100 * s:.0f}%" for t, s in NOT_STARTED_SHARE.items())
+    not_started = f"{int((~started).sum()):,} in all; of referrals: {shares}"
+    return text.format(setting=words["setting"], seed=seed, n_part=int(started.sum()), not_started=not_started,
                         n_pool=len(world.tables["comparison_pool"]),
                         pool_text=", ".join(f"{n:,} {k}" for k, n in POOL_SIZES.items()),
                         data_end=DATA_END.isoformat(), complete_by=complete_by.isoformat(),

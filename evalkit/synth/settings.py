@@ -149,6 +149,14 @@ RISK_MEAN_OVERRIDE = {"INT03": 1.2, "INT04": 1.3, "INT10": 0.7, "INT16": 0.5}
 RISK_MEAN_POOL = {"custody_no_referral": 0.45, "at_risk_list": -0.1}
 RISK_SD_POOL = 1.15
 
+#: Share of referrals that never start, by intervention type (area programmes have none). Non-starters are
+#: drawn from their own random stream, so the starters' records are the same with or without them; their latent
+#: risk is higher by NOT_STARTED_RISK_SHIFT (the least engaged are the riskiest), and the intervention has no
+#: effect on them (they never received it).
+NOT_STARTED_SHARE = {"custody_diversion": 0.25, "mentoring": 0.18, "counselling": 0.20, "outreach": 0.15,
+                     "parenting": 0.22, "diversionary_activity": 0.12, "school_programme": 0.10, "youth_work": 0.12}
+NOT_STARTED_RISK_SHIFT = 0.3
+
 #: Interventions whose entry needs a high baseline score (regression to the mean in pre/post).
 #: instrument, direction ("high" difficulty or "low" wellbeing), cut-off on the raw total.
 ENTRY_THRESHOLDS: dict[str, tuple[str, str, int]] = {

@@ -22,7 +22,8 @@ from evalkit.synth.measurements import FOLLOW_UP_TYPES, FORM_MISSING, exit_proba
 from evalkit.synth.offending import linear_predictor, simulate_offences, truth_for, violent_share, window_days
 from evalkit.synth.people import (age_on, dates_of_birth, draw_ages, draw_ethnicity, draw_index_dates,
                                   draw_localities, draw_sex, ethnicity_group, person_ids, pick, risk_factors)
-from evalkit.synth.settings import (DATA_END, ENTRY_THRESHOLDS, FY_START, POOL_SIZES,
+from evalkit.synth.settings import (DATA_END, ENTRY_THRESHOLDS, FY_START, NOT_STARTED_RISK_SHIFT,
+                                    NOT_STARTED_SHARE, POOL_SIZES,
                                     RISK_MEAN_LEVEL, RISK_MEAN_OVERRIDE, RISK_MEAN_POOL, RISK_SD_POOL,
                                     WHOLE_AREA, effects_for, portfolio, primary_outcomes, profile_for)
 from evalkit.synth.settings import world as demo_world
@@ -33,7 +34,7 @@ RISK_COLUMNS = ["prior_offences", "prior_violent_offences", "school_exclusion", 
                 "exploitation_concern", "substance_misuse_concern"]
 UNKNOWN_PARTICIPANT = {"prefer_not_to_say": 0.02, "not_known": 0.02}
 UNKNOWN_POOL = {"not_known": 0.05}
-PART_INTERVENTION, PART_POOL, PART_AREA = 1, 2, 3
+PART_INTERVENTION, PART_POOL, PART_AREA, PART_NOT_STARTED = 1, 2, 3, 4
 
 
 def stream(seed: int, part: int, k: int = 0) -> np.random.Generator:
@@ -56,7 +57,7 @@ def _truth_row(iid: str, outcome: str, scale: str, value: float, scenario: str,
             "scenario": scenario, "primary": outcome in primary}
 
 
-def _candidates(rng: np.random.Generator, spec: dict, m: int) -> dict[str, Any]:
+def _candidates(rng: np.random.Generator, spec: dict, m: int, z_shift: float = 0.0) -> dict[str, Any]:
     """Covariates, latent traits and baseline questionnaire draws for ``m`` candidates."""
     prof = profile_for(spec)
     age = draw_ages(rng, m, *prof.age)
@@ -67,7 +68,7 @@ def _candidates(rng: np.random.Generator, spec: dict, m: int) -> dict[str, Any]:
     if "area_rollout" in spec:
         districts = np.array(spec["area_rollout"]["districts"], dtype=object)
         loc = districts[rng.integers(0, len(districts), size=m)]
-    mu = RISK_MEAN_OVERRIDE.get(spec["id"], RISK_MEAN_LEVEL[spec["level"]])
+    mu = RISK_MEAN_OVERRIDE.get(spec["id"], RISK_MEAN_LEVEL[spec["level"]]) + z_shift
     z = rng.normal(mu, 1.0, m)
     male = sex == "male"
     risk = risk_factors(rng, z, age, male)
@@ -90,11 +91,11 @@ def _candidates(rng: np.random.Generator, spec: dict, m: int) -> dict[str, Any]:
     return {k: v[ok] for k, v in cand.items()}
 
 
-def _draw_participants(rng: np.random.Generator, spec: dict, n: int) -> dict[str, np.ndarray]:
+def _draw_participants(rng: np.random.Generator, spec: dict, n: int, z_shift: float = 0.0) -> dict[str, np.ndarray]:
     """Candidates until ``n`` pass the entry rule (in draw order)."""
     batches, have = [], 0
     while have < n:
-        batch = _candidates(rng, spec, max(4 * n, 50) if spec["id"] in ENTRY_THRESHOLDS else n)
+        batch = _candidates(rng, spec, max(4 * n, 50) if spec["id"] in ENTRY_THRESHOLDS else n, z_shift)
         batches.append(batch)
         have += len(batch["age"])
     return {k: np.concatenate([b[k] for b in batches])[:n] for k in batches[0]}
@@ -293,9 +294,60 @@ def _simulate_intervention(seed: int, k: int, spec: dict, n: int, taken: set[str
     offences, o_truth, o_pot = _offending(rng, co, eff)
     area_truth = [co.truth_row(outcome, "rate ratio in roll-out districts from the start month", eff.area_rr)
                   for outcome in ("area_serious_violence_rr", "area_knife_crime_rr") if "area_rollout" in spec]
+    potential = {"questionnaires": q_pot, "offending": o_pot}
+    ns = _not_started(seed, k, spec, n, taken)
+    if ns is not None:
+        ns_part, ns_off, ns_pot = ns
+        participants = pd.concat([participants, ns_part], ignore_index=True)
+        offences = pd.concat([offences, ns_off], ignore_index=True)
+        potential["offending_not_started"] = ns_pot
+        rd = next(r["true_effect"] for r in o_truth if r["outcome"] == "reoffend_12m")
+        o_truth.append(co.truth_row("reoffend_12m_itt", "risk difference, intention to treat from referral "
+                                    "(proportion proven reoffending in 12 months, everyone referred)",
+                                    rd * n / (n + len(ns_part))))
     tables = {"participants": participants, "contacts": eng.contacts, "measurements": measurements,
               "statuses": statuses, "onward_referrals": onward, "offences": offences}
-    return tables, o_truth + q_truth + s_truth + area_truth, {"questionnaires": q_pot, "offending": o_pot}
+    return tables, o_truth + q_truth + s_truth + area_truth, potential
+
+
+def _not_started(seed: int, k: int, spec: dict, n: int, taken: set[str],
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | None:
+    """Referrals that never started: participants rows (no start date, exit reason not_started) and offences.
+
+    Drawn from their own stream (``PART_NOT_STARTED``), so the starters' records do not change. There are
+    ``round(n * s / (1 - s))`` of them for the type's share ``s`` of referrals (``NOT_STARTED_SHARE``); their
+    latent risk is higher by ``NOT_STARTED_RISK_SHIFT``; follow-up runs from the referral date and the
+    intervention has no effect on them. Returns None for area programmes and types with no share.
+    """
+    share = NOT_STARTED_SHARE.get(spec["type"], 0.0)
+    m = int(round(n * share / (1 - share))) if share > 0 and "area_rollout" not in spec else 0
+    if m == 0:
+        return None
+    rng = stream(seed, PART_NOT_STARTED, k)
+    c = _draw_participants(rng, spec, m, NOT_STARTED_RISK_SHIFT)
+    pid = person_ids(rng, m, taken)
+    referral = draw_index_dates(rng, m)
+    dob = dates_of_birth(rng, referral, c["age"])
+    has_dob = rng.random(m) < 0.85
+    frame = pd.DataFrame({
+        "person_id": pid, "intervention_id": spec["id"], "referral_date": referral,
+        "start_date": np.full(m, np.datetime64("NaT"), dtype="datetime64[D]"),
+        "end_date": np.full(m, np.datetime64("NaT"), dtype="datetime64[D]"), "exit_reason": "not_started",
+        "date_of_birth": np.where(has_dob, dob, np.datetime64("NaT")).astype("datetime64[D]"),
+        "age_at_start": pd.array(np.where(has_dob, -1, c["age"]), dtype="Int64"),
+        "sex": c["sex"], "ethnicity_detailed": None, "ethnicity_group": None, "locality": c["locality"],
+        "referral_source": pick(rng, profile_for(spec).referral_sources, m),
+        **{col: c[col] for col in RISK_COLUMNS},
+    })
+    frame.loc[has_dob, "age_at_start"] = pd.NA
+    eth = draw_ethnicity(rng, c["locality"], unknown=UNKNOWN_PARTICIPANT)
+    frame["ethnicity_detailed"] = eth
+    frame["ethnicity_group"] = ethnicity_group(eth)
+    people = pd.DataFrame({"person_id": pid, "index_date": referral, "dob": dob, "age": c["age"],
+                           "male": c["male"], **{col: c[col] for col in RISK_COLUMNS}, "log_hr": 0.0,
+                           "index_offence": np.full(m, spec["type"] == "custody_diversion")})
+    offences, potential = simulate_offences(rng, people)
+    return frame, offences, potential
 
 
 def _sdq_shifts(eff, traits: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, float]:
