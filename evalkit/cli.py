@@ -54,7 +54,27 @@ class Terminated(KeyboardInterrupt):
 _SIGNALLED: list[str] = []
 
 
-def _on_signal(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+def _importing(frame) -> bool:
+    """Whether the main thread is inside an import (its stack passes through importlib's frames)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _on_signal(signum, frame) -> None:
+    # An exception raised while a C extension initialises (DuckDB's module, which calls back into Python's
+    # enum code) aborts the whole process (SIGABRT, no clean-up): seen when Ctrl-C came during `ingest`'s
+    # first import under load. So during any import the signal is sent again shortly, and acted on once
+    # the import has finished.
+    if _importing(frame):
+        import threading
+
+        again = threading.Timer(0.05, os.kill, (os.getpid(), signum))
+        again.daemon = True
+        again.start()
+        return
     if signum == signal.SIGTERM:
         _SIGNALLED.append("terminated")
         raise Terminated()
@@ -572,6 +592,14 @@ def _tune_batch_process() -> None:
         pass
 
 
+def _flush_std() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed or broken pipe: nothing more can be shown anyway
+            pass
+
+
 def _exit_now() -> None:
     """Leave at once after a successful command, skipping interpreter teardown.
 
@@ -582,12 +610,28 @@ def _exit_now() -> None:
     only stdout/stderr may hold unwritten text, so they are flushed first.
     Only the console-script entry point does this (never a test's CliRunner).
     """
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # closed or broken pipe: nothing more can be shown anyway
-            pass
+    _flush_std()
     os._exit(0)
+
+
+def _exit_interrupted(code: int) -> None:
+    """Leave with ``code`` (130) after an interrupt the command has already cleaned up after.
+
+    Why not ``sys.exit``: when the interrupt's KeyboardInterrupt passed through code that a C extension
+    ran with ``PyRun_String`` (seen with a signal during ``evalkit ingest`` under load), CPython 3.11
+    remembers it as "unhandled" even though the command caught it, and at exit re-sends itself SIGINT
+    with the default action: the process then dies by the signal (shell status -2) instead of exiting
+    130. The atexit functions still run here; only the interpreter's own teardown is skipped.
+    """
+    import atexit
+
+    for signum in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not interrupt the clean-ups
+        signal.signal(signum, signal.SIG_IGN)
+    try:
+        atexit._run_exitfuncs()
+    finally:
+        _flush_std()
+        os._exit(code)
 
 
 def main() -> None:
@@ -604,6 +648,8 @@ def main() -> None:
     except SystemExit as exc:
         if _SKIP_TEARDOWN and exc.code in (0, None):
             _exit_now()
+        if exc.code == INTERRUPT_EXIT:
+            _exit_interrupted(INTERRUPT_EXIT)
         raise
     except BaseException as exc:  # an interrupt that arrived outside a command's own handling (e.g. in clean-up)
         if not (_SIGNALLED or _interrupted(exc)) or os.environ.get("EVALKIT_DEBUG"):
@@ -611,6 +657,8 @@ def main() -> None:
         lines, code = _explain(exc)
         for line in lines or ():
             click.echo(line, err=True)
+        if code == INTERRUPT_EXIT:
+            _exit_interrupted(code)
         sys.exit(code)
     finally:  # the work is done (or cleaned up): a late Ctrl-C must not print tracebacks from exit clean-ups
         signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -148,7 +148,9 @@ def test_every_report_renders_with_its_own_words(rendered):
     # area-only report: indicator labels, the configured words and years, no participant tables
     ar = text["AR01"]
     assert "Hospital admissions for assault with a sharp object" in ar and "Night-time economy violence" in ar
-    assert "neighbourhoods" in ar  # (newer report wording still says "districts" in places: see the note)
+    assert "neighbourhoods" in ar
+    # the VRU's own word throughout: limitations, category reasons, chart titles and alt text included
+    assert not [k for k, t in text.items() if "district" in t.lower()]
     assert "Docks" in ar and WHOLE in ar
     assert "two years before" in ar
     assert "Profile of participants" not in ar and "individual participants" in ar

@@ -42,7 +42,7 @@ from evalkit.analysis.designs import ATTRITION_BOUNDS_FROM
 from evalkit.analysis.standardise import MINIMUM_WORTHWHILE
 from evalkit.designs.prepost import prepost_continuous
 from evalkit.errors import EvalkitError, MissingDataError
-from evalkit.labels import AREA_DESIGNS, age_band
+from evalkit.labels import AREA_DESIGNS, age_band, worded
 from evalkit.protocol import Protocol
 
 #: Share lost between baseline and follow-up above which attrition is called high.
@@ -105,7 +105,7 @@ def analyse_intervention(protocol: Protocol, tables: dict[str, pd.DataFrame], *,
         balance=tuple((protocol.designs[k].type, s.balance) for k, s in samples.items()),
         subgroups=tuple(subgroup_results(protocol, tables, people, primary_result, first_sample)),
         sensitivity=tuple(sensitivity_notes(outcomes, protocol.min_n_significance)),
-        limitations=tuple(limitations(protocol, people, outcomes, first_sample)),
+        limitations=tuple(limitations(protocol, people, outcomes, first_sample, cfg)),
         primary=primary, value=value)
 
 
@@ -506,8 +506,9 @@ def sensitivity_notes(outcomes: list[OutcomeResult], min_n: int = 30) -> list[tu
 
 
 def limitations(protocol: Protocol, people: pd.DataFrame, outcomes: list[OutcomeResult],
-                sample: designs.MatchedSample | None) -> list[str]:
-    """Plain-English limitations written from the diagnostics."""
+                sample: designs.MatchedSample | None, cfg: Any = None) -> list[str]:
+    """Plain-English limitations written from the diagnostics, in the VRU's own words for its districts."""
+    places = worded("{localities}", cfg)
     out = []
     n = len(people)
     if n < protocol.min_n_significance and protocol.intervention_id != "VRU" and protocol.primary_outcomes:
@@ -553,17 +554,17 @@ def limitations(protocol: Protocol, people: pd.DataFrame, outcomes: list[Outcome
                        "group was already moving differently, so the difference-in-differences estimate is less "
                        "trustworthy.")
         if o.design == "area_did" and o.ok and o.sms < 3:
-            out.append(f"{o.label}: the programme and comparison districts were already moving differently "
+            out.append(f"{o.label}: the programme and comparison {places} were already moving differently "
                        "before the programme, so the estimate is less trustworthy.")
     for o in outcomes:
         if o.design == "area_did" and o.ok:
             g = int(getattr(o.result, "n_clusters", 0) or 0)
             floor = 2 / 2 ** g if g else 1.0
             if g and floor >= protocol.alpha:
-                out.append(f"Too few districts: with {g} districts in all (programme and comparison), the bootstrap "
+                out.append(f"Too few {places}: with {g} {places} in all (programme and comparison), the bootstrap "
                            f"cannot give a p-value below {floor:.3f}, so no area result can reach significance at "
                            f"{protocol.alpha:g}. "
-                           "Add comparison districts to the protocol.")
+                           f"Add comparison {places} to the protocol.")
     if any(o.design == "area_trend" for o in outcomes):
         out.append("Area trends compare a year with the years before; other changes at the same time (policing, "
                    "the pandemic, other programmes) cannot be separated from the programme's effect.")

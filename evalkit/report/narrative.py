@@ -39,7 +39,7 @@ def reader_reason(text: str) -> str:
 
 
 def category_reason(category: str, meaning: str, *, verdict: str, design: str, sms: int, n_text: str,
-                    n_needed: float | None, min_n: int) -> str:
+                    n_needed: float | None, min_n: int, localities: str = "districts") -> str:
     """Why this commissioning category, from the facts of this result.
 
     The category's general meaning (``commissioning_rules.yaml``) covers several situations ("too few
@@ -55,11 +55,11 @@ def category_reason(category: str, meaning: str, *, verdict: str, design: str, s
         return (f"Fewer than {min_n} young people contributed, too few to call any result significant: collect "
                 "more data before deciding.")
     if sms < 3:
-        how = "whole-area trends with no comparison districts" if area else "a before-and-after comparison"
+        how = f"whole-area trends with no comparison {localities}" if area else "a before-and-after comparison"
         return (f"The design ({how}, Maryland level {sms}) cannot show that the intervention caused the change: "
                 "add a comparison group before deciding.")
     if area:
-        return ("The result is inconclusive: the interval includes no change. More comparison districts or a "
+        return (f"The result is inconclusive: the interval includes no change. More comparison {localities} or a "
                 "longer period would narrow it.")
     needed = (f"; about {math.ceil(n_needed):,} per group would be needed to detect a worthwhile effect"
               if n_needed is not None and math.isfinite(n_needed) else "")

@@ -129,11 +129,12 @@ def attrition_chevron(steps: Sequence[tuple[str, str]], *, title: str | None = N
     return fig
 
 
-def readable_event_study(result, label: str) -> Figure:
+def readable_event_study(result, label: str, localities: str = "districts") -> Figure:
     """The area event study (:func:`evalkit.designs.area.event_study_plot`) for a report reader.
 
     Each bin of months from the start is labelled by its range ("-12 to -7"), the title says what is drawn
-    in words (not the design's identifiers), and the axes say which way is better.
+    in words (not the design's identifiers, and ``localities`` is the VRU's word for its districts), and the
+    axes say which way is better.
     """
     fig = event_study_plot(result)
     ax = fig.axes[0]
@@ -144,7 +145,7 @@ def readable_event_study(result, label: str) -> Figure:
                       ha="right", fontsize=8)
         ax.set_xlabel("Months from the start (the bin just before the start is the reference)")
     ax.set_ylabel("Rate ratio (below 1: fell more where the programme ran)")
-    ax.set_title(f"{label}: programme districts against comparison districts, by months from the start",
+    ax.set_title(f"{label}: programme {localities} against comparison {localities}, by months from the start",
                  loc="left", fontsize=9)
     fig.tight_layout()
     return fig

@@ -395,7 +395,8 @@ def _why(r: pd.Series, pctx: PortfolioContext) -> str:
     min_n = min((p.min_n_significance for p in pctx.protocols), default=30)
     return category_reason(r["category"], r["category_meaning"], verdict=r["verdict"], design=r["design_key"],
                            sms=int(r["sms"]) if r["sms"] and math.isfinite(float(r["sms"])) else 1,
-                           n_text=str(r["n_shown"]), n_needed=r["n_needed"], min_n=min_n)
+                           n_text=str(r["n_shown"]), n_needed=r["n_needed"], min_n=min_n,
+                           localities=pctx.cfg.area_words.localities if pctx.cfg is not None else "districts")
 
 
 def section_commissioning(pctx: PortfolioContext) -> str:

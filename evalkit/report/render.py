@@ -201,7 +201,8 @@ def section_headline(ctx: ReportContext) -> str | None:
                  f"{math.ceil(p.n_needed):,} young people per group would be needed; "
                  f"this evaluation had {_n(ctx, p.n)}.")
     why = category_reason(p.category, p.category_meaning, verdict=p.verdict, design=p.design, sms=p.sms,
-                          n_text=_n(ctx, p.n), n_needed=p.n_needed, min_n=ctx.protocol.min_n_significance)
+                          n_text=_n(ctx, p.n), n_needed=p.n_needed, min_n=ctx.protocol.min_n_significance,
+                          localities=_places(ctx))
     facts = (f"<p><b>How sure can we be?</b> {_e(sure)} {_e(sig)}{power}</p>"
              f"<p class='category {cls}'><b>What it means for commissioning: {_e(p.category_label)}.</b> "
              f"{_e(why)}</p>"
@@ -660,7 +661,7 @@ def _outcome_figure(ctx: ReportContext, o: OutcomeResult) -> str:
                                   "(dashed)", loc="left", fontsize=10)
             return _fig(fig, alt=f"{o.label}: monthly rate and trend")
         if o.design == "area_did":
-            return _fig(readable_event_study(o.result, o.label),
+            return _fig(readable_event_study(o.result, o.label, localities=_places(ctx)),
                         alt=f"{o.label}: programme against comparison {_places(ctx)}")
     except Exception:  # a figure must never stop the report  # noqa: BLE001
         plt.close("all")
