@@ -66,6 +66,10 @@ def test_sample_reports_render(sample):
     result, out = sample
     assert not result.failed, [(r.report_id, r.error) for r in result.failed]
     check_output_folder(out, SAMPLE)
+    # the portfolio draws each primary outcome in its own units (then all of them standardised)
+    portfolio = (out / "portfolio_summary.html").read_text(encoding="utf-8")
+    assert len(re.findall("alt=[\"']Forest plot of the effect on ", portfolio)) >= 2
+    assert portfolio.index("Forest plot of the effect on") < portfolio.index("All interventions on one scale")
 
 
 def _headline_box(out: Path, rid: str) -> str:

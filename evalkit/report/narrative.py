@@ -111,8 +111,13 @@ def effect_in_words(*, scale: str, label: str, estimate: float, ci_low: float, c
             return f"{abs(change):.0f}% {'lower' if change < 0 else 'higher'}"
         noun = "rate" if scale == "rate ratio" else "risk" if scale == "hazard ratio" else "odds"
         return f"{what}: {noun} {pct(estimate)} (95% interval {pct(ci_low)} to {pct(ci_high)})"
-    unit = "points" if re.search(r"\d+-\d+\)", label) or "score" in label.lower() else "per person"
-    return f"{signed(estimate)} {unit} on {what} (95% interval {signed(ci_low)} to {signed(ci_high)})"
+    return f"{signed(estimate)} {effect_unit(label)} on {what} (95% interval {signed(ci_low)} to {signed(ci_high)})"
+
+
+def effect_unit(label: str) -> str:
+    """The unit of a difference on a measure: "points" for a scored scale ('(7-35)', '... score'), otherwise
+    "per person" (offences, contacts)."""
+    return "points" if re.search(r"\d+-\d+\)", label) or "score" in label.lower() else "per person"
 
 
 def lower_label(label: str) -> str:
@@ -124,5 +129,6 @@ def lower_label(label: str) -> str:
 
 
 __all__ = ["Judgement", "judge", "effect_sentence", "per_100_sentence", "evidence_sentence", "fmt_num",
-           "reader_reason", "category_reason", "plain_text", "plain_html", "effect_in_words", "signed", "lower_label",
+           "reader_reason", "category_reason", "plain_text", "plain_html", "effect_in_words", "effect_unit", "signed",
+           "lower_label",
            "GLOSSES", "MINUS"]

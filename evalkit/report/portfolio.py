@@ -47,7 +47,7 @@ from evalkit.labels import AREA_DESIGNS, age_band, age_band_labels
 from evalkit.report.common import figure_html
 from evalkit.report.context import PortfolioContext
 from evalkit.report.disclosure import MARKER, SuppressedTable, counts_html, is_small, safe_count, suppress_counts
-from evalkit.report.narrative import GLOSSES, category_reason, effect_in_words
+from evalkit.report.narrative import GLOSSES, category_reason, effect_in_words, effect_unit
 from evalkit.report.plots import CATEGORY_COLOURS, forest_plot
 
 CATEGORY_ORDER = ("expand", "continue", "before_after_only", "redesign", "stop", "safeguarding_review",
@@ -194,18 +194,82 @@ def section_decisions(pctx: PortfolioContext) -> str:
 
 
 # --------------------------------------------------------------------------- forest
+#: Ratio scales: drawn as the % change they imply (100 x (ratio - 1)), the way the decision table words them.
+_RATIO_SCALES = {"rate ratio": "rate", "hazard ratio": "risk", "odds ratio": "odds"}
+
+
+def _sms_short(level: Any) -> str:
+    """'SMS 3' for a Maryland level held as a float (3.0) in the portfolio table."""
+    try:
+        return f"SMS {int(float(level))}"
+    except (TypeError, ValueError):
+        return "SMS –"
+
+
+def natural_units(scale: str, label: str, estimate: float, ci_low: float, ci_high: float
+                  ) -> tuple[float, float, float, str]:
+    """An effect and its interval in the outcome's own units, with the axis label that names them.
+
+    Risk differences become percentage points, ratios the % change they imply, and other effects stay in
+    the measure's units (points on a questionnaire, offences per person), the units the decision table uses.
+    """
+    if scale == "risk difference":
+        return 100 * estimate, 100 * ci_low, 100 * ci_high, "Percentage points (negative = fewer young people)"
+    if scale in _RATIO_SCALES:
+        return (100 * (estimate - 1), 100 * (ci_low - 1), 100 * (ci_high - 1),
+                f"% change in the {_RATIO_SCALES[scale]} (negative = lower)")
+    return estimate, ci_low, ci_high, f"Difference, {effect_unit(label)} (negative = lower)"
+
+
+def natural_forest_panels(tab: pd.DataFrame) -> list[tuple[str, pd.DataFrame, str]]:
+    """The primary effects grouped by outcome and scale, each group on its own axis in natural units.
+
+    Returns (outcome, rows, axis label) per group, groups with the most interventions first; rows hold
+    ``value``/``low``/``high`` and the plot's ``label`` and ``annotation``.
+    """
+    has = tab.loc[tab["estimate"].map(lambda v: isinstance(v, float) and math.isfinite(v))].copy()
+    if has.empty:
+        return []
+    has["_outcome"] = [short_outcome(str(o)) for o in has["outcome"]]
+    has["_o"] = has["category"].map({c: i for i, c in enumerate(CATEGORY_ORDER)}).fillna(len(CATEGORY_ORDER))
+    panels = []
+    for (outcome, scale), g in has.groupby(["_outcome", "scale"], sort=False):
+        conv = [natural_units(str(scale), str(r.outcome), r.estimate, r.ci_low, r.ci_high) for r in g.itertuples()]
+        g = g.assign(value=[c[0] for c in conv], low=[c[1] for c in conv], high=[c[2] for c in conv],
+                     label=[f"{i} {t}" for i, t in zip(g["intervention_id"], g["title"])],
+                     annotation=[f"n={n} · {_sms_short(s)}" for n, s in zip(g["n_shown"], g["sms"])])
+        panels.append((str(outcome), g.sort_values(["_o", "value"], kind="mergesort"), conv[0][3]))
+    return sorted(panels, key=lambda p: -len(p[1]))
+
+
+def _natural_forests(tab: pd.DataFrame, level: str) -> str:
+    out = []
+    for outcome, rows, axis in natural_forest_panels(tab):
+        fig = forest_plot(rows, estimate="value", ci_low="low", ci_high="high", xlabel=axis,
+                          title=f"{outcome}: effect in its own units",
+                          legend_labels=dict(zip(rows["category"], rows["category_label"])))
+        out.append(_fig(fig, alt=f"Forest plot of the effect on {outcome} for each intervention that measured it"))
+    if not out:
+        return ""
+    return ("<p>Each panel is one outcome, in its own units, with every intervention that had it as its primary "
+            f"outcome and the {level} interval; a line crossing the dashed zero line is inconclusive. For "
+            "reoffending, violence and difficulties scores negative is better; for wellbeing positive is better. "
+            "Colours give the commissioning decision.</p>" + "".join(out))
+
+
 def section_forest(pctx: PortfolioContext) -> str:
     tab = portfolio_table(pctx)
+    natural = _natural_forests(tab, _level_text(tab))
     has = tab.loc[tab["std"].notna()].copy()
     if has.empty:
-        return "<p class='pending'>No intervention has a standardised primary effect yet.</p>"
+        return natural or "<p class='pending'>No intervention has a standardised primary effect yet.</p>"
     has["_order"] = has["category"].map({c: i for i, c in enumerate(CATEGORY_ORDER)})
     has = has.sort_values(["_order", "std"], ascending=[True, False], kind="mergesort")
     has["label"] = [f"{i} {t}" for i, t in zip(has["intervention_id"], has["title"])]
     lo_lim, hi_lim = FOREST_LIMITS
     cut = (has["std_low"] < lo_lim) | (has["std_high"] > hi_lim)
     has["std_low"], has["std_high"] = has["std_low"].clip(lower=lo_lim), has["std_high"].clip(upper=hi_lim)
-    has["annotation"] = [f"n={n} · SMS {s}{' · interval cut' if c else ''}" for n, s, c in
+    has["annotation"] = [f"n={n} · {_sms_short(s)}{' · interval cut' if c else ''}" for n, s, c in
                          zip(has["n_shown"], has["sms"], cut)]
     fig = forest_plot(has, estimate="std", ci_low="std_low", ci_high="std_high",
                       title="Primary effect of each intervention (standardised)",
@@ -218,7 +282,8 @@ def section_forest(pctx: PortfolioContext) -> str:
                         for r in missing.itertuples())
         note = f"<p>Not in the plot:</p><ul>{items}</ul>"
     scales = sorted(set(has["std_name"]))
-    return (_fig(fig, alt="Forest plot of every intervention's primary effect")
+    return (natural + "<h3>All interventions on one scale</h3>"
+            + _fig(fig, alt="Forest plot of every intervention's primary effect")
             + f"<p>Each line is an intervention's primary outcome with its {_level_text(has)} interval; a line "
               "crossing the dashed "
               "zero line is inconclusive. Colours give the commissioning category. Scales: "
@@ -432,5 +497,6 @@ def rules_name(pctx: Any) -> str:
 
 
 __all__ = ["portfolio_table", "cost_per_outcome", "reach_tables", "section_decisions", "section_forest",
+           "natural_units", "natural_forest_panels",
            "section_value", "value_line", "published_participants",
            "section_reach", "section_commissioning"]

@@ -357,6 +357,13 @@ def portfolio_decisions(pctx: PortfolioContext) -> Section:
                              "What the evidence says for each intervention; the detail follows.")
 
 
+def _decision_cell(found: dict, status: str) -> str:
+    """The decision an intervention's report reached, or why there is none (the overview's last column)."""
+    if status == "ok":
+        return html.escape(str((found.get("primary") or {}).get("category_label") or "No decision"))
+    return {"failed": "No report: it failed (see the appendix)", "not run": "Not run"}.get(status, status)
+
+
 def portfolio_overview(pctx: PortfolioContext) -> Section:
     """One row per intervention: type, participants (disclosure-controlled), cost, report status."""
     inter = pctx.tables.get("interventions", pd.DataFrame()).set_index("intervention_id", drop=False) \
@@ -390,7 +397,7 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
                      "Annual cost": f"£{cost:,.0f}" if cost is not None else "–",
                      "Cost per participant": (f"£{cost / n:,.0f}" if cost is not None and shown != "[c]" and n
                                               else "[c]" if cost is not None and n else "–"),
-                     "Report": status})
+                     "Decision": _decision_cell(found.get(i, {}), status)})
     body = pd.DataFrame(rows).to_html(index=False, border=0, escape=False)
     return _section("The interventions", body, threshold=pctx.threshold, anchor="overview",
                     lead="Young people who started in each protocol's period; counts below "
@@ -400,8 +407,9 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
 def portfolio_forest(pctx: PortfolioContext) -> Section:
     """Forest plot of every intervention's primary effect (standardised) with CIs."""
     return _portfolio_simple(pctx, portfolio.section_forest, "forest", "Effects on the primary outcome",
-                             "Standardised so that different outcomes can be compared; right of the line is better "
-                             "for young people.")
+                             "First each outcome in its own units, then all of them standardised so that different "
+                             "outcomes can be compared (on that scale right of the line is better for young "
+                             "people).")
 
 
 def portfolio_value(pctx: PortfolioContext) -> Section:

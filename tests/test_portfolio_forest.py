@@ -1,0 +1,66 @@
+"""The portfolio's forest plots in natural units agree with the decision table's words.
+
+The decision table words each primary effect with :func:`effect_in_words` ("−12.0 percentage points",
+"rate 28% lower", "+2.10 points"); each natural-units panel must draw exactly those numbers, so the
+picture and the table beside it can never disagree (issue 10: the forest plot in natural units).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+import pytest
+
+from evalkit.report.narrative import MINUS, effect_in_words
+from evalkit.report.portfolio import natural_forest_panels, natural_units
+
+CASES = [
+    ("risk difference", "Proven reoffending within 12 months", -0.1234, -0.193, -0.047),
+    ("rate ratio", "Serious violence (police recorded)", 0.72, 0.57, 0.92),
+    ("hazard ratio", "Time to first proven offence", 1.31, 1.02, 1.68),
+    ("mean difference", "Mental wellbeing (SWEMWBS metric score, 7-35)", 2.1, 0.4, 3.8),
+    ("mean difference", "Proven offences per person", -0.53, -0.81, -0.25),
+]
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(x.replace(MINUS, "-")) for x in re.findall(rf"[{MINUS}+-]?\d+(?:\.\d+)?", text)]
+
+
+@pytest.mark.parametrize("scale, label, est, lo, hi", CASES)
+def test_panel_numbers_are_the_table_numbers(scale, label, est, lo, hi):
+    value, low, high, axis = natural_units(scale, label, est, lo, hi)
+    words = effect_in_words(scale=scale, label=label, estimate=est, ci_low=lo, ci_high=hi, outcome=False)
+    printed = _numbers(words)
+    if scale.endswith("ratio"):
+        # worded as "28% lower" / "31% higher": the size of the % change, its sign in the word
+        signs = [-1 if w == "lower" else 1 for w in re.findall(r"lower|higher", words)]
+        printed = [s * v for s, v in zip(signs, printed)]
+        assert axis.startswith("% change")
+    for drawn, shown in zip((value, low, high), printed):
+        decimals = len(str(shown).split(".")[1]) if "." in str(shown) and not scale.endswith("ratio") else 0
+        assert abs(drawn - shown) <= 0.5 * 10 ** -decimals + 1e-9, (drawn, shown, words)
+    assert len(printed) == 3
+    unit = {"risk difference": "Percentage points", "mean difference": "Difference"}.get(scale, "% change")
+    assert axis.startswith(unit)
+    if "SWEMWBS" in label:
+        assert "points" in axis and "points" in words
+    if "offences per person" in label:
+        assert "per person" in axis and "per person" in words
+
+
+def test_panels_group_by_outcome_and_scale():
+    rows = []
+    for k, (scale, label, est, lo, hi) in enumerate(CASES + [CASES[0], CASES[0]]):
+        rows.append({"intervention_id": f"INT{k:02d}", "title": f"Programme {k}", "outcome": label, "scale": scale,
+                     "estimate": est, "ci_low": lo, "ci_high": hi, "n_shown": 100, "sms": 3,
+                     "category": "continue" if k % 2 else "expand", "category_label": "x"})
+    rows.append(dict(rows[0], intervention_id="INT99", estimate=math.nan))  # not estimated: not drawn
+    panels = natural_forest_panels(pd.DataFrame(rows))
+    assert [len(p[1]) for p in panels] == [3, 1, 1, 1, 1]  # reoffending has three; the biggest panel first
+    outcome, first, axis = panels[0]
+    assert outcome == "Proven reoffending within 12 months" and axis.startswith("Percentage points")
+    assert list(first["category"]) == ["expand", "expand", "continue"]  # decision order, as in the table
+    assert "INT99" not in set(pd.concat([p[1] for p in panels])["intervention_id"])
