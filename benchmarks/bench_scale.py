@@ -3,7 +3,7 @@
 Run by hand, not in the tests (a full run takes tens of minutes)::
 
     .venv/bin/python benchmarks/bench_scale.py pool --sizes 100000,1000000,10000000 --memory-limit 1GB
-    .venv/bin/python benchmarks/bench_scale.py link --sizes 10000,100000,1000000
+    .venv/bin/python benchmarks/bench_scale.py link --sizes 10000,100000,1000000 [--link-memory-limit 4GB]
 
 ``pool``: writes a synthetic comparison pool of N people (Parquet) and an offences table (about 0.8
 offences a person), then times :func:`evalkit.scale.pool.prepare_pool` in a fresh process, reporting
@@ -14,7 +14,7 @@ police record) with fake identities and recording errors at the synthetic layer'
 (:mod:`evalkit.synth.identified`), then times standardising plus Splink's training and prediction on
 DuckDB in a fresh process, with the national candidate rules
 (:meth:`evalkit.link.model.LinkSettings.national`), and measures precision and recall against the
-true links at the default threshold.
+true links at the default threshold (and at lower match weights, :data:`SWEEP`).
 
 Each measurement prints one CSV line (``kind,size,seconds,peak_mb,cpu_s=...,...``) to stdout: wall
 seconds of the measured call, the process's peak resident memory, and its CPU seconds (user + system).
@@ -121,7 +121,12 @@ def _child_pool(pool: str, offences: str, out: str, memory_limit: str) -> dict:
     return {"seconds": time.perf_counter() - t0, "people_out": r.people_out, "rows_in": r.rows_in}
 
 
-def _child_link(provider: str, police: str, truth: str) -> dict:
+#: Match-weight thresholds at which precision and recall are also reported: the default (8) includes the
+#: prior, which falls as the lists grow, so a national run may need a lower one (down to the review band).
+SWEEP = (2.0, 4.0, 6.0)
+
+
+def _child_link(provider: str, police: str, truth: str, memory_limit: str = "") -> dict:
     import pandas as pd
 
     from evalkit.link.model import LinkSettings, fit_and_link
@@ -132,15 +137,30 @@ def _child_link(provider: str, police: str, truth: str) -> dict:
     right = standardise(read_identified(police), "police")
     t1 = time.perf_counter()
     s = LinkSettings.national()
-    fit = fit_and_link(left, right, s, right_name="police")
+    db_api = None
+    if memory_limit:  # DuckDB's default is 80% of the machine's memory
+        import duckdb
+        from splink import DuckDBAPI
+
+        con = duckdb.connect()
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute("SET enable_progress_bar = false")
+        db_api = DuckDBAPI(connection=con)
+    fit = fit_and_link(left, right, s, right_name="police", db_api=db_api)
     t2 = time.perf_counter()
     t = pd.read_parquet(truth).set_index("record_id")["record_id_police"]
     best = fit.best.set_index("unique_id_l")
-    got = best.loc[best["match_weight"] >= s.threshold, "unique_id_r"]
-    tp = int((got == t.reindex(got.index)).sum())
+
+    def scores(threshold: float) -> tuple[float, float]:
+        got = best.loc[best["match_weight"] >= threshold, "unique_id_r"]
+        tp = int((got == t.reindex(got.index)).sum())
+        return tp / max(len(got), 1), tp / int(t.notna().sum())
+
+    precision, recall = scores(s.threshold)
+    sweep = {f"{w:g}": [round(v, 4) for v in scores(w)] for w in SWEEP}
     return {"seconds": t2 - t0, "prepare_seconds": t1 - t0, "splink_seconds": t2 - t1,
-            "candidate_pairs": fit.candidate_pairs, "precision": tp / max(len(got), 1),
-            "recall": tp / int(t.notna().sum())}
+            "candidate_pairs": fit.candidate_pairs, "precision": precision, "recall": recall,
+            "prior": fit.prior, "sweep": sweep}
 
 
 def _measure(kind: str, args: list[str]) -> dict:
@@ -163,7 +183,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("kind", choices=["pool", "link"])
     parser.add_argument("--sizes", required=True, help="comma-separated record counts")
-    parser.add_argument("--memory-limit", default="1GB")
+    parser.add_argument("--memory-limit", default="1GB", help="pool: DuckDB's memory limit")
+    parser.add_argument("--link-memory-limit", default="",
+                        help="link: DuckDB's memory limit for Splink (default: DuckDB's own, 80%% of memory)")
     parser.add_argument("--work", default=None, help="folder for generated files (kept for reruns)")
     a = parser.parse_args()
     work = Path(a.work or tempfile.mkdtemp(prefix="evalkit-bench-scale-"))
@@ -182,10 +204,13 @@ def main() -> None:
         else:
             provider, police, truth = write_link_files(work, n)
             made = time.perf_counter() - t0
-            r = _measure("link", [str(provider), str(police), str(truth)])
+            r = _measure("link", [str(provider), str(police), str(truth), a.link_memory_limit])
+            sweep = ";".join(f"w{w}:{p:.4f}/{rc:.4f}" for w, (p, rc) in r["sweep"].items())
             print(f"link,{n},{r['seconds']:.2f},{r['peak_mb']},cpu_s={r['cpu_s']:.1f},prepare_s={r['prepare_seconds']:.1f},"
                   f"splink_s={r['splink_seconds']:.1f},pairs={r['candidate_pairs']},precision={r['precision']:.4f},"
-                  f"recall={r['recall']:.4f},generate_s={made:.1f},load={os.getloadavg()[0]:.1f}", flush=True)
+                  f"recall={r['recall']:.4f},prior={r['prior']:.3g},precision/recall_at_lower_weights={sweep},"
+                  f"memory_limit={a.link_memory_limit or 'default'},generate_s={made:.1f},"
+                  f"load={os.getloadavg()[0]:.1f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -70,6 +70,8 @@ def test_sample_reports_render(sample):
     portfolio = (out / "portfolio_summary.html").read_text(encoding="utf-8")
     assert len(re.findall("alt=[\"']Forest plot of the effect on ", portfolio)) >= 2
     assert portfolio.index("Forest plot of the effect on") < portfolio.index("All interventions on one scale")
+    # INT27 (area-wide patrols) is not costed per the few young people it recorded
+    assert "area-wide: see value for money" in portfolio
 
 
 def _headline_box(out: Path, rid: str) -> str:

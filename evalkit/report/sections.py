@@ -31,7 +31,7 @@ import pandas as pd
 
 from evalkit.analysis import data as ad
 from evalkit.errors import EvalkitError
-from evalkit.labels import DESIGN_WORDS, age_band, age_band_labels
+from evalkit.labels import AREA_DESIGNS, DESIGN_WORDS, age_band, age_band_labels
 from evalkit.report import portfolio, render
 from evalkit.report.common import Section, figure_html, html_of
 from evalkit.report.context import (PortfolioContext, ReportContext, data_fingerprint, load_context,
@@ -389,14 +389,18 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
         shown = published_participants(found.get(i, {}), n, pctx.threshold)  # as its report printed it
         cost = inter.loc[i, "annual_cost"] if i in inter.index and "annual_cost" in inter else None
         status = pctx.statuses.get(i, {}).get("status", "not run")
+        # an area-wide programme's cost buys the whole area's change, not the few young people it recorded
+        area_wide = (found.get(i, {}).get("primary") or {}).get("design") in AREA_DESIGNS
         link = f"<a href='{i}/{i}.html'>{html.escape(p.title)}</a>" if status == "ok" else html.escape(p.title)
         kind = pctx.cfg.label(p.intervention_type) if pctx.cfg is not None and p.intervention_type else \
             str(p.intervention_type or "").replace("_", " ")
         rows.append({"ID": i, "Intervention": link, "Type": kind,
                      "Participants": shown,
                      "Annual cost": f"£{cost:,.0f}" if cost is not None else "–",
-                     "Cost per participant": (f"£{cost / n:,.0f}" if cost is not None and shown != "[c]" and n
-                                              else "[c]" if cost is not None and n else "–"),
+                     "Cost per participant": (
+                         "area-wide: see value for money" if area_wide
+                         else f"£{cost / n:,.0f}" if cost is not None and shown != "[c]" and n
+                         else "[c]" if cost is not None and n else "–"),
                      "Decision": _decision_cell(found.get(i, {}), status)})
     body = pd.DataFrame(rows).to_html(index=False, border=0, escape=False)
     return _section("The interventions", body, threshold=pctx.threshold, anchor="overview",
