@@ -225,3 +225,13 @@ def test_link_errors_name_file_row_and_column_without_values(tmp_path):
                                    "--settings", str(settings)], env={"EVALKIT_PSEUDONYM_KEY": KEY})
     assert res.exit_code == 2 and "unknown linkage setting 'blockin'" in res.output
     assert not (tmp_path / "o").exists()
+
+
+def test_national_settings_lower_the_threshold_and_keep_overrides():
+    """National extracts link at weight 4 (the prior falls with list size: docs/scale.md), unless told."""
+    from evalkit.link.model import DEFAULT_THRESHOLD, NATIONAL_BLOCKING, NATIONAL_THRESHOLD, LinkSettings
+
+    national = LinkSettings.national()
+    assert national.threshold == NATIONAL_THRESHOLD == DEFAULT_THRESHOLD - 4
+    assert national.blocking == NATIONAL_BLOCKING and LinkSettings().threshold == DEFAULT_THRESHOLD
+    assert LinkSettings.national(threshold=6.0).threshold == 6.0

@@ -60,6 +60,8 @@ NATIONAL_TRAINING: tuple[str, ...] = (
 )
 #: Match weight at or above which a pair is a link (about 99.6% match probability: 2**8 to 1).
 DEFAULT_THRESHOLD = 8.0
+#: The threshold for national extracts (:meth:`LinkSettings.national`): 2**4 to 1, about 94% match probability.
+NATIONAL_THRESHOLD = 4.0
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,17 @@ class LinkSettings:
 
     @classmethod
     def national(cls, **changes: Any) -> "LinkSettings":
-        """Settings for national extracts: tighter candidate and training rules (:data:`NATIONAL_BLOCKING`)."""
-        return cls(**{"blocking": NATIONAL_BLOCKING, "training": NATIONAL_TRAINING, **changes})
+        """Settings for national extracts: tighter candidate and training rules (:data:`NATIONAL_BLOCKING`)
+        and a lower threshold (:data:`NATIONAL_THRESHOLD`).
+
+        Why a lower threshold: a match weight includes the prior (log2 of the chance that two random records
+        match), which falls by log2(10) = 3.3 for every tenfold growth of the lists; at a fixed weight of 8,
+        recall fell from 0.988 (10,000 records a side) to 0.918 (1,000,000), while weight 4 kept precision
+        at 0.998 or more and recall at 0.98 or more from 10,000 to 1,000,000 (``benchmarks/bench_scale.py
+        link``; docs/scale.md). Set it from the clerical review on real data.
+        """
+        return cls(**{"blocking": NATIONAL_BLOCKING, "training": NATIONAL_TRAINING,
+                      "threshold": NATIONAL_THRESHOLD, **changes})
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any], *, source: str = "settings") -> "LinkSettings":
@@ -273,4 +284,4 @@ def accept(best: pd.DataFrame, threshold: float) -> pd.Series:
 
 
 __all__ = ["LinkSettings", "load_settings", "NATIONAL_BLOCKING", "NATIONAL_TRAINING", "DEFAULT_TRAINING", "FittedLink", "fit_and_link", "comparisons", "accept", "DEFAULT_BLOCKING",
-           "DEFAULT_THRESHOLD"]
+           "DEFAULT_THRESHOLD", "NATIONAL_THRESHOLD"]
