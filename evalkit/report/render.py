@@ -32,7 +32,7 @@ from evalkit.report.common import figure_html
 from evalkit.report.context import ReportContext
 from evalkit.report.disclosure import (MARKER, Count, PublishedCounts, is_small, publish_counts, safe_flow,
                                        safe_steps, suppress_counts)
-from evalkit.report.narrative import category_reason, plain_text, reader_reason
+from evalkit.report.narrative import MINUS, category_reason, plain_text, reader_reason, signed
 from evalkit.report.plots import attrition_chevron, forest_plot, readable_event_study
 
 AREA = AREA_DESIGNS
@@ -53,7 +53,10 @@ def _analysis(ctx: ReportContext) -> InterventionAnalysis:
 
 
 def _ci(lo: float, hi: float, digits: int = 1, unit: str = "") -> str:
-    return f"{fmt_num(lo, digits)}{unit} to {fmt_num(hi, digits)}{unit}"
+    """'−21.8 to −2.2' (true minus signs, as in the headline's numbers)."""
+    def num(x: float) -> str:
+        return fmt_num(x, digits).replace("-", MINUS, 1)
+    return f"{num(lo)}{unit} to {num(hi)}{unit}"
 
 
 def _n(ctx: ReportContext, n: int) -> str:
@@ -157,12 +160,12 @@ def estimate_text(o: OutcomeResult) -> tuple[str, str]:
             return f"{100 * e.estimate:.0f}%", _ci(100 * e.ci_low, 100 * e.ci_high, 0, "%")
         return f"{e.estimate:.1f} sessions", _ci(e.ci_low, e.ci_high, 1)
     if _is_percent(o):
-        return f"{100 * e.estimate:+.1f} points", _ci(100 * e.ci_low, 100 * e.ci_high, 1)
+        return f"{signed(100 * e.estimate)} percentage points", _ci(100 * e.ci_low, 100 * e.ci_high, 1)
     if o.null == 1.0:
         return f"{e.estimate:.2f}", _ci(e.ci_low, e.ci_high, 2)
     if o.kind == "reoffending_frequency":
-        return f"{e.estimate:+.2f}", _ci(e.ci_low, e.ci_high, 2)
-    return f"{e.estimate:+.1f}", _ci(e.ci_low, e.ci_high, 1)
+        return f"{signed(e.estimate, 2)} per person", _ci(e.ci_low, e.ci_high, 2)
+    return signed(e.estimate), _ci(e.ci_low, e.ci_high, 1)
 
 
 # --------------------------------------------------------------------------- headline
