@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 import pandas as pd
 import pytest
 
@@ -91,6 +92,49 @@ def test_adjust_pvalues_keeps_nan_and_order():
         adjust_pvalues(p, "bonferonni")
 
 
+def test_adjust_pvalues_bky_matches_statsmodels_two_stage():
+    """Adaptive two-stage BH (Benjamini, Krieger & Yekutieli 2006) = statsmodels fdrcorrection_twostage("bky").
+
+    Reference: statsmodels 0.14+ (an independent implementation), adjusted p-values to 1e-12 and the same
+    rejections, on 300 random portfolios of 1-40 p-values mixing nulls and real effects.
+    """
+    from statsmodels.stats.multitest import fdrcorrection_twostage
+
+    rng = np.random.default_rng(10)
+    for _ in range(300):
+        m = int(rng.integers(1, 41))
+        z = rng.standard_normal(m) + np.where(rng.random(m) < rng.random(), 2.8, 0.0)
+        p = 2 * stats.norm.sf(np.abs(z))
+        for alpha in (0.05, 0.1):
+            rej, ref, _, _ = fdrcorrection_twostage(p, alpha=alpha, method="bky")
+            got = adjust_pvalues(p, "bky", alpha=alpha)
+            np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
+            assert np.array_equal(got <= alpha, rej)
+
+
+def test_bky_controls_the_false_discovery_rate_and_gains_power():
+    """Simulation with known truth: 28 independent tests, 12 real effects at 80% power (z shift 2.8).
+
+    The false-discovery rate of BKY stays at or below 5% (tolerance: 3 Monte Carlo SEs over 4,000 portfolios)
+    and its power is above BH's.
+    """
+    rng = np.random.default_rng(2006)
+    m, k, reps = 28, 12, 4000
+    fdp = {"bh": [], "bky": []}
+    power = {"bh": [], "bky": []}
+    for _ in range(reps):
+        z = rng.standard_normal(m)
+        z[:k] += 2.8
+        p = 2 * stats.norm.sf(np.abs(z))
+        for method in fdp:
+            rej = adjust_pvalues(p, method) <= 0.05
+            fdp[method].append(rej[k:].sum() / max(rej.sum(), 1))
+            power[method].append(rej[:k].mean())
+    fdr = np.mean(fdp["bky"])
+    assert fdr <= 0.05 + 3 * np.std(fdp["bky"]) / math.sqrt(reps)
+    assert np.mean(power["bky"]) > np.mean(power["bh"]) + 0.02
+
+
 def _prim(iid, p, *, direction="beneficial", sms=3, n=120, sens=True, area_wide=False):
     f = finding(intervention_id=iid, p_value=p, direction=direction, sms=sms, n=n, sensitivity_passed=sens,
                 significant=p < 0.05, area_wide=area_wide, ci_excludes_null=p < 0.05)
@@ -104,7 +148,8 @@ def test_portfolio_fdr_turns_a_lone_chance_finding_into_no_decision():
     out = portfolio_categories(prims)
     assert out["INT01"]["category"] == "expand" and out["INT02"]["category"] == "expand"
     assert out["INT03"]["category"] != "expand" and not out["INT03"]["significant"]
-    assert out["INT03"]["q_value"] == pytest.approx(0.037 * 10 / 3)
+    # Adaptive two-stage BH (the default): stage one (BH at 0.05 / 1.05) rejects 2 of 10, so m0 = 8.
+    assert out["INT03"]["q_value"] == pytest.approx(0.037 * 10 / 3 * 1.05 * 8 / 10)
     assert prims["INT03"]["category"] == "expand"   # the input is not changed
 
 
@@ -115,7 +160,7 @@ def test_portfolio_skips_area_wide_and_small():
     out = portfolio_categories(prims)
     assert out["VRU"]["category"] == "context" and "q_value" not in out["VRU"]
     assert out["INT02"]["category"] == "improve_evidence" and out["INT02"]["q_value"] is None
-    assert out["INT01"]["q_value"] == pytest.approx(0.001)   # one test: nothing to adjust
+    assert out["INT01"]["q_value"] == pytest.approx(0.001 * 1.05)   # one test: only BKY's (1 + alpha)
     assert finding_from_json(out["INT02"]).n == 0
 
 

@@ -186,7 +186,7 @@ def matching_frame(part: pd.DataFrame, pool: pd.DataFrame, covariates: list[str]
         coded["index_date"] = pd.to_datetime(rows["index_date"]).to_numpy()
         frames.append(coded)
     data = pd.concat(frames, ignore_index=True)
-    data = _common_levels(data, [c for c in cols if data[c].dtype == object])
+    data = common_levels(data, [c for c in cols if data[c].dtype == object])
     complete = data[cols].notna().all(axis=1)
     n_part_missing = int((~complete & (data["treated"] == 1)).sum())
     n_pool_missing = int((~complete & (data["treated"] == 0)).sum())
@@ -202,11 +202,13 @@ MIN_LEVEL = 5
 OTHER = "other_or_not_known"
 
 
-def _common_levels(data: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
+def common_levels(data: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
     """Make categories estimable in a propensity model (no level seen in only one group).
 
     Pool rows in a category no participant has are dropped (they resemble no participant); categories with
-    fewer than MIN_LEVEL participants, or absent from the pool, are merged into "other or not known".
+    fewer than MIN_LEVEL participants, or absent from the pool, are merged into "other or not known"; participants
+    whose merged category the pool still lacks are dropped too (no one resembles them). Applied again to the rows
+    actually matched (complete follow-up), where a category can have lost its only participants.
     """
     for col in categorical:
         treated = data["treated"] == 1
@@ -216,6 +218,10 @@ def _common_levels(data: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
         rare = [lev for lev, k in part_counts.items() if k < MIN_LEVEL or pool_counts.get(lev, 0) == 0]
         if rare:
             data = data.assign(**{col: data[col].where(~data[col].isin(rare), OTHER)})
+            # The merged level can still be one-sided when the pool has none of the levels merged into it: those
+            # participants resemble no one in the pool, so they go unmatched (counted as such), as pool rows do.
+            seen_in_pool = data.loc[data["treated"] == 0, col].unique()
+            data = data.loc[(data["treated"] == 0) | data[col].isin(seen_in_pool)]
     return data
 
 
@@ -227,4 +233,4 @@ def offending_index(frame: pd.DataFrame) -> pd.DataFrame:
 
 __all__ = ["CATEGORICAL", "DERIVED", "OFFENCE_COLUMNS", "FIRST_DAY_COLUMNS", "EVENT_COLUMNS", "MatchingFrame",
            "table", "index_date_column", "participants_all", "population", "comparison_pool",
-           "coded_covariates", "matching_frame", "offending_index"]
+           "coded_covariates", "matching_frame", "common_levels", "offending_index"]

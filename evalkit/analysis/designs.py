@@ -335,6 +335,9 @@ def matched_sample(protocol: Protocol, tables: dict, people: pd.DataFrame, desig
     data = mf.data
     incomplete = int(((data["treated"] == 1) & ~data["followup_complete"].astype(bool)).sum())
     data = data.loc[data["followup_complete"].astype(bool)].reset_index(drop=True)
+    # Leaving out incomplete follow-up can empty a category on one side (one participant of an "other or not
+    # known" sex who started too recently): the levels are made estimable again on the rows actually matched.
+    data = ad.common_levels(data, [c for c in mf.covariates if data[c].dtype == object])
     m = match(data, treatment="treated", covariates=mf.covariates, id_col="person_id", distance=design.distance,
               link=design.link, caliper=design.caliper, std_caliper=design.std_caliper, ratio=design.ratio,
               replace=design.replace, exact=list(design.exact) or None, m_order=design.m_order,

@@ -142,6 +142,55 @@ def _newton(blocks: Blocks, k: int, beta: np.ndarray, names: tuple[str, ...], et
     return beta, _MAX_ITER, False
 
 
+def _newton_halving(blocks: Blocks, k: int, beta: np.ndarray, eta: np.ndarray, tol: float = _TOL
+                    ) -> tuple[np.ndarray, int, bool]:
+    """Newton-Raphson with step-halving: a step that lowers the log-likelihood is halved until it does not.
+
+    The fallback of :func:`fit_logit_eta` when plain Newton fails: the full Hessian every pass and one extra
+    pass per halving, so slower, but it cannot diverge. The stopping rule is plain Newton's (the full step
+    below the tolerance), so where both converge they return the same MLE.
+    """
+
+    def evaluate(b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        ll, grad, hess = 0.0, np.zeros(k), np.zeros((k, k))
+        for _, Zc, yc in blocks():
+            e = b[0] + b[1:] @ Zc
+            ll += float(yc @ e - np.logaddexp(0.0, e).sum())
+            mu = _expit(e)
+            r = yc - mu
+            grad[0] += r.sum()
+            grad[1:] += Zc @ r
+            _add_cross(hess, Zc, mu * (1.0 - mu), np.empty_like(Zc))
+        hess += np.triu(hess, 1).T
+        return ll, grad, hess
+
+    ll, grad, hess = evaluate(beta)
+    for it in range(1, 4 * _MAX_ITER + 1):
+        try:
+            np.linalg.cholesky(hess)
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            raise InsufficientDataError("singular information matrix") from None
+        if not np.all(np.isfinite(step)):
+            raise InsufficientDataError("non-finite Newton step")
+        if float(np.max(np.abs(step))) < tol * (1.0 + np.max(np.abs(beta))):
+            for i, Zc, _ in blocks():
+                np.matmul(beta[1:], Zc, out=eta[i:i + Zc.shape[1]])
+            eta += beta[0]
+            return beta, it, True
+        t = 1.0
+        while True:
+            new = beta + t * step
+            new_ll, new_grad, new_hess = evaluate(new)
+            if np.isfinite(new_ll) and new_ll >= ll - 1e-12 * abs(ll):
+                break
+            t /= 2.0
+            if t < 1e-12:
+                return beta, it, False
+        beta, ll, grad, hess = new, new_ll, new_grad, new_hess
+    return beta, 4 * _MAX_ITER, False
+
+
 def _bfgs(hess: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
     """BFGS update of the (negative log-likelihood) Hessian from step ``s`` and gradient change ``y``.
 
@@ -320,7 +369,15 @@ def fit_logit_eta(X: np.ndarray | Sequence[np.ndarray], y: np.ndarray, names: tu
     try:
         beta, it, converged = _newton(_blocks(Z, y), p + 1, beta, names, eta=eta)
     except InsufficientDataError:
-        raise _separation_or_collinear(_culprits(cols, y, names, rows)) from None
+        converged = False
+    if not converged:
+        # Plain Newton can overshoot and diverge where the MLE exists (a rare treatment, a long-tailed covariate);
+        # the same iterations with step-halving on the log-likelihood (as R's glm.fit does) reach the same MLE.
+        # Only a truly separated design (no finite MLE) still fails here.
+        try:
+            beta, it, converged = _newton_halving(_blocks(Z, y), p + 1, _start(y, p), eta=eta)
+        except InsufficientDataError:
+            raise _separation_or_collinear(_culprits(cols, y, names, rows)) from None
     if not converged or max(eta.max(), -eta.min()) > _ETA_LIMIT:
         raise _separation_or_collinear(_culprits(cols, y, names, rows))
     coef = np.empty(p + 1)
