@@ -129,6 +129,13 @@ class InstrumentOutcome(_Thresholds):
                           "is better, e.g. low wellbeing; at or above it otherwise). Set only when entry depended on "
                           "this score: then, and only then, the before/after change is corrected for regression to "
                           "the mean.")
+    screened_mean: float | None = Field(
+        None, description="Mean score on the analysed scale of everyone screened for entry (admitted or not), when "
+                          "the service records it. The regression-to-the-mean correction then uses it instead of "
+                          "the instrument's published population norm.")
+    screened_n: int | None = Field(
+        None, gt=0, description="How many young people the screened mean is from (its uncertainty is carried into "
+                                "the interval, with the instrument's norm SD as the spread).")
 
 
 class OffendingOutcome(_Thresholds):

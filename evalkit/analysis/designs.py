@@ -29,7 +29,7 @@ from evalkit.designs.did import event_study, matched_did, offending_panel
 from evalkit.designs.matching import balance_table, e_value, estimate_att, match, rosenbaum_bounds, survival_att
 from evalkit.designs.prepost import prepost_binary, prepost_continuous
 from evalkit.designs.prepost.effects import hedges_factor_lakens
-from evalkit.errors import EvalkitError, redact
+from evalkit.errors import EvalkitError, InsufficientDataError, redact
 from evalkit.labels import DESIGN_LABELS
 from evalkit.measures import (instrument_info, offending_outcomes, score_instrument, status_change, status_outcomes,
                               wide_prepost)
@@ -154,6 +154,65 @@ def rtm_expected(res, info) -> float | None:
     return (1 - info.reliability) * (info.norm_mean - res.pre_mean)
 
 
+def rtm_regression(res, mu: float, mu_var: float = 0.0, alpha: float = 0.05) -> tuple[Estimate, float, float]:
+    """Change beyond regression to the mean from the group's own before-after regression (Mee & Chua 1991).
+
+    For a group admitted on its baseline score, regress the end score on the start score (ordinary least squares;
+    selection on the start score does not bias this regression) and read it at the population mean ``mu``: with
+    no effect and no change over time a person starting at the mean is expected to end there, so the effect is
+    ``yhat(mu) - mu`` = mean change - (1 - b)(mu - baseline mean), with ``b`` the slope. This is Barnett et al.'s
+    correction with the test-retest slope estimated from the data instead of the instrument's published
+    reliability (an internal consistency, which overstates how well a score predicts the next one months later),
+    and its standard error carries the slope's uncertainty (the prediction's SE at ``mu``) and, through
+    ``mu_var``, the population mean's: se^2 = s^2 (1/n + (mu - xbar)^2 / Sxx) + (1 - b)^2 var(mu); t with n - 2
+    df. Checked against statsmodels OLS ``get_prediction`` and by simulation.
+
+    Mee RW, Chua TC (1991). Regression toward the mean and the paired sample t test. *Am Stat* 45:39-42.
+
+    Returns
+    -------
+    (Estimate, expected, slope)
+        The adjusted change (``scale`` and level as the raw change), the change expected from regression to the
+        mean alone, (1 - b)(mu - baseline mean), and b.
+    """
+    raw = res.estimate("Mean change")
+    n = int(res.n_pairs)
+    sx, sy, r = float(res.pre_sd), float(res.post_sd), float(res.correlation)
+    if n < 4 or not (sx > 0 and math.isfinite(r)):
+        raise InsufficientDataError("the regression-to-the-mean correction needs at least 4 pairs with varying "
+                                    "start scores")
+    b = r * sy / sx
+    expected = (1.0 - b) * (mu - res.pre_mean)
+    est = raw.estimate - expected
+    s2 = (1.0 - r * r) * sy * sy * (n - 1) / (n - 2)
+    se = math.sqrt(s2 * (1.0 / n + (mu - res.pre_mean) ** 2 / ((n - 1) * sx * sx)) + (1.0 - b) ** 2 * mu_var)
+    df = n - 2
+    t = float(stats.t.ppf(1 - alpha / 2, df))
+    p = float(2 * stats.t.sf(abs(est / se), df)) if se > 0 else math.nan
+    out = Estimate("Mean change beyond regression to the mean", est, se, est - t * se, est + t * se, p, raw.scale,
+                   f"{raw.method}; minus the change expected from regression to the mean ({expected:+.2f} points: "
+                   f"(1 - b) x (population mean - baseline mean), b = {b:.2f} the before-after regression slope, "
+                   "Mee & Chua 1991)", df, raw.level)
+    return out, expected, b
+
+
+def rtm_population_mean(o, info) -> tuple[float | None, float, str]:
+    """(mean, its variance, where it came from): everyone screened when the protocol states it, else the norm.
+
+    The norm's own sampling error is not known for the bundled instruments, so it adds nothing; the report says
+    the correction assumes those screened resemble the norm population.
+    """
+    screened = getattr(o, "screened_mean", None)
+    if screened is not None:
+        n = getattr(o, "screened_n", None)
+        sd = getattr(info, "norm_sd", None) if info is not None else None
+        var = (sd * sd / n) if (n and sd) else 0.0
+        return float(screened), var, "the mean of everyone screened (protocol)"
+    if info is not None and getattr(info, "norm_mean", None) is not None:
+        return float(info.norm_mean), 0.0, "the instrument's published population norm"
+    return None, 0.0, ""
+
+
 def rtm_adjusted(est: Estimate, expected: float, n: int) -> Estimate:
     """The mean change minus the change expected from regression to the mean (interval shifted alike)."""
     adj = est.estimate - expected
@@ -176,16 +235,26 @@ def prepost_outcome(protocol: Protocol, o, res, is_primary: bool, info: Any = No
     # Only a group selected on this score regresses towards the mean by selection; correcting everyone else
     # would subtract a change that is not there.
     selected = getattr(o, "entry_threshold", None) is not None
-    expected = rtm_expected(res, info) if info is not None and selected else None
-    est = rtm_adjusted(raw, expected, res.n_pairs) if expected is not None else raw
+    expected = slope = None
+    est = raw
+    mu, mu_var, mu_source = rtm_population_mean(o, info)
+    if selected and mu is not None:
+        try:
+            est, expected, slope = rtm_regression(res, mu, mu_var, alpha=protocol.alpha)
+        except InsufficientDataError:
+            expected = None
     g = res.effect_size("Hedges' g_av")
     std = st.from_effect_size(g, higher_is_better=o.higher_is_better, p_value=est.p_value, level=raw.level)
     s_av = math.sqrt((res.pre_sd ** 2 + res.post_sd ** 2) / 2)
     if expected is not None and s_av > 0:
-        shift = (1 if o.higher_is_better else -1) * hedges_factor_lakens(res.n_pairs) * expected / s_av
-        std = Estimate(std.name, std.estimate - shift, std.se, std.ci_low - shift, std.ci_high - shift, est.p_value,
-                       std.scale, std.method + "; change expected from regression to the mean removed",
-                       level=std.level)
+        sign = 1 if o.higher_is_better else -1
+        j = hedges_factor_lakens(res.n_pairs) / s_av
+        centre = std.estimate - sign * j * expected
+        # The interval is the adjusted change's (which carries the slope's and the mean's uncertainty), rescaled.
+        half = j * (est.ci_high - est.ci_low) / 2
+        std = Estimate(std.name, centre, j * est.se, centre - half, centre + half, est.p_value, std.scale,
+                       std.method + "; change expected from regression to the mean removed (interval of the "
+                       "adjusted change, on the same scale)", level=std.level)
     needed = st.n_needed_paired(est.estimate, res.pre_sd, res.post_sd, res.correlation, alpha=protocol.alpha)
     label = o.label or o.name
     scale = ("mean change (beyond regression to the mean)" if expected is not None else "mean change")
@@ -210,7 +279,9 @@ def prepost_outcome(protocol: Protocol, o, res, is_primary: bool, info: Any = No
                          n_needed_seen=needed, result=res, warnings=tuple(res.warnings),
                          extra={"minimum_worthwhile_n": st.n_needed_paired_standardised(
                              res.pre_sd, res.post_sd, res.correlation, alpha=protocol.alpha),
-                             "raw_change": raw, "rtm_expected": expected})
+                             "raw_change": raw, "rtm_expected": expected, "rtm_slope": slope,
+                             "rtm_population_mean": mu if expected is not None else None,
+                             "rtm_population_source": mu_source if expected is not None else None})
 
 
 #: Status measure per domain (from evalkit.measures.status_outcomes) and whether it is yes/no.
