@@ -41,6 +41,14 @@ FOUND = CALLED_EFFECTIVE | {"before_after_only"}
 HARM_FLAGS = {"stop", "safeguarding_review"}
 #: Effective interventions the demo need not find, and why (checked below: each is "improve the
 #: evidence" with its estimate on the beneficial side, never "stop" or "redesign").
+#: Deliberate differences since issue 10 (before/after services that admit on a low score): the regression-to-the-
+#: mean correction reads the group's own before-after regression at the population mean (Mee & Chua 1991) and
+#: carries the slope's uncertainty; with no record of everyone screened that mean is the national norm, far from
+#: these groups' baselines, so the honest interval is wide and the benefit not significant.
+RTM_AT_THE_NORM = {
+    "INT09": "SWEMWBS +2.7 points beyond regression to the mean, 95% CI -0.6 to +6.1 (norm 23.5, baseline ~17)",
+    "INT15": "SDQ parent +0.9, 95% CI -3.1 to +5.0: the parent norm 8.4 lies far below a referred group's scores",
+}
 UNDERPOWERED = {
     # Too few to test at all: below the protocols' minimum sample for calling anything significant.
     "INT24": "40 young people and ~75% exit completion leave ~24 complete SWEMWBS pairs, below the protocols' "
@@ -125,8 +133,13 @@ def test_fast_subset_agrees_with_truth(tables, truth, iid):
 def test_effective_prepost_and_matched_found(tables, truth):
     effective = [iid for iid in FAST if _scenario(truth, iid) == "effective"]
     missed = [iid for iid in effective if _findings(tables, iid)["primary"]["category"] not in FOUND]
-    # INT03 (matched reoffending, SMS 3), INT09 and INT15 (large before/after changes beyond regression to the mean).
-    assert effective and not missed, missed
+    # INT03 (matched reoffending, SMS 3) is found. INT09 and INT15 (before/after, entry on a low score) are
+    # deliberately "improve the evidence" since issue 10: the regression-to-the-mean correction now uses the
+    # group's own before-after slope read at the population mean (Mee & Chua 1991), and with no record of everyone
+    # screened that mean is the national norm, far from these groups' baselines, so the honest interval is wide
+    # (INT09 +2.7, 95% CI -0.6 to +6.1; INT15 +0.9, -3.1 to +5.0). A protocol stating the screened mean
+    # (screened_mean, screened_n) narrows it.
+    assert effective and missed == sorted(RTM_AT_THE_NORM), missed
 
 
 def test_rtm_keeps_a_null_counselling_service_from_looking_effective(tables, truth):
@@ -164,8 +177,10 @@ def test_whole_portfolio_agrees_with_truth(tables, truth):
     by_id = {r[0]: r for r in rows}
     t = truth.set_index(["intervention_id", "outcome"])["true_effect"]
     effective = [r for r in rows if r[1] == "effective"]
-    missed = [r for r in effective if r[2] not in FOUND and r[0] not in UNDERPOWERED]
+    missed = [r for r in effective if r[2] not in FOUND and r[0] not in UNDERPOWERED and r[0] not in RTM_AT_THE_NORM]
     assert not missed, f"effective interventions not found: {missed}"
+    for iid in RTM_AT_THE_NORM:    # inconclusive, never a harm flag
+        assert by_id[iid][2] == "improve_evidence", by_id[iid]
     for iid in UNDERPOWERED:   # each exception is an inconclusive benefit, not a silent miss or a wrong call
         assert by_id[iid][1] == "effective" and by_id[iid][2] == "improve_evidence", by_id[iid]
         assert _findings(tables, iid)["primary"]["direction"] == "beneficial", iid

@@ -125,7 +125,19 @@ def test_prepost_orchestration_and_row_order(tables):
     raw = o.extra["raw_change"]
     # The headline is the raw mean change minus the regression to the mean expected for this baseline.
     assert o.estimate.estimate == pytest.approx(raw.estimate - o.extra["rtm_expected"], abs=1e-12)
-    assert o.estimate.ci_high - o.estimate.ci_low == pytest.approx(raw.ci_high - raw.ci_low, abs=1e-12)
+    # Mee & Chua (1991): the end-on-start regression read at the population mean; reference statsmodels OLS.
+    import statsmodels.api as sm
+
+    from evalkit.measures import score_instrument as _score, wide_prepost as _wide
+
+    ids0 = set(ad.population(p, small)["person_id"])
+    m0 = small["measurements"]
+    w0 = _wide(_score(m0.loc[m0["person_id"].isin(ids0)], "SWEMWBS"), "swemwbs").dropna()
+    mu = o.extra["rtm_population_mean"]
+    pred = sm.OLS(w0["post"].to_numpy(), sm.add_constant(w0["pre"].to_numpy())).fit().get_prediction(
+        np.array([[1.0, mu]]))
+    assert o.estimate.estimate == pytest.approx(float(pred.predicted_mean[0]) - mu, abs=1e-9)
+    assert o.estimate.se == pytest.approx(float(pred.se_mean[0]), rel=1e-9)
     # The raw change equals the mean of paired differences of the scored instrument.
     from evalkit.measures import score_instrument, wide_prepost
 
