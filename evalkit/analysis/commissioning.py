@@ -76,8 +76,12 @@ class PrimaryFinding:
     ratio
         Whether the primary scale is a ratio (hazard, risk or rate ratio).
     mwe, mde
-        The protocol's minimum worthwhile and minimum detectable effects (natural
-        units; ``None`` when not stated).
+        The minimum worthwhile and minimum detectable effects (natural units;
+        ``None`` when not known).
+    mwe_source
+        Where ``mwe`` came from: ``"protocol"`` (stated there), ``"break_even"``
+        (no MWE in the protocol: the break-even effect from its costs,
+        :func:`evalkit.value.break_even_for`), or ``None``.
     sensitivity_passed
         ``True`` when every hidden-bias / design check that applies passed,
         ``False`` when one failed, ``None`` when none applies.
@@ -104,6 +108,7 @@ class PrimaryFinding:
     area_wide: bool = False
     ci_excludes_null: bool = False
     alpha: float = 0.05
+    mwe_source: str | None = None
 
     @property
     def adequately_powered(self) -> bool:
@@ -157,6 +162,7 @@ class Rules:
     secondary_multiplicity: str = "bh"
     e_value_ci_min: float = 1.25
     rosenbaum_gamma: float = 1.1
+    mwe_from_break_even: bool = True
 
     def classify(self, finding: PrimaryFinding) -> Category:
         """Apply the rules in order; the first that matches decides."""
@@ -234,7 +240,8 @@ def _load_rules(path_text: str) -> Rules:
     return Rules(categories=cats, rules=tuple(rules), multiplicity=settings.get("multiplicity", "bky"),
                  secondary_multiplicity=settings.get("secondary_multiplicity", "bh"),
                  e_value_ci_min=float(settings.get("e_value_ci_min", 1.25)),
-                 rosenbaum_gamma=float(settings.get("rosenbaum_gamma", 1.1)))
+                 rosenbaum_gamma=float(settings.get("rosenbaum_gamma", 1.1)),
+                 mwe_from_break_even=bool(settings.get("mwe_from_break_even", True)))
 
 
 def classify(finding: PrimaryFinding, rules_path: str | Path | None = None) -> Category:

@@ -94,10 +94,10 @@ def analyse_intervention(protocol: Protocol, tables: dict[str, pd.DataFrame], *,
 
             outcomes += run_engagement(protocol, tables, people, d)
     primary_result = choose_primary(protocol, outcomes)
-    primary = primary_finding(protocol, primary_result)
     from evalkit.value.intervention import intervention_value
 
     value = intervention_value(protocol, tables, people, outcomes, samples, cfg)
+    primary = primary_finding(protocol, primary_result, value=value)
     return InterventionAnalysis(
         intervention_id=protocol.intervention_id, intervention_title=protocol.title, outcomes=tuple(outcomes),
         attrition=tuple(attrition_flow(protocol, tables, people, outcomes, first_sample)),
@@ -197,11 +197,45 @@ def sensitivity_passed(protocol: Protocol, o: OutcomeResult, rules=None) -> bool
     return all(checks) if checks else None
 
 
-def primary_finding(protocol: Protocol, o: OutcomeResult | None) -> PrimaryResult | None:
+def break_even_mwe(o: OutcomeResult, value: Any, protocol: Protocol | None = None) -> float | None:
+    """The break-even effect as a minimum worthwhile effect for the primary result (positive; natural units).
+
+    Only for a matched reoffending result that the value-for-money line (:mod:`evalkit.value`) costed: the
+    smallest fall whose avoided crime costs repay the service's cost per young person (``value.break_even``).
+    When the line costed the other reoffending measure of the same offences (frequency for a rate primary, or
+    the reverse), it is converted with the comparison group's proven offences per person who reoffended, as the
+    value line itself converts. None otherwise (no money value for the outcome, or no costs).
+    """
+    be = getattr(value, "break_even", None)
+    if be is None or o.design != "matched" or not math.isfinite(float(be)) or float(be) == 0:
+        return None
+    be = abs(float(be))
+    if getattr(value, "outcome", None) == o.outcome:
+        return be
+    opr = getattr(value, "offences_per_reoffender", None)
+    if not opr or protocol is None:
+        return None
+    try:
+        same = protocol.outcome(value.outcome).offences == protocol.outcome(o.outcome).offences
+    except (EvalkitError, AttributeError):
+        return None
+    if not same:
+        return None
+    if o.kind == "reoffending" and value.kind == "count":
+        return be / opr
+    if o.kind == "reoffending_frequency" and value.kind == "rate":
+        return be * opr
+    return None
+
+
+def primary_finding(protocol: Protocol, o: OutcomeResult | None, value: Any = None) -> PrimaryResult | None:
     """Judge the primary result and give it a commissioning category (this intervention alone).
 
     The portfolio re-judges it with multiplicity control across all interventions
-    (:func:`evalkit.analysis.commissioning.portfolio_categories`).
+    (:func:`evalkit.analysis.commissioning.portfolio_categories`). The minimum worthwhile effect is the
+    protocol's; when it states none but gives costs, the break-even effect of ``value`` (the intervention's
+    value for money, :func:`break_even_mwe`) when the rules allow it (``settings.mwe_from_break_even``); the
+    finding records which (``mwe_source``) and the report's wording says so.
     """
     if o is None:
         return None
@@ -221,15 +255,24 @@ def primary_finding(protocol: Protocol, o: OutcomeResult | None) -> PrimaryResul
     if o.design in AREA_TYPES:
         needed = math.inf  # power in people does not apply to whole areas
     mwe_value, mde_value = _thresholds(protocol, o)
+    mwe_source = "protocol" if mwe_value is not None else None
     if mwe_value is not None:
         mwe = f"{mwe_value:g} ({'a proportional fall' if 'ratio' in e.scale else e.scale}) stated in the protocol"
+    else:
+        from evalkit.analysis.commissioning import load_rules
+
+        be = break_even_mwe(o, value, protocol) if load_rules().mwe_from_break_even else None
+        if be is not None:
+            mwe_value, mwe_source = be, "break_even"
+            mwe = (f"{be:.3g} ({e.scale}), the break-even effect: the smallest fall whose avoided crime costs "
+                   "repay the cost per young person (no minimum worthwhile effect in the protocol)")
     benefit, lo, hi, se, ratio = _benefit(o)
     excludes = not (min(e.ci_low, e.ci_high) <= o.null <= max(e.ci_low, e.ci_high))
     finding = PrimaryFinding(protocol.intervention_id, j.direction, j.significant, o.sms, o.n,
                              float(needed), protocol.min_n_significance, p_value=float(e.p_value), benefit=benefit,
                              benefit_low=lo, benefit_high=hi, se_log_or_diff=float(se), ratio=ratio, mwe=mwe_value,
                              mde=mde_value, sensitivity_passed=sensitivity_passed(protocol, o), area_wide=area_wide,
-                             ci_excludes_null=bool(excludes), alpha=protocol.alpha)
+                             ci_excludes_null=bool(excludes), alpha=protocol.alpha, mwe_source=mwe_source)
     cat = classify(finding)
     per_100 = o.per_100
     if per_100 and "rates" in o.extra:
