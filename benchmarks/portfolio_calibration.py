@@ -122,7 +122,9 @@ def before_category(p, a) -> str:
 
     Then: significant = the unadjusted interval excludes no effect and n >= min_n (no multiplicity control),
     no sensitivity or sample-size condition for Expand, and every before/after change was corrected for
-    regression to the mean (now only with an entry threshold): that correction is recomputed here.
+    regression to the mean with the published reliability and norm, the interval only shifted (now: only with
+    an entry threshold, by the group's own regression): that correction is recomputed here from the raw change.
+    The coverage goal is computed from the current analyses in both tables (BEFORE re-decides categories only).
     """
     import math as _m
 
@@ -139,7 +141,10 @@ def before_category(p, a) -> str:
                         BEFORE_RULES).key
     e = o.estimate
     est, lo, hi = e.estimate, e.ci_low, e.ci_high
-    if o.design == "prepost" and o.kind == "instrument" and o.extra.get("rtm_expected") is None:
+    if o.design == "prepost" and o.kind == "instrument":
+        # Then: the raw change minus Barnett's (1 - published reliability)(norm - baseline mean), interval shifted.
+        raw = o.extra.get("raw_change") or e
+        est, lo, hi = raw.estimate, raw.ci_low, raw.ci_high
         oc = p.outcome(o.outcome)
         info = resolve_scale(oc.instrument, oc.scale)[1]
         shift = rtm_expected(o.result, info)

@@ -447,8 +447,9 @@ def _subgroup_rows(protocol, tables, people, levels, primary, sample) -> list[di
         row = {"group": str(level).replace("_", " ")}
         o = protocol.outcome(primary.outcome)
         if primary.design == "prepost":
+            info = None
             try:
-                wide, _, _ = designs.prepost_frame(protocol, tables, people.loc[levels == level], o)
+                wide, _, info = designs.prepost_frame(protocol, tables, people.loc[levels == level], o)
             except MissingDataError:  # nobody in this group has the questionnaire (e.g. too old for it)
                 wide = pd.DataFrame(columns=["pre", "post"])
             wide = wide.dropna()
@@ -460,6 +461,15 @@ def _subgroup_rows(protocol, tables, people, levels, primary, sample) -> list[di
             res = prepost_continuous(wide, pre="pre", post="post", alpha=protocol.alpha,
                                      higher_is_better=o.higher_is_better)
             e = res.estimate("Mean change")
+            mu, mu_var, _ = designs.rtm_population_mean(o, info)
+            if getattr(o, "entry_threshold", None) is not None and mu is not None:
+                # The headline's estimator: the change beyond regression to the mean, within the group.
+                try:
+                    e = designs.rtm_regression(res, mu, mu_var, alpha=protocol.alpha)[0]
+                except EvalkitError:
+                    row["_small_cell"] = True
+                    rows.append(row)
+                    continue
         else:
             m = designs.subset_match(sample.match, ids)
             row["n"] = int(m.n_treated_matched)
@@ -530,10 +540,15 @@ def sensitivity_notes(outcomes: list[OutcomeResult], min_n: int = 30) -> list[tu
             expected = o.extra.get("rtm_expected")
             if expected is not None:
                 raw = o.extra["raw_change"]
+                source = o.extra.get("rtm_population_source") or "the population mean"
                 notes.append((head, f"Regression to the mean: the raw change was {raw.estimate:+.2f} points "
                                     f"({raw.ci_low:+.2f} to {raw.ci_high:+.2f}); {expected:+.2f} of it is expected "
                                     "from regression to the mean for a group starting where this one did, and the "
-                                    "headline takes it off."))
+                                    "headline takes it off. It is read from this group's own start and end scores "
+                                    f"(how closely an end score follows the start score) and {source} "
+                                    f"({o.extra.get('rtm_population_mean', math.nan):.4g}); the interval carries "
+                                    "both uncertainties. If those screened for entry differ from that population, "
+                                    "the correction is off by the difference times (1 - that closeness)."))
             for w in o.warnings:
                 if "attrition" in w.lower() or "lost" in w.lower():
                     notes.append((head, w))

@@ -9,9 +9,11 @@ withholds is ``null`` with ``"[c]"`` beside it, and every sentence passes
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from evalkit.analysis.narrative import judge
 from evalkit.analysis.results import InterventionAnalysis
+from evalkit.labels import AREA_DESIGNS
 from evalkit.protocol import Protocol
 from evalkit.report.context import ReportContext
 from evalkit.report.disclosure import PublishedCounts
@@ -45,11 +47,16 @@ def findings_dict(a: InterventionAnalysis, protocol: Protocol, counts: Published
     t = protocol.disclosure_threshold
     counts = counts if counts is not None else report_counts(a, t)
 
-    def clean(e: Estimate | None, n: int = 0) -> dict | None:
+    def hide_df(df: Any, n: int, design: str) -> bool:
+        # df = n - 1 would reveal n; so would n - 2 (the regression-to-the-mean correction): a df that reads as a
+        # withheld count under either is withheld too (area designs' df counts districts, not people).
+        return df is not None and (counts.hides(n) or (design not in AREA_DESIGNS and 0 < df + 1 < t))
+
+    def clean(e: Estimate | None, n: int = 0, design: str = "") -> dict | None:
         if e is None:
             return None
         out = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in e.as_dict().items()}
-        if counts.hides(n) and out.get("df") is not None:
+        if hide_df(out.get("df"), n, design):
             out["df"] = None
         return out
 
@@ -63,13 +70,14 @@ def findings_dict(a: InterventionAnalysis, protocol: Protocol, counts: Published
         outcomes.append({"outcome": o.outcome, "label": o.label, "design": o.design, "primary": o.primary,
                          "ok": o.ok, "reason": o.reason, "sms": o.sms, "verdict": verdict,
                          "n": counts.value(o.n) or None, "n_shown": counts.show(o.n),
-                         "estimate": clean(o.estimate, o.n), "standardised": clean(o.standardised, o.n)})
+                         "estimate": clean(o.estimate, o.n, o.design),
+                         "standardised": clean(o.standardised, o.n, o.design)})
     prim = a.primary.as_json() if a.primary is not None else None
     if prim is not None:
         n = prim["n"]
         prim["n_shown"] = counts.show(n)
         for key in ("estimate", "standardised"):
-            if isinstance(prim.get(key), dict) and counts.hides(n) and prim[key].get("df") is not None:
+            if isinstance(prim.get(key), dict) and hide_df(prim[key].get("df"), n, prim.get("design") or ""):
                 prim[key]["df"] = None
         prim["n"] = counts.value(n)
         if prim["n"] is None and isinstance(prim.get("finding"), dict):  # the rules only need to know it is below min_n
