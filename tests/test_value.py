@@ -1,7 +1,8 @@
 """Value for money (evalkit.value) against worked examples by hand and the unit costs against a second copy.
 
-References: tests/reference/value/worked_example.md (derivations with ``bc -l``) and
-tests/reference/value/second_copy_2019.csv (the Home Office RR99 unit costs as a newspaper quoted them).
+References: tests/reference/value/worked_example.md (derivations with ``bc -l``),
+tests/reference/value/second_copy_2019.csv (the Home Office RR99 unit costs as a newspaper quoted them) and
+tests/reference/value/rr99_front_matter.txt (the report's title page and contents from a transcription).
 """
 
 from __future__ import annotations
@@ -57,6 +58,32 @@ def test_every_value_not_in_the_second_copy_is_recorded_as_unverified(table):
     checked = {r["key"] for r in _second_copy()}
     unverified = {k for k, c in table.costs.items() if not c.is_verified}
     assert unverified == set(table.costs) - checked == {"violence_without_injury"}
+
+
+def _front_matter() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for line in (REF / "rr99_front_matter.txt").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.split(": ", 1)
+            out.setdefault(key, []).append(value)
+    return out
+
+
+def test_source_agrees_with_the_reports_front_matter(table):
+    """Title, authors, date, series and section of the source against a third copy's front matter; the table
+    number E1 is not in that copy, so no value's table may claim it as checked."""
+    fm = _front_matter()
+    src = table.source
+    assert src["series"] == fm["series"][0] == "Research Report 99"
+    assert src["published"] == fm["date"][0]
+    assert src["title"].replace(",", "").lower() == fm["title"][0].lower()
+    surnames = [a.split()[-1] for a in fm["authors"][0].split("; ")]
+    initials = [a.split()[0][0] for a in fm["authors"][0].split("; ")]
+    assert src["authors"] == ", ".join(f"{s}, {i}." for s, i in zip(surnames[:-1], initials[:-1])) + \
+        f" and {surnames[-1]}, {initials[-1]}."
+    assert "contents: 2. Main results = page 15" in [f"contents: {c}" for c in fm["contents"]]
+    assert all(c.table == "RR99 section 2 (Main results)" for c in table.costs.values())
+    assert "not checked" in src["table"] and "Table E1" in fm["not_seen"][0]
 
 
 def test_every_offence_group_of_the_configuration_has_a_cost_decision(table):
