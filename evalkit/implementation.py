@@ -79,6 +79,7 @@ class Implementation:
     dose_outcome: str = ""
     referred_not_started: int = 0
     exit_reasons: tuple[tuple[str, int], ...] = ()
+    dose_model: Any = None  # evalkit.analysis.dose.DoseResponse (not causal), or None
 
 
 def _cohort(tables: dict) -> pd.DataFrame | None:
@@ -119,11 +120,13 @@ def _reach_by(part: pd.DataFrame, cohort: pd.DataFrame, column: str, alpha: floa
 
 def implementation(protocol: Any, tables: dict, people: pd.DataFrame, *, intervention: dict | None = None,
                    outcome_by_person: pd.Series | None = None, outcome_label: str = "",
-                   outcome_is_rate: bool = True, age_bands: list[int] | None = None) -> Implementation:
+                   outcome_is_rate: bool = True, age_bands: list[int] | None = None,
+                   baseline_by_person: pd.Series | None = None, baseline_label: str = "") -> Implementation:
     """Delivery aggregates for ``people`` (the protocol's population of participants).
 
     ``outcome_by_person`` (indexed by person_id) gives the primary outcome per participant for the
-    dose-response table: a 0/1 event (``outcome_is_rate``) or a change score.
+    dose-response table and model: a 0/1 event (``outcome_is_rate``) or a change score;
+    ``baseline_by_person`` the baseline the model adjusts for (:mod:`evalkit.analysis.dose`, not causal).
     """
     alpha = protocol.alpha
     inter = intervention or {}
@@ -182,6 +185,13 @@ def implementation(protocol: Any, tables: dict, people: pd.DataFrame, *, interve
                 m = float(vals.mean()) if n else math.nan
                 half = (float(vals.std(ddof=1)) / math.sqrt(n) * _t(n - 1, alpha)) if n > 1 else math.nan
                 dose.append((name, (m, m - half, m + half, n)))
+    dose_model = None
+    if outcome_by_person is not None and len(sessions):
+        from evalkit.analysis.dose import dose_response
+
+        dose_model = dose_response(sessions, outcome_by_person, baseline_by_person, alpha=alpha,
+                                   is_rate=outcome_is_rate, outcome_label=outcome_label,
+                                   baseline_label=baseline_label)
     not_started = 0
     part_all = tables.get("participants")
     if part_all is not None and "start_date" in part_all:
@@ -193,7 +203,7 @@ def implementation(protocol: Any, tables: dict, people: pd.DataFrame, *, interve
                           sessions_q3=float(sessions.quantile(0.75)) if len(sessions) else math.nan,
                           attended=attended, contact_types=types, onward=onward, onward_taken_up=taken, reach=reach,
                           dose_response=tuple(dose), dose_outcome=outcome_label, referred_not_started=not_started,
-                          exit_reasons=tuple((str(k), int(v)) for k, v in exits.items()))
+                          exit_reasons=tuple((str(k), int(v)) for k, v in exits.items()), dose_model=dose_model)
 
 
 def _t(df: int, alpha: float) -> float:
@@ -203,8 +213,12 @@ def _t(df: int, alpha: float) -> float:
 
 
 # --------------------------------------------------------------------------- HTML
-def implementation_html(imp: Implementation, threshold: int) -> str:
-    """The report section body (disclosure-controlled)."""
+def implementation_html(imp: Implementation, threshold: int, *, itt_block: str = "") -> str:
+    """The report section body (disclosure-controlled).
+
+    ``itt_block`` is the "Counting everyone referred" part (:func:`evalkit.analysis.itt.itt_html`), shown in
+    place of the plain count of referrals that never started.
+    """
     e = html.escape
     t = threshold
     rows = []
@@ -239,7 +253,11 @@ def implementation_html(imp: Implementation, threshold: int) -> str:
         out.append(_reach_table(label, groups, t))
     if imp.dose_response:
         out.append(_dose_table(imp, t))
-    if imp.referred_not_started:
+    if imp.dose_model is not None and imp.dose_model.n >= 2 * t:
+        out.append(_dose_model_html(imp.dose_model, t))
+    if itt_block:
+        out.append(itt_block)
+    elif imp.referred_not_started:
         out.append(f"<p>{safe_count(imp.referred_not_started, t)} young people were referred but never started: "
                    "the results above are for those who started.</p>")
     else:
@@ -272,6 +290,32 @@ def _reach_table(label: str, groups: tuple, t: int) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
+def _dose_model_html(d: Any, t: int) -> str:
+    """The continuous dose-response model: a sentence, the fitted curve, and the caution (not causal)."""
+    from evalkit.analysis.dose import dose_plot
+    from evalkit.report.common import figure_html
+
+    e = html.escape
+    s = d.slope
+    if d.is_rate:
+        per = (f"{100 * s.estimate:+.1f} percentage points ({s.level_label} interval "
+               f"{100 * s.ci_low:+.1f} to {100 * s.ci_high:+.1f})")
+    else:
+        per = f"{s.estimate:+.2f} points ({s.level_label} interval {s.ci_low:+.2f} to {s.ci_high:+.2f})"
+    from evalkit.analysis.designs import lower_first
+
+    among = f" among young people with the same {d.baseline_label}" if d.baseline_label else ""
+    what = lower_first(d.outcome_label.replace(" (share)", ""))
+    return ("<h3>Outcome by number of sessions (a description, not a causal estimate)</h3>"
+            f"<p>Across the {safe_count(d.n, t)} young people with a measured outcome, each extra session "
+            f"attended went with a difference of {e(per)} in {e(what)}{e(among)}. This describes who attended; it "
+            "does not show that more sessions would change anyone's outcome.</p>"
+            + figure_html(dose_plot(d), alt="Outcome by sessions attended, fitted curve with its interval "
+                                           "(not a causal estimate)", width="34em")
+            + f"<p class='small'>{e(d.method)} The change per extra session comes from the same model with "
+              "sessions as a straight line; the curve lets the relation bend.</p>")
+
+
 def _dose_table(imp: Implementation, t: int) -> str:
     e = html.escape
     rows = []
@@ -290,4 +334,65 @@ def _dose_table(imp: Implementation, t: int) -> str:
             f"(95% interval)</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
-__all__ = ["Share", "Implementation", "implementation", "implementation_html"]
+# --------------------------------------------------------------------------- intention to treat (words)
+def _itt_value(e: Any, kind: str) -> str:
+    """'-3.9 percentage points (95% interval -11.8 to +4.1)' in the outcome's units."""
+    if kind == "reoffending":
+        return (f"{100 * e.estimate:+.1f} percentage points ({e.level_label} interval {100 * e.ci_low:+.1f} to "
+                f"{100 * e.ci_high:+.1f})")
+    return (f"{e.estimate:+.2f} offences per young person ({e.level_label} interval {e.ci_low:+.2f} to "
+            f"{e.ci_high:+.2f})")
+
+
+def itt_sentence(itt: Any) -> str:
+    """One sentence for an outcome's result block: the intention-to-treat estimate beside the per-protocol one."""
+    return ("Counting everyone referred, including those who never started, with follow-up from the date of "
+            f"referral (intention to treat): {_itt_value(itt.estimate, itt.kind)}.")
+
+
+def itt_html(itts: list, threshold: int, *, n_not_started: int = 0, reason: str = "",
+             questionnaires: bool = False) -> str:
+    """The "Counting everyone referred" part of the delivery section (disclosure-controlled).
+
+    ``n_not_started`` counts the referrals that never started when no estimate could be made (``reason``);
+    ``questionnaires`` adds that before-and-after questionnaire results cannot include them.
+    """
+    e = html.escape
+    out = ["<h3>Counting everyone referred (intention to treat)</h3>"]
+    n_ns = itts[0].n_not_started if itts else n_not_started
+    if is_small(n_ns, threshold):
+        out.append("<p>A few young people were referred but never started (fewer than "
+                   f"{threshold}, so the number is not shown).")
+    else:
+        share = f" ({100 * itts[0].share_started:.0f}% of those referred started)" if itts else ""
+        out.append(f"<p>{safe_count(n_ns, threshold)} young people were referred but never started{share}.")
+    if itts:
+        out.append(" The other results in this report are for those who started. Counting everyone referred, from "
+                   "the date of referral, shows what referring a young person to the service achieved, including "
+                   "those it never reached.</p>")
+    else:
+        out.append(" The results in this report are for those who started.</p>")
+    if itts:
+        rows = []
+        for itt in itts:
+            cace = itt.cace
+            rows.append(f"<tr><td>{e(itt.label)}</td><td>{e(_itt_value(itt.per_protocol, itt.kind))}</td>"
+                        f"<td>{e(_itt_value(itt.estimate, itt.kind))}</td>"
+                        f"<td>{e(_itt_value(cace, itt.kind)) if cace is not None else '–'}</td></tr>")
+        out.append("<table><thead><tr><th>Outcome</th><th>Those who started, against their matched comparison "
+                   "group</th><th>Everyone referred, against theirs</th><th>Worked out for those who started "
+                   "(adjusted, see below)</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+        out.append("<p class='small'>Negative numbers mean fewer offences than the comparison group. The last "
+                   "column divides the result for everyone referred by the share who started (Bloom adjustment). "
+                   "It is only right if being referred without ever starting changed nothing, and it should come "
+                   "out close to the first column; if it does not, the two comparison groups differ.</p>")
+    elif reason:
+        out.append(f"<p class='small'>A result for everyone referred (intention to treat) could not be worked out: "
+                   f"{e(reason)}.</p>")
+    if questionnaires:
+        out.append("<p class='small'>Questionnaire results before and after cannot include those who never "
+                   "started: they filled in no questionnaires.</p>")
+    return "".join(out)
+
+
+__all__ = ["Share", "Implementation", "implementation", "implementation_html", "itt_html", "itt_sentence"]

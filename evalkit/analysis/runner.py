@@ -39,6 +39,7 @@ from evalkit.analysis.commissioning import PrimaryFinding, classify, finding_jso
 from evalkit.analysis.narrative import judge
 from evalkit.analysis.results import InterventionAnalysis, OutcomeResult, PrimaryResult, SubgroupResult
 from evalkit.analysis.designs import ATTRITION_BOUNDS_FROM
+from evalkit.analysis.itt import with_intention_to_treat
 from evalkit.analysis.standardise import MINIMUM_WORTHWHILE
 from evalkit.designs.prepost import prepost_continuous
 from evalkit.errors import EvalkitError, MissingDataError
@@ -79,7 +80,8 @@ def analyse_intervention(protocol: Protocol, tables: dict[str, pd.DataFrame], *,
             outcomes += designs.run_prepost(protocol, tables, people, d)
         elif d.type == "matched":
             res, sample = designs.run_matched(protocol, tables, people, d)
-            outcomes += res
+            # intention to treat from referral beside each result, when the data hold referrals that never started
+            outcomes += with_intention_to_treat(protocol, tables, people, d, res)
             if sample is not None:
                 samples[k] = sample
                 first_sample = first_sample or sample

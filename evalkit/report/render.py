@@ -572,6 +572,10 @@ def _outcome_block(ctx: ReportContext, o: OutcomeResult) -> str:
     small_cells = _small_event_counts(ctx, o)
     per100 = o.per_100 if o.per_100 and not small_cells else None
     body = f"<p>{_e(o.sentence)}</p>" + (f"<p class='per100'>{_e(per100)}</p>" if per100 else "")
+    if "itt" in o.extra:  # intention to treat from referral, beside this per-protocol result
+        from evalkit.implementation import itt_sentence
+
+        body += f"<p>{_e(itt_sentence(o.extra['itt']))}</p>"
     body += _reliable_change(ctx, o)
     fig = "" if small_cells else _outcome_figure(ctx, o)
     if o.extra.get("dose_bands"):

@@ -38,7 +38,7 @@ from evalkit.report.context import (PortfolioContext, ReportContext, data_finger
                                     load_portfolio)
 from evalkit.report.disclosure import counts_html, safe_count, safe_flow, safe_html, suppress_counts
 from evalkit.report.findings import findings
-from evalkit.report.narrative import plain_html
+from evalkit.report.narrative import plain_html, reader_reason
 from evalkit.report.plots import attrition_chevron
 
 #: Packages whose versions the appendix lists.
@@ -282,6 +282,43 @@ def _dose_outcome(ctx: ReportContext) -> tuple[pd.Series | None, str, bool]:
     return None, "", True
 
 
+def _dose_baseline(ctx: ReportContext) -> tuple[pd.Series | None, str]:
+    """The baseline the dose-response model adjusts for: the primary questionnaire's score at the start, or prior
+    proven offences for an offending outcome (values by person_id, words for the report)."""
+    from evalkit.analysis import designs as dz
+
+    if not ctx.protocol.primary_outcomes:
+        return None, ""
+    o = ctx.protocol.primary_outcomes[0]
+    people = ctx.participants
+    try:
+        if o.kind == "instrument":
+            wide, _, _ = dz.prepost_frame(ctx.protocol, ctx.tables, people, o)
+            return wide.set_index("person_id")["pre"].astype(float), "score at the start"
+        if "prior_offences" in people:
+            return (pd.to_numeric(people.set_index("person_id")["prior_offences"], errors="coerce"),
+                    "number of proven offences in the two years before")
+    except EvalkitError:
+        return None, ""
+    return None, ""
+
+
+def _itt_block(ctx: ReportContext, imp) -> str:
+    """Intention to treat from referral beside the per-protocol results, when referrals that never started exist."""
+    from evalkit.implementation import itt_html
+
+    if not imp.referred_not_started:
+        return ""
+    outcomes = ctx.analysis.outcomes
+    itts = [o.extra["itt"] for o in outcomes if o.ok and "itt" in o.extra]
+    reason = next((reader_reason(o.extra["itt_reason"]) for o in outcomes if "itt_reason" in o.extra), "")
+    if not itts and not reason and not any(o.design == "matched" for o in outcomes):
+        reason = "this evaluation has no matched comparison group to compare everyone referred with"
+    questionnaires = any(o.design == "prepost" and o.ok for o in outcomes)
+    return itt_html(itts, ctx.threshold, n_not_started=imp.referred_not_started, reason=reason,
+                    questionnaires=questionnaires)
+
+
 def implementation(ctx: ReportContext) -> Section:
     """How it was delivered: reach, dose, fidelity, completion and outcome by dose (not causal)."""
     from evalkit.implementation import implementation as delivery
@@ -290,9 +327,11 @@ def implementation(ctx: ReportContext) -> Section:
     if ctx.protocol.designs and all(d.type in ("area_trend", "area_did") for d in ctx.protocol.designs):
         return Section("")
     y, label, is_rate = _dose_outcome(ctx)
+    base, base_label = _dose_baseline(ctx) if y is not None else (None, "")
     imp = delivery(ctx.protocol, ctx.tables, ctx.participants, intervention=ctx.intervention, outcome_by_person=y,
-                   outcome_label=label, outcome_is_rate=is_rate)
-    return _section("How it was delivered", implementation_html(imp, ctx.threshold), threshold=ctx.threshold,
+                   outcome_label=label, outcome_is_rate=is_rate, baseline_by_person=base, baseline_label=base_label)
+    return _section("How it was delivered", implementation_html(imp, ctx.threshold, itt_block=_itt_block(ctx, imp)),
+                    threshold=ctx.threshold,
                     anchor="implementation", lead="Reach against planned places and the young people at risk, "
                     "how many sessions young people had, and how many completed.")
 
