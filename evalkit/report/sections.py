@@ -333,7 +333,10 @@ def implementation(ctx: ReportContext) -> Section:
     return _section("How it was delivered", implementation_html(imp, ctx.threshold, itt_block=_itt_block(ctx, imp)),
                     threshold=ctx.threshold,
                     anchor="implementation", lead="Reach against planned places and the young people at risk, "
-                    "how many sessions young people had, and how many completed.")
+                    "how many sessions young people had, how many completed, how outcomes went with the number "
+                    "of sessions (a description, not a cause)"
+                    + (", and the results for everyone referred, including those who never started."
+                       if imp.referred_not_started else "."))
 
 
 def _lock_html(ctx: ReportContext) -> str:
