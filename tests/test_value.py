@@ -191,7 +191,7 @@ def test_inconclusive_effect_is_a_range_never_a_point(table):
     line = v.line()
     assert "may have avoided anywhere from" in line
     assert f"£{v.bcr.point:.2f}" not in line  # the point (0.62) is not printed
-    assert f"£{v.bcr.low:.2f}" in line.replace("-£", "£") or f"-£{-v.bcr.low:.2f}" in line
+    assert f"£{v.bcr.low:.2f}" in line or f"\u2212£{-v.bcr.low:.2f}" in line
     assert v.as_json()["bcr"]["point"] is None and v.as_json()["bcr"]["low"] is not None
     assert math.isnan(v.to_frame().loc[2, "estimate"])
 
@@ -278,3 +278,41 @@ def test_analysis_costs_the_reoffending_rate_and_the_report_shows_it(table):
     assert (found["bcr"]["point"] is None) == (not v.conclusive)
     html = value_line(a)
     assert "Value for money:" in html and "How the value was worked out" in html and "Research Report 99" in html
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_area_programme_is_valued_on_the_headline_estimate_by_hand():
+    """INT27 (area DiD beside an area trend): the value line rests on the headline's rate ratio, and its
+    offences prevented and cost per resident equal the sum worked by hand from the area counts."""
+    from evalkit.analysis.runner import analyse_intervention, choose_primary
+    from evalkit.data.load import load_tables
+    from evalkit.protocol import load_protocol
+    from evalkit.value.intervention import AreaValue
+
+    root = Path(__file__).resolve().parents[1]
+    if not any((root / "synthetic_data").glob("area_counts.*")):
+        pytest.skip("synthetic_data not generated")
+    tables = load_tables(root / "synthetic_data")
+    p = load_protocol(root / "protocols" / "INT27.yaml")
+    a = analyse_intervention(p, tables)
+    head = choose_primary(p, list(a.outcomes))
+    assert head.design == "area_did" == a.primary.design
+    v = a.value
+    assert isinstance(v, AreaValue) and v.indicator == head.outcome
+    # by hand: residents = latest month's population of the roll-out areas; offences a year after the start
+    # from the treated group's after-period rate; prevented = observed x (1/RR - 1)
+    roll = tables["area_rollout"]
+    areas = set(roll.loc[roll["intervention_id"] == "INT27", "area"])
+    counts = tables["area_counts"]
+    sub = counts.loc[counts["area"].isin(areas)]
+    residents = float(sub.loc[sub["month"] == sub["month"].max()].groupby("area")["population"].max().sum())
+    after = next(g for g in head.result.group_rates if g["group"] == "treated" and g["period"] == "after")
+    observed = 12.0 * after["count"] * residents / after["person_months"]
+    rr = head.estimate
+    cost = float(tables["interventions"].set_index("intervention_id").loc["INT27", "annual_cost"])
+    assert v.cost_per_resident == pytest.approx(cost / residents, rel=1e-12)
+    assert v.prevented.point == pytest.approx(observed * (1 / rr.estimate - 1), rel=1e-12)
+    assert v.prevented.low == pytest.approx(observed * (1 / rr.ci_high - 1), rel=1e-12)
+    assert v.conclusive == (not rr.ci_low <= 1 <= rr.ci_high)
+    if not v.conclusive:  # an inconclusive headline gives a range, never a point, in the portfolio's cell too
+        assert "uncertain" in v.short() and f"{v.prevented.point:,.0f}" not in v.short()

@@ -98,7 +98,7 @@ def analyse_intervention(protocol: Protocol, tables: dict[str, pd.DataFrame], *,
     primary_result = choose_primary(protocol, outcomes)
     from evalkit.value.intervention import intervention_value
 
-    value = intervention_value(protocol, tables, people, outcomes, samples, cfg)
+    value = intervention_value(protocol, tables, people, outcomes, samples, cfg, primary=primary_result)
     primary = primary_finding(protocol, primary_result, value=value)
     return InterventionAnalysis(
         intervention_id=protocol.intervention_id, intervention_title=protocol.title, outcomes=tuple(outcomes),

@@ -117,15 +117,15 @@ def _level_text(tab: pd.DataFrame) -> str:
 
 
 def value_line(found: dict) -> str:
-    """The intervention's value-for-money line for the decision summary, if its findings carry one.
+    """The intervention's value for money as a cell of the decision summary, if its findings carry one.
 
-    A report whose ``findings.json`` carries ``"value": {"line": ...}`` (or ``"short"``, or a top-level
-    ``"value_line"``) gets that sentence in the portfolio's decision summary.
+    The short form (``"value": {"short": ...}``: "£1.25 per £1 (£0.61 to £1.89)") keeps the summary on one
+    screen; the report's own sentence (``"line"``, or a top-level ``"value_line"``) is the fallback.
     """
     if not found:
         return ""
     value = found.get("value")
-    line = (value.get("line") or value.get("short")) if isinstance(value, dict) else found.get("value_line")
+    line = (value.get("short") or value.get("line")) if isinstance(value, dict) else found.get("value_line")
     return str(line) if line else ""
 
 
@@ -184,13 +184,18 @@ def section_decisions(pctx: PortfolioContext) -> str:
     return (f"<p class='tally'>{tally}</p>"
             "<table class='decisions'><thead><tr><th>Decision</th><th>Intervention</th>"
             "<th>Primary outcome</th><th>Effect (95% interval)</th><th>Evidence (of 5)</th>"
-            + ("<th>Value for money</th>" if any_value else "") + "</tr></thead><tbody>" + "".join(rows)
+            + ("<th>Value for money (crime costs avoided per £1 spent)</th>" if any_value else "")
+            + "</tr></thead><tbody>" + "".join(rows)
             + "</tbody></table><p class='small'>Effects are in the outcome's own units (percentage points of "
               "young people; points on a questionnaire; % change in a rate) with their 95% interval; a fall in "
               "difficulties or reoffending is better, a rise in wellbeing is better. Evidence is the Maryland "
               "Scientific Methods Scale: level 1 is a before-and-after comparison, level 3 a matched or area "
-              "comparison group, level 5 a randomised trial. " + _e(glosses) + " Detail for each intervention "
-              "follows below and in its own report.</p>")
+              "comparison group, level 5 a randomised trial. " + _e(glosses)
+            + (" Value for money is the crime costs to victims and public services avoided for each £1 spent, "
+               "with its 95% range, and only the range where the effect is uncertain; area-wide programmes give "
+               "the cost per resident and per offence prevented; 'not monetised' means the outcome has no agreed "
+               "money value. Each report explains how it was worked out." if any_value else "")
+            + " Detail for each intervention follows below and in its own report.</p>")
 
 
 # --------------------------------------------------------------------------- forest

@@ -154,8 +154,13 @@ def _groups(cfg: Any, scope: str) -> set[str] | None:
 
 
 def intervention_value(protocol: Any, tables: dict, people: pd.DataFrame, outcomes: list, samples: dict,
-                       cfg: Any = None) -> Any:
-    """The value line's object for one analysis (see the module docstring); never raises on a user's data."""
+                       cfg: Any = None, primary: Any = None) -> Any:
+    """The value line's object for one analysis (see the module docstring); never raises on a user's data.
+
+    ``primary`` is the result the report's headline uses; an area programme is valued on it, so that the
+    value line never rests on a different estimate from the headline (a trend against the baseline beside
+    a difference-in-differences).
+    """
     from evalkit.measures._common import get_config
 
     cfg = get_config(cfg)
@@ -164,7 +169,7 @@ def intervention_value(protocol: Any, tables: dict, people: pd.DataFrame, outcom
     n_people = len(people)
     per_person = cost / n_people if cost and n_people else None
     if protocol.designs and all(d.type in ("area_trend", "area_did") for d in protocol.designs):
-        return area_value(protocol, tables, outcomes, cost)
+        return area_value(protocol, tables, outcomes, cost, primary=primary)
     if n_people < protocol.disclosure_threshold:
         # A cost per person beside the annual cost would reveal how few took part.
         return NotMonetised("too few young people took part to show a cost per person without revealing how many")
@@ -208,7 +213,7 @@ def intervention_value(protocol: Any, tables: dict, people: pd.DataFrame, outcom
         return NotMonetised(str(exc).rstrip("."), per_person)
 
 
-def area_value(protocol: Any, tables: dict, outcomes: list, cost: float | None) -> Any:
+def area_value(protocol: Any, tables: dict, outcomes: list, cost: float | None, *, primary: Any = None) -> Any:
     """Offences prevented by an area programme (its primary indicator) and its cost per offence and resident.
 
     Expected offences without the programme = observed / rate ratio, so offences prevented = observed x (1/RR - 1)
@@ -217,7 +222,8 @@ def area_value(protocol: Any, tables: dict, outcomes: list, cost: float | None) 
     """
     if not cost:
         return NotMonetised("the programme's annual cost is not in the data")
-    prim = next((o for o in outcomes if o.ok and o.primary and o.design in ("area_did", "area_trend")), None)
+    prim = primary if (primary is not None and primary.ok and primary.design in ("area_did", "area_trend")) else \
+        next((o for o in outcomes if o.ok and o.primary and o.design in ("area_did", "area_trend")), None)
     if prim is None:
         return NotMonetised("no area indicator was estimated")
     rr = prim.estimate
@@ -259,6 +265,8 @@ def _residents(protocol: Any, tables: dict, prim: Any) -> float | None:
         return None
     areas: list[str] = []
     for d in protocol.designs:
+        if d.type != prim.design:  # the areas of the design the value rests on, not of the last one listed
+            continue
         if d.type == "area_trend":
             areas = [prim.outcome.split(":")[1]] if ":" in prim.outcome else list(d.areas)
         elif d.type == "area_did":

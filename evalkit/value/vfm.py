@@ -168,12 +168,16 @@ def _finite(v: float) -> float | None:
     return float(v) if v is not None and math.isfinite(v) else None
 
 
+#: A true minus sign before a negative amount ("−£448"), as in the reports' other numbers.
+_MINUS = "\u2212"
+
+
 def _money(v: float) -> str:
-    return f"-£{-v:,.0f}" if v < 0 else f"£{v:,.0f}"
+    return f"{_MINUS}£{-v:,.0f}" if v < 0 else f"£{v:,.0f}"
 
 
 def _pounds_per_pound(v: float) -> str:
-    return f"-£{-v:.2f}" if v < 0 else f"£{v:.2f}"
+    return f"{_MINUS}£{-v:.2f}" if v < 0 else f"£{v:.2f}"
 
 
 def _offences(v: float, window_months: float) -> str:
