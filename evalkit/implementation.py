@@ -21,6 +21,7 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,12 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from evalkit.report.disclosure import MARKER, is_small, safe_count, safe_share
+
+
+def _pm(x: float, digits: int) -> str:
+    """'+2.1' or '−0.8' (a true minus sign, as in the rest of the report)."""
+    text = f"{abs(x):,.{digits}f}"
+    return ("\u2212" if x < 0 and float(text.replace(",", "")) != 0 else "+") + text
 
 
 @dataclass(frozen=True)
@@ -213,11 +220,13 @@ def _t(df: int, alpha: float) -> float:
 
 
 # --------------------------------------------------------------------------- HTML
-def implementation_html(imp: Implementation, threshold: int, *, itt_block: str = "") -> str:
+def implementation_html(imp: Implementation, threshold: int, *, itt_block: str = "",
+                        label: Callable[[Any], str] | None = None, locality: str = "district") -> str:
     """The report section body (disclosure-controlled).
 
     ``itt_block`` is the "Counting everyone referred" part (:func:`evalkit.analysis.itt.itt_html`), shown in
-    place of the plain count of referrals that never started.
+    place of the plain count of referrals that never started. ``label`` turns a category code into words
+    (the VRU configuration's ``label``) and ``locality`` is the VRU's word for a district.
     """
     e = html.escape
     t = threshold
@@ -249,8 +258,9 @@ def implementation_html(imp: Implementation, threshold: int, *, itt_block: str =
         total = sum(v for _, v in imp.contact_types)
         kinds = ", ".join(f"{k.replace('_', ' ')} {safe_share(v, total, t)}" for k, v in imp.contact_types)
         out.append(f"<p>How sessions were delivered: {e(kinds)}.</p>")
-    for label, groups in imp.reach.items():
-        out.append(_reach_table(label, groups, t))
+    for heading, groups in imp.reach.items():
+        heading = locality.capitalize() if heading == "District" else heading
+        out.append(_reach_table(heading, groups, t, label))
     if imp.dose_response:
         out.append(_dose_table(imp, t))
     if imp.dose_model is not None and imp.dose_model.n >= 2 * t:
@@ -267,7 +277,7 @@ def implementation_html(imp: Implementation, threshold: int, *, itt_block: str =
     return "".join(out)
 
 
-def _reach_table(label: str, groups: tuple, t: int) -> str:
+def _reach_table(label: str, groups: tuple, t: int, words: Callable[[Any], str] | None = None) -> str:
     """Participants and the cohort at risk per group, with primary and secondary suppression of both columns."""
     from evalkit.report.disclosure import suppress_counts
 
@@ -283,7 +293,8 @@ def _reach_table(label: str, groups: tuple, t: int) -> str:
         share = MARKER if hidden_p else (f"{100 * k / n_p:.0f}% ({100 * lo:.0f}% to {100 * hi:.0f}%)" if n_p else "–")
         cshare = MARKER if hidden_c else (f"{100 * c / n_c:.0f}%" if n_c else "–")
         count = str(shown.display.loc[level, "Participants"])
-        rows.append(f"<tr><td>{e(str(level).replace('_', ' '))}</td><td>{e(count)}"
+        name = words(level) if words is not None else str(level).replace("_", " ")
+        rows.append(f"<tr><td>{e(name[:1].upper() + name[1:])}</td><td>{e(count)}"
                     f"</td><td>{e(share)}</td><td>{e(cshare)}</td></tr>")
     return (f"<h3>Reach by {e(label.lower())}</h3><table><thead><tr><th>{e(label)}</th><th>Participants</th>"
             "<th>Share of participants (95% interval)</th><th>Share of the cohort at risk</th></tr></thead>"
@@ -298,10 +309,10 @@ def _dose_model_html(d: Any, t: int) -> str:
     e = html.escape
     s = d.slope
     if d.is_rate:
-        per = (f"{100 * s.estimate:+.1f} percentage points ({s.level_label} interval "
-               f"{100 * s.ci_low:+.1f} to {100 * s.ci_high:+.1f})")
+        per = (f"{_pm(100 * s.estimate, 1)} percentage points ({s.level_label} interval "
+               f"{_pm(100 * s.ci_low, 1)} to {_pm(100 * s.ci_high, 1)})")
     else:
-        per = f"{s.estimate:+.2f} points ({s.level_label} interval {s.ci_low:+.2f} to {s.ci_high:+.2f})"
+        per = f"{_pm(s.estimate, 2)} points ({s.level_label} interval {_pm(s.ci_low, 2)} to {_pm(s.ci_high, 2)})"
     from evalkit.analysis.designs import lower_first
 
     among = f" among young people with the same {d.baseline_label}" if d.baseline_label else ""
@@ -325,7 +336,7 @@ def _dose_table(imp: Implementation, t: int) -> str:
             n = val.n
         else:
             m, lo, hi, n = val
-            cell = MARKER if is_small(n, t) else f"{m:+.1f} ({lo:+.1f} to {hi:+.1f})"
+            cell = MARKER if is_small(n, t) else f"{_pm(m, 1)} ({_pm(lo, 1)} to {_pm(hi, 1)})"
         rows.append(f"<tr><td>{e(name)}</td><td>{e(safe_count(n, t))}</td><td>{e(cell)}</td></tr>")
     return ("<h3>Outcome by dose (not a causal estimate)</h3><p class='category warn'>Young people who attend more "
             "sessions differ from those who attend fewer in ways that also affect the outcome (motivation, "
@@ -338,10 +349,10 @@ def _dose_table(imp: Implementation, t: int) -> str:
 def _itt_value(e: Any, kind: str) -> str:
     """'-3.9 percentage points (95% interval -11.8 to +4.1)' in the outcome's units."""
     if kind == "reoffending":
-        return (f"{100 * e.estimate:+.1f} percentage points ({e.level_label} interval {100 * e.ci_low:+.1f} to "
-                f"{100 * e.ci_high:+.1f})")
-    return (f"{e.estimate:+.2f} offences per young person ({e.level_label} interval {e.ci_low:+.2f} to "
-            f"{e.ci_high:+.2f})")
+        return (f"{_pm(100 * e.estimate, 1)} percentage points ({e.level_label} interval {_pm(100 * e.ci_low, 1)} to "
+                f"{_pm(100 * e.ci_high, 1)})")
+    return (f"{_pm(e.estimate, 2)} offences per young person ({e.level_label} interval {_pm(e.ci_low, 2)} to "
+            f"{_pm(e.ci_high, 2)})")
 
 
 def itt_sentence(itt: Any) -> str:

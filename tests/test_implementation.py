@@ -78,5 +78,5 @@ def test_html_hides_small_counts_and_says_dose_is_not_causal():
     assert "not a causal estimate" in page and "intention-to-treat" in page
     # ethnicity: asian = 4 is hidden, and black = 11 too (secondary: the total 40 would reveal it).
     eth = page.split("Reach by ethnicity")[1]
-    assert ">asian</td><td>[c]<" in eth and ">black</td><td>[c]<" in eth and "11" not in eth.split("white")[0]
+    assert ">Asian</td><td>[c]<" in eth and ">Black</td><td>[c]<" in eth and "11" not in eth.split("White")[0]
     assert "Attended at least the 12 sessions" in page

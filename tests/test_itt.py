@@ -145,10 +145,10 @@ def test_itt_html_words_and_disclosure():
 
     page = itt_html([_itt(40)], 10, questionnaires=True)
     assert "40 young people were referred but never started (75% of those referred started)" in page
-    assert "-12.0 percentage points (95% interval -21.8 to -2.2)" in page      # per protocol
-    assert "-3.9 percentage points (95% interval -11.8 to +4.1)" in page       # intention to treat
-    assert "-5.2 percentage points" in page and "Bloom adjustment" in page    # labelled adjustment
+    assert "−12.0 percentage points (95% interval −21.8 to −2.2)" in page      # per protocol (true minus)
+    assert "−3.9 percentage points (95% interval −11.8 to +4.1)" in page       # intention to treat
+    assert "−5.2 percentage points" in page and "Bloom adjustment" in page    # labelled adjustment
     assert "filled in no questionnaires" in page
     small = itt_html([_itt(4)], 10)
     assert "fewer than 10" in small and " 4 young people" not in small and "% of those referred" not in small
-    assert "from the date of referral (intention to treat): -3.9 percentage points" in itt_sentence(_itt(40))
+    assert "from the date of referral (intention to treat): −3.9 percentage points" in itt_sentence(_itt(40))

@@ -486,8 +486,8 @@ def section_balance(ctx: ReportContext) -> str:
         fig.tight_layout()
         parts.append(_fig(fig, alt="Balance before and after matching (love plot)"))
         table = pd.DataFrame([{"Characteristic": _covariate(r["covariate"]),
-                               "Difference before": f"{r['diff_before']:+.2f}",
-                               "Difference after": f"{r['diff_after']:+.2f}", "Reading": r["wwc_after"]}
+                               "Difference before": f"{signed(r['diff_before'], 2)}",
+                               "Difference after": f"{signed(r['diff_after'], 2)}", "Reading": r["wwc_after"]}
                               for r in bal.table])
         parts.append("<details><summary>Balance table</summary>" + table.to_html(index=False, border=0)
                      + "<p class='small'>Standardised mean differences for numbers; differences in proportions for "
@@ -562,7 +562,7 @@ def _outcome_block(ctx: ReportContext, o: OutcomeResult) -> str:
     n_txt = _n(ctx, o.n) if o.design not in AREA else f"{_n(ctx, o.n)} events"
     table = (f"<table class='kv'><tr><td>Estimate ({_e(o.estimate.scale)})</td><td>{_e(est)}</td></tr>"
              f"<tr><td>{level}% confidence interval</td><td>{_e(ci)}</td></tr>"
-             + (f"<tr><td>Standardised effect</td><td>{o.standardised.estimate:+.2f} "
+             + (f"<tr><td>Standardised effect</td><td>{signed(o.standardised.estimate, 2)} "
                 f"({_ci(o.standardised.ci_low, o.standardised.ci_high, 2)})</td></tr>"
                 if o.standardised is not None else "")
              + f"<tr><td>{'Participants' if o.design not in AREA else 'Events in the programme areas'}</td>"
@@ -774,7 +774,7 @@ def section_subgroups(ctx: ReportContext) -> str:
         unit = " (percentage points)" if "reoffending" in s.outcome.lower() and "matched" in s.design_label.lower() \
             else " (points)"
         rows = "".join(f"<tr><td>{_e(r['group'])}</td><td class='num'>{_n(ctx, r['n'])}</td>"
-                       f"<td class='num'>{r['estimate']:+.1f}</td><td>{_ci(r['ci_low'], r['ci_high'])}</td>"
+                       f"<td class='num'>{signed(r['estimate'], 1)}</td><td>{_ci(r['ci_low'], r['ci_high'])}</td>"
                        f"<td>{_e(r['verdict'])}</td></tr>" for r in s.rows)
         if s.interaction_p is not None:
             differ = s.interaction_p < ctx.protocol.alpha

@@ -330,7 +330,10 @@ def implementation(ctx: ReportContext) -> Section:
     base, base_label = _dose_baseline(ctx) if y is not None else (None, "")
     imp = delivery(ctx.protocol, ctx.tables, ctx.participants, intervention=ctx.intervention, outcome_by_person=y,
                    outcome_label=label, outcome_is_rate=is_rate, baseline_by_person=base, baseline_label=base_label)
-    return _section("How it was delivered", implementation_html(imp, ctx.threshold, itt_block=_itt_block(ctx, imp)),
+    body = implementation_html(imp, ctx.threshold, itt_block=_itt_block(ctx, imp),
+                               label=ctx.cfg.label if ctx.cfg is not None else None,
+                               locality=ctx.cfg.area_words.locality if ctx.cfg is not None else "district")
+    return _section("How it was delivered", body,
                     threshold=ctx.threshold,
                     anchor="implementation", lead="Reach against planned places and the young people at risk, "
                     "how many sessions young people had, how many completed, how outcomes went with the number "

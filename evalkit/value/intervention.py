@@ -113,7 +113,8 @@ def _lower_first(text: str) -> str:
 
 
 def _count(v: float) -> str:
-    return f"{v:,.0f}" if v >= 0 else f"{v:,.0f}"
+    """'165', or '−2' with a true minus sign (a negative number of offences prevented: a rise)."""
+    return f"\u2212{-v:,.0f}" if round(v) < 0 else f"{abs(v) if round(v) == 0 else v:,.0f}"
 
 
 def annual_cost(protocol: Any, tables: dict) -> float | None:
