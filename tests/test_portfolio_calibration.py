@@ -11,7 +11,8 @@ Runs benchmarks/portfolio_calibration.py's own code (20 worlds, seeds 3001-3020,
 "Powered": the planted primary effect is at least the protocol's minimum_detectable_effect.
 """
 
-import importlib.util
+import importlib
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,11 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "portfolio_calibrat
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("portfolio_calibration", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    # Imported by name from a folder on sys.path (not from a file spec): the benchmark's worker processes
+    # unpickle its functions by module name, and spawned workers get the parent's sys.path.
+    if str(BENCH.parent) not in sys.path:
+        sys.path.insert(0, str(BENCH.parent))
+    return importlib.import_module(BENCH.stem)
 
 
 @pytest.mark.slow
