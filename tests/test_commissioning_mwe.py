@@ -43,6 +43,8 @@ def test_protocol_without_mwe_uses_the_break_even_effect(tables):
     assert first.minimum_worthwhile_effect == 0.1
     stated = analyse_intervention(p, tables)
     assert stated.primary.finding["mwe_source"] == "protocol" and stated.primary.finding["mwe"] == 0.1
+    # said in the outcome's units, as the reader sees the effect (a risk difference of 0.1: 10 points)
+    assert stated.primary.minimum_worthwhile == "10 percentage points, stated in the protocol"
     bare = first.model_copy(update={"minimum_worthwhile_effect": None})
     outcomes = [bare if o.name == first.name else o for o in p.outcomes]
     q = p.model_copy(update={"outcomes": outcomes, "primary_outcomes": [bare, *p.primary_outcomes[1:]]})
@@ -62,3 +64,4 @@ def test_protocol_without_mwe_uses_the_break_even_effect(tables):
                              persistence=value.persistence, discount_rate=value.discount_rate)
     assert f["mwe"] == pytest.approx(abs(ref), rel=1e-9) and math.isfinite(f["mwe"])
     assert "break-even" in a.primary.minimum_worthwhile
+    assert a.primary.minimum_worthwhile.startswith(f"{100 * f['mwe']:.3g} percentage points, the break-even")

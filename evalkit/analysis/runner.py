@@ -128,6 +128,19 @@ def choose_primary(protocol: Protocol, outcomes: list[OutcomeResult]) -> Outcome
     return cands[0] if cands else None
 
 
+def _effect_size_words(value: float, scale: str, label: str) -> str:
+    """A size of effect (positive = better) in the outcome's units: '10 percentage points', 'a 15% fall',
+    '3 points', '0.2 per young person' (the protocol's minimum worthwhile effect, or the break-even effect)."""
+    if scale == "risk difference":
+        return f"{100 * value:.3g} percentage points"
+    if "ratio" in scale:
+        return f"a {100 * value:.3g}% fall"
+    if scale.startswith("standardised"):
+        return f"a standardised effect of {value:.3g}"
+    scored = "score" in label.lower() or any(ch.isdigit() for ch in label.split("(")[-1])
+    return f"{value:.3g} points" if scored else f"{value:.3g} per young person"
+
+
 def is_area_wide(protocol: Protocol) -> bool:
     """The VRU-wide report: area trends only, no participants and no programme districts (context, no decision)."""
     return not protocol.primary_outcomes and all(d.type == "area_trend" for d in protocol.designs)
@@ -259,14 +272,14 @@ def primary_finding(protocol: Protocol, o: OutcomeResult | None, value: Any = No
     mwe_value, mde_value = _thresholds(protocol, o)
     mwe_source = "protocol" if mwe_value is not None else None
     if mwe_value is not None:
-        mwe = f"{mwe_value:g} ({'a proportional fall' if 'ratio' in e.scale else e.scale}) stated in the protocol"
+        mwe = f"{_effect_size_words(mwe_value, e.scale, o.label)}, stated in the protocol"
     else:
         from evalkit.analysis.commissioning import load_rules
 
         be = break_even_mwe(o, value, protocol) if load_rules().mwe_from_break_even else None
         if be is not None:
             mwe_value, mwe_source = be, "break_even"
-            mwe = (f"{be:.3g} ({e.scale}), the break-even effect: the smallest fall whose avoided crime costs "
+            mwe = (f"{_effect_size_words(be, e.scale, o.label)}, the break-even effect: the smallest fall whose avoided crime costs "
                    "repay the cost per young person (no minimum worthwhile effect in the protocol)")
     benefit, lo, hi, se, ratio = _benefit(o)
     excludes = not (min(e.ci_low, e.ci_high) <= o.null <= max(e.ci_low, e.ci_high))
