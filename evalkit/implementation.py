@@ -29,12 +29,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from evalkit.report.disclosure import MARKER, is_small, safe_count, safe_share
-
-
-def _pm(x: float, digits: int) -> str:
-    """'+2.1' or '−0.8' (a true minus sign, as in the rest of the report)."""
-    text = f"{abs(x):,.{digits}f}"
-    return ("\u2212" if x < 0 and float(text.replace(",", "")) != 0 else "+") + text
+from evalkit.report.narrative import signed
 
 
 @dataclass(frozen=True)
@@ -309,10 +304,10 @@ def _dose_model_html(d: Any, t: int) -> str:
     e = html.escape
     s = d.slope
     if d.is_rate:
-        per = (f"{_pm(100 * s.estimate, 1)} percentage points ({s.level_label} interval "
-               f"{_pm(100 * s.ci_low, 1)} to {_pm(100 * s.ci_high, 1)})")
+        per = (f"{signed(100 * s.estimate, 1)} percentage points ({s.level_label} interval "
+               f"{signed(100 * s.ci_low, 1)} to {signed(100 * s.ci_high, 1)})")
     else:
-        per = f"{_pm(s.estimate, 2)} points ({s.level_label} interval {_pm(s.ci_low, 2)} to {_pm(s.ci_high, 2)})"
+        per = f"{signed(s.estimate, 2)} points ({s.level_label} interval {signed(s.ci_low, 2)} to {signed(s.ci_high, 2)})"
     from evalkit.analysis.designs import lower_first
 
     among = f" among young people with the same {d.baseline_label}" if d.baseline_label else ""
@@ -336,7 +331,7 @@ def _dose_table(imp: Implementation, t: int) -> str:
             n = val.n
         else:
             m, lo, hi, n = val
-            cell = MARKER if is_small(n, t) else f"{_pm(m, 1)} ({_pm(lo, 1)} to {_pm(hi, 1)})"
+            cell = MARKER if is_small(n, t) else f"{signed(m, 1)} ({signed(lo, 1)} to {signed(hi, 1)})"
         rows.append(f"<tr><td>{e(name)}</td><td>{e(safe_count(n, t))}</td><td>{e(cell)}</td></tr>")
     return ("<h3>Outcome by dose (not a causal estimate)</h3><p class='category warn'>Young people who attend more "
             "sessions differ from those who attend fewer in ways that also affect the outcome (motivation, "
@@ -349,10 +344,10 @@ def _dose_table(imp: Implementation, t: int) -> str:
 def _itt_value(e: Any, kind: str) -> str:
     """'-3.9 percentage points (95% interval -11.8 to +4.1)' in the outcome's units."""
     if kind == "reoffending":
-        return (f"{_pm(100 * e.estimate, 1)} percentage points ({e.level_label} interval {_pm(100 * e.ci_low, 1)} to "
-                f"{_pm(100 * e.ci_high, 1)})")
-    return (f"{_pm(e.estimate, 2)} offences per young person ({e.level_label} interval {_pm(e.ci_low, 2)} to "
-            f"{_pm(e.ci_high, 2)})")
+        return (f"{signed(100 * e.estimate, 1)} percentage points ({e.level_label} interval {signed(100 * e.ci_low, 1)} to "
+                f"{signed(100 * e.ci_high, 1)})")
+    return (f"{signed(e.estimate, 2)} offences per young person ({e.level_label} interval {signed(e.ci_low, 2)} to "
+            f"{signed(e.ci_high, 2)})")
 
 
 def itt_sentence(itt: Any) -> str:
