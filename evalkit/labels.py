@@ -7,6 +7,7 @@ names each design (:data:`DESIGNS`); the older per-use tables are views of it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,12 @@ DESIGN_LABELS: dict[str, str] = {k: d.label for k, d in DESIGNS.items()}
 DESIGN_WORDS: dict[str, tuple[str, str]] = {k: (d.label, d.description) for k, d in DESIGNS.items()}
 #: Design type -> opening words of the headline.
 DESIGN_PHRASES: dict[str, str] = {k: d.phrase for k, d in DESIGNS.items()}
+def effect_unit(label: str) -> str:
+    """The unit of a difference on a measure: "points" for a scored scale ('(7-35)', '... score'), otherwise
+    "per person" (offences, contacts)."""
+    return "points" if re.search(r"\d+-\d+\)", label) or "score" in label.lower() else "per person"
+
+
 def worded(text: str, cfg: Any = None) -> str:
     """``text`` with the VRU's own words: ``{localities}`` (its word for districts) and ``{baseline_words}``
     ("the two years before"), from a VRU configuration (duck-typed: this module imports nothing)."""
@@ -101,6 +108,6 @@ def age_band(age: pd.Series, edges: list[int]) -> pd.Series:
     return pd.cut(age, bins=edges, right=False, labels=age_band_labels(edges)).astype("string").fillna("other")
 
 
-__all__ = ["DesignWords", "DESIGNS", "DESIGN_LABELS", "DESIGN_WORDS", "DESIGN_PHRASES", "AREA_DESIGNS", "worded",
+__all__ = ["DesignWords", "DESIGNS", "DESIGN_LABELS", "DESIGN_WORDS", "DESIGN_PHRASES", "AREA_DESIGNS", "worded", "effect_unit",
            "design_words", "design_phrase",
            "age_band_labels", "age_band"]

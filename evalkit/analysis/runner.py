@@ -43,7 +43,7 @@ from evalkit.analysis.itt import with_intention_to_treat
 from evalkit.analysis.standardise import MINIMUM_WORTHWHILE
 from evalkit.designs.prepost import prepost_continuous
 from evalkit.errors import EvalkitError, MissingDataError
-from evalkit.labels import AREA_DESIGNS, age_band, worded
+from evalkit.labels import AREA_DESIGNS, age_band, effect_unit, worded
 from evalkit.protocol import Protocol
 
 #: Share lost between baseline and follow-up above which attrition is called high.
@@ -137,8 +137,8 @@ def _effect_size_words(value: float, scale: str, label: str) -> str:
         return f"a {100 * value:.3g}% fall"
     if scale.startswith("standardised"):
         return f"a standardised effect of {value:.3g}"
-    scored = "score" in label.lower() or any(ch.isdigit() for ch in label.split("(")[-1])
-    return f"{value:.3g} points" if scored else f"{value:.3g} per young person"
+    unit = effect_unit(label)
+    return f"{value:.3g} {'points' if unit == 'points' else 'per young person'}"
 
 
 def is_area_wide(protocol: Protocol) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 
+from evalkit.labels import effect_unit
 from evalkit.analysis.narrative import (Judgement, effect_sentence, evidence_sentence, fmt_num, judge,
                                         per_100_sentence)
 
@@ -112,12 +113,6 @@ def effect_in_words(*, scale: str, label: str, estimate: float, ci_low: float, c
         noun = "rate" if scale == "rate ratio" else "risk" if scale == "hazard ratio" else "odds"
         return f"{what}: {noun} {pct(estimate)} (95% interval {pct(ci_low)} to {pct(ci_high)})"
     return f"{signed(estimate)} {effect_unit(label)} on {what} (95% interval {signed(ci_low)} to {signed(ci_high)})"
-
-
-def effect_unit(label: str) -> str:
-    """The unit of a difference on a measure: "points" for a scored scale ('(7-35)', '... score'), otherwise
-    "per person" (offences, contacts)."""
-    return "points" if re.search(r"\d+-\d+\)", label) or "score" in label.lower() else "per person"
 
 
 def lower_label(label: str) -> str:

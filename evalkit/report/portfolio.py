@@ -456,7 +456,7 @@ def reach_html(table: pd.DataFrame, shown: SuppressedTable) -> str:
 def _sms(level: Any) -> str:
     """' (SMS 3)', or nothing for an intervention without a reported result (no 'SMS nan')."""
     try:
-        return f" (SMS {int(level)})" if level and math.isfinite(float(level)) else ""
+        return f" ({_sms_short(level)})" if level and math.isfinite(float(level)) else ""
     except (TypeError, ValueError):
         return ""
 
