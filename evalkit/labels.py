@@ -13,6 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+#: The true minus sign for numbers in prose and tables ('−0.4', never a hyphen or 'minus −0.4').
+MINUS = "\u2212"
+
 
 @dataclass(frozen=True)
 class DesignWords:

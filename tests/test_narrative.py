@@ -29,7 +29,7 @@ def test_inconclusive_is_never_no_effect_and_gives_power():
     assert "inconclusive" in text
     assert "no effect" not in text.replace("had no effect", "")
     assert "213 participants" in text
-    assert "0.8 points" in text and "-0.4 points to 2.0 points" in text
+    assert "0.8 points" in text and "\u22120.4 points to 2.0 points" in text and "-0.4" not in text
 
 
 def test_infinite_n_needed():

@@ -26,3 +26,31 @@ def test_chevron_shows_suppressed_text():
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert texts[::2] == ["132", "120", "<10"] and "Completed" in texts
     assert len(fig.axes[0].patches) == 3
+
+
+def _titles(ax) -> list[str]:
+    return [t for t in (ax.get_title(loc) for loc in ("left", "center", "right")) if t]
+
+
+def test_report_titles_replace_the_designs_own_title():
+    """A report's figure carries one title: the design's own centred title is cleared, not drawn underneath
+    the report's (the two overlapped in the area reports), and a long title wraps within the figure."""
+    from pathlib import Path
+
+    from evalkit.designs.area import area_did, interrupted_time_series, its_plot
+    from evalkit.report.plots import readable_event_study, retitle
+
+    ref = Path(__file__).parent / "reference" / "area"
+    counts = pd.read_csv(ref / "area_fixture.csv")
+    rollout = pd.read_csv(ref / "area_rollout_fixture.csv")
+    its = interrupted_time_series(counts, indicator="serious_violence", area="County", interruption="2019-10")
+    fig = its_plot(its)
+    assert len(_titles(fig.axes[0])) == 1  # the design's own, centred
+    retitle(fig.axes[0], "Serious violence in County: monthly rate, with the trend before the start carried on")
+    assert _titles(fig.axes[0]) == [fig.axes[0].get_title("left")]
+    did = area_did(counts, rollout, indicator="serious_violence", intervention_id="FIX27")
+    label = "Serious violence (programme districts against comparison districts)"
+    ax = readable_event_study(did, label).axes[0]
+    (title,) = _titles(ax)
+    assert title == ax.get_title("left") and title.count("against comparison") == 1
+    assert max(len(line) for line in title.splitlines()) <= 100 and "\n" in title

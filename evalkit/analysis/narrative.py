@@ -18,6 +18,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from evalkit.labels import MINUS
+
 Direction = Literal["beneficial", "harmful", "none"]
 
 
@@ -80,10 +82,12 @@ def judge(
 
 
 def fmt_num(x: float, digits: int = 1) -> str:
-    """Format a number for prose (thousands separator, fixed decimals)."""
+    """Format a number for prose (thousands separator, fixed decimals, a true minus sign: '−25.7')."""
     if x is None or not math.isfinite(x):
         return "not available"
-    return f"{x:,.{digits}f}"
+    text = f"{abs(x):,.{digits}f}"
+    # a value that rounds to zero is written without a sign ('0.0', not '−0.0')
+    return (MINUS if x < 0 and float(text.replace(",", "")) != 0 else "") + text
 
 
 def effect_sentence(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 
-from evalkit.labels import effect_unit
+from evalkit.labels import MINUS, effect_unit
 from evalkit.analysis.narrative import (Judgement, effect_sentence, evidence_sentence, fmt_num, judge,
                                         per_100_sentence)
 
@@ -68,7 +68,6 @@ def category_reason(category: str, meaning: str, *, verdict: str, design: str, s
             "deciding.")
 
 
-MINUS = "\u2212"
 
 #: Plain-English glosses of the questionnaires a portfolio reader meets, keyed by the word in the label.
 GLOSSES = {

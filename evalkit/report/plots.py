@@ -7,6 +7,7 @@ the non-interactive Agg backend and shows aggregates only.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib
@@ -145,10 +146,25 @@ def readable_event_study(result, label: str, localities: str = "districts") -> F
                       ha="right", fontsize=8)
         ax.set_xlabel("Months from the start (the bin just before the start is the reference)")
     ax.set_ylabel("Rate ratio (below 1: fell more where the programme ran)")
-    ax.set_title(f"{label}: programme {localities} against comparison {localities}, by months from the start",
-                 loc="left", fontsize=9)
+    what = label if "against comparison" in label else \
+        f"{label}: programme {localities} against comparison {localities}"
+    retitle(ax, f"{what}, by months from the start", fontsize=9)
     fig.tight_layout()
     return fig
 
 
-__all__ = ["forest_plot", "attrition_chevron", "readable_event_study", "CATEGORY_COLOURS"]
+def retitle(ax, text: str, *, fontsize: float = 10) -> None:
+    """Replace every title of ``ax`` (centre, left and right) by ``text`` on the left, wrapped to the axes.
+
+    A design's own plot titles itself in the centre; a report that sets its own title on the left must
+    clear that one, or Matplotlib draws both on top of each other.
+    """
+    for loc in ("center", "right"):
+        ax.set_title("", loc=loc)
+    # characters that fit across the axes at this font size (about 0.55 em per character)
+    width_in = ax.get_position().width * ax.figure.get_figwidth()
+    per_line = max(30, int(width_in * 72 / (0.55 * fontsize)))
+    ax.set_title(textwrap.fill(text, per_line), loc="left", fontsize=fontsize)
+
+
+__all__ = ["forest_plot", "attrition_chevron", "readable_event_study", "retitle", "CATEGORY_COLOURS"]

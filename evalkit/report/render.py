@@ -33,7 +33,7 @@ from evalkit.report.context import ReportContext
 from evalkit.report.disclosure import (MARKER, Count, PublishedCounts, is_small, publish_counts, safe_flow,
                                        safe_steps, suppress_counts)
 from evalkit.report.narrative import MINUS, category_reason, plain_text, reader_reason, signed
-from evalkit.report.plots import attrition_chevron, forest_plot, readable_event_study
+from evalkit.report.plots import attrition_chevron, forest_plot, readable_event_study, retitle
 
 AREA = AREA_DESIGNS
 CATEGORY_CLASS = {"expand": "good", "continue": "good", "improve_evidence": "neutral", "redesign": "warn",
@@ -664,8 +664,8 @@ def _outcome_figure(ctx: ReportContext, o: OutcomeResult) -> str:
             fig = its_plot(o.extra["its"])
             # The design's own title gives the interrupted-time-series step, a different estimate from the
             # change against the baseline in the table below: the report's title says what is drawn instead.
-            fig.axes[0].set_title(f"{o.label}: monthly rate, with the trend before the start carried on "
-                                  "(dashed)", loc="left", fontsize=10)
+            retitle(fig.axes[0], f"{o.label}: monthly rate, with the trend before the start carried on "
+                    "(dashed)")
             return _fig(fig, alt=f"{o.label}: monthly rate and trend")
         if o.design == "area_did":
             return _fig(readable_event_study(o.result, o.label, localities=_places(ctx)),

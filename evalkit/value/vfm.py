@@ -29,6 +29,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from evalkit.errors import SpecError
+from evalkit.labels import MINUS
 from evalkit.results import Estimate, ResultMixin
 from evalkit.value import arithmetic as ar
 from evalkit.value.costs import UnitCostTable, inflate
@@ -169,15 +170,14 @@ def _finite(v: float) -> float | None:
 
 
 #: A true minus sign before a negative amount ("−£448"), as in the reports' other numbers.
-_MINUS = "\u2212"
 
 
 def _money(v: float) -> str:
-    return f"{_MINUS}£{-v:,.0f}" if v < 0 else f"£{v:,.0f}"
+    return f"{MINUS}£{-v:,.0f}" if v < 0 else f"£{v:,.0f}"
 
 
 def _pounds_per_pound(v: float) -> str:
-    return f"{_MINUS}£{-v:.2f}" if v < 0 else f"£{v:.2f}"
+    return f"{MINUS}£{-v:.2f}" if v < 0 else f"£{v:.2f}"
 
 
 def _offences(v: float, window_months: float) -> str:
