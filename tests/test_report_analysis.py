@@ -341,3 +341,35 @@ def test_profile_hides_a_share_that_the_other_shares_would_reveal():
     # nothing small anywhere: nothing hidden
     h = profile_hidden(prof([("Male", 80), ("Female", 26)]), [g], 10)
     assert not any(r[g] for r in h)
+
+
+def test_many_area_trends_are_one_table_per_indicator(tables):
+    """The VRU-wide report lists its ~50 secondary area trends in one table per indicator (the page was 16,000
+    pixels of blocks); each row is that result's change, interval reading and events, and every other result
+    keeps its own block."""
+    import re
+    from types import SimpleNamespace
+
+    from evalkit.data.config import load_config
+    from evalkit.report import render as R
+    from evalkit.report.narrative import signed
+
+    p = load_protocol(PROTOCOLS / "vru_wide.yaml")
+    a = analyse_intervention(p, tables)
+    ctx = SimpleNamespace(analysis=a, threshold=p.disclosure_threshold, protocol=p, cfg=load_config())
+    html = R.section_results(ctx)
+    listed = [o for o in a.outcomes if o.design == "area_trend" and o.ok and not o.primary]
+    assert len(listed) >= 40
+    assert len(re.findall(r"<h3>", html)) == len(a.outcomes) - len(listed) + 1  # + the table's heading
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>([^<]+)</td><td class='num'>", html)
+    assert len(rows) == len(listed)
+    for o, (place, change, reading) in zip(listed, rows):
+        r = o.result
+        assert place == o.outcome.split(":", 1)[1]
+        assert change.startswith(f"{signed(r.pct_change)}% (")
+        clear = r.pct_ci_low > 0 or r.pct_ci_high < 0
+        assert (reading == "No clear change") is not clear
+        if clear:  # these indicators count harms: a fall is better
+            assert reading == ("Fell (better)" if r.pct_ci_high < 0 else "Rose (worse)")
+    # a report with only a few area trends keeps a block for each
+    assert R._listed_area_trends(listed[: R.LIST_AREA_TRENDS - 1]) == []

@@ -509,9 +509,62 @@ def section_results(ctx: ReportContext) -> str:
     parts = [_multiple_comparisons(ctx, a)]
     parts += [_forest(a)] if sum(1 for o in a.outcomes if o.standardised is not None) > 1 else []
     # the result the headline reports comes first; the rest in the protocol's order
-    for o in sorted(a.outcomes, key=lambda o: not _is_headline(a, o)):
-        parts.append(_outcome_block(ctx, o))
+    ordered = sorted(a.outcomes, key=lambda o: not _is_headline(a, o))
+    listed = _listed_area_trends(ordered)
+    parts += [_outcome_block(ctx, o) for o in ordered if not any(o is x for x in listed)]
+    if listed:
+        parts.append(_area_trend_table(ctx, listed))
     return "".join(parts)
+
+
+#: From this many secondary area trends on, they are one table, not a block (chart, table, notes) each.
+LIST_AREA_TRENDS = 4
+
+
+def _listed_area_trends(outcomes: list[OutcomeResult]) -> list[OutcomeResult]:
+    """The secondary area-against-baseline results a report lists in one table instead of one block each.
+
+    A VRU-wide report has one per indicator and place (about 50): as blocks they made a page of 16,000
+    pixels that no board member reads. The primary result, every other design and every result that could
+    not be estimated keep their own block.
+    """
+    trends = [o for o in outcomes if o.design == "area_trend" and o.ok and not o.primary]
+    return trends if len(trends) >= LIST_AREA_TRENDS else []
+
+
+def _area_trend_table(ctx: ReportContext, outcomes: list[OutcomeResult]) -> str:
+    """The secondary area trends as one table per indicator: change in the rate against the baseline."""
+    level = round(100 * (1 - ctx.protocol.alpha))
+    by_indicator: dict[str, list[OutcomeResult]] = {}
+    for o in outcomes:
+        by_indicator.setdefault(o.outcome.split(":", 1)[0], []).append(o)
+    design = next((d for d in ctx.protocol.designs if d.type == "area_trend"), None)
+    when = (f" ({design.period[0]} to {design.period[1]} against {design.baseline[0]} to {design.baseline[1]})"
+            if design is not None else "")
+    parts = ["<h3>The other indicators and places, against the baseline</h3>"
+             f"<p>Each row is the change in the rate{_e(when)}, with its {level}% confidence interval. Like the "
+             "results above, these describe change and do not attribute it to any service (Maryland SMS level 1); "
+             "read them as the backdrop to the primary result, not as findings of their own.</p>"]
+    for indicator, rows in by_indicator.items():
+        label = ctx.cfg.indicator_label(indicator) if ctx.cfg is not None else indicator
+        body = "".join(
+            f"<tr><td>{_e(o.outcome.split(':', 1)[1])}</td>"
+            f"<td>{signed(o.result.pct_change)}% ({_ci(o.result.pct_ci_low, o.result.pct_ci_high, 1, '%')})</td>"
+            f"<td>{_e(_trend_reading(o))}</td><td class='num'>{_n(ctx, o.n)}</td></tr>" for o in rows)
+        parts.append(f"<h4>{_e(label)}</h4><table class='trends'><thead><tr><th>Place</th>"
+                     f"<th>Change in the rate ({level}% CI)</th><th>Reading</th><th>Events in the period</th>"
+                     f"</tr></thead><tbody>{body}</tbody></table>")
+    return "".join(parts)
+
+
+def _trend_reading(o: OutcomeResult) -> str:
+    """'Fell' / 'Rose' (the interval excludes no change) or 'No clear change', said for young people."""
+    r = o.result
+    if not (r.pct_ci_low > 0 or r.pct_ci_high < 0):
+        return "No clear change"
+    up = r.pct_ci_low > 0
+    better = up == o.higher_is_better
+    return f"{'Rose' if up else 'Fell'} ({'better' if better else 'worse'})"
 
 
 def _is_headline(a: InterventionAnalysis, o: OutcomeResult) -> bool:
