@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from evalkit.report.disclosure import MARKER, is_small, safe_count, safe_share
+from evalkit.report.disclosure import MARKER, is_small, safe_count, safe_share, suppress_counts
 from evalkit.report.narrative import signed
 
 
@@ -323,16 +323,24 @@ def _dose_model_html(d: Any, t: int) -> str:
 
 
 def _dose_table(imp: Implementation, t: int) -> str:
+    """The outcome by band of sessions attended. The bands' young people add up to those with a measured
+    outcome, a number the report prints elsewhere: they are suppressed as one table with that total, so no
+    band follows by subtraction (25 with an outcome, 20 with nine sessions or more: the other band is 5)."""
     e = html.escape
+    ns = [val.n if isinstance(val, Share) else int(val[3]) for _, val in imp.dose_response]
+    bands = pd.DataFrame({"n": ns}, index=[f"band {k}" for k in range(len(ns))])
+    hidden = suppress_counts(bands, threshold=t, totals="row").hidden["n"] != ""
     rows = []
-    for name, val in imp.dose_response:
-        if isinstance(val, Share):
-            cell = val.text(t)
-            n = val.n
+    for k, (name, val) in enumerate(imp.dose_response):
+        n = ns[k]
+        if hidden.iloc[k]:
+            count = cell = MARKER
+        elif isinstance(val, Share):
+            count, cell = f"{n:,}", val.text(t)
         else:
-            m, lo, hi, n = val
-            cell = MARKER if is_small(n, t) else f"{signed(m, 1)} ({signed(lo, 1)} to {signed(hi, 1)})"
-        rows.append(f"<tr><td>{e(name)}</td><td>{e(safe_count(n, t))}</td><td>{e(cell)}</td></tr>")
+            m, lo, hi, _ = val
+            count, cell = f"{n:,}", f"{signed(m, 1)} ({signed(lo, 1)} to {signed(hi, 1)})"
+        rows.append(f"<tr><td>{e(name)}</td><td>{e(count)}</td><td>{e(cell)}</td></tr>")
     return ("<h3>Outcome by dose (not a causal estimate)</h3><p class='category warn'>Young people who attend more "
             "sessions differ from those who attend fewer in ways that also affect the outcome (motivation, "
             "stability, risk), so this table does not show what more sessions would achieve.</p>"

@@ -20,8 +20,12 @@ from evalkit.report.disclosure import (safe_count, safe_flow, safe_html, safe_js
                                        suppress_counts)
 
 
-def _attack_bounds(result) -> dict[tuple[int, int], tuple[float, float]]:
-    """LP bounds of every hidden entry given the shown entries (table with totals)."""
+def _attack_bounds(result, floor: float = 1.0) -> dict[tuple[int, int], tuple[float, float]]:
+    """LP bounds of every hidden entry given the shown entries (table with totals).
+
+    ``floor``: what a reader knows a hidden entry is at least. Where zeros are printed, a hidden entry is not
+    zero, so at least 1 (two hidden cells adding up to 2 beside printed zeros are 1 and 1).
+    """
     hidden = (result.hidden != "").to_numpy()
     shown = result.display.to_numpy()
     n_r, n_c = hidden.shape
@@ -55,8 +59,8 @@ def _attack_bounds(result) -> dict[tuple[int, int], tuple[float, float]]:
     for c, k in idx.items():
         obj = np.zeros(len(unknown))
         obj[k] = 1
-        lo = linprog(obj, A_eq=np.array(a_eq), b_eq=b_eq, bounds=(0, None), method="highs")
-        hi = linprog(-obj, A_eq=np.array(a_eq), b_eq=b_eq, bounds=(0, None), method="highs")
+        lo = linprog(obj, A_eq=np.array(a_eq), b_eq=b_eq, bounds=(floor, None), method="highs")
+        hi = linprog(-obj, A_eq=np.array(a_eq), b_eq=b_eq, bounds=(floor, None), method="highs")
         assert lo.status == 0 and hi.status in (0, 3)  # 3: unbounded above, i.e. not revealed
         out[c] = (lo.fun, np.inf if hi.status == 3 else -hi.fun)
     return out
@@ -318,3 +322,17 @@ def test_safe_steps_examples():
     assert safe_steps([2, 5, 12, 14, 30, 31, 33], 10) == [2, 6]  # the remainder 3 merged into the step before
     assert safe_steps([0, 0, 25, 26], 10) == [3]
     assert safe_steps([3, 5], 10) == []
+
+
+def test_hidden_cells_adding_up_to_a_small_group_are_protected():
+    """Beside printed zeros a hidden cell is at least 1: two hidden cells whose sum the total gives away as 2
+    are 1 and 1. The hidden cells of a line must add up to 0 or at least the threshold (INT24's ethnic groups:
+    black 1, not known 1, white 38 of 40)."""
+    t = pd.Series({"asian": 0, "black": 1, "not known": 1, "white": 38}, name="Participants").to_frame()
+    r = suppress_counts(t, totals="row")
+    assert r.display.loc["white", "Participants"] == "[c]"
+    assert r.display.loc["asian", "Participants"] == "0"
+    _assert_safe(r, t)
+    # hidden cells that already add up to the threshold need no more
+    t2 = pd.DataFrame({"Participants": [4, 6, 30]}, index=["a", "b", "c"])
+    assert suppress_counts(t2, totals="row").display.loc["c", "Participants"] == "30"

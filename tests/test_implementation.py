@@ -80,3 +80,19 @@ def test_html_hides_small_counts_and_says_dose_is_not_causal():
     eth = page.split("Reach by ethnicity")[1]
     assert ">Asian</td><td>[c]<" in eth and ">Black</td><td>[c]<" in eth and "11" not in eth.split("White")[0]
     assert "Attended at least the 12 sessions" in page
+
+
+def test_dose_bands_do_not_give_a_small_band_away_by_subtraction():
+    """The bands of sessions add up to those with a measured outcome (40 here, printed elsewhere): 8 people with
+    12 or more sessions are hidden, so the 32 with fewer must be too (40 - 32 = 8)."""
+    people, tables = _frames()
+    y = pd.Series([1.0] * 15 + [0.0] * 25, index=people["person_id"])
+    imp = implementation(P, tables, people, intervention={"planned_places": 50, "completion_min_sessions": 12},
+                         outcome_by_person=y, outcome_label="Reoffended")
+    assert [v.n for _, v in imp.dose_response] == [32, 8]
+    table = implementation_html(imp, 10).split("Outcome by dose")[1].split("</table>")[0]
+    import re
+
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", table)
+    assert [r[0] for r in rows] == ["fewer than 12 sessions", "12 sessions or more"]
+    assert [r[1] for r in rows] == ["[c]", "[c]"] and [r[2] for r in rows] == ["[c]", "[c]"]

@@ -27,7 +27,11 @@ def test_sex_counts_match_participants(tables):
     ctx, t = tables
     direct = ctx.participants["sex"].value_counts()
     for sex, n in direct.items():
-        assert t["Sex"].loc[str(sex).replace("_", " "), "Participants"] == n
+        name = str(sex).replace("_", " ")
+        assert t["Sex"].loc[name[:1].upper() + name[1:], "Participants"] == n
+    # categories read as words, capitalised like the reach tables ('Female', 'Not known'), never as codes
+    for table in t.values():
+        assert all(str(i)[:1] == str(i)[:1].upper() for i in table.index), list(table.index)
 
 
 def test_findings_count_the_analysis_population(tables):

@@ -460,7 +460,7 @@ def suppress_counts(table: pd.DataFrame | pd.Series, *, threshold: int = 10, tot
     if values.size == 0:
         primary = np.zeros(values.shape, dtype=bool)
     lines = _lines(n_rows, n_cols, add_row=add_row, add_col=add_col)
-    hidden = _secondary(values, primary.copy(), is_total, lines, _order_keys(full))
+    hidden = _secondary(values, primary.copy(), is_total, lines, _order_keys(full), threshold)
     kind = np.where(primary, "primary", np.where(hidden, "secondary", ""))
     display = np.empty(values.shape, dtype=object)
     for (i, j), v in np.ndenumerate(values):
@@ -581,7 +581,16 @@ def _pick(values, hidden, is_total, keys, cells) -> tuple[int, int] | None:
     return min(candidates, key=lambda c: (bool(is_total[c]), values[c] == 0, values[c], keys[c]))
 
 
-def _secondary(values, hidden, is_total, lines, keys) -> np.ndarray:
+def _small_remainder(values, hidden, line, threshold: int) -> bool:
+    """A shown total less the shown entries leaves the hidden entries' sum: 1 to threshold-1 reveals a small
+    group (two hidden cells adding up to 2, beside shown zeros, are 1 and 1)."""
+    *parts, total = line
+    if hidden[total] or not any(hidden[c] for c in parts):
+        return False
+    return bool(0 < sum(values[c] for c in parts if hidden[c]) < threshold)
+
+
+def _secondary(values, hidden, is_total, lines, keys, threshold: int = 10) -> np.ndarray:
     if not lines:
         return hidden
     while True:
@@ -589,8 +598,8 @@ def _secondary(values, hidden, is_total, lines, keys) -> np.ndarray:
         while changed:
             changed = False
             # Visit lines in label order so the result is independent of row order.
-            for line in sorted(lines, key=lambda ln: [keys[c] for c in ln]):
-                if sum(hidden[c] for c in line) == 1:
+            for line in sorted(lines, key=lambda ln: sorted(keys[c] for c in ln)):
+                if sum(hidden[c] for c in line) == 1 or _small_remainder(values, hidden, line, threshold):
                     pick = _pick(values, hidden, is_total, keys, line)
                     if pick is not None:
                         hidden[pick] = True
@@ -599,7 +608,7 @@ def _secondary(values, hidden, is_total, lines, keys) -> np.ndarray:
         if not exposed:
             return hidden
         # Break the chain: hide one more entry in a line through the first exposed cell.
-        cell = exposed[0]
+        cell = min(exposed, key=lambda c: keys[c])  # by label: row order never changes the result
         through = [ln for ln in lines if cell in ln]
         options = [c for ln in through for c in ln if not hidden[c]]
         pick = _pick(values, hidden, is_total, keys, options)

@@ -178,8 +178,9 @@ def profile_tables(ctx: ReportContext) -> dict[str, pd.DataFrame]:
             first = age_band_labels(ctx.protocol.age_bands) if column == "age_band" else []
             table = table.reindex([v for v in first if v in table.index]
                                   + sorted(v for v in table.index if v not in first))
-            table.index = [ctx.cfg.label(i) if ctx.cfg is not None and column != "locality"
-                           else str(i).replace("_", " ") for i in table.index]
+            names = [ctx.cfg.label(i) if ctx.cfg is not None and column != "locality"
+                     else str(i).replace("_", " ") for i in table.index]
+            table.index = [n[:1].upper() + n[1:] for n in names]  # 'Female', 'Not known', as the reach tables
             table.index.name = label
             out[label] = table
     return out
