@@ -465,7 +465,8 @@ def _names(text: str) -> list[str]:
 
 @cli.command("match")
 @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--treatment", required=True, help="0/1 column: 1 for participants, 0 for the comparison pool.")
+@click.option("--treatment", required=True,
+              help="0/1 (or True/False) column: 1 for participants, 0 for the comparison pool.")
 @click.option("--id", "id_col", required=True, help="Unique person id column (rows are taken in id order).")
 @click.option("--covariates", required=True, help="Comma-separated columns for the propensity model.")
 @click.option("--exact", default="", help="Comma-separated columns to match exactly on.")

@@ -149,8 +149,8 @@ def test_missing_column_is_named_with_a_suggestion(tmp_path, data):
     ("age", "", "missing value"),
     ("risk", "NaN", "missing value"),
     ("sex", "", "missing value"),
-    ("treated", "2", "treatment must be 0 or 1; found 2"),
-    ("treated", "yes", "treatment must be 0 or 1; found 'yes'"),
+    ("treated", "2", "treatment must be 0 or 1 (or True/False); found 2"),
+    ("treated", "yes", "treatment must be 0 or 1 (or True/False); found 'yes'"),
 ])
 def test_bad_cell_names_file_row_and_column(tmp_path, data, column, value, says):
     frame = data.astype({column: object})
@@ -244,6 +244,45 @@ def test_command_reports_a_bad_file_in_one_line(tmp_path, data):
                                  "--covariates", "age,risk", "--out", str(tmp_path / "m.csv")])
     assert r.exit_code == 2
     assert "row 5, column 'age': missing value" in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("spelling", [("True", "False"), ("true", "false"), ("TRUE", "FALSE")])
+def test_command_reads_the_true_false_columns_evalkit_writes(tmp_path, data, spelling):
+    """A treatment and a yes/no covariate written as True/False (pandas, evalkit's own files, R) match as 0/1,
+    into an output folder that does not exist yet."""
+    frame = data.astype({"treated": object, "school_exclusion": object})
+    for col in ("treated", "school_exclusion"):
+        frame[col] = data[col].map({1: spelling[0], 0: spelling[1]})
+    src = _write(frame, tmp_path / "pool.csv")
+    out = tmp_path / "new" / "folder" / "m.csv"
+    r = CliRunner().invoke(cli, ["match", str(src), "--treatment", "treated", "--id", "person_id",
+                                 "--covariates", "age,school_exclusion,risk", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    m = match(data, treatment="treated", id_col="person_id", covariates=["age", "school_exclusion", "risk"])
+    assert pd.read_csv(out)["person_id"].tolist() == m.matched["person_id"].tolist()
+
+
+def test_command_names_the_stray_value_in_a_true_false_treatment(tmp_path, data):
+    frame = data.astype({"treated": object})
+    frame["treated"] = data["treated"].map({1: "True", 0: "False"})
+    frame.loc[57, "treated"] = "yes"  # the one value that makes the column text
+    src = _write(frame, tmp_path / "pool.csv")
+    r = CliRunner().invoke(cli, ["match", str(src), "--treatment", "treated", "--id", "person_id",
+                                 "--covariates", "age,risk", "--out", str(tmp_path / "m.csv")])
+    assert r.exit_code == 2
+    assert "row 59, column 'treated': treatment must be 0 or 1 (or True/False); found 'yes'" in r.output
+
+
+@pytest.mark.parametrize("separator", ["number", "yes/no"])
+def test_command_names_the_covariate_that_separates_the_groups(tmp_path, data, separator):
+    frame = data.copy()
+    frame["in_custody"] = frame["treated"] * 5 + frame["risk"] if separator == "number" else frame["treated"] == 1
+    src = _write(frame, tmp_path / "pool.csv")
+    r = CliRunner().invoke(cli, ["match", str(src), "--treatment", "treated", "--id", "person_id",
+                                 "--covariates", "age,in_custody,risk", "--out", str(tmp_path / "m.csv")])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert "perfect separation" in r.output and "The covariate at fault: in_custody." in r.output
+    assert len(r.output.strip().splitlines()) == 1
 
 
 def test_console_script_runs_without_pandas_and_flushes_before_leaving(tmp_path, data):

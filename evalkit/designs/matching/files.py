@@ -357,13 +357,18 @@ def _numpy(arr) -> np.ndarray:
     return np.frombuffer(arr.buffers()[1], dtype=dtype, count=len(arr), offset=arr.offset * dtype.itemsize)
 
 
+#: Treatment codes as text: 0/1, and True/False as evalkit (pandas) and R write them, so that one stray value
+#: (which makes pyarrow read the column as text) is the value reported, not the first True.
+_TREATMENT_TEXT = {"0": 0, "1": 1, "False": 0, "True": 1, "false": 0, "true": 1, "FALSE": 0, "TRUE": 1}
+
+
 def _treatment(arr, path: Path, name: str) -> np.ndarray:
     """The treatment column as int8 0/1; the first other value is reported with its row."""
-    if not _is_numeric(arr):  # text (pyarrow reads a column of 0s and 1s as numbers)
+    if not _is_numeric(arr):  # text (pyarrow reads a column of 0s and 1s, or of True/False, as numbers)
         values = arr.to_pylist()
-        first = next((i for i, v in enumerate(values) if v not in ("0", "1")), None)
+        first = next((i for i, v in enumerate(values) if v not in _TREATMENT_TEXT), None)
         if first is None:
-            return np.array(values, dtype=np.int8)
+            return np.array([_TREATMENT_TEXT[v] for v in values], dtype=np.int8)
         raise _bad_treatment(path, name, first, values[first])
     v = _numpy(arr)
     if v.size and v.dtype.kind in "iub" and v.min() >= 0 and v.max() <= 1:  # two passes, no temporaries
@@ -377,7 +382,7 @@ def _treatment(arr, path: Path, name: str) -> np.ndarray:
 
 def _bad_treatment(path: Path, name: str, row: int, value) -> DataError:
     return DataError(Problem(file=str(path), row=row + 2, column=name,
-                             message=f"treatment must be 0 or 1; found {value!r}.",
+                             message=f"treatment must be 0 or 1 (or True/False); found {value!r}.",
                              fix="Code participants 1 and comparison records 0."))
 
 
