@@ -128,6 +128,46 @@ def test_print_to_pdf(sample, tmp_path):
     assert data.startswith(b"%PDF-") and len(data) > 20_000
 
 
+def _print_test_page() -> str:
+    """Sections whose table is too tall to share a page with much else, at eight different heights, and a
+    collapsed section: what the print rules of report.css must lay out."""
+    from evalkit.run import wrap_page
+
+    parts = []
+    for k in range(8):
+        parts.append("".join(f"<p>Filler paragraph {k}.{i} of the report text, long enough to wrap a little on A4 "
+                             "paper so the sections land at different heights on the page.</p>"
+                             for i in range(3 + 5 * k % 11)))
+        lead = f"<p class='lead'>Introduction {k} to the table below.</p>" if k % 2 == 0 else ""
+        rows = "".join(f"<tr><td>Row {i}</td><td>{i * 7}</td></tr>" for i in range(22))
+        parts.append(f"<section><h2>Heading {k}</h2>{lead}<table><thead><tr><th>Step {k}</th><th>Count</th></tr>"
+                     f"</thead><tbody>{rows}</tbody></table></section>")
+    parts.append("<details><summary>Balance table</summary><table><tr><td>Collapsed on screen</td></tr></table>"
+                 "</details>")
+    return wrap_page("".join(parts), title="Print test")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs headless Chromium (Debian package 'chromium')")
+def test_printed_headings_stay_with_their_content_and_collapsed_sections_open(tmp_path):
+    """On paper a heading (and its one-line introduction) never ends a page apart from its table, and a
+    section collapsed on screen (<details>) is printed open."""
+    from pypdf import PdfReader
+
+    from evalkit.run import print_pdf
+
+    page = tmp_path / "page.html"
+    page.write_text(_print_test_page(), encoding="utf-8")
+    pages = [p.extract_text() or "" for p in PdfReader(print_pdf(page, tmp_path / "page.pdf")).pages]
+    for k in range(8):
+        on = {what: [i for i, text in enumerate(pages) if needle in text]
+              for what, needle in (("heading", f"Heading {k}\n"), ("table", f"Step {k} "))}
+        if k % 2 == 0:
+            on["introduction"] = [i for i, text in enumerate(pages) if f"Introduction {k} " in text]
+        assert len({tuple(where) for where in on.values()}) == 1 and len(on["table"]) == 1, (k, on)
+    assert any("Collapsed on screen" in text for text in pages)
+
+
 def test_full_demo(tmp_path):
     # Every demo report, rendered as the README's first command does (about 40 s): the issue's
     # "tests render every demo report and assert on their content" runs in CI, not only with -m slow.
