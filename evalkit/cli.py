@@ -201,6 +201,15 @@ def _display_names(paths: list[Path]) -> list[str]:
     return display_names(paths) if paths else []
 
 
+def _new_folders(path: Path) -> list[Path]:
+    """The folders that making ``path`` would create, deepest first (to remove again if nothing was written)."""
+    new = []
+    while not path.exists() and path != path.parent:
+        new.append(path)
+        path = path.parent
+    return new
+
+
 def _check_data_source(src: Path) -> None:
     """A folder given as --data must hold data files (checked before any kernel starts)."""
     if src.is_dir():
@@ -364,15 +373,24 @@ def report(protocol: Path, data_src: Path, out_dir: Path, pdf: bool, notebook: P
 
     load_protocol(protocol)  # the protocol's own mistakes first, with their line
     _check_data_source(data_src)
-    created = not out_dir.exists()
+    new = _new_folders(out_dir)
     try:
         click.echo(run_report(protocol, data_src, out_dir, pdf=pdf, notebook=notebook))
     except BaseException as exc:
-        if created and out_dir.is_dir() and not any(out_dir.iterdir()):
-            out_dir.rmdir()  # a failed first report leaves no empty folder behind either
+        for folder in new:  # a failed first report leaves no empty folders behind either
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
         if isinstance(exc, EvalkitError) and _REPORT_BUG.search(str(exc)):
-            click.echo(f"internal error: {exc} -- this is a fault in evalkit (a bug, or the machine ran out of "
-                       "memory), not a problem with your input; no report was written. Please send this line and "
+            if notebook is not None and "(at evalkit/" not in str(exc):
+                # the failing code is the analyst's own (no evalkit frame in the traceback): their mistake
+                click.echo(f"error: {exc} -- in your notebook {notebook.name}, not in evalkit; no report was "
+                           f"written. Fix: run {notebook.name} in Jupyter to see which cell fails, correct it, "
+                           "and render it again.", err=True)
+                sys.exit(2)
+            tried = (f" (or of how your notebook {notebook.name} calls it: check the report renders without "
+                     "--notebook)" if notebook is not None else "")
+            click.echo(f"internal error: {exc} -- this is a fault in evalkit{tried} (a bug, or the machine ran out "
+                       "of memory), not a problem with your input; no report was written. Please send this line and "
                        "the command you ran to whoever maintains evalkit for your VRU.", err=True)
             sys.exit(BUG_EXIT)
         raise

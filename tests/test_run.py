@@ -6,6 +6,8 @@ does not depend on the synthetic data or on the analysis modules.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import shutil
@@ -39,10 +41,29 @@ def protocols(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def rendered(data, protocols, tmp_path_factory):
-    out = tmp_path_factory.mktemp("out")
-    result = run_all(protocols, data, out, workers=1, progress=False)
+def rendered_with_log(data, protocols, tmp_path_factory):
+    """run_all into an output folder that does not exist yet, with its progress lines (stderr, not a terminal)."""
+    out = tmp_path_factory.mktemp("out") / "new" / "folder"
+    log = io.StringIO()
+    with contextlib.redirect_stderr(log):
+        result = run_all(protocols, data, out, workers=1)
+    return result, out, log.getvalue()
+
+
+@pytest.fixture(scope="module")
+def rendered(rendered_with_log):
+    result, out, _ = rendered_with_log
     return result, out
+
+
+def test_progress_counts_the_reports_and_names_the_portfolio_apart(rendered_with_log):
+    """In a log (no terminal): one line per report, 'report N of M' with M the number of protocols, then the
+    portfolio summary on its own line (not counted as a report), and no progress bar's carriage returns."""
+    result, _, log = rendered_with_log
+    lines = log.splitlines()
+    assert [line.split(":")[0] for line in lines[:-1]] == ["report 1 of 3", "report 2 of 3", "report 3 of 3"]
+    assert sorted(line.split(": ")[1] for line in lines[:-1]) == ["INT03 ok", "INT08 ok", "INT99 failed"]
+    assert lines[-1] == "portfolio summary ok" and "\r" not in log and len(result.reports) == 3
 
 
 def test_failing_protocol_is_listed_while_others_succeed(rendered):
@@ -346,3 +367,55 @@ def test_reports_render_without_the_notebooks_folder(data, protocols, tmp_path, 
     result = run.run_all(protocols, data, out, workers=1, progress=False, protocols=[protocols / "INT08.yaml"])
     assert not result.failed, result
     assert (out / "INT08" / "INT08.html").is_file() and (out / "portfolio_summary.html").is_file()
+
+
+def _edited_report_notebook(path: Path, *, extra: str, after: str = "S.results(ctx)") -> Path:
+    """A copy of the shipped report notebook as an analyst might edit it: subgroups dropped, a cell added."""
+    import nbformat
+
+    nb = nbformat.read(ROOT / "notebooks" / "intervention_report.ipynb", as_version=4)
+    nb.cells = [c for c in nb.cells if "S.subgroups" not in c.source]
+    at = next(i for i, c in enumerate(nb.cells) if c.source.strip() == after)
+    nb.cells.insert(at + 1, nbformat.v4.new_code_cell(extra))
+    nbformat.write(nb, path)
+    return path
+
+
+def test_report_command_renders_an_edited_notebook_into_a_new_folder(data, protocols, tmp_path):
+    """`evalkit report --notebook` (and --pdf where Chromium is installed): the analyst's cell is on the page
+    with evalkit's styling, the output folder is created, and the command says where the page and PDF went."""
+    from click.testing import CliRunner
+
+    from evalkit.cli import cli
+
+    mine = _edited_report_notebook(tmp_path / "my_report.ipynb", extra=(
+        "from IPython.display import HTML\nHTML(\"<section id='ours'><h2>Our own note</h2></section>\")"))
+    out = tmp_path / "new" / "reports"
+    pdf = shutil.which("chromium") is not None
+    res = CliRunner().invoke(cli, ["report", str(protocols / "INT08.yaml"), "--data", str(data), "--out", str(out),
+                                   "--notebook", str(mine), *(["--pdf"] if pdf else [])])
+    assert res.exit_code == 0, res.output
+    page = out / "INT08" / "INT08.html"
+    said = f"wrote {page} and the PDF {page.with_suffix('.pdf')} in " if pdf else f"wrote {page} in "
+    assert res.output.startswith(said), res.output
+    text = page.read_text(encoding="utf-8")
+    assert ">Our own note</h2>" in text and "@media print" in text and ">Results</h2>" in text
+    if pdf:
+        assert page.with_suffix(".pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_report_command_blames_the_analysts_own_failing_cell(data, protocols, tmp_path):
+    from click.testing import CliRunner
+
+    from evalkit.cli import cli
+
+    mine = _edited_report_notebook(tmp_path / "my_report.ipynb", extra="total = undefined_name + 1",
+                                   after="from evalkit.report import sections as S")
+    out = tmp_path / "new" / "reports"
+    res = CliRunner().invoke(cli, ["report", str(protocols / "INT08.yaml"), "--data", str(data), "--out", str(out),
+                                   "--notebook", str(mine)])
+    assert res.exit_code == 2 and "Traceback" not in res.output and "internal error" not in res.output
+    assert res.output.startswith("error: INT08: the report failed: NameError: ")
+    assert "-- in your notebook my_report.ipynb, not in evalkit; no report was written. Fix: run my_report.ipynb " \
+           "in Jupyter" in res.output
+    assert not (tmp_path / "new").exists()  # the folders the command made are removed again
