@@ -143,7 +143,7 @@ def before_category(p, a) -> str:
     est, lo, hi = e.estimate, e.ci_low, e.ci_high
     if o.design == "prepost" and o.kind == "instrument":
         # Then: the raw change minus Barnett's (1 - published reliability)(norm - baseline mean), interval shifted.
-        raw = o.extra.get("raw_change") or e
+        raw = o.details.raw_change or e
         est, lo, hi = raw.estimate, raw.ci_low, raw.ci_high
         oc = p.outcome(o.outcome)
         info = resolve_scale(oc.instrument, oc.scale)[1]
@@ -151,7 +151,7 @@ def before_category(p, a) -> str:
         if shift is not None:
             est, lo, hi = est - shift, lo - shift, hi - shift
     j = judge(est, lo, hi, null=o.null, higher_is_better=o.higher_is_better, n=o.n, min_n=p.min_n_significance)
-    needed = _m.inf if o.design in AREA_TYPES else float(o.extra.get("minimum_worthwhile_n", _m.inf))
+    needed = _m.inf if o.design in AREA_TYPES else float(_m.inf if o.details.minimum_worthwhile_n is None else o.details.minimum_worthwhile_n)
     f = PrimaryFinding(p.intervention_id, j.direction, j.significant, o.sms, o.n, needed, p.min_n_significance)
     return classify(f, BEFORE_RULES).key
 

@@ -70,8 +70,8 @@ def test_completion_follows_completion_min_sessions():
     from scipy.stats import binomtest
 
     assert res.estimate.p_value == pytest.approx(binomtest(k, n, 0.5).pvalue, abs=1e-12)
-    assert "at least 6 sessions" in res.extra["completion_rule"] and "at least 6" in res.sentence
-    assert sum(c for _, c in res.extra["dose_bands"]) == n
+    assert "at least 6 sessions" in res.details.completion_rule and "at least 6" in res.sentence
+    assert sum(c for _, c in res.details.dose_bands) == n
     assert res.standardised is None and res.sms == 0  # describes take-up; never ranked as an effect
 
 
@@ -81,7 +81,7 @@ def test_completion_falls_back_to_the_exit_reason():
     (res,) = _run(_protocol("completed"), tables, part)
     k = int((part["exit_reason"] == "completed").sum())
     assert res.estimate.estimate == pytest.approx(k / len(part))
-    assert "exit reason 'completed'" in res.extra["completion_rule"]
+    assert "exit reason 'completed'" in res.details.completion_rule
 
 
 def test_sessions_attended_mean_and_t_interval_match_statsmodels():

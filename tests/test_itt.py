@@ -74,7 +74,7 @@ def test_referred_population(big_custody):
 def test_itt_recovers_share_times_effect(big_custody):
     truth = big_custody.truth.set_index("outcome")["true_effect"]
     _, _, r = _matched_itt(big_custody, "INT01")
-    itt = r.extra["itt"]
+    itt = r.details.itt
     assert itt.share_started == pytest.approx(0.75)
     assert truth["reoffend_12m_itt"] == pytest.approx(0.75 * truth["reoffend_12m"], abs=1e-6)
     e, pp = itt.estimate, itt.per_protocol
@@ -96,7 +96,7 @@ def test_per_protocol_ignores_referrals_that_never_started():
     _, people2, without = _matched_itt(world, "INT03")
     assert people.equals(people2)
     assert with_ns.estimate == without.estimate and with_ns.n == without.n
-    assert "itt" in with_ns.extra and "itt" not in without.extra
+    assert with_ns.details.itt is not None and without.details.itt is None
 
 
 @pytest.mark.slow
@@ -114,11 +114,11 @@ def test_itt_coverage_at_demo_size():
         seed += 1
         truth = w.truth.set_index("outcome")["true_effect"]
         _, _, r = _matched_itt(w, "INT01")
-        if not r.ok or "itt" not in r.extra:
+        if not r.ok or r.details.itt is None:
             # the matching cannot run in this world (a rare category seen only among participants: separation)
             skipped += 1
             continue
-        itt = r.extra["itt"]
+        itt = r.details.itt
         hits_pp += itt.per_protocol.ci_low < truth["reoffend_12m"] < itt.per_protocol.ci_high
         hits_itt += itt.estimate.ci_low < truth["reoffend_12m_itt"] < itt.estimate.ci_high
         est.append(itt.estimate.estimate - truth["reoffend_12m_itt"])

@@ -146,7 +146,7 @@ def test_rtm_keeps_a_null_counselling_service_from_looking_effective(tables, tru
     """INT10 admits only low wellbeing (regression to the mean); its raw change looks like a benefit."""
     f = _findings(tables, "INT10")
     o = next(x for x in f["_analysis"].outcomes if x.outcome == "swemwbs")
-    assert o.extra["rtm_expected"] > 0  # the low-baseline group is expected to rise anyway
+    assert o.details.rtm_expected > 0  # the low-baseline group is expected to rise anyway
     assert f["primary"]["category"] not in CALLED_EFFECTIVE
 
 

@@ -122,9 +122,9 @@ def test_prepost_orchestration_and_row_order(tables):
     assert prim is not None and prim.design == "prepost" and prim.outcome == "swemwbs"
     assert prim.estimate.estimate == b.primary.estimate.estimate  # row order never changes a result
     o = choose_primary(p, list(a.outcomes))
-    raw = o.extra["raw_change"]
+    raw = o.details.raw_change
     # The headline is the raw mean change minus the regression to the mean expected for this baseline.
-    assert o.estimate.estimate == pytest.approx(raw.estimate - o.extra["rtm_expected"], abs=1e-12)
+    assert o.estimate.estimate == pytest.approx(raw.estimate - o.details.rtm_expected, abs=1e-12)
     # Mee & Chua (1991): the end-on-start regression read at the population mean; reference statsmodels OLS.
     import statsmodels.api as sm
 
@@ -133,7 +133,7 @@ def test_prepost_orchestration_and_row_order(tables):
     ids0 = set(ad.population(p, small)["person_id"])
     m0 = small["measurements"]
     w0 = _wide(_score(m0.loc[m0["person_id"].isin(ids0)], "SWEMWBS"), "swemwbs").dropna()
-    mu = o.extra["rtm_population_mean"]
+    mu = o.details.rtm_population_mean
     pred = sm.OLS(w0["post"].to_numpy(), sm.add_constant(w0["pre"].to_numpy())).fit().get_prediction(
         np.array([[1.0, mu]]))
     assert o.estimate.estimate == pytest.approx(float(pred.predicted_mean[0]) - mu, abs=1e-9)
@@ -155,8 +155,8 @@ def test_matched_orchestration_on_small_pool(tables):
     matched = [o for o in a.outcomes if o.design == "matched"]
     assert matched and matched[0].ok, matched[0].reason
     o = matched[0]
-    rates = o.extra["rates"]
-    assert rates["participants"] - rates["counterfactual"] == pytest.approx(o.estimate.estimate, abs=1e-12)
+    rates = o.details.rates
+    assert rates.participants - rates.counterfactual == pytest.approx(o.estimate.estimate, abs=1e-12)
     assert o.standardised.name == "Cohen's h"
     assert a.balance and a.profile is not None
     # Row order: identical matched estimate on shuffled tables.
@@ -302,7 +302,7 @@ def test_did_plot_hidden_when_a_cell_share_reveals_a_small_count():
                  NS(group="treated", period="after", mean=0.25, n_obs=80, sum_weights=80.0),
                  NS(group="comparison", period="before", mean=0.3, n_obs=240, sum_weights=80.0),
                  NS(group="comparison", period="after", mean=0.3, n_obs=240, sum_weights=80.0)]
-        return NS(design="did", kind="reoffending", extra={"percent": True}, result=NS(cells=cells))
+        return NS(design="did", kind="reoffending", details=NS(percent=True), result=NS(cells=cells))
 
     ctx = NS(threshold=10)
     assert _small_event_counts(ctx, outcome(0.0625))  # 5 of 80 person-periods

@@ -172,10 +172,11 @@ def coded_covariates(frame: pd.DataFrame, covariates: list[str]) -> pd.DataFrame
 
 
 def matching_frame(part: pd.DataFrame, pool: pd.DataFrame, covariates: list[str], exact: list[str],
-                   extra: pd.DataFrame | None = None) -> MatchingFrame:
+                   outcomes: pd.DataFrame | None = None) -> MatchingFrame:
     """Stack participants (treated = 1) and pool (0) with coded covariates, dropping incomplete rows.
 
-    ``extra`` (indexed by person_id) adds outcome columns.
+    ``outcomes`` (one row per person, indexed by person_id) adds outcome columns. The frame is row-level: it
+    feeds the matching and stays inside the analysis (:class:`evalkit.analysis.designs.MatchedSample`).
     """
     cols = list(dict.fromkeys([*covariates, *exact]))
     frames = []
@@ -191,8 +192,8 @@ def matching_frame(part: pd.DataFrame, pool: pd.DataFrame, covariates: list[str]
     n_part_missing = int((~complete & (data["treated"] == 1)).sum())
     n_pool_missing = int((~complete & (data["treated"] == 0)).sum())
     data = data.loc[complete]
-    if extra is not None:
-        data = data.merge(extra, left_on="person_id", right_index=True, how="left")
+    if outcomes is not None:
+        data = data.merge(outcomes, left_on="person_id", right_index=True, how="left")
     data = data.sort_values("person_id", kind="mergesort").reset_index(drop=True)
     return MatchingFrame(data, cols, n_part_missing, n_pool_missing)
 

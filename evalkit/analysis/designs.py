@@ -22,11 +22,12 @@ from scipy import stats
 from evalkit.analysis import data as ad
 from evalkit.analysis import standardise as st
 from evalkit.analysis.narrative import effect_sentence, judge, per_100_sentence
-from evalkit.analysis.results import OutcomeResult
+from evalkit.analysis.results import AttritionBounds, OutcomeDetails, OutcomeResult, Rates
 from evalkit.data.config import load_config
 from evalkit.designs.area import area_did, interrupted_time_series, period_vs_baseline
 from evalkit.designs.did import event_study, matched_did, offending_panel
 from evalkit.designs.matching import balance_table, e_value, estimate_att, match, rosenbaum_bounds, survival_att
+from evalkit.designs.matching.sensitivity import EValueResult, RosenbaumResult
 from evalkit.designs.prepost import prepost_binary, prepost_continuous
 from evalkit.designs.prepost.effects import hedges_factor_lakens
 from evalkit.errors import EvalkitError, InsufficientDataError, redact
@@ -113,7 +114,7 @@ def run_prepost(protocol: Protocol, tables: dict, people: pd.DataFrame, design) 
         result = prepost_outcome(protocol, o, res, is_primary, info)
         bounds = attrition_bounds(wide)
         if bounds is not None:
-            result.extra["attrition_bounds"] = bounds
+            result = replace(result, details=replace(result.details, attrition_bounds=bounds))
         out.append(result)
     return out
 
@@ -122,7 +123,7 @@ def run_prepost(protocol: Protocol, tables: dict, people: pd.DataFrame, design) 
 ATTRITION_BOUNDS_FROM = 0.20
 
 
-def attrition_bounds(wide: pd.DataFrame) -> dict | None:
+def attrition_bounds(wide: pd.DataFrame) -> AttritionBounds | None:
     """Worst- and best-case mean change when more than 20% of those with a start score have no end score.
 
     Horowitz–Manski bounds with the support taken as the range of the changes observed: each missing change
@@ -137,9 +138,9 @@ def attrition_bounds(wide: pd.DataFrame) -> dict | None:
         return None
     n = len(base)
     total = float(d.sum())
-    return {"n_baseline": n, "n_lost": n_lost, "share_lost": n_lost / n,
-            "low": (total + n_lost * float(d.min())) / n, "high": (total + n_lost * float(d.max())) / n,
-            "no_change": total / n, "completers": float(d.mean())}
+    return AttritionBounds(n_baseline=n, n_lost=n_lost, share_lost=n_lost / n,
+                           low=(total + n_lost * float(d.min())) / n, high=(total + n_lost * float(d.max())) / n,
+                           no_change=total / n, completers=float(d.mean()))
 
 
 def rtm_expected(res, info) -> float | None:
@@ -277,11 +278,12 @@ def prepost_outcome(protocol: Protocol, o, res, is_primary: bool, info: Any = No
                          standardisation="Hedges' g_av: mean change beyond regression to the mean / average of the "
                                          "before and after SDs (small-sample corrected)",
                          n_needed_seen=needed, result=res, warnings=tuple(res.warnings),
-                         extra={"minimum_worthwhile_n": st.n_needed_paired_standardised(
-                             res.pre_sd, res.post_sd, res.correlation, alpha=protocol.alpha),
-                             "raw_change": raw, "rtm_expected": expected, "rtm_slope": slope,
-                             "rtm_population_mean": mu if expected is not None else None,
-                             "rtm_population_source": mu_source if expected is not None else None})
+                         details=OutcomeDetails(
+                             minimum_worthwhile_n=st.n_needed_paired_standardised(
+                                 res.pre_sd, res.post_sd, res.correlation, alpha=protocol.alpha),
+                             raw_change=raw, rtm_expected=expected, rtm_slope=slope,
+                             rtm_population_mean=mu if expected is not None else None,
+                             rtm_population_source=mu_source if expected is not None else None))
 
 
 #: Status measure per domain (from evalkit.measures.status_outcomes) and whether it is yes/no.
@@ -321,7 +323,7 @@ def status_prepost(protocol: Protocol, tables: dict, people: pd.DataFrame, o, is
                              sentence=sentence + " With no comparison group, the change cannot be attributed to "
                                                  "the intervention.", standardised=std,
                              standardisation="Cohen's h between the shares after and before", result=res,
-                             warnings=tuple(res.warnings), extra={"percent": True, "binary": True})
+                             warnings=tuple(res.warnings), details=OutcomeDetails(percent=True, binary=True))
     higher = o.higher_is_better if o.domain != "substance_use" else False
     res = prepost_continuous(wide[["pre", "post"]], pre="pre", post="post", alpha=protocol.alpha,
                              higher_is_better=higher, outcome_name=label)
@@ -402,7 +404,7 @@ def matched_sample(protocol: Protocol, tables: dict, people: pd.DataFrame, desig
     off = pd.concat([_offending(protocol, tables, people, months), _pool_offending(protocol, tables, pool, months)])
     cols = ["followup_complete", "reoffended", "n_offences", "violent_reoffended", "n_violent", "serious_reoffended",
             "n_serious", "time_to_event", "event", "days_to_first", "days_to_first_violent", "days_to_first_serious"]
-    mf = ad.matching_frame(people, pool, list(design.covariates), list(design.exact), extra=off[cols])
+    mf = ad.matching_frame(people, pool, list(design.covariates), list(design.exact), outcomes=off[cols])
     data = mf.data
     incomplete = int(((data["treated"] == 1) & ~data["followup_complete"].astype(bool)).sum())
     data = data.loc[data["followup_complete"].astype(bool)].reset_index(drop=True)
@@ -477,7 +479,7 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
                              kind=o.kind, primary=is_primary, estimate=hr, higher_is_better=False, null=1.0,
                              n=res.n_treated, n_comparison=res.n_control, sms=int(res.evidence.sms),
                              evidence=res.evidence.reason, sentence=sentence, result=res,
-                             warnings=tuple(res.warnings), extra={"verdict": j.verdict})
+                             warnings=tuple(res.warnings), details=OutcomeDetails(verdict=j.verdict))
     fallback = ()
     try:
         eff = estimate_att(sample.data, m, outcome=col, kind=kind,
@@ -490,7 +492,7 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
                            alpha=protocol.alpha)
         fallback = ("The covariate-adjusted model could not be fitted in the matched sample (a covariate "
                     "separates the outcome), so the matched estimate is shown without regression adjustment.",)
-    extra: dict = {}
+    evalue: EValueResult | None = None
     skipped: list[str] = []  # sensitivity checks that could not run: each becomes a warning
     if kind == "binary":
         rd = eff.estimate("risk difference")
@@ -509,11 +511,10 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
                 "serious_violence": "proven serious violent reoffence"}[o.offences]
         per100 = per_100_sentence(treated_rate=p1, counterfactual_rate=min(max(p0, 0.0), 1.0),
                                   event=f"had a {what} within {o.followup_months} months")
-        extra["minimum_worthwhile_n"] = st.n_needed_binary(min(max(p0, 1e-6), 1 - 1e-6), alpha=protocol.alpha)
-        extra["rates"] = {"participants": p1, "counterfactual": p0}
         rr = eff.estimate("risk ratio")
+        rb: RosenbaumResult | None = None
         try:
-            extra["e_value"] = e_value(rr.estimate, rr.ci_low, rr.ci_high, scale="rr")
+            evalue = e_value(rr.estimate, rr.ci_low, rr.ci_high, scale="rr")
         except EvalkitError as exc:
             skipped.append(f"The E-value could not be computed: {_reason(exc)}.")
         if not m.settings["replace"]:
@@ -521,7 +522,7 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
                 # Test in the direction of the estimate: how much hidden bias would explain away a benefit,
                 # or a harm.
                 benefit = (rd.estimate > 0) == o.higher_is_better
-                extra["rosenbaum"] = rosenbaum_bounds(
+                rb = rosenbaum_bounds(
                     sample.data, m, outcome=col, kind="binary", alpha=protocol.alpha,
                     higher_is_better=o.higher_is_better if benefit else not o.higher_is_better)
             except EvalkitError as exc:
@@ -533,7 +534,12 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
                              evidence=eff.evidence.reason, sentence=sentence, per_100=per100, standardised=std,
                              standardisation="Cohen's h between the participants' rate and their estimated rate "
                                              "had they not taken part", n_needed_seen=needed, result=eff,
-                             extra=extra, warnings=(*eff.warnings, *skipped, *fallback))
+                             details=OutcomeDetails(
+                                 rates=Rates(participants=p1, counterfactual=p0),
+                                 minimum_worthwhile_n=st.n_needed_binary(min(max(p0, 1e-6), 1 - 1e-6),
+                                                                         alpha=protocol.alpha),
+                                 e_value=evalue, rosenbaum=rb),
+                             warnings=(*eff.warnings, *skipped, *fallback))
     ratio = eff.estimate("rate ratio")
     diff = eff.estimate("difference in mean count")
     sentence = effect_sentence(outcome=lower_first(label), estimate=diff.estimate, ci_low=diff.ci_low,
@@ -544,13 +550,14 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
     sentence += (f" As a ratio, participants had {ratio.estimate:.2f} times the comparison group's rate "
                  f"({level}% confidence interval {ratio.ci_low:.2f} to {ratio.ci_high:.2f}).")
     try:
-        extra["e_value"] = e_value(ratio.estimate, ratio.ci_low, ratio.ci_high, scale="rr")
+        evalue = e_value(ratio.estimate, ratio.ci_low, ratio.ci_high, scale="rr")
     except EvalkitError as exc:
         skipped.append(f"The E-value could not be computed: {_reason(exc)}.")
     return OutcomeResult(design="matched", design_label=DESIGN_LABELS["matched"], outcome=o.name, label=label,
                          kind=o.kind, primary=is_primary, estimate=diff, higher_is_better=o.higher_is_better,
                          n=eff.n_treated, n_comparison=eff.n_control, sms=int(eff.evidence.sms),
-                         evidence=eff.evidence.reason, sentence=sentence, result=eff, extra=extra,
+                         evidence=eff.evidence.reason, sentence=sentence, result=eff,
+                         details=OutcomeDetails(e_value=evalue),
                          warnings=(*eff.warnings, *skipped, *fallback))
 
 
@@ -619,7 +626,7 @@ def run_did(protocol: Protocol, tables: dict, design, sample: MatchedSample | No
                                  higher_is_better=False, n=n_treated, n_comparison=int(sample.match.n_control_matched),
                                  sms=int(res.evidence.sms), evidence=res.evidence.reason, sentence=sentence,
                                  result=res, warnings=(*res.warnings, *skipped),
-                                 extra={"percent": outcome_col == "any_offence"}))
+                                 details=OutcomeDetails(percent=outcome_col == "any_offence")))
     return out
 
 
@@ -683,7 +690,7 @@ def run_area_trend(protocol: Protocol, tables: dict, design) -> list[OutcomeResu
                                      evidence=res.evidence.reason, sentence=sentence,
                                      standardised=st.from_rate_ratio(rr, lower_is_better=not better_up),
                                      standardisation="ln(rate ratio)·√3/π (Chinn 2000; approximate)", result=res,
-                                     warnings=(*res.warnings, *skipped), extra={"its": its}))
+                                     warnings=(*res.warnings, *skipped), details=OutcomeDetails(its=its)))
             first = False
     return out
 

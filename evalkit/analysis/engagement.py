@@ -34,7 +34,7 @@ import pandas as pd
 from scipy import stats
 
 from evalkit.analysis import data as ad
-from evalkit.analysis.results import OutcomeResult
+from evalkit.analysis.results import OutcomeDetails, OutcomeResult
 from evalkit.errors import EvalkitError, InsufficientDataError
 from evalkit.protocol import Protocol
 from evalkit.results import Estimate
@@ -128,7 +128,7 @@ def run_engagement(protocol: Protocol, tables: dict, people: pd.DataFrame, desig
         bands = dose_bands(eng["sessions_attended"], edges)
         label = o.label or MEASURE_WORDS[o.measure]
         try:
-            est, n, sentence, method = _estimate(o, eng, protocol, tables)
+            est, n, sentence, _ = _estimate(o, eng, protocol, tables)  # the method is est.method
         except InsufficientDataError as exc:
             out.append(failed("engagement", o, str(exc), primary=o.name == first, label=label))
             continue
@@ -139,8 +139,9 @@ def run_engagement(protocol: Protocol, tables: dict, people: pd.DataFrame, desig
             evidence="describes attendance only: with no comparison it is not a measure of effect",
             sentence=sentence, result=None,
             # the dose-band table is the design's, shown once (with its first outcome)
-            extra={"dose_bands": tuple(bands) if k == 0 else (), "completion_rule": completion_rule(protocol, tables),
-                   "sessions_total": int(eng["sessions_attended"].sum()), "method": method}))
+            details=OutcomeDetails(dose_bands=tuple(bands) if k == 0 else (),
+                                   completion_rule=completion_rule(protocol, tables),
+                                   sessions_total=int(eng["sessions_attended"].sum()))))
     return out
 
 

@@ -193,8 +193,8 @@ def intention_to_treat(protocol: Protocol, tables: dict[str, pd.DataFrame], peop
 
 def with_intention_to_treat(protocol: Protocol, tables: dict[str, pd.DataFrame], people: pd.DataFrame, design,
                             results: list) -> list:
-    """The matched design's results with ``extra["itt"]`` (:class:`IntentionToTreat`) where the data hold referrals
-    that never started, or ``extra["itt_reason"]`` when that analysis could not run. The per-protocol results
+    """The matched design's results with ``details.itt`` (:class:`IntentionToTreat`) where the data hold referrals
+    that never started, or ``details.itt_reason`` when that analysis could not run. The per-protocol results
     themselves are unchanged."""
     from dataclasses import replace
 
@@ -206,8 +206,8 @@ def with_intention_to_treat(protocol: Protocol, tables: dict[str, pd.DataFrame],
         itt = intention_to_treat(protocol, tables, people, design, {r.outcome: r for r in results})
     except EvalkitError as exc:
         reason = redact(str(exc)).strip().rstrip(".")
-        return [replace(r, extra={**r.extra, "itt_reason": reason}) if r.ok else r for r in results]
-    return [replace(r, extra={**r.extra, "itt": itt[r.outcome]}) if r.outcome in itt else r for r in results]
+        return [replace(r, details=replace(r.details, itt_reason=reason)) if r.ok else r for r in results]
+    return [replace(r, details=replace(r.details, itt=itt[r.outcome])) if r.outcome in itt else r for r in results]
 
 
 __all__ = ["IntentionToTreat", "intention_to_treat", "with_intention_to_treat", "referred_population",

@@ -1,7 +1,8 @@
 """Result objects of the per-intervention analysis (aggregates only).
 
 :class:`OutcomeResult` is one outcome analysed by one design, or the reason it
-could not be; :class:`PrimaryResult` is the intervention's primary finding on a
+could not be, with the design-specific aggregates a report reads in
+:class:`OutcomeDetails`; :class:`PrimaryResult` is the intervention's primary finding on a
 standardised scale with its commissioning category; :class:`SubgroupResult`
 one subgroup variable; :class:`InterventionAnalysis` everything a report needs.
 All are frozen and hold aggregates only: design results are kept as their own
@@ -13,11 +14,101 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from evalkit.results import Estimate, ResultMixin
+
+if TYPE_CHECKING:  # only for the annotations: importing them here would pull every design in
+    from evalkit.analysis.itt import IntentionToTreat
+    from evalkit.designs.area.its import ITSResult
+    from evalkit.designs.matching.sensitivity import EValueResult, RosenbaumResult
+
+
+@dataclass(frozen=True)
+class Rates:
+    """A matched yes/no outcome's rates: the participants' and their estimated rate had they not taken part.
+
+    Proportions (0..1). ``counterfactual`` is the participants' rate minus the risk difference, so it can fall
+    slightly outside 0..1; the per-100 wording clips it.
+    """
+
+    participants: float
+    counterfactual: float
+
+
+@dataclass(frozen=True)
+class AttritionBounds:
+    """Worst- and best-case mean change when many young people with a start score have no end score.
+
+    Horowitz–Manski bounds (:func:`evalkit.analysis.designs.attrition_bounds`): counting everyone with a start
+    score (``n_baseline``, of whom ``n_lost`` have no end score, ``share_lost`` of them), the mean change with
+    every missing change set to the smallest (``low``) or largest (``high``) change observed, or to zero
+    (``no_change``); ``completers`` is the mean change of those measured twice. Points of the instrument.
+    """
+
+    n_baseline: int
+    n_lost: int
+    share_lost: float
+    low: float
+    high: float
+    no_change: float
+    completers: float
+
+
+@dataclass(frozen=True)
+class OutcomeDetails:
+    """What one design adds to an :class:`OutcomeResult` beyond the common fields (aggregates only).
+
+    Every field is optional: each design fills those that apply and leaves the rest at their defaults (None,
+    False or empty), so a reader asks ``details.rates is not None`` rather than whether a key exists. New
+    values come with :func:`dataclasses.replace`; the object itself is frozen.
+    """
+
+    #: The estimate is a share and reads in percentage points (x100): before/after yes/no statuses, and a DiD of
+    #: the share with a proven offence.
+    percent: bool = False
+    #: The before/after outcome is yes/no (a status such as education, training or employment): no mean-score
+    #: figure.
+    binary: bool = False
+    #: Matched yes/no reoffending: the participants' rate and their estimated rate without the intervention.
+    rates: Rates | None = None
+    #: Young people (pairs before and after; per group when matched) needed to detect the minimum worthwhile
+    #: standardised effect with 80% power (inf when no number would do); None when not computed, which readers
+    #: take as infinitely many.
+    minimum_worthwhile_n: float | None = None
+    #: Matched designs: the E-value of the risk or rate ratio (VanderWeele & Ding 2017), when it could be computed.
+    e_value: EValueResult | None = None
+    #: Matched yes/no outcomes without replacement: Rosenbaum bounds (sensitivity to hidden bias).
+    rosenbaum: RosenbaumResult | None = None
+    #: Before/after of a score: the raw mean change, before any regression-to-the-mean correction.
+    raw_change: Estimate | None = None
+    #: The change expected from regression to the mean alone (points), when the headline is corrected for it.
+    rtm_expected: float | None = None
+    #: The before-after regression slope behind that correction (Mee & Chua 1991).
+    rtm_slope: float | None = None
+    #: The population mean the correction regresses towards (only when it was applied).
+    rtm_population_mean: float | None = None
+    #: Where that mean came from, in words (only when the correction was applied).
+    rtm_population_source: str | None = None
+    #: Worst/best-case bounds when more than 20% of those with a start score have no end score.
+    attrition_bounds: AttritionBounds | None = None
+    #: Area trend with an interruption date: the interrupted time series (monthly area aggregates), when fitted.
+    its: ITSResult | None = None
+    #: Matched designs with referrals that never started: the intention-to-treat result from referral.
+    itt: IntentionToTreat | None = None
+    #: Why that intention-to-treat analysis could not run (None when it ran or did not apply).
+    itt_reason: str | None = None
+    #: Engagement: young people by sessions attended, as (band, count) pairs (on the design's first outcome only;
+    #: counts not yet disclosure-controlled).
+    dose_bands: tuple[tuple[str, int], ...] = ()
+    #: Engagement: what completing means for this intervention, in words.
+    completion_rule: str | None = None
+    #: Engagement: sessions attended in all.
+    sessions_total: int | None = None
+    #: Matched time to reoffending: the verdict on the hazard ratio (the estimate is a ratio, judged against 1).
+    verdict: str | None = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +120,9 @@ class OutcomeResult(ResultMixin):
     ``standardised`` is the portfolio scale (positive = better for young
     people) and ``standardisation`` says how it was made. When the design
     could not run, ``estimate`` is None and ``reason`` says why.
+
+    ``details`` holds what only some designs give (:class:`OutcomeDetails`);
+    ``result`` is the design's own (aggregate) result object.
     """
 
     design: str
@@ -50,7 +144,7 @@ class OutcomeResult(ResultMixin):
     standardisation: str = ""
     n_needed_seen: float | None = None
     result: Any = field(default=None, repr=False)
-    extra: dict = field(default_factory=dict, repr=False)
+    details: OutcomeDetails = field(default_factory=OutcomeDetails, repr=False)
     reason: str = ""
     warnings: tuple[str, ...] = ()
 
@@ -183,4 +277,4 @@ class InterventionAnalysis(ResultMixin):
         return f"<div class='evalkit-result'><h4>{html.escape(self.intervention_title)}</h4>{table}</div>"
 
 
-__all__ = ["OutcomeResult", "PrimaryResult", "SubgroupResult", "InterventionAnalysis"]
+__all__ = ["OutcomeResult", "OutcomeDetails", "Rates", "AttritionBounds", "PrimaryResult", "SubgroupResult", "InterventionAnalysis"]

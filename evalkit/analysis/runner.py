@@ -191,7 +191,7 @@ def sensitivity_passed(protocol: Protocol, o: OutcomeResult, rules=None) -> bool
     rules = rules or load_rules()
     checks: list[bool] = []
     if o.design == "matched":
-        ev, rb = o.extra.get("e_value"), o.extra.get("rosenbaum")
+        ev, rb = o.details.e_value, o.details.rosenbaum
         if ev is not None:
             checks.append(bool(ev.e_value_ci >= rules.e_value_ci_min))
         if rb is not None:
@@ -266,7 +266,7 @@ def primary_finding(protocol: Protocol, o: OutcomeResult | None, value: Any = No
     e = o.estimate
     j = judge(e.estimate, e.ci_low, e.ci_high, null=o.null, higher_is_better=o.higher_is_better, n=o.n,
               min_n=protocol.min_n_significance)
-    needed = o.extra.get("minimum_worthwhile_n", math.inf)
+    needed = o.details.minimum_worthwhile_n if o.details.minimum_worthwhile_n is not None else math.inf
     if o.design in AREA_TYPES:
         needed = math.inf  # power in people does not apply to whole areas
     mwe_value, mde_value = _thresholds(protocol, o)
@@ -290,8 +290,8 @@ def primary_finding(protocol: Protocol, o: OutcomeResult | None, value: Any = No
                              ci_excludes_null=bool(excludes), alpha=protocol.alpha, mwe_source=mwe_source)
     cat = classify(finding)
     per_100 = o.per_100
-    if per_100 and "rates" in o.extra:
-        k = round(o.extra["rates"]["participants"] * o.n)
+    if per_100 and o.details.rates is not None:
+        k = round(o.details.rates.participants * o.n)
         t = protocol.disclosure_threshold
         if 0 < k < t or 0 < o.n - k < t:
             per_100 = None  # the per-100 numbers would reveal a small count of people
@@ -523,7 +523,7 @@ def sensitivity_notes(outcomes: list[OutcomeResult], min_n: int = 30) -> list[tu
         if not o.ok:
             continue
         head = f"{o.label} ({o.design_label})"
-        rb, ev = o.extra.get("rosenbaum"), o.extra.get("e_value")
+        rb, ev = o.details.rosenbaum, o.details.e_value
         if o.design == "matched" and (rb is not None or ev is not None):
             e = o.estimate
             j = judge(e.estimate, e.ci_low, e.ci_high, null=o.null, higher_is_better=o.higher_is_better, n=o.n,
@@ -552,28 +552,28 @@ def sensitivity_notes(outcomes: list[OutcomeResult], min_n: int = 30) -> list[tu
                                     f"{ev.e_value_ci:.2f} could move its interval to include no effect "
                                     "(VanderWeele & Ding 2017)."))
         if o.design == "prepost":
-            expected = o.extra.get("rtm_expected")
-            if expected is not None:
-                raw = o.extra["raw_change"]
-                source = o.extra.get("rtm_population_source") or "the population mean"
+            expected, raw = o.details.rtm_expected, o.details.raw_change
+            if expected is not None and raw is not None:
+                source = o.details.rtm_population_source or "the population mean"
+                mu = o.details.rtm_population_mean if o.details.rtm_population_mean is not None else math.nan
                 notes.append((head, f"Regression to the mean: the raw change was {raw.estimate:+.2f} points "
                                     f"({raw.ci_low:+.2f} to {raw.ci_high:+.2f}); {expected:+.2f} of it is expected "
                                     "from regression to the mean for a group starting where this one did, and the "
                                     "headline takes it off. It is read from this group's own start and end scores "
                                     f"(how closely an end score follows the start score) and {source} "
-                                    f"({o.extra.get('rtm_population_mean', math.nan):.4g}); the interval carries "
+                                    f"({mu:.4g}); the interval carries "
                                     "both uncertainties. If those screened for entry differ from that population, "
                                     "the correction is off by the difference times (1 - that closeness)."))
             for w in o.warnings:
                 if "attrition" in w.lower() or "lost" in w.lower():
                     notes.append((head, w))
-            b = o.extra.get("attrition_bounds")
+            b = o.details.attrition_bounds
             if b is not None:
                 notes.append((head, f"Missing end scores: more than {ATTRITION_BOUNDS_FROM:.0%} of young people with "
                                     f"a score at the start have none at the end. The average change of those "
-                                    f"measured twice was {b['completers']:+.2f} points; counting everyone who started, "
-                                    f"it would be {b['no_change']:+.2f} if the missing had not changed, and "
-                                    f"anywhere from {b['low']:+.2f} to {b['high']:+.2f} if each had changed as "
+                                    f"measured twice was {b.completers:+.2f} points; counting everyone who started, "
+                                    f"it would be {b.no_change:+.2f} if the missing had not changed, and "
+                                    f"anywhere from {b.low:+.2f} to {b.high:+.2f} if each had changed as "
                                     "little or as much as anyone measured (worst and best case)."))
     return notes
 

@@ -149,7 +149,7 @@ def report_counts(a: InterventionAnalysis, threshold: int) -> PublishedCounts:
 
 
 def _is_percent(o: OutcomeResult) -> bool:
-    return (o.design == "matched" and o.kind == "reoffending") or bool(o.extra.get("percent"))
+    return (o.design == "matched" and o.kind == "reoffending") or o.details.percent
 
 
 def estimate_text(o: OutcomeResult) -> tuple[str, str]:
@@ -625,13 +625,13 @@ def _outcome_block(ctx: ReportContext, o: OutcomeResult) -> str:
     small_cells = _small_event_counts(ctx, o)
     per100 = o.per_100 if o.per_100 and not small_cells else None
     body = f"<p>{_e(o.sentence)}</p>" + (f"<p class='per100'>{_e(per100)}</p>" if per100 else "")
-    if "itt" in o.extra:  # intention to treat from referral, beside this per-protocol result
+    if o.details.itt is not None:  # intention to treat from referral, beside this per-protocol result
         from evalkit.implementation import itt_sentence
 
-        body += f"<p>{_e(itt_sentence(o.extra['itt']))}</p>"
+        body += f"<p>{_e(itt_sentence(o.details.itt))}</p>"
     body += _reliable_change(ctx, o)
     fig = "" if small_cells else _outcome_figure(ctx, o)
-    if o.extra.get("dose_bands"):
+    if o.details.dose_bands:
         fig += _dose_table(ctx, o)
     if small_cells:
         body += (f"<p class='small'>The rates and curves are not shown: fewer than {ctx.threshold} young people "
@@ -644,7 +644,7 @@ def _outcome_block(ctx: ReportContext, o: OutcomeResult) -> str:
 
 def _dose_table(ctx: ReportContext, o: OutcomeResult) -> str:
     """Young people by sessions attended (engagement outcomes), disclosure-controlled."""
-    table = pd.DataFrame({"Young people": dict(o.extra["dose_bands"])})
+    table = pd.DataFrame({"Young people": dict(o.details.dose_bands)})
     table.index.name = "Sessions attended"
     shown = suppress_counts(table, threshold=ctx.threshold, totals="row")
     return "<h4>Sessions attended</h4>" + shown._repr_html_()
@@ -690,10 +690,10 @@ def _small_event_counts(ctx: ReportContext, o: OutcomeResult) -> bool:
         r = o.result
         return any(is_small(k, t) or is_small(n - k, t) for k, n in ((r.events_treated, r.n_treated),
                                                                        (r.events_control, r.n_control)))
-    if o.design == "matched" and "rates" in o.extra:
-        k = round(o.extra["rates"]["participants"] * o.n)
+    if o.design == "matched" and o.details.rates is not None:
+        k = round(o.details.rates.participants * o.n)
         return is_small(k, t) or is_small(o.n - k, t)
-    if o.design == "did" and o.extra.get("percent"):
+    if o.design == "did" and o.details.percent:
         # each cell's share of person-periods with an offence, times its size, is a count
         for c in getattr(o.result, "cells", ()):
             size = c.sum_weights or c.n_obs
@@ -705,16 +705,16 @@ def _small_event_counts(ctx: ReportContext, o: OutcomeResult) -> bool:
 
 def _outcome_figure(ctx: ReportContext, o: OutcomeResult) -> str:
     try:
-        if o.design == "prepost" and not o.extra.get("binary"):
+        if o.design == "prepost" and not o.details.binary:
             return _fig(_prepost_plot(o), alt=f"{o.label}: average before and after")
         if o.design == "matched" and o.kind == "time_to_reoffend":
             return _fig(_km_plot(o, ctx.threshold), alt=f"{o.label}: share not yet reoffended")
-        if o.design == "matched" and o.kind == "reoffending" and "rates" in o.extra:
+        if o.design == "matched" and o.kind == "reoffending" and o.details.rates is not None:
             return _fig(_rates_plot(o), alt=f"{o.label}: participants against the estimate without the intervention")
         if o.design == "did":
             return _fig(_did_plot(o), alt=f"{o.label}: before and after, both groups")
-        if o.design == "area_trend" and o.extra.get("its") is not None:
-            fig = its_plot(o.extra["its"])
+        if o.design == "area_trend" and o.details.its is not None:
+            fig = its_plot(o.details.its)
             # The design's own title gives the interrupted-time-series step, a different estimate from the
             # change against the baseline in the table below: the report's title says what is drawn instead.
             retitle(fig.axes[0], f"{o.label}: monthly rate, with the trend before the start carried on "
@@ -748,9 +748,9 @@ def _prepost_plot(o: OutcomeResult) -> Figure:
 
 
 def _rates_plot(o: OutcomeResult) -> Figure:
-    r = o.extra["rates"]
+    r = o.details.rates
     fig, ax = plt.subplots(figsize=(5.5, 2.4))
-    vals = [100 * r["participants"], 100 * r["counterfactual"]]
+    vals = [100 * r.participants, 100 * r.counterfactual]
     ax.barh([1, 0], vals, color=["#0072B2", "#999999"])
     ax.set_yticks([1, 0], ["Participants", "Estimated without\nthe intervention"])
     for y, v in zip([1, 0], vals):
@@ -797,7 +797,7 @@ def _km_plot(o: OutcomeResult, threshold: int = 10) -> Figure:
 
 def _did_plot(o: OutcomeResult) -> Figure:
     cells = {(c.group, c.period): c.mean for c in o.result.cells}
-    scale = 100 if o.extra.get("percent") else 1
+    scale = 100 if o.details.percent else 1
     fig, ax = plt.subplots(figsize=(5, 3))
     for g, lab, c in (("treated", "Participants", "#0072B2"), ("comparison", "Matched comparison", "#999999")):
         ys = [scale * cells.get((g, "before"), math.nan), scale * cells.get((g, "after"), math.nan)]

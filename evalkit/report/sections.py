@@ -311,8 +311,8 @@ def _itt_block(ctx: ReportContext, imp) -> str:
     if not imp.referred_not_started:
         return ""
     outcomes = ctx.analysis.outcomes
-    itts = [o.extra["itt"] for o in outcomes if o.ok and "itt" in o.extra]
-    reason = next((reader_reason(o.extra["itt_reason"]) for o in outcomes if "itt_reason" in o.extra), "")
+    itts = [o.details.itt for o in outcomes if o.ok and o.details.itt is not None]
+    reason = next((reader_reason(o.details.itt_reason) for o in outcomes if o.details.itt_reason is not None), "")
     if not itts and not reason and not any(o.design == "matched" for o in outcomes):
         reason = "this evaluation has no matched comparison group to compare everyone referred with"
     questionnaires = any(o.design == "prepost" and o.ok for o in outcomes)
