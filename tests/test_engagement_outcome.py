@@ -73,6 +73,7 @@ def test_completion_follows_completion_min_sessions():
     assert "at least 6 sessions" in res.details.completion_rule and "at least 6" in res.sentence
     assert sum(c for _, c in res.details.dose_bands) == n
     assert res.standardised is None and res.sms == 0  # describes take-up; never ranked as an effect
+    assert res.n_comparison is None  # no comparison group: not a count of 0
 
 
 def test_completion_falls_back_to_the_exit_reason():

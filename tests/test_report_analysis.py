@@ -157,6 +157,7 @@ def test_matched_orchestration_on_small_pool(tables):
     o = matched[0]
     rates = o.details.rates
     assert rates.participants - rates.counterfactual == pytest.approx(o.estimate.estimate, abs=1e-12)
+    assert o.n_comparison == o.result.n_comparison > 0  # the matched comparison group's young people
     assert o.standardised.name == "Cohen's h"
     assert a.balance and a.profile is not None
     # Row order: identical matched estimate on shuffled tables.

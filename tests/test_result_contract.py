@@ -71,6 +71,12 @@ BUILDERS = {
 }
 
 
+#: Designs whose ``n_comparison`` is None: before and after, area trends, and the panel estimators whose comparison
+#: units change with each cell (Callaway & Sant'Anna) or are not split from the treated ones (two-way fixed effects).
+NO_COMPARISON_GROUP = {"prepost continuous", "prepost binary", "area trend", "interrupted time series", "twfe",
+                       "callaway santanna"}
+
+
 @pytest.fixture(scope="module", params=list(BUILDERS))
 def result(request) -> DesignResult:
     return BUILDERS[request.param]()
@@ -86,9 +92,13 @@ def test_headline(result):
     assert e.ci_low <= e.estimate <= e.ci_high
 
 
-def test_counts_evidence_warnings(result):
+def test_counts_evidence_warnings(result, request):
     assert isinstance(result.n, int) and not isinstance(result.n, bool) and result.n > 0
     assert result.n_comparison is None or (isinstance(result.n_comparison, int) and result.n_comparison > 0)
+    # None means "no comparison group", never a count of 0; exactly these designs have none (or, for the
+    # staggered and two-way fixed-effects designs, no fixed one to count)
+    name = request.node.callspec.params["result"]
+    assert (result.n_comparison is None) == (name in NO_COMPARISON_GROUP)
     assert isinstance(result.evidence, EvidenceLevel)
     assert isinstance(result.warnings, tuple) and all(isinstance(w, str) for w in result.warnings)
 
@@ -142,3 +152,18 @@ def test_old_names_still_work():
     assert pp.test("Paired t-test").df == pp.n - 1
     with pytest.raises(UnknownTermError, match="Fix: use one of"):
         pp.test("Paired")
+
+
+def test_analysis_outcome_without_comparison_group_reports_none():
+    """The per-intervention analysis follows the same rule: a design without a comparison group, or one that
+    could not run, gives ``n_comparison=None`` rather than 0 (the report shows no comparison row for either)."""
+    from evalkit.analysis.designs import failed, prepost_outcome
+    from evalkit.analysis.results import OutcomeDetails
+    from evalkit.protocol import load_protocol
+
+    protocol = load_protocol(Path(__file__).parents[1] / "protocols" / "INT09.yaml")
+    outcome = protocol.outcome("sdq_emotional")
+    res = prepost_outcome(protocol, outcome, _prepost("continuous"), True)
+    assert res.ok and res.n == 60 and res.n_comparison is None
+    assert isinstance(res.details, OutcomeDetails) and res.details.raw_change == res.result.effect
+    assert failed("matched", outcome, "no pool", primary=True).n_comparison is None

@@ -183,9 +183,10 @@ def intention_to_treat(protocol: Protocol, tables: dict[str, pd.DataFrame], peop
         if est is None or pp.estimate is None:
             continue
         cace = bloom(est, share, n, protocol.alpha) if share > 0 else None
+        # a matched result always counts its comparison group (None only for designs without one)
         out[name] = IntentionToTreat(outcome=name, label=res.label, kind=o.kind, estimate=est,
                                      per_protocol=pp.estimate, cace=cace, n_referred=n, n_not_started=n_ns,
-                                     n_matched=res.n, n_comparison=res.n_comparison, share_started=share,
+                                     n_matched=res.n, n_comparison=res.n_comparison or 0, share_started=share,
                                      share_started_low=lo, share_started_high=hi,
                                      higher_is_better=o.higher_is_better)
     return out

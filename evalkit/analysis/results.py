@@ -121,8 +121,12 @@ class OutcomeResult(ResultMixin):
     people) and ``standardisation`` says how it was made. When the design
     could not run, ``estimate`` is None and ``reason`` says why.
 
-    ``details`` holds what only some designs give (:class:`OutcomeDetails`);
-    ``result`` is the design's own (aggregate) result object.
+    ``n`` is the young people (for area designs, the events) the estimate
+    rests on; ``n_comparison`` the comparison group's young people, or None
+    when the design has no comparison group of people (before and after,
+    engagement, area designs) or could not run. ``details`` holds what only
+    some designs give (:class:`OutcomeDetails`); ``result`` is the design's
+    own (aggregate) result object.
     """
 
     design: str
@@ -135,7 +139,7 @@ class OutcomeResult(ResultMixin):
     higher_is_better: bool = True
     null: float = 0.0
     n: int = 0
-    n_comparison: int = 0
+    n_comparison: int | None = None
     sms: int = 1
     evidence: str = ""
     sentence: str = ""
