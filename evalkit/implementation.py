@@ -216,21 +216,26 @@ def _t(df: int, alpha: float) -> float:
 
 # --------------------------------------------------------------------------- HTML
 def implementation_html(imp: Implementation, threshold: int, *, itt_block: str = "",
-                        label: Callable[[Any], str] | None = None, locality: str = "district") -> str:
+                        label: Callable[[Any], str] | None = None, locality: str = "district",
+                        started_shown: bool = True) -> str:
     """The report section body (disclosure-controlled).
 
     ``itt_block`` is the "Counting everyone referred" part (:func:`evalkit.analysis.itt.itt_html`), shown in
     place of the plain count of referrals that never started. ``label`` turns a category code into words
     (the VRU configuration's ``label``) and ``locality`` is the VRU's word for a district.
+    ``started_shown=False``: the report withholds the number who started (its participation flow does, when
+    it and the primary result's sample differ by fewer than the threshold), so this section prints neither
+    that number nor anything it follows from: the share of places, and the reach tables' counts (they add
+    up to it); their shares stay.
     """
     e = html.escape
     t = threshold
     rows = []
     n = imp.started
     if imp.planned_places:
-        fill = "" if is_small(n, t) else f" ({100 * n / imp.planned_places:.0f}% of places)"
-        rows.append(("Reach against planned places", f"{safe_count(n, t)} young people started, against "
-                     f"{imp.planned_places:,.0f} planned places{fill}"))
+        fill = "" if is_small(n, t) or not started_shown else f" ({100 * n / imp.planned_places:.0f}% of places)"
+        rows.append(("Reach against planned places", f"{safe_count(n, t) if started_shown else MARKER} young "
+                     f"people started, against {imp.planned_places:,.0f} planned places{fill}"))
     rows.append(("Completed", imp.completed.text(t)))
     if imp.min_sessions and imp.reached_min is not None:
         rows.append((f"Attended at least the {imp.min_sessions:g} sessions the service counts as a full dose",
@@ -255,7 +260,7 @@ def implementation_html(imp: Implementation, threshold: int, *, itt_block: str =
         out.append(f"<p>How sessions were delivered: {e(kinds)}.</p>")
     for heading, groups in imp.reach.items():
         heading = locality.capitalize() if heading == "District" else heading
-        out.append(_reach_table(heading, groups, t, label))
+        out.append(_reach_table(heading, groups, t, label, counts_shown=started_shown))
     if imp.dose_response:
         out.append(_dose_table(imp, t))
     if imp.dose_model is not None and imp.dose_model.n >= 2 * t:
@@ -272,8 +277,11 @@ def implementation_html(imp: Implementation, threshold: int, *, itt_block: str =
     return "".join(out)
 
 
-def _reach_table(label: str, groups: tuple, t: int, words: Callable[[Any], str] | None = None) -> str:
-    """Participants and the cohort at risk per group, with primary and secondary suppression of both columns."""
+def _reach_table(label: str, groups: tuple, t: int, words: Callable[[Any], str] | None = None, *,
+                 counts_shown: bool = True) -> str:
+    """Participants and the cohort at risk per group, with primary and secondary suppression of both columns.
+
+    ``counts_shown=False`` withholds every participants count (they add up to the number who started)."""
     from evalkit.report.disclosure import suppress_counts
 
     e = html.escape
@@ -287,7 +295,7 @@ def _reach_table(label: str, groups: tuple, t: int, words: Callable[[Any], str] 
         hidden_c = shown.hidden.loc[level, "Cohort at risk"] != ""
         share = MARKER if hidden_p else (f"{100 * k / n_p:.0f}% ({100 * lo:.0f}% to {100 * hi:.0f}%)" if n_p else "–")
         cshare = MARKER if hidden_c else (f"{100 * c / n_c:.0f}%" if n_c else "–")
-        count = str(shown.display.loc[level, "Participants"])
+        count = str(shown.display.loc[level, "Participants"]) if counts_shown else MARKER
         name = words(level) if words is not None else str(level).replace("_", " ")
         rows.append(f"<tr><td>{e(name[:1].upper() + name[1:])}</td><td>{e(count)}"
                     f"</td><td>{e(share)}</td><td>{e(cshare)}</td></tr>")
@@ -365,11 +373,12 @@ def itt_sentence(itt: Any) -> str:
 
 
 def itt_html(itts: list, threshold: int, *, n_not_started: int = 0, reason: str = "",
-             questionnaires: bool = False) -> str:
+             questionnaires: bool = False, count_shown: bool = True) -> str:
     """The "Counting everyone referred" part of the delivery section (disclosure-controlled).
 
     ``n_not_started`` counts the referrals that never started when no estimate could be made (``reason``);
-    ``questionnaires`` adds that before-and-after questionnaire results cannot include them.
+    ``count_shown=False`` withholds that number and the share who started (the report withholds the number
+    who started, or the number referred). ``questionnaires`` adds that before-and-after questionnaire results cannot include them.
     """
     e = html.escape
     out = ["<h3>Counting everyone referred (intention to treat)</h3>"]
@@ -377,6 +386,9 @@ def itt_html(itts: list, threshold: int, *, n_not_started: int = 0, reason: str 
     if is_small(n_ns, threshold):
         out.append("<p>A few young people were referred but never started (fewer than "
                    f"{threshold}, so the number is not shown).")
+    elif not count_shown:  # with the number referred it would give away the number who started
+        out.append("<p>Some young people were referred but never started (the number is not shown: with the "
+                   "number referred it would reveal a small group elsewhere in this report).")
     else:
         share = f" ({100 * itts[0].share_started:.0f}% of those referred started)" if itts else ""
         out.append(f"<p>{safe_count(n_ns, threshold)} young people were referred but never started{share}.")

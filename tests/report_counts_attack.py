@@ -168,11 +168,37 @@ def revealed(values: dict[str, int], nested, partitions, known: set[int], thresh
     return out
 
 
+def derived_counts(page: str, values: dict[str, int]) -> set[int]:
+    """Counts a reader adds up or subtracts from what the delivery section prints.
+
+    * a "Reach by ..." table lists every participant who started once, by group: with no group hidden, its
+      counts add up to the number who started;
+    * "n young people were referred but never started", beside the number referred, gives the number who
+      started.
+    """
+    out: set[int] = set()
+    for table in re.findall(r"<h3>Reach by[^<]*</h3>\s*<table.*?</table>", page, flags=re.S):
+        cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+                 for c in re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td>", table)]
+        if cells and all(re.fullmatch(r"\d{1,3}(?:,\d{3})*", c) for c in cells):
+            out.add(sum(int(c.replace(",", "")) for c in cells))
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    referred = values.get("flow:Referred")
+    for m in re.findall(r"(\d[\d,]*) young people were referred but never started", text):
+        if referred is not None:
+            out.add(referred - int(m.replace(",", "")))
+    return out
+
+
 def attack_report(analysis, page: str, findings: dict, threshold: int = 10) -> list[str]:
     """What the whole report gives away: [] when nothing withheld or small can be worked out."""
     values, nested, partitions = count_relations(analysis)
     known = printed_counts(page, findings)
+    if values.get("flow:Referred") in known:
+        known |= derived_counts(page, values)
+    else:
+        known |= derived_counts(page, {k: v for k, v in values.items() if k != "flow:Referred"})
     return revealed(values, nested, partitions, known, threshold)
 
 
-__all__ = ["printed_counts", "count_relations", "revealed", "attack_report"]
+__all__ = ["printed_counts", "derived_counts", "count_relations", "revealed", "attack_report"]

@@ -24,6 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "synthetic_data"
 PROTOCOLS = ROOT / "protocols"
 SAMPLE = ["INT01", "INT08", "INT27"]
+#: Reports on young people the whole-report attacker reads: the first two withhold the number who started (it
+#: and the primary result's sample, or the baseline, differ by fewer than 10), which the delivery section and
+#: the profile tables printed until the lead's fix (issue 15).
+ATTACKED = ["INT02", "INT11", "INT01", "INT08"]
 HEADINGS = ("What we found", "Who took part", "How we evaluated it", "Results", "Limitations", "Appendix")
 
 pytestmark = pytest.mark.skipif(not (DATA / "participants.csv.gz").is_file(), reason="synthetic data not generated")
@@ -58,7 +62,7 @@ def check_output_folder(out: Path, report_ids: list[str]) -> None:
 def sample(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     result = run_all(PROTOCOLS, DATA, out, workers=2, progress=False,
-                     protocols=[PROTOCOLS / f"{rid}.yaml" for rid in SAMPLE])
+                     protocols=[PROTOCOLS / f"{rid}.yaml" for rid in dict.fromkeys(SAMPLE + ATTACKED)])
     return result, out
 
 
@@ -88,6 +92,20 @@ def test_headline_gives_sample_size_needed_only_when_inconclusive(sample):
     assert "Promising" in _headline_box(out, "INT01")
     assert "would be needed" not in _headline_box(out, "INT01")
     assert "would be needed" in _headline_box(out, "INT08")
+
+
+@pytest.mark.parametrize("rid", ATTACKED)
+def test_no_count_in_a_whole_report_can_be_worked_out(sample, rid):
+    """The attacker (tests/report_counts_attack.py) over every count the page and its findings.json print,
+    with how they nest, what the delivery section adds up to and the referrals that never started."""
+    from evalkit.report import sections as S
+    from tests.report_counts_attack import attack_report
+
+    _, out = sample
+    ctx = S.load_context(PROTOCOLS / f"{rid}.yaml", DATA)
+    page = (out / rid / f"{rid}.html").read_text(encoding="utf-8")
+    findings = json.loads((out / rid / "findings.json").read_text(encoding="utf-8"))
+    assert attack_report(ctx.analysis, page, findings) == []
 
 
 def test_index_lists_every_report(sample):

@@ -37,7 +37,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -419,7 +421,8 @@ def counts_html(display: pd.DataFrame) -> str:
 
 def suppress_counts(table: pd.DataFrame | pd.Series, *, threshold: int = 10, totals: bool | str = True,
                     suppress_zeros: bool = False, round_to: int | None = None, marker: str = MARKER,
-                    title: str = "Counts (disclosure controlled)") -> SuppressedTable:
+                    title: str = "Counts (disclosure controlled)",
+                    withhold: Iterable[tuple[Any, Any]] = ()) -> SuppressedTable:
     """Apply primary and secondary suppression to a table of counts.
 
     Parameters
@@ -441,6 +444,9 @@ def suppress_counts(table: pd.DataFrame | pd.Series, *, threshold: int = 10, tot
         Round shown counts to this base (e.g. 5) after suppression.
     marker
         Text shown for hidden cells.
+    withhold
+        ``(row, column)`` labels (``"Total"`` for a margin) hidden whatever their value, e.g. a total the rest
+        of the report withholds; secondary suppression then protects them like any hidden cell.
 
     Returns
     -------
@@ -459,6 +465,9 @@ def suppress_counts(table: pd.DataFrame | pd.Series, *, threshold: int = 10, tot
     primary = np.vectorize(lambda v: is_small(v, threshold, suppress_zeros=suppress_zeros))(values)
     if values.size == 0:
         primary = np.zeros(values.shape, dtype=bool)
+    for row, col in withhold:
+        if row in full.index and col in full.columns:
+            primary[full.index.get_loc(row), full.columns.get_loc(col)] = True
     lines = _lines(n_rows, n_cols, add_row=add_row, add_col=add_col)
     hidden = _secondary(values, primary.copy(), is_total, lines, _order_keys(full), threshold)
     kind = np.where(primary, "primary", np.where(hidden, "secondary", ""))

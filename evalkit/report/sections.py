@@ -193,9 +193,12 @@ def profile(ctx: ReportContext) -> Section:
         if area_only(ctx):
             return Section("")  # area-only: the participation section already says there are no participants
         parts = []
+        # each table's total is the number who started: withheld here when the participation flow withholds it
+        withhold = [] if _flow_shown(ctx, "Started in the period") else [("Total", "Participants")]
         for label, table in profile_tables(ctx).items():
             parts.append(f"<h3>{html.escape(label)}</h3>"
-                         + suppress_counts(table, threshold=ctx.threshold, totals="row")._repr_html_())
+                         + suppress_counts(table, threshold=ctx.threshold, totals="row",
+                                           withhold=withhold)._repr_html_())
         body = "".join(parts) or _pending("No participant characteristics were supplied.")
     return _section("Profile of participants", html_of(body), threshold=ctx.threshold, anchor="profile",
                     lead="Characteristics of the young people who took part, and of the group they are compared "
@@ -317,7 +320,15 @@ def _itt_block(ctx: ReportContext, imp) -> str:
         reason = "this evaluation has no matched comparison group to compare everyone referred with"
     questionnaires = any(o.design == "prepost" and o.ok for o in outcomes)
     return itt_html(itts, ctx.threshold, n_not_started=imp.referred_not_started, reason=reason,
-                    questionnaires=questionnaires)
+                    questionnaires=questionnaires,
+                    count_shown=_flow_shown(ctx, "Started in the period") and _flow_shown(ctx, "Referred"))
+
+
+def _flow_shown(ctx: ReportContext, step: str) -> bool:
+    """Whether the report prints the participation flow's ``step`` (True when the flow has no such step)."""
+    pub = render.published(ctx)
+    key = f"step:{step}"
+    return not any(c.key == key for c in pub.counts) or pub.shown(key) != pub.marker
 
 
 def implementation(ctx: ReportContext) -> Section:
@@ -333,7 +344,9 @@ def implementation(ctx: ReportContext) -> Section:
                    outcome_label=label, outcome_is_rate=is_rate, baseline_by_person=base, baseline_label=base_label)
     body = implementation_html(imp, ctx.threshold, itt_block=_itt_block(ctx, imp),
                                label=ctx.cfg.label if ctx.cfg is not None else None,
-                               locality=ctx.cfg.area_words.locality if ctx.cfg is not None else "district")
+                               locality=ctx.cfg.area_words.locality if ctx.cfg is not None else "district",
+                               started_shown=_flow_shown(ctx, "Started in the period"))
+    body = render.published(ctx).html(body)  # a count the report withholds elsewhere is withheld here too
     return _section("How it was delivered", body,
                     threshold=ctx.threshold,
                     anchor="implementation", lead="Reach against planned places and the young people at risk, "
