@@ -236,10 +236,16 @@ def implementation_html(imp: Implementation, threshold: int, *, itt_block: str =
         fill = "" if is_small(n, t) or not started_shown else f" ({100 * n / imp.planned_places:.0f}% of places)"
         rows.append(("Reach against planned places", f"{safe_count(n, t) if started_shown else MARKER} young "
                      f"people started, against {imp.planned_places:,.0f} planned places{fill}"))
-    rows.append(("Completed", imp.completed.text(t)))
+
+    def of_started(share: Share) -> str:
+        """A share of those who started; without its interval when that number is withheld (the interval's
+        width gives it away: 0 of n has upper bound 3.84/(n + 3.84))."""
+        return share.text(t) if started_shown else share.text(t).split(" (")[0]
+
+    rows.append(("Completed", of_started(imp.completed)))
     if imp.min_sessions and imp.reached_min is not None:
         rows.append((f"Attended at least the {imp.min_sessions:g} sessions the service counts as a full dose",
-                     imp.reached_min.text(t)))
+                     of_started(imp.reached_min)))
     if math.isfinite(imp.sessions_median) and not is_small(n, t):
         rows.append(("Sessions attended per young person", f"median {imp.sessions_median:g} "
                      f"(middle half {imp.sessions_q1:g} to {imp.sessions_q3:g})"))
@@ -247,7 +253,7 @@ def implementation_html(imp: Implementation, threshold: int, *, itt_block: str =
         rows.append(("Scheduled contacts attended", imp.attended.text(t) + " (interval ignores that contacts "
                      "of one young person are alike, so it is too narrow)"))
     if imp.onward is not None:
-        rows.append(("Referred on to another service", imp.onward.text(t)))
+        rows.append(("Referred on to another service", of_started(imp.onward)))
     if imp.onward_taken_up is not None and imp.onward_taken_up.n:
         rows.append(("Onward referrals taken up", imp.onward_taken_up.text(t)))
     table = "".join(f"<tr><td>{e(a)}</td><td>{e(b)}</td></tr>" for a, b in rows)
@@ -281,7 +287,8 @@ def _reach_table(label: str, groups: tuple, t: int, words: Callable[[Any], str] 
                  counts_shown: bool = True) -> str:
     """Participants and the cohort at risk per group, with primary and secondary suppression of both columns.
 
-    ``counts_shown=False`` withholds every participants count (they add up to the number who started)."""
+    ``counts_shown=False`` withholds every participants count (they add up to the number who started) and
+    the shares' intervals (their width gives the number away)."""
     from evalkit.report.disclosure import suppress_counts
 
     e = html.escape
@@ -293,14 +300,17 @@ def _reach_table(label: str, groups: tuple, t: int, words: Callable[[Any], str] 
     for level, k, c, lo, hi in groups:
         hidden_p = shown.hidden.loc[level, "Participants"] != ""
         hidden_c = shown.hidden.loc[level, "Cohort at risk"] != ""
-        share = MARKER if hidden_p else (f"{100 * k / n_p:.0f}% ({100 * lo:.0f}% to {100 * hi:.0f}%)" if n_p else "–")
+        # with the counts withheld, an interval would give their total away (0 of n has upper bound 3.84/(n + 3.84))
+        interval = f" ({100 * lo:.0f}% to {100 * hi:.0f}%)" if counts_shown else ""
+        share = MARKER if hidden_p else (f"{100 * k / n_p:.0f}%{interval}" if n_p else "–")
         cshare = MARKER if hidden_c else (f"{100 * c / n_c:.0f}%" if n_c else "–")
         count = str(shown.display.loc[level, "Participants"]) if counts_shown else MARKER
         name = words(level) if words is not None else str(level).replace("_", " ")
         rows.append(f"<tr><td>{e(name[:1].upper() + name[1:])}</td><td>{e(count)}"
                     f"</td><td>{e(share)}</td><td>{e(cshare)}</td></tr>")
     return (f"<h3>Reach by {e(label.lower())}</h3><table><thead><tr><th>{e(label)}</th><th>Participants</th>"
-            "<th>Share of participants (95% interval)</th><th>Share of the cohort at risk</th></tr></thead>"
+            f"<th>Share of participants{' (95% interval)' if counts_shown else ''}</th>"
+            "<th>Share of the cohort at risk</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 

@@ -96,3 +96,22 @@ def test_dose_bands_do_not_give_a_small_band_away_by_subtraction():
     rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", table)
     assert [r[0] for r in rows] == ["fewer than 12 sessions", "12 sessions or more"]
     assert [r[1] for r in rows] == ["[c]", "[c]"] and [r[2] for r in rows] == ["[c]", "[c]"]
+
+
+def test_number_who_started_is_not_given_away_when_the_report_withholds_it():
+    """With started_shown=False (the report's flow withholds the number who started), the delivery section
+    prints neither that number (40) nor what it follows from: the share of places, the reach counts (they add
+    up to it), or the intervals of shares of it (0 of n has Wilson upper bound 3.84 / (n + 3.84))."""
+    import re
+
+    people, tables = _frames()
+    imp = implementation(P, tables, people, intervention={"planned_places": 50, "completion_min_sessions": 12})
+    shown = implementation_html(imp, 10)
+    assert "40 young people started" in shown and "(80% of places)" in shown
+    page = implementation_html(imp, 10, started_shown=False)
+    assert "[c] young people started, against 50 planned places</td>" in page and "% of places" not in page
+    assert not re.search(r"\b40\b", page)
+    assert "<td>Completed</td><td>60%</td>" in page  # 24 of 40, no interval
+    for table in re.findall(r"<h3>Reach by.*?</table>", page, flags=re.S):
+        rows = re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>", table)
+        assert rows and all(count == "[c]" and "to" not in share for count, share in rows), rows

@@ -719,6 +719,8 @@ def _outcome_figure(ctx: ReportContext, o: OutcomeResult) -> str:
             # change against the baseline in the table below: the report's title says what is drawn instead.
             retitle(fig.axes[0], f"{o.label}: monthly rate, with the trend before the start carried on "
                     "(dashed)")
+            if ctx.cfg is not None:  # the indicator in the VRU's words, not its code
+                fig.axes[0].set_ylabel(f"{ctx.cfg.indicator_label(o.outcome.split(':', 1)[0])} per 100,000 a month")
             return _fig(fig, alt=f"{o.label}: monthly rate and trend")
         if o.design == "area_did":
             return _fig(readable_event_study(o.result, o.label, localities=_places(ctx)),
