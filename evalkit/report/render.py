@@ -584,7 +584,7 @@ def _multiple_comparisons(ctx, a: InterventionAnalysis) -> str:
     any_by_chance = 1 - (1 - alpha) ** k  # independent tests: an upper-end guide, not an exact figure
     return (f"<p class='note'><b>Reading {k} results together.</b> Each result is tested at the "
             f"{100 * alpha:g}% level: even if nothing had changed, each has a 1 in {round(1 / alpha)} chance of "
-            f"looking statistically significant, so among {k} results about {k * alpha:.1f} would be expected to "
+            f"looking statistically significant, so among {k} results about {k * alpha:.2g} would be expected to "
             f"(a {100 * any_by_chance:.0f}% chance of at least one). The decision rests on the pre-specified "
             f"primary outcome{' (first below)' if a.primary is not None else ''}; treat a single significant result "
             "among the others as a lead to follow up, not as a finding.</p>")
