@@ -64,3 +64,20 @@ def test_panels_group_by_outcome_and_scale():
     assert outcome == "Proven reoffending within 12 months" and axis.startswith("Percentage points")
     assert list(first["category"]) == ["expand", "expand", "continue"]  # decision order, as in the table
     assert "INT99" not in set(pd.concat([p[1] for p in panels])["intervention_id"])
+
+
+def test_panel_axis_says_which_side_is_better():
+    """A panel's axis says which side is better for young people, read off a result's direction: a rise in
+    wellbeing that is beneficial means positive is better; a fall in offences that is beneficial, negative."""
+    rows = [{"intervention_id": "INT01", "title": "A", "outcome": CASES[3][1], "scale": "mean difference",
+             "estimate": 2.1, "ci_low": 0.4, "ci_high": 3.8, "n_shown": 50, "sms": 1, "category": "expand",
+             "category_label": "x", "direction": "beneficial"},
+            {"intervention_id": "INT02", "title": "B", "outcome": CASES[4][1], "scale": "mean difference",
+             "estimate": -0.53, "ci_low": -0.81, "ci_high": -0.25, "n_shown": 50, "sms": 3, "category": "expand",
+             "category_label": "x", "direction": "beneficial"},
+            {"intervention_id": "INT03", "title": "C", "outcome": CASES[4][1], "scale": "mean difference",
+             "estimate": 0.2, "ci_low": -0.1, "ci_high": 0.5, "n_shown": 50, "sms": 3, "category": "expand",
+             "category_label": "x", "direction": "harmful"}]
+    axes = {outcome: axis for outcome, _, axis in natural_forest_panels(pd.DataFrame(rows))}
+    assert axes["Mental wellbeing (SWEMWBS)"].endswith("(positive = better)"), axes
+    assert axes["Proven offences per person"].endswith("(negative = better)"), axes

@@ -211,19 +211,33 @@ def _sms_short(level: Any) -> str:
         return "SMS –"
 
 
-def natural_units(scale: str, label: str, estimate: float, ci_low: float, ci_high: float
-                  ) -> tuple[float, float, float, str]:
+def natural_units(scale: str, label: str, estimate: float, ci_low: float, ci_high: float,
+                  higher_is_better: bool | None = None) -> tuple[float, float, float, str]:
     """An effect and its interval in the outcome's own units, with the axis label that names them.
 
     Risk differences become percentage points, ratios the % change they imply, and other effects stay in
     the measure's units (points on a questionnaire, offences per person), the units the decision table uses.
+    ``higher_is_better`` (when known) puts which side is better for young people in the label.
     """
     if scale == "risk difference":
         return 100 * estimate, 100 * ci_low, 100 * ci_high, "Percentage points (negative = fewer young people)"
+    side = ("" if higher_is_better is None else
+            " (positive = better)" if higher_is_better else " (negative = better)")
     if scale in _RATIO_SCALES:
         return (100 * (estimate - 1), 100 * (ci_low - 1), 100 * (ci_high - 1),
-                f"% change in the {_RATIO_SCALES[scale]} (negative = lower)")
-    return estimate, ci_low, ci_high, f"Difference, {effect_unit(label)} (negative = lower)"
+                f"% change in the {_RATIO_SCALES[scale]}{side or ' (negative = lower)'}")
+    return estimate, ci_low, ci_high, f"Difference, {effect_unit(label)}{side or ' (negative = lower)'}"
+
+
+def _higher_is_better(rows: pd.DataFrame) -> bool | None:
+    """Which way is better for a panel's outcome, read off any result with a direction (beneficial or
+    harmful) and an estimate off zero in its own units; None when no row says."""
+    if "direction" not in rows:
+        return None
+    for direction, value in zip(rows["direction"], rows["value"]):
+        if direction in ("beneficial", "harmful") and math.isfinite(value) and value != 0:
+            return (value > 0) == (direction == "beneficial")
+    return None
 
 
 def natural_forest_panels(tab: pd.DataFrame) -> list[tuple[str, pd.DataFrame, str]]:
@@ -243,7 +257,9 @@ def natural_forest_panels(tab: pd.DataFrame) -> list[tuple[str, pd.DataFrame, st
         g = g.assign(value=[c[0] for c in conv], low=[c[1] for c in conv], high=[c[2] for c in conv],
                      label=[f"{i} {t}" for i, t in zip(g["intervention_id"], g["title"])],
                      annotation=[f"n={n} · {_sms_short(s)}" for n, s in zip(g["n_shown"], g["sms"])])
-        panels.append((str(outcome), g.sort_values(["_o", "value"], kind="mergesort"), conv[0][3]))
+        better = _higher_is_better(g)
+        axis = natural_units(str(scale), str(g["outcome"].iloc[0]), 0.0, 0.0, 0.0, better)[3]
+        panels.append((str(outcome), g.sort_values(["_o", "value"], kind="mergesort"), axis))
     return sorted(panels, key=lambda p: -len(p[1]))
 
 
