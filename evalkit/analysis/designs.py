@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -25,17 +25,19 @@ from evalkit.analysis.narrative import effect_sentence, judge, per_100_sentence
 from evalkit.analysis.results import AttritionBounds, OutcomeDetails, OutcomeResult, Rates
 from evalkit.data.config import load_config
 from evalkit.designs.area import area_did, interrupted_time_series, period_vs_baseline
+from evalkit.designs.area.its import ITSResult
 from evalkit.designs.did import event_study, matched_did, offending_panel
 from evalkit.designs.matching import balance_table, e_value, estimate_att, match, rosenbaum_bounds, survival_att
 from evalkit.designs.matching.sensitivity import EValueResult, RosenbaumResult
 from evalkit.designs.prepost import prepost_binary, prepost_continuous
 from evalkit.designs.prepost.effects import hedges_factor_lakens
-from evalkit.errors import EvalkitError, InsufficientDataError, redact
+from evalkit.errors import EvalkitError, InsufficientDataError, SpecError, redact
 from evalkit.labels import DESIGN_LABELS
 from evalkit.measures import (instrument_info, offending_outcomes, score_instrument, status_change, status_outcomes,
                               wide_prepost)
 from evalkit.protocol import Protocol
 from evalkit.results import Estimate
+_T = TypeVar("_T")
 SCALE_ALIASES = ("total", "metric", "primary")
 #: Area DiD inference: wild score bootstrap with Rademacher weights, which the design enumerates exactly
 #: when there are at most 12 areas (2^G sign patterns: no Monte Carlo error, and about four times faster
@@ -57,6 +59,24 @@ def lower_first(text: str) -> str:
     if len(text) > 1 and text[0].isupper() and text[1].islower():
         return text[0].lower() + text[1:]
     return text
+
+
+def filled(value: _T | None, name: str) -> _T:
+    """A protocol setting that validation fills from the VRU configuration when the YAML leaves it out.
+
+    ``min_n_significance``, ``disclosure_threshold`` and ``age_bands`` are declared optional (the YAML may omit
+    them) but are never None on a validated protocol; this says so to the type checker, and raises
+    :class:`SpecError` for a protocol built without validation.
+    """
+    if value is None:
+        raise SpecError(f"the protocol has no {name}. Fix: load it with evalkit.protocol.load_protocol, which "
+                        "fills the VRU configuration's.")
+    return value
+
+
+def min_n(protocol: Protocol) -> int:
+    """The protocol's minimum number of young people before anything is called significant."""
+    return filled(protocol.min_n_significance, "min_n_significance")
 
 
 def _reason(exc: Exception) -> str:
@@ -262,7 +282,7 @@ def prepost_outcome(protocol: Protocol, o, res, is_primary: bool, info: Any = No
     sentence = effect_sentence(outcome=lower_first(label), estimate=est.estimate, ci_low=est.ci_low,
                                ci_high=est.ci_high, scale=scale,
                                higher_is_better=o.higher_is_better, n=res.n_pairs,
-                               min_n=protocol.min_n_significance, unit=" points",
+                               min_n=min_n(protocol), unit=" points",
                                comparison="their scores at the start", n_needed=needed,
                                level=round(100 * (1 - protocol.alpha)))
     if expected is not None:
@@ -315,7 +335,7 @@ def status_prepost(protocol: Protocol, tables: dict, people: pd.DataFrame, o, is
         sentence = effect_sentence(outcome=lower_first(label), estimate=100 * est.estimate,
                                    ci_low=100 * est.ci_low, ci_high=100 * est.ci_high,
                                    scale="change in the share", higher_is_better=o.higher_is_better,
-                                   n=res.n_pairs, min_n=protocol.min_n_significance, unit=" percentage points",
+                                   n=res.n_pairs, min_n=min_n(protocol), unit=" percentage points",
                                    comparison="their status at the start", level=level)
         return OutcomeResult(design="prepost", design_label=DESIGN_LABELS["prepost"], outcome=o.name, label=label,
                              kind="status", primary=is_primary, estimate=est, higher_is_better=o.higher_is_better,
@@ -469,18 +489,18 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
                            alpha=protocol.alpha)
         hr = res.hazard_ratio
         j = judge(hr.estimate, hr.ci_low, hr.ci_high, null=1.0, higher_is_better=False, n=res.n_treated,
-                  min_n=protocol.min_n_significance)
+                  min_n=min_n(protocol))
         sentence = effect_sentence(outcome=lower_first(label), estimate=hr.estimate, ci_low=hr.ci_low,
                                    ci_high=hr.ci_high,
                                    scale="hazard ratio (below 1 means a slower return to offending)",
-                                   higher_is_better=False, n=res.n_treated, min_n=protocol.min_n_significance,
+                                   higher_is_better=False, n=res.n_treated, min_n=min_n(protocol),
                                    null=1.0, comparison="the matched comparison group", level=level, digits=2)
         return OutcomeResult(design="matched", design_label=DESIGN_LABELS["matched"], outcome=o.name, label=label,
                              kind=o.kind, primary=is_primary, estimate=hr, higher_is_better=False, null=1.0,
                              n=res.n_treated, n_comparison=res.n_control, sms=int(res.evidence.sms),
                              evidence=res.evidence.reason, sentence=sentence, result=res,
                              warnings=tuple(res.warnings), details=OutcomeDetails(verdict=j.verdict))
-    fallback = ()
+    fallback: tuple[str, ...] = ()
     try:
         eff = estimate_att(sample.data, m, outcome=col, kind=kind,
                            covariates_adjust=_adjust(sample) if adjust else None, balance=sample.balance,
@@ -505,7 +525,7 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
         sentence = effect_sentence(outcome=lower_first(label), estimate=100 * rd.estimate, ci_low=100 * rd.ci_low,
                                    ci_high=100 * rd.ci_high, scale="difference in the rate",
                                    higher_is_better=o.higher_is_better, n=eff.n_treated,
-                                   min_n=protocol.min_n_significance, unit=" percentage points",
+                                   min_n=min_n(protocol), unit=" percentage points",
                                    comparison="the matched comparison group", n_needed=needed, level=level)
         what = {"any": "proven reoffence", "violent": "proven violent reoffence",
                 "serious_violence": "proven serious violent reoffence"}[o.offences]
@@ -545,7 +565,7 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
     sentence = effect_sentence(outcome=lower_first(label), estimate=diff.estimate, ci_low=diff.ci_low,
                                ci_high=diff.ci_high,
                                scale="difference in proven reoffences per person", higher_is_better=o.higher_is_better,
-                               n=eff.n_treated, min_n=protocol.min_n_significance, unit="",
+                               n=eff.n_treated, min_n=min_n(protocol), unit="",
                                comparison="the matched comparison group", level=level, digits=2)
     sentence += (f" As a ratio, participants had {ratio.estimate:.2f} times the comparison group's rate "
                  f"({level}% confidence interval {ratio.ci_low:.2f} to {ratio.ci_high:.2f}).")
@@ -597,7 +617,8 @@ def run_did(protocol: Protocol, tables: dict, design, sample: MatchedSample | No
                                     data_end=protocol.population.data_end, groups=groups, keep_columns=("treated",))
             outcome_col = "any_offence" if o.kind in ("reoffending", "time_to_reoffend") else "offences"
             try:
-                pre, skipped = pretrend_test(panel, outcome_col, design.pre_periods, protocol.alpha), ()
+                skipped: tuple[str, ...] = ()
+                pre = pretrend_test(panel, outcome_col, design.pre_periods, protocol.alpha)
             except EvalkitError as exc:
                 pre, skipped = None, (f"The test of parallel trends before the start could not be run: "
                                       f"{_reason(exc)}.",)
@@ -613,13 +634,13 @@ def run_did(protocol: Protocol, tables: dict, design, sample: MatchedSample | No
         sentence = effect_sentence(outcome=lower_first(o.label or o.name), estimate=100 * est.estimate,
                                    ci_low=100 * est.ci_low,
                                    ci_high=100 * est.ci_high, scale=scale_words, higher_is_better=False,
-                                   n=n_treated, min_n=protocol.min_n_significance, unit=" percentage points",
+                                   n=n_treated, min_n=min_n(protocol), unit=" percentage points",
                                    comparison="the matched comparison group's change",
                                    level=round(100 * (1 - protocol.alpha))) \
             if outcome_col == "any_offence" else effect_sentence(
                 outcome=lower_first(o.label or o.name), estimate=est.estimate, ci_low=est.ci_low, ci_high=est.ci_high,
                 scale="difference in differences in proven offences per period", higher_is_better=False,
-                n=n_treated, min_n=protocol.min_n_significance, comparison="the matched comparison group's change",
+                n=n_treated, min_n=min_n(protocol), comparison="the matched comparison group's change",
                 level=round(100 * (1 - protocol.alpha)), digits=2)
         out.append(OutcomeResult(design="did", design_label=DESIGN_LABELS["did"], outcome=o.name,
                                  label=o.label or o.name, kind=o.kind, primary=name in primary_names, estimate=est,
@@ -665,7 +686,8 @@ def run_area_trend(protocol: Protocol, tables: dict, design) -> list[OutcomeResu
                 counts = ad.table(tables, "area_counts")
                 res = period_vs_baseline(counts, indicator=indicator, area=area, period=_months(design.period),
                                          baseline=_months(design.baseline), alpha=protocol.alpha)
-                its, skipped = None, ()
+                its: ITSResult | None = None
+                skipped: tuple[str, ...] = ()
                 if design.interruption:
                     try:
                         its = interrupted_time_series(counts, indicator=indicator, area=area,
@@ -681,7 +703,7 @@ def run_area_trend(protocol: Protocol, tables: dict, design) -> list[OutcomeResu
             sentence = effect_sentence(outcome=lower_first(label), estimate=res.pct_change, ci_low=res.pct_ci_low,
                                        ci_high=res.pct_ci_high, scale="change in the rate",
                                        higher_is_better=better_up,
-                                       n=max(n, protocol.min_n_significance), unit="%",
+                                       n=max(n, min_n(protocol)), unit="%",
                                        comparison=f"the baseline {design.baseline[0]} to {design.baseline[1]}",
                                        level=round(100 * (1 - protocol.alpha)))
             out.append(OutcomeResult(design="area_trend", design_label=DESIGN_LABELS["area_trend"], outcome=name,
@@ -719,7 +741,7 @@ def run_area_did(protocol: Protocol, tables: dict, design) -> list[OutcomeResult
         n = int(sum(g.get("count", 0) for g in res.group_rates if g.get("group", "").startswith("treated")))
         sentence = effect_sentence(outcome=lower_first(label), estimate=rr.estimate, ci_low=rr.ci_low, ci_high=rr.ci_high,
                                    scale="rate ratio (below 1 means the rate fell more where the programme ran)",
-                                   higher_is_better=better_up, n=max(n, protocol.min_n_significance), null=1.0,
+                                   higher_is_better=better_up, n=max(n, min_n(protocol)), null=1.0,
                                    comparison=f"the comparison {places}", level=round(100 * (1 - protocol.alpha)),
                                    digits=2)
         out.append(OutcomeResult(design="area_did", design_label=DESIGN_LABELS["area_did"], outcome=indicator,

@@ -146,7 +146,9 @@ def run_engagement(protocol: Protocol, tables: dict, people: pd.DataFrame, desig
 
 
 def _estimate(o: Any, eng: pd.DataFrame, protocol: Protocol, tables: dict) -> tuple[Estimate, int, str, str]:
-    alpha, t = protocol.alpha, protocol.disclosure_threshold
+    from evalkit.analysis.designs import filled
+
+    alpha, t = protocol.alpha, filled(protocol.disclosure_threshold, "disclosure_threshold")
     level = round(100 * (1 - alpha))
     if o.measure == "completed":
         known = eng["completed"].dropna()

@@ -161,11 +161,11 @@ class OutcomeResult(ResultMixin):
         return f"{self.label or self.outcome}: {self.design_label}"
 
     def _rows(self) -> list[dict]:
-        if not self.ok:
+        e = self.estimate
+        if e is None:  # not ok
             return [{"outcome": self.label, "design": self.design_label, "estimate": math.nan,
                      "note": f"could not be estimated: {self.reason}"}]
-        e = self.estimate
-        row = {"outcome": self.label, "design": self.design_label, "scale": e.scale, "estimate": e.estimate,
+        row: dict[str, Any] = {"outcome": self.label, "design": self.design_label, "scale": e.scale, "estimate": e.estimate,
                "ci_low": e.ci_low, "ci_high": e.ci_high, "p_value": e.p_value, "n": self.n, "sms": self.sms}
         if self.standardised is not None:
             row.update(standardised=self.standardised.estimate, std_ci_low=self.standardised.ci_low,

@@ -106,7 +106,7 @@ def analyse_intervention(protocol: Protocol, tables: dict[str, pd.DataFrame], *,
         profile=profile_table(first_sample) if first_sample is not None else None,
         balance=tuple((protocol.designs[k].type, s.balance) for k, s in samples.items()),
         subgroups=tuple(subgroup_results(protocol, tables, people, primary_result, first_sample)),
-        sensitivity=tuple(sensitivity_notes(outcomes, protocol.min_n_significance)),
+        sensitivity=tuple(sensitivity_notes(outcomes, designs.min_n(protocol))),
         limitations=tuple(limitations(protocol, people, outcomes, first_sample, cfg)),
         primary=primary, value=value)
 
@@ -166,6 +166,8 @@ def _benefit(o: OutcomeResult) -> tuple[float, float, float, float, bool]:
     Ratio scales give the proportional fall (1 - ratio) when lower is better; ``se`` is then the log-scale SE.
     """
     e = o.estimate
+    if e is None:
+        raise ValueError(f"{o.title} could not be estimated: it has no benefit")
     ratio = "ratio" in e.scale
     if ratio:
         sign = 1.0 if not o.higher_is_better else -1.0
@@ -256,16 +258,16 @@ def primary_finding(protocol: Protocol, o: OutcomeResult | None, value: Any = No
         return None
     mwe = f"a standardised effect of {MINIMUM_WORTHWHILE:g}, Cohen's 'small' effect"
     area_wide = is_area_wide(protocol)
-    if not o.ok:
+    if o.estimate is None:  # not ok
         finding = PrimaryFinding(protocol.intervention_id, "none", False, 1, 0, math.inf,
-                                 protocol.min_n_significance, area_wide=area_wide, alpha=protocol.alpha)
+                                 designs.min_n(protocol), area_wide=area_wide, alpha=protocol.alpha)
         cat = classify(finding)
         return PrimaryResult(protocol.intervention_id, o.outcome, o.label, o.design, o.design_label, None, None, "",
                              "none", False, "could not be estimated", 1, 0, math.inf, mwe, cat.key, cat.label,
                              cat.meaning, cat.rule_text, reason=o.reason, finding=finding_json(finding))
     e = o.estimate
     j = judge(e.estimate, e.ci_low, e.ci_high, null=o.null, higher_is_better=o.higher_is_better, n=o.n,
-              min_n=protocol.min_n_significance)
+              min_n=designs.min_n(protocol))
     needed = o.details.minimum_worthwhile_n if o.details.minimum_worthwhile_n is not None else math.inf
     if o.design in AREA_TYPES:
         needed = math.inf  # power in people does not apply to whole areas
@@ -284,7 +286,7 @@ def primary_finding(protocol: Protocol, o: OutcomeResult | None, value: Any = No
     benefit, lo, hi, se, ratio = _benefit(o)
     excludes = not (min(e.ci_low, e.ci_high) <= o.null <= max(e.ci_low, e.ci_high))
     finding = PrimaryFinding(protocol.intervention_id, j.direction, j.significant, o.sms, o.n,
-                             float(needed), protocol.min_n_significance, p_value=float(e.p_value), benefit=benefit,
+                             float(needed), designs.min_n(protocol), p_value=float(e.p_value), benefit=benefit,
                              benefit_low=lo, benefit_high=hi, se_log_or_diff=float(se), ratio=ratio, mwe=mwe_value,
                              mde=mde_value, sensitivity_passed=sensitivity_passed(protocol, o), area_wide=area_wide,
                              ci_excludes_null=bool(excludes), alpha=protocol.alpha, mwe_source=mwe_source)
@@ -292,7 +294,7 @@ def primary_finding(protocol: Protocol, o: OutcomeResult | None, value: Any = No
     per_100 = o.per_100
     if per_100 and o.details.rates is not None:
         k = round(o.details.rates.participants * o.n)
-        t = protocol.disclosure_threshold
+        t = designs.filled(protocol.disclosure_threshold, "disclosure_threshold")
         if 0 < k < t or 0 < o.n - k < t:
             per_100 = None  # the per-100 numbers would reveal a small count of people
     return PrimaryResult(protocol.intervention_id, o.outcome, o.label, o.design, o.design_label, e, o.standardised,
@@ -367,10 +369,10 @@ def profile_table(sample: designs.MatchedSample) -> pd.DataFrame:
         return text
     spec = [(c, own(c, t, h), h) for c, t, h in PROFILE_ROWS]
     spec += [("ethnicity_group", f"Ethnic group: {label(e)}", e) for e in ethnic]
-    for col, label, how in spec:
+    for col, text, how in spec:
         if col not in data:
             continue
-        row = {"characteristic": label}
+        row: dict[Any, Any] = {"characteristic": text}
         for g, frame in groups.items():
             x = frame[col]
             weights = frame["person_id"].map(w).fillna(0.0) if g == "Matched comparison" else None
@@ -402,7 +404,7 @@ def subgroup_results(protocol: Protocol, tables: dict, people: pd.DataFrame, pri
         return []
     if primary.design == "prepost" and primary.kind != "instrument":
         return []  # subgroups of status outcomes are not analysed
-    people = people.assign(age_band=age_band(people["age"], protocol.age_bands))
+    people = people.assign(age_band=age_band(people["age"], designs.filled(protocol.age_bands, "age_bands")))
     out = []
     for var in protocol.subgroups:
         if var not in people:
@@ -456,10 +458,10 @@ def interaction_test(estimates: list[float], ses: list[float]) -> float | None:
 
 def _subgroup_rows(protocol, tables, people, levels, primary, sample) -> list[dict]:
     rows = []
-    t = protocol.disclosure_threshold
+    t = designs.filled(protocol.disclosure_threshold, "disclosure_threshold")
     for level in sorted(levels.unique()):
         ids = set(people.loc[levels == level, "person_id"].astype(str))
-        row = {"group": str(level).replace("_", " ")}
+        row: dict[str, Any] = {"group": str(level).replace("_", " ")}
         o = protocol.outcome(primary.outcome)
         if primary.design == "prepost":
             info = None
@@ -500,9 +502,11 @@ def _subgroup_rows(protocol, tables, people, levels, primary, sample) -> list[di
                 if k < t or row["n"] - k < t:
                     row["_small_cell"] = True
             res_o = designs.matched_outcome(protocol, sample, o, True, match_result=m, adjust=False)
+            if res_o.estimate is None:  # matched_outcome raises rather than returning no estimate
+                raise EvalkitError(res_o.reason)
             e = res_o.estimate
         j = judge(e.estimate, e.ci_low, e.ci_high, null=0.0, higher_is_better=o.higher_is_better, n=row["n"],
-                  min_n=protocol.min_n_significance)
+                  min_n=designs.min_n(protocol))
         scale = 100 if primary.design == "matched" and primary.kind == "reoffending" else 1
         row.update(estimate=scale * e.estimate, ci_low=scale * e.ci_low, ci_high=scale * e.ci_high,
                    verdict=j.verdict, _se=scale * e.se)
@@ -520,7 +524,7 @@ def sensitivity_notes(outcomes: list[OutcomeResult], min_n: int = 30) -> list[tu
     """
     notes = []
     for o in outcomes:
-        if not o.ok:
+        if o.estimate is None:  # not ok
             continue
         head = f"{o.label} ({o.design_label})"
         rb, ev = o.details.rosenbaum, o.details.e_value
@@ -584,7 +588,7 @@ def limitations(protocol: Protocol, people: pd.DataFrame, outcomes: list[Outcome
     places = worded("{localities}", cfg)
     out = []
     n = len(people)
-    if n < protocol.min_n_significance and protocol.intervention_id != "VRU" and protocol.primary_outcomes:
+    if n < designs.min_n(protocol) and protocol.intervention_id != "VRU" and protocol.primary_outcomes:
         out.append(f"Small numbers: fewer than {protocol.min_n_significance} young people took part in the period, "
                    "so no result in this report can be called significant.")
     for o in outcomes:
