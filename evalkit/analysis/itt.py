@@ -33,7 +33,6 @@ Results are aggregates only (:class:`IntentionToTreat`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -42,51 +41,8 @@ from scipy import stats
 from evalkit.analysis import data as ad
 from evalkit.data.schemas import completed_years
 from evalkit.protocol import Protocol
-from evalkit.results import Estimate, ResultMixin
-
-
-@dataclass(frozen=True)
-class IntentionToTreat(ResultMixin):
-    """Intention to treat from referral for one matched outcome, with the per-protocol estimate beside it.
-
-    ``estimate`` and ``per_protocol`` are on the outcome's natural scale (a risk difference as a proportion,
-    or a difference in offences per person); ``cace`` is Bloom's adjustment (``estimate`` / share started).
-    ``n_referred`` counts the intention-to-treat population, ``n_not_started`` those in it who never started,
-    ``n_matched`` those with complete follow-up matched to a comparison.
-    """
-
-    outcome: str
-    label: str
-    kind: str
-    estimate: Estimate
-    per_protocol: Estimate
-    cace: Estimate | None
-    n_referred: int
-    n_not_started: int
-    n_matched: int
-    n_comparison: int
-    share_started: float
-    share_started_low: float
-    share_started_high: float
-    higher_is_better: bool = False
-    title: str = "Intention to treat from referral"
-
-    @property
-    def n_started(self) -> int:
-        return self.n_referred - self.n_not_started
-
-    def _rows(self) -> list[dict]:
-        rows = []
-        for what, e in (("per protocol (started)", self.per_protocol), ("intention to treat (referred)", self.estimate),
-                        ("effect on those who started (Bloom)", self.cace)):
-            if e is not None:
-                rows.append({"analysis": what, "scale": e.scale, "estimate": e.estimate, "ci_low": e.ci_low,
-                             "ci_high": e.ci_high, "p_value": e.p_value})
-        return rows
-
-    def _notes(self) -> list[str]:
-        return [f"{self.n_referred} referred, {self.n_not_started} never started (share started "
-                f"{self.share_started:.2f}); {self.n_matched} matched with complete follow-up"]
+from evalkit.analysis.results import IntentionToTreat
+from evalkit.results import Estimate
 
 
 def not_started_rows(protocol: Protocol, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
