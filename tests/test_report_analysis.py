@@ -374,3 +374,28 @@ def test_many_area_trends_are_one_table_per_indicator(tables):
             assert reading == ("Fell (better)" if r.pct_ci_high < 0 else "Rose (worse)")
     # a report with only a few area trends keeps a block for each
     assert R._listed_area_trends(listed[: R.LIST_AREA_TRENDS - 1]) == []
+
+
+def test_pool_outcome_cache_never_serves_another_data_sets_outcomes(tables, monkeypatch):
+    """The pool's offending outcomes are cached per data set. Data sets loaded one after another in one process
+    (a warm kernel, a test worker) used to be told apart by id(), which Python reuses once a table is freed:
+    the next data set could get the previous one's outcomes. Each result must equal a fresh computation."""
+    import gc
+
+    from evalkit.analysis import designs as dz
+
+    # the worst case of id() reuse, every freed table's id handed to the next one
+    monkeypatch.setattr(dz, "id", lambda obj: 1, raising=False)
+    p = load_protocol(PROTOCOLS / "INT03.yaml")
+    base = _small(tables, ["INT03"], pool_n=300)
+    for k in range(8):
+        data = {name: frame.copy() if isinstance(frame, pd.DataFrame) else frame for name, frame in base.items()}
+        # a different data set each time: every k-th offence dropped
+        data["offences"] = data["offences"].iloc[[i for i in range(len(data["offences"])) if i % 8 != k]].copy()
+        pool = data["comparison_pool"].head(200)
+        cached = dz._pool_offending(p, data, pool, (12, 6))
+        dz._POOL_CACHE.clear()  # then the same data computed afresh
+        fresh = dz._pool_offending(p, data, pool, (12, 6))
+        pd.testing.assert_frame_equal(cached, fresh)
+        del data, pool
+        gc.collect()

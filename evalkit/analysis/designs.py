@@ -386,7 +386,10 @@ def _offending(protocol: Protocol, tables: dict, index: pd.DataFrame, months: tu
     return out.set_index("person_id")
 
 
-_POOL_CACHE: dict[tuple, pd.DataFrame] = {}
+#: One entry: (key, the pool table, the offences table, the pool's outcomes). The tables themselves are held,
+#: not only their id(): a freed table's id can be reused by the next data set loaded in the same process (a
+#: warm kernel, a test worker), which then silently got the previous data's pool outcomes.
+_POOL_CACHE: list[tuple[tuple, Any, Any, pd.DataFrame]] = []
 
 
 def _pool_offending(protocol: Protocol, tables: dict, pool: pd.DataFrame, months: tuple[int, int]) -> pd.DataFrame:
@@ -396,17 +399,19 @@ def _pool_offending(protocol: Protocol, tables: dict, pool: pd.DataFrame, months
     each, so its outcomes are cached (keyed on the table objects, window and data end) and looked up.
     """
     full = ad.table(tables, "comparison_pool")
-    key = (id(full), id(tables.get("offences")), months, protocol.population.data_end)
-    if key not in _POOL_CACHE:
-        _POOL_CACHE.clear()
+    offences = tables.get("offences")
+    key = (months, protocol.population.data_end)
+    hit = [e for e in _POOL_CACHE if e[0] == key and e[1] is full and e[2] is offences]
+    if not hit:
         idx = full[["person_id", "index_date"]].drop_duplicates().assign(
             index_date=lambda d: pd.to_datetime(d["index_date"]))
         # The index date goes in the intervention_id key so a person listed twice stays two rows.
         idx = idx.assign(person_id=idx["person_id"].astype(str),
                          intervention_id=idx["index_date"].dt.strftime("%Y-%m-%d"))
         out = _offending(protocol, tables, idx, months).reset_index()
-        _POOL_CACHE[key] = out.set_index(["person_id", "intervention_id"])
-    cached = _POOL_CACHE[key]
+        _POOL_CACHE[:] = [(key, full, offences, out.set_index(["person_id", "intervention_id"]))]
+        hit = _POOL_CACHE
+    cached = hit[0][3]
     look = pd.MultiIndex.from_arrays([pool["person_id"].astype(str).to_numpy(),
                                       pd.to_datetime(pool["index_date"]).dt.strftime("%Y-%m-%d").to_numpy()])
     rows = cached.reindex(look)
