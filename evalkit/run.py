@@ -118,6 +118,14 @@ class RunAllResult(ResultMixin):
 
 
 # --------------------------------------------------------------------------- rendering
+class _Stopped(Exception):
+    """A notebook stopped by a stop signal (turned into KeyboardInterrupt by :meth:`Renderer.execute`)."""
+
+
+def _do_nothing() -> None:
+    """A signal the process leaves to another (a worker: Ctrl-C is the parent's to handle)."""
+
+
 class Renderer:
     """One warm Jupyter kernel plus an HTML exporter, reused for many notebooks.
 
@@ -126,7 +134,11 @@ class Renderer:
     folder.
     """
 
-    def __init__(self, *, kernel_name: str = "python3", cwd: str | Path | None = None) -> None:
+    def __init__(self, *, kernel_name: str = "python3", cwd: str | Path | None = None,
+                 stop_signals: tuple[int, ...] | None = None) -> None:
+        """``stop_signals``: None leaves nbclient's own SIGINT/SIGTERM handling while a notebook runs (it shuts
+        the kernel down); a tuple (a report worker's: SIGTERM) makes those signals interrupt the running cell
+        instead, and the others be ignored (see :meth:`_take_signals`)."""
         from nbconvert import HTMLExporter
 
         # IPC sockets in a private temp folder: local-only, and no plain-TCP warning from the kernel.
@@ -138,6 +150,84 @@ class Renderer:
         self.exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
                                      exclude_output_prompt=True, exclude_markdown=True)
         self.used = 0
+        self.stop_signals = stop_signals
+        self._stopping = False
+        #: Set for good once a stop signal came (a worker then takes no further report).
+        self.stopped = False
+
+    def _take_signals(self) -> None:
+        """While a notebook runs, a stop signal interrupts the kernel's cell (which then fails at once) and the
+        notebook stops as interrupted; other signals are ignored (the parent process handles Ctrl-C).
+
+        Why not nbclient's handlers: they shut the kernel down, and when its client is gone before nbclient's
+        liveness check runs, nbclient waits for the cell's reply until the cell timeout (10 minutes): a stopped
+        ``run-all`` worker was seen still "rendering" 30 s after it was told to stop. Called inside the event
+        loop before nbclient awaits anything, so no signal can reach nbclient's handlers first.
+        """
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, self._request_stop if signum in (self.stop_signals or ()) else
+                                        _do_nothing)
+            except (RuntimeError, NotImplementedError, ValueError):  # not the main thread (a Dask worker)
+                pass
+
+    def _request_stop(self) -> None:
+        import asyncio
+
+        self.stopped = True
+        if not self._stopping:
+            self._stopping = True
+            asyncio.ensure_future(self._stop_kernel(self.used))
+
+    async def _stop_kernel(self, run: int, *, tries: int = 3, wait: float = 2.0) -> None:
+        """Interrupt the kernel's cell; again if it is still running (an interrupt that lands while Python is
+        collecting garbage is swallowed: seen with a report's analysis under load); then kill the kernel."""
+        import asyncio
+
+        for _ in range(tries):
+            if self.used != run or not self.km.has_kernel:  # this notebook has stopped
+                return
+            try:
+                await self.km.interrupt_kernel()
+            except Exception:  # noqa: BLE001 - the kernel is going or gone
+                return
+            await asyncio.sleep(wait)
+        if self.used == run and self.km.has_kernel:
+            try:
+                await self.km.shutdown_kernel(now=True)
+            except Exception:  # noqa: BLE001
+                pass
+
+    def _client(self, nb):
+        """An nbclient NotebookClient for ``nb`` on this renderer's kernel (with :meth:`_take_signals`)."""
+        from contextlib import asynccontextmanager
+
+        from nbclient import NotebookClient
+
+        renderer = self
+
+        class Client(NotebookClient):
+            @asynccontextmanager
+            async def async_setup_kernel(self, **kwargs):
+                async with super().async_setup_kernel(**kwargs):
+                    renderer._take_signals()  # a warm kernel: nothing awaited since nbclient set its handlers
+                    yield
+
+            async def async_start_new_kernel(self, **kwargs) -> None:
+                renderer._take_signals()  # a new kernel: before the first await of its start
+                await super().async_start_new_kernel(**kwargs)
+
+            async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
+                if renderer._stopping:  # stopped between two cells: the interrupt reached an idle kernel
+                    raise _Stopped()
+                return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+
+        return (Client if self.stop_signals is not None else NotebookClient)(
+            nb, km=self.km, timeout=CELL_TIMEOUT, kernel_name="python3", interrupt_on_timeout=True,
+            resources={"metadata": {"path": self.cwd}}, record_timing=False)
 
     def _new_manager(self):
         from jupyter_client.manager import AsyncKernelManager
@@ -168,7 +258,6 @@ class Renderer:
         """Execute a notebook (a path, or a report notebook's name: :func:`_load_notebook`) with ``parameters``
         on the warm kernel; return the executed notebook."""
         import nbformat
-        from nbclient import NotebookClient
         from papermill.parameterize import parameterize_notebook
 
         nb, source = _load_notebook(notebook)
@@ -183,17 +272,21 @@ class Renderer:
         reset = nbformat.v4.new_code_cell("%reset -f\nimport matplotlib.pyplot as _plt\n_plt.close('all')\n"
                                           "del _plt", metadata={"tags": [_RESET_TAG]})
         nb.cells.insert(0, reset)
-        client = NotebookClient(nb, km=self.km, timeout=CELL_TIMEOUT, kernel_name="python3",
-                                interrupt_on_timeout=True, resources={"metadata": {"path": self.cwd}},
-                                record_timing=False)
+        client = self._client(nb)
         client.kc = self.kc
+        self._stopping = False
         try:
             # the kernel's own log goes to a file in the private folder, not the user's terminal (on Ctrl-C
             # it prints a ZMQ traceback while shutting down); used only when a kernel is started
             with open(os.path.join(self._ipc_dir, "kernel.log"), "ab") as log:
                 client.execute(stdout=log, stderr=log)
+            if self._stopping:  # the stop came as the last cell finished: still a stop, not a report
+                raise _Stopped()
         except Exception:
             self.kc = client.kc
+            if self._stopping:  # a stop signal interrupted the cell (see _take_signals)
+                self._stopping = False
+                raise KeyboardInterrupt from None
             if getattr(client, "_async_cleanup_kernel_future", None) is not None:
                 # nbclient's own SIGINT/SIGTERM handler shut the kernel down: the user stopped the run,
                 # which must read as an interruption, not as "the report failed: Kernel died"
@@ -452,15 +545,33 @@ _WORKER: Renderer | None = None
 _WORKER_LOCK = threading.Lock()
 
 
+#: Signals a local worker is born with blocked (see :class:`_QuietSpawnProcess`) and handles itself.
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+#: True while this worker renders a report (what its SIGTERM handler does depends on it).
+_RENDERING = threading.Event()
+#: Set when the parent has told this worker to stop (SIGTERM).
+_STOPPED = threading.Event()
+
+
+def _check_not_stopped() -> None:
+    """A stopped worker takes no further report: up to ``workers + 1`` reports were already handed to the workers
+    when the run was stopped, and the pool cannot cancel those (without this they were still rendered)."""
+    if _STOPPED.is_set() or (_WORKER is not None and _WORKER.stopped):
+        raise KeyboardInterrupt()
+
+
 def _worker_init(cwd: str) -> None:
     """Start this worker's kernel and import the report stack into it once."""
     import multiprocessing.util
 
     global _WORKER
-    # Ctrl-C reaches the whole process group: the parent handles it; an idle worker must not print a traceback
-    _ignore_sigint()
+    _worker_signals()
+    if threading.current_thread() is threading.main_thread():
+        # born with Ctrl-C and SIGTERM blocked (a Ctrl-C during start-up is now discarded, as ignored; a
+        # SIGTERM from the parent stopping the run is handled by _worker_terminated)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     os.environ.setdefault("MPLBACKEND", "Agg")
-    _WORKER = Renderer(cwd=cwd)
+    _WORKER = Renderer(cwd=cwd, stop_signals=(signal.SIGTERM,))
     multiprocessing.util.Finalize(None, _WORKER.close, exitpriority=10)
 
 
@@ -468,32 +579,56 @@ def _worker_report(protocol: str, data_src: str, out_dir: str, pdf: bool) -> Rep
     if _WORKER is None:  # a Dask worker: its kernel starts with its first report
         _worker_init(os.getcwd())
     assert _WORKER is not None
+    _check_not_stopped()
     try:
         with _WORKER_LOCK:  # one warm kernel per process: a Dask worker with several threads takes turns
+            _RENDERING.set()
             return _render_report(_WORKER, Path(protocol), Path(data_src), Path(out_dir), pdf=pdf)
     except Exception as exc:  # noqa: BLE001 - a crash in the machinery is still one report's failure
         return ReportStatus(Path(protocol).stem, Path(protocol).stem, "failed", 0.0,
                             error=_error_text(exc) + " " + redact(traceback.format_exc(limit=1).splitlines()[-1],
                                                                   quoted=True))
     finally:
-        _ignore_sigint()
+        _RENDERING.clear()
+        _worker_signals()
 
 
-def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the parent (nbclient re-arms SIGINT while a notebook runs, so re-ignore after)."""
+def _worker_signals() -> None:
+    """A worker leaves Ctrl-C to the parent and stops when the parent sends SIGTERM (see :func:`_stop_pool`).
+
+    Re-applied after every report: while a notebook runs, the event loop's handlers take over (SIGTERM interrupts
+    the kernel's cell: :meth:`Renderer._take_signals`), and removing them afterwards leaves the defaults.
+    """
     if threading.current_thread() is threading.main_thread():  # a Dask worker runs tasks in other threads
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, _worker_terminated)
+
+
+def _worker_terminated(signum, frame) -> None:  # noqa: ARG001
+    """SIGTERM from the parent stopping the run: a report in progress stops as interrupted (its staging folder
+    removed, the interruption sent back to the parent); an idle worker shuts its kernel down and leaves at once."""
+    _STOPPED.set()
+    if _RENDERING.is_set():
+        raise KeyboardInterrupt()
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        _close_worker()
+    finally:
+        os._exit(0)
 
 
 def _worker_portfolio(protocol_dir: str, data_src: str, out_dir: str, pdf: bool) -> ReportStatus:
     if _WORKER is None:
         _worker_init(os.getcwd())
     assert _WORKER is not None
+    _check_not_stopped()
     try:
         with _WORKER_LOCK:
+            _RENDERING.set()
             return _render_portfolio(_WORKER, Path(protocol_dir), Path(data_src), Path(out_dir), pdf=pdf)
     finally:
-        _ignore_sigint()
+        _RENDERING.clear()
+        _worker_signals()
 
 
 #: Rough relative cost of each design, to start the slowest reports first.
@@ -559,12 +694,81 @@ def _dask_pool(address: str):
         client.close()
 
 
+class _QuietSpawnProcess(multiprocessing.context.SpawnProcess):
+    """A worker process born with Ctrl-C and SIGTERM blocked (the signal mask survives exec).
+
+    Ctrl-C goes to the terminal's whole process group. A worker still importing pandas and the report stack
+    (seconds, under load) would otherwise die there with a KeyboardInterrupt traceback on the user's screen;
+    blocked, the signal waits until :func:`_worker_init` has set the worker's own handling. A Ctrl-C that comes
+    while the parent is starting a worker likewise waits, and is acted on as soon as the worker has started.
+    """
+
+    def start(self) -> None:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            super().start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+class _QuietSpawnContext(multiprocessing.context.SpawnContext):
+    """The spawn start method with :class:`_QuietSpawnProcess` workers, listed so :func:`_stop_pool` can stop
+    exactly these."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started: list[_QuietSpawnProcess] = []
+
+    def Process(self, *args, **kwargs) -> _QuietSpawnProcess:  # type: ignore[override]  # noqa: N802
+        proc = _QuietSpawnProcess(*args, **kwargs)
+        self.started.append(proc)
+        return proc
+
+
+def _stop_pool(pool: ProcessPoolExecutor, processes: list, *, grace: float = 30.0) -> None:
+    """Stop a run at once (Ctrl-C, SIGTERM): drop the reports not yet started and stop each worker's current one.
+
+    Without this, leaving the ``with`` block waits for every queued report: an interrupted ``run-all`` went on
+    rendering the whole portfolio before it said "interrupted". Each worker gets SIGTERM: a report in progress
+    stops as interrupted and removes its staging folder, then the worker shuts its kernel down and exits.
+    A worker that has not left after ``grace`` seconds is killed (its kernel then exits with it).
+    """
+    pool.shutdown(wait=False, cancel_futures=True)
+    processes = [proc for proc in processes if proc.pid is not None]  # started
+    for proc in processes:
+        if proc.is_alive():
+            try:
+                os.kill(proc.pid, signal.SIGTERM)
+            except OSError:  # already gone
+                pass
+    deadline = time.monotonic() + grace
+    for proc in processes:
+        proc.join(max(0.0, deadline - time.monotonic()))
+    for proc in processes:
+        if proc.is_alive():
+            proc.kill()
+            proc.join(5)
+
+
 @contextmanager
 def _process_pool(workers: int):
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                             initargs=(str(Path.cwd()),)) as pool:
+    ctx = _QuietSpawnContext()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                               initargs=(str(Path.cwd()),))
+    try:
         yield pool, workers
+    except BaseException:
+        # a second Ctrl-C (users press it again when a command does not stop at once) waits until the workers
+        # are stopped, instead of breaking off the stopping and leaving them running
+        main = threading.current_thread() is threading.main_thread()
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS) if main else None
+        try:
+            _stop_pool(pool, ctx.started)
+        finally:
+            if old is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        raise
+    pool.shutdown(wait=True)
 
 
 def run_all(protocol_dir: str | Path, data_src: str | Path, out_dir: str | Path, *, workers: int = 2,
@@ -606,35 +810,43 @@ def run_all(protocol_dir: str | Path, data_src: str | Path, out_dir: str | Path,
     workers = max(1, min(int(workers), len(paths)))
     statuses: list[ReportStatus] = []
     port_status = None
-    with (_dask_pool(scheduler) if scheduler else _process_pool(workers)) as (pool, workers):
-        futures = {pool.submit(_worker_report, str(p), str(data_src), str(out_dir), pdf): p for p in paths}
-        # The count is of reports (what the user asked for), the portfolio named apart. In a terminal a bar;
-        # in a captured log (no terminal) one line per report instead of a carriage-return flood.
-        tty = sys.stderr.isatty()
-        bar = tqdm(total=len(futures), desc="reports", unit="report", disable=not (progress and tty))
-        for done, fut in enumerate(as_completed(futures), start=1):
-            try:
-                status = fut.result()
-            except Exception as exc:  # noqa: BLE001 - e.g. a worker process died
-                p = futures[fut]
-                status = ReportStatus(p.stem, p.stem, "failed", 0.0, error=_error_text(exc))
-            statuses.append(status)
-            bar.set_postfix_str(f"{status.report_id} {status.status}")
-            bar.update(1)
-            if progress and not tty:
-                print(f"report {done} of {len(futures)}: {status.report_id} {status.status}", file=sys.stderr,
-                      flush=True)
-        statuses.sort(key=lambda s: s.report_id)
-        _write_status(out_dir, statuses)
-        if portfolio:
-            try:
-                port_status = pool.submit(_worker_portfolio, str(protocol_dir), str(data_src), str(out_dir),
-                                          pdf).result()
-            except Exception as exc:  # noqa: BLE001
-                port_status = ReportStatus("portfolio", "Portfolio summary", "failed", 0.0, error=_error_text(exc))
-            if progress:
-                bar.write(f"portfolio summary {port_status.status}", file=sys.stderr)
-        bar.close()
+    staged_before = set(out_dir.glob(".staging-*"))
+    try:
+        with (_dask_pool(scheduler) if scheduler else _process_pool(workers)) as (pool, workers):
+            futures = {pool.submit(_worker_report, str(p), str(data_src), str(out_dir), pdf): p for p in paths}
+            # The count is of reports (what the user asked for), the portfolio named apart. In a terminal a bar;
+            # in a captured log (no terminal) one line per report instead of a carriage-return flood.
+            tty = sys.stderr.isatty()
+            bar = tqdm(total=len(futures), desc="reports", unit="report", disable=not (progress and tty))
+            for done, fut in enumerate(as_completed(futures), start=1):
+                try:
+                    status = fut.result()
+                except Exception as exc:  # noqa: BLE001 - e.g. a worker process died
+                    p = futures[fut]
+                    status = ReportStatus(p.stem, p.stem, "failed", 0.0, error=_error_text(exc))
+                statuses.append(status)
+                bar.set_postfix_str(f"{status.report_id} {status.status}")
+                bar.update(1)
+                if progress and not tty:
+                    print(f"report {done} of {len(futures)}: {status.report_id} {status.status}", file=sys.stderr,
+                          flush=True)
+            statuses.sort(key=lambda s: s.report_id)
+            _write_status(out_dir, statuses)
+            if portfolio:
+                try:
+                    port_status = pool.submit(_worker_portfolio, str(protocol_dir), str(data_src), str(out_dir),
+                                              pdf).result()
+                except Exception as exc:  # noqa: BLE001
+                    port_status = ReportStatus("portfolio", "Portfolio summary", "failed", 0.0, error=_error_text(exc))
+                if progress:
+                    bar.write(f"portfolio summary {port_status.status}", file=sys.stderr)
+            bar.close()
+    except BaseException:
+        # stopped (Ctrl-C, SIGTERM: see _stop_pool): the workers removed their staging folders, but one killed
+        # after its grace period could not, so nothing this run began is left half-made
+        for leftover in set(out_dir.glob(".staging-*")) - staged_before:
+            shutil.rmtree(leftover, ignore_errors=True)
+        raise
     seconds = time.perf_counter() - start
     index = write_index(out_dir, statuses, port_status, seconds=seconds)
     _write_status(out_dir, statuses, port_status)

@@ -605,6 +605,54 @@ def test_report_interrupted_leaves_the_previous_report_and_no_staging(tmp_path):
     assert (out / "INT03" / "INT03.html").read_text() == "previous report"
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc to see the workers start")
+@pytest.mark.parametrize("when", ["workers starting", "reports rendering"])
+def test_run_all_interrupted_stops_at_once_with_one_clean_line(tmp_path, when):
+    """Ctrl-C (SIGINT to the process group, workers included) during `run-all`: exit 130 with the one clean
+    line (no worker's KeyboardInterrupt traceback while it imports, no asyncio CancelledError), no staging folder,
+    and the queued reports are not rendered first (leaving the pool used to wait for every one of them)."""
+    from report_fixture import write_fixture
+
+    data = write_fixture(tmp_path / "data", n03=40, n08=12)
+    protocols = tmp_path / "protocols"
+    protocols.mkdir()
+    text = (ROOT / "protocols" / "INT08.yaml").read_text(encoding="utf-8")
+    copies = 16
+    for i in range(copies):
+        (protocols / f"P{i:02d}.yaml").write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "evalkit", "run-all", str(protocols), "--data", str(data),
+                             "--out", str(out), "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    if when == "workers starting":  # the workers exist and are importing the report stack
+        while len(_children(proc.pid)) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.01)
+    else:  # a report is being rendered in a worker's kernel
+        while not list(out.glob(".staging-*")) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        time.sleep(1.0)
+    signalled = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=180)
+    stopped_in = time.monotonic() - signalled
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    progress = [ln for ln in lines if re.fullmatch(rf"report \d+ of {copies}: INT08 ok", ln)]
+    assert proc.returncode == 130, err
+    assert [ln for ln in lines if ln not in progress] == [
+        "error: interrupted; nothing was half-written (each output is complete or absent; a store keeps all of this "
+        "command's rows or none). Run the command again to finish."], err
+    assert len(progress) < copies - 2 and stopped_in < 30, (len(progress), stopped_in)
+    assert not list(out.glob(".staging-*")) and not list(out.glob(".old-*"))
+
+
 # ----------------------------------------------------------------- files in disguise
 def test_workbook_or_pdf_renamed_csv(tmp_path):
     src = _workbook(tmp_path / "return.xlsx", "interventions", MINIMAL["interventions"])
