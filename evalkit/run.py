@@ -20,6 +20,7 @@ stop the others; failures are listed with their error on ``index.html``.
 
 from __future__ import annotations
 
+import atexit
 import html
 import json
 import multiprocessing
@@ -295,6 +296,10 @@ class Renderer:
             raise
         finally:
             self.used += 1
+            # nbclient registers an exit hook that shuts "its" kernel down, and leaves it registered when the run
+            # is stopped while the kernel starts; the kernel is this renderer's (close() shuts it down), and the
+            # hook then failed at exit with a traceback after the clean "interrupted" line
+            atexit.unregister(client._cleanup_kernel)
             nb.cells = [c for c in nb.cells if _RESET_TAG not in c.get("metadata", {}).get("tags", [])]
         self.kc = client.kc
         return nb
