@@ -709,11 +709,22 @@ class _QuietSpawnProcess(multiprocessing.context.SpawnProcess):
     """
 
     def start(self) -> None:
+        # The parent's own handlers are held off too: a signal can reach the parent through one of its other
+        # threads (which do not block it), and a KeyboardInterrupt raised half-way through starting a worker left
+        # that worker reading a half-written start-up message (a traceback from multiprocessing on the screen).
+        held: list[int] = []
+        main = threading.current_thread() is threading.main_thread()
+        saved = {signum: signal.signal(signum, lambda signum, frame: held.append(signum))  # noqa: ARG005
+                 for signum in _STOP_SIGNALS} if main else {}
         old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
         try:
             super().start()
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
+            for signum, handler in saved.items():
+                signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+            for signum in dict.fromkeys(held):  # now, to the handlers just restored
+                os.kill(os.getpid(), signum)
 
 
 class _QuietSpawnContext(multiprocessing.context.SpawnContext):
@@ -738,6 +749,10 @@ def _stop_pool(pool: ProcessPoolExecutor, processes: list, *, grace: float = 30.
     stops as interrupted and removes its staging folder, then the worker shuts its kernel down and exits.
     A worker that has not left after ``grace`` seconds is killed (its kernel then exits with it).
     """
+    # The pool's queues stay referenced until the workers have gone: shutdown(wait=False) drops the pool's own
+    # references, and a worker still starting then failed to open the queue's semaphore (already removed),
+    # printing a multiprocessing traceback (Ctrl-C within a moment of the workers' start).
+    queues = [getattr(pool, name, None) for name in ("_call_queue", "_result_queue")]
     pool.shutdown(wait=False, cancel_futures=True)
     processes = [proc for proc in processes if proc.pid is not None]  # started
     for proc in processes:
@@ -753,6 +768,7 @@ def _stop_pool(pool: ProcessPoolExecutor, processes: list, *, grace: float = 30.
         if proc.is_alive():
             proc.kill()
             proc.join(5)
+    del queues
 
 
 #: Passed to multiprocessing's resource tracker (a helper process started with the pool, writing to the user's
