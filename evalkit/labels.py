@@ -26,7 +26,8 @@ class DesignWords:
     description: str
     """What the design does and what it cannot rule out, in plain English (the report's design table)."""
     phrase: str
-    """Opening words of the headline sentence, e.g. "Compared with the years before the programme"."""
+    """Opening words of the headline sentence, e.g. "Compared with the three years before" (``{baseline_words}``
+    and ``{localities}`` are filled from the VRU configuration by :func:`worded`)."""
 
 
 #: Every protocol design type, in the order reports list them.
@@ -50,7 +51,7 @@ DESIGNS: dict[str, DesignWords] = {
         "Area trend against baseline",
         "The area's indicators in the year are compared with {baseline_words}. Other changes in "
         "the area at the same time cannot be ruled out.",
-        "Compared with the years before the programme"),
+        "Compared with {baseline_words}"),  # said of a programme's districts and of the VRU's whole area
     "area_did": DesignWords(
         "Area difference in differences",
         "The change in {localities} where the programme ran is compared with the change in similar {localities} "

@@ -74,6 +74,9 @@ def test_sample_reports_render(sample):
     portfolio = (out / "portfolio_summary.html").read_text(encoding="utf-8")
     assert len(re.findall("alt=[\"']Forest plot of the effect on ", portfolio)) >= 2
     assert portfolio.index("Forest plot of the effect on") < portfolio.index("All interventions on one scale")
+    # balance is a matched design's question: an area report judges its comparison areas in its results
+    assert ">Were the groups comparable?</h2>" in (out / "INT01" / "INT01.html").read_text(encoding="utf-8")
+    assert "Were the groups comparable?" not in (out / "INT27" / "INT27.html").read_text(encoding="utf-8")
     # INT27 (area-wide patrols) is not costed per the few young people it recorded
     assert "area-wide: see value for money" in portfolio
 

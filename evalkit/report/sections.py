@@ -218,7 +218,10 @@ def _simple(ctx: ReportContext, body: Callable[[ReportContext], str], anchor: st
 
 
 def balance(ctx: ReportContext) -> Section:
-    """Balance of the matched groups (standardised mean differences, love plot)."""
+    """Balance of the matched groups (standardised mean differences, love plot); none in an area report,
+    whose comparison (areas, and their trends before the start) is judged in its results."""
+    if area_only(ctx):
+        return Section("")
     return _simple(ctx, render.section_balance, "balance", "Were the groups comparable?",
                    "After matching, the two groups should look alike on everything recorded before the start.")
 
