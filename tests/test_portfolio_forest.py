@@ -81,3 +81,18 @@ def test_panel_axis_says_which_side_is_better():
     axes = {outcome: axis for outcome, _, axis in natural_forest_panels(pd.DataFrame(rows))}
     assert axes["Mental wellbeing (SWEMWBS)"].endswith("(positive = better)"), axes
     assert axes["Proven offences per person"].endswith("(negative = better)"), axes
+
+
+def test_participants_cell_says_at_least_the_number_analysed_when_the_report_hides_who_started():
+    """A report hides the number who started when it is within 10 of its primary result's sample; the
+    portfolio then says at least that (published) sample took part, rather than a bare [c]."""
+    from evalkit.report.portfolio import participants_text
+
+    hidden = {"n_participants_shown": "[c]", "primary": {"design": "matched", "n": 105, "n_shown": "105"}}
+    assert participants_text(hidden, 110, 10) == "[c] (at least 105)"
+    shown = {"n_participants_shown": "110", "primary": {"design": "matched", "n": 105, "n_shown": "105"}}
+    assert participants_text(shown, 110, 10) == "110"
+    small = {"n_participants_shown": "[c]", "primary": {"design": "prepost", "n": 8, "n_shown": "[c]"}}
+    assert participants_text(small, 9, 10) == "[c]"
+    area = {"n_participants_shown": "[c]", "primary": {"design": "area_did", "n": 2035, "n_shown": "2,035"}}
+    assert participants_text(area, 12, 10) == "[c]"  # an area's events are not people who took part

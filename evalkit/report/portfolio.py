@@ -105,6 +105,7 @@ def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
             "annual_cost": cost, "participants": n_part, "harms": harms, "value": f.get("value"),
             # as the report published it: a count the report withholds (not only a small one) stays hidden here
             "participants_shown": published_participants(f, n_part, pctx.threshold),
+            "participants_text": participants_text(f, n_part, pctx.threshold),
             "n_needed": _num(prim.get("n_needed")), "value_line": value_line(f),
         })
     return pd.DataFrame(rows)
@@ -133,6 +134,27 @@ def published_participants(found: dict, n: int, threshold: int) -> str:
     """Participants who started, as the intervention's own report printed them (``findings.json``)."""
     shown = found.get("n_participants_shown") if found else None
     return str(shown) if shown is not None else safe_count(n, threshold)
+
+
+def participants_text(found: dict, n: int, threshold: int) -> str:
+    """The portfolio's participants cell: the report's published count, or '[c] (at least 67)'."""
+    shown = published_participants(found, n, threshold)
+    floor = analysed_at_least(found) if shown == MARKER else None
+    return f"{shown} ({floor})" if floor else shown
+
+
+def analysed_at_least(found: dict) -> str | None:
+    """'at least 67' when the report withholds the number who started but prints its primary result's
+    sample (people, not an area's events): they started, so the board still sees the scale. None otherwise.
+
+    The report withholds the number who started when it is within the threshold of that sample; saying it
+    is at least the sample adds nothing a reader of the report does not already know.
+    """
+    prim = (found or {}).get("primary") or {}
+    analysed = str(prim.get("n_shown", ""))
+    if prim.get("design") in AREA_DESIGNS or not re.fullmatch(r"\d{1,3}(?:,\d{3})*", analysed):
+        return None
+    return f"at least {analysed}"
 
 
 def _num(v: Any) -> float:
@@ -347,7 +369,8 @@ def section_value(pctx: PortfolioContext) -> str:
                     else "per point of improvement per young person")
             per_out, why = f"£{cpo[0]:,.0f} (£{cpo[1]:,.0f} to £{cpo[2]:,.0f})", unit
         rows.append({"ID": r["intervention_id"], "Intervention": r["title"],
-                     "Annual cost": f"£{cost:,.0f}" if cost else "–", "Participants": r["participants_shown"],
+                     "Annual cost": f"£{cost:,.0f}" if cost else "–",
+                     "Participants": r["participants_text"],
                      "Cost per participant": per_part, "Cost per outcome achieved": per_out, "Which outcome": why,
                      "Value for money": (r.get("value") or {}).get("short", "–")})
     return (pd.DataFrame(rows).to_html(index=False, border=0, escape=True)

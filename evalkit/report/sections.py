@@ -439,7 +439,7 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
             counts[p.intervention_id] = len(ad.population(p, pctx.tables))
         except EvalkitError:
             counts[p.intervention_id] = 0
-    from evalkit.report.portfolio import published_participants
+    from evalkit.report.portfolio import participants_text, published_participants
 
     found = {f.get("intervention_id"): f for f in pctx.findings}
     rows = []
@@ -457,7 +457,7 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
         kind = pctx.cfg.label(p.intervention_type) if pctx.cfg is not None and p.intervention_type else \
             str(p.intervention_type or "").replace("_", " ")
         rows.append({"ID": i, "Intervention": link, "Type": kind,
-                     "Participants": shown,
+                     "Participants": participants_text(found.get(i, {}), n, pctx.threshold),
                      "Annual cost": f"£{cost:,.0f}" if cost is not None else "–",
                      "Cost per participant": (
                          "area-wide: see value for money" if area_wide
@@ -467,7 +467,10 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
     body = pd.DataFrame(rows).to_html(index=False, border=0, escape=False)
     return _section("The interventions", body, threshold=pctx.threshold, anchor="overview",
                     lead="Young people who started in each protocol's period; counts below "
-                         f"{pctx.threshold} are hidden ([c]), and so is a cost per participant that would reveal one.")
+                         f"{pctx.threshold} are hidden ([c]), and so is a cost per participant that would reveal one. "
+                         "Where a report hides the number who started because it is within "
+                         f"{pctx.threshold} of the number analysed for the primary outcome, the cell says at least "
+                         "how many took part (those analysed).")
 
 
 def portfolio_forest(pctx: PortfolioContext) -> Section:
