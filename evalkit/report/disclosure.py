@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +85,7 @@ def safe_share(k: int, n: int, threshold: int = 10, *, marker: str = MARKER, dig
 
 
 # --------------------------------------------------------------------------- counts along a flow
-def safe_flow(steps: list[tuple[str, int | float]], threshold: int = 10, *, parents: list[int | None] | None = None,
+def safe_flow(steps: Sequence[tuple[str, float]], threshold: int = 10, *, parents: list[int | None] | None = None,
               spare_first: bool = False, marker: str = MARKER) -> list[tuple[str, str]]:
     """Counts along a participation flow (each step a subset of its parent step), small ones hidden.
 

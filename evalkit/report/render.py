@@ -24,6 +24,7 @@ from scipy import stats
 
 from evalkit.analysis.commissioning import adjust_pvalues, load_rules
 from evalkit.analysis.narrative import evidence_sentence, fmt_num, judge
+from evalkit.analysis.designs import min_n
 from evalkit.analysis.results import InterventionAnalysis, OutcomeResult, PrimaryResult
 from evalkit.designs.area import its_plot
 from evalkit.designs.matching import love_plot
@@ -34,6 +35,7 @@ from evalkit.report.disclosure import (MARKER, Count, PublishedCounts, is_small,
                                        safe_steps, suppress_counts)
 from evalkit.report.narrative import MINUS, category_reason, plain_text, reader_reason, signed
 from evalkit.report.plots import attrition_chevron, forest_plot, readable_event_study, retitle
+from evalkit.results import Estimate
 
 AREA = AREA_DESIGNS
 CATEGORY_CLASS = {"expand": "good", "continue": "good", "improve_evidence": "neutral", "redesign": "warn",
@@ -109,8 +111,8 @@ def report_counts(a: InterventionAnalysis, threshold: int) -> PublishedCounts:
     started = None
     for k, (label, n) in enumerate(steps):
         kind = "referred" if k == 0 else "started" if label == "Started in the period" else "step"
-        key = add(f"step:{label}", n, f"step:{steps[parents[k]][0]}" if parents[k] is not None else None,
-                  PRIORITY[kind])
+        up = parents[k]
+        key = add(f"step:{label}", n, f"step:{steps[up][0]}" if up is not None else None, PRIORITY[kind])
         started = key if kind == "started" else started
     pool = None
     if a.profile is not None and not a.profile.empty:
@@ -152,9 +154,16 @@ def _is_percent(o: OutcomeResult) -> bool:
     return (o.design == "matched" and o.kind == "reoffending") or o.details.percent
 
 
+def _estimate(o: OutcomeResult) -> Estimate:
+    """The estimate of a result that was estimated (callers check ``o.ok`` first)."""
+    if o.estimate is None:
+        raise ValueError(f"{o.label}: no estimate to show ({o.reason})")
+    return o.estimate
+
+
 def estimate_text(o: OutcomeResult) -> tuple[str, str]:
     """(estimate, interval) formatted in the outcome's own units."""
-    e = o.estimate
+    e = _estimate(o)
     if o.design == "engagement":  # a level, not a change: no sign
         if e.scale != "mean sessions attended":
             return f"{100 * e.estimate:.0f}%", _ci(100 * e.ci_low, 100 * e.ci_high, 0, "%")
@@ -204,7 +213,7 @@ def section_headline(ctx: ReportContext) -> str | None:
                  f"{math.ceil(p.n_needed):,} young people per group would be needed; "
                  f"this evaluation had {_n(ctx, p.n)}.")
     why = category_reason(p.category, p.category_meaning, verdict=p.verdict, design=p.design, sms=p.sms,
-                          n_text=_n(ctx, p.n), n_needed=p.n_needed, min_n=ctx.protocol.min_n_significance,
+                          n_text=_n(ctx, p.n), n_needed=p.n_needed, min_n=min_n(ctx.protocol),
                           localities=_places(ctx))
     facts = (f"<p><b>How sure can we be?</b> {_e(sure)} {_e(sig)}{power}</p>"
              f"<p class='category {cls}'><b>What it means for commissioning: {_e(p.category_label)}.</b> "
@@ -259,14 +268,15 @@ def _other_findings(ctx: ReportContext, a: InterventionAnalysis) -> str:
     false-discovery control across them (:func:`evalkit.analysis.commissioning.adjust_pvalues`).
     """
     p = a.primary
-    worse, better = [], []
-    others = [o for o in a.outcomes
-              if o.ok and not (o.outcome == p.outcome and o.design == p.design) and o.design not in AREA]
-    q = adjust_pvalues([o.estimate.p_value for o in others], load_rules().secondary_multiplicity)
+    worse: list[str] = []
+    better: list[str] = []
+    others = [o for o in a.outcomes if o.ok and o.design not in AREA
+              and not (p is not None and o.outcome == p.outcome and o.design == p.design)]
+    q = adjust_pvalues([_estimate(o).p_value for o in others], load_rules().secondary_multiplicity)
     for o, qi in zip(others, q):
-        e = o.estimate
+        e = _estimate(o)
         j = judge(e.estimate, e.ci_low, e.ci_high, null=o.null, higher_is_better=o.higher_is_better, n=o.n,
-                  min_n=ctx.protocol.min_n_significance)
+                  min_n=min_n(ctx.protocol))
         if j.significant and math.isfinite(qi) and qi < ctx.protocol.alpha:
             est, ci = estimate_text(o)
             text = f"{o.label} ({o.design_label.lower()}, SMS {o.sms}): {est} ({ci})"
@@ -540,7 +550,7 @@ def _area_trend_table(ctx: ReportContext, outcomes: list[OutcomeResult]) -> str:
         by_indicator.setdefault(o.outcome.split(":", 1)[0], []).append(o)
     design = next((d for d in ctx.protocol.designs if d.type == "area_trend"), None)
     when = (f" ({design.period[0]} to {design.period[1]} against {design.baseline[0]} to {design.baseline[1]})"
-            if design is not None else "")
+            if design is not None and design.period and design.baseline else "")
     parts = ["<h3>The other indicators and places, against the baseline</h3>"
              f"<p>Each row is the change in the rate{_e(when)}, with its {level}% confidence interval. Like the "
              "results above, these describe change and do not attribute it to any service (Maryland SMS level 1); "
@@ -611,9 +621,10 @@ def _outcome_block(ctx: ReportContext, o: OutcomeResult) -> str:
     if not o.ok:  # what to fix is for the analyst (appendix), not the commissioner
         return head + f"<p class='pending'>Could not be estimated: {_e(reader_reason(o.reason))}.</p>"
     est, ci = estimate_text(o)
+    e = _estimate(o)
     level = round(100 * (1 - ctx.protocol.alpha))
     n_txt = _n(ctx, o.n) if o.design not in AREA else f"{_n(ctx, o.n)} events"
-    table = (f"<table class='kv'><tr><td>Estimate ({_e(o.estimate.scale)})</td><td>{_e(est)}</td></tr>"
+    table = (f"<table class='kv'><tr><td>Estimate ({_e(e.scale)})</td><td>{_e(est)}</td></tr>"
              f"<tr><td>{level}% confidence interval</td><td>{_e(ci)}</td></tr>"
              + (f"<tr><td>Standardised effect</td><td>{signed(o.standardised.estimate, 2)} "
                 f"({_ci(o.standardised.ci_low, o.standardised.ci_high, 2)})</td></tr>"
@@ -636,7 +647,7 @@ def _outcome_block(ctx: ReportContext, o: OutcomeResult) -> str:
     if small_cells:
         body += (f"<p class='small'>The rates and curves are not shown: fewer than {ctx.threshold} young people "
                  "in a group had (or did not have) the outcome, and showing them would reveal that number.</p>")
-    notes = ([f"Method: {o.estimate.method}"] if o.estimate.method else []) + list(o.warnings)
+    notes = ([f"Method: {e.method}"] if e.method else []) + list(o.warnings)
     items = "".join(f"<li>{_e(w)}</li>" for w in notes)
     return head + body + fig + table + (f"<details><summary>Method and notes</summary><ul>{items}</ul></details>"
                                         if items else "")
@@ -751,6 +762,8 @@ def _prepost_plot(o: OutcomeResult) -> Figure:
 
 def _rates_plot(o: OutcomeResult) -> Figure:
     r = o.details.rates
+    if r is None:
+        raise ValueError(f"{o.label}: no rates to draw")
     fig, ax = plt.subplots(figsize=(5.5, 2.4))
     vals = [100 * r.participants, 100 * r.counterfactual]
     ax.barh([1, 0], vals, color=["#0072B2", "#999999"])

@@ -30,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from evalkit.analysis import data as ad
+from evalkit.analysis.designs import filled
 from evalkit.errors import EvalkitError
 from evalkit.labels import AREA_DESIGNS, DESIGN_WORDS, age_band, age_band_labels
 from evalkit.report import portfolio, render
@@ -157,7 +158,7 @@ def participation(ctx: ReportContext) -> Section:
 def profile_tables(ctx: ReportContext) -> dict[str, pd.DataFrame]:
     """Counts of participants (and of the comparison pool, where a design uses one) by characteristic."""
     part = ctx.participants  # has the age at start (analysis_data.population)
-    groups = {"Participants": part.assign(age_band=age_band(part["age"], ctx.protocol.age_bands))}
+    groups = {"Participants": part.assign(age_band=age_band(part["age"], filled(ctx.protocol.age_bands, "age_bands")))}
     pool = ctx.tables.get("comparison_pool")
     matched = [d for d in ctx.protocol.designs if d.type == "matched"]
     if matched and pool is not None and len(pool):
@@ -165,7 +166,7 @@ def profile_tables(ctx: ReportContext) -> dict[str, pd.DataFrame]:
         if source != "any" and "pool_source" in pool:
             pool = pool.loc[pool["pool_source"] == source]
         groups["Comparison pool"] = pool.assign(age_band=age_band(ad._age(pool, "age_at_index", "index_date"),
-                                                                  ctx.protocol.age_bands))
+                                                                  filled(ctx.protocol.age_bands, "age_bands")))
     out = {}
     word = ctx.cfg.area_words.locality if ctx.cfg is not None else "locality"
     for column, label in (("sex", "Sex"), ("ethnicity_group", "Ethnic group"), ("age_band", "Age band"),
@@ -175,7 +176,7 @@ def profile_tables(ctx: ReportContext) -> dict[str, pd.DataFrame]:
         if parts:
             table = pd.DataFrame(parts).fillna(0).astype("int64")
             # Age bands read youngest first ('5-9' before '10-13'), not in string order; the rest alphabetically.
-            first = age_band_labels(ctx.protocol.age_bands) if column == "age_band" else []
+            first = age_band_labels(filled(ctx.protocol.age_bands, "age_bands")) if column == "age_band" else []
             table = table.reindex([v for v in first if v in table.index]
                                   + sorted(v for v in table.index if v not in first))
             names = [ctx.cfg.label(i) if ctx.cfg is not None and column != "locality"
