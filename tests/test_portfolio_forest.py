@@ -96,3 +96,8 @@ def test_participants_cell_says_at_least_the_number_analysed_when_the_report_hid
     assert participants_text(small, 9, 10) == "[c]"
     area = {"n_participants_shown": "[c]", "primary": {"design": "area_did", "n": 2035, "n_shown": "2,035"}}
     assert participants_text(area, 12, 10) == "[c]"  # an area's events are not people who took part
+    # the cost per participant is then at most the cost over those analysed (185,000 / 105)
+    from evalkit.report.portfolio import cost_per_participant_at_most
+
+    assert cost_per_participant_at_most(hidden, 185_000) == "at most £1,762"
+    assert cost_per_participant_at_most(small, 40_000) is None and cost_per_participant_at_most(area, 1) is None

@@ -78,7 +78,7 @@ def test_sample_reports_render(sample):
     assert ">Were the groups comparable?</h2>" in (out / "INT01" / "INT01.html").read_text(encoding="utf-8")
     assert "Were the groups comparable?" not in (out / "INT27" / "INT27.html").read_text(encoding="utf-8")
     # INT02 hides the 110 who started (5 more than the 105 matched): the portfolio says at least 105
-    assert "[c] (at least 105)" in portfolio
+    assert "[c] (at least 105)" in portfolio and "at most £1,762" in portfolio
     # INT27 (area-wide patrols) is not costed per the few young people it recorded
     assert "area-wide: see value for money" in portfolio
 

@@ -105,7 +105,7 @@ def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
             "annual_cost": cost, "participants": n_part, "harms": harms, "value": f.get("value"),
             # as the report published it: a count the report withholds (not only a small one) stays hidden here
             "participants_shown": published_participants(f, n_part, pctx.threshold),
-            "participants_text": participants_text(f, n_part, pctx.threshold),
+            "participants_text": participants_text(f, n_part, pctx.threshold), "found": f,
             "n_needed": _num(prim.get("n_needed")), "value_line": value_line(f),
         })
     return pd.DataFrame(rows)
@@ -141,6 +141,15 @@ def participants_text(found: dict, n: int, threshold: int) -> str:
     shown = published_participants(found, n, threshold)
     floor = analysed_at_least(found) if shown == MARKER else None
     return f"{shown} ({floor})" if floor else shown
+
+
+def cost_per_participant_at_most(found: dict, cost: float | None) -> str | None:
+    """'at most £1,762' (the annual cost over the published sample, which is no more than the number who
+    started) where the number who started is withheld; None where that sample is not known either."""
+    prim = (found or {}).get("primary") or {}
+    if not cost or analysed_at_least(found) is None:
+        return None
+    return f"at most £{cost / int(str(prim['n_shown']).replace(',', '')):,.0f}"
 
 
 def analysed_at_least(found: dict) -> str | None:
@@ -357,7 +366,8 @@ def section_value(pctx: PortfolioContext) -> str:
         cost = r["annual_cost"]
         n = r["participants"]
         hidden = is_small(n, t) or r["participants_shown"] == MARKER  # a cost per head would reveal the count
-        per_part = "–" if not cost else (MARKER if hidden else f"£{cost / n:,.0f}" if n else "–")
+        per_part = "–" if not cost else (
+            (cost_per_participant_at_most(r["found"], cost) or MARKER) if hidden else f"£{cost / n:,.0f}" if n else "–")
         cpo = cost_per_outcome(r)
         if cpo is None:
             per_out = "–"

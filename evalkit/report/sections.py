@@ -440,7 +440,7 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
             counts[p.intervention_id] = len(ad.population(p, pctx.tables))
         except EvalkitError:
             counts[p.intervention_id] = 0
-    from evalkit.report.portfolio import participants_text, published_participants
+    from evalkit.report.portfolio import cost_per_participant_at_most, participants_text, published_participants
 
     found = {f.get("intervention_id"): f for f in pctx.findings}
     rows = []
@@ -463,7 +463,8 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
                      "Cost per participant": (
                          "area-wide: see value for money" if area_wide
                          else f"£{cost / n:,.0f}" if cost is not None and shown != "[c]" and n
-                         else "[c]" if cost is not None and n else "–"),
+                         else (cost_per_participant_at_most(found.get(i, {}), cost) or "[c]")
+                         if cost is not None and n else "–"),
                      "Decision": _decision_cell(found.get(i, {}), status)})
     body = pd.DataFrame(rows).to_html(index=False, border=0, escape=False)
     return _section("The interventions", body, threshold=pctx.threshold, anchor="overview",
