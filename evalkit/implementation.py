@@ -52,10 +52,11 @@ class Share:
     def p(self) -> float:
         return self.k / self.n if self.n else math.nan
 
-    def text(self, threshold: int) -> str:
-        """'80% (74% to 85%)', or the suppression marker when the share would reveal a small count."""
+    def text(self, threshold: int, *, interval: bool = True) -> str:
+        """'80% (74% to 85%)' (or '80%' with ``interval=False``), or the suppression marker when the share
+        would reveal a small count."""
         shown = safe_share(self.k, self.n, threshold)
-        if shown == MARKER or shown == "–":
+        if shown == MARKER or shown == "–" or not interval:
             return shown
         return f"{shown} ({100 * self.low:.0f}% to {100 * self.high:.0f}%)"
 
@@ -240,7 +241,7 @@ def implementation_html(imp: Implementation, threshold: int, *, itt_block: str =
     def of_started(share: Share) -> str:
         """A share of those who started; without its interval when that number is withheld (the interval's
         width gives it away: 0 of n has upper bound 3.84/(n + 3.84))."""
-        return share.text(t) if started_shown else share.text(t).split(" (")[0]
+        return share.text(t, interval=started_shown)
 
     rows.append(("Completed", of_started(imp.completed)))
     if imp.min_sessions and imp.reached_min is not None:

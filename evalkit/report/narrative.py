@@ -80,11 +80,11 @@ GLOSSES = {
 
 
 def signed(x: float, digits: int = 1) -> str:
-    """'+2.0', '−0.4' (a true minus sign; never 'minus −0.4')."""
+    """'+2.0', '−0.4' (a true minus sign; never 'minus −0.4'): :func:`fmt_num` with a plus sign."""
     if x is None or not math.isfinite(x):
         return "not available"
-    text = f"{abs(x):,.{digits}f}"
-    return (MINUS if x < 0 and float(text.replace(",", "")) != 0 else "+") + text
+    text = fmt_num(x, digits)
+    return text if text.startswith(MINUS) else "+" + text
 
 
 def effect_in_words(*, scale: str, label: str, estimate: float, ci_low: float, ci_high: float,

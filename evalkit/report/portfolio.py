@@ -146,10 +146,17 @@ def participants_text(found: dict, n: int, threshold: int) -> str:
 def cost_per_participant_at_most(found: dict, cost: float | None) -> str | None:
     """'at most £1,762' (the annual cost over the published sample, which is no more than the number who
     started) where the number who started is withheld; None where that sample is not known either."""
+    n = _analysed(found)
+    return f"at most £{cost / n:,.0f}" if cost and n else None
+
+
+def _analysed(found: dict) -> int | None:
+    """The primary result's published sample when it counts people (not an area's events), else None."""
     prim = (found or {}).get("primary") or {}
-    if not cost or analysed_at_least(found) is None:
+    analysed = str(prim.get("n_shown", ""))
+    if prim.get("design") in AREA_DESIGNS or not re.fullmatch(r"\d{1,3}(?:,\d{3})*", analysed):
         return None
-    return f"at most £{cost / int(str(prim['n_shown']).replace(',', '')):,.0f}"
+    return int(analysed.replace(",", ""))
 
 
 def analysed_at_least(found: dict) -> str | None:
@@ -159,11 +166,8 @@ def analysed_at_least(found: dict) -> str | None:
     The report withholds the number who started when it is within the threshold of that sample; saying it
     is at least the sample adds nothing a reader of the report does not already know.
     """
-    prim = (found or {}).get("primary") or {}
-    analysed = str(prim.get("n_shown", ""))
-    if prim.get("design") in AREA_DESIGNS or not re.fullmatch(r"\d{1,3}(?:,\d{3})*", analysed):
-        return None
-    return f"at least {analysed}"
+    n = _analysed(found)
+    return None if n is None else f"at least {n:,}"
 
 
 def _num(v: Any) -> float:
