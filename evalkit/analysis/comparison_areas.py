@@ -87,7 +87,7 @@ def compare_with_similar_areas(table: pd.DataFrame, *, vru_name: str, indicator:
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         return _cannot(indicator, vru_name, f"the comparison areas table lacks column(s) {', '.join(missing)}")
-    df = table.loc[table["indicator"] == indicator, list(COLUMNS)].copy()
+    df = table.loc[table["indicator"] == indicator, list(COLUMNS)].reset_index(drop=True)
     if df.empty:
         return _cannot(indicator, vru_name, f"the comparison areas table has no {indicator.replace('_', ' ')} rows")
     df["period"] = pd.to_datetime(df["period"])
@@ -110,13 +110,14 @@ def compare_with_similar_areas(table: pd.DataFrame, *, vru_name: str, indicator:
     if absent:
         notes.append(f"{len(absent)} areas without a VRU have no {indicator.replace('_', ' ')} figures and are not "
                      "used.")
-    df = df[mine | ~vru_flag]
+    keep = mine | ~vru_flag
+    df, mine = df[keep].reset_index(drop=True), mine[keep].reset_index(drop=True)
     starts = pd.to_datetime(df.loc[mine, "vru_start"]).dropna().unique()
     if len(starts) == 0:
         return _cannot(indicator, vru_name, "the VRU's areas have no funding start (vru_start)")
     pop = pd.to_numeric(df["population"], errors="coerce")
     df["rate"] = 1e5 * pd.to_numeric(df["count"], errors="coerce") / pop
-    df["treated"] = (mine[df.index] & (df["period"] >= pd.to_datetime(df["vru_start"]))).astype(int)
+    df["treated"] = (mine & (df["period"] >= pd.to_datetime(df["vru_start"]))).astype(int)
     gaps = np.diff(np.sort(df["period"].unique())).astype("timedelta64[D]").astype(float)
     per_year = int(round(365.25 / np.median(gaps))) if gaps.size else 4
     try:
