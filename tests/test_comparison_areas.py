@@ -97,7 +97,7 @@ def test_analysis_gives_numbers_and_the_report_words():
     (lambda t: t[t["vru"]], "no donor"),
     (lambda t: t.drop(index=30), "no row for period"),
     (lambda t: pd.concat([t, t.iloc[[40]]]), "more than once"),
-    (lambda t: t[~((t["area_code"] == "Z001"))].pipe(
+    (lambda t: t[~(t["area_code"] == "Z001")].pipe(
         lambda x: pd.concat([x, t[t["area_code"] == "Z001"].assign(indicator="homicide")])), "missing for 1"),
     (lambda t: t.assign(indicator="homicide"), "no violence with injury rows"),
 ])
