@@ -43,6 +43,7 @@ from importlib import resources
 from pathlib import Path
 
 from evalkit.errors import EvalkitError, SpecError
+from evalkit.io_safe import guarded, write_problem, write_text_atomic
 from evalkit.report.disclosure import redact
 from evalkit.results import ResultMixin
 
@@ -418,9 +419,7 @@ def _publish_dir(staging: Path, final: Path) -> None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, text)  # the one guarded write path: a full disk is a plain error naming the file
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -436,10 +435,16 @@ def _where(traceback_text: str) -> str:
     return f" (at {path[path.rfind('evalkit/'):]}:{line} in {func})"
 
 
+_OS_ERRORS = {"OSError", "IOError", "PermissionError", "FileNotFoundError", "IsADirectoryError"}
+_DISK = re.compile(r"no space left|file too large|disk quota|read-only file system|permission denied", re.I)
+
+
 def _error_text(exc: BaseException) -> str:
     """One plain line without row-level values: the evaluator's error message, or the exception's type and text."""
     ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
-    if ename:
+    if ename in _OS_ERRORS and _DISK.search(str(evalue)):  # the kernel's own write met a full or read-only disk
+        text = redact(write_problem("the report folder", OSError(str(evalue))))
+    elif ename:
         users = ename.endswith(("SpecError", "DataError", "InsufficientDataError", "MissingDataError", "EvalkitError"))
         text = redact(str(evalue)) if users else (f"{ename}: {redact(str(evalue), quoted=True)}"
                                                   f"{_where(getattr(exc, 'traceback', '') or '')}")
@@ -473,13 +478,18 @@ def _render_report(renderer: Renderer, protocol: Path, data_src: Path, out_dir: 
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         return ReportStatus(report_id, title, "failed", time.perf_counter() - start, error=str(problems[0]) + more)
-    staging = _staging(out_dir, report_id)
+    try:
+        with guarded(out_dir / report_id):
+            staging = _staging(out_dir, report_id)
+    except EvalkitError as exc:
+        return ReportStatus(report_id, title, "failed", time.perf_counter() - start, error=_error_text(exc))
     try:
         params = {"protocol_path": str(protocol.resolve()), "data_src": str(data_src.resolve()),
                   "output_dir": str(staging.resolve()), "seed": None}
-        renderer.render(notebook, params, staging, report_id, title=title, pdf=pdf)
-        # findings.json names the staging folder nowhere; the folder moves as a whole
-        _publish_dir(staging, out_dir / report_id)
+        with guarded(out_dir / report_id):  # a full disk or a read-only folder: one plain line naming it
+            renderer.render(notebook, params, staging, report_id, title=title, pdf=pdf)
+            # findings.json names the staging folder nowhere; the folder moves as a whole
+            _publish_dir(staging, out_dir / report_id)
     except Exception as exc:  # noqa: BLE001 - one report's failure must not stop the rest
         shutil.rmtree(staging, ignore_errors=True)
         return ReportStatus(report_id, title, "failed", time.perf_counter() - start, error=_error_text(exc))
@@ -493,15 +503,21 @@ def _render_report(renderer: Renderer, protocol: Path, data_src: Path, out_dir: 
 def _render_portfolio(renderer: Renderer, protocol_dir: Path, data_src: Path, out_dir: Path, *, pdf: bool
                       ) -> ReportStatus:
     start = time.perf_counter()
-    staging = _staging(out_dir, "portfolio")
     stem = "portfolio_summary"
+    try:
+        with guarded(out_dir / f"{stem}.html"):
+            staging = _staging(out_dir, "portfolio")
+    except EvalkitError as exc:
+        return ReportStatus("portfolio", "Portfolio summary", "failed", time.perf_counter() - start,
+                            error=_error_text(exc))
     try:
         params = {"protocol_dir": str(protocol_dir.resolve()), "data_src": str(data_src.resolve()),
                   "reports_dir": str(out_dir.resolve()), "output_dir": str(staging.resolve())}
-        renderer.render(PORTFOLIO_NOTEBOOK, params, staging, stem, title="Portfolio summary", pdf=pdf)
-        for suffix in (".ipynb", ".pdf", ".html"):  # the page last, so it never links to a missing notebook
-            if (staging / f"{stem}{suffix}").exists():
-                os.replace(staging / f"{stem}{suffix}", out_dir / f"{stem}{suffix}")
+        with guarded(out_dir / f"{stem}.html"):
+            renderer.render(PORTFOLIO_NOTEBOOK, params, staging, stem, title="Portfolio summary", pdf=pdf)
+            for suffix in (".ipynb", ".pdf", ".html"):  # the page last, so it never links to a missing notebook
+                if (staging / f"{stem}{suffix}").exists():
+                    os.replace(staging / f"{stem}{suffix}", out_dir / f"{stem}{suffix}")
     except Exception as exc:  # noqa: BLE001
         return ReportStatus("portfolio", "Portfolio summary", "failed", time.perf_counter() - start,
                             error=_error_text(exc))
@@ -533,7 +549,8 @@ def run_report(protocol: str | Path, data_src: str | Path, out_dir: str | Path, 
                         "notebooks/intervention_report.ipynb.")
     if not data_src.exists():
         raise SpecError(f"{data_src}: the data source does not exist. Fix: give a DuckDB store or a data folder.")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with guarded(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
     with Renderer() as renderer:
         status = _render_report(renderer, protocol, data_src, out_dir, pdf=pdf,
                                 notebook=Path(notebook).resolve() if notebook is not None else REPORT_NOTEBOOK)
@@ -832,10 +849,16 @@ def run_all(protocol_dir: str | Path, data_src: str | Path, out_dir: str | Path,
     if not data_src.exists():
         raise SpecError(f"{data_src}: the data source does not exist. Fix: give a DuckDB store or a data folder.")
     paths = [Path(p) for p in protocols] if protocols is not None else sorted(protocol_dir.glob("*.yaml"))
-    paths.sort(key=_expected_cost, reverse=True)  # longest first, so no slow report is left for the end
     if not paths:
         raise SpecError(f"{protocol_dir}: no protocol files (*.yaml) found.")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    from evalkit.protocol import duplicate_ids
+
+    clashes = duplicate_ids(paths)
+    if clashes:  # refused before anything renders: both would be written to one report folder
+        raise SpecError(str(clashes[0]) + (f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""))
+    paths.sort(key=_expected_cost, reverse=True)  # longest first, so no slow report is left for the end
+    with guarded(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
     workers = max(1, min(int(workers), len(paths)))
     statuses: list[ReportStatus] = []
     port_status = None

@@ -229,6 +229,9 @@ class VRUConfig(BaseModel):
                                         "completed (used when an intervention sets no completion_min_sessions).")
     not_started_exit_reason: str = Field("not_started", description="The exit reason of a referral that never "
                                          "started (its participants row has a referral_date and no start_date).")
+    day_first_dates: bool = Field(True, description="Read dates written 31/01/2021 as day first (the UK way; "
+                                  "a column that also holds a month-first date such as 01/31/2021 is refused rather "
+                                  "than guessed). false: only YYYY-MM-DD and Excel date cells are read.")
     report_audience: str = Field("the commissioning board", description="Who the portfolio summary is for, as "
                                  "its title says it.")
     instruments_folder: str | None = Field(None, description="Folder of the VRU's own instrument definitions "
@@ -495,11 +498,19 @@ def parse_config(data: dict[str, Any], *, source: str = "configuration", text: s
 @lru_cache(maxsize=8)
 def _load_cached(path: str, mtime_ns: int) -> VRUConfig:
     # mtime in the key: editing the file invalidates the cache.
+    from evalkit.yaml_safe import YamlProblem, load_yaml
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
+        text = Path(path).read_text(encoding="utf-8-sig")
+        _, data = load_yaml(text)  # size, depth, duplicate keys, exploding aliases: before anything is built
+    except YamlProblem as exc:
+        raise SpecError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: the configuration is not valid YAML ({exc}).") from None
+        raise SpecError(f"{path}: the configuration is not valid YAML ({' '.join(str(exc).split())}).") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: the configuration is not UTF-8 text. Fix: save it as UTF-8.") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: the configuration cannot be read ({exc.strerror}). Fix: check the path.") from None
     return parse_config(data, source=path, text=text)
 
 
