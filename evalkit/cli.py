@@ -317,7 +317,10 @@ def validate(files: tuple[Path, ...], table: str | None, max_problems: int, data
     if len(protocols) > 1:
         from evalkit.protocol import duplicate_ids
 
-        clashes = duplicate_ids(protocols)  # two plans for one intervention: both named
+        by_folder: dict[Path, list[Path]] = {}
+        for p in protocols:  # two plans for one intervention in one folder: both named
+            by_folder.setdefault(p.resolve().parent, []).append(p)
+        clashes = [c for group in by_folder.values() if len(group) > 1 for c in duplicate_ids(group)]
     for path in files:
         if path.suffix.lower() in {".yaml", ".yml"}:
             from evalkit.protocol import validate_protocol_against_data, validate_protocol_file

@@ -55,7 +55,8 @@ def write_problem(path: str | Path, exc: BaseException) -> str:
         return (f"{path}: the folder disappeared or is not a folder while writing; nothing was written. Fix: "
                 "check the path and run the command again.")
     reason = getattr(exc, "strerror", None) or text or type(exc).__name__
-    return f"{path}: could not be written ({reason}); nothing was written. Fix: check the folder and disk space."
+    return (f"{path}: cannot write here ({reason}); nothing was written. Fix: choose a folder you may write to, "
+            "and check there is disk space.")
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -380,8 +380,8 @@ def workbook_bomb(path: Path) -> Problem | None:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
-        return Problem(file, f"the workbook cannot be opened (a damaged zip: {exc}).", "save it again from Excel "
-                       "as .xlsx.")
+        return Problem(file, f"the workbook cannot be opened ({type(exc).__name__}: {exc}).",
+                       "save it again from Excel as .xlsx.")
     if len(infos) > _limit(XLSX_MAX_ENTRIES):
         return Problem(file, f"the workbook is made of {len(infos):,} parts, more than the {int(_limit(XLSX_MAX_ENTRIES)):,} "
                        "a workbook of data needs (it may be an archive bomb).", fix.format(var=XLSX_MAX_ENTRIES))

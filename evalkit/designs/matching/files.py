@@ -441,10 +441,10 @@ def _refuse_formula_ids(arr, path: Path, name: str) -> None:
     from evalkit.io_safe import is_formula_like
 
     text = pc.cast(arr, "string") if not (arr.type == "string" or arr.type == "large_string") else arr
-    suspect = pc.fill_null(pc.match_substring_regex(text, r"^[=+\-@\t\r]"), False)
+    suspect = pc.match_substring_regex(text, r"^[=+\-@\t\r]")  # (fill_null would import pandas: nulls are refused later)
     if not pc.any(suspect).as_py():
         return
-    for i in np.flatnonzero(_numpy(suspect)):
+    for i in np.flatnonzero(np.asarray(suspect.to_pylist(), dtype=bool)):
         value = text[int(i)].as_py()
         if is_formula_like(value):
             raise DataError(Problem(file=str(path), row=int(i) + 2, column=name,
