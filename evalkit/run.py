@@ -690,8 +690,34 @@ def _kernel_plugin():
     return CloseKernel()
 
 
+def _missing_here(paths: list[str]) -> list[str]:
+    """The paths this machine cannot see (run on each Dask worker); the output folder must be writable too."""
+    missing = [p for p in paths if not os.path.exists(p)]
+    if paths and os.path.isdir(paths[-1]) and not os.access(paths[-1], os.W_OK | os.X_OK):
+        missing.append(paths[-1] + " (not writable)")
+    return missing
+
+
+def _check_workers_see(client, address: str, needed: list[Path]) -> None:
+    """Every Dask worker must see the protocols, the data and the output folder at the same paths (a shared
+    file system): checked once, before any report is sent, so a run never fails report by report."""
+    wanted = [str(p) for p in needed[3:]] + [str(p) for p in needed[:3]]  # the output folder last
+    try:
+        seen = client.run(_missing_here, wanted)
+    except Exception as exc:  # noqa: BLE001 - a worker that cannot even run the check
+        raise EvalkitError(f"the Dask workers at {address} could not check the files ({type(exc).__name__}). Fix: "
+                           "install the same evalkit on every worker.") from None
+    for worker, missing in sorted(seen.items()):
+        if missing:
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise EvalkitError(f"the Dask worker {worker} cannot see {missing[0]}{more}: every worker must see the "
+                               "protocols, the data and the output folder at the same paths. Fix: put them on a "
+                               "file system shared by all the machines (see docs/scale.md), or run without "
+                               "--scheduler.")
+
+
 @contextmanager
-def _dask_pool(address: str):
+def _dask_pool(address: str, needed: list[Path] | None = None):
     """A ``concurrent.futures`` executor on a Dask distributed cluster, and its number of worker threads."""
     try:
         from distributed import Client
@@ -710,6 +736,8 @@ def _dask_pool(address: str):
         if threads == 0:
             raise EvalkitError(f"the Dask scheduler at {address} has no workers. Fix: start some with "
                                f"`dask worker {address} --nthreads 1`.")
+        if needed:
+            _check_workers_see(client, address, needed)
         with client.get_executor(pure=False) as pool:  # futures behave like the process pool's
             yield pool, threads
     finally:
@@ -843,12 +871,15 @@ def run_all(protocol_dir: str | Path, data_src: str | Path, out_dir: str | Path,
     from tqdm import tqdm
 
     start = time.perf_counter()
-    protocol_dir, data_src, out_dir = Path(protocol_dir), Path(data_src), Path(out_dir)
+    # absolute paths, resolved here on the client: a worker (a Dask worker on another machine, or started in
+    # another folder) would read a relative path against its own working directory
+    protocol_dir, data_src, out_dir = (Path(p).expanduser().resolve() for p in (protocol_dir, data_src, out_dir))
     if not protocol_dir.is_dir():
         raise SpecError(f"{protocol_dir}: no such folder of protocols. Fix: give the folder holding the YAML files.")
     if not data_src.exists():
         raise SpecError(f"{data_src}: the data source does not exist. Fix: give a DuckDB store or a data folder.")
-    paths = [Path(p) for p in protocols] if protocols is not None else sorted(protocol_dir.glob("*.yaml"))
+    paths = ([Path(p).expanduser().resolve() for p in protocols] if protocols is not None
+             else sorted(protocol_dir.glob("*.yaml")))
     if not paths:
         raise SpecError(f"{protocol_dir}: no protocol files (*.yaml) found.")
     from evalkit.protocol import duplicate_ids
@@ -864,7 +895,8 @@ def run_all(protocol_dir: str | Path, data_src: str | Path, out_dir: str | Path,
     port_status = None
     staged_before = set(out_dir.glob(".staging-*"))
     try:
-        with (_dask_pool(scheduler) if scheduler else _process_pool(workers)) as (pool, workers):
+        with (_dask_pool(scheduler, needed=[protocol_dir, data_src, out_dir, *paths]) if scheduler
+              else _process_pool(workers)) as (pool, workers):
             futures = {pool.submit(_worker_report, str(p), str(data_src), str(out_dir), pdf): p for p in paths}
             # The count is of reports (what the user asked for), the portfolio named apart. In a terminal a bar;
             # in a captured log (no terminal) one line per report instead of a carriage-return flood.
