@@ -202,6 +202,20 @@ def _store_failure(exc: BaseException) -> str | None:
     return None
 
 
+def _config_checked() -> bool:
+    """Warn (stderr, not an error) about a VRU configuration's settings that still describe the default;
+    True when a configuration of the user's own is in force (``--config`` or EVALKIT_CONFIG)."""
+    from evalkit.data.config import CONFIG_ENV_VAR, config_warnings, load_config
+
+    path = os.environ.get(CONFIG_ENV_VAR)
+    if not path:
+        return False
+    for warning in config_warnings(load_config(path), Path(path).read_text(encoding="utf-8-sig")):
+        click.echo(f"warning: {path}, {warning}", err=True)
+    click.echo(f"ok: {path} (the VRU configuration)")
+    return True
+
+
 def _expand_folders(paths: tuple[Path, ...]) -> tuple[Path, ...]:
     """Each folder replaced by the protocols (*.yaml) and data files in it, sorted."""
     from evalkit.data.readers import is_table_file
@@ -289,7 +303,7 @@ def template(out_file: Path) -> None:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("files", nargs=-1, required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--table", default=None, help="Table the file holds (default: from sheet or file name).")
 @click.option("--max-problems", default=200, show_default=True, help="Stop listing after this many problems.")
 @click.option("--data", "data_src", type=click.Path(exists=True, path_type=Path), default=None,
@@ -299,10 +313,15 @@ def template(out_file: Path) -> None:
 def validate(files: tuple[Path, ...], table: str | None, max_problems: int, data_src: Path | None) -> None:
     """Check data files (CSV or .csv.gz, Excel, Parquet) or protocols (YAML); list every problem.
 
-    A folder stands for the protocols and data files in it.
+    A folder stands for the protocols and data files in it. With ``--config`` (or EVALKIT_CONFIG), the VRU
+    configuration is checked too: settings that still describe the packaged default are warned about.
     """
     failed = False
     tables = None
+    if _config_checked() and not files:
+        return
+    if not files:
+        raise click.UsageError("give the data files or protocols to check (or --config FILE to check a configuration).")
     files = _expand_folders(files)
     data_files = [p for p in files if p.suffix.lower() not in {".yaml", ".yml"}]
     data_problems = []

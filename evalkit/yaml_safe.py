@@ -95,7 +95,8 @@ def _check_keys_and_size(root: yaml.Node) -> None:
                     if name in keys:
                         raise YamlProblem(f"the key '{name[:60]}' is given twice (lines {keys[name]} and {line}); "
                                           "YAML would silently keep only the last.",
-                                          "keep one of them (a pre-registered plan must say one thing).", line)
+                                          "keep one of them: the file must say one thing (a pre-registered plan above all).",
+                                          line)
                     keys[name] = line
                 todo.extend((key, value))
         elif isinstance(node, yaml.SequenceNode):
