@@ -465,6 +465,10 @@ def _read_excel(path: Path, table: str | None) -> tuple[list[RawTable], list[Pro
             problems.extend(probs)
             if raw:
                 raws.append(raw)
+        if not raws and not problems:  # nothing at all, not even column names: as an empty CSV is refused
+            problems.append(Problem(file, "the workbook holds no data: every sheet is empty.",
+                                    "fill in a sheet named after its table (row 1: the column names), or send the "
+                                    "workbook that holds the data."))
         return raws, problems
     finally:
         wb.close()

@@ -198,6 +198,9 @@ def _store_state(db_path: Path) -> tuple[set[str], dict[str, pd.DataFrame]]:
         hashes: set[str] = set()
         if _table_exists(con, INGESTS_TABLE):
             hashes = {r[0] for r in con.execute(f"SELECT DISTINCT sha256 FROM {INGESTS_TABLE}").fetchall()}
+        elif con.execute("SELECT count(*) FROM information_schema.tables").fetchall()[0][0]:
+            # another program's database: evalkit's tables are not added to it
+            raise EvalkitError(damaged_message(db_path, why=f"it holds tables but no {INGESTS_TABLE} table"))
         known: dict[str, pd.DataFrame] = {}
         for name in ("interventions", "participants"):
             if _table_exists(con, name):
