@@ -41,14 +41,17 @@ from typing import Any
 import pandas as pd
 
 from evalkit.analysis import data as ad
-from evalkit.analysis.commissioning import portfolio_categories, secondary_worse_flags
+from evalkit.analysis.commissioning import (Rules, finding_from_json, load_rules, portfolio_categories,
+                                            secondary_worse_flags)
+from evalkit.analysis.reasons import Reason, checks_from_json, comparison_secondary, explain
 from evalkit.data.config import VRUConfig
 from evalkit.labels import AREA_DESIGNS, age_band, age_band_labels
 from evalkit.report.common import figure_html
+from evalkit.report.board import area_value_text, reason_text, secondary_words, value_text
 from evalkit.report.context import PortfolioContext
 from evalkit.report.disclosure import MARKER, SuppressedTable, counts_html, is_small, safe_count, suppress_counts
-from evalkit.report.narrative import GLOSSES, category_reason, effect_in_words, effect_unit
-from evalkit.report.plots import CATEGORY_COLOURS, forest_plot
+from evalkit.report.narrative import GLOSSES, category_reason, effect_in_words, effect_unit, lower_label
+from evalkit.report.plots import CATEGORY_COLOURS, CATEGORY_SYMBOLS, forest_plot
 
 CATEGORY_ORDER = ("expand", "continue", "before_after_only", "redesign", "stop", "safeguarding_review",
                   "improve_evidence", "context")
@@ -73,6 +76,7 @@ def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
     decided = portfolio_categories({i: f.get("primary") for i, f in found.items()
                                     if i != VRU_ID and isinstance(f.get("primary"), dict)})
     found = {i: ({**f, "primary": decided[i]} if i in decided else f) for i, f in found.items()}
+    rules = load_rules()
     inter = pctx.tables.get("interventions", pd.DataFrame())
     costs = dict(zip(inter["intervention_id"], inter["annual_cost"])) if "annual_cost" in inter else {}
     rows = []
@@ -88,8 +92,12 @@ def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
         outs = f.get("outcomes", [])
         worse = secondary_worse_flags(outs, alpha=p.alpha, min_n=p.min_n_significance)  # FDR within the report
         harms = [o["label"] for o, w in zip(outs, worse) if w]
+        reason = decision_reason(prim, f.get("outcomes", []), rules)
+        n_shown_text = str(prim.get("n_shown", prim.get("n", "")) or "")
         rows.append({
             "intervention_id": p.intervention_id, "title": p.title, "type": p.intervention_type or "",
+            "reason_data": reason, "q_value": _num(prim.get("q_value")),
+            "reason_text": _reason_words(reason, prim, f, n_shown_text, rules, p.min_n_significance),
             "reported": bool(f), "outcome": prim.get("label", ""), "design": prim.get("design_label", ""),
             "design_key": prim.get("design", ""),
             "sms": prim.get("sms"), "n": prim.get("n"), "n_shown": prim.get("n_shown", prim.get("n", "")),
@@ -109,6 +117,37 @@ def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
             "n_needed": _num(prim.get("n_needed")), "value_line": value_line(f),
         })
     return pd.DataFrame(rows)
+
+
+def decision_reason(prim: dict, outcomes: list, rules: Rules) -> Reason | None:
+    """The reason for the portfolio's decision on one intervention (its rule and the deciding numbers), from
+    its primary entry as the portfolio re-judged it (:func:`portfolio_categories`); None without a finding."""
+    finding = finding_from_json(prim) if prim else None
+    if finding is None:
+        return None
+    checks = checks_from_json(prim.get("checks"))
+    secondary = comparison_secondary(outcomes, finding.sms) if finding.sms < 3 else None
+    return explain(finding, rules, q_value=_num(prim.get("q_value")), checks=checks, secondary=secondary)
+
+
+def _reason_words(reason: Reason | None, prim: dict, found: dict, n_shown: str, rules: Rules, min_n: int) -> str:
+    if reason is None:
+        return ("The primary outcome could not be estimated" if found else "The report was not produced")
+    labels = {k: str(v.get("label", k)) for k, v in rules.categories.items()}
+    sec = ""
+    if reason.secondary:
+        est = reason.secondary.get("estimate") or {}
+        effect = ""
+        if isinstance(est.get("estimate"), (int, float)):
+            effect = effect_in_words(scale=est.get("scale", ""), label=reason.secondary.get("label", ""),
+                                     estimate=est["estimate"], ci_low=_num(est.get("ci_low")),
+                                     ci_high=_num(est.get("ci_high")), outcome=False).split(" (")[0]
+        sec = secondary_words(reason.secondary, SECONDARY_DESIGN_WORDS, effect)
+    return reason_text(reason, n_shown=n_shown, labels=labels, min_n=min_n, secondary_words=sec)
+
+
+#: How a secondary outcome's design reads in a reason ("a matched improvement in proven reoffending").
+SECONDARY_DESIGN_WORDS = {"matched": "matched-comparison", "did": "comparison-group", "area_did": "comparison-area"}
 
 
 def _level_text(tab: pd.DataFrame) -> str:
@@ -183,54 +222,103 @@ def short_outcome(label: str) -> str:
 
 
 
+def _environment() -> Any:
+    """The Jinja2 environment of the portfolio page's templates (autoescaping on: data arrive as text)."""
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.PackageLoader("evalkit.report", "templates"),
+                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                              undefined=jinja2.StrictUndefined)
+
+
+def render_template(name: str, **data: Any) -> str:
+    """One of ``evalkit/report/templates/`` filled with ``data`` (plain values; the template escapes them)."""
+    return _environment().get_template(name).render(**data)
+
+
+_RECORDS: dict[int, tuple[PortfolioContext, pd.DataFrame]] = {}
+
+
+def decision_records(pctx: PortfolioContext) -> pd.DataFrame:
+    """The one decision record per intervention that every portfolio section reads (built once per context).
+
+    :func:`portfolio_table` plus the words every section shows: the decision's reason, the effect in its own
+    units, the evidence level and value for money, so the decision table, the theory-of-change map, cost and
+    value, the forest plots and the exports cannot disagree about an intervention.
+    """
+    cached = _RECORDS.get(id(pctx))
+    if cached is not None and cached[0] is pctx:
+        return cached[1]
+    tab = portfolio_table(pctx)
+    if not tab.empty:
+        order = {c: i for i, c in enumerate(CATEGORY_ORDER)}
+        tab = tab.assign(_o=tab["category"].map(order).fillna(len(CATEGORY_ORDER)))
+        tab = tab.sort_values(["_o", "intervention_id"], kind="mergesort").drop(columns="_o").reset_index(drop=True)
+        tab["effect_text"] = [_effect_text(r) for _, r in tab.iterrows()]
+        tab["evidence_text"] = [f"level {int(s)}" if _finite(s) else "–" for s in tab["sms"]]
+        tab["area"] = tab["design_key"].isin(AREA_DESIGNS)
+        tab["value_text"] = [("area programme: see cost per resident" if a else value_text(v))
+                             for a, v in zip(tab["area"], tab["value"])]
+        tab["area_value_text"] = [area_value_text(v) if a else "–" for a, v in zip(tab["area"], tab["value"])]
+    _RECORDS.clear()  # one portfolio at a time
+    _RECORDS[id(pctx)] = (pctx, tab)
+    return tab
+
+
+def _finite(v: Any) -> bool:
+    try:
+        return v is not None and math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _effect_text(r: pd.Series) -> str:
+    if math.isfinite(r["estimate"]):
+        return effect_in_words(scale=r["scale"], label=r["outcome"], estimate=r["estimate"], ci_low=r["ci_low"],
+                               ci_high=r["ci_high"], outcome=False)
+    return "not estimated" if r["reported"] else "no report"
+
+
+def _badge(key: str) -> tuple[str, str]:
+    return CATEGORY_SYMBOLS.get(key, "\u25a0"), CATEGORY_COLOURS.get(key, "#333333")
+
+
 def section_decisions(pctx: PortfolioContext) -> str:
-    """One screen for the board: each intervention's decision, effect in its own units, evidence and value.
+    """One screen for the board: each intervention's decision and why, effect in its own units, evidence, value.
 
     Ordered by category (expand first) and, within one, by intervention id. The effect is the primary
     outcome's estimate on its natural scale (percentage points, points on a questionnaire, a rate) with its
-    95% interval; evidence is the Maryland level of the design behind it.
+    interval; evidence is the Maryland level of the design behind it; the reason names the rule and the number
+    that decided it (:mod:`evalkit.analysis.reasons`).
     """
-    tab = portfolio_table(pctx)
+    tab = decision_records(pctx)
     if tab.empty:
         return "<p class='pending'>No interventions.</p>"
-    tab = tab.assign(_o=tab["category"].map({c: i for i, c in enumerate(CATEGORY_ORDER)}).fillna(len(CATEGORY_ORDER)))
-    tab = tab.sort_values(["_o", "intervention_id"], kind="mergesort")
-    counts = tab.groupby("category_label", sort=False).size()
-    tally = " · ".join(f"<b>{_e(label)}</b> {k}" for label, k in counts.items())
-    any_value = bool(tab["value_line"].astype(bool).any())
+    counts = tab.groupby(["category", "category_label"], sort=False).size()
+    tally = [{"key": k, "label": label, "count": int(n), "symbol": _badge(k)[0], "colour": _badge(k)[1]}
+             for (k, label), n in counts.items()]
     rows = []
     for _, r in tab.iterrows():
-        colour = CATEGORY_COLOURS.get(r["category"], "#333")
-        if math.isfinite(r["estimate"]):
-            effect = effect_in_words(scale=r["scale"], label=r["outcome"], estimate=r["estimate"],
-                                     ci_low=r["ci_low"], ci_high=r["ci_high"], outcome=False)
-        else:
-            effect = "not estimated" if r["reported"] else "no report"
-        harm = "<br><span class='failed small'>Review: worse on another outcome</span>" if r["harms"] else ""
-        evidence = f"level {int(r['sms'])}" if r["sms"] and math.isfinite(float(r["sms"])) else "–"
-        value = _e(r["value_line"]) if r["value_line"] else "–"
-        outcome = short_outcome(str(r["outcome"]))
-        rows.append(f"<tr><td><b style='color:{colour}'>{_e(r['category_label'])}</b>{harm}</td>"
-                    f"<td>{_e(r['title'])} <span class='small'>{_e(r['intervention_id'])}</span></td>"
-                    f"<td>{_e(outcome)}</td><td class='nowrap'>{_e(effect)}</td><td class='nowrap'>{evidence}</td>"
-                    + (f"<td>{value}</td>" if any_value else "") + "</tr>")
+        symbol, colour = _badge(r["category"])
+        rows.append({"category": r["category"], "label": r["category_label"], "symbol": symbol, "colour": colour,
+                     "harm": ", ".join(lower_label(h) for h in r["harms"]), "title": r["title"],
+                     "id": r["intervention_id"], "outcome": short_outcome(str(r["outcome"])),
+                     "effect": r["effect_text"], "evidence": r["evidence_text"], "reason": r["reason_text"],
+                     "value": r["value_text"], "area_value": r["area_value_text"]})
     labels = " ".join(str(x) for x in tab["outcome"])
     glosses = " ".join(g for k, g in GLOSSES.items() if re.search(rf"\b{k}\b", labels))
-    return (f"<p class='tally'>{tally}</p>"
-            "<table class='decisions'><thead><tr><th>Decision</th><th>Intervention</th>"
-            "<th>Primary outcome</th><th>Effect (95% interval)</th><th>Evidence (of 5)</th>"
-            + ("<th>Value for money (crime costs avoided per £1 spent)</th>" if any_value else "")
-            + "</tr></thead><tbody>" + "".join(rows)
-            + "</tbody></table><p class='small'>Effects are in the outcome's own units (percentage points of "
-              "young people; points on a questionnaire; % change in a rate) with their 95% interval; a fall in "
-              "difficulties or reoffending is better, a rise in wellbeing is better. Evidence is the Maryland "
-              "Scientific Methods Scale: level 1 is a before-and-after comparison, level 3 a matched or area "
-              "comparison group, level 5 a randomised trial. " + _e(glosses)
-            + (" Value for money is the crime costs to victims and public services avoided for each £1 spent, "
-               "with its 95% range, and only the range where the effect is uncertain; area-wide programmes give "
-               "the cost per resident and per offence prevented; 'not monetised' means the outcome has no agreed "
-               "money value. Each report explains how it was worked out." if any_value else "")
-            + " Detail for each intervention follows below and in its own report.</p>")
+    note = ("Effects are in the outcome's own units (percentage points of young people; points on a "
+            "questionnaire; % change in a rate) with their interval; a fall in difficulties or reoffending is "
+            "better, a rise in wellbeing is better. Evidence is the Maryland Scientific Methods Scale: level 1 is "
+            "a before-and-after comparison, level 3 a matched or area comparison group, level 5 a randomised "
+            "trial. " + glosses + " Value for money is the crime costs to victims and public services avoided for "
+            "each £1 spent, with its range (a range alone where the effect is uncertain); below £1 an "
+            "intervention costs more than it saves; 'not monetised' means the outcome has no agreed money value. "
+            "Area programmes buy a whole area's change, so they are costed per resident, not per participant. "
+            "Each decision is made on the primary outcome named in the protocol before the data were seen. "
+            "Detail for each intervention follows below and in its own report.")
+    return render_template("portfolio_decisions.html.j2", tally=tally, rows=rows, level=_level_text(tab),
+                           any_area=bool(tab["area"].any()), note=note)
 
 
 # --------------------------------------------------------------------------- forest
