@@ -498,10 +498,14 @@ def _render_portfolio(renderer: Renderer, protocol_dir: Path, data_src: Path, ou
     try:
         params = {"protocol_dir": str(protocol_dir.resolve()), "data_src": str(data_src.resolve()),
                   "reports_dir": str(out_dir.resolve()), "output_dir": str(staging.resolve())}
-        renderer.render(PORTFOLIO_NOTEBOOK, params, staging, stem, title="Portfolio summary", pdf=pdf)
-        for suffix in (".ipynb", ".pdf", ".html"):  # the page last, so it never links to a missing notebook
-            if (staging / f"{stem}{suffix}").exists():
-                os.replace(staging / f"{stem}{suffix}", out_dir / f"{stem}{suffix}")
+        # the board pack: the portfolio is always printed (A4 landscape) when Chromium is there, whatever --pdf
+        # says of the reports, and its decision table exported (portfolio_decisions.csv / .xlsx)
+        renderer.render(PORTFOLIO_NOTEBOOK, params, staging, stem, title="Portfolio summary",
+                        pdf=pdf or find_chromium() is not None)
+        names = [f"{stem}.ipynb", "portfolio_decisions.csv", "portfolio_decisions.xlsx", f"{stem}.pdf", f"{stem}.html"]
+        for name in names:  # the page last, so it never links to a missing file
+            if (staging / name).exists():
+                os.replace(staging / name, out_dir / name)
     except Exception as exc:  # noqa: BLE001
         return ReportStatus("portfolio", "Portfolio summary", "failed", time.perf_counter() - start,
                             error=_error_text(exc))

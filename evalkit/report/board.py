@@ -197,15 +197,14 @@ def reason_text(reason: Reason | dict, *, n_shown: str, labels: dict[str, str], 
 
 
 def secondary_words(sec: dict | None, design_words: dict[str, str], effect: str = "") -> str:
-    """'The decision rests on the primary outcome (before and after); a matched fall in proven reoffending
-    (−9.0 percentage points) was a secondary outcome.'"""
+    """'Proven reoffending within 12 months improved in a matched comparison (−9.0 percentage points), but it was
+    a secondary outcome and cannot decide' (the decision rests on the pre-registered primary outcome)."""
     if not sec:
         return ""
-    design = design_words.get(sec.get("design", ""), "comparison")
+    design = design_words.get(sec.get("design", ""), "comparison design")
     label = str(sec.get("label", "")).split(" (")[0]
-    label = label[:1].lower() + label[1:] if label[1:2].islower() else label
-    return (f"Decided on the primary outcome, which had no comparison group; a {design} improvement in "
-            f"{label}{f' ({effect})' if effect else ''} was a secondary outcome")
+    return (f"{label} improved in a {design}{f' ({effect})' if effect else ''}, but it was a secondary outcome "
+            "and cannot decide")
 
 
 # --------------------------------------------------------------------------- value for money
