@@ -41,7 +41,7 @@ GLOSSARY: dict[str, tuple[str, str]] = {
                            "referral and outcome) to move the interval to include no effect."),
     "placebo": ("Placebo-area check", "The same analysis run on areas that had no programme; a real effect "
                                       "should stand out from them."),
-    "multiple": ("Allowing for many interventions", "With 28 interventions tested some would look "
+    "multiple": ("Allowing for many interventions", "With many interventions tested some would look "
                                                     "significant by chance; the portfolio adjusts each "
                                                     "p-value so that chance findings stay few."),
     "p": ("p-value", "How often a result at least this large would appear by chance if the intervention had no "
