@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from evalkit.errors import MissingDataError, SpecError
 
@@ -55,10 +56,14 @@ def prepare_notebook(protocol: str | Path, data_src: str | Path, *, out: str | P
     if target.exists() and not force:
         raise SpecError(f"{target}: a notebook is already there (it may hold your edits). Fix: open it, or add "
                         "--force to write a fresh copy over it.")
+    nb: Any
     nb, _ = _load_notebook(REPORT_NOTEBOOK)
     folder = Path(output_dir) if output_dir else target.with_name(f"{protocol.stem}_notebook_output")
     params = {"protocol_path": str(protocol.resolve()), "data_src": str(data_src.resolve()),
               "output_dir": str(folder.resolve()), "seed": None}
+    for cell in nb.cells:  # what papermill's own loader adds before parameterising (as evalkit.run does)
+        cell.metadata.setdefault("tags", [])
+    nb.metadata.setdefault("papermill", {})
     nb = parameterize_notebook(nb, params)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")

@@ -354,12 +354,15 @@ def _strip_metadata(nb) -> None:
 
 
 def wrap_page(body: str, *, title: str) -> str:
-    """A self-contained HTML page around nbconvert's body, with the report stylesheet."""
+    """A self-contained HTML page around nbconvert's body: the one base layout
+    (``evalkit/report/templates/page.html.j2``, autoescaped) with the report stylesheet and its print rules."""
+    from markupsafe import Markup
+
+    from evalkit.report.pages import render_template
+
     css = resources.files("evalkit.report").joinpath("report.css").read_text(encoding="utf-8")
-    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>{html.escape(title)}</title><style>{css}</style></head>"
-            f"<body><main class='report'>{body}</main></body></html>\n")
+    # the body is nbconvert's HTML and the stylesheet ours: both trusted markup; the title is escaped
+    return render_template("page.html.j2", title=title, css=Markup(css), body=Markup(body)) + "\n"
 
 
 def find_chromium() -> str | None:

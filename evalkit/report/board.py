@@ -70,17 +70,24 @@ def glossary_html(keys: list[str] | None = None) -> str:
 
 
 # --------------------------------------------------------------------------- numbers
-def _n(v: float) -> str:
-    return f"{v:,.0f}"
+def _n(v: Any) -> str:
+    return f"{float(v):,.0f}" if _known(v) else "not known"
 
 
-def _g(v: float) -> str:
+def _g(v: Any) -> str:
     """1.05, 1.1, 1.25: two decimals at most, no trailing zeros."""
-    return f"{v:.2f}".rstrip("0").rstrip(".") if math.isfinite(v) else "not known"
+    return f"{float(v):.2f}".rstrip("0").rstrip(".") if _known(v) else "not known"
 
 
-def _p(v: float) -> str:
+def _p(v: Any) -> str:
+    if not _known(v):
+        return "not known"
+    v = float(v)
     return "below 0.001" if v < 0.001 else f"{v:.3f}".rstrip("0").rstrip(".") if v < 0.01 else f"{v:.2f}"
+
+
+def _known(v: Any) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)
 
 
 def _bias_words(c: dict) -> str:

@@ -53,8 +53,9 @@ from evalkit.report.common import figure_html
 from evalkit.report.board import (area_value_text, glossary_html, reason_text, secondary_words, value_numbers,
                                  value_text)
 from evalkit.report.context import PortfolioContext
+from evalkit.report.pages import render_template
 from evalkit.report.disclosure import MARKER, SuppressedTable, counts_html, is_small, safe_count, suppress_counts
-from evalkit.report.narrative import GLOSSES, category_reason, effect_in_words, effect_unit, lower_label
+from evalkit.report.narrative import GLOSSES, category_reason, effect_in_words, effect_unit, lower_label, signed
 from evalkit.report.plots import CATEGORY_COLOURS, CATEGORY_SYMBOLS, forest_plot
 
 CATEGORY_ORDER = ("expand", "continue", "before_after_only", "redesign", "stop", "safeguarding_review",
@@ -265,20 +266,6 @@ def short_outcome(label: str) -> str:
 
 
 
-def _environment() -> Any:
-    """The Jinja2 environment of the portfolio page's templates (autoescaping on: data arrive as text)."""
-    import jinja2
-
-    return jinja2.Environment(loader=jinja2.PackageLoader("evalkit.report", "templates"),
-                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                              undefined=jinja2.StrictUndefined)
-
-
-def render_template(name: str, **data: Any) -> str:
-    """One of ``evalkit/report/templates/`` filled with ``data`` (plain values; the template escapes them)."""
-    return _environment().get_template(name).render(**data)
-
-
 _RECORDS: dict[int, tuple[PortfolioContext, pd.DataFrame]] = {}
 
 
@@ -429,19 +416,39 @@ def natural_forest_panels(tab: pd.DataFrame) -> list[tuple[str, pd.DataFrame, st
     return sorted(panels, key=lambda p: -len(p[1]))
 
 
+def chart_numbers(rows: pd.DataFrame, est: str, low: str, high: str, unit: str) -> str:
+    """A chart's numbers as a table (its text alternative: WCAG 1.1.1), collapsed on screen, left off paper
+    (the decision table carries them there)."""
+    body = "".join(
+        f"<tr><th scope='row'>{_e(r['intervention_id'])} {_e(r['title'])}</th><td>{_e(r['category_label'])}</td>"
+        f"<td class='num'>{_signed_or_dash(r[est])}</td><td class='num'>{_signed_or_dash(r[low])} to "
+        f"{_signed_or_dash(r[high])}</td><td class='num'>{_e(r['n_shown'])}</td></tr>" for _, r in rows.iterrows())
+    return ("<details class='chart-data'><summary>The numbers in this chart</summary><table><thead><tr>"
+            f"<th scope='col'>Intervention</th><th scope='col'>Decision</th><th scope='col'>Effect ({_e(unit)})</th>"
+            "<th scope='col'>Interval</th><th scope='col'>Number analysed</th></tr></thead>"
+            f"<tbody>{body}</tbody></table></details>")
+
+
+def _signed_or_dash(v: Any) -> str:
+    return signed(float(v), 2) if _finite(v) else "–"
+
+
 def _natural_forests(tab: pd.DataFrame, level: str) -> str:
     out = []
     for outcome, rows, axis in natural_forest_panels(tab):
         fig = forest_plot(rows, estimate="value", ci_low="low", ci_high="high", xlabel=axis,
                           title=f"{outcome}: effect in its own units",
                           legend_labels=dict(zip(rows["category"], rows["category_label"])))
-        out.append(_fig(fig, alt=f"Forest plot of the effect on {outcome} for each intervention that measured it"))
+        out.append(_fig(fig, alt=f"Forest plot of the effect on {outcome} for each intervention that measured it; "
+                                 "the numbers follow in a table")
+                   + chart_numbers(rows, "value", "low", "high", axis.split(" (")[0]))
     if not out:
         return ""
     return ("<p>Each panel is one outcome, in its own units, with every intervention that had it as its primary "
             f"outcome and the {level} interval; a line crossing the dashed zero line is inconclusive. For "
             "reoffending, violence and difficulties scores negative is better; for wellbeing positive is better. "
-            "Colours give the commissioning decision.</p>" + "".join(out))
+            "Colours and marker shapes give the decision; each chart's numbers are in the table below it.</p>"
+            + "".join(out))
 
 
 def section_forest(pctx: PortfolioContext) -> str:
@@ -453,6 +460,7 @@ def section_forest(pctx: PortfolioContext) -> str:
     has["_order"] = has["category"].map({c: i for i, c in enumerate(CATEGORY_ORDER)})
     has = has.sort_values(["_order", "std"], ascending=[True, False], kind="mergesort")
     has["label"] = [f"{i} {t}" for i, t in zip(has["intervention_id"], has["title"])]
+    numbers = chart_numbers(has, "std", "std_low", "std_high", "standardised")  # the interval as estimated, not cut
     lo_lim, hi_lim = FOREST_LIMITS
     cut = (has["std_low"] < lo_lim) | (has["std_high"] > hi_lim)
     has["std_low"], has["std_high"] = has["std_low"].clip(lower=lo_lim), has["std_high"].clip(upper=hi_lim)
@@ -470,10 +478,12 @@ def section_forest(pctx: PortfolioContext) -> str:
         note = f"<p>Not in the plot:</p><ul>{items}</ul>"
     scales = sorted(set(has["std_name"]))
     return (natural + "<h3>All interventions on one scale</h3>"
-            + _fig(fig, alt="Forest plot of every intervention's primary effect")
+            + _fig(fig, alt="Forest plot of every intervention's primary effect on the standardised scale; the "
+                            "numbers follow in a table")
+            + numbers
             + f"<p>Each line is an intervention's primary outcome with its {_level_text(has)} interval; a line "
               "crossing the dashed "
-              "zero line is inconclusive. Colours give the commissioning category. Scales: "
+              "zero line is inconclusive. Colours and marker shapes give the decision. Scales: "
             + _e(", ".join(scales)) + " (about 0.2 is a small effect, 0.5 medium). Area programmes are converted "
               "from rate ratios approximately. n = participants (or events, for area programmes).</p>" + note)
 
