@@ -351,7 +351,7 @@ class ValueSettings(_Strict):
     business_as_usual_per_person: float | None = Field(None, ge=0, description="Cost per young person of what the "
                                                        "comparison group received anyway (pounds).")
     price_year: str | None = Field(None, description="Price year for the unit costs, e.g. 2020/21 (default: the "
-                                                     "financial year the intervention's funding period started).")
+                                                     "financial year of the participants' median start date).")
     deflator: str | None = Field(None, description="CSV with columns year,index (default: the GDP deflator series "
                                                    "shipped with evalkit, docs/value.md).")
     optimism_bias: float = Field(0.0, ge=0, le=2, description="Green Book optimism bias as a share of the cost "

@@ -181,3 +181,18 @@ def test_financial_year():
     assert financial_year("2021-03-31") == "2020/21"
     assert financial_year("2019-12-31") == "2019/20"
     assert financial_year(None) is None
+
+
+def test_spending_year_rule():
+    from types import SimpleNamespace
+
+    from evalkit.protocol import ValueSettings
+    from evalkit.value.intervention import spending_year
+
+    proto = SimpleNamespace(intervention_id="INT99", value=ValueSettings())
+    inter = pd.DataFrame({"intervention_id": ["INT99"], "start_date": ["2019-04-01"]})
+    people = pd.DataFrame({"start_date": ["2020-05-01", "2020-09-01", "2021-02-01", None]})
+    assert spending_year(proto, {"interventions": inter}, people) == "2020/21"       # participants' median start
+    assert spending_year(proto, {"interventions": inter}, people.iloc[:0]) == "2019/20"  # the funding period
+    assert spending_year(SimpleNamespace(intervention_id="INT99", value=ValueSettings(price_year="2022/23")),
+                         {"interventions": inter}, people) == "2022/23"                # the protocol decides

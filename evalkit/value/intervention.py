@@ -143,12 +143,17 @@ def financial_year(day: Any) -> str | None:
     return f"{first}/{str(first + 1)[2:]}"
 
 
-def spending_year(protocol: Any, tables: dict) -> str | None:
-    """The price year of the intervention's cost: the protocol's ``value.price_year``, else the financial year in
-    which its funding period started (interventions table ``start_date``: the annual cost is that period's)."""
+def spending_year(protocol: Any, tables: dict, people: pd.DataFrame | None = None) -> str | None:
+    """The price year of the cost per participant: the protocol's ``value.price_year``, else the financial year
+    of the participants' median start date (the year whose money the cost per young person divides), else the
+    financial year the intervention's funding period started (interventions table ``start_date``)."""
     s = _settings(protocol)
     if s.price_year:
         return s.price_year
+    if people is not None and "start_date" in people and people["start_date"].notna().any():
+        starts = pd.to_datetime(people["start_date"], errors="coerce").dropna()
+        if len(starts):
+            return financial_year(starts.sort_values().iloc[(len(starts) - 1) // 2])  # the lower median: a date
     inter = tables.get("interventions")
     if inter is None or "start_date" not in inter:
         return None
@@ -231,7 +236,7 @@ def intervention_value(protocol: Any, tables: dict, people: pd.DataFrame, outcom
         table = load_unit_costs(s.unit_costs)
         deflator = read_deflator(s.deflator) if s.deflator else load_gdp_deflator()
         source = f"the deflator file {s.deflator}" if s.deflator else GDP_DEFLATOR_SOURCE
-        year = spending_year(protocol, tables)
+        year = spending_year(protocol, tables, people)
         if year is not None and not s.price_year and year not in deflator:
             year = None  # a derived spending year outside the series: costs stay in the unit costs' own year
         return value_for_money(
