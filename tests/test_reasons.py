@@ -125,3 +125,12 @@ def test_value_for_money_has_one_vocabulary_and_no_negative_amounts(value, text,
     assert value_text(value) == text
     assert "−" not in text and "-£" not in text
     assert value_numbers(value)["vfm_per_pound"] == per_pound
+
+
+def test_expand_shows_the_numbers_that_earned_it():
+    checks = (Check("rosenbaum", 1.4, 1.1, True), Check("e_value", 1.9, 1.25, True))
+    r = explain(finding(n=158), RULES, checks=checks)
+    assert r.category == "expand" and r.missed_category is None
+    # in the order the rules file lists the conditions
+    assert words(r, "158") == ("Met every condition to expand: evidence level 3 (needs 3); hidden-bias checks "
+                               "passed (Γ = 1.4, needs 1.1; E-value 1.9, needs 1.25); 158 young people (60 needed)")
