@@ -116,7 +116,7 @@ def test_a_category_the_engine_has_never_seen_gets_a_reason_from_its_conditions(
     ({"kind": "matched", "conclusive": True, "beneficial": True, "bcr": {"point": 1.25, "low": 0.61, "high": 1.89}},
      "£1.25 returned per £1 spent (£0.61 to £1.89)", 1.25),
     ({"kind": "matched", "conclusive": False, "bcr": {"point": None, "low": -1.69, "high": 0.30}},
-     "Costs more than it saves (at most £0.30 back per £1)", None),
+     "Costs more than it saves (at most £0.30 returned per £1)", None),
     ({"kind": "matched", "conclusive": False, "bcr": {"point": None, "low": -0.5, "high": 2.4}},
      "Uncertain: up to £2.40 returned per £1 spent; may cost more than it saves", None),
     ({"kind": "not_monetised"}, "Not monetised", None),

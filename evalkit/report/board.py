@@ -274,7 +274,7 @@ def value_text(value: Any) -> str:
         return "–"
     low, high, point = v["vfm_low"], v["vfm_high"], v["vfm_per_pound"]
     if high < 1:
-        return "Costs more than it saves" + (f" (at most {_pounds(high)} back per £1)" if high > 0 else "")
+        return "Costs more than it saves" + (f" (at most {_pounds(high)} returned per £1)" if high > 0 else "")
     if point is not None and isinstance(value, dict) and value.get("beneficial") is False:
         return "Costs more than it saves (offending rose)"
     if point is not None and low >= 0:
