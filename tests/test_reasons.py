@@ -116,7 +116,7 @@ def test_a_category_the_engine_has_never_seen_gets_a_reason_from_its_conditions(
     ({"kind": "matched", "conclusive": True, "beneficial": True, "bcr": {"point": 1.25, "low": 0.61, "high": 1.89}},
      "£1.25 returned per £1 spent (£0.61 to £1.89)", 1.25),
     ({"kind": "matched", "conclusive": False, "bcr": {"point": None, "low": -1.69, "high": 0.30}},
-     "Costs more than it saves (at most £0.30 back per £1)", None),
+     "Costs more than it saves (at most £0.30 returned per £1)", None),
     ({"kind": "matched", "conclusive": False, "bcr": {"point": None, "low": -0.5, "high": 2.4}},
      "Uncertain: up to £2.40 returned per £1 spent; may cost more than it saves", None),
     ({"kind": "not_monetised"}, "Not monetised", None),
@@ -125,3 +125,12 @@ def test_value_for_money_has_one_vocabulary_and_no_negative_amounts(value, text,
     assert value_text(value) == text
     assert "−" not in text and "-£" not in text
     assert value_numbers(value)["vfm_per_pound"] == per_pound
+
+
+def test_expand_shows_the_numbers_that_earned_it():
+    checks = (Check("rosenbaum", 1.4, 1.1, True), Check("e_value", 1.9, 1.25, True))
+    r = explain(finding(n=158), RULES, checks=checks)
+    assert r.category == "expand" and r.missed_category is None
+    # in the order the rules file lists the conditions
+    assert words(r, "158") == ("Met every condition to expand: evidence level 3 (needs 3); hidden-bias checks "
+                               "passed (Γ = 1.4, needs 1.1; E-value 1.9, needs 1.25); 158 young people (60 needed)")

@@ -51,7 +51,7 @@ class Condition:
     ``name`` is the rules file's condition (``n_at_least``, ``sensitivity_passed``...); ``wanted`` its value in
     the rule; ``value`` and ``needed`` the deciding quantity and its threshold where there is one (participants
     and the rule's minimum; the SMS level and the rule's minimum; the adjusted p-value and alpha); ``checks``
-    the failed hidden-bias checks behind a failed ``sensitivity_passed``.
+    the hidden-bias checks behind ``sensitivity_passed``: those that failed when it failed, all when it held.
     """
 
     name: str
@@ -145,7 +145,8 @@ def condition(name: str, wanted: Any, f: PrimaryFinding, *, q_value: float | Non
         value = f.benefit_high if math.isfinite(f.benefit_high) else None
         needed = f.mwe
     elif name == "sensitivity_passed":
-        failed_checks = tuple(c for c in checks if not c.passed) if not held else ()
+        # a failed condition keeps the checks that failed; a condition that held keeps them all (their numbers)
+        failed_checks = tuple(c for c in checks if not c.passed) if not held else tuple(checks)
         if f.sensitivity_passed is None:
             detail = "none_applies"
     return Condition(name, wanted, bool(held), value, needed, failed_checks, detail)

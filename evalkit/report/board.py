@@ -96,6 +96,8 @@ def _bias_words(c: dict) -> str:
     if kind == "rosenbaum":
         if value is None:
             return f"Γ: fails even at 1, needs {_g(needed)}" if needed else "Γ: fails even at 1"
+        if value == math.inf:
+            return f"Γ above 1,000, needs {_g(needed)}"
         return f"Γ = {_g(value)}, needs {_g(needed)}"
     return f"E-value {_g(value)}, needs {_g(needed)}"
 
@@ -162,6 +164,22 @@ def condition_words(c: dict, *, n_shown: str, missed_label: str) -> str:
     return "a condition of the commissioning rules was not met"
 
 
+def _met_words(c: dict, n_shown: str) -> str:
+    """A condition that held, with its number against the threshold (the page shows why Expand is earned)."""
+    name, value, needed = c.get("name"), c.get("value"), c.get("needed")
+    if name == "n_at_least" and n_shown[:1].isdigit():
+        return f"{n_shown} young people ({_n(needed)} needed)"
+    if name == "sms_at_least":
+        return f"evidence level {_n(value)} (needs {_n(needed)})"
+    if name == "sensitivity_passed":
+        shown = [k for k in c.get("checks") or [] if k.get("kind") in ("rosenbaum", "e_value")
+                 and _known(k.get("value"))]
+        shown.sort(key=lambda k: k.get("kind") != "rosenbaum")
+        return ("hidden-bias checks passed (" + "; ".join(_bias_words(k) for k in shown) + ")") if shown \
+            else "checks for hidden bias passed"
+    return ""
+
+
 def reason_text(reason: Reason | dict, *, n_shown: str, labels: dict[str, str], min_n: int = 30,
                 secondary_words: str = "") -> str:
     """The decision's reason, short and specific: the rule that decided it with the number that decided it.
@@ -186,7 +204,8 @@ def reason_text(reason: Reason | dict, *, n_shown: str, labels: dict[str, str], 
         text = f"Held back from {missed_label}: " + "; ".join(
             condition_words(c, n_shown=n_shown, missed_label=missed_label) for c in r["missed"])
     elif fired and all(c.get("held") for c in fired) and cat == "expand":
-        text = "Met every condition to expand"
+        met = [_met_words(c, n_shown) for c in fired]
+        text = "Met every condition to expand" + (": " + "; ".join(m for m in met if m) if any(met) else "")
     elif "direction" in names and any(c["value"] == "harmful" for c in fired if c["name"] == "direction"):
         design = next((c for c in fired if c["name"] in ("sms_below", "sensitivity_passed")), None)
         text = "Significant worsening" + (
@@ -255,7 +274,7 @@ def value_text(value: Any) -> str:
         return "–"
     low, high, point = v["vfm_low"], v["vfm_high"], v["vfm_per_pound"]
     if high < 1:
-        return "Costs more than it saves" + (f" (at most {_pounds(high)} back per £1)" if high > 0 else "")
+        return "Costs more than it saves" + (f" (at most {_pounds(high)} returned per £1)" if high > 0 else "")
     if point is not None and isinstance(value, dict) and value.get("beneficial") is False:
         return "Costs more than it saves (offending rose)"
     if point is not None and low >= 0:

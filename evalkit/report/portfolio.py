@@ -50,7 +50,7 @@ from evalkit.data.config import VRUConfig
 from evalkit.errors import EvalkitError
 from evalkit.labels import AREA_DESIGNS, age_band, age_band_labels
 from evalkit.report.common import figure_html
-from evalkit.report.board import (area_value_text, glossary_html, reason_text, secondary_words, value_numbers,
+from evalkit.report.board import (GLOSSARY, area_value_text, glossary_html, reason_text, secondary_words, value_numbers,
                                  value_text)
 from evalkit.report.context import PortfolioContext
 from evalkit.report.pages import render_template
@@ -347,8 +347,9 @@ def section_decisions(pctx: PortfolioContext) -> str:
             "Area programmes buy a whole area's change, so they are costed per resident, not per participant. "
             "Each decision is made on the primary outcome named in the protocol before the data were seen. "
             "Detail for each intervention follows below and in its own report.")
+    terms = [(k, GLOSSARY[k][0]) for k in ("primary", "significant", "multiple", "p", "gamma", "e_value", "placebo")]
     return render_template("portfolio_decisions.html.j2", tally=tally, rows=rows, level=_level_text(tab),
-                           any_area=bool(tab["area"].any()), note=note)
+                           any_area=bool(tab["area"].any()), note=note, terms=terms)
 
 
 # --------------------------------------------------------------------------- forest
