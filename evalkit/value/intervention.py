@@ -78,8 +78,7 @@ class AreaValue(ResultMixin):
         resident = f"It cost £{self.cost_per_resident:,.2f} per resident."
         if not self.conclusive:
             return (f"{resident} We cannot say how many offences it prevented ({_lower_first(self.label)}): "
-                    "anywhere from "
-                    f"{_count(r.low)} to {_count(r.high)} a year ({pct} range).")
+                    f"{_span(r.low, r.high)} a year ({pct} range).")
         if r.point <= 0:
             return (f"{resident} {self.label} rose: about {_count(-r.point)} more offences than expected "
                     f"({pct} range {_count(-r.high)} to {_count(-r.low)}).")
@@ -110,6 +109,13 @@ class AreaValue(ResultMixin):
 
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
+
+
+def _span(low: float, high: float) -> str:
+    """'from 2 more offences to 165 fewer' (never a negative number of offences prevented)."""
+    def words(v: float) -> str:
+        return f"{abs(v):,.0f} {'more' if v < 0 else 'fewer'} offences" if round(v) != 0 else "no change"
+    return f"anywhere from {words(low)} to {words(high)}"
 
 
 def _count(v: float) -> str:

@@ -142,8 +142,12 @@ class ValueForMoney(ResultMixin):
         if not math.isfinite(b.low) or not math.isfinite(b.high):
             return "Value for money cannot be worked out: the cost per young person is not known."
         if not self.conclusive:
-            return (f"Value for money is uncertain: each £1 spent may have avoided anywhere from "
-                    f"{_pounds_per_pound(b.low)} to {_pounds_per_pound(b.high)} of crime costs ({pct} range), so "
+            # no negative amount "avoided": below zero the range reaches a rise in offending (the board's words)
+            span = (f"returned at most {_pounds_per_pound(b.high)} of crime costs avoided ({pct} range), and "
+                    "offending may even have risen" if b.low < 0 else
+                    f"returned between {_pounds_per_pound(b.low)} and {_pounds_per_pound(b.high)} of crime costs "
+                    f"avoided ({pct} range)")
+            return (f"Value for money is uncertain: each £1 spent {span}, so "
                     f"we cannot say whether it paid for itself. It pays for itself if it prevents at least "
                     f"{_offences(-self.break_even, self.window_months)} per young person.")
         if self.beneficial:
