@@ -429,7 +429,14 @@ def test_arbitrary_bytes_never_crash_a_reader(tmp_path_factory, data, name):
     path = folder / name
     path.write_bytes(gzip.compress(data) if name.endswith(".gz") and data[:1] == b"a" else data)
     args = (["--config", path, "validate"] if name == "config.yaml" else ["validate", path])
-    res = _run(*args)
+    before = os.environ.get("EVALKIT_CONFIG")
+    try:
+        res = _run(*args)
+    finally:  # --config sets the variable for the process
+        if before is None:
+            os.environ.pop("EVALKIT_CONFIG", None)
+        else:
+            os.environ["EVALKIT_CONFIG"] = before
     assert res.exit_code in (0, 2), res.output
     assert "internal error" not in res.output and "Traceback" not in res.output, res.output
 
