@@ -596,6 +596,25 @@ def demo(out_dir: Path, workers: int) -> None:
     click.echo(run_demo(out_dir, workers=workers))
 
 
+@cli.command("notebook")
+@click.argument("protocol", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--data", "data_src", type=click.Path(path_type=Path), required=True,
+              help="DuckDB store or folder of data files.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the notebook (default: beside the protocol, INT01_report.ipynb).")
+@click.option("--force", is_flag=True, help="Write a fresh copy over an existing notebook.")
+@click.option("--no-browser", is_flag=True, help="Write the notebook and print the command that opens it.")
+@_friendly
+def notebook_cmd(protocol: Path, data_src: Path, out_file: Path | None, force: bool, no_browser: bool) -> None:
+    """Write PROTOCOL's report notebook with its parameters filled in, and open it in JupyterLab."""
+    from evalkit.notebook import launch, prepare_notebook
+
+    path = prepare_notebook(protocol, data_src, out=out_file, force=force)
+    click.echo(launch(path, open_browser=False if no_browser else None))
+    click.echo(f"Render your edited copy with: evalkit report {protocol} --data {data_src} --out reports/ "
+               f"--notebook {path}")
+
+
 @cli.command("init")
 @click.option("--vru", "vru_name", required=True, help="The VRU's name, as reports will print it.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("evalkit_vru"),

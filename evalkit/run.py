@@ -355,12 +355,15 @@ def _strip_metadata(nb) -> None:
 
 
 def wrap_page(body: str, *, title: str) -> str:
-    """A self-contained HTML page around nbconvert's body, with the report stylesheet."""
+    """A self-contained HTML page around nbconvert's body: the one base layout
+    (``evalkit/report/templates/page.html.j2``, autoescaped) with the report stylesheet and its print rules."""
+    from markupsafe import Markup
+
+    from evalkit.report.pages import render_template
+
     css = resources.files("evalkit.report").joinpath("report.css").read_text(encoding="utf-8")
-    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>{html.escape(title)}</title><style>{css}</style></head>"
-            f"<body><main class='report'>{body}</main></body></html>\n")
+    # the body is nbconvert's HTML and the stylesheet ours: both trusted markup; the title is escaped
+    return render_template("page.html.j2", title=title, css=Markup(css), body=Markup(body)) + "\n"
 
 
 def find_chromium() -> str | None:
@@ -513,11 +516,16 @@ def _render_portfolio(renderer: Renderer, protocol_dir: Path, data_src: Path, ou
     try:
         params = {"protocol_dir": str(protocol_dir.resolve()), "data_src": str(data_src.resolve()),
                   "reports_dir": str(out_dir.resolve()), "output_dir": str(staging.resolve())}
+        # the board pack: the portfolio is always printed (A4 landscape) when Chromium is there, whatever --pdf
+        # says of the reports, and its decision table exported (portfolio_decisions.csv / .xlsx)
         with guarded(out_dir / f"{stem}.html"):
-            renderer.render(PORTFOLIO_NOTEBOOK, params, staging, stem, title="Portfolio summary", pdf=pdf)
-            for suffix in (".ipynb", ".pdf", ".html"):  # the page last, so it never links to a missing notebook
-                if (staging / f"{stem}{suffix}").exists():
-                    os.replace(staging / f"{stem}{suffix}", out_dir / f"{stem}{suffix}")
+            renderer.render(PORTFOLIO_NOTEBOOK, params, staging, stem, title="Portfolio summary",
+                            pdf=pdf or find_chromium() is not None)
+            names = [f"{stem}.ipynb", "portfolio_decisions.csv", "portfolio_decisions.xlsx", f"{stem}.pdf",
+                     f"{stem}.html"]
+            for name in names:  # the page last, so it never links to a missing file
+                if (staging / name).exists():
+                    os.replace(staging / name, out_dir / name)
     except Exception as exc:  # noqa: BLE001
         return ReportStatus("portfolio", "Portfolio summary", "failed", time.perf_counter() - start,
                             error=_error_text(exc))

@@ -191,9 +191,10 @@ def evidence_map(toc: TheoryOfChange, protocols: Iterable[Any], findings: Iterab
                     continue
                 e = Evidence(p.intervention_id, p.title, str(o.get("label") or o.get("outcome")),
                              str(o.get("verdict")), int(o.get("sms") or 0))
-                # One entry per intervention and ToC outcome: the primary outcome's strongest design, else the
+                # One entry per intervention and ToC outcome: a significant worsening first (a board must not
+                # miss a harm the decision table flags), then the primary outcome's strongest design, else the
                 # strongest design of any outcome tagged to it (a clear verdict before an unclear one).
-                rank = (bool(o.get("primary")), e.sms, e.verdict in ("improved", "worse"))
+                rank = (e.verdict == "worse", bool(o.get("primary")), e.sms, e.verdict in ("improved", "worse"))
                 if key not in best or rank > best[key][0]:
                     best[key] = (rank, e)
         for key, (_, e) in best.items():

@@ -58,6 +58,10 @@ _INSTRUCTIONS = [
     "5. Codes: choose from the drop-down; the allowed values are in the Field guide sheet.",
     "6. Identifiers: person_id must be PSEUDONYMISED before the file leaves your organisation "
     "(`evalkit pseudonymise`). Never enter names, addresses, NHS numbers or PNC numbers.",
+    "   Date of birth is asked because the evaluation needs each young person's age when referred (for the age "
+    "range, the age bands and to match them with similar young people who were not referred); it stays in the "
+    "VRU's secure store and never appears in any report, table or export, which show counts and ages in bands "
+    "only.",
     "7. Hover over a header to see what the column means and an example.",
     "8. Check the file before sending: `evalkit validate <file>` lists every problem with its sheet, "
     "row and column.",
