@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import html
 import math
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -864,16 +863,21 @@ def write_exports(pctx: PortfolioContext, out_dir: str | Path | None = None, *,
     folder.mkdir(parents=True, exist_ok=True)
     table = export_table(pctx, protocol_dir)
     written = []
+    from evalkit.io_safe import neutralise_frame, text_cells, write_atomic  # the one guarded write path
+
+    def xlsx(tmp: Path) -> None:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+            table.to_excel(xl, index=False, sheet_name="Decisions")
+            xl.sheets["Decisions"].freeze_panes = "C2"
+            text_cells(xl.sheets["Decisions"])  # a title starting '=' stays text, never a formula
+
     for suffix in (".csv", ".xlsx"):
         final = folder / f"portfolio_decisions{suffix}"
-        tmp = folder / f".portfolio_decisions.tmp{suffix}"
-        if suffix == ".csv":
-            table.to_csv(tmp, index=False, encoding="utf-8")
+        if suffix == ".csv":  # text a spreadsheet would run as a formula gets a leading '
+            write_atomic(final, lambda tmp: neutralise_frame(table).to_csv(tmp, index=False, encoding="utf-8"),
+                         private=False)
         else:
-            with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-                table.to_excel(xl, index=False, sheet_name="Decisions")
-                xl.sheets["Decisions"].freeze_panes = "C2"
-        os.replace(tmp, final)
+            write_atomic(final, xlsx, private=False)
         written.append(final)
     return written
 
