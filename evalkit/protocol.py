@@ -350,18 +350,15 @@ class ValueSettings(_Strict):
     discount_rate: float = Field(0.035, ge=0, lt=1, description="Annual discount rate (Green Book 3.5%).")
     business_as_usual_per_person: float | None = Field(None, ge=0, description="Cost per young person of what the "
                                                        "comparison group received anyway (pounds).")
-    price_year: str | None = Field(None, description="Price year for the unit costs, e.g. 2020/21 (needs deflator).")
-    deflator: str | None = Field(None, description="CSV with columns year,index (e.g. GDP deflators).")
+    price_year: str | None = Field(None, description="Price year for the unit costs, e.g. 2020/21 (default: the "
+                                                     "financial year of the participants' median start date).")
+    deflator: str | None = Field(None, description="CSV with columns year,index (default: the GDP deflator series "
+                                                   "shipped with evalkit, docs/value.md).")
+    optimism_bias: float = Field(0.0, ge=0, le=2, description="Green Book optimism bias as a share of the cost "
+                                                              "(e.g. 0.25), shown as a sensitivity line.")
     unit_costs: str | None = Field(None, description="Unit-cost YAML (default: Home Office RR99 values).")
     not_costed: list[str] = Field(["homicide"], description="Offence groups counted as £0 (default homicide: one "
                                   "homicide in a small comparison group would set the average cost on its own).")
-
-    @model_validator(mode="after")
-    def _deflator(self) -> "ValueSettings":
-        if self.price_year and not self.deflator:
-            raise ValueError("price_year is set but deflator is missing")
-        return self
-
 
 class TheoryOfChangeTags(_Strict):
     """Where the intervention sits in the VRU's theory of change (evalkit/theory_of_change.yaml)."""

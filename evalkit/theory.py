@@ -26,6 +26,7 @@ from collections.abc import Iterable
 
 import yaml
 
+from evalkit.yaml_safe import strict_load
 from evalkit.errors import SpecError
 
 DEFAULT_TOC = Path(__file__).with_name("theory_of_change.yaml")
@@ -99,7 +100,7 @@ def load_theory_of_change(path: str | Path | None = None, *, cfg: Any = None) ->
         path = Path(str(getattr(cfg, "source", "") or ".")).parent / str(cfg.theory_of_change)
     path = Path(path) if path is not None else DEFAULT_TOC
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = strict_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise SpecError(f"{path}: cannot be read ({exc.strerror}).") from None
     except yaml.YAMLError as exc:

@@ -33,8 +33,9 @@ MAX_NODES = 200_000
 
 
 @dataclass(frozen=True)
-class YamlProblem(Exception):
-    """Why a YAML text is refused: a plain message, the 1-based line (or None) and a fix."""
+class YamlProblem(yaml.YAMLError):
+    """Why a YAML text is refused: a plain message, the 1-based line (or None) and a fix (a ``yaml.YAMLError``,
+    so that a caller's existing ``except yaml.YAMLError`` reports it too)."""
 
     message: str
     fix: str
@@ -156,4 +157,9 @@ def load_yaml(text: str) -> tuple[yaml.Node | None, Any]:
         loader.dispose()
 
 
-__all__ = ["load_yaml", "YamlProblem", "max_bytes", "MAX_KB_ENV", "MAX_DEPTH", "MAX_NODES"]
+def strict_load(text: str) -> Any:
+    """:func:`yaml.safe_load` with the checks of :func:`load_yaml` (the data only)."""
+    return load_yaml(text)[1]
+
+
+__all__ = ["strict_load", "load_yaml", "YamlProblem", "max_bytes", "MAX_KB_ENV", "MAX_DEPTH", "MAX_NODES"]

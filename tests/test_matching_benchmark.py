@@ -88,8 +88,8 @@ def test_against_statsmodels_by_hand(world):
     w = w.assign(nu=1 - w["u"])
     lam = math.exp(abs(smf.logit("treated ~ u + age + C(sex)", w).fit(disp=0).params["u"]))
     delta = math.exp(abs(smf.logit("y ~ u + treated + age + C(sex)", w).fit(disp=0).params["u"]))
-    rr1 = math.exp(smf.poisson("u ~ treated + age + C(sex)", w).fit(disp=0).params["treated"])
-    rr0 = math.exp(smf.poisson("nu ~ treated + age + C(sex)", w).fit(disp=0).params["treated"])
+    p0 = w.loc[w["treated"] == 0, "u"].mean()
+    rr1, rr0 = lam / (1 - p0 + lam * p0), 1 / (1 - p0 + lam * p0)   # Zhang & Yu (1998), written out
     rr_uy = math.exp(abs(smf.poisson("y ~ u + treated + age + C(sex)", w).fit(disp=0).params["u"]))
     assert b.or_treatment == pytest.approx(lam, rel=1e-5)
     assert b.or_outcome == pytest.approx(delta, rel=1e-5)
@@ -135,3 +135,13 @@ def test_bad_inputs(world):
     with pytest.raises(SpecError):
         covariate_benchmark(world, treatment="treated", outcome="prior", covariates=["age", "prior"],
                             benchmark="age")  # a count outcome called binary
+
+
+def test_group_benchmark_is_one_indicator_and_adjusts_for_neither(world):
+    w = world.assign(prior_violent=(world["prior"] > 3).astype(int))
+    b = covariate_benchmark(w, treatment="treated", outcome="y", covariates=["age", "sex", "prior", "prior_violent"],
+                            benchmark=("prior", "prior_violent"), label="prior offending")
+    u = ((w["prior"] > np.median(w["prior"])) | (w["prior_violent"] > 0.5)).astype(int)
+    lam = math.exp(abs(smf.logit("treated ~ u + age + C(sex)", w.assign(u=u)).fit(disp=0).params["u"]))
+    assert b.or_treatment == pytest.approx(lam, rel=1e-5)
+    assert b.benchmark == "prior+prior_violent" and b.adjusted_for == ("age", "sex")

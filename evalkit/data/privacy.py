@@ -151,7 +151,7 @@ def _csv(src: Path, out: Path, columns: Sequence[str], apply: Callable[[str], st
                 row[i] = apply(row[i])
                 n += 1
     # every other cell as it came, except text a spreadsheet would run as a formula ('=cmd' written as "'=cmd")
-    rows = [[neutralise_cell(c) for c in row] for row in rows]
+    rows = [[str(neutralise_cell(c)) for c in row] for row in rows]
 
     def write(tmp: Path) -> None:
         if zipped:  # mtime 0: the same input and key give the same bytes

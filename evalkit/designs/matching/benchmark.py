@@ -12,11 +12,18 @@ Construction (all on the data *before* matching -- participants and the whole co
 selection into the programme happens):
 
 1. The benchmark covariate X_j is dichotomised, ``U = 1[X_j > threshold]`` (default threshold: its median;
-   a binary covariate is used as it is). A binary U is what both sensitivity models are written for.
+   a binary covariate is used as it is). A binary U is what both sensitivity models are written for. A group
+   of covariates (e.g. prior offences and prior violent offences: "prior offending" as a whole) is one U,
+   ``1[any X_j > its threshold]``, and none of the group is adjusted for -- otherwise a covariate that shares
+   most of the benchmark's information would hide its strength.
 2. Treatment side, given the other covariates X (numeric as they are, categorical as dummies):
    ``Λ = exp(|β_U|)`` from the logistic regression ``D ~ U + X`` (the odds ratio of taking part, Rosenbaum's
-   scale); ``RR_EU = max_u P(U=u | D=1, X) / P(U=u | D=0, X)`` from the log-link (modified) Poisson
-   regressions ``U ~ D + X`` and ``1-U ~ D + X`` (Ding & VanderWeele 2016's exposure-confounder risk ratio).
+   scale); ``RR_EU = max_u P(U=u | D=1) / P(U=u | D=0)`` (Ding & VanderWeele 2016's exposure-confounder risk
+   ratio) from that odds ratio -- an odds ratio is symmetric, so Λ is also U's odds ratio between participants
+   and the pool -- and U's prevalence p0 in the pool (Zhang & Yu 1998, *JAMA* 280:1690):
+   ``P(U=1|D=1) / p0 = Λ / (1 - p0 + Λ p0)`` and ``P(U=0|D=1) / (1 - p0) = 1 / (1 - p0 + Λ p0)``. (Log-linear
+   fits of U on D and X were tried first and fail where a covariate fixes U -- any prior violent offence implies
+   a prior offence.)
 3. Outcome side, given treatment and X: ``Δ = exp(|β_U|)`` from the logistic regression ``Y ~ U + D + X``
    (for a count outcome, of ``1[Y > 0]``), and ``RR_UY = exp(|β_U|)`` from the log-link Poisson regression
    ``Y ~ U + D + X`` (a risk ratio for a binary Y, a rate ratio for a count).
@@ -52,7 +59,7 @@ from evalkit.results import ResultMixin
 
 from ._data import covariate_matrix
 
-__all__ = ["CovariateBenchmark", "amplify", "bias_factor", "covariate_benchmark", "e_value_of"]
+__all__ = ["CovariateBenchmark", "amplify", "bias_factor", "covariate_benchmark", "e_value_of", "rr_from_or"]
 
 OutcomeKind = Literal["binary", "count"]
 
@@ -160,6 +167,12 @@ class CovariateBenchmark(ResultMixin):
         return f"A hidden factor {strength} {verdict} remove the effect{why}."
 
 
+def rr_from_or(odds_ratio: float, p0: float) -> float:
+    """``max_u P(U=u|D=1) / P(U=u|D=0)`` for a binary U with odds ratio ``odds_ratio`` and ``P(U=1|D=0) = p0``."""
+    denom = 1 - p0 + odds_ratio * p0
+    return float(max(odds_ratio / denom, 1 / denom))
+
+
 def _fit(y: np.ndarray, X: np.ndarray, family: str) -> np.ndarray:
     import statsmodels.api as sm
 
@@ -168,15 +181,16 @@ def _fit(y: np.ndarray, X: np.ndarray, family: str) -> np.ndarray:
         warnings.simplefilter("ignore")  # perfect-prediction / domain warnings: judged from the result below
         res = sm.GLM(y, X, family=fam).fit()
     params = np.asarray(res.params, dtype=float)
-    if not np.all(np.isfinite(params)) or np.any(np.abs(params[1:3]) > 20):
+    if not res.converged or not np.all(np.isfinite(params)) or np.any(np.abs(params[1:3]) > 20):
         raise InsufficientDataError("The benchmark covariate (or taking part) predicts the other perfectly in "
                                     "these data, so its strength cannot be estimated. Fix: choose another "
                                     "benchmark or threshold.")
     return params
 
 
-def covariate_benchmark(data: pd.DataFrame, *, treatment: str, outcome: str, covariates: list[str], benchmark: str,
-                        outcome_kind: OutcomeKind = "binary", threshold: float | None = None,
+def covariate_benchmark(data: pd.DataFrame, *, treatment: str, outcome: str, covariates: list[str],
+                        benchmark: str | tuple[str, ...], outcome_kind: OutcomeKind = "binary",
+                        threshold: float | None = None,
                         label: str | None = None, k: float = 1.0) -> CovariateBenchmark:
     """Strength of a measured covariate in predicting treatment and outcome, on the Γ and E-value scales.
 
@@ -190,9 +204,11 @@ def covariate_benchmark(data: pd.DataFrame, *, treatment: str, outcome: str, cov
     covariates
         The matching covariates; the benchmark is one of them and the others are adjusted for.
     benchmark
-        The covariate to benchmark (e.g. ``"prior_offences"``); numeric.
+        The covariate to benchmark (e.g. ``"prior_offences"``), numeric; or a tuple of covariates benchmarked as
+        one (U = 1 when any exceeds its threshold), e.g. ``("prior_offences", "prior_violent_offences")``.
     threshold
-        U = 1 when the benchmark exceeds this; default its median (a 0/1 covariate is used as it is).
+        U = 1 when the benchmark exceeds this; default its median (a 0/1 covariate is used as it is). For a
+        group, the same threshold for each (default: each one's median).
     label
         Plain-English name for sentences (default: the column name).
     k
@@ -202,8 +218,10 @@ def covariate_benchmark(data: pd.DataFrame, *, treatment: str, outcome: str, cov
     -------
     CovariateBenchmark
     """
-    if benchmark not in covariates:
-        raise SpecError(f"The benchmark {benchmark!r} must be one of the covariates ({', '.join(covariates)}).")
+    group = (benchmark,) if isinstance(benchmark, str) else tuple(benchmark)
+    name = "+".join(group)
+    if not group or any(b not in covariates for b in group):
+        raise SpecError(f"The benchmark {benchmark!r} must be among the covariates ({', '.join(covariates)}).")
     if outcome_kind not in ("binary", "count"):
         raise SpecError("outcome_kind must be 'binary' or 'count'.")
     if k <= 0:
@@ -218,16 +236,21 @@ def covariate_benchmark(data: pd.DataFrame, *, treatment: str, outcome: str, cov
     n = len(frame)
     if n < 20:
         raise InsufficientDataError(f"{n} complete rows; at least 20 are needed to benchmark a covariate.")
-    x = frame[benchmark]
-    if not pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x):
-        raise SpecError(f"The benchmark {benchmark!r} must be numeric (or 0/1) to be dichotomised.")
-    xv = x.to_numpy(float)
-    binary = bool(np.isin(xv, (0.0, 1.0)).all())
-    cut = 0.5 if binary and threshold is None else (float(np.median(xv)) if threshold is None else float(threshold))
-    u = (xv > cut).astype(float)
+    u = np.zeros(n)
+    cuts = []
+    for b in group:
+        x = frame[b]
+        if not pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x):
+            raise SpecError(f"The benchmark {b!r} must be numeric (or 0/1) to be dichotomised.")
+        xv = x.to_numpy(float)
+        binary = bool(np.isin(xv, (0.0, 1.0)).all())
+        c = 0.5 if binary and threshold is None else (float(np.median(xv)) if threshold is None else float(threshold))
+        cuts.append(c)
+        u = np.maximum(u, (xv > c).astype(float))
+    cut = cuts[0]
     share = float(u.mean())
     if share in (0.0, 1.0):
-        raise InsufficientDataError(f"Everyone is on the same side of {cut:g} for {benchmark!r}. Fix: choose "
+        raise InsufficientDataError(f"Everyone is on the same side of the threshold for {name!r}. Fix: choose "
                                     "another threshold.")
     d = frame[treatment].to_numpy(float)
     if not np.isin(d, (0.0, 1.0)).all() or d.min() == d.max():
@@ -237,23 +260,21 @@ def covariate_benchmark(data: pd.DataFrame, *, treatment: str, outcome: str, cov
         raise SpecError(f"The outcome {outcome!r} is not 0/1; use outcome_kind='count'.")
     if outcome_kind == "count" and (y < 0).any():
         raise SpecError(f"The outcome {outcome!r} has negative values; a count cannot.")
-    others = [c for c in covariates if c != benchmark]
+    others = [c for c in covariates if c not in group]
     Xo = covariate_matrix(frame.reset_index(drop=True), others).values if others else np.empty((n, 0))
     one = np.ones((n, 1))
     # Column order: intercept, the term of interest, the other term (outcome models), then X.
     b_treat = _fit(d, np.column_stack([one, u, Xo]), "logit")[1]
-    rr1 = _fit(u, np.column_stack([one, d, Xo]), "poisson")[1]
-    rr0 = _fit(1 - u, np.column_stack([one, d, Xo]), "poisson")[1]
+    p0 = float(u[d == 0].mean())
     y_any = (y > 0).astype(float)
     b_out_or = _fit(y_any, np.column_stack([one, u, d, Xo]), "logit")[1]
     b_out_rr = _fit(y, np.column_stack([one, u, d, Xo]), "poisson")[1]
     lam = math.exp(k * abs(b_treat))
     delta = math.exp(k * abs(b_out_or))
-    # At fixed X one of the two ratios is above 1; fitted separately, floor at 1 (no association).
-    rr_eu = max(math.exp(k * rr1), math.exp(k * rr0), 1.0)
+    rr_eu = rr_from_or(math.exp(k * b_treat), p0)  # signed: the max over u handles either direction
     rr_uy = math.exp(k * abs(b_out_rr))
     bf = bias_factor(rr_eu, rr_uy)
-    return CovariateBenchmark(benchmark=benchmark, label=label or benchmark, threshold=cut, share_above=share,
+    return CovariateBenchmark(benchmark=name, label=label or name, threshold=cut, share_above=share,
                               k=float(k), or_treatment=lam, or_outcome=delta, rr_treatment=rr_eu, rr_outcome=rr_uy,
                               gamma=amplify(lam, delta), bias=bf, e_value=e_value_of(bf), n=n, outcome=outcome,
                               outcome_kind=outcome_kind, adjusted_for=tuple(others))
