@@ -27,7 +27,7 @@ wrong digit; for postcodes, the same sector or district (a recent move).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,11 @@ NATIONAL_BLOCKING: tuple[str, ...] = (
 )
 #: Pairs used to learn m by expectation-maximisation (each leaves the other fields free to be learned).
 DEFAULT_TRAINING: tuple[str, ...] = ("l.date_of_birth = r.date_of_birth", "l.surname = r.surname")
+#: Training for deduplication: within one file, pairs sharing a surname are mostly relatives (same surname
+#: and address), so a surname block would teach the model "same household"; the second pass is blocked on
+#: the whole name instead.
+DEDUPE_TRAINING: tuple[str, ...] = ("l.date_of_birth = r.date_of_birth",
+                                    "l.first_name_group = r.first_name_group and l.surname = r.surname")
 NATIONAL_TRAINING: tuple[str, ...] = (
     "l.date_of_birth = r.date_of_birth and substr(l.surname, 1, 1) = substr(r.surname, 1, 1)",
     "l.surname = r.surname and l.first_name_group = r.first_name_group",
@@ -567,6 +572,8 @@ def dedupe(frame: pd.DataFrame, s: LinkSettings, *, name: str = "records", db_ap
     is each record's best other record.
     """
     _splink()
+    if s.training == DEFAULT_TRAINING:
+        s = replace(s, training=DEDUPE_TRAINING)
     linker, floored = _train([frame], s, "dedupe_only", [name], db_api)
     low = (s.threshold if s.threshold is not None else AUTO_FLOOR) - s.review_band
     predicted = linker.inference.predict(threshold_match_weight=low)
@@ -628,5 +635,5 @@ def accept(best: pd.DataFrame, threshold: float) -> pd.Series:
 
 
 __all__ = ["LinkSettings", "load_settings", "NATIONAL_BLOCKING", "NATIONAL_TRAINING", "DEFAULT_TRAINING", "FittedLink", "fit_and_link", "comparisons", "accept", "DEFAULT_BLOCKING",
-           "choose_threshold", "one_to_one", "dedupe", "assign", "AUTO_FLOOR", "DEFAULT_TARGET_PRECISION", "SWAPPED",
+           "choose_threshold", "one_to_one", "dedupe", "assign", "DEDUPE_TRAINING", "AUTO_FLOOR", "DEFAULT_TARGET_PRECISION", "SWAPPED",
            "DEFAULT_THRESHOLD", "NATIONAL_THRESHOLD"]
