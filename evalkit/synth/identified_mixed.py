@@ -304,14 +304,14 @@ def _record(rng: np.random.Generator, p: pd.Series, rates: dict[str, float], rec
             made.append("romanised")
     elif u[3] >= rates["keeps_accents"]:
         spell = rng.random() < 0.5
-        first, last = _strip_accents(first, spell), _strip_accents(last, spell)
+        first, last = _strip_accents(first, spell) or first, _strip_accents(last, spell) or last
     if first.isascii() and u[4] < rates["first_name_typo"]:
         first = _typo(rng, first)
         made.append("first_name_typo")
     if last.isascii() and u[5] < rates["surname_typo"]:
         last = _typo(rng, last)
         made.append("surname_typo")
-    if u[6] < rates["initial_only"]:
+    if u[6] < rates["initial_only"] and first:
         first = first[0]
         made.append("initial_only")
     if u[7] < rates["names_swapped"]:
