@@ -44,6 +44,12 @@ def _level(text: str) -> str:
     return text.lower()
 
 
+def _floored_words(entry: str) -> str:
+    """'date_of_birth: Same year' -> 'date of birth, same year'."""
+    field, _, level = entry.partition(": ")
+    return f"{field.replace('_', ' ')}, {_level(level)}"
+
+
 def _summary_section(s: LinkageSummary) -> str:
     if s.rate is None:
         lead = (f"<p>The share of provider records linked to the <b>{_e(s.target)}</b> extract is hidden because "
@@ -111,15 +117,15 @@ def _summary_section(s: LinkageSummary) -> str:
                       "<th>Records</th><th>Linked</th><th>Match rate</th><th>95% interval</th></tr></thead>"
                       f"<tbody>{body}</tbody></table>")
     params = "".join(
-        f"<tr><td>{_e(c.replace('_', ' '))}</td><td>{_e(_level(level))}</td><td class='num'>{_num(m, '.4f')}</td>"
-        f"<td class='num'>{_num(u, '.6f')}</td>"
+        f"<tr><td>{_e(c.replace('_', ' '))}</td><td>{_e(_level(level))}</td><td class='num'>{_num(m, '.4g')}</td>"
+        f"<td class='num'>{_num(u, '.3g')}</td>"
         f"<td class='num'>{_num(m / u if (m is not None and u) else None, ',.2f')}</td></tr>"
         for c, level, m, u in s.parameters)
     if s.floored_levels:
         floored = ("<p class='small'>Where the data showed almost no true matches at a level of agreement, its "
                    "estimate was set so that it counts neither for nor against a match (and a disagreement "
                    "counts against a match by at most about 6.6), so that no single field can veto a link: "
-                   f"{_e('; '.join(lvl.replace('_', ' ') for lvl in s.floored_levels))}.</p>")
+                   f"{_e('; '.join(_floored_words(lvl) for lvl in s.floored_levels))}.</p>")
     else:
         floored = ""
     model = ("<h3>What the model learned (m and u)</h3><p>For each way two records can compare, <i>m</i> is how "
