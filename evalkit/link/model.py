@@ -113,6 +113,9 @@ class LinkSettings:
     one_to_one
         Use each record of either list at most once (greedily by weight): for designs where each person has
         at most one record on each side. Off by default: a provider list may hold a person twice.
+    foreign_postcodes
+        Also compare postcodes that are not UK-shaped, for exact agreement only (off: they are missing).
+        For registers of another country, or many people living abroad.
     coverage_sample, coverage_pairs
         Left records scored against every right record to estimate what the candidate rules miss (at most
         ``coverage_pairs`` pairs; 0: no check).
@@ -137,6 +140,7 @@ class LinkSettings:
     surname_parts: bool = True
     initials: bool = True
     one_to_one: bool = False
+    foreign_postcodes: bool = False
     coverage_sample: int = 300
     coverage_pairs: int = 2_000_000
 
@@ -233,9 +237,15 @@ def comparisons(s: LinkSettings, *, town: bool = False) -> list:
                             label_for_charts="Same year"), cll.ElseLevel()]
     # sector and district are columns made once in prepare (not a regular expression per compared pair);
     # a postcode is missing unless UK-shaped, and an outward code alone gives the district
-    post: list[Any] = [cll.CustomLevel("postcode_district_l is null or postcode_district_r is null",
-                                       label_for_charts="Postcode missing").configure(is_null_level=True),
-                       cll.CustomLevel("postcode_l = postcode_r", label_for_charts="Exact match on postcode")]
+    if s.foreign_postcodes:  # any postcode, exactly; sector and district for UK ones only
+        post: list[Any] = [cll.CustomLevel("postcode_text_l is null or postcode_text_r is null",
+                                           label_for_charts="Postcode missing").configure(is_null_level=True),
+                           cll.CustomLevel("postcode_text_l = postcode_text_r",
+                                           label_for_charts="Exact match on postcode")]
+    else:
+        post = [cll.CustomLevel("postcode_district_l is null or postcode_district_r is null",
+                                label_for_charts="Postcode missing").configure(is_null_level=True),
+                cll.CustomLevel("postcode_l = postcode_r", label_for_charts="Exact match on postcode")]
     for level in s.postcode_levels:
         if level == "area":
             cond = ("regexp_extract(postcode_district_l, '^([A-Z]{1,2})') = "

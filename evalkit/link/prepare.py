@@ -13,7 +13,9 @@ double-barrelled surname recorded by one part still agrees in part.
 
 Postcodes are kept only when they are UK-shaped (``NG7 2QX``; the outward
 code alone, ``NG7``, is kept as a district): a foreign or garbled postcode is
-*missing*, never "the same sector" as another garbled one. Sex is
+*missing*, never "the same sector" as another garbled one. (``postcode_text``,
+any postcode's letters and digits, serves the optional exact comparison of
+non-UK postcodes, ``LinkSettings.foreign_postcodes``.) Sex is
 ``male``/``female`` or missing.
 
 A date of birth that is not a real date (``31/02/2007``), is in the future or
@@ -45,7 +47,7 @@ REQUIRED = ("record_id", "first_name", "surname", "date_of_birth")
 OPTIONAL = ("sex", "postcode", "town")
 #: Columns handed to Splink (``town`` is added when an input has it).
 LINK_COLUMNS = ["unique_id", "first_name", "first_name_group", "surname", "surname_parts", "date_of_birth", "sex",
-                "postcode", "postcode_sector", "postcode_district"]
+                "postcode", "postcode_sector", "postcode_district", "postcode_text"]
 _NOT_LETTER = re.compile(r"[^a-z]+")
 #: A full UK postcode (outward code, inward code) once spaces are removed (BS 7666 shapes).
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
@@ -202,8 +204,11 @@ def prepare(frame: pd.DataFrame, file: str, *, strict: bool = False) -> Prepared
         out["sex"] = pd.Series(pd.NA, index=frame.index, dtype="string")
     if "postcode" in frame:
         out["postcode"], out["postcode_sector"], out["postcode_district"] = _postcodes(frame["postcode"])
+        # any postcode's letters and digits, for the optional exact comparison of non-UK postcodes
+        text = frame["postcode"].astype("string").str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+        out["postcode_text"] = text.where(text.str.len() >= 3)
     else:
-        for col in ("postcode", "postcode_sector", "postcode_district"):
+        for col in ("postcode", "postcode_sector", "postcode_district", "postcode_text"):
             out[col] = pd.Series(pd.NA, index=frame.index, dtype="string")
     columns = list(LINK_COLUMNS)
     if "town" in frame:
