@@ -186,13 +186,16 @@ def link_files(participants: str | Path, extracts: dict[str, str | Path], out: s
         "seconds": round(time.perf_counter() - t0, 1)})
     out.mkdir(parents=True, exist_ok=True)
     table = _participants_table(raw, left["date_of_birth"], person_id)
-    _atomic_write(out / "participants.csv", lambda tmp: table.to_csv(tmp, index=False, lineterminator="\n"))
-    _atomic_write(out / "links.csv", lambda tmp: links.to_csv(tmp, index=False, lineterminator="\n"))
+    from evalkit.io_safe import neutralise_frame  # text a spreadsheet would run as a formula gets a leading '
+
+    _atomic_write(out / "participants.csv",
+                  lambda tmp: neutralise_frame(table).to_csv(tmp, index=False, lineterminator="\n"))
+    _atomic_write(out / "links.csv", lambda tmp: neutralise_frame(links).to_csv(tmp, index=False, lineterminator="\n"))
     _atomic_write(out / "linkage_report.html",
                   lambda tmp: tmp.write_text(linkage_report_html(run), encoding="utf-8"))
     _atomic_write(out / "linkage_summary.json", lambda tmp: tmp.write_text(run.to_json(), encoding="utf-8"))
     sample = pd.concat(reviews, ignore_index=True)
-    _atomic_write(review, lambda tmp: sample.to_csv(tmp, index=False, lineterminator="\n"))
+    _atomic_write(review, lambda tmp: neutralise_frame(sample).to_csv(tmp, index=False, lineterminator="\n"))
     return run
 
 
