@@ -228,8 +228,24 @@ def balance(ctx: ReportContext) -> Section:
 
 
 def results(ctx: ReportContext) -> Section:
-    """Results per outcome with confidence intervals and plots."""
-    return _simple(ctx, render.section_results, "results", "Results", "Each outcome in turn, with its confidence interval.")
+    """Results per outcome with confidence intervals and plots (the VRU-wide report adds :func:`comparison`)."""
+    section = _simple(ctx, render.section_results, "results", "Results", "Each outcome in turn, with its confidence interval.")
+    extra = comparison(ctx)
+    return Section(section.html + extra.html) if extra.html else section
+
+
+def comparison(ctx: ReportContext) -> Section:
+    """The VRU-wide report's "Compared with similar areas without a VRU" (:mod:`evalkit.report.comparison_areas`)."""
+    from evalkit.analysis.runner import is_area_wide
+    from evalkit.report.comparison_areas import section_comparison_areas
+
+    if ctx.cfg is None or not is_area_wide(ctx.protocol):
+        return Section("")
+    body = section_comparison_areas(ctx.tables, ctx.cfg.whole_area_name)
+    if body is None:
+        return Section("")
+    return _section("Compared with similar areas without a VRU", body, anchor="comparison", threshold=ctx.threshold,
+                    lead="Did violence fall because of the VRU, or would it have fallen anyway?")
 
 
 def subgroups(ctx: ReportContext) -> Section:
