@@ -328,8 +328,8 @@ def _constraints(ledger: Ledger, forms: dict[str, Form]) -> tuple[list[str], np.
         row({sup: 1.0, sub: -1.0}, 0.0, np.inf)
     for total, parts, complete in ledger.partitions:
         coef = {total: 1.0}
-        for p in parts:
-            coef[p] = coef.get(p, 0.0) - 1.0
+        for part in parts:
+            coef[part] = coef.get(part, 0.0) - 1.0
         row(coef, 0.0, 0.0 if complete else np.inf)
     for a_, b_ in ledger.equals:
         row({a_: 1.0, b_: -1.0}, 0.0, 0.0)
