@@ -218,7 +218,7 @@ def _t(df: int, alpha: float) -> float:
 # --------------------------------------------------------------------------- HTML
 def implementation_html(imp: Implementation, threshold: int, *, itt_block: str = "",
                         label: Callable[[Any], str] | None = None, locality: str = "district",
-                        started_shown: bool = True) -> str:
+                        started_shown: bool = True, published: Any = None) -> str:
     """The report section body (disclosure-controlled).
 
     ``itt_block`` is the "Counting everyone referred" part (:func:`evalkit.analysis.itt.itt_html`), shown in
@@ -227,7 +227,9 @@ def implementation_html(imp: Implementation, threshold: int, *, itt_block: str =
     ``started_shown=False``: the report withholds the number who started (its participation flow does, when
     it and the primary result's sample differ by fewer than the threshold), so this section prints neither
     that number nor anything it follows from: the share of places, and the reach tables' counts (they add
-    up to it); their shares stay.
+    up to it); their shares stay. ``published``: the report's audited ledger
+    (:class:`evalkit.report.disclosure.PublishedCounts`), which decides the dose table and the dose model's
+    count with every other number the report prints.
     """
     e = html.escape
     t = threshold
@@ -269,9 +271,10 @@ def implementation_html(imp: Implementation, threshold: int, *, itt_block: str =
         heading = locality.capitalize() if heading == "District" else heading
         out.append(_reach_table(heading, groups, t, label, counts_shown=started_shown))
     if imp.dose_response:
-        out.append(_dose_table(imp, t))
+        out.append(_dose_table(imp, t, published))
     if imp.dose_model is not None and imp.dose_model.n >= 2 * t:
-        out.append(_dose_model_html(imp.dose_model, t))
+        n_text = published.entry_text("dose:model") if published is not None else None
+        out.append(_dose_model_html(imp.dose_model, t, n_text))
     if itt_block:
         out.append(itt_block)
     elif imp.referred_not_started:
@@ -315,7 +318,7 @@ def _reach_table(label: str, groups: tuple, t: int, words: Callable[[Any], str] 
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def _dose_model_html(d: Any, t: int) -> str:
+def _dose_model_html(d: Any, t: int, n_text: str | None = None) -> str:
     """The continuous dose-response model: a sentence, the fitted curve, and the caution (not causal)."""
     from evalkit.analysis.dose import dose_plot
     from evalkit.report.common import figure_html
@@ -332,7 +335,7 @@ def _dose_model_html(d: Any, t: int) -> str:
     among = f" among young people with the same {d.baseline_label}" if d.baseline_label else ""
     what = lower_first(d.outcome_label.replace(" (share)", ""))
     return ("<h3>Outcome by number of sessions (a description, not a causal estimate)</h3>"
-            f"<p>Across the {safe_count(d.n, t)} young people with a measured outcome, each extra session "
+            f"<p>Across the {n_text or safe_count(d.n, t)} young people with a measured outcome, each extra session "
             f"attended went with a difference of {e(per)} in {e(what)}{e(among)}. This describes who attended; it "
             "does not show that more sessions would change anyone's outcome.</p>"
             + figure_html(dose_plot(d), alt="Outcome by sessions attended, fitted curve with its interval "
@@ -341,24 +344,30 @@ def _dose_model_html(d: Any, t: int) -> str:
               "sessions as a straight line; the curve lets the relation bend.</p>")
 
 
-def _dose_table(imp: Implementation, t: int) -> str:
+def _dose_table(imp: Implementation, t: int, published: Any = None) -> str:
     """The outcome by band of sessions attended. The bands' young people add up to those with a measured
-    outcome, a number the report prints elsewhere: they are suppressed as one table with that total, so no
-    band follows by subtraction (25 with an outcome, 20 with nine sessions or more: the other band is 5)."""
+    outcome, a number the report prints elsewhere (the flow's complete follow-up, the dose model's sample):
+    the report's ledger decides them with every other count (INT17: 28 + 40 beside 67 matched gave the one
+    unmatched young person away). Without a ledger (a table on its own) they are suppressed as one table
+    with their total."""
     e = html.escape
     ns = [val.n if isinstance(val, Share) else int(val[3]) for _, val in imp.dose_response]
     bands = pd.DataFrame({"n": ns}, index=[f"band {k}" for k in range(len(ns))])
-    hidden = suppress_counts(bands, threshold=t, totals="row").hidden["n"] != ""
+    alone = suppress_counts(bands, threshold=t, totals="row").hidden["n"] != ""
     rows = []
     for k, (name, val) in enumerate(imp.dose_response):
         n = ns[k]
-        if hidden.iloc[k]:
+        text = published.entry_text(f"dose:band:{k}") if published is not None else None
+        share = published.entry_text(f"dose:band:{k}:share") if published is not None else None
+        hidden = text == MARKER if text is not None else bool(alone.iloc[k])
+        if hidden:
             count = cell = MARKER
         elif isinstance(val, Share):
-            count, cell = f"{n:,}", val.text(t)
+            count = text or f"{n:,}"
+            cell = MARKER if share == MARKER else val.text(t)
         else:
             m, lo, hi, _ = val
-            count, cell = f"{n:,}", f"{signed(m, 1)} ({signed(lo, 1)} to {signed(hi, 1)})"
+            count, cell = text or f"{n:,}", f"{signed(m, 1)} ({signed(lo, 1)} to {signed(hi, 1)})"
         rows.append(f"<tr><td>{e(name)}</td><td>{e(count)}</td><td>{e(cell)}</td></tr>")
     return ("<h3>Outcome by dose (not a causal estimate)</h3><p class='category warn'>Young people who attend more "
             "sessions differ from those who attend fewer in ways that also affect the outcome (motivation, "

@@ -139,14 +139,15 @@ class Ledger:
         return key
 
     def share(self, key: str, num: str, base: str, what: str = "", *, digits: int = 0, priority: int = 0,
-              value: float | None = None) -> str:
+              value: float | None = None, weighted: bool = False) -> str:
         """``num`` as a share of ``base`` (both registered counts), printed as a percentage to ``digits``
         decimals. ``value``: the share printed when it is not ``num / base`` itself (exact matching prints
-        the comparison group's share, equal to the participants')."""
+        the comparison group's share, equal to the participants'). ``weighted``: a weighted share (matching
+        with replacement), printed and controlled with its count but giving the reader no equation."""
         n, b = self.entries[num].value, self.entries[base].value
         v = value if value is not None else (n / b if b else math.nan)
         self.entries.setdefault(key, Entry(key, "share", v, what, num=num, base=base, digits=digits,
-                                           priority=priority))
+                                           priority=priority, protect=not weighted))
         return key
 
     def ratio(self, key: str, money: float, num: str, factor: float = 1.0, what: str = "", *,
@@ -161,9 +162,11 @@ class Ledger:
 
     # ------------------------------------------------------------ relations
     def subset(self, sub: str, sup: str) -> None:
-        """Everyone counted in ``sub`` is counted in ``sup``."""
+        """Everyone counted in ``sub`` is counted in ``sup`` (of the same size: the same people, one number)."""
         if sub in self.entries and sup in self.entries and (sub, sup) not in self.subsets:
             self.subsets.append((sub, sup))
+            if self.entries[sub].value == self.entries[sup].value:
+                self.equal(sub, sup)
 
     def partition(self, total: str, parts: Iterable[str], *, complete: bool = True) -> None:
         """``parts`` are disjoint groups within ``total``; ``complete``: they add up to it (else the rest is a
@@ -173,9 +176,28 @@ class Ledger:
             self.partitions.append((total, parts, complete))
 
     def equal(self, a: str, b: str) -> None:
-        """Counts ``a`` and ``b`` are equal (and a reader may know it)."""
-        if a in self.entries and b in self.entries:
+        """Counts ``a`` and ``b`` are equal (and a reader may know it): one number printed in two places, so
+        the audit gives both the same form."""
+        if a in self.entries and b in self.entries and (a, b) not in self.equals:
+            if self.entries[a].value != self.entries[b].value:
+                raise ValueError(f"{a} and {b} are not equal")
             self.equals.append((a, b))
+
+    def classes(self) -> dict[str, str]:
+        """Each entry's representative: entries joined by :meth:`equal` share one (the first key in order)."""
+        rep = {k: k for k in self.entries}
+
+        def find(k: str) -> str:
+            while rep[k] != k:
+                rep[k] = rep[rep[k]]
+                k = rep[k]
+            return k
+
+        for a, b in self.equals:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                rep[max(ra, rb)] = min(ra, rb)
+        return {k: find(k) for k in self.entries}
 
 
 # --------------------------------------------------------------------------- the rule
@@ -308,7 +330,7 @@ def _constraints(ledger: Ledger, forms: dict[str, Form]) -> tuple[list[str], np.
             # a rounded count's upper end is open ("about 110" is 105 to 114): integers make it exact
             vlo[i] = max(vlo[i], math.ceil(a - 1e-9))
             vhi[i] = min(vhi[i], math.floor(b - 1e-9) if f.kind == "round" else math.floor(b + 1e-9))
-        elif x.kind == "share":
+        elif x.kind == "share" and x.protect:
             # printed to `digits` decimals of a percent: p - h <= num / base <= p + h
             h = 0.5 * 10 ** (-x.digits) / 100
             p = round(100 * x.value, x.digits) / 100
@@ -381,49 +403,61 @@ def audit(ledger: Ledger, *, marker: str = MARKER, integer: bool = True) -> Publ
        to it are coarsened (lowest priority first, then smallest value, then key; each a form at a time,
        rounded or a range before withheld) until it is safe; then every entry that did not need to change is
        given back, the most important first.
-    Deterministic: the order of registration does not change the result.
+
+    Entries joined by :meth:`Ledger.equal` (one number printed in two places) always share a form.
+    Coarsening never tells the reader more, so a quantity once safe stays safe: only the unsafe ones are
+    examined again. Deterministic: the order of registration does not change the result.
     """
     t = ledger.threshold
     e = ledger.entries
-    level = {k: 0 for k in e}
-    forms = {k: _levels(e[k])[0] for k in e}
+    rep = ledger.classes()
+    members: dict[str, list[str]] = {}
+    for k, r in rep.items():
+        members.setdefault(r, []).append(k)
+    prio = {r: max(e[k].priority for k in ks) for r, ks in members.items()}
+    level = {r: 0 for r in members}
+    forms = {k: _levels(e[rep[k]])[0] for k in e}
 
-    def coarsen(k: str) -> bool:
-        lv = _levels(e[k])
-        if level[k] + 1 >= len(lv):
+    def set_level(r: str, lv: int) -> None:
+        level[r] = lv
+        for k in members[r]:
+            forms[k] = _levels(e[r])[lv]
+
+    def coarsen(r: str) -> bool:
+        if level[r] + 1 >= len(_levels(e[r])):
             return False
-        level[k] += 1
-        forms[k] = lv[level[k]]
+        set_level(r, level[r] + 1)
         return True
 
     # primary: a small count is not printed in a form that pins it on its own
-    for k, x in sorted(e.items()):
-        if x.kind == "count" and x.protect and is_protected(x.value, t):
-            while forms[k].kind != "hidden":
-                a, b = forms[k].interval(x.value)
+    for r in sorted(members):
+        x = e[r]
+        if x.kind == "count" and any(e[k].protect for k in members[r]) and is_protected(x.value, t):
+            while forms[r].kind != "hidden":
+                a, b = forms[r].interval(x.value)
                 if _safe(x.value, a, b, t):
                     break
-                coarsen(k)
+                coarsen(r)
     tgs = sorted(targets(ledger), key=lambda g: g.name)
-    for _ in range(10 * len(e) + 10):
-        found = bounds(ledger, forms, tgs, integer=integer)
-        bad = [g for g in tgs if not _safe(*found[g.name], t)]
-        if not bad:
-            return Published(ledger, dict(forms), found, marker)
+    found = bounds(ledger, forms, tgs, integer=integer)
+    bad = [g for g in tgs if not _safe(*found[g.name], t)]
+    while bad:
         g = bad[0]
-        options = sorted((k for k in _touching(ledger, g) if forms[k].kind != "hidden" and k not in ledger.unpublished),
-                         key=lambda k: (e[k].priority, e[k].kind != "count", e[k].value, k))
-        if not options:
-            raise RuntimeError(f"disclosure audit: {g.name} cannot be protected")
 
         def safe_now(g: Target = g) -> bool:
             return _safe(*bounds(ledger, forms, [g], integer=integer)[g.name], t)
 
-        applied: list[tuple[str, int, Form]] = []
+        if safe_now():  # made safe while protecting another
+            bad.pop(0)
+            continue
+        options = sorted({rep[k] for k in _touching(ledger, g)
+                          if forms[k].kind != "hidden" and k not in ledger.unpublished},
+                         key=lambda r: (prio[r], e[r].kind != "count", e[r].value, r))
+        applied: list[tuple[str, int]] = []
         done = False
-        for k in options:  # coarsen the least important first, a step at a time, until the quantity is safe
-            applied.append((k, level[k], forms[k]))
-            while coarsen(k):
+        for r in options:  # coarsen the least important first, a form at a time, until the quantity is safe
+            applied.append((r, level[r]))
+            while coarsen(r):
                 if safe_now():
                     done = True
                     break
@@ -432,15 +466,16 @@ def audit(ledger: Ledger, *, marker: str = MARKER, integer: bool = True) -> Publ
         if not done:
             raise RuntimeError(f"disclosure audit: {g.name} cannot be protected")
         # prune: give back every step that was not needed, the most important entries first
-        for k, lv, _ in sorted(applied, key=lambda a: (-e[a[0]].priority, -e[a[0]].value, a[0])):
-            now = level[k]
+        for r, lv in sorted(applied, key=lambda a: (-prio[a[0]], -e[a[0]].value, a[0])):
+            now = level[r]
             for back in range(lv, now):  # the least coarse form that is still safe
-                level[k], forms[k] = back, _levels(e[k])[back]
+                set_level(r, back)
                 if safe_now():
                     break
             else:
-                level[k], forms[k] = now, _levels(e[k])[now]
-    raise RuntimeError("disclosure audit did not settle")
+                set_level(r, now)
+        bad.pop(0)
+    return Published(ledger, dict(forms), bounds(ledger, forms, tgs, integer=integer), marker)
 
 
 def _touching(ledger: Ledger, g: Target) -> set[str]:
