@@ -240,15 +240,18 @@ def implementation_html(imp: Implementation, threshold: int, *, itt_block: str =
         rows.append(("Reach against planned places", f"{safe_count(n, t) if started_shown else MARKER} young "
                      f"people started, against {imp.planned_places:,.0f} planned places{fill}"))
 
-    def of_started(share: Share) -> str:
+    def of_started(share: Share, key: str = "") -> str:
         """A share of those who started; without its interval when that number is withheld (the interval's
-        width gives it away: 0 of n has upper bound 3.84/(n + 3.84))."""
+        width gives it away: 0 of n has upper bound 3.84/(n + 3.84)); the marker when the report's ledger
+        withholds it."""
+        if published is not None and published.entry_text(f"delivery:{key}") == MARKER:
+            return MARKER
         return share.text(t, interval=started_shown)
 
-    rows.append(("Completed", of_started(imp.completed)))
+    rows.append(("Completed", of_started(imp.completed, "completed")))
     if imp.min_sessions and imp.reached_min is not None:
         rows.append((f"Attended at least the {imp.min_sessions:g} sessions the service counts as a full dose",
-                     of_started(imp.reached_min)))
+                     of_started(imp.reached_min, "full dose")))
     if math.isfinite(imp.sessions_median) and not is_small(n, t):
         rows.append(("Sessions attended per young person", f"median {imp.sessions_median:g} "
                      f"(middle half {imp.sessions_q1:g} to {imp.sessions_q3:g})"))
@@ -256,7 +259,7 @@ def implementation_html(imp: Implementation, threshold: int, *, itt_block: str =
         rows.append(("Scheduled contacts attended", imp.attended.text(t) + " (interval ignores that contacts "
                      "of one young person are alike, so it is too narrow)"))
     if imp.onward is not None:
-        rows.append(("Referred on to another service", of_started(imp.onward)))
+        rows.append(("Referred on to another service", of_started(imp.onward, "referred on")))
     if imp.onward_taken_up is not None and imp.onward_taken_up.n:
         rows.append(("Onward referrals taken up", imp.onward_taken_up.text(t)))
     table = "".join(f"<tr><td>{e(a)}</td><td>{e(b)}</td></tr>" for a, b in rows)
@@ -267,9 +270,10 @@ def implementation_html(imp: Implementation, threshold: int, *, itt_block: str =
         total = sum(v for _, v in imp.contact_types)
         kinds = ", ".join(f"{k.replace('_', ' ')} {safe_share(v, total, t)}" for k, v in imp.contact_types)
         out.append(f"<p>How sessions were delivered: {e(kinds)}.</p>")
-    for heading, groups in imp.reach.items():
-        heading = locality.capitalize() if heading == "District" else heading
-        out.append(_reach_table(heading, groups, t, label, counts_shown=started_shown))
+    for table, groups in imp.reach.items():
+        heading = locality.capitalize() if table == "District" else table
+        out.append(_reach_table(heading, groups, t, label, counts_shown=started_shown, published=published,
+                                key=f"reach:{table}"))
     if imp.dose_response:
         out.append(_dose_table(imp, t, published))
     if imp.dose_model is not None and imp.dose_model.n >= 2 * t:
@@ -288,11 +292,14 @@ def implementation_html(imp: Implementation, threshold: int, *, itt_block: str =
 
 
 def _reach_table(label: str, groups: tuple, t: int, words: Callable[[Any], str] | None = None, *,
-                 counts_shown: bool = True) -> str:
+                 counts_shown: bool = True, published: Any = None, key: str = "") -> str:
     """Participants and the cohort at risk per group, with primary and secondary suppression of both columns.
 
-    ``counts_shown=False`` withholds every participants count (they add up to the number who started) and
-    the shares' intervals (their width gives the number away)."""
+    ``published`` (the report's audited ledger, where the table's counts are a partition of those who
+    started) decides the participants' counts and shares with everything else the report prints: with the
+    number who started withheld, one or two groups' counts are withheld, not all of them. Without it (a
+    table on its own), ``counts_shown=False`` withholds every participants count (they add up to the number
+    who started) and the shares' intervals (their width gives the number away)."""
     from evalkit.report.disclosure import suppress_counts
 
     e = html.escape
@@ -300,15 +307,21 @@ def _reach_table(label: str, groups: tuple, t: int, words: Callable[[Any], str] 
                           index=[g[0] for g in groups])
     shown = suppress_counts(counts, threshold=t, totals="row")
     n_p, n_c = int(counts["Participants"].sum()), int(counts["Cohort at risk"].sum())
+    ledger = published is not None and published.entry_text(f"{key}:{groups[0][0]}") is not None
     rows = []
     for level, k, c, lo, hi in groups:
-        hidden_p = shown.hidden.loc[level, "Participants"] != ""
         hidden_c = shown.hidden.loc[level, "Cohort at risk"] != ""
         # with the counts withheld, an interval would give their total away (0 of n has upper bound 3.84/(n + 3.84))
         interval = f" ({100 * lo:.0f}% to {100 * hi:.0f}%)" if counts_shown else ""
+        if ledger:
+            count = published.entry_text(f"{key}:{level}")
+            hidden_p = published.entry_text(f"{key}:{level}:share") == MARKER or \
+                (count == MARKER and 0 < k < t)
+        else:
+            hidden_p = shown.hidden.loc[level, "Participants"] != ""
+            count = str(shown.display.loc[level, "Participants"]) if counts_shown else MARKER
         share = MARKER if hidden_p else (f"{100 * k / n_p:.0f}%{interval}" if n_p else "–")
         cshare = MARKER if hidden_c else (f"{100 * c / n_c:.0f}%" if n_c else "–")
-        count = str(shown.display.loc[level, "Participants"]) if counts_shown else MARKER
         name = words(level) if words is not None else str(level).replace("_", " ")
         rows.append(f"<tr><td>{e(name[:1].upper() + name[1:])}</td><td>{e(count)}"
                     f"</td><td>{e(share)}</td><td>{e(cshare)}</td></tr>")

@@ -400,9 +400,10 @@ def audit(ledger: Ledger, *, marker: str = MARKER, integer: bool = True) -> Publ
 
     1. Primary: a protected count is never printed in a form that alone breaks the rule.
     2. Secondary: while some protected quantity is derivable too closely, the published entries connected
-       to it are coarsened (lowest priority first, then smallest value, then key; each a form at a time,
-       rounded or a range before withheld) until it is safe; then every entry that did not need to change is
-       given back, the most important first.
+       to it are withheld a priority tier at a time (least important first) until it is safe; then every
+       entry that was not needed is given back (the most important first, by halves), and each needed entry
+       is printed in the least coarse form that keeps the quantity safe (rounded or a range before
+       withheld).
 
     Entries joined by :meth:`Ledger.equal` (one number printed in two places) always share a form.
     Coarsening never tells the reader more, so a quantity once safe stays safe: only the unsafe ones are
@@ -453,27 +454,43 @@ def audit(ledger: Ledger, *, marker: str = MARKER, integer: bool = True) -> Publ
         options = sorted({rep[k] for k in _touching(ledger, g)
                           if forms[k].kind != "hidden" and k not in ledger.unpublished},
                          key=lambda r: (prio[r], e[r].kind != "count", e[r].value, r))
-        applied: list[tuple[str, int]] = []
-        done = False
-        for r in options:  # coarsen the least important first, a form at a time, until the quantity is safe
-            applied.append((r, level[r]))
-            while coarsen(r):
-                if safe_now():
-                    done = True
-                    break
-            if done:
+        start = {r: level[r] for r in options}
+        top = {r: len(_levels(e[r])) - 1 for r in options}
+        # withhold the least important tier of connected entries, then the next, until the quantity is safe
+        for tier in sorted({prio[r] for r in options}):
+            for r in options:
+                if prio[r] == tier:
+                    set_level(r, top[r])
+            if safe_now():
                 break
-        if not done:
+        else:
             raise RuntimeError(f"disclosure audit: {g.name} cannot be protected")
-        # prune: give back every step that was not needed, the most important entries first
-        for r, lv in sorted(applied, key=lambda a: (-prio[a[0]], -e[a[0]].value, a[0])):
-            now = level[r]
-            for back in range(lv, now):  # the least coarse form that is still safe
+        # then give back what was not needed, the most important first, by halves (few entries are needed),
+        # each needed entry at the least coarse form that is still safe (a range before withheld)
+        taken = sorted((r for r in options if level[r] != start[r]),
+                       key=lambda r: (-prio[r], e[r].kind == "count", -e[r].value, r))
+
+        def give_back(chunk: list[str]) -> None:
+            for r in chunk:
+                set_level(r, start[r])
+            if safe_now():
+                return
+            for r in chunk:
+                set_level(r, top[r])
+            if len(chunk) > 1:
+                half = len(chunk) // 2
+                give_back(chunk[:half])
+                give_back(chunk[half:])
+                return
+            r = chunk[0]
+            for back in range(start[r] + 1, top[r]):
                 set_level(r, back)
                 if safe_now():
-                    break
-            else:
-                set_level(r, now)
+                    return
+            set_level(r, top[r])
+
+        if taken:
+            give_back(taken)
         bad.pop(0)
     return Published(ledger, dict(forms), bounds(ledger, forms, tgs, integer=integer), marker)
 

@@ -170,9 +170,31 @@ def report_ledger(a: InterventionAnalysis, threshold: int, *, delivery: Any = No
         parts = [add(f"subgroup:{s.variable}:{r['group']}", r["n"], primary_key, PRIORITY["step"]) for r in s.rows]
         if sum(int(r["n"]) for r in s.rows) == led.entries[primary_key].value:
             led.partition(primary_key, parts)
-    if delivery is not None and delivery.dose_response:
-        _dose_entries(led, add, delivery, steps, started)
+    if delivery is not None:
+        _delivery_entries(led, add, delivery, started)
+        if delivery.dose_response:
+            _dose_entries(led, add, delivery, steps, started)
     return led
+
+
+def _delivery_entries(led: Ledger, add, delivery: Any, started: str | None) -> None:
+    """The delivery section's shares of those who started (completed, a full dose, referred on) and its reach
+    tables (every participant once per table, by group: a partition of those who started, each with its share)."""
+    if started is None or led.entries[started].value != delivery.started:
+        return
+    for name, share in (("completed", delivery.completed), ("full dose", delivery.reached_min),
+                        ("referred on", delivery.onward)):
+        if share is not None and share.n == delivery.started:
+            k = add(f"delivery:{name}:count", share.k, started, PRIORITY["step"], published=False)
+            led.share(f"delivery:{name}", k, started)
+    for table, groups in delivery.reach.items():
+        parts = []
+        for level, k, *_ in groups:
+            key = add(f"reach:{table}:{level}", k, started, PRIORITY["referred"])
+            parts.append(key)
+            led.share(f"reach:{table}:{level}:share", key, started)
+        if sum(int(g[1]) for g in groups) == delivery.started:
+            led.partition(started, parts)
 
 
 def _profile_entries(led: Ledger, add, prof: pd.DataFrame, started: str | None, matched_step: str | None,
