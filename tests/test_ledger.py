@@ -190,3 +190,18 @@ def test_order_of_registration_does_not_change_the_result(order):
     led.subset("matched", "complete")
     pub = audit(led)
     assert {k: pub.text(k) for k in led.entries} == {"started": "about 60", "complete": "[c]", "matched": "52"}
+
+
+def test_int17_cost_per_outcome_is_a_range_that_does_not_give_the_number_who_started_back():
+    from evalkit.report.ledger import cost_per_outcome_text
+
+    # INT17 (the only Expand): £50,000 a year, 70 started (withheld: 67 analysed), effect 15.7 points
+    text = cost_per_outcome_text(50_000, (0.157, 0.30, 0.02), 70, 67)
+    assert text.startswith("£4,000 to £5,000")
+    # by enumeration: every number who started (at least the 67 analysed) that fits the printed range
+    lo, hi = (float(x.strip("£").replace(",", "")) for x in text.split(" (")[0].split(" to "))
+    fits = [n for n in range(67, 1000) if lo <= 50_000 / (n * 0.157) <= hi]
+    rest = [n - 67 for n in fits]
+    assert min(rest) <= 1 and max(rest) >= 8  # the 3 without an outcome could be anything from 0 to 8+
+    # to the pound, the figure would have given it back
+    assert [n for n in range(67, 1000) if round(50_000 / (n * 0.157)) == round(50_000 / (70 * 0.157))] == [70]

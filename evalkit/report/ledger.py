@@ -529,3 +529,40 @@ def _touching(ledger: Ledger, g: Target) -> set[str]:
 
 __all__ = ["Ledger", "Entry", "Form", "Published", "Target", "audit", "bounds", "targets", "protection",
            "is_protected", "rounded", "at_least", "between", "EXACT", "HIDDEN", "MARKER"]
+
+
+# --------------------------------------------------------------------------- money per count, where the count is withheld
+def _ranges(value: float) -> tuple[Form, ...]:
+    """Ranges around ``value`` from narrow to wide: to the nearest £100, £500, £1,000, £2,000, £5,000 and
+    £10,000 either side (a range's ends are whole multiples of its step)."""
+    out = []
+    for step in (100, 500, 1000, 2000, 5000, 10000):
+        lo = step * math.floor(value / step)
+        out.append(between(lo, lo + step))
+    return tuple(out)
+
+
+def cost_per_outcome_text(cost: float, effect: tuple[float, float, float], started: int, analysed: int | None,
+                          threshold: int = 10) -> str:
+    """Cost per outcome achieved (``cost / (started x effect)``, with the interval's ends) where the report
+    withholds the number who started: as ranges wide enough that the number cannot be worked back to within
+    the rule, from the published sample analysed (a subset of those who started), or the marker.
+
+    ``effect``: (estimate, the interval's far end, its near end), each as a positive effect per young person.
+    E.g. INT17: £50,000 over 70 young people and 15.7 points is £4,550, printed "£4,000 to £5,000".
+    """
+    led = Ledger(threshold=threshold)
+    led.count("started", started, priority=3, forms=(HIDDEN,))
+    if analysed is not None:
+        led.count("analysed", analysed, priority=4)
+        led.subset("analysed", "started")
+    est, far, near = effect
+    led.ratio("central", cost, "started", est, forms=_ranges(cost / (started * est)), priority=2)
+    led.ratio("low", cost, "started", far, forms=_ranges(cost / (started * far)), priority=1)
+    led.ratio("high", cost, "started", near, forms=_ranges(cost / (started * near)), priority=1)
+    pub = audit(led)
+    if pub.hidden("central"):
+        return MARKER
+    ends = "" if pub.hidden("low") or pub.hidden("high") else \
+        f" (interval: from {pub.text('low').split(' to ')[0]} to {pub.text('high').split(' to ')[1]})"
+    return pub.text("central") + ends
