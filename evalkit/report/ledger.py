@@ -439,6 +439,13 @@ def audit(ledger: Ledger, *, marker: str = MARKER, integer: bool = True) -> Publ
                 if _safe(x.value, a, b, t):
                     break
                 coarsen(r)
+    # primary, for shares: a share whose count, or the rest of its base, is small is not printed (with its
+    # base it would give the count; the audit would come to the same, one quantity at a time)
+    for r in sorted(members):
+        x = e[r]
+        if x.kind == "share" and x.protect and forms[r].kind != "hidden" and (
+                is_protected(e[x.num].value, t) or is_protected(e[x.base].value - e[x.num].value, t)):
+            set_level(r, len(_levels(x)) - 1)
     tgs = sorted(targets(ledger), key=lambda g: g.name)
     found = bounds(ledger, forms, tgs, integer=integer)
     bad = [g for g in tgs if not _safe(*found[g.name], t)]
