@@ -162,6 +162,10 @@ def report_ledger(a: InterventionAnalysis, threshold: int, *, delivery: Any = No
                     int(n) == int(attrition.n_baseline):
                 led.equal(f"baseline:{o.outcome}", f"step:{label}")
         primary_key = key if is_primary else primary_key
+        if o.details.dose_bands:  # an engagement outcome's sessions attended: bands adding up to its sample
+            bands = [add(f"sessions:{o.outcome}:{band}", n, key, PRIORITY["step"]) for band, n in o.details.dose_bands]
+            if sum(int(n) for _, n in o.details.dose_bands) == o.n:
+                led.partition(key, bands)
         if o.n_comparison:
             add(f"comparison:{o.design}:{o.outcome}", o.n_comparison, pool, PRIORITY["outcome"])
     for s in a.subgroups:
@@ -780,11 +784,18 @@ def _outcome_block(ctx: ReportContext, o: OutcomeResult) -> str:
 
 
 def _dose_table(ctx: ReportContext, o: OutcomeResult) -> str:
-    """Young people by sessions attended (engagement outcomes), disclosure-controlled."""
-    table = pd.DataFrame({"Young people": dict(o.details.dose_bands)})
-    table.index.name = "Sessions attended"
-    shown = suppress_counts(table, threshold=ctx.threshold, totals="row")
-    return "<h4>Sessions attended</h4>" + shown._repr_html_()
+    """Young people by sessions attended (engagement outcomes), as the report's ledger prints them: the bands
+    add up to the outcome's participants (:func:`report_ledger`)."""
+    pub = published(ctx)
+    rows = [(band, pub.entry_text(f"sessions:{o.outcome}:{band}")) for band, _ in o.details.dose_bands]
+    if any(text is None for _, text in rows):  # not in the ledger: a table on its own, with its total
+        table = pd.DataFrame({"Young people": dict(o.details.dose_bands)})
+        table.index.name = "Sessions attended"
+        return "<h4>Sessions attended</h4>" + suppress_counts(table, threshold=ctx.threshold, totals="row")._repr_html_()
+    body = "".join(f"<tr><td>{_e(band)}</td><td class='num'>{_e(text)}</td></tr>" for band, text in rows)
+    total = pub.shown(f"n:{o.design}:{o.outcome}")
+    return ("<h4>Sessions attended</h4><table class='counts'><thead><tr><th>Sessions attended</th><th>Young people"
+            f"</th></tr></thead><tbody>{body}<tr><td>Total</td><td class='num'>{_e(total)}</td></tr></tbody></table>")
 
 
 #: Reliable-change categories as a reader says them, in the order shown.
