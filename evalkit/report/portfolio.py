@@ -525,8 +525,14 @@ def section_value(pctx: PortfolioContext) -> str:
         if cpo is None:
             per_out = "–"
             why = ("" if r["reported"] else "not reported")
-        elif hidden:
-            per_out, why = MARKER, "hidden: it would reveal a small number of participants"
+        elif hidden:  # audited as a range from the published sample (evalkit.report.ledger), not a bare [c]
+            from evalkit.report.ledger import cost_per_outcome_text
+
+            per_out = cost_per_outcome_text(cost, (cost / (n * cpo[0]), cost / (n * cpo[1]), cost / (n * cpo[2])),
+                                            int(n), _analysed(r["found"]), t)
+            why = ("per additional young person not reoffending" if r["scale"] == "risk difference"
+                   else "per point of improvement per young person") if per_out != MARKER else \
+                "hidden: it would reveal a small number of participants"
         else:
             unit = ("per additional young person not reoffending" if r["scale"] == "risk difference"
                     else "per point of improvement per young person")
