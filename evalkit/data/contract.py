@@ -585,12 +585,17 @@ _GENERAL = """\
 - **Column names** as below; case, spaces and hyphens are forgiven
   (`Start Date` reads as `start_date`). Unknown columns are an error (with a
   suggestion) so that misspelt columns are not silently dropped.
-- **Dates** `YYYY-MM-DD` (`31/01/2021` day-first is also read; Excel date cells
-  are fine).
+- **Dates** `YYYY-MM-DD`; Excel date cells are fine. Day-first `31/01/2021`
+  (the UK way, as Excel saves a CSV on a UK computer) is also read, explicitly:
+  `05/04/2020` is 5 April. A column that also holds a month-first date
+  (`04/25/2020`) is refused, value by value, rather than guessed; a
+  configuration with `day_first_dates: false` reads only `YYYY-MM-DD`.
 - **true/false** fields accept `true`/`false`, `yes`/`no`, `y`/`n`, `1`/`0`.
 - **Codes** must be one of the allowed values; case and spaces/underscores are
   forgiven (`Not Known` reads as `not_known`).
-- **Empty cell** = not known. A required field must never be empty.
+- **Empty cell** = not known. A required field must never be empty. The usual
+  spellings of an empty cell are read as empty: `nan`, `NaN`, `NULL`, `NA`,
+  `N/A`, `#N/A`, `NaT` (unless a code list has such a code).
 - **Identifiers** must be pseudonymised before the file leaves the provider
   (`evalkit pseudonymise`): never names, NHS numbers or PNC numbers.
 - Every problem is reported with file, sheet, row and column; a file with any
