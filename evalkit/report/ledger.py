@@ -477,7 +477,7 @@ def audit(ledger: Ledger, *, marker: str = MARKER, integer: bool = True) -> Publ
         taken = sorted((r for r in options if level[r] != start[r]),
                        key=lambda r: (-prio[r], e[r].kind == "count", -e[r].value, r))
 
-        def give_back(chunk: list[str]) -> None:
+        def give_back(chunk: list[str], start: dict[str, int] = start, top: dict[str, int] = top) -> None:
             for r in chunk:
                 set_level(r, start[r])
             if safe_now():
@@ -486,8 +486,8 @@ def audit(ledger: Ledger, *, marker: str = MARKER, integer: bool = True) -> Publ
                 set_level(r, top[r])
             if len(chunk) > 1:
                 half = len(chunk) // 2
-                give_back(chunk[:half])
-                give_back(chunk[half:])
+                give_back(chunk[:half], start, top)
+                give_back(chunk[half:], start, top)
                 return
             r = chunk[0]
             for back in range(start[r] + 1, top[r]):
