@@ -244,6 +244,7 @@ class PrimaryResult(ResultMixin):
     reason: str = ""
     finding: dict | None = None  # what the commissioning rules looked at (aggregates; JSON-safe)
     title: str = "Primary finding"
+    checks: tuple = ()  # evalkit.analysis.reasons.Check: the hidden-bias checks with their numbers
 
     def _rows(self) -> list[dict]:
         s = self.standardised
@@ -264,7 +265,7 @@ class PrimaryResult(ResultMixin):
                 "minimum_worthwhile": self.minimum_worthwhile, "category": self.category,
                 "category_label": self.category_label, "category_meaning": self.category_meaning,
                 "rule": self.rule, "sentence": self.sentence, "per_100": self.per_100, "reason": self.reason,
-                "finding": self.finding}
+                "finding": self.finding, "checks": [c.as_json() for c in self.checks]}
 
 
 def _finite(v: Any) -> Any:

@@ -214,6 +214,14 @@ def sensitivity_passed(protocol: Protocol, o: OutcomeResult, rules=None) -> bool
     return all(checks) if checks else None
 
 
+def _checks(protocol: Protocol, o: OutcomeResult) -> tuple:
+    """The checks behind :func:`sensitivity_passed` with their numbers, for the portfolio's reason per row."""
+    from evalkit.analysis.commissioning import load_rules
+    from evalkit.analysis.reasons import sensitivity_checks
+
+    return sensitivity_checks(protocol, o, load_rules())
+
+
 def break_even_mwe(o: OutcomeResult, value: Any, protocol: Protocol | None = None) -> float | None:
     """The break-even effect as a minimum worthwhile effect for the primary result (positive; natural units).
 
@@ -300,7 +308,7 @@ def primary_finding(protocol: Protocol, o: OutcomeResult | None, value: Any = No
     return PrimaryResult(protocol.intervention_id, o.outcome, o.label, o.design, o.design_label, e, o.standardised,
                          o.standardisation, j.direction, j.significant, j.verdict, o.sms, o.n, float(needed), mwe,
                          cat.key, cat.label, cat.meaning, cat.rule_text, sentence=o.sentence, per_100=per_100,
-                         finding=finding_json(finding))
+                         finding=finding_json(finding), checks=_checks(protocol, o))
 
 
 # --------------------------------------------------------------------------- attrition and profile

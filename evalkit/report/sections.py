@@ -228,8 +228,24 @@ def balance(ctx: ReportContext) -> Section:
 
 
 def results(ctx: ReportContext) -> Section:
-    """Results per outcome with confidence intervals and plots."""
-    return _simple(ctx, render.section_results, "results", "Results", "Each outcome in turn, with its confidence interval.")
+    """Results per outcome with confidence intervals and plots (the VRU-wide report adds :func:`comparison`)."""
+    section = _simple(ctx, render.section_results, "results", "Results", "Each outcome in turn, with its confidence interval.")
+    extra = comparison(ctx)
+    return Section(section.html + extra.html) if extra.html else section
+
+
+def comparison(ctx: ReportContext) -> Section:
+    """The VRU-wide report's "Compared with similar areas without a VRU" (:mod:`evalkit.report.comparison_areas`)."""
+    from evalkit.analysis.runner import is_area_wide
+    from evalkit.report.comparison_areas import section_comparison_areas
+
+    if ctx.cfg is None or not is_area_wide(ctx.protocol):
+        return Section("")
+    body = section_comparison_areas(ctx.tables, ctx.cfg.whole_area_name)
+    if body is None:
+        return Section("")
+    return _section("Compared with similar areas without a VRU", body, anchor="comparison", threshold=ctx.threshold,
+                    lead="Did violence fall because of the VRU, or would it have fallen anyway?")
 
 
 def subgroups(ctx: ReportContext) -> Section:
@@ -476,7 +492,7 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
                      "Participants": participants_text(found.get(i, {}), n, pctx.threshold),
                      "Annual cost": f"£{cost:,.0f}" if cost is not None else "–",
                      "Cost per participant": (
-                         "area-wide: see value for money" if area_wide
+                         "area programme: see cost per resident" if area_wide
                          else f"£{cost / n:,.0f}" if cost is not None and shown != "[c]" and n
                          else (cost_per_participant_at_most(found.get(i, {}), cost) or "[c]")
                          if cost is not None and n else "–"),
@@ -508,7 +524,8 @@ def portfolio_theory(pctx: PortfolioContext) -> Section:
     """The VRU's theory of change: its priorities and outcomes, the evidence for each, and the gaps."""
     from evalkit.theory import evidence_map, load_theory_of_change, theory_html
 
-    emap = evidence_map(load_theory_of_change(cfg=pctx.cfg), pctx.protocols, pctx.findings)
+    # the primary results as the portfolio judged them (multiplicity control), as in the decision table
+    emap = evidence_map(load_theory_of_change(cfg=pctx.cfg), pctx.protocols, portfolio.decided_findings(pctx))
     return _section("Where the evidence sits in the theory of change", theory_html(emap), threshold=pctx.threshold,
                     anchor="theory", lead="Each outcome of the VRU's theory of change, the interventions whose "
                     "evaluations speak to it (verdict and Maryland SMS level of the strongest design), and the "
@@ -525,6 +542,25 @@ def portfolio_commissioning(pctx: PortfolioContext) -> Section:
     """A commissioning category per intervention, from documented rules."""
     return _portfolio_simple(pctx, portfolio.section_commissioning, "commissioning", "What this means for commissioning",
                              "A category per intervention from documented, configurable rules.")
+
+
+def portfolio_method(pctx: PortfolioContext) -> Section:
+    """How the decisions were made: multiple testing in plain words, the rules' thresholds, what changed."""
+    return _portfolio_simple(pctx, portfolio.section_method, "method", "How the decisions were made",
+                             "The allowance for testing many interventions, and each category's rule.")
+
+
+def portfolio_glossary(pctx: PortfolioContext) -> Section:
+    """One line per technical term the page keeps."""
+    return _portfolio_simple(pctx, portfolio.section_glossary, "glossary", "Glossary",
+                             "The technical terms this page keeps, one line each.")
+
+
+def portfolio_exports(pctx: PortfolioContext, protocol_dir: str | Path | None = None) -> Section:
+    """Write ``portfolio_decisions.csv`` and ``.xlsx`` into the output folder; show nothing."""
+    if pctx.output_dir is not None:
+        portfolio.write_exports(pctx, pctx.output_dir, protocol_dir=protocol_dir)
+    return Section("")
 
 
 def portfolio_appendix(pctx: PortfolioContext) -> Section:
@@ -557,7 +593,8 @@ PORTFOLIO_SECTIONS: dict[str, Callable[[PortfolioContext], Section]] = {
     "portfolio_overview": portfolio_overview,
     "portfolio_forest": portfolio_forest, "portfolio_value": portfolio_value, "portfolio_theory": portfolio_theory,
     "portfolio_reach": portfolio_reach,
-    "portfolio_commissioning": portfolio_commissioning, "portfolio_appendix": portfolio_appendix,
+    "portfolio_commissioning": portfolio_commissioning, "portfolio_method": portfolio_method,
+    "portfolio_glossary": portfolio_glossary, "portfolio_appendix": portfolio_appendix,
 }
 
 
@@ -565,7 +602,7 @@ __all__ = [
     "REPORT_SECTIONS", "PORTFOLIO_SECTIONS",
     "PortfolioContext", "load_portfolio", "portfolio_title", "portfolio_decisions", "portfolio_overview",
     "portfolio_forest", "portfolio_value", "portfolio_theory", "portfolio_reach", "portfolio_commissioning",
-    "portfolio_appendix",
+    "portfolio_method", "portfolio_glossary", "portfolio_exports", "portfolio_appendix",
     "Section", "ReportContext", "load_context", "data_fingerprint", "figure_html", "html_of", "title", "headline",
     "participation", "implementation", "profile", "design", "balance", "results", "subgroups", "sensitivity",
     "limitations", "appendix", "findings", "save_findings", "attrition_steps", "profile_tables", "age_band", "age_band_labels",
