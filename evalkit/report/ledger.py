@@ -39,6 +39,9 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 MARKER = "[c]"
+#: The protection level p (None: half the threshold, rounded up). Set to 1 only to compare with the rule of
+#: exact derivation the table-by-table helpers enforce (a measurement, not a setting for reports).
+PROTECTION_LEVEL: int | None = None
 #: A cap on every count (no group of people is this large), so that every programme is bounded.
 BIG = 1e7
 
@@ -209,7 +212,7 @@ def protection(value: float, threshold: int) -> tuple[float, float]:
     A reader's interval ``[lo, hi]`` is safe when ``lo <= max(1, value - p)`` and
     ``hi >= min(value + p, threshold - 1)``, with ``p = ceil(threshold / 2)``.
     """
-    p = math.ceil(threshold / 2)
+    p = PROTECTION_LEVEL if PROTECTION_LEVEL is not None else math.ceil(threshold / 2)
     return max(1.0, value - p), min(value + p, threshold - 1.0)
 
 
