@@ -24,7 +24,7 @@ _EXPORTS = {
     "MatchedEffectResult": ".effects", "estimate_att": ".effects", "evidence_from_balance": ".effects",
     "love_plot": ".plots",
     "EValueResult": ".sensitivity", "RosenbaumResult": ".sensitivity", "e_value": ".sensitivity",
-    "rosenbaum_bounds": ".sensitivity",
+    "rosenbaum_bounds": ".sensitivity", "CovariateBenchmark": ".sensitivity", "covariate_benchmark": ".sensitivity",
     "SurvivalResult": ".survival", "survival_att": ".survival",
     "MatchFileResult": ".files", "match_file": ".files",
 }
@@ -43,7 +43,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .files import MatchFileResult, match_file
     from .match import MatchResult, match
     from .plots import love_plot
-    from .sensitivity import EValueResult, RosenbaumResult, e_value, rosenbaum_bounds
+    from .sensitivity import (CovariateBenchmark, EValueResult, RosenbaumResult, covariate_benchmark, e_value,
+                              rosenbaum_bounds)
     from .survival import SurvivalResult, survival_att
 
 

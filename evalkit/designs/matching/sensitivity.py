@@ -193,3 +193,83 @@ def e_value(estimate: float, ci_low: float | None = None, ci_high: float | None 
     else:
         e_ci = _e(lo if rr > 1 else hi)
     return EValueResult(rr=float(rr), rr_ci=(float(lo), float(hi)), e_value=_e(rr), e_value_ci=e_ci, source=source)
+
+
+@dataclass(frozen=True)
+class CovariateBenchmark(ResultMixin):
+    """How strong a measured binary covariate is, in the units of the E-value and of Rosenbaum's Γ.
+
+    A hidden factor "as strong as" the covariate is one with the same associations with taking part and with
+    the outcome. Ding & VanderWeele (2016, *Epidemiology* 27:368) bound the bias such a factor can cause in a
+    risk ratio by ``B = RR_EU RR_UD / (RR_EU + RR_UD - 1)``, with
+
+    * ``rr_treatment`` (RR_EU): max over the covariate's two levels of P(level | took part) / P(level | did
+      not) — for a binary covariate, max(p1 / p0, (1 - p1) / (1 - p0));
+    * ``rr_outcome`` (RR_UD): the outcome's risk ratio between the covariate's levels among those who did not
+      take part (oriented to be at least 1).
+
+    ``e_value`` is the E-value of ``B`` (``B + sqrt(B (B - 1))``): an interval whose E-value reaches it still
+    excludes no effect after dividing by the largest bias such a factor could cause. ``gamma`` is Rosenbaum's Γ
+    of such a factor by the amplification of Rosenbaum & Silber (2009, *JASA* 104:1398):
+    ``Γ = (Λ Δ + 1) / (Λ + Δ)``, with ``odds_treatment`` (Λ) the odds ratio of taking part between the
+    covariate's levels and ``odds_outcome`` (Δ) the outcome's odds ratio between them among those who did not
+    take part (each oriented to be at least 1); Γ alone assumes a factor that decides the outcome outright.
+    """
+
+    covariate: str
+    rr_treatment: float
+    rr_outcome: float
+    bias_factor: float
+    e_value: float
+    gamma: float
+    odds_treatment: float
+    odds_outcome: float
+    share_treated: float
+    share_comparison: float
+    title: str = "Benchmark: a hidden factor as strong as a measured covariate"
+
+    def _rows(self) -> list[dict]:
+        return [{"covariate": self.covariate, "rr_treatment": self.rr_treatment, "rr_outcome": self.rr_outcome,
+                 "bias_factor": self.bias_factor, "e_value": self.e_value, "gamma": self.gamma}]
+
+    def scaled(self, k: float) -> tuple[float, float]:
+        """(E-value, Γ) of a hidden factor ``k`` times as strong on the log scale (bias factor B**k, Γ**k)."""
+        b = float(self.bias_factor) ** k
+        return _e(b) if b > 1 else 1.0, float(self.gamma) ** k
+
+
+def covariate_benchmark(covariate: np.ndarray, treated: np.ndarray, outcome: np.ndarray, *,
+                        name: str = "covariate") -> CovariateBenchmark:
+    """Benchmark a binary covariate's strength (see :class:`CovariateBenchmark`), before matching.
+
+    Parameters
+    ----------
+    covariate, treated, outcome
+        One entry per person: the covariate (true/false), taking part (1/0) and a yes/no outcome (1/0; only the
+        comparison group's are used).
+    """
+    x = np.asarray(covariate, dtype=bool)
+    t = np.asarray(treated, dtype=float) == 1
+    y = np.asarray(outcome, dtype=float)
+    if t.sum() == 0 or (~t).sum() == 0:
+        raise InsufficientDataError("The benchmark needs people who took part and people who did not.")
+    p1, p0 = float(x[t].mean()), float(x[~t].mean())
+    c = ~t
+    if not (0 < p0 < 1) or x[c].sum() == 0 or (~x[c]).sum() == 0:
+        raise InsufficientDataError(f"The benchmark needs comparison people with and without {name}.")
+    r1, r0 = float(y[c & x].mean()), float(y[c & ~x].mean())
+    if r1 <= 0 or r0 <= 0:
+        raise InsufficientDataError(f"The benchmark needs the outcome among comparison people with and without "
+                                    f"{name}.")
+    rr_eu = max(p1 / p0, (1 - p1) / (1 - p0)) if p1 < 1 else p1 / p0
+    rr_ud = max(r1 / r0, r0 / r1)
+    b = rr_eu * rr_ud / (rr_eu + rr_ud - 1)
+    if 0 < p1 < 1 and r1 < 1 and r0 < 1:
+        lam = (p1 / (1 - p1)) / (p0 / (1 - p0))
+        delta = (r1 / (1 - r1)) / (r0 / (1 - r0))
+        lam, delta = max(lam, 1 / lam), max(delta, 1 / delta)
+        gamma = (lam * delta + 1) / (lam + delta)
+    else:
+        lam = delta = gamma = float("inf")
+    return CovariateBenchmark(name, float(rr_eu), float(rr_ud), float(b), _e(b) if b > 1 else 1.0, float(gamma),
+                              float(lam), float(delta), p1, p0)
