@@ -261,6 +261,7 @@ def covariate_benchmark(covariate: np.ndarray, treated: np.ndarray, outcome: np.
     if r1 <= 0 or r0 <= 0:
         raise InsufficientDataError(f"The benchmark needs the outcome among comparison people with and without "
                                     f"{name}.")
+    # Ding & VanderWeele's RR_EU (the covariate's levels among participants against the comparison group).
     rr_eu = max(p1 / p0, (1 - p1) / (1 - p0)) if p1 < 1 else p1 / p0
     rr_ud = max(r1 / r0, r0 / r1)
     b = rr_eu * rr_ud / (rr_eu + rr_ud - 1)
