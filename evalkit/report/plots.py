@@ -24,7 +24,9 @@ from evalkit.designs.area import event_study_plot  # noqa: E402
 #: Colours per commissioning category (colour-blind safe, Okabe–Ito).
 CATEGORY_COLOURS = {
     "expand": "#009E73",
+    "expand_replicating": "#006D4F",
     "continue": "#56B4E9",
+    "stronger_design": "#F0E442",
     "improve_evidence": "#999999",
     "redesign": "#E69F00",
     "stop": "#D55E00",
