@@ -185,7 +185,7 @@ def rejudge_hidden_bias(prim: dict, k: float) -> dict:
     checks = []
     if f.get("e_value_ci") is not None:
         checks.append(f["e_value_ci"] >= e_need)
-    if f.get("gamma_critical") is not None:
+    if f.get("gamma_critical") is not None and f["gamma_critical"] > 1.0:   # as runner.sensitivity_passed
         checks.append(f["gamma_critical"] >= g_need)
     f.update(sensitivity_passed=all(checks) if checks else None, e_value_needed=e_need, gamma_needed=g_need)
     return {**prim, "finding": f}
@@ -223,8 +223,12 @@ def decide(rows: list[dict], k: float | None = None) -> list[dict]:
     return out
 
 
-def _powered(r: dict) -> bool:
+def _powered(r: dict, portfolio: bool = False) -> bool:
+    """The planted effect is at least the protocol's MDE (``portfolio``: its MDE at the level the portfolio's
+    multiplicity control applied, ``mde_portfolio``; an analysis powered at that level)."""
     true, mde = r["true_effect"], r["mde"]
+    if portfolio:
+        mde = ((r.get("primary") or {}).get("finding") or {}).get("mde_portfolio")
     if mde is None or not math.isfinite(true) or r["primary"] is None:
         return False
     scale = (r["primary"].get("estimate") or {}).get("scale", "")
@@ -255,6 +259,7 @@ def summarise(rows: list[dict], key: str = "category") -> dict:
     harm_comp = [r for r in harm if r["primary"]["design"] in COMPARISON_DESIGNS]
     eff = [r for r in rows if r["scenario"] == "effective" and _powered(r)
            and r["primary"]["design"] in COMPARISON_DESIGNS]
+    eff_p = [r for r in eff if _powered(r, portfolio=True)]
     with_ci = [r for r in rows if _interval(r) is not None]
     goals = {
         "null_expand": _share(ns, lambda r: r[key] in EXPAND),
@@ -263,6 +268,7 @@ def summarise(rows: list[dict], key: str = "category") -> dict:
         "null_funded_comparison": _share(ns_comp, lambda r: r[key] in FUND),
         "effective_funded": _share(eff, lambda r: r[key] in FUND),
         "effective_expand": _share(eff, lambda r: r[key] in EXPAND),
+        "effective_funded_portfolio": _share(eff_p, lambda r: r[key] in FUND),
         "harmful_flagged": _share(harm, lambda r: r[key] in HARM_FLAGS),
         "harmful_comparison_stop": _share(harm_comp, lambda r: r[key] == "stop"),
         "coverage": _share(with_ci, lambda r: not _uncovered(r)),
@@ -361,6 +367,7 @@ GOAL_WORDS = {
     "null_funded_comparison": "  of those a comparison design could fund",
     "effective_funded": "effective (powered, comparison design) -> Expand or keep funding",
     "effective_expand": "  of which Expand (either wording)",
+    "effective_funded_portfolio": "  of those powered at the portfolio-adjusted level",
     "harmful_flagged": "harmful (powered) -> Stop or safeguarding review",
     "harmful_comparison_stop": "  harmful with a comparison design -> Stop",
     "coverage": "planted primary effect inside the reported interval",

@@ -221,7 +221,8 @@ def sensitivity_passed(protocol: Protocol, o: OutcomeResult, rules=None) -> bool
 
     Matched: the E-value for the interval and the Γ at which the Rosenbaum bound stops being significant at
     least what a hidden factor as strong as prior offending would need (:func:`hidden_bias`; the rules'
-    constants when no benchmark could be computed); the placebo is judged separately (the finding's
+    constants when no benchmark could be computed); Γ only counts when the matched-pair test is significant at
+    Γ = 1 (else it cannot measure hidden bias); the placebo is judged separately (the finding's
     ``placebo_failed``). DiD: the pre-trend test not rejected (SMS 3). Area DiD: pre-trends, the placebo-area
     p-value below alpha, and enough districts for the wild bootstrap to reach alpha.
     """
@@ -233,7 +234,10 @@ def sensitivity_passed(protocol: Protocol, o: OutcomeResult, rules=None) -> bool
         hb = hidden_bias(o, rules)
         if hb["e_value_ci"] is not None:
             checks.append(bool(hb["e_value_ci"] >= hb["e_value_needed"]))
-        if hb["gamma_critical"] is not None:
+        # The Rosenbaum bound tests the first matched pairs alone (McNemar), far less powerful than the headline's
+        # estimate: when that test is not significant even with no hidden bias (Γ = 1) it cannot say how much
+        # hidden bias the finding withstands, so it is not counted (the E-value on the headline's interval still is).
+        if hb["gamma_critical"] is not None and hb["gamma_critical"] > 1.0:
             checks.append(bool(hb["gamma_critical"] >= hb["gamma_needed"]))
     elif o.design == "did":
         checks.append(o.sms >= 3)
@@ -660,6 +664,9 @@ def sensitivity_notes(outcomes: list[OutcomeResult], min_n: int = 30) -> list[tu
                                     f"risk ratio of {ev.e_value:.2f} each could explain away the estimate, and "
                                     f"{ev.e_value_ci:.2f} could move its interval to include no effect "
                                     "(VanderWeele & Ding 2017)."))
+            bm_text = benchmark_sentence(o)
+            if bm_text:
+                notes.append((head, bm_text))
         if o.design == "prepost":
             expected, raw = o.details.rtm_expected, o.details.raw_change
             if expected is not None and raw is not None:
@@ -685,6 +692,28 @@ def sensitivity_notes(outcomes: list[OutcomeResult], min_n: int = 30) -> list[tu
                                     f"anywhere from {b.low:+.2f} to {b.high:+.2f} if each had changed as "
                                     "little or as much as anyone measured (worst and best case)."))
     return notes
+
+
+def benchmark_sentence(o: OutcomeResult) -> str | None:
+    """Plain words: could a hidden factor as strong as a prior proven offence remove this matched result?"""
+    bm = o.details.benchmark
+    if bm is None or o.design != "matched":
+        return None
+    hb = hidden_bias(o)
+    e_ci, g = hb["e_value_ci"], hb["gamma_critical"]
+    e_need, g_need = hb["e_value_needed"], hb["gamma_needed"]
+    fails = [e_ci is not None and e_need is not None and e_ci < e_need,
+             g is not None and g_need is not None and g < g_need]
+    verdict = ("could remove this result" if any(fails) else "could not remove this result")
+    parts = []
+    if e_ci is not None and e_need is not None:
+        parts.append(f"the interval's E-value is {e_ci:.2f} against {e_need:.2f} needed")
+    if g is not None and g_need is not None:
+        parts.append(f"the matched pairs stay significant up to Γ = {g:.2f} against {g_need:.2f} needed")
+    return (f"Compared with what was recorded: an unrecorded factor as strong as having a prior proven offence "
+            f"(the strongest recorded predictor of reoffending: it multiplies the chance of reoffending by "
+            f"{bm.rr_outcome:.1f} in the comparison pool, and participants differ from the pool in it by a ratio "
+            f"of {bm.rr_treatment:.2f}) {verdict}: " + "; ".join(parts) + ".")
 
 
 def placebo_notes(outcomes: list[OutcomeResult]) -> list[tuple[str, str]]:
