@@ -85,6 +85,10 @@ def _on_signal(signum, frame) -> None:
 def _os_error_line(exc: OSError) -> str:
     """One line for a file the command could not read or write."""
     where = exc.filename if exc.filename is not None else "a file"
+    from evalkit.io_safe import DISK_FULL, write_problem
+
+    if exc.errno in DISK_FULL:
+        return f"error: {write_problem(where, exc)}"
     reason = exc.strerror or str(exc)
     if isinstance(exc, PermissionError):
         fix = "check you may read/write it, and that no other program (e.g. Excel) has it open."
@@ -174,7 +178,42 @@ def _explain(exc: BaseException) -> tuple[list[str] | None, int]:
         return None, BUG_EXIT
     if isinstance(exc, OSError):
         return [_os_error_line(exc)], 2
+    store = _store_failure(exc)
+    if store is not None:
+        return [store], 2
     return [_bug_line(exc)], BUG_EXIT
+
+
+def _store_failure(exc: BaseException) -> str | None:
+    """One line for a DuckDB error that is the disk's or the file's fault, not evalkit's (a safety net: the
+    store module names the store itself). Checked by module name: importing duckdb here would slow every
+    command down."""
+    if not type(exc).__module__.startswith(("duckdb", "_duckdb")):
+        return None
+    text = str(exc)
+    if re.search(r"no space left|file too large|disk quota|could not write|could not truncate|"
+                 r"could not fsync", text, re.I):
+        return ("error: the disk is full (or a file-size limit was reached) while writing the store; nothing of "
+                "this command was stored. Fix: free disk space, then run the command again.")
+    if re.search(r"corrupt|checksum|serializ|not a valid duckdb|invalid database|block|IO Error|"
+                 r"database file", text, re.I):
+        return ("error: the store is damaged or not an evalkit store. Fix: restore it from a backup, or "
+                "ingest the provider files again into a new store.")
+    return None
+
+
+def _config_checked() -> bool:
+    """Warn (stderr, not an error) about a VRU configuration's settings that still describe the default;
+    True when a configuration of the user's own is in force (``--config`` or EVALKIT_CONFIG)."""
+    from evalkit.data.config import CONFIG_ENV_VAR, config_warnings, load_config
+
+    path = os.environ.get(CONFIG_ENV_VAR)
+    if not path:
+        return False
+    for warning in config_warnings(load_config(path), Path(path).read_text(encoding="utf-8-sig")):
+        click.echo(f"warning: {path}, {warning}", err=True)
+    click.echo(f"ok: {path} (the VRU configuration)")
+    return True
 
 
 def _expand_folders(paths: tuple[Path, ...]) -> tuple[Path, ...]:
@@ -211,7 +250,12 @@ def _new_folders(path: Path) -> list[Path]:
 
 
 def _check_data_source(src: Path) -> None:
-    """A folder given as --data must hold data files (checked before any kernel starts)."""
+    """A folder given as --data must hold data files, and a store must be a readable evalkit store (checked
+    before any kernel starts)."""
+    if src.is_file():
+        from evalkit.data.store import check_store
+
+        check_store(src)
     if src.is_dir():
         from evalkit.data.readers import is_table_file
 
@@ -259,7 +303,7 @@ def template(out_file: Path) -> None:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("files", nargs=-1, required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--table", default=None, help="Table the file holds (default: from sheet or file name).")
 @click.option("--max-problems", default=200, show_default=True, help="Stop listing after this many problems.")
 @click.option("--data", "data_src", type=click.Path(exists=True, path_type=Path), default=None,
@@ -269,10 +313,15 @@ def template(out_file: Path) -> None:
 def validate(files: tuple[Path, ...], table: str | None, max_problems: int, data_src: Path | None) -> None:
     """Check data files (CSV or .csv.gz, Excel, Parquet) or protocols (YAML); list every problem.
 
-    A folder stands for the protocols and data files in it.
+    A folder stands for the protocols and data files in it. With ``--config`` (or EVALKIT_CONFIG), the VRU
+    configuration is checked too: settings that still describe the packaged default are warned about.
     """
     failed = False
     tables = None
+    if _config_checked() and not files:
+        return
+    if not files:
+        raise click.UsageError("give the data files or protocols to check (or --config FILE to check a configuration).")
     files = _expand_folders(files)
     data_files = [p for p in files if p.suffix.lower() not in {".yaml", ".yml"}]
     data_problems = []
@@ -282,6 +331,15 @@ def validate(files: tuple[Path, ...], table: str | None, max_problems: int, data
         # checked together, so references between files (contacts -> participants) are checked too
         data_problems = validate_files(data_files, table=table, max_problems=max_problems)
     labels = dict(zip(data_files, _display_names(data_files)))
+    clashes = []
+    protocols = [p for p in files if p.suffix.lower() in {".yaml", ".yml"}]
+    if len(protocols) > 1:
+        from evalkit.protocol import duplicate_ids
+
+        by_folder: dict[Path, list[Path]] = {}
+        for p in protocols:  # two plans for one intervention in one folder: both named
+            by_folder.setdefault(p.resolve().parent, []).append(p)
+        clashes = [c for group in by_folder.values() if len(group) > 1 for c in duplicate_ids(group)]
     for path in files:
         if path.suffix.lower() in {".yaml", ".yml"}:
             from evalkit.protocol import validate_protocol_against_data, validate_protocol_file
@@ -296,6 +354,7 @@ def validate(files: tuple[Path, ...], table: str | None, max_problems: int, data
                 problems = validate_protocol_against_data(path, tables, data_src)
         else:
             problems = [p for p in data_problems if p.file == labels[path]]
+        problems = problems + [c for c in clashes if Path(c.file) == path]
         if problems:
             failed = True
             for problem in problems:
@@ -418,38 +477,75 @@ def run_all_cmd(protocol_dir: Path, data_src: Path, out_dir: Path, workers: int,
 
 
 @cli.command("link")
-@click.argument("participants", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--police", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+@click.argument("participants", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+@click.option("--police", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Identified police extract (record_id = the force's id, names, date of birth, sex, postcode).")
 @click.option("--health", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Identified health extract (e.g. Emergency Care Data Set), linked the same way.")
+@click.option("--dedupe", "dedupe_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Instead of linking: find the records of this one file that are the same person and write "
+                   "OUT/clusters.csv (pseudonymous record and cluster ids).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for participants.csv, links.csv, linkage_summary.json and linkage_report.html.")
 @click.option("--review", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Clerical-review sample (holds identifiers; default: OUT_clerical_review_IDENTIFIED.csv).")
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Pseudonymisation key file (default: the EVALKIT_PSEUDONYM_KEY environment variable).")
-@click.option("--threshold", type=float, default=None, help="Match weight for a link (default 8).")
+@click.option("--threshold", type=float, default=None,
+              help="Match weight for a link (default: chosen from the fitted model for --target-precision).")
+@click.option("--target-precision", type=click.FloatRange(0.5, 1.0), default=None,
+              help="Estimated precision the threshold is chosen for (default 0.995).")
+@click.option("--one-to-one", is_flag=True, default=False,
+              help="Use each record of either file at most once (when each person has one record per file).")
+@click.option("--profile", type=click.Choice(["default", "national"]), default="default", show_default=True,
+              help="national: candidate and training rules for extracts of millions of records.")
+@click.option("--strict", is_flag=True, default=False,
+              help="Refuse a file with an impossible date of birth (default: treat it as missing and report the rows).")
 @click.option("--settings", "settings_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="YAML of linkage settings: blocking rules, comparison levels, threshold.")
 @click.option("--margin", type=float, default=0.05, show_default=True,
               help="Warn when a group's match rate differs from the overall rate by more than this.")
 @_friendly
-def link_cmd(participants: Path, police: Path, health: Path | None, out_dir: Path, review: Path | None,
-             key_file: Path | None, threshold: float | None, settings_file: Path | None, margin: float) -> None:
-    """Link provider returns (PARTICIPANTS, with names) to police and health records; write pseudonymous ids only."""
-    from evalkit.link.files import link_files, link_text
+def link_cmd(participants: Path | None, police: Path | None, health: Path | None, dedupe_path: Path | None,
+             out_dir: Path, review: Path | None, key_file: Path | None, threshold: float | None,
+             target_precision: float | None, one_to_one: bool, profile: str, strict: bool,
+             settings_file: Path | None, margin: float) -> None:
+    """Link provider returns (PARTICIPANTS, with names) to police and health records; write pseudonymous ids only.
+
+    With --dedupe FILE, find the records of one file that are the same person instead."""
+    from dataclasses import replace
+
+    from evalkit.link.files import dedupe_file, link_files, link_text
     from evalkit.link.model import LinkSettings, load_settings
 
-    settings = load_settings(settings_file) if settings_file else LinkSettings()
+    if settings_file:
+        settings = load_settings(settings_file)
+        if profile == "national":
+            settings = LinkSettings.national(**{k: v for k, v in vars(settings).items()
+                                                if k not in ("blocking", "training")})
+    else:
+        settings = LinkSettings.national() if profile == "national" else LinkSettings()
+    changes: dict = {"one_to_one": one_to_one or settings.one_to_one}
     if threshold is not None:
-        from dataclasses import replace
-
-        settings = replace(settings, threshold=threshold)
+        changes["threshold"] = threshold
+    if target_precision is not None:
+        changes["target_precision"] = target_precision
+    settings = replace(settings, **changes)
+    if dedupe_path is not None:
+        if participants is not None or police is not None or health is not None:
+            raise click.UsageError("--dedupe takes one file: give it without PARTICIPANTS, --police or --health.")
+        done = dedupe_file(dedupe_path, out_dir, key_file=key_file, settings=settings, strict=strict)
+        click.echo(f"{done['records']:,} records in {done['clusters']:,} clusters ({done['in_shared']:,} records "
+                   f"share a cluster) at match weight >= {done['threshold']:.2f}, {done['threshold_rule']}; "
+                   f"{done['unusable_dob']:,} impossible date(s) of birth treated as missing; wrote {done['file']} "
+                   "(pseudonymous ids only)")
+        return
+    if participants is None or police is None:
+        raise click.UsageError("give PARTICIPANTS and --police (or --dedupe FILE).")
     extracts = {"police": police, **({"health": health} if health else {})}
     review = review or out_dir.parent / f"{out_dir.name}_clerical_review_IDENTIFIED.csv"
     run = link_files(participants, extracts, out_dir, key_file=key_file, settings=settings, review=review,
-                     margin=margin)
+                     margin=margin, strict=strict)
     click.echo(link_text(run, out_dir, review))
 
 
@@ -535,6 +631,25 @@ def demo(out_dir: Path, workers: int) -> None:
     from evalkit.demo import run_demo
 
     click.echo(run_demo(out_dir, workers=workers))
+
+
+@cli.command("notebook")
+@click.argument("protocol", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--data", "data_src", type=click.Path(path_type=Path), required=True,
+              help="DuckDB store or folder of data files.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the notebook (default: beside the protocol, INT01_report.ipynb).")
+@click.option("--force", is_flag=True, help="Write a fresh copy over an existing notebook.")
+@click.option("--no-browser", is_flag=True, help="Write the notebook and print the command that opens it.")
+@_friendly
+def notebook_cmd(protocol: Path, data_src: Path, out_file: Path | None, force: bool, no_browser: bool) -> None:
+    """Write PROTOCOL's report notebook with its parameters filled in, and open it in JupyterLab."""
+    from evalkit.notebook import launch, prepare_notebook
+
+    path = prepare_notebook(protocol, data_src, out=out_file, force=force)
+    click.echo(launch(path, open_browser=False if no_browser else None))
+    click.echo(f"Render your edited copy with: evalkit report {protocol} --data {data_src} --out reports/ "
+               f"--notebook {path}")
 
 
 @cli.command("init")

@@ -39,12 +39,16 @@ class Problem:
     sheet: str | None = None
     row: int | None = None
     column: str | None = None
+    #: Every row with this same problem (a repeated problem is one line: "rows 2-200, 205 (200 rows)").
+    rows: tuple[int, ...] = ()
 
     def location(self) -> str:
         parts = [self.file]
         if self.sheet:
             parts.append(f"sheet '{self.sheet}'")
-        if self.row is not None:
+        if len(self.rows) > 1:
+            parts.append(f"rows {row_ranges(self.rows)} ({len(self.rows):,} rows)")
+        elif self.row is not None:
             parts.append(f"row {self.row}")
         if self.column:
             parts.append(f"column '{self.column}'")
@@ -55,6 +59,19 @@ class Problem:
         if self.fix:
             text += f" Fix: {self.fix}"
         return text
+
+
+def row_ranges(rows: tuple[int, ...] | list[int], *, limit: int = 6) -> str:
+    """``2-200, 205, 210-300``: sorted rows as ranges (at most ``limit`` ranges, then "...")."""
+    ordered = sorted(set(rows))
+    spans: list[tuple[int, int]] = []
+    for r in ordered:
+        if spans and r == spans[-1][1] + 1:
+            spans[-1] = (spans[-1][0], r)
+        else:
+            spans.append((r, r))
+    text = [f"{a}" if a == b else f"{a}-{b}" for a, b in spans[:limit]]
+    return ", ".join(text) + (", ..." if len(spans) > limit else "")
 
 
 class DataError(EvalkitError):

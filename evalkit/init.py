@@ -146,9 +146,17 @@ def init_vru(vru_name: str, out: str | Path) -> list[Path]:
     if existing:
         raise EvalkitError(f"{existing[0]} already exists. Fix: choose a new folder with --out, or move it away.")
     parse_config(yaml.safe_load(config_text), source=str(out / "config.yaml"))  # the starter must be valid
-    for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    from evalkit.io_safe import write_text_atomic
+
+    written: list[Path] = []
+    try:
+        for path, text in files.items():
+            write_text_atomic(path, text)
+            written.append(path)
+    except BaseException:  # all or nothing: a full disk half-way leaves no partial starter folder
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
     return list(files)
 
 

@@ -92,9 +92,9 @@ def lock_protocol(path: str | Path, *, data_cutoff: date | None = None, force: b
               "locked_at": (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds"),
               "data_cutoff": cutoff.isoformat() if cutoff else None, "evalkit_version": __version__,
               "content": _content(path)}
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(target)  # never a half-written lock
+    from evalkit.io_safe import write_text_atomic
+
+    write_text_atomic(target, json.dumps(record, indent=2, sort_keys=True) + "\n")  # never a half-written lock
     return target
 
 

@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from evalkit.errors import Problem, SpecError
+from evalkit.errors import EvalkitError, Problem, SpecError
 
 SCHEMA_FILENAME = "protocol.schema.json"
 SCHEMA_COMMENT = f"# yaml-language-server: $schema={SCHEMA_FILENAME}"
@@ -364,18 +364,15 @@ class ValueSettings(_Strict):
     discount_rate: float = Field(0.035, ge=0, lt=1, description="Annual discount rate (Green Book 3.5%).")
     business_as_usual_per_person: float | None = Field(None, ge=0, description="Cost per young person of what the "
                                                        "comparison group received anyway (pounds).")
-    price_year: str | None = Field(None, description="Price year for the unit costs, e.g. 2020/21 (needs deflator).")
-    deflator: str | None = Field(None, description="CSV with columns year,index (e.g. GDP deflators).")
+    price_year: str | None = Field(None, description="Price year for the unit costs, e.g. 2020/21 (default: the "
+                                                     "financial year of the participants' median start date).")
+    deflator: str | None = Field(None, description="CSV with columns year,index (default: the GDP deflator series "
+                                                   "shipped with evalkit, docs/value.md).")
+    optimism_bias: float = Field(0.0, ge=0, le=2, description="Green Book optimism bias as a share of the cost "
+                                                              "(e.g. 0.25), shown as a sensitivity line.")
     unit_costs: str | None = Field(None, description="Unit-cost YAML (default: Home Office RR99 values).")
     not_costed: list[str] = Field(["homicide"], description="Offence groups counted as £0 (default homicide: one "
                                   "homicide in a small comparison group would set the average cost on its own).")
-
-    @model_validator(mode="after")
-    def _deflator(self) -> "ValueSettings":
-        if self.price_year and not self.deflator:
-            raise ValueError("price_year is set but deflator is missing")
-        return self
-
 
 class TheoryOfChangeTags(_Strict):
     """Where the intervention sits in the VRU's theory of change (evalkit/theory_of_change.yaml)."""
@@ -629,9 +626,12 @@ def _models_in(annotation: Any) -> list[type]:
 
 
 def _compose(text: str, name: str) -> tuple[yaml.Node | None, Any, list[ProtocolProblem]]:
+    from evalkit.yaml_safe import YamlProblem, load_yaml
+
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root, data = load_yaml(text)  # size and depth first, then duplicate keys and exploding aliases
+    except YamlProblem as exc:
+        return None, None, [ProtocolProblem(file=name, line=exc.line, message=exc.message, fix=exc.fix)]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -728,6 +728,45 @@ def load_protocol(path: str | Path) -> Protocol:
         raise SpecError(str(problems[0]) + more)
     assert protocol is not None
     return protocol
+
+
+def duplicate_ids(paths: list[Path] | tuple[Path, ...]) -> list[ProtocolProblem]:
+    """Protocols among ``paths`` that describe an intervention another one already does (one problem per
+    later file, naming both): run-all would write both reports to the same folder, and which plan was the
+    pre-registered one would be a guess. Invalid protocols are left to their own problems."""
+    first: dict[str, tuple[Path, int | None]] = {}
+    out: list[ProtocolProblem] = []
+    for path in paths:
+        path = Path(path)
+        try:
+            protocol = load_protocol(path)
+        except EvalkitError:
+            continue
+        line = _id_line(path)
+        key = protocol.intervention_id.casefold()  # INT01 and int01 are one report folder on Windows and macOS
+        if key in first:
+            other, other_line = first[key]
+            at = f", line {other_line}" if other_line else ""
+            out.append(ProtocolProblem(
+                file=str(path), line=line, field="intervention_id",
+                message=f"intervention {protocol.intervention_id} is already described by {other}{at}; two plans "
+                        "for one intervention would write to the same report folder, and which one was "
+                        "pre-registered would be a guess.",
+                fix="keep one protocol per intervention in the folder (move the other, e.g. an old draft, away)."))
+        else:
+            first[key] = (path, line)
+    return out
+
+
+def _id_line(path: Path) -> int | None:
+    from evalkit.yaml_safe import load_yaml
+
+    try:
+        root, _ = load_yaml(path.read_text(encoding="utf-8-sig"))
+    except Exception:  # noqa: BLE001 - only a line number for a message
+        return None
+    node, _ = _node_for(root, ("intervention_id",))
+    return node.start_mark.line + 1 if node is not None else None
 
 
 # --------------------------------------------------------------------------- schema
@@ -906,8 +945,9 @@ def validate_protocol_against_data(path: str | Path, tables: dict[str, Any], sou
     problems = validate_protocol_file(path)
     if problems:
         return problems
-    text = path.read_text(encoding="utf-8-sig")
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    from evalkit.yaml_safe import load_yaml
+
+    root, _ = load_yaml(path.read_text(encoding="utf-8-sig"))  # checked just above
     out = []
     protocol = load_protocol(path)
     sentences = data_problems(protocol, tables)
@@ -927,5 +967,5 @@ __all__ = [
     "AreaTrendDesign", "AreaDiDDesign", "InstrumentOutcome", "OffendingOutcome", "StatusOutcome", "Population",
     "Costs", "Cohort", "ValueSettings", "TheoryOfChangeTags", "ProtocolProblem",
     "load_protocol", "validate_protocol_file", "protocol_json_schema", "schema_text", "write_protocol_schema",
-    "data_problems", "check_data", "validate_protocol_against_data",
+    "data_problems", "check_data", "validate_protocol_against_data", "duplicate_ids",
 ]

@@ -43,6 +43,7 @@ from importlib import resources
 from pathlib import Path
 
 from evalkit.errors import EvalkitError, SpecError
+from evalkit.io_safe import guarded, write_problem, write_text_atomic
 from evalkit.report.disclosure import redact
 from evalkit.results import ResultMixin
 
@@ -354,12 +355,15 @@ def _strip_metadata(nb) -> None:
 
 
 def wrap_page(body: str, *, title: str) -> str:
-    """A self-contained HTML page around nbconvert's body, with the report stylesheet."""
+    """A self-contained HTML page around nbconvert's body: the one base layout
+    (``evalkit/report/templates/page.html.j2``, autoescaped) with the report stylesheet and its print rules."""
+    from markupsafe import Markup
+
+    from evalkit.report.pages import render_template
+
     css = resources.files("evalkit.report").joinpath("report.css").read_text(encoding="utf-8")
-    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>{html.escape(title)}</title><style>{css}</style></head>"
-            f"<body><main class='report'>{body}</main></body></html>\n")
+    # the body is nbconvert's HTML and the stylesheet ours: both trusted markup; the title is escaped
+    return render_template("page.html.j2", title=title, css=Markup(css), body=Markup(body)) + "\n"
 
 
 def find_chromium() -> str | None:
@@ -418,9 +422,7 @@ def _publish_dir(staging: Path, final: Path) -> None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, text)  # the one guarded write path: a full disk is a plain error naming the file
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -436,10 +438,16 @@ def _where(traceback_text: str) -> str:
     return f" (at {path[path.rfind('evalkit/'):]}:{line} in {func})"
 
 
+_OS_ERRORS = {"OSError", "IOError", "PermissionError", "FileNotFoundError", "IsADirectoryError"}
+_DISK = re.compile(r"no space left|file too large|disk quota|read-only file system|permission denied", re.I)
+
+
 def _error_text(exc: BaseException) -> str:
     """One plain line without row-level values: the evaluator's error message, or the exception's type and text."""
     ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
-    if ename:
+    if ename in _OS_ERRORS and _DISK.search(str(evalue)):  # the kernel's own write met a full or read-only disk
+        text = redact(write_problem("the report folder", OSError(str(evalue))))
+    elif ename:
         users = ename.endswith(("SpecError", "DataError", "InsufficientDataError", "MissingDataError", "EvalkitError"))
         text = redact(str(evalue)) if users else (f"{ename}: {redact(str(evalue), quoted=True)}"
                                                   f"{_where(getattr(exc, 'traceback', '') or '')}")
@@ -473,13 +481,18 @@ def _render_report(renderer: Renderer, protocol: Path, data_src: Path, out_dir: 
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         return ReportStatus(report_id, title, "failed", time.perf_counter() - start, error=str(problems[0]) + more)
-    staging = _staging(out_dir, report_id)
+    try:
+        with guarded(out_dir / report_id):
+            staging = _staging(out_dir, report_id)
+    except EvalkitError as exc:
+        return ReportStatus(report_id, title, "failed", time.perf_counter() - start, error=_error_text(exc))
     try:
         params = {"protocol_path": str(protocol.resolve()), "data_src": str(data_src.resolve()),
                   "output_dir": str(staging.resolve()), "seed": None}
-        renderer.render(notebook, params, staging, report_id, title=title, pdf=pdf)
-        # findings.json names the staging folder nowhere; the folder moves as a whole
-        _publish_dir(staging, out_dir / report_id)
+        with guarded(out_dir / report_id):  # a full disk or a read-only folder: one plain line naming it
+            renderer.render(notebook, params, staging, report_id, title=title, pdf=pdf)
+            # findings.json names the staging folder nowhere; the folder moves as a whole
+            _publish_dir(staging, out_dir / report_id)
     except Exception as exc:  # noqa: BLE001 - one report's failure must not stop the rest
         shutil.rmtree(staging, ignore_errors=True)
         return ReportStatus(report_id, title, "failed", time.perf_counter() - start, error=_error_text(exc))
@@ -493,15 +506,26 @@ def _render_report(renderer: Renderer, protocol: Path, data_src: Path, out_dir: 
 def _render_portfolio(renderer: Renderer, protocol_dir: Path, data_src: Path, out_dir: Path, *, pdf: bool
                       ) -> ReportStatus:
     start = time.perf_counter()
-    staging = _staging(out_dir, "portfolio")
     stem = "portfolio_summary"
+    try:
+        with guarded(out_dir / f"{stem}.html"):
+            staging = _staging(out_dir, "portfolio")
+    except EvalkitError as exc:
+        return ReportStatus("portfolio", "Portfolio summary", "failed", time.perf_counter() - start,
+                            error=_error_text(exc))
     try:
         params = {"protocol_dir": str(protocol_dir.resolve()), "data_src": str(data_src.resolve()),
                   "reports_dir": str(out_dir.resolve()), "output_dir": str(staging.resolve())}
-        renderer.render(PORTFOLIO_NOTEBOOK, params, staging, stem, title="Portfolio summary", pdf=pdf)
-        for suffix in (".ipynb", ".pdf", ".html"):  # the page last, so it never links to a missing notebook
-            if (staging / f"{stem}{suffix}").exists():
-                os.replace(staging / f"{stem}{suffix}", out_dir / f"{stem}{suffix}")
+        # the board pack: the portfolio is always printed (A4 landscape) when Chromium is there, whatever --pdf
+        # says of the reports, and its decision table exported (portfolio_decisions.csv / .xlsx)
+        with guarded(out_dir / f"{stem}.html"):
+            renderer.render(PORTFOLIO_NOTEBOOK, params, staging, stem, title="Portfolio summary",
+                            pdf=pdf or find_chromium() is not None)
+            names = [f"{stem}.ipynb", "portfolio_decisions.csv", "portfolio_decisions.xlsx", f"{stem}.pdf",
+                     f"{stem}.html"]
+            for name in names:  # the page last, so it never links to a missing file
+                if (staging / name).exists():
+                    os.replace(staging / name, out_dir / name)
     except Exception as exc:  # noqa: BLE001
         return ReportStatus("portfolio", "Portfolio summary", "failed", time.perf_counter() - start,
                             error=_error_text(exc))
@@ -533,7 +557,8 @@ def run_report(protocol: str | Path, data_src: str | Path, out_dir: str | Path, 
                         "notebooks/intervention_report.ipynb.")
     if not data_src.exists():
         raise SpecError(f"{data_src}: the data source does not exist. Fix: give a DuckDB store or a data folder.")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with guarded(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
     with Renderer() as renderer:
         status = _render_report(renderer, protocol, data_src, out_dir, pdf=pdf,
                                 notebook=Path(notebook).resolve() if notebook is not None else REPORT_NOTEBOOK)
@@ -673,8 +698,34 @@ def _kernel_plugin():
     return CloseKernel()
 
 
+def _missing_here(paths: list[str]) -> list[str]:
+    """The paths this machine cannot see (run on each Dask worker); the output folder must be writable too."""
+    missing = [p for p in paths if not os.path.exists(p)]
+    if paths and os.path.isdir(paths[-1]) and not os.access(paths[-1], os.W_OK | os.X_OK):
+        missing.append(paths[-1] + " (not writable)")
+    return missing
+
+
+def _check_workers_see(client, address: str, needed: list[Path]) -> None:
+    """Every Dask worker must see the protocols, the data and the output folder at the same paths (a shared
+    file system): checked once, before any report is sent, so a run never fails report by report."""
+    wanted = [str(p) for p in needed[3:]] + [str(p) for p in needed[:3]]  # the output folder last
+    try:
+        seen = client.run(_missing_here, wanted)
+    except Exception as exc:  # noqa: BLE001 - a worker that cannot even run the check
+        raise EvalkitError(f"the Dask workers at {address} could not check the files ({type(exc).__name__}). Fix: "
+                           "install the same evalkit on every worker.") from None
+    for worker, missing in sorted(seen.items()):
+        if missing:
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise EvalkitError(f"the Dask worker {worker} cannot see {missing[0]}{more}: every worker must see the "
+                               "protocols, the data and the output folder at the same paths. Fix: put them on a "
+                               "file system shared by all the machines (see docs/scale.md), or run without "
+                               "--scheduler.")
+
+
 @contextmanager
-def _dask_pool(address: str):
+def _dask_pool(address: str, needed: list[Path] | None = None):
     """A ``concurrent.futures`` executor on a Dask distributed cluster, and its number of worker threads."""
     try:
         from distributed import Client
@@ -693,6 +744,8 @@ def _dask_pool(address: str):
         if threads == 0:
             raise EvalkitError(f"the Dask scheduler at {address} has no workers. Fix: start some with "
                                f"`dask worker {address} --nthreads 1`.")
+        if needed:
+            _check_workers_see(client, address, needed)
         with client.get_executor(pure=False) as pool:  # futures behave like the process pool's
             yield pool, threads
     finally:
@@ -826,22 +879,32 @@ def run_all(protocol_dir: str | Path, data_src: str | Path, out_dir: str | Path,
     from tqdm import tqdm
 
     start = time.perf_counter()
-    protocol_dir, data_src, out_dir = Path(protocol_dir), Path(data_src), Path(out_dir)
+    # absolute paths, resolved here on the client: a worker (a Dask worker on another machine, or started in
+    # another folder) would read a relative path against its own working directory
+    protocol_dir, data_src, out_dir = (Path(p).expanduser().resolve() for p in (protocol_dir, data_src, out_dir))
     if not protocol_dir.is_dir():
         raise SpecError(f"{protocol_dir}: no such folder of protocols. Fix: give the folder holding the YAML files.")
     if not data_src.exists():
         raise SpecError(f"{data_src}: the data source does not exist. Fix: give a DuckDB store or a data folder.")
-    paths = [Path(p) for p in protocols] if protocols is not None else sorted(protocol_dir.glob("*.yaml"))
-    paths.sort(key=_expected_cost, reverse=True)  # longest first, so no slow report is left for the end
+    paths = ([Path(p).expanduser().resolve() for p in protocols] if protocols is not None
+             else sorted(protocol_dir.glob("*.yaml")))
     if not paths:
         raise SpecError(f"{protocol_dir}: no protocol files (*.yaml) found.")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    from evalkit.protocol import duplicate_ids
+
+    clashes = duplicate_ids(paths)
+    if clashes:  # refused before anything renders: both would be written to one report folder
+        raise SpecError(str(clashes[0]) + (f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""))
+    paths.sort(key=_expected_cost, reverse=True)  # longest first, so no slow report is left for the end
+    with guarded(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
     workers = max(1, min(int(workers), len(paths)))
     statuses: list[ReportStatus] = []
     port_status = None
     staged_before = set(out_dir.glob(".staging-*"))
     try:
-        with (_dask_pool(scheduler) if scheduler else _process_pool(workers)) as (pool, workers):
+        with (_dask_pool(scheduler, needed=[protocol_dir, data_src, out_dir, *paths]) if scheduler
+              else _process_pool(workers)) as (pool, workers):
             futures = {pool.submit(_worker_report, str(p), str(data_src), str(out_dir), pdf): p for p in paths}
             # The count is of reports (what the user asked for), the portfolio named apart. In a terminal a bar;
             # in a captured log (no terminal) one line per report instead of a carriage-return flood.
@@ -915,7 +978,12 @@ def write_index(out_dir: Path, statuses: list[ReportStatus], portfolio: ReportSt
         rows.append(f"<tr><td>{html.escape(s.report_id)}</td><td>{name}</td><td>{badge}</td>"
                     f"<td class='error'>{html.escape(s.error)}</td></tr>")
     if portfolio is not None and portfolio.ok:
-        summary = f"<p class='lead'>Start with the <a href='{portfolio.html}'>portfolio summary</a>.</p>"
+        # the board pack beside it: the printable PDF and the decision table as CSV and Excel, where written
+        take = [f"<a href='{name}'>{what}</a>" for name, what in (
+            ("portfolio_summary.pdf", "printable PDF"), ("portfolio_decisions.csv", "decisions as CSV"),
+            ("portfolio_decisions.xlsx", "decisions as Excel")) if (out_dir / name).is_file()]
+        summary = (f"<p class='lead'>Start with the <a href='{portfolio.html}'>portfolio summary</a>"
+                   + (f" ({', '.join(take)})" if take else "") + ".</p>")
     elif portfolio is not None:
         summary = f"<p class='failed'>The portfolio summary failed: {html.escape(portfolio.error)}</p>"
     else:

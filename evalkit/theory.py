@@ -26,6 +26,7 @@ from collections.abc import Iterable
 
 import yaml
 
+from evalkit.yaml_safe import strict_load
 from evalkit.errors import SpecError
 
 DEFAULT_TOC = Path(__file__).with_name("theory_of_change.yaml")
@@ -99,7 +100,7 @@ def load_theory_of_change(path: str | Path | None = None, *, cfg: Any = None) ->
         path = Path(str(getattr(cfg, "source", "") or ".")).parent / str(cfg.theory_of_change)
     path = Path(path) if path is not None else DEFAULT_TOC
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = strict_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise SpecError(f"{path}: cannot be read ({exc.strerror}).") from None
     except yaml.YAMLError as exc:
@@ -190,9 +191,10 @@ def evidence_map(toc: TheoryOfChange, protocols: Iterable[Any], findings: Iterab
                     continue
                 e = Evidence(p.intervention_id, p.title, str(o.get("label") or o.get("outcome")),
                              str(o.get("verdict")), int(o.get("sms") or 0))
-                # One entry per intervention and ToC outcome: the primary outcome's strongest design, else the
+                # One entry per intervention and ToC outcome: a significant worsening first (a board must not
+                # miss a harm the decision table flags), then the primary outcome's strongest design, else the
                 # strongest design of any outcome tagged to it (a clear verdict before an unclear one).
-                rank = (bool(o.get("primary")), e.sms, e.verdict in ("improved", "worse"))
+                rank = (e.verdict == "worse", bool(o.get("primary")), e.sms, e.verdict in ("improved", "worse"))
                 if key not in best or rank > best[key][0]:
                     best[key] = (rank, e)
         for key, (_, e) in best.items():

@@ -123,7 +123,7 @@ def test_bootstrap_ci_inverts_the_test(counts, rollout, fix27):
 def test_evidence_and_warnings(fix27, counts, rollout):
     assert fix27.evidence.sms == SMS.LEVEL_3 and fix27.pretrend_bootstrap_p >= 0.10
     text = " ".join(fix27.warnings)
-    assert "too narrow with few clusters" in text and "Only 2 treated" in text
+    assert "too narrow with so few areas" in text and "Only 2 treated" in text
     rec = fix27.recommended
     assert (rec.ci_low, rec.ci_high, rec.p_value) == (*fix27.bootstrap_ci, fix27.bootstrap_p)
     assert fix27.treated_areas == ("Ashfield", "Mansfield") and len(fix27.comparison_areas) == 6

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import openpyxl
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from data_fixtures import MINIMAL, rows, write_all, write_csv
@@ -178,16 +179,25 @@ def test_os_errors_elsewhere_are_one_line_naming_the_path():
     assert _os_error_line(PermissionError(13, "Permission denied", "/x/s.duckdb")) == (
         "error: /x/s.duckdb: Permission denied. Fix: check you may read/write it, and that no other program (e.g. "
         "Excel) has it open.")
-    assert _os_error_line(OSError(28, "No space left on device", "/x/r.html")).endswith(
-        "Fix: check the path and free disk space, then run the command again.")
+    assert _os_error_line(OSError(28, "No space left on device", "/x/r.html")).startswith(
+        "error: /x/r.html: the disk is full while writing it")
 
 
 def test_many_problems_are_capped(tmp_path):
     recs = [dict(MINIMAL["interventions"][0], intervention_id=f"INT{i:03d}", prevention_level="tertairy",
                  start_date="someday") for i in range(600)]
     lines = _err(_run("validate", "--max-problems", "50", write_csv(tmp_path / "interventions.csv", recs)))
-    assert len(lines) == 51
-    assert lines[-1].startswith("error: interventions.csv: ... and 1150 more problem(s) not listed.")
+    # one line per column and problem, with the rows and their count (not 1,200 lines, 50 shown)
+    assert lines == [
+        "error: interventions.csv, rows 2-601 (600 rows), column 'prevention_level': value 'tertairy' is not an "
+        "allowed prevention_level (did you mean 'tertiary'?). Fix: use one of universal, secondary, tertiary.",
+        "error: interventions.csv, rows 2-601 (600 rows), column 'start_date': value 'someday' in start_date is not "
+        "a date. Fix: write dates as YYYY-MM-DD, e.g. 2021-03-31 (in Excel: format the column as yyyy-mm-dd before "
+        "saving)."]
+    recs = [dict(MINIMAL["interventions"][0], intervention_id=f"INT{i:03d}", prevention_level="tertairy")
+            for i in range(600)]
+    lines = _err(_run("validate", "--max-problems", "1", write_csv(tmp_path / "interventions.csv", recs)))
+    assert len(lines) == 1 and "(600 rows)" in lines[0]
 
 
 # ----------------------------------------------------------------- Excel returns
@@ -625,8 +635,15 @@ def test_run_all_interrupted_stops_at_once_with_one_clean_line(tmp_path, when):
     protocols.mkdir()
     text = (ROOT / "protocols" / "INT08.yaml").read_text(encoding="utf-8")
     copies = 16
+    # 16 copies of INT08 under ids of their own (run-all refuses two protocols of one intervention)
+    for name in ("interventions", "participants", "measurements"):
+        frame = pd.read_csv(data / f"{name}.csv", dtype=str, keep_default_na=False)
+        own = frame[frame["intervention_id"] == "INT08"]
+        copied = [own.assign(intervention_id=f"P{i:02d}") for i in range(copies)]
+        pd.concat([frame, *copied]).to_csv(data / f"{name}.csv", index=False)
     for i in range(copies):
-        (protocols / f"P{i:02d}.yaml").write_text(text, encoding="utf-8")
+        (protocols / f"P{i:02d}.yaml").write_text(text.replace("intervention_id: INT08", f"intervention_id: P{i:02d}"),
+                                                  encoding="utf-8")
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "evalkit", "run-all", str(protocols), "--data", str(data),
                              "--out", str(out), "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -644,7 +661,7 @@ def test_run_all_interrupted_stops_at_once_with_one_clean_line(tmp_path, when):
     _, err = proc.communicate(timeout=180)
     stopped_in = time.monotonic() - signalled
     lines = [ln for ln in err.splitlines() if ln.strip()]
-    progress = [ln for ln in lines if re.fullmatch(rf"report \d+ of {copies}: INT08 ok", ln)]
+    progress = [ln for ln in lines if re.fullmatch(rf"report \d+ of {copies}: P\d\d ok", ln)]
     assert proc.returncode == 130, err
     assert [ln for ln in lines if ln not in progress] == [
         "error: interrupted; nothing was half-written (each output is complete or absent; a store keeps all of this "
@@ -794,8 +811,9 @@ def test_store_write_failure_is_one_line_and_stores_nothing(tmp_path, monkeypatc
 
     monkeypatch.setattr(store, "_insert", full)
     (line,) = _err(_run("ingest", *files[1:], "--db", db))
-    assert line == (f"error: {db}: could not write to the store (Could not write file: No space left on device); "
-                    "nothing of this ingest was stored. Fix: free disk space or check the folder, then run it again.")
+    assert line == (f"error: {db}: the disk is full while writing it (or a file-size limit was reached); nothing of "
+                    "this ingest was stored (the store is as it was). Fix: free disk space (or write to another "
+                    "disk), then run the command again.")
     assert _store_rows(db) == before
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 import csv
 import hashlib
 import hmac
@@ -97,10 +99,10 @@ def test_no_half_written_output(tmp_path, monkeypatch):
     out.write_text("previous good output")
 
     def broken_writer(*args, **kwargs):
-        raise OSError("disk full (simulated)")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(privacy.csv, "writer", broken_writer)
-    with pytest.raises(OSError):
+    with pytest.raises(EvalkitError, match="out.csv: the disk is full while writing it"):
         pseudonymise_file(src, out)
     assert out.read_text() == "previous good output"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # temp file removed

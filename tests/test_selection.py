@@ -78,7 +78,7 @@ def _placebo(world):
     res, sample = designs.run_matched(p, world.tables, people, d.model_copy(update={"outcomes": ["reoffending_12m"]}))
     o = res[0]
     assert o.details.placebo is not None, o.details.placebo_reason
-    assert o.details.benchmark is not None and o.details.benchmark.bias_factor >= 1
+    assert o.details.benchmark is not None and o.details.benchmark.bias >= 1
     return o
 
 

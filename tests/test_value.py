@@ -189,9 +189,10 @@ def test_inconclusive_effect_is_a_range_never_a_point(table):
                         cost_per_participant=1500, n=100)
     assert not v.conclusive
     line = v.line()
-    assert "may have avoided anywhere from" in line
+    assert "Value for money is uncertain: each £1 spent returned " in line
     assert f"£{v.bcr.point:.2f}" not in line  # the point (0.62) is not printed
-    assert f"£{v.bcr.low:.2f}" in line or f"\u2212£{-v.bcr.low:.2f}" in line
+    assert f"£{v.bcr.high:.2f}" in line and "\u2212£" not in line  # never a negative amount avoided
+    assert f"£{v.bcr.low:.2f}" in line if v.bcr.low >= 0 else "offending may even have risen" in line
     assert v.as_json()["bcr"]["point"] is None and v.as_json()["bcr"]["low"] is not None
     assert math.isnan(v.to_frame().loc[2, "estimate"])
 

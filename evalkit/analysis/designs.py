@@ -486,24 +486,28 @@ def with_placebo(result: OutcomeResult, sample: MatchedSample, protocol: Protoco
 
 
 def offending_benchmark(sample: MatchedSample, o) -> Any:
-    """How strong prior offending (any proven offence in the 24 months before) is, before matching.
+    """How strong prior offending is, before matching, on the Γ and E-value scales.
 
-    Its association with taking part (participants against the whole pool) and with the outcome among the pool
-    (the outcome itself when yes/no, else any proven reoffence), in E-value and Γ units
-    (:func:`evalkit.designs.matching.covariate_benchmark`). None when it cannot be computed.
+    :func:`evalkit.designs.matching.covariate_benchmark` on the participants and pool before matching, with prior
+    offending as the group of its two counts (proven and violent offences in the 24 months before; a single one
+    is weak once the other is adjusted for), against the outcome itself (any proven reoffence for a time to
+    reoffending). None when it cannot be computed.
     """
     data = sample.data
-    if BENCHMARK_COVARIATE not in data:
+    group = tuple(c for c in (BENCHMARK_COVARIATE, "prior_violent_offences") if c in data)
+    if not group:
         return None
     col, kind = offending_columns(o)
-    ycol = col if kind == "binary" else "reoffended"
-    if ycol not in data:
+    if kind == "survival":
+        col, kind = "reoffended", "binary"
+    if col not in data:
         return None
     try:
-        return covariate_benchmark(pd.to_numeric(data[BENCHMARK_COVARIATE], errors="coerce").fillna(0) > 0,
-                                   data["treated"].to_numpy(), data[ycol].astype(float).to_numpy(),
-                                   name="a prior proven offence")
-    except EvalkitError:
+        return covariate_benchmark(data, treatment="treated", outcome=col,
+                                   covariates=[c for c in sample.design.covariates if c in data],
+                                   benchmark=group if len(group) > 1 else group[0],
+                                   outcome_kind="binary" if kind == "binary" else "count", label="prior offending")
+    except (EvalkitError, np.linalg.LinAlgError, ValueError):
         return None
 
 

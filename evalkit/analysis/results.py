@@ -22,7 +22,8 @@ from evalkit.results import Estimate, ResultMixin
 
 if TYPE_CHECKING:  # only for the annotations: importing them here would pull every design in
     from evalkit.designs.area.its import ITSResult
-    from evalkit.designs.matching.sensitivity import CovariateBenchmark, EValueResult, RosenbaumResult
+    from evalkit.designs.matching.benchmark import CovariateBenchmark
+    from evalkit.designs.matching.sensitivity import EValueResult, RosenbaumResult
 
 
 @dataclass(frozen=True)
@@ -309,6 +310,7 @@ class PrimaryResult(ResultMixin):
     #: The primary result in each of the protocol's cohorts (replication), when it names two or more.
     cohorts: tuple[CohortResult, ...] = ()
     title: str = "Primary finding"
+    checks: tuple = ()  # evalkit.analysis.reasons.Check: the hidden-bias checks with their numbers
 
     def _rows(self) -> list[dict]:
         s = self.standardised
@@ -329,7 +331,7 @@ class PrimaryResult(ResultMixin):
                 "minimum_worthwhile": self.minimum_worthwhile, "category": self.category,
                 "category_label": self.category_label, "category_meaning": self.category_meaning,
                 "rule": self.rule, "sentence": self.sentence, "per_100": self.per_100, "reason": self.reason,
-                "finding": self.finding, "rule_index": self.rule_index,
+                "finding": self.finding, "checks": [c.as_json() for c in self.checks], "rule_index": self.rule_index,
                 "rule_conditions": dict(self.rule_conditions),
                 "cohorts": [c.as_json() for c in self.cohorts]}
 

@@ -207,12 +207,14 @@ def hidden_bias(o: OutcomeResult, rules: Any = None) -> dict[str, float | None]:
         if g is None:
             g = float(rb.grid[-1]["gamma"]) if rb.grid[0]["p_upper"] < rb.alpha else 1.0
         out["gamma_critical"] = float(g)
-    if bm is not None and math.isfinite(bm.bias_factor) and math.isfinite(bm.gamma):
-        out["benchmark_bias"], out["benchmark_gamma"] = float(bm.bias_factor), float(bm.gamma)
+    if bm is not None and math.isfinite(bm.bias) and math.isfinite(bm.gamma):
+        out["benchmark_bias"], out["benchmark_gamma"] = float(bm.bias), float(bm.gamma)
         if rules.benchmark_sensitivity:
-            e_need, g_need = bm.scaled(rules.benchmark_strength)
-            out["e_value_needed"] = max(rules.e_value_ci_min, e_need)
-            out["gamma_needed"] = max(rules.rosenbaum_gamma, g_need)
+            from evalkit.designs.matching.benchmark import e_value_of
+
+            k = rules.benchmark_strength   # k times as strong: bias factor B**k and Γ**k
+            out["e_value_needed"] = max(rules.e_value_ci_min, float(e_value_of(float(bm.bias) ** k)))
+            out["gamma_needed"] = max(rules.rosenbaum_gamma, float(bm.gamma) ** k)
     return out
 
 
@@ -264,6 +266,14 @@ def value_below_break_even(value: Any, o: OutcomeResult) -> bool | None:
     if high is None or not math.isfinite(float(high)):
         return None
     return bool(float(high) < 1.0)
+
+
+def _checks(protocol: Protocol, o: OutcomeResult) -> tuple:
+    """The checks behind :func:`sensitivity_passed` with their numbers, for the portfolio's reason per row."""
+    from evalkit.analysis.commissioning import load_rules
+    from evalkit.analysis.reasons import sensitivity_checks
+
+    return sensitivity_checks(protocol, o, load_rules())
 
 
 def break_even_mwe(o: OutcomeResult, value: Any, protocol: Protocol | None = None) -> float | None:
@@ -409,7 +419,7 @@ def primary_finding(protocol: Protocol, o: OutcomeResult | None, value: Any = No
                          o.standardisation, j.direction, j.significant, j.verdict, o.sms, o.n, float(needed), mwe,
                          cat.key, cat.label, cat.meaning, cat.rule_text, sentence=o.sentence, per_100=per_100,
                          finding=finding_json(finding), rule_index=cat.rule_index, rule_conditions=cat.conditions,
-                         cohorts=cohorts)
+                         cohorts=cohorts, checks=_checks(protocol, o))
 
 
 # --------------------------------------------------------------------------- attrition and profile
@@ -710,10 +720,10 @@ def benchmark_sentence(o: OutcomeResult) -> str | None:
         parts.append(f"the interval's E-value is {e_ci:.2f} against {e_need:.2f} needed")
     if g is not None and g_need is not None:
         parts.append(f"the matched pairs stay significant up to Γ = {g:.2f} against {g_need:.2f} needed")
-    return (f"Compared with what was recorded: an unrecorded factor as strong as having a prior proven offence "
-            f"(the strongest recorded predictor of reoffending: it multiplies the chance of reoffending by "
-            f"{bm.rr_outcome:.1f} in the comparison pool, and participants differ from the pool in it by a ratio "
-            f"of {bm.rr_treatment:.2f}) {verdict}: " + "; ".join(parts) + ".")
+    return (f"Compared with what was recorded: an unrecorded factor as strong as prior offending (the strongest "
+            f"recorded predictor of reoffending: above the median, it multiplies the chance of reoffending by "
+            f"{bm.rr_outcome:.1f}, and participants differ from the pool in it by a ratio of {bm.rr_treatment:.2f}) "
+            f"{verdict}: " + "; ".join(parts) + ".")
 
 
 def placebo_notes(outcomes: list[OutcomeResult]) -> list[tuple[str, str]]:

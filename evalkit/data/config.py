@@ -11,6 +11,7 @@ configuration fails once, on load, with a message saying what to fix.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -229,6 +230,9 @@ class VRUConfig(BaseModel):
                                         "completed (used when an intervention sets no completion_min_sessions).")
     not_started_exit_reason: str = Field("not_started", description="The exit reason of a referral that never "
                                          "started (its participants row has a referral_date and no start_date).")
+    day_first_dates: bool = Field(True, description="Read dates written 31/01/2021 as day first (the UK way; "
+                                  "a column that also holds a month-first date such as 01/31/2021 is refused rather "
+                                  "than guessed). false: only YYYY-MM-DD and Excel date cells are read.")
     report_audience: str = Field("the commissioning board", description="Who the portfolio summary is for, as "
                                  "its title says it.")
     instruments_folder: str | None = Field(None, description="Folder of the VRU's own instrument definitions "
@@ -290,6 +294,18 @@ class VRUConfig(BaseModel):
         if self.reach_cohort is not None and self.reach_cohort not in self.pool_sources:
             problems.append(f"reach_cohort '{self.reach_cohort}' is not one of pool_sources "
                             f"({', '.join(self.pool_sources)})")
+        h = self.hierarchy
+        for loc in dict.fromkeys(self.localities):  # a place name must mean one set of localities
+            if loc in h and h[loc] != [loc]:
+                problems.append(f"locality '{loc}' has the name of an area that holds {', '.join(h[loc])}; reports "
+                                f"could not tell them apart (rename one, or list the area as '{loc}: [{loc}]')")
+        whole = self.whole_area_name
+        if whole in h and sorted(h[whole]) != sorted(set(self.localities)):
+            problems.append(f"whole_area '{whole}' is also the name of an area that holds only some localities; "
+                            "name every area together differently")
+        elif whole in self.localities and whole not in h and len(set(self.localities)) > 1:
+            problems.append(f"whole_area '{whole}' is also the name of a locality; name every area together "
+                            "differently")
         places = set(self.hierarchy) | set(self.localities) | {self.whole_area_name}
         bad = [a for a in self.intervention_areas if a not in places]
         if bad:
@@ -495,12 +511,88 @@ def parse_config(data: dict[str, Any], *, source: str = "configuration", text: s
 @lru_cache(maxsize=8)
 def _load_cached(path: str, mtime_ns: int) -> VRUConfig:
     # mtime in the key: editing the file invalidates the cache.
+    from evalkit.yaml_safe import YamlProblem, load_yaml
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
+        text = Path(path).read_text(encoding="utf-8-sig")
+        _, data = load_yaml(text)  # size, depth, duplicate keys, exploding aliases: before anything is built
+    except YamlProblem as exc:
+        raise SpecError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: the configuration is not valid YAML ({exc}).") from None
+        raise SpecError(f"{path}: the configuration is not valid YAML ({' '.join(str(exc).split())}).") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: the configuration is not UTF-8 text. Fix: save it as UTF-8.") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: the configuration cannot be read ({exc.strerror}). Fix: check the path.") from None
     return parse_config(data, source=path, text=text)
+
+
+def _default_raw() -> dict[str, Any]:
+    return yaml.safe_load(Path(DEFAULT_CONFIG_PATH).read_text(encoding="utf-8"))
+
+
+def config_warnings(cfg: VRUConfig, text: str | None = None) -> list[str]:
+    """Settings that still describe the packaged default after the list they describe was replaced.
+
+    Each warning names the key to set (with its line when ``text``, the YAML, is given): the ethnicity codes
+    replaced while ``ethnicity_scheme`` still names the ONS 2021 groups; the areas replaced while
+    ``whole_area`` still names the default's; ``reporting.evaluation_year`` changed while the comment beside
+    it (or beside ``baseline_years``) still gives the default's years; ``labels`` for codes no list has.
+    """
+    default = _default_raw()
+    root = None
+    if text is not None:
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError:
+            root = None
+
+    def at(*loc: Any) -> str:
+        line = _line_of(root, loc) if root is not None else None
+        return f"line {line}, " if line else ""
+
+    out: list[str] = []
+    if cfg.ethnicity != default["ethnicity"] and cfg.ethnicity_scheme == default["ethnicity_scheme"]:
+        out.append(f"{at('ethnicity')}ethnicity_scheme: the ethnicity codes are your own, but ethnicity_scheme still "
+                   f"says '{cfg.ethnicity_scheme}' (the default's), and reports and the template print it. Fix: set "
+                   "ethnicity_scheme to the name of your classification (e.g. 'Police 16+1 self-defined ethnicity').")
+    if cfg.areas != default["areas"] and cfg.whole_area == default["whole_area"]:
+        out.append(f"{at('whole_area')}whole_area: the areas are your own, but whole_area still says "
+                   f"'{cfg.whole_area}' (the default's), the name reports give every area together. Fix: set "
+                   "whole_area to your VRU's whole area (or remove it to join your top-level area names).")
+    year, start = cfg.reporting.evaluation_year, cfg.reporting.financial_year_start_month
+    if text is not None and year != default["reporting"]["evaluation_year"]:
+        for key, expected in (("evaluation_year", [_fy(year, start)]),
+                              ("baseline_years", [_fy(year - cfg.reporting.baseline_years, start),
+                                                  _fy(year - 1, start)])):
+            line = _line_of(root, ("reporting", key)) if root is not None else None
+            lines = text.splitlines()
+            comment = lines[line - 1].partition("#")[2] if line and line <= len(lines) else ""
+            said = re.findall(r"\b\d{4}/\d{2}\b|\b\d{4}\b", comment)
+            if said and not all(s in expected or s == str(year) for s in said):
+                out.append(f"line {line}, reporting.{key}: the evaluated year is now {_fy(year, start)}, but the note "
+                           f"beside {key} still says '{comment.strip()}' (the default's years). Fix: correct the note "
+                           f"(the baseline is {expected[0] if key == 'evaluation_year' else ' to '.join(expected)}), "
+                           "or check evaluation_year and baseline_years are the ones you mean.")
+    codes = {str(c) for values in _code_lists(cfg) for c in values}
+    stale = [k for k in cfg.labels if k not in codes and k != ETHNICITY_NOT_KNOWN]
+    if stale:
+        out.append(f"{at('labels')}labels: {', '.join(repr(k) for k in stale[:5])} label(s) a code that no list "
+                   "of this configuration has (left from another configuration?). Fix: remove them, or correct the code.")
+    return out
+
+
+def _fy(year: int, start_month: int) -> str:
+    """'2020/21' for the financial year starting in ``year`` (a calendar year when it starts in January)."""
+    return str(year) if start_month == 1 else f"{year}/{(year + 1) % 100:02d}"
+
+
+def _code_lists(cfg: VRUConfig) -> list[Any]:
+    return [cfg.prevention_levels, cfg.intervention_types, cfg.funding_streams, cfg.sex, cfg.ethnicity_detailed,
+            cfg.ethnicity_groups, cfg.ethnicity_unknown, cfg.exit_reasons, cfg.referral_sources, cfg.contact_types,
+            cfg.timepoints, cfg.instruments, cfg.status_values, list(cfg.status_domains), cfg.onward_services,
+            cfg.pool_sources, cfg.offence_groups, cfg.offence_outcomes, cfg.sentences, cfg.area_indicators,
+            cfg.all_areas]
 
 
 def load_config(path: str | Path | None = None) -> VRUConfig:
@@ -525,5 +617,5 @@ def load_config(path: str | Path | None = None) -> VRUConfig:
     return _load_cached(str(p), p.stat().st_mtime_ns)
 
 
-__all__ = ["VRUConfig", "Thresholds", "AreaWords", "IndicatorSpec", "InterventionTypeSpec", "Reporting", "Engagement", "InstrumentSpec", "load_config", "parse_config", "DEFAULT_CONFIG_PATH",
+__all__ = ["config_warnings", "VRUConfig", "Thresholds", "AreaWords", "IndicatorSpec", "InterventionTypeSpec", "Reporting", "Engagement", "InstrumentSpec", "load_config", "parse_config", "DEFAULT_CONFIG_PATH",
            "CONFIG_ENV_VAR", "ETHNICITY_NOT_KNOWN"]

@@ -38,13 +38,15 @@ import pandera.errors
 
 from evalkit.data.config import VRUConfig, load_config
 from evalkit.data.contract import TABLES, TableSpec, table_spec
-from evalkit.data.store import INGESTS_TABLE, looks_like_duckdb, store_open_message
+from evalkit.data.store import INGESTS_TABLE, damaged_message, looks_like_duckdb, store_open_message
 from evalkit.data.schemas import schema_for
 from evalkit.data.validate import finish_typed, normalise_categories, read_valid
 from evalkit.errors import DataError, EvalkitError, MissingDataError, Problem
 
 _ARROW_TYPES = {"id": pa.string(), "text": pa.string(), "category": pa.string(), "date": pa.date32(),
                 "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
+#: Blank cells, and the usual spellings of one (as the validator reads them: BLANK_SPELLINGS).
+_NULLS = ["", "nan", "NaN", "NAN", "null", "NULL", "Null", "NA", "na", "N/A", "n/a", "#N/A", "NaT", "<NA>"]
 _TRUE_VALUES = ["true", "True", "TRUE", "1", "yes", "Yes", "YES", "y", "Y"]
 _FALSE_VALUES = ["false", "False", "FALSE", "0", "no", "No", "NO", "n", "N"]
 
@@ -64,27 +66,34 @@ def _load_store(db: Path, names: list[str], explicit: bool, cfg: VRUConfig) -> d
                            "holds the data files (participants.csv, ...), or a store made by `evalkit ingest`.")
     try:
         con = duckdb.connect(str(db), read_only=True)
-    except duckdb.Error as exc:
+    except (duckdb.Error, OSError) as exc:
         raise EvalkitError(store_open_message(db, exc)) from None
     try:
-        present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        if INGESTS_TABLE not in present:
-            raise EvalkitError(f"{db}: this DuckDB file is not an evalkit store (no {INGESTS_TABLE} table).")
-        out: dict[str, pd.DataFrame] = {}
-        for name in names:
-            spec = TABLES[name]
-            n = con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0] if name in present else 0
-            if n == 0 and not explicit:
-                continue
-            if name not in present:
-                raise MissingDataError(f"table '{name}' is not in the store {db}; ingest a {name} file first.")
-            cols = ", ".join(f'"{c}"' for c in spec.columns)
-            frame = con.execute(f'SELECT {cols} FROM "{name}" '
-                                f'ORDER BY _ingested_at, _file_sha256, _source_sheet, _source_row').df()
-            out[name] = finish_typed(frame, name, cfg)
-        return out
+        return _read_store(con, db, names, explicit, cfg)
+    except duckdb.Error as exc:  # a truncated or corrupted block met half-way
+        raise EvalkitError(damaged_message(db, exc)) from None
     finally:
         con.close()
+
+
+def _read_store(con: duckdb.DuckDBPyConnection, db: Path, names: list[str], explicit: bool, cfg: VRUConfig
+                ) -> dict[str, pd.DataFrame]:
+    present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if INGESTS_TABLE not in present:
+        raise EvalkitError(damaged_message(db, why=f"it has no {INGESTS_TABLE} table"))
+    out: dict[str, pd.DataFrame] = {}
+    for name in names:
+        spec = TABLES[name]
+        n = con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0] if name in present else 0
+        if n == 0 and not explicit:
+            continue
+        if name not in present:
+            raise MissingDataError(f"table '{name}' is not in the store {db}; ingest a {name} file first.")
+        cols = ", ".join(f'"{c}"' for c in spec.columns)
+        frame = con.execute(f'SELECT {cols} FROM "{name}" '
+                            f'ORDER BY _ingested_at, _file_sha256, _source_sheet, _source_row').df()
+        out[name] = finish_typed(frame, name, cfg)
+    return out
 
 
 # ----------------------------------------------------------------- folder
@@ -118,7 +127,7 @@ def _fast_frame(path: Path, spec: TableSpec) -> pd.DataFrame | None:
                 parse_options=pacsv.ParseOptions(newlines_in_values=True),
                 convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True,
                                                      true_values=_TRUE_VALUES, false_values=_FALSE_VALUES,
-                                                     null_values=[""]),
+                                                     null_values=_NULLS),
             )
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError, OSError, EOFError, zlib.error):
         return None

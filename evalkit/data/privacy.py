@@ -30,7 +30,6 @@ import hmac
 import io
 import os
 import re
-import tempfile
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -39,6 +38,7 @@ import pandas as pd
 
 from evalkit.data.readers import _cell_text, _other_separator, data_stem, data_suffix, normalise_name
 from evalkit.errors import DataError, EvalkitError, Problem
+from evalkit.io_safe import neutralise_cell, write_atomic
 
 KEY_ENV_VAR = "EVALKIT_PSEUDONYM_KEY"
 PREFIX = "P"
@@ -112,15 +112,8 @@ def pseudonymise_series(series: pd.Series, *, key: bytes | None = None,
 
 # ----------------------------------------------------------------- files
 def _atomic_write(out: Path, write: Callable[[Path], None]) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """The one guarded write path (:func:`evalkit.io_safe.write_atomic`): complete or absent, a full disk named."""
+    write_atomic(out, write)
 
 
 def _match_columns(header: Sequence[object], columns: Sequence[str]) -> list[int]:
@@ -157,6 +150,8 @@ def _csv(src: Path, out: Path, columns: Sequence[str], apply: Callable[[str], st
             if i < len(row) and row[i].strip():
                 row[i] = apply(row[i])
                 n += 1
+    # every other cell as it came, except text a spreadsheet would run as a formula ('=cmd' written as "'=cmd")
+    rows = [[str(neutralise_cell(c)) for c in row] for row in rows]
 
     def write(tmp: Path) -> None:
         if zipped:  # mtime 0: the same input and key give the same bytes
@@ -195,6 +190,11 @@ def _parquet(src: Path, out: Path, columns: Sequence[str], apply: Callable[[str]
 def _xlsx(src: Path, out: Path, columns: Sequence[str], apply: Callable[[str], str]) -> tuple[list[str], int]:
     import openpyxl
 
+    from evalkit.data.readers import workbook_bomb
+
+    bomb = workbook_bomb(src)  # before anything is unpacked
+    if bomb is not None:
+        raise DataError(bomb)
     try:
         wb = openpyxl.load_workbook(src)  # full load keeps formats, notes and drop-downs
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a damaged file

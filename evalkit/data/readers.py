@@ -143,11 +143,6 @@ def _col_letter(i: int) -> str:
     return out
 
 
-def _drop_blank(rows: list[list[str]], numbers: list[int]) -> tuple[list[list[str]], list[int]]:
-    keep = [(r, n) for r, n in zip(rows, numbers) if any(c.strip() for c in r)]
-    return [r for r, _ in keep], [n for _, n in keep]
-
-
 # ----------------------------------------------------------------- CSV
 def _read_bytes(path: Path) -> bytes:
     """The file's bytes, decompressed if it is a ``.csv.gz`` (raises OSError/EOFError/zlib.error if damaged)."""
@@ -324,9 +319,83 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+def _sheet_rows(ws) -> tuple[list[list[str]], list[list[str]], list[int]]:
+    """(the first rows as they are, for finding the header; the non-blank rows below row 1; their numbers).
+
+    Blank rows are dropped while reading, so a sheet padded with a million empty rows costs no memory.
+    """
+    head: list[list[str]] = []
+    body: list[list[str]] = []
+    numbers: list[int] = []
+    for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        cells = [_cell_text(v) for v in row]
+        if n <= HEADER_SEARCH_ROWS + 1:
+            head.append(cells)
+        if n > 1 and any(c.strip() for c in cells):
+            body.append(cells)
+            numbers.append(n)
+    while head and not any(c.strip() for c in head[-1]) and len(head) > 1:
+        head.pop()  # trailing blank rows say nothing about where the header is
+    if head and not body and not any(c.strip() for c in head[0]) and len(head) == 1:
+        return [], [], []
+    return head, body, numbers
+
+
 def _is_blank(ws) -> bool:
     """True for a worksheet with no value in any cell."""
     return not any(v not in (None, "") for row in ws.iter_rows(values_only=True) for v in row)
+
+
+#: Limits checked on a workbook's zip directory before anything is unpacked (an .xlsx is a zip of XML files).
+#: Environment variables raise them for an unusually large, genuine workbook.
+XLSX_MAX_MB = "EVALKIT_XLSX_MAX_MB"  # total unpacked size, MB (default 200)
+XLSX_MAX_RATIO = "EVALKIT_XLSX_MAX_RATIO"  # unpacked / packed size of one part over 1 MB (default 200)
+XLSX_MAX_ENTRIES = "EVALKIT_XLSX_MAX_ENTRIES"  # parts in the zip (default 10000)
+_XLSX_DEFAULTS = {XLSX_MAX_MB: 200.0, XLSX_MAX_RATIO: 200.0, XLSX_MAX_ENTRIES: 10000.0}
+
+
+def _limit(name: str) -> float:
+    import os
+
+    try:
+        value = float(os.environ.get(name, ""))
+        return value if value > 0 else _XLSX_DEFAULTS[name]
+    except ValueError:
+        return _XLSX_DEFAULTS[name]
+
+
+def workbook_bomb(path: Path) -> Problem | None:
+    """A problem when a workbook's zip directory shows it would unpack to too much (an archive bomb, or a
+    damaged zip), read from the directory alone: nothing is decompressed, so this takes milliseconds.
+
+    The sizes the directory declares bound what can be unpacked: Python's zip reader stops at the declared
+    size (and a part that holds more fails its checksum), so a workbook that passes cannot grow past them.
+    """
+    import zipfile
+
+    file = path.name
+    fix = ("open it in Excel and save only the data sheets; if it is genuine, raise the limit with the "
+           "environment variable {var}.")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        return Problem(file, f"the workbook cannot be opened ({type(exc).__name__}: {exc}).",
+                       "save it again from Excel as .xlsx.")
+    if len(infos) > _limit(XLSX_MAX_ENTRIES):
+        return Problem(file, f"the workbook is made of {len(infos):,} parts, more than the {int(_limit(XLSX_MAX_ENTRIES)):,} "
+                       "a workbook of data needs (it may be an archive bomb).", fix.format(var=XLSX_MAX_ENTRIES))
+    total = sum(max(i.file_size, 0) for i in infos)
+    if total > _limit(XLSX_MAX_MB) * 1e6:
+        return Problem(file, f"the workbook would unpack to {total / 1e6:,.0f} MB, more than the limit of "
+                       f"{_limit(XLSX_MAX_MB):,.0f} MB (it may be an archive bomb).",
+                       fix.format(var=XLSX_MAX_MB) + " A table this large is better sent as CSV.")
+    for i in infos:
+        if i.file_size > 1e6 and i.file_size > _limit(XLSX_MAX_RATIO) * max(i.compress_size, 1):
+            return Problem(file, f"part {i.filename[:60]!r} of the workbook would unpack to {i.file_size / 1e6:,.0f} MB "
+                           f"from {i.compress_size / 1e3:,.0f} KB ({i.file_size / max(i.compress_size, 1):,.0f} times "
+                           "its size: an archive bomb, or padding no data sheet has).", fix.format(var=XLSX_MAX_RATIO))
+    return None
 
 
 def _read_excel(path: Path, table: str | None) -> tuple[list[RawTable], list[Problem]]:
@@ -348,6 +417,9 @@ def _read_excel(path: Path, table: str | None) -> tuple[list[RawTable], list[Pro
         kind = what[0] if what else "not an Excel workbook"
         return [], [Problem(file, f"the workbook cannot be opened: this is {kind}, whatever its name says.",
                             "save it again from Excel as .xlsx.")]
+    bomb = workbook_bomb(path)
+    if bomb is not None:
+        return [], [bomb]
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file
@@ -381,20 +453,22 @@ def _read_excel(path: Path, table: str | None) -> tuple[list[RawTable], list[Pro
                     plan.append((ws, t))
         raws: list[RawTable] = []
         for ws, t in plan:
-            rows = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
-            if not rows:
+            head, body, numbers = _sheet_rows(ws)
+            if not head:
                 continue  # an empty sheet is an empty table
-            found = _header_row_elsewhere(rows[: HEADER_SEARCH_ROWS + 1], t)
+            found = _header_row_elsewhere(head, t)
             if found:
-                problems.append(_header_problem(file, ws.title, rows, found))
+                problems.append(_header_problem(file, ws.title, head, found))
                 continue
-            header, body = rows[0], rows[1:]
-            numbers = list(range(2, len(body) + 2))
-            body, numbers = _drop_blank(body, numbers)
+            header = head[0]
             raw, probs = _frame(header, body, numbers, file, ws.title, t)
             problems.extend(probs)
             if raw:
                 raws.append(raw)
+        if not raws and not problems:  # nothing at all, not even column names: as an empty CSV is refused
+            problems.append(Problem(file, "the workbook holds no data: every sheet is empty.",
+                                    "fill in a sheet named after its table (row 1: the column names), or send the "
+                                    "workbook that holds the data."))
         return raws, problems
     finally:
         wb.close()

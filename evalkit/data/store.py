@@ -33,6 +33,7 @@ from evalkit.data.config import VRUConfig, load_config
 from evalkit.data.contract import PROVENANCE_COLUMNS, TABLES
 from evalkit.data.validate import CheckedTable, check_files, check_references, display_names, finish_typed
 from evalkit.errors import DataError, EvalkitError, Problem
+from evalkit.io_safe import WriteError, write_problem
 
 SQL_TYPES = {"id": "VARCHAR", "text": "VARCHAR", "category": "VARCHAR", "date": "DATE", "int": "BIGINT",
              "float": "DOUBLE", "bool": "BOOLEAN"}
@@ -130,7 +131,7 @@ def _connect(db_path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         raise EvalkitError(store_open_message(db_path, ValueError("not a valid DuckDB database file")))
     try:
         return duckdb.connect(str(db_path), read_only=read_only)
-    except duckdb.Error as exc:
+    except (duckdb.Error, OSError) as exc:
         raise EvalkitError(store_open_message(db_path, exc)) from None
 
 
@@ -148,15 +149,44 @@ def looks_like_duckdb(db_path: Path) -> bool:
 def store_open_message(db_path: Path, exc: Exception) -> str:
     """One plain line for a store DuckDB would not open: in use, not a DuckDB file, or other."""
     text = str(exc)
-    if "lock" in text.lower():
+    if re.search(r"\block\b|conflicting lock|being used by", text, re.I):  # not "block" (a damaged block)
         holder = re.search(r"\(PID (\d+)\)", text)
         who = f" (process {holder.group(1)})" if holder else ""
         return (f"{db_path}: the store is in use by another program{who}. Fix: close it (another evalkit command, "
                 "a notebook or a DuckDB session) and run the command again.")
-    if "not a valid DuckDB database" in text or "database file" in text.lower():
+    if "not a valid DuckDB database" in text:
         return (f"{db_path}: is not a DuckDB store. Fix: give the store made by `evalkit ingest`, or a new file "
                 "name (e.g. store.duckdb) to start one.")
-    return f"{db_path}: cannot open the store ({text}). Fix: check the path and that you may read and write it."
+    if isinstance(exc, PermissionError) or "permission denied" in text.lower():
+        return f"{db_path}: cannot open the store (permission denied). Fix: check you may read and write it."
+    return damaged_message(db_path, exc)
+
+
+def damaged_message(db_path: Path | str, exc: BaseException | None = None, *, why: str = "") -> str:
+    """One plain line for a store that cannot be read: truncated, corrupted, or another program's DuckDB file."""
+    why = f" ({why or ' '.join(str(exc).split())[:160]})" if (exc is not None or why) else ""
+    return (f"{db_path}: the store is damaged or not an evalkit store{why}. Fix: restore it from a backup, or ingest "
+            "the provider files again into a new store (`evalkit ingest FILES --db new.duckdb`).")
+
+
+def check_store(db_path: str | Path) -> None:
+    """Refuse, in one line, a store that is damaged or not an evalkit store (before any report starts).
+
+    Reads every block of every table (a checksum error in any of them surfaces here, not half-way through
+    a report): the ``_ingests`` table must exist and each contract table present must be readable in full.
+    """
+    db_path = Path(db_path)
+    con = _connect(db_path, read_only=True)
+    try:
+        present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if INGESTS_TABLE not in present:
+            raise EvalkitError(damaged_message(db_path, why=f"it has no {INGESTS_TABLE} table"))
+        for name in [INGESTS_TABLE, *(t for t in TABLES if t in present)]:
+            con.execute(f'SELECT count(*), sum(hash(s)) FROM "{name}" AS s').fetchall()
+    except duckdb.Error as exc:
+        raise EvalkitError(damaged_message(db_path, exc)) from None
+    finally:
+        con.close()
 
 
 def _store_state(db_path: Path) -> tuple[set[str], dict[str, pd.DataFrame]]:
@@ -168,6 +198,9 @@ def _store_state(db_path: Path) -> tuple[set[str], dict[str, pd.DataFrame]]:
         hashes: set[str] = set()
         if _table_exists(con, INGESTS_TABLE):
             hashes = {r[0] for r in con.execute(f"SELECT DISTINCT sha256 FROM {INGESTS_TABLE}").fetchall()}
+        elif con.execute("SELECT count(*) FROM information_schema.tables").fetchall()[0][0]:
+            # another program's database: evalkit's tables are not added to it
+            raise EvalkitError(damaged_message(db_path, why=f"it holds tables but no {INGESTS_TABLE} table"))
         known: dict[str, pd.DataFrame] = {}
         for name in ("interventions", "participants"):
             if _table_exists(con, name):
@@ -271,7 +304,10 @@ def ingest_files(paths: Iterable[str | Path], db_path: str | Path, *, table: str
     db_path = Path(db_path)
     _check_db_path(db_path)  # before validating, so a wrong --db costs no time
     paths = [Path(p) for p in paths]
-    stored_hashes, known = _store_state(db_path)
+    try:
+        stored_hashes, known = _store_state(db_path)
+    except duckdb.Error as exc:  # opened, but a table cannot be read
+        raise EvalkitError(damaged_message(db_path, exc)) from None
 
     plan: list[tuple[Path, str]] = []
     skipped: list[FileIngest] = []
@@ -306,7 +342,10 @@ def ingest_files(paths: Iterable[str | Path], db_path: str | Path, *, table: str
             checked_by_file.append(cts)
             all_checked.extend(cts)
         problems = check_references(all_checked, known, limit=max_problems)
-        problems += _key_clashes(all_checked, db_path, max_problems)
+        try:
+            problems += _key_clashes(all_checked, db_path, max_problems)
+        except duckdb.Error as exc:
+            raise EvalkitError(damaged_message(db_path, exc)) from None
         if problems:
             raise DataError(problems[:max_problems], truncated=max(len(problems) - max_problems, 0))
         results = _append(db_path, plan, checked_by_file, cfg)
@@ -347,13 +386,31 @@ def _append(db_path: Path, plan: list[tuple[Path, str]], checked_by_file: list[l
             if created and not committed:
                 for leftover in (db_path, db_path.with_name(db_path.name + ".wal")):
                     leftover.unlink(missing_ok=True)
-        if isinstance(sys.exc_info()[1], duckdb.IOException) and not committed:  # disk full, file removed, ...
-            raise EvalkitError(f"{db_path}: could not write to the store ({sys.exc_info()[1]}); nothing of this "
-                               "ingest was stored. Fix: free disk space or check the folder, then run it "
-                               "again.") from None
+        failure = sys.exc_info()[1]
+        if isinstance(failure, (duckdb.Error, OSError)) and not committed and not _interrupted(failure):
+            # disk full (DuckDB: "File too large", "No space left"), file removed, read-only folder, ...
+            if isinstance(failure, OSError) or re.search(r"no space|too large|quota|read-only|could not (write|"
+                                                         r"truncate|fsync)", str(failure), re.I):
+                raise WriteError(write_problem(db_path, failure).replace(
+                    "nothing was written", "nothing of this ingest was stored" + _removed(created))) from None
+            if isinstance(failure, duckdb.IOException):
+                raise EvalkitError(f"{db_path}: could not write to the store ({failure}); nothing of this "
+                                   "ingest was stored. Fix: free disk space or check the folder, then run it "
+                                   "again.") from None
+            if not created and isinstance(failure, (duckdb.SerializationException, duckdb.InternalException,
+                                                    duckdb.FatalException)):
+                raise EvalkitError(damaged_message(db_path, failure)) from None
         raise
     con.close()
     return results
+
+
+def _interrupted(exc: BaseException) -> bool:
+    return "interrupted" in str(exc).lower()
+
+
+def _removed(created: bool) -> str:
+    return " (the new store was removed)" if created else " (the store is as it was)"
 
 
 def summarise_store(db_path: str | Path) -> str:
@@ -361,33 +418,39 @@ def summarise_store(db_path: str | Path) -> str:
     db_path = Path(db_path)
     if not db_path.is_file():
         raise EvalkitError(f"{db_path}: no store here; create one with `evalkit ingest FILES --db {db_path}`.")
+    check_store(db_path)
     con = _connect(db_path, read_only=True)
     try:
-        if not _table_exists(con, INGESTS_TABLE):
-            raise EvalkitError(f"{db_path}: this DuckDB file is not an evalkit store (no {INGESTS_TABLE} table).")
-        lines = [f"store {db_path} ({db_path.stat().st_size / 1e6:.1f} MB)", "",
-                 f"{'table':<18} {'rows':>10} {'files':>6}  period"]
-        for spec in TABLES.values():
-            if not _table_exists(con, spec.name):
-                continue
-            n, files = con.execute(f'SELECT count(*), count(DISTINCT _file_sha256) FROM "{spec.name}"').fetchall()[0]
-            period = ""
-            if n and spec.period_column:
-                lo, hi = con.execute(f'SELECT min("{spec.period_column}"), max("{spec.period_column}") '
-                                     f'FROM "{spec.name}"').fetchall()[0]
-                if lo is not None:
-                    period = f"{spec.period_column} {lo:%Y-%m-%d} to {hi:%Y-%m-%d}"
-            lines.append(f"{spec.name:<18} {n:>10,} {files:>6}  {period}")
-        sources = con.execute(f"SELECT file, min(ingested_at), sum(n_rows), count(*) FROM {INGESTS_TABLE} "
-                              "GROUP BY file, sha256 ORDER BY min(ingested_at), file").fetchall()
-        lines += ["", f"{len(sources)} source file(s):"]
-        lines += [f"  {f}  ingested {t:%Y-%m-%d %H:%M} UTC, {int(r):,} rows in {k} table(s)"
-                  for f, t, r, k in sources]
-        return "\n".join(lines)
+        return _summary_lines(con, db_path)
+    except duckdb.Error as exc:
+        raise EvalkitError(damaged_message(db_path, exc)) from None
     finally:
         con.close()
 
 
-__all__ = ["ingest_files", "summarise_store", "store_open_message", "looks_like_duckdb", "IngestReport", "FileIngest",
-           "file_sha256", "SQL_TYPES",
-           "INGESTS_TABLE"]
+def _summary_lines(con: duckdb.DuckDBPyConnection, db_path: Path) -> str:
+    if not _table_exists(con, INGESTS_TABLE):
+        raise EvalkitError(damaged_message(db_path, why=f"it has no {INGESTS_TABLE} table"))
+    lines = [f"store {db_path} ({db_path.stat().st_size / 1e6:.1f} MB)", "",
+             f"{'table':<18} {'rows':>10} {'files':>6}  period"]
+    for spec in TABLES.values():
+        if not _table_exists(con, spec.name):
+            continue
+        n, files = con.execute(f'SELECT count(*), count(DISTINCT _file_sha256) FROM "{spec.name}"').fetchall()[0]
+        period = ""
+        if n and spec.period_column:
+            lo, hi = con.execute(f'SELECT min("{spec.period_column}"), max("{spec.period_column}") '
+                                 f'FROM "{spec.name}"').fetchall()[0]
+            if lo is not None:
+                period = f"{spec.period_column} {lo:%Y-%m-%d} to {hi:%Y-%m-%d}"
+        lines.append(f"{spec.name:<18} {n:>10,} {files:>6}  {period}")
+    sources = con.execute(f"SELECT file, min(ingested_at), sum(n_rows), count(*) FROM {INGESTS_TABLE} "
+                          "GROUP BY file, sha256 ORDER BY min(ingested_at), file").fetchall()
+    lines += ["", f"{len(sources)} source file(s):"]
+    lines += [f"  {f}  ingested {t:%Y-%m-%d %H:%M} UTC, {int(r):,} rows in {k} table(s)"
+              for f, t, r, k in sources]
+    return "\n".join(lines)
+
+
+__all__ = ["ingest_files", "summarise_store", "store_open_message", "check_store", "damaged_message",
+           "looks_like_duckdb", "IngestReport", "FileIngest", "file_sha256", "SQL_TYPES", "INGESTS_TABLE"]

@@ -23,8 +23,6 @@ sheets empty; an empty sheet is an empty table and validates clean. Pass
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,6 +35,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from evalkit.data.config import VRUConfig, load_config
 from evalkit.data.contract import KIND_HELP, PROVIDER_TABLES, SUPPLIERS, TABLES, FieldSpec, allowed_values, table_spec
 from evalkit.errors import SpecError
+from evalkit.io_safe import text_cells, write_atomic
 
 #: Rows given validation and formats (ample for a year's contacts of one provider).
 TEMPLATE_ROWS = 20000
@@ -59,6 +58,10 @@ _INSTRUCTIONS = [
     "5. Codes: choose from the drop-down; the allowed values are in the Field guide sheet.",
     "6. Identifiers: person_id must be PSEUDONYMISED before the file leaves your organisation "
     "(`evalkit pseudonymise`). Never enter names, addresses, NHS numbers or PNC numbers.",
+    "   Date of birth is asked because the evaluation needs each young person's age when referred (for the age "
+    "range, the age bands and to match them with similar young people who were not referred); it stays in the "
+    "VRU's secure store and never appears in any report, table or export, which show counts and ages in bands "
+    "only.",
     "7. Hover over a header to see what the column means and an example.",
     "8. Check the file before sending: `evalkit validate <file>` lists every problem with its sheet, "
     "row and column.",
@@ -191,6 +194,13 @@ def _field_guide(wb: Workbook, names: Sequence[str], cfg: VRUConfig) -> None:
     ws.freeze_panes = "A2"
 
 
+def _no_formulas(wb: Workbook) -> None:
+    """Every text cell stays text: openpyxl stores a value starting with '=' as a formula, so a code or a VRU
+    name from the configuration that starts so (``=HYPERLINK(...)``) would run in Excel."""
+    for ws in wb.worksheets:
+        text_cells(ws)
+
+
 def write_template(path: str | Path, *, tables: Sequence[str] | None = None, cfg: VRUConfig | None = None) -> Path:
     """Write the return workbook to ``path`` (atomically) and return the path.
 
@@ -219,21 +229,8 @@ def write_template(path: str | Path, *, tables: Sequence[str] | None = None, cfg
     for name in names:
         _table_sheet(wb, name, cfg, lists)
     wb.move_sheet(LISTS_SHEET, offset=len(wb.sheetnames))  # hidden sheet last
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot write here ({exc.strerror}). Fix: choose a folder you may write to.") from None
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a template is not sensitive
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _no_formulas(wb)
+    write_atomic(path, wb.save, private=False)  # a template is not sensitive: the usual permissions
     return path
 
 

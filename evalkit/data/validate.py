@@ -41,6 +41,9 @@ _FALSE = {"false", "f", "no", "n", "0"}
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
 _UK = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _INT = re.compile(r"^[+-]?\d+(?:\.0*)?$")
+#: What spreadsheets, pandas, R and databases write for an empty cell: read as blank (casefolded, stripped),
+#: except where the text is one of a category's own codes.
+BLANK_SPELLINGS = frozenset({"nan", "null", "na", "n/a", "#n/a", "nat", "<na>"})
 #: Years outside this range are typos (e.g. 2201 for 2021).
 _YEAR_RANGE = (1900, 2100)
 #: Lists longer than this are not spelt out in a message.
@@ -93,6 +96,30 @@ def _parse_date(text: str) -> object:
     return pd.Timestamp(value)
 
 
+def _date_parser(values: list[str], cfg: VRUConfig):
+    """The date parser for one column: day-first 31/01/2021 is read only when the configuration says so
+    (``day_first_dates``, the default) and no value in the column is month-first (a second number over 12,
+    as in 01/31/2021): then 05/04/2020 could be either, and is refused rather than guessed."""
+    slashed = [m for m in (_UK.match(v) for v in values if v) if m]
+    if not slashed:
+        return _parse_date
+    if not getattr(cfg, "day_first_dates", True):
+        return lambda t: ("is not written YYYY-MM-DD (this configuration does not read day-first dates such as "
+                          "31/01/2021)") if _UK.match(t) else _parse_date(t)
+    us = next((m.group(0) for m in slashed if int(m.group(2)) > 12 and int(m.group(1)) <= 12), None)
+    if us is None:
+        return _parse_date
+
+    def parse(text: str) -> object:
+        m = _UK.match(text)
+        if m and int(m.group(1)) <= 12 and int(m.group(2)) <= 12 and m.group(1) != m.group(2):
+            return (f"is ambiguous: this column also holds month-first dates such as {us}, so it could be "
+                    "either day or month first")
+        return _parse_date(text)
+
+    return parse
+
+
 #: A number written with thousands separators ("1,400"): refused outside money fields, with a plain hint.
 _THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 _THOUSANDS_WHY = "is written with a comma; write the digits only (1,400 as 1400)"
@@ -134,7 +161,7 @@ def _parse_bool(text: str) -> object:
 
 
 _KIND_FIX = {
-    "date": "write dates as YYYY-MM-DD, e.g. 2021-03-31.",
+    "date": "write dates as YYYY-MM-DD, e.g. 2021-03-31 (in Excel: format the column as yyyy-mm-dd before saving).",
     "int": "write a whole number without units, e.g. 3.",
     "float": "write a number without units, e.g. 2.5.",
     "bool": "write true or false.",
@@ -172,15 +199,17 @@ def _parse_column(raw: pd.Series, spec: FieldSpec, cfg: VRUConfig) -> tuple[pd.S
     """
     codes, uniques = pd.factorize(raw, sort=False)
     stripped = [u.strip() for u in uniques]
+    lookup = category_lookup(spec, cfg) if spec.kind == "category" else {}
+    # "nan", "NULL", "N/A", ... are blanks (unless a category has such a code)
+    stripped = ["" if u.casefold() in BLANK_SPELLINGS and _category_key(u) not in lookup else u for u in stripped]
     n = len(stripped)
     errors = pd.Series(None, index=raw.index, dtype=object)
     if spec.kind in ("id", "text", "category"):
         if spec.kind == "category":
-            lookup = category_lookup(spec, cfg)
             stripped = [lookup.get(_category_key(u), u) if u else u for u in stripped]
         table = np.array([u if u else None for u in stripped] + [None], dtype=object)
         return pd.Series(table[codes], index=raw.index, dtype=object), errors
-    parser = {"date": _parse_date, "bool": _parse_bool,
+    parser = {"date": _date_parser(stripped, cfg), "bool": _parse_bool,
               "int": lambda t: _parse_int(t, spec.currency),
               "float": lambda t: _parse_float(t, spec.currency)}[spec.kind]
     parsed = [parser(u) if u else None for u in stripped]
@@ -401,10 +430,50 @@ def check_raw(raw: RawTable, cfg: VRUConfig | None = None, *, limit: int = 200) 
             failures.append(f)
     order = {c: i for i, c in enumerate(spec.columns)}
     failures.sort(key=lambda f: (f.row if f.row is not None else -1, order.get(f.column, -1)))
-    checked = CheckedTable(raw, typed, problems, n_failures=len(problems) + len(failures))
+    groups = _group(failures)
+    checked = CheckedTable(raw, typed, problems, n_failures=len(problems) + len(groups))
     room = max(limit - len(problems), 0)
-    checked.problems.extend(_render(f, checked, cfg) for f in failures[:room])
+    checked.problems.extend(_render_group(g, checked, cfg) for g in groups[:room])
     return checked
+
+
+def _group_key(f: _Failure) -> tuple:
+    """Failures that say the same thing about one column (one line for all their rows)."""
+    if f.kind == "parse":
+        return (f.column, f.kind, f.detail[1])  # the same reason; the values may differ
+    if f.kind in ("required", "allowed", "range", "duplicate"):
+        return (f.column, f.kind)
+    if f.kind == "rule":
+        return (f.column, f.kind, f.detail)
+    return (f.column, f.kind, id(f))
+
+
+def _group(failures: list[_Failure]) -> list[list[_Failure]]:
+    """Failures grouped by :func:`_group_key`, in the order of each group's first row."""
+    groups: dict[tuple, list[_Failure]] = {}
+    for f in failures:
+        if f.row is None:
+            groups[(id(f),)] = [f]
+        else:
+            groups.setdefault(_group_key(f), []).append(f)
+    return list(groups.values())
+
+
+def _render_group(group: list[_Failure], checked: CheckedTable, cfg: VRUConfig) -> Problem:
+    first = _render(group[0], checked, cfg)
+    if len(group) == 1:
+        return first
+    rows = tuple(f.row for f in group if f.row is not None)
+    message = first.message
+    if group[0].kind in ("parse", "allowed", "range"):
+        values = {str(f.detail[0] if f.kind == "parse" else f.detail) for f in group}
+        if len(values) > 1:  # "value 'x' in col is not a date" -> "... (and 12 other values) ..."
+            message = message.replace("' in ", f"' (and {len(values) - 1:,} other value(s)) in ", 1) \
+                if "' in " in message else message.rstrip(".") + f" (and {len(values) - 1:,} other value(s))."
+    elif group[0].kind == "duplicate":
+        message = "duplicate rows: each repeats a row above it (the first one: " + message[0].lower() + message[1:]
+        message = message.rstrip(".") + ")."
+    return dataclasses.replace(first, message=message, rows=rows)
 
 
 # ----------------------------------------------------------------- across tables

@@ -39,6 +39,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from evalkit.yaml_safe import strict_load
 from evalkit.errors import SpecError
 
 BUILTIN_DIR = Path(__file__).with_name("instruments")
@@ -177,7 +178,7 @@ def load_definition_file(path: str | Path) -> dict[str, InstrumentDef]:
     """Read every instrument defined in one YAML file."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = strict_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise SpecError(f"{path}: cannot read instrument definitions ({exc}).") from None
     return parse_definitions(data, source=str(path))

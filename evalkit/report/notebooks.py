@@ -52,7 +52,8 @@ def portfolio_summary() -> nbformat.NotebookNode:
         metadata={"tags": ["parameters"]})
     calls = ["portfolio_title", "portfolio_decisions", "portfolio_overview", "portfolio_forest", "portfolio_value",
              "portfolio_theory",
-             "portfolio_reach", "portfolio_commissioning", "portfolio_appendix"]
+             "portfolio_reach", "portfolio_commissioning", "portfolio_method", "portfolio_glossary",
+             "portfolio_appendix"]
     return _nb([
         new_markdown_cell("# Portfolio summary\n\nEvery cell calls `evalkit.report.sections`; "
                           "the notebook holds no statistics."),
@@ -60,6 +61,7 @@ def portfolio_summary() -> nbformat.NotebookNode:
         new_code_cell("from evalkit.report import sections as S"),
         new_code_cell("pctx = S.load_portfolio(protocol_dir, data_src, reports_dir, output_dir=output_dir)"),
         *[new_code_cell(f"S.{name}(pctx)") for name in calls],
+        new_code_cell("S.portfolio_exports(pctx, protocol_dir)"),
     ])
 
 

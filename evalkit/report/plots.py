@@ -21,19 +21,27 @@ from matplotlib.patches import Polygon  # noqa: E402
 
 from evalkit.designs.area import event_study_plot  # noqa: E402
 
-#: Colours per commissioning category (colour-blind safe, Okabe–Ito).
+#: Colours per commissioning category: Okabe–Ito hues darkened until each reads at 4.5:1 or more on white (WCAG 2.2
+#: AA for text; the decision table prints the label in this colour), so they also pass 3:1 for graphics.
 CATEGORY_COLOURS = {
-    "expand": "#009E73",
-    "expand_replicating": "#006D4F",
-    "continue": "#56B4E9",
-    "stronger_design": "#F0E442",
-    "improve_evidence": "#999999",
-    "redesign": "#E69F00",
-    "stop": "#D55E00",
-    "before_after_only": "#0072B2",
-    "safeguarding_review": "#CC79A7",
-    "context": "#BBBBBB",
+    "expand": "#00734F",
+    "expand_replicating": "#005C3F",
+    "continue": "#1B6CA8",
+    "stronger_design": "#7A6A00",
+    "improve_evidence": "#595959",
+    "redesign": "#8F5600",
+    "stop": "#B03A00",
+    "before_after_only": "#5B4B9E",
+    "safeguarding_review": "#A0306E",
+    "context": "#6B6B6B",
 }
+#: A shape per category as well as a colour (a reader who cannot tell the colours apart still can the shapes):
+#: the matplotlib marker in charts, and the same shape as a character beside the label on the page.
+CATEGORY_MARKERS = {"expand": "^", "expand_replicating": ">", "continue": "D", "stronger_design": "*",
+                    "before_after_only": "o", "improve_evidence": "s", "redesign": "v", "stop": "X", "safeguarding_review": "P", "context": "."}
+CATEGORY_SYMBOLS = {"expand": "\u25b2", "expand_replicating": "\u25b6", "continue": "\u25c6",
+                    "stronger_design": "\u2605", "before_after_only": "\u25cf", "improve_evidence": "\u25a0",
+                    "redesign": "\u25bc", "stop": "\u2716", "safeguarding_review": "\u271a", "context": "\u25cb"}
 
 
 def forest_plot(
@@ -71,7 +79,8 @@ def forest_plot(
         if np.isfinite(lo) and np.isfinite(hi):
             ax.plot([lo, hi], [yi, yi], color=colour, lw=2, solid_capstyle="butt")
         if np.isfinite(est):
-            ax.plot(est, yi, "s", color=colour, ms=6)
+            marker = CATEGORY_MARKERS.get(str(r.get(colour_by, "")), "s") if colour_by else "s"
+            ax.plot(est, yi, marker, color=colour, ms=7, markeredgecolor="white", markeredgewidth=0.6)
     ax.axvline(null, color="#555555", lw=1, ls="--")
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=8.5)
@@ -85,7 +94,8 @@ def forest_plot(
                         color="#444444")
     if colour_by and colour_by in rows:
         present = [c for c in CATEGORY_COLOURS if c in set(rows[colour_by].astype(str))]
-        handles = [plt.Line2D([], [], color=CATEGORY_COLOURS[c], marker="s", lw=2) for c in present]
+        handles = [plt.Line2D([], [], color=CATEGORY_COLOURS[c], marker=CATEGORY_MARKERS.get(c, "s"), lw=2)
+                   for c in present]
         if handles:
             # above the plot, under the title: below it the legend sat on the axis label for short plots
             names = [(legend_labels or {}).get(c, c.replace("_", " ").capitalize()) for c in present]
@@ -169,4 +179,5 @@ def retitle(ax, text: str, *, fontsize: float = 10) -> None:
     ax.set_title(textwrap.fill(text, per_line), loc="left", fontsize=fontsize)
 
 
-__all__ = ["forest_plot", "attrition_chevron", "readable_event_study", "retitle", "CATEGORY_COLOURS"]
+__all__ = ["forest_plot", "attrition_chevron", "readable_event_study", "retitle", "CATEGORY_COLOURS",
+           "CATEGORY_MARKERS", "CATEGORY_SYMBOLS"]

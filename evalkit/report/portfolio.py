@@ -36,19 +36,26 @@ from __future__ import annotations
 import html
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from evalkit.analysis import data as ad
-from evalkit.analysis.commissioning import portfolio_categories, secondary_worse_flags
+from evalkit.analysis.commissioning import (Rules, finding_from_json, load_rules, portfolio_categories,
+                                            secondary_worse_flags)
+from evalkit.analysis.reasons import Reason, checks_from_json, comparison_secondary, explain
 from evalkit.data.config import VRUConfig
+from evalkit.errors import EvalkitError
 from evalkit.labels import AREA_DESIGNS, age_band, age_band_labels
 from evalkit.report.common import figure_html
+from evalkit.report.board import (GLOSSARY, area_value_text, glossary_html, reason_text, secondary_words, value_numbers,
+                                 value_text)
 from evalkit.report.context import PortfolioContext
+from evalkit.report.pages import render_template
 from evalkit.report.disclosure import MARKER, SuppressedTable, counts_html, is_small, safe_count, suppress_counts
-from evalkit.report.narrative import GLOSSES, category_reason, effect_in_words, effect_unit
-from evalkit.report.plots import CATEGORY_COLOURS, forest_plot
+from evalkit.report.narrative import GLOSSES, category_reason, effect_in_words, effect_unit, lower_label, signed
+from evalkit.report.plots import CATEGORY_COLOURS, CATEGORY_SYMBOLS, forest_plot
 
 CATEGORY_ORDER = ("expand", "expand_replicating", "continue", "stronger_design", "before_after_only", "redesign",
                   "stop", "safeguarding_review", "improve_evidence", "context")
@@ -68,11 +75,9 @@ def _fig(fig: Any, alt: str) -> str:
 # --------------------------------------------------------------------------- the table behind every section
 def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
     """One row per intervention (not the VRU-wide protocol): primary finding, costs and participants."""
-    found = {f["intervention_id"]: f for f in pctx.findings}
-    # Multiplicity control across the portfolio's primary outcomes decides the categories shown here.
-    decided = portfolio_categories({i: f.get("primary") for i, f in found.items()
-                                    if i != VRU_ID and isinstance(f.get("primary"), dict)})
-    found = {i: ({**f, "primary": decided[i]} if i in decided else f) for i, f in found.items()}
+    own = {f["intervention_id"]: (f.get("primary") or {}) for f in pctx.findings}
+    found = {f["intervention_id"]: f for f in decided_findings(pctx)}
+    rules = load_rules()
     inter = pctx.tables.get("interventions", pd.DataFrame())
     costs = dict(zip(inter["intervention_id"], inter["annual_cost"])) if "annual_cost" in inter else {}
     rows = []
@@ -88,8 +93,12 @@ def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
         outs = f.get("outcomes", [])
         worse = secondary_worse_flags(outs, alpha=p.alpha, min_n=p.min_n_significance)  # FDR within the report
         harms = [o["label"] for o, w in zip(outs, worse) if w]
+        reason = decision_reason(prim, f.get("outcomes", []), rules)
+        n_shown_text = str(prim.get("n_shown", prim.get("n", "")) or "")
         rows.append({
             "intervention_id": p.intervention_id, "title": p.title, "type": p.intervention_type or "",
+            "reason_data": reason, "q_value": _num(prim.get("q_value")),
+            "reason_text": _reason_words(reason, prim, f, n_shown_text, rules, p.min_n_significance),
             "reported": bool(f), "outcome": prim.get("label", ""), "design": prim.get("design_label", ""),
             "design_key": prim.get("design", ""),
             "sms": prim.get("sms"), "n": prim.get("n"), "n_shown": prim.get("n_shown", prim.get("n", "")),
@@ -98,7 +107,9 @@ def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
             "ci_high": _num(est.get("ci_high")), "scale": est.get("scale", ""),
             "level": _num(est.get("level", 0.95)),
             "direction": prim.get("direction", ""), "significant": bool(prim.get("significant")),
-            "verdict": prim.get("verdict", "not reported"), "category": prim.get("category", "improve_evidence"),
+            "verdict": prim.get("verdict", "not reported"),
+            "report_category": own.get(p.intervention_id, {}).get("category", ""),
+            "report_category_label": own.get(p.intervention_id, {}).get("category_label", ""), "category": prim.get("category", "improve_evidence"),
             "category_label": prim.get("category_label", "Improve the evidence"),
             "category_meaning": prim.get("category_meaning", ""), "rule": prim.get("rule", ""),
             "reason": prim.get("reason", "") or ("" if f else "the report was not produced"),
@@ -109,6 +120,77 @@ def portfolio_table(pctx: PortfolioContext) -> pd.DataFrame:
             "n_needed": _num(prim.get("n_needed")), "value_line": value_line(f),
         })
     return pd.DataFrame(rows)
+
+
+def decided_findings(pctx: PortfolioContext) -> list[dict]:
+    """Each report's findings with its primary result as the portfolio judges it: significance after
+    multiplicity control across the portfolio's primary outcomes, the category that follows, and a verdict
+    (and the primary outcome's entry in ``outcomes``) that agrees with them. Every portfolio section reads these,
+    so the decision table and the theory-of-change map cannot disagree about a primary result."""
+    found = {f["intervention_id"]: f for f in pctx.findings}
+    protos = {p.intervention_id: p for p in pctx.protocols}
+    decided = portfolio_categories({i: f.get("primary") for i, f in found.items()
+                                    if i != VRU_ID and isinstance(f.get("primary"), dict)})
+    out = []
+    for i, f in found.items():
+        if i not in decided or not isinstance(decided[i], dict):
+            out.append(f)
+            continue
+        prim = dict(decided[i])
+        prim["verdict"] = portfolio_verdict(prim)
+        outcomes = [({**o, "verdict": prim["verdict"]} if o.get("primary") and o.get("outcome") == prim.get("outcome")
+                     and o.get("ok") else o) for o in f.get("outcomes", [])]
+        # a secondary outcome is "worse" only where the flag for review says so (false-discovery control within
+        # the report's secondary outcomes), so the theory-of-change map and the decision table's flag agree
+        proto = protos.get(i)
+        worse = secondary_worse_flags(outcomes, alpha=proto.alpha if proto else 0.05,
+                                      min_n=proto.min_n_significance if proto else 30)
+        outcomes = [({**o, "verdict": "inconclusive"} if not o.get("primary") and o.get("verdict") == "worse"
+                     and not w else o) for o, w in zip(outcomes, worse)]
+        out.append({**f, "primary": prim, "outcomes": outcomes})
+    return out
+
+
+def portfolio_verdict(prim: dict) -> str:
+    """'improved', 'worse', 'inconclusive' or 'too few to tell' from the portfolio's (adjusted) significance."""
+    verdict = str(prim.get("verdict", ""))
+    if verdict in ("could not be estimated", "too few to tell", "not reported") or "significant" not in prim:
+        return verdict
+    if not prim.get("significant"):
+        return "inconclusive"
+    return {"beneficial": "improved", "harmful": "worse"}.get(str(prim.get("direction")), "inconclusive")
+
+
+def decision_reason(prim: dict, outcomes: list, rules: Rules) -> Reason | None:
+    """The reason for the portfolio's decision on one intervention (its rule and the deciding numbers), from
+    its primary entry as the portfolio re-judged it (:func:`portfolio_categories`); None without a finding."""
+    finding = finding_from_json(prim) if prim else None
+    if finding is None:
+        return None
+    checks = checks_from_json(prim.get("checks"))
+    secondary = comparison_secondary(outcomes, finding.sms) if finding.sms < 3 else None
+    return explain(finding, rules, q_value=_num(prim.get("q_value")), checks=checks, secondary=secondary)
+
+
+def _reason_words(reason: Reason | None, prim: dict, found: dict, n_shown: str, rules: Rules, min_n: int) -> str:
+    if reason is None:
+        return ("The primary outcome could not be estimated" if found else "The report was not produced")
+    labels = {k: str(v.get("label", k)) for k, v in rules.categories.items()}
+    sec = ""
+    if reason.secondary:
+        est = reason.secondary.get("estimate") or {}
+        effect = ""
+        if isinstance(est.get("estimate"), (int, float)):
+            effect = effect_in_words(scale=est.get("scale", ""), label=reason.secondary.get("label", ""),
+                                     estimate=est["estimate"], ci_low=_num(est.get("ci_low")),
+                                     ci_high=_num(est.get("ci_high")), outcome=False).split(" (")[0]
+        sec = secondary_words(reason.secondary, SECONDARY_DESIGN_WORDS, effect)
+    return reason_text(reason, n_shown=n_shown, labels=labels, min_n=min_n, secondary_words=sec)
+
+
+#: How a secondary outcome's design reads in a reason ("a matched improvement in proven reoffending").
+SECONDARY_DESIGN_WORDS = {"matched": "matched comparison", "did": "comparison-group design",
+                          "area_did": "comparison-area design"}
 
 
 def _level_text(tab: pd.DataFrame) -> str:
@@ -183,54 +265,90 @@ def short_outcome(label: str) -> str:
 
 
 
+_RECORDS: dict[int, tuple[PortfolioContext, pd.DataFrame]] = {}
+
+
+def decision_records(pctx: PortfolioContext) -> pd.DataFrame:
+    """The one decision record per intervention that every portfolio section reads (built once per context).
+
+    :func:`portfolio_table` plus the words every section shows: the decision's reason, the effect in its own
+    units, the evidence level and value for money, so the decision table, the theory-of-change map, cost and
+    value, the forest plots and the exports cannot disagree about an intervention.
+    """
+    cached = _RECORDS.get(id(pctx))
+    if cached is not None and cached[0] is pctx:
+        return cached[1]
+    tab = portfolio_table(pctx)
+    if not tab.empty:
+        order = {c: i for i, c in enumerate(CATEGORY_ORDER)}
+        tab = tab.assign(_o=tab["category"].map(order).fillna(len(CATEGORY_ORDER)))
+        tab = tab.sort_values(["_o", "intervention_id"], kind="mergesort").drop(columns="_o").reset_index(drop=True)
+        tab["effect_text"] = [_effect_text(r) for _, r in tab.iterrows()]
+        tab["evidence_text"] = [f"level {int(s)}" if _finite(s) else "–" for s in tab["sms"]]
+        tab["area"] = tab["design_key"].isin(AREA_DESIGNS)
+        tab["value_text"] = [("area programme: see cost per resident" if a else value_text(v))
+                             for a, v in zip(tab["area"], tab["value"])]
+        tab["area_value_text"] = [area_value_text(v) if a else "–" for a, v in zip(tab["area"], tab["value"])]
+    _RECORDS.clear()  # one portfolio at a time
+    _RECORDS[id(pctx)] = (pctx, tab)
+    return tab
+
+
+def _finite(v: Any) -> bool:
+    try:
+        return v is not None and math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _effect_text(r: pd.Series) -> str:
+    if math.isfinite(r["estimate"]):
+        return effect_in_words(scale=r["scale"], label=r["outcome"], estimate=r["estimate"], ci_low=r["ci_low"],
+                               ci_high=r["ci_high"], outcome=False)
+    return "not estimated" if r["reported"] else "no report"
+
+
+def _badge(key: str) -> tuple[str, str]:
+    return CATEGORY_SYMBOLS.get(key, "\u25a0"), CATEGORY_COLOURS.get(key, "#333333")
+
+
 def section_decisions(pctx: PortfolioContext) -> str:
-    """One screen for the board: each intervention's decision, effect in its own units, evidence and value.
+    """One screen for the board: each intervention's decision and why, effect in its own units, evidence, value.
 
     Ordered by category (expand first) and, within one, by intervention id. The effect is the primary
     outcome's estimate on its natural scale (percentage points, points on a questionnaire, a rate) with its
-    95% interval; evidence is the Maryland level of the design behind it.
+    interval; evidence is the Maryland level of the design behind it; the reason names the rule and the number
+    that decided it (:mod:`evalkit.analysis.reasons`).
     """
-    tab = portfolio_table(pctx)
+    tab = decision_records(pctx)
     if tab.empty:
         return "<p class='pending'>No interventions.</p>"
-    tab = tab.assign(_o=tab["category"].map({c: i for i, c in enumerate(CATEGORY_ORDER)}).fillna(len(CATEGORY_ORDER)))
-    tab = tab.sort_values(["_o", "intervention_id"], kind="mergesort")
-    counts = tab.groupby("category_label", sort=False).size()
-    tally = " · ".join(f"<b>{_e(label)}</b> {k}" for label, k in counts.items())
-    any_value = bool(tab["value_line"].astype(bool).any())
+    counts = tab.groupby(["category", "category_label"], sort=False).size()
+    tally = [{"key": k, "label": label, "count": int(n), "symbol": _badge(k)[0], "colour": _badge(k)[1]}
+             for (k, label), n in counts.items()]
     rows = []
     for _, r in tab.iterrows():
-        colour = CATEGORY_COLOURS.get(r["category"], "#333")
-        if math.isfinite(r["estimate"]):
-            effect = effect_in_words(scale=r["scale"], label=r["outcome"], estimate=r["estimate"],
-                                     ci_low=r["ci_low"], ci_high=r["ci_high"], outcome=False)
-        else:
-            effect = "not estimated" if r["reported"] else "no report"
-        harm = "<br><span class='failed small'>Review: worse on another outcome</span>" if r["harms"] else ""
-        evidence = f"level {int(r['sms'])}" if r["sms"] and math.isfinite(float(r["sms"])) else "–"
-        value = _e(r["value_line"]) if r["value_line"] else "–"
-        outcome = short_outcome(str(r["outcome"]))
-        rows.append(f"<tr><td><b style='color:{colour}'>{_e(r['category_label'])}</b>{harm}</td>"
-                    f"<td>{_e(r['title'])} <span class='small'>{_e(r['intervention_id'])}</span></td>"
-                    f"<td>{_e(outcome)}</td><td class='nowrap'>{_e(effect)}</td><td class='nowrap'>{evidence}</td>"
-                    + (f"<td>{value}</td>" if any_value else "") + "</tr>")
+        symbol, colour = _badge(r["category"])
+        rows.append({"category": r["category"], "label": r["category_label"], "symbol": symbol, "colour": colour,
+                     "harm": ", ".join(lower_label(h) for h in r["harms"]), "title": r["title"],
+                     "id": r["intervention_id"], "outcome": short_outcome(str(r["outcome"])),
+                     "effect": r["effect_text"], "evidence": r["evidence_text"], "reason": r["reason_text"],
+                     "value": r["value_text"], "area_value": r["area_value_text"]})
     labels = " ".join(str(x) for x in tab["outcome"])
     glosses = " ".join(g for k, g in GLOSSES.items() if re.search(rf"\b{k}\b", labels))
-    return (f"<p class='tally'>{tally}</p>"
-            "<table class='decisions'><thead><tr><th>Decision</th><th>Intervention</th>"
-            "<th>Primary outcome</th><th>Effect (95% interval)</th><th>Evidence (of 5)</th>"
-            + ("<th>Value for money (crime costs avoided per £1 spent)</th>" if any_value else "")
-            + "</tr></thead><tbody>" + "".join(rows)
-            + "</tbody></table><p class='small'>Effects are in the outcome's own units (percentage points of "
-              "young people; points on a questionnaire; % change in a rate) with their 95% interval; a fall in "
-              "difficulties or reoffending is better, a rise in wellbeing is better. Evidence is the Maryland "
-              "Scientific Methods Scale: level 1 is a before-and-after comparison, level 3 a matched or area "
-              "comparison group, level 5 a randomised trial. " + _e(glosses)
-            + (" Value for money is the crime costs to victims and public services avoided for each £1 spent, "
-               "with its 95% range, and only the range where the effect is uncertain; area-wide programmes give "
-               "the cost per resident and per offence prevented; 'not monetised' means the outcome has no agreed "
-               "money value. Each report explains how it was worked out." if any_value else "")
-            + " Detail for each intervention follows below and in its own report.</p>")
+    note = ("Effects are in the outcome's own units (percentage points of young people; points on a "
+            "questionnaire; % change in a rate) with their interval; a fall in difficulties or reoffending is "
+            "better, a rise in wellbeing is better. Evidence is the Maryland Scientific Methods Scale: level 1 is "
+            "a before-and-after comparison, level 3 a matched or area comparison group, level 5 a randomised "
+            "trial. " + glosses + " Value for money is the crime costs to victims and public services avoided for "
+            "each £1 spent, with its range (a range alone where the effect is uncertain); below £1 an "
+            "intervention costs more than it saves; 'not monetised' means the outcome has no agreed money value. "
+            "Area programmes buy a whole area's change, so they are costed per resident, not per participant. "
+            "Each decision is made on the primary outcome named in the protocol before the data were seen. "
+            "Detail for each intervention follows below and in its own report.")
+    terms = [(k, GLOSSARY[k][0]) for k in ("primary", "significant", "multiple", "p", "gamma", "e_value", "placebo")]
+    return render_template("portfolio_decisions.html.j2", tally=tally, rows=rows, level=_level_text(tab),
+                           any_area=bool(tab["area"].any()), note=note, terms=terms)
 
 
 # --------------------------------------------------------------------------- forest
@@ -298,23 +416,43 @@ def natural_forest_panels(tab: pd.DataFrame) -> list[tuple[str, pd.DataFrame, st
     return sorted(panels, key=lambda p: -len(p[1]))
 
 
+def chart_numbers(rows: pd.DataFrame, est: str, low: str, high: str, unit: str) -> str:
+    """A chart's numbers as a table (its text alternative: WCAG 1.1.1), collapsed on screen, left off paper
+    (the decision table carries them there)."""
+    body = "".join(
+        f"<tr><th scope='row'>{_e(r['intervention_id'])} {_e(r['title'])}</th><td>{_e(r['category_label'])}</td>"
+        f"<td class='num'>{_signed_or_dash(r[est])}</td><td class='num'>{_signed_or_dash(r[low])} to "
+        f"{_signed_or_dash(r[high])}</td><td class='num'>{_e(r['n_shown'])}</td></tr>" for _, r in rows.iterrows())
+    return ("<details class='chart-data'><summary>The numbers in this chart</summary><table><thead><tr>"
+            f"<th scope='col'>Intervention</th><th scope='col'>Decision</th><th scope='col'>Effect ({_e(unit)})</th>"
+            "<th scope='col'>Interval</th><th scope='col'>Number analysed</th></tr></thead>"
+            f"<tbody>{body}</tbody></table></details>")
+
+
+def _signed_or_dash(v: Any) -> str:
+    return signed(float(v), 2) if _finite(v) else "–"
+
+
 def _natural_forests(tab: pd.DataFrame, level: str) -> str:
     out = []
     for outcome, rows, axis in natural_forest_panels(tab):
         fig = forest_plot(rows, estimate="value", ci_low="low", ci_high="high", xlabel=axis,
                           title=f"{outcome}: effect in its own units",
                           legend_labels=dict(zip(rows["category"], rows["category_label"])))
-        out.append(_fig(fig, alt=f"Forest plot of the effect on {outcome} for each intervention that measured it"))
+        out.append(_fig(fig, alt=f"Forest plot of the effect on {outcome} for each intervention that measured it; "
+                                 "the numbers follow in a table")
+                   + chart_numbers(rows, "value", "low", "high", axis.split(" (")[0]))
     if not out:
         return ""
     return ("<p>Each panel is one outcome, in its own units, with every intervention that had it as its primary "
             f"outcome and the {level} interval; a line crossing the dashed zero line is inconclusive. For "
             "reoffending, violence and difficulties scores negative is better; for wellbeing positive is better. "
-            "Colours give the commissioning decision.</p>" + "".join(out))
+            "Colours and marker shapes give the decision; each chart's numbers are in the table below it.</p>"
+            + "".join(out))
 
 
 def section_forest(pctx: PortfolioContext) -> str:
-    tab = portfolio_table(pctx)
+    tab = decision_records(pctx)
     natural = _natural_forests(tab, _level_text(tab))
     has = tab.loc[tab["std"].notna()].copy()
     if has.empty:
@@ -322,6 +460,7 @@ def section_forest(pctx: PortfolioContext) -> str:
     has["_order"] = has["category"].map({c: i for i, c in enumerate(CATEGORY_ORDER)})
     has = has.sort_values(["_order", "std"], ascending=[True, False], kind="mergesort")
     has["label"] = [f"{i} {t}" for i, t in zip(has["intervention_id"], has["title"])]
+    numbers = chart_numbers(has, "std", "std_low", "std_high", "standardised")  # the interval as estimated, not cut
     lo_lim, hi_lim = FOREST_LIMITS
     cut = (has["std_low"] < lo_lim) | (has["std_high"] > hi_lim)
     has["std_low"], has["std_high"] = has["std_low"].clip(lower=lo_lim), has["std_high"].clip(upper=hi_lim)
@@ -339,10 +478,12 @@ def section_forest(pctx: PortfolioContext) -> str:
         note = f"<p>Not in the plot:</p><ul>{items}</ul>"
     scales = sorted(set(has["std_name"]))
     return (natural + "<h3>All interventions on one scale</h3>"
-            + _fig(fig, alt="Forest plot of every intervention's primary effect")
+            + _fig(fig, alt="Forest plot of every intervention's primary effect on the standardised scale; the "
+                            "numbers follow in a table")
+            + numbers
             + f"<p>Each line is an intervention's primary outcome with its {_level_text(has)} interval; a line "
               "crossing the dashed "
-              "zero line is inconclusive. Colours give the commissioning category. Scales: "
+              "zero line is inconclusive. Colours and marker shapes give the decision. Scales: "
             + _e(", ".join(scales)) + " (about 0.2 is a small effect, 0.5 medium). Area programmes are converted "
               "from rate ratios approximately. n = participants (or events, for area programmes).</p>" + note)
 
@@ -363,39 +504,56 @@ def cost_per_outcome(row: pd.Series | dict) -> tuple[float, float, float] | None
 
 
 def section_value(pctx: PortfolioContext) -> str:
-    tab = portfolio_table(pctx)
+    """Cost per participant, per outcome achieved and value for money, from the decision records.
+
+    Area programmes get no cost per participant (their money buys a whole area's change, not the few young
+    people they recorded): their cost per resident sits in its own column."""
+    tab = decision_records(pctx)
     t = pctx.threshold
     rows = []
     for _, r in tab.iterrows():
         cost = r["annual_cost"]
         n = r["participants"]
         hidden = is_small(n, t) or r["participants_shown"] == MARKER  # a cost per head would reveal the count
-        per_part = "–" if not cost else (
-            (cost_per_participant_at_most(r["found"], cost) or MARKER) if hidden else f"£{cost / n:,.0f}" if n else "–")
+        if r["area"]:
+            per_part = "area programme: see cost per resident"
+        else:
+            per_part = "–" if not cost else (
+                (cost_per_participant_at_most(r["found"], cost) or MARKER) if hidden
+                else f"£{cost / n:,.0f}" if n else "–")
         cpo = cost_per_outcome(r)
         if cpo is None:
             per_out = "–"
             why = ("" if r["reported"] else "not reported")
-        elif hidden:
-            per_out, why = MARKER, "hidden: it would reveal a small number of participants"
+        elif hidden:  # audited as a range from the published sample (evalkit.report.ledger), not a bare [c]
+            from evalkit.report.ledger import cost_per_outcome_text
+
+            per_out = cost_per_outcome_text(cost, (cost / (n * cpo[0]), cost / (n * cpo[1]), cost / (n * cpo[2])),
+                                            int(n), _analysed(r["found"]), t)
+            why = ("per additional young person not reoffending" if r["scale"] == "risk difference"
+                   else "per point of improvement per young person") if per_out != MARKER else \
+                "hidden: it would reveal a small number of participants"
         else:
             unit = ("per additional young person not reoffending" if r["scale"] == "risk difference"
                     else "per point of improvement per young person")
             per_out, why = f"£{cpo[0]:,.0f} (£{cpo[1]:,.0f} to £{cpo[2]:,.0f})", unit
-        rows.append({"ID": r["intervention_id"], "Intervention": r["title"],
-                     "Annual cost": f"£{cost:,.0f}" if cost else "–",
-                     "Participants": r["participants_text"],
-                     "Cost per participant": per_part, "Cost per outcome achieved": per_out, "Which outcome": why,
-                     "Value for money": (r.get("value") or {}).get("short", "–")})
+        row = {"ID": r["intervention_id"], "Intervention": r["title"],
+               "Annual cost": f"£{cost:,.0f}" if cost else "–",
+               "Participants": "area programme" if r["area"] else r["participants_text"],
+               "Cost per participant": per_part, "Cost per outcome achieved": per_out, "Which outcome": why,
+               "Value for money (£ returned per £1 spent)": r["value_text"]}
+        if tab["area"].any():
+            row["Area programmes: cost per resident"] = r["area_value_text"]
+        rows.append(row)
     return (pd.DataFrame(rows).to_html(index=False, border=0, escape=True)
             + "<p class='small'>– : no significant benefit on the primary outcome. Cost per outcome is shown only "
-              "where the primary result is a significant benefit: "
-              f"annual cost / (participants × the estimated effect); the range comes from the {_level_text(tab)} "
-              "interval. "
-              "For reoffending this is the cost of each additional young person who did not reoffend. "
-              "Value for money: crime costs avoided (Home Office unit costs of crime) per £1 "
-              "spent, with its range, or a range alone where the effect is uncertain; area programmes: cost "
-              "per resident and per offence prevented (docs/value.md).</p>")
+              "where the primary result is a significant benefit (after allowing for the number of interventions "
+              "tested): annual cost / (participants × the estimated effect); the range comes from the "
+              f"{_level_text(tab)} interval. For reoffending this is the cost of each additional young person who "
+              "did not reoffend. Value for money: crime costs to victims and public services avoided (Home Office "
+              "unit costs of crime) for each £1 spent, with its range, or a range alone where the effect is "
+              "uncertain; below £1 an intervention costs more than it saves. Area programmes are costed per "
+              "resident of the area. Each intervention's report sets out how its value was worked out.</p>")
 
 
 # --------------------------------------------------------------------------- reach
@@ -523,29 +681,220 @@ def _why(r: pd.Series, pctx: PortfolioContext) -> str:
 
 
 def section_commissioning(pctx: PortfolioContext) -> str:
-    tab = portfolio_table(pctx)
+    """Each intervention's category with what it means and the specific reason (from the decision records)."""
+    tab = decision_records(pctx)
     if tab.empty:
         return "<p class='pending'>No interventions.</p>"
-    counts = tab["category_label"].value_counts()
+    counts = tab.groupby("category_label", sort=False).size()
     summary = " · ".join(f"<b>{_e(k)}</b>: {v}" for k, v in counts.items())
     rows = []
-    tab = tab.assign(_o=tab["category"].map({c: i for i, c in enumerate(CATEGORY_ORDER)}))
-    for _, r in tab.sort_values(["_o", "intervention_id"], kind="mergesort").iterrows():
-        colour = CATEGORY_COLOURS.get(r["category"], "#333")
-        flag = (f"<br><span class='failed'>Review: significant worsening on {_e(', '.join(r['harms']))}</span>"
+    for _, r in tab.iterrows():
+        symbol, colour = _badge(r["category"])
+        flag = (f"<br><span class='failed'>Review: significantly worse on {_e(', '.join(r['harms']))}</span>"
                 if r["harms"] else "")
         finding = r["reason"] if r["verdict"] in ("could not be estimated", "not reported") else r["verdict"]
-        rows.append(f"<tr><td>{_e(r['intervention_id'])}</td><td>{_e(r['title'])}</td><td>{_e(r['outcome'])}</td>"
-                    f"<td>{_e(r['design'])}{_sms(r['sms'])}</td>"
+        rows.append(f"<tr><td>{_e(r['intervention_id'])}</td><th scope='row'>{_e(r['title'])}</th>"
+                    f"<td>{_e(r['outcome'])}</td><td>{_e(r['design'])}{_sms(r['sms'])}</td>"
                     f"<td>{_e(finding)}</td>"
-                    f"<td><b style='color:{colour}'>{_e(r['category_label'])}</b>{flag}</td>"
-                    f"<td class='small'>{_e(_why(r, pctx))}</td></tr>")
-    return (f"<p>{summary}</p><table><thead><tr><th>ID</th><th>Intervention</th><th>Primary outcome</th>"
-            "<th>Design</th><th>Finding</th><th>Category</th><th>Why</th></tr></thead><tbody>"
+                    f"<td><span class='decision' style='color:{colour}'><span class='shape' aria-hidden='true'>"
+                    f"{symbol}</span> <b>{_e(r['category_label'])}</b></span>{flag}</td>"
+                    f"<td class='small'>{_e(r['reason_text'])}. {_e(_why(r, pctx))}</td></tr>")
+    return (f"<p>{summary}</p><table><thead><tr><th scope='col'>ID</th><th scope='col'>Intervention</th>"
+            "<th scope='col'>Primary outcome</th><th scope='col'>Design</th><th scope='col'>Finding</th>"
+            "<th scope='col'>Category</th><th scope='col'>Why, and what it means</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table><p class='small'>The categories follow documented rules, applied "
-            "in order (the VRU can change them; the appendix names the rules file); the first that fits "
-            "decides. A result is significant only when its interval excludes no effect and enough young people "
-            "took part.</p>")
+            "in order (the VRU can change them; <a href='#method'>How the decisions were made</a> lists them with "
+            "their thresholds); the first that fits decides. A result is significant only when its interval "
+            "excludes no effect, enough young people took part, and it holds after allowing for the number of "
+            "interventions tested.</p>")
+
+
+# --------------------------------------------------------------------------- how the decisions were made
+_METHOD_WORDS = {
+    "bky": ("the two-stage Benjamini–Krieger–Yekutieli procedure",
+            "it keeps the expected share of 'significant' findings that are due to chance at 5% or less, and, "
+            "unlike the simpler Benjamini–Hochberg procedure, does not become needlessly strict when many "
+            "interventions work"),
+    "bh": ("the Benjamini–Hochberg procedure",
+           "it keeps the expected share of 'significant' findings that are due to chance at 5% or less"),
+    "holm": ("the Holm procedure", "it keeps the chance of even one chance finding at 5% or less (strict)"),
+    "none": ("no adjustment", "each result is judged alone"),
+}
+
+
+def condition_rule_words(name: str, value: Any, rules: Rules, min_n: int) -> str:
+    """A rule's condition as a board member reads it, with its threshold."""
+    if name == "direction":
+        return {"beneficial": "outcomes improved", "harmful": "outcomes got worse"}.get(str(value), "no change")
+    if name == "significant":
+        return "the result is significant" if value else "the result is not significant"
+    if name == "sms_at_least":
+        return f"evidence level {value} or more"
+    if name == "sms_below":
+        return f"evidence level below {value} (no comparison group)" if int(value) <= 2 else \
+            f"evidence level below {value}"
+    if name == "n_at_least":
+        return f"at least {value} young people in the result"
+    if name == "n_below_min":
+        return (f"fewer young people than the protocol's minimum (usually {min_n})" if value
+                else f"at least the protocol's minimum of young people (usually {min_n})")
+    if name == "sensitivity_passed":
+        checks = (f"a matched result must stay significant with hidden bias of Γ = {rules.rosenbaum_gamma:g} "
+                  f"and have an E-value of at least {rules.e_value_ci_min:g}; an area comparison must stand out "
+                  "from placebo areas")
+        return f"the checks for hidden bias passed ({checks})" if value else "a check for hidden bias failed"
+    if name == "worthwhile_unlikely":
+        return "the whole interval lies below the smallest effect worth paying for"
+    if name == "adequately_powered":
+        return "enough young people to detect a worthwhile effect" if value else \
+            "too few young people to detect a worthwhile effect"
+    if name == "area_wide":
+        return "the area-wide context report"
+    return "a further condition of the VRU's rules"
+
+
+def section_method(pctx: PortfolioContext) -> str:
+    """How the decisions were made: the multiple-testing procedure in plain words, each category's rule with
+    its thresholds, and the interventions whose category changed because of the portfolio-wide control."""
+    rules = load_rules()
+    tab = decision_records(pctx)
+    min_n = min((p.min_n_significance for p in pctx.protocols), default=30)
+    name, why = _METHOD_WORDS.get(rules.multiplicity, _METHOD_WORDS["bh"])
+    m = int(tab["q_value"].notna().sum()) if not tab.empty else 0
+    parts = [f"<h3>Allowing for the number of interventions tested</h3><p>With {m} interventions' primary "
+             "outcomes tested, a few would look significant by chance alone. Before deciding, the portfolio "
+             f"adjusts every primary result's p-value together, using {_e(name)}: {_e(why)}. A result counts as "
+             "significant only if its adjusted p-value is below 0.05 (or the protocol's own level), its interval "
+             "excludes no change, and enough young people took part. Each report judges its intervention alone; "
+             f"<a class='term' href='#g-multiple'>the portfolio's allowance</a> can move a borderline result.</p>"]
+    changed = category_changes(tab)
+    if changed:
+        items = "".join(
+            f"<li><b>{_e(c['intervention_id'])}</b> {_e(c['title'])}: its report (judged alone) said "
+            f"<i>{_e(c['report_category_label'])}</i>; allowing for every intervention tested it is "
+            f"<i>{_e(c['category_label'])}</i>"
+            + (f" (adjusted p = {c['q_value']:.3f})" if _finite(c["q_value"]) else "") + ".</li>"
+            for c in changed)
+        parts.append(f"<p>Interventions whose category changed because of this allowance:</p><ul>{items}</ul>")
+    else:
+        parts.append("<p>No intervention's category changed because of this allowance.</p>")
+    labels = {k: str(v.get("label", k)) for k, v in rules.categories.items()}
+    items = []
+    for i, rule in enumerate(rules.rules, start=1):
+        when = rule.get("when") or {}
+        conds = "; ".join(condition_rule_words(k, v, rules, min_n) for k, v in when.items())
+        items.append(f"<li><b>{_e(labels.get(rule['category'], rule['category']))}</b> "
+                     f"(rule {i}): {_e(conds) if conds else 'every intervention no earlier rule decided'}.</li>")
+    parts.append("<h3>The rules and their thresholds</h3><p>Read in order; the first rule whose every condition "
+                 "holds decides. The VRU can change them (the appendix names the rules file).</p>"
+                 f"<ol class='rules'>{''.join(items)}</ol>")
+    return "".join(parts)
+
+
+def category_changes(tab: pd.DataFrame) -> list[dict]:
+    """The interventions whose category the portfolio-wide allowance changed: the report's own category (judged
+    alone) differs from the portfolio's. Rows of the decision records, as dicts."""
+    if tab.empty or "report_category" not in tab:
+        return []
+    moved = tab.loc[(tab["report_category"].astype(str) != "") & (tab["report_category"] != tab["category"])]
+    cols = ["intervention_id", "title", "report_category_label", "category_label", "q_value"]
+    return [dict(zip(cols, row)) for row in moved[cols].itertuples(index=False)]
+
+
+def section_glossary(pctx: PortfolioContext) -> str:  # noqa: ARG001 - the same signature as every section
+    """One line per technical term the page keeps; terms link here from their first use."""
+    return glossary_html()
+
+
+# --------------------------------------------------------------------------- exports
+#: The export's columns, in order (one row per intervention).
+EXPORT_COLUMNS = ("intervention_id", "title", "decision_id", "decision", "reason", "report_decision",
+                  "primary_outcome", "design", "evidence_level_sms", "n_shown", "effect", "effect_low",
+                  "effect_high", "effect_unit", "interval_level", "adjusted_p", "value_per_pound",
+                  "value_per_pound_low", "value_per_pound_high", "value_unit", "value_text",
+                  "area_cost_per_resident_gbp", "annual_cost_gbp", "plan_locked")
+
+
+def export_table(pctx: PortfolioContext, protocol_dir: str | Path | None = None) -> pd.DataFrame:
+    """The decision table as data (one row per intervention) for ``portfolio_decisions.csv`` / ``.xlsx``.
+
+    Numbers stay numbers with their unit beside them; counts as the reports published them (a withheld
+    count is the suppression marker, never the number); the effect in its natural units (percentage points for
+    a risk difference, % change for a ratio, else the outcome's own units).
+    """
+    tab = decision_records(pctx)
+    locked = _locked(pctx, protocol_dir)
+    rows = []
+    for _, r in tab.iterrows():
+        est, lo, hi, unit = r["estimate"], r["ci_low"], r["ci_high"], ""
+        if math.isfinite(est):
+            est, lo, hi, unit = natural_units(str(r["scale"]), str(r["outcome"]), est, lo, hi)
+            unit = unit.split(" (")[0]
+        v = value_numbers(r["value"])
+        rows.append({"intervention_id": r["intervention_id"], "title": r["title"], "decision_id": r["category"],
+                     "decision": r["category_label"], "reason": r["reason_text"],
+                     "report_decision": r["report_category_label"], "primary_outcome": r["outcome"],
+                     "design": r["design"], "evidence_level_sms": int(r["sms"]) if _finite(r["sms"]) else None,
+                     "n_shown": str(r["n_shown"]) if str(r["n_shown"]) else None,
+                     "effect": _round(est), "effect_low": _round(lo), "effect_high": _round(hi),
+                     "effect_unit": unit, "interval_level": r["level"] if _finite(r["level"]) else None,
+                     "adjusted_p": _round(r["q_value"], 4),
+                     "value_per_pound": None if r["area"] else _round(v["vfm_per_pound"], 2),
+                     "value_per_pound_low": None if r["area"] else _round(v["vfm_low"], 2),
+                     "value_per_pound_high": None if r["area"] else _round(v["vfm_high"], 2),
+                     "value_unit": "" if r["area"] else v["vfm_unit"], "value_text": r["value_text"],
+                     "area_cost_per_resident_gbp": _round(v["area_cost_per_resident"], 2) if r["area"] else None,
+                     "annual_cost_gbp": _round(r["annual_cost"], 0),
+                     "plan_locked": locked.get(r["intervention_id"])})
+    return pd.DataFrame(rows, columns=list(EXPORT_COLUMNS))
+
+
+def _round(v: Any, digits: int = 3) -> float | None:
+    return round(float(v), digits) if _finite(v) else None
+
+
+def _locked(pctx: PortfolioContext, protocol_dir: str | Path | None) -> dict[str, bool | None]:
+    """Whether each protocol's analysis plan was locked (``evalkit lock``: a lock file beside the protocol);
+    None where the protocol files are not known."""
+    if protocol_dir is None:
+        return {}
+    from evalkit.lock import lock_path
+    from evalkit.protocol import load_protocol
+
+    out: dict[str, bool | None] = {}
+    for path in sorted(Path(protocol_dir).glob("*.yaml")):
+        try:
+            out[load_protocol(path).intervention_id] = lock_path(path).is_file()
+        except EvalkitError:
+            continue
+    return out
+
+
+def write_exports(pctx: PortfolioContext, out_dir: str | Path | None = None, *,
+                  protocol_dir: str | Path | None = None) -> list[Path]:
+    """Write ``portfolio_decisions.csv`` and ``portfolio_decisions.xlsx`` into ``out_dir`` (default: the
+    context's output folder); each file is written beside its final name and renamed into place."""
+    folder = Path(out_dir or pctx.output_dir or ".")
+    folder.mkdir(parents=True, exist_ok=True)
+    table = export_table(pctx, protocol_dir)
+    written = []
+    from evalkit.io_safe import neutralise_frame, text_cells, write_atomic  # the one guarded write path
+
+    def xlsx(tmp: Path) -> None:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+            table.to_excel(xl, index=False, sheet_name="Decisions")
+            xl.sheets["Decisions"].freeze_panes = "C2"
+            text_cells(xl.sheets["Decisions"])  # a title starting '=' stays text, never a formula
+
+    for suffix in (".csv", ".xlsx"):
+        final = folder / f"portfolio_decisions{suffix}"
+        if suffix == ".csv":  # text a spreadsheet would run as a formula gets a leading '
+            write_atomic(final, lambda tmp: neutralise_frame(table).to_csv(tmp, index=False, encoding="utf-8"),
+                         private=False)
+        else:
+            write_atomic(final, xlsx, private=False)
+        written.append(final)
+    return written
 
 
 def rules_name(pctx: Any) -> str:
@@ -554,7 +903,9 @@ def rules_name(pctx: Any) -> str:
     return path.name if path is not None else "commissioning_rules.yaml"
 
 
-__all__ = ["portfolio_table", "cost_per_outcome", "reach_tables", "section_decisions", "section_forest",
+__all__ = ["portfolio_table", "decision_records", "decided_findings", "portfolio_verdict", "decision_reason",
+           "section_method", "section_glossary", "category_changes", "export_table", "write_exports", "EXPORT_COLUMNS",
+           "render_template", "cost_per_outcome", "reach_tables", "section_decisions", "section_forest",
            "natural_units", "natural_forest_panels",
            "section_value", "value_line", "published_participants",
            "section_reach", "section_commissioning"]

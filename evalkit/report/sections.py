@@ -228,8 +228,24 @@ def balance(ctx: ReportContext) -> Section:
 
 
 def results(ctx: ReportContext) -> Section:
-    """Results per outcome with confidence intervals and plots."""
-    return _simple(ctx, render.section_results, "results", "Results", "Each outcome in turn, with its confidence interval.")
+    """Results per outcome with confidence intervals and plots (the VRU-wide report adds :func:`comparison`)."""
+    section = _simple(ctx, render.section_results, "results", "Results", "Each outcome in turn, with its confidence interval.")
+    extra = comparison(ctx)
+    return Section(section.html + extra.html) if extra.html else section
+
+
+def comparison(ctx: ReportContext) -> Section:
+    """The VRU-wide report's "Compared with similar areas without a VRU" (:mod:`evalkit.report.comparison_areas`)."""
+    from evalkit.analysis.runner import is_area_wide
+    from evalkit.report.comparison_areas import section_comparison_areas
+
+    if ctx.cfg is None or not is_area_wide(ctx.protocol):
+        return Section("")
+    body = section_comparison_areas(ctx.tables, ctx.cfg.whole_area_name)
+    if body is None:
+        return Section("")
+    return _section("Compared with similar areas without a VRU", body, anchor="comparison", threshold=ctx.threshold,
+                    lead="Did violence fall because of the VRU, or would it have fallen anyway?")
 
 
 def subgroups(ctx: ReportContext) -> Section:
@@ -335,21 +351,36 @@ def _flow_shown(ctx: ReportContext, step: str) -> bool:
     return not any(c.key == key for c in pub.counts) or pub.shown(key) != pub.marker
 
 
-def implementation(ctx: ReportContext) -> Section:
-    """How it was delivered: reach, dose, fidelity, completion and outcome by dose (not causal)."""
-    from evalkit.implementation import implementation as delivery
-    from evalkit.implementation import implementation_html
+def delivery(ctx: ReportContext):
+    """The delivery aggregates of the report (:func:`evalkit.implementation.implementation`), once per report;
+    None for an area programme. Its dose table is in the report's ledger (:func:`render.report_ledger`)."""
+    from evalkit.implementation import implementation as aggregates
 
     if ctx.protocol.designs and all(d.type in ("area_trend", "area_did") for d in ctx.protocol.designs):
+        return None
+    cached = getattr(ctx, "_delivery", None)
+    if cached is None and len(ctx.participants):
+        y, label, is_rate = _dose_outcome(ctx)
+        base, base_label = _dose_baseline(ctx) if y is not None else (None, "")
+        cached = aggregates(ctx.protocol, ctx.tables, ctx.participants, intervention=ctx.intervention,
+                            outcome_by_person=y, outcome_label=label, outcome_is_rate=is_rate,
+                            baseline_by_person=base, baseline_label=base_label)
+        ctx._delivery = cached  # type: ignore[attr-defined]  # a per-report cache on the context
+    return cached
+
+
+def implementation(ctx: ReportContext) -> Section:
+    """How it was delivered: reach, dose, fidelity, completion and outcome by dose (not causal)."""
+    from evalkit.implementation import implementation_html
+
+    imp = delivery(ctx)
+    if imp is None:
         return Section("")
-    y, label, is_rate = _dose_outcome(ctx)
-    base, base_label = _dose_baseline(ctx) if y is not None else (None, "")
-    imp = delivery(ctx.protocol, ctx.tables, ctx.participants, intervention=ctx.intervention, outcome_by_person=y,
-                   outcome_label=label, outcome_is_rate=is_rate, baseline_by_person=base, baseline_label=base_label)
     body = implementation_html(imp, ctx.threshold, itt_block=_itt_block(ctx, imp),
                                label=ctx.cfg.label if ctx.cfg is not None else None,
                                locality=ctx.cfg.area_words.locality if ctx.cfg is not None else "district",
-                               started_shown=_flow_shown(ctx, "Started in the period"))
+                               started_shown=_flow_shown(ctx, "Started in the period"),
+                               published=render.published(ctx))
     body = render.published(ctx).html(body)  # a count the report withholds elsewhere is withheld here too
     return _section("How it was delivered", body,
                     threshold=ctx.threshold,
@@ -461,7 +492,7 @@ def portfolio_overview(pctx: PortfolioContext) -> Section:
                      "Participants": participants_text(found.get(i, {}), n, pctx.threshold),
                      "Annual cost": f"£{cost:,.0f}" if cost is not None else "–",
                      "Cost per participant": (
-                         "area-wide: see value for money" if area_wide
+                         "area programme: see cost per resident" if area_wide
                          else f"£{cost / n:,.0f}" if cost is not None and shown != "[c]" and n
                          else (cost_per_participant_at_most(found.get(i, {}), cost) or "[c]")
                          if cost is not None and n else "–"),
@@ -493,7 +524,8 @@ def portfolio_theory(pctx: PortfolioContext) -> Section:
     """The VRU's theory of change: its priorities and outcomes, the evidence for each, and the gaps."""
     from evalkit.theory import evidence_map, load_theory_of_change, theory_html
 
-    emap = evidence_map(load_theory_of_change(cfg=pctx.cfg), pctx.protocols, pctx.findings)
+    # the primary results as the portfolio judged them (multiplicity control), as in the decision table
+    emap = evidence_map(load_theory_of_change(cfg=pctx.cfg), pctx.protocols, portfolio.decided_findings(pctx))
     return _section("Where the evidence sits in the theory of change", theory_html(emap), threshold=pctx.threshold,
                     anchor="theory", lead="Each outcome of the VRU's theory of change, the interventions whose "
                     "evaluations speak to it (verdict and Maryland SMS level of the strongest design), and the "
@@ -510,6 +542,25 @@ def portfolio_commissioning(pctx: PortfolioContext) -> Section:
     """A commissioning category per intervention, from documented rules."""
     return _portfolio_simple(pctx, portfolio.section_commissioning, "commissioning", "What this means for commissioning",
                              "A category per intervention from documented, configurable rules.")
+
+
+def portfolio_method(pctx: PortfolioContext) -> Section:
+    """How the decisions were made: multiple testing in plain words, the rules' thresholds, what changed."""
+    return _portfolio_simple(pctx, portfolio.section_method, "method", "How the decisions were made",
+                             "The allowance for testing many interventions, and each category's rule.")
+
+
+def portfolio_glossary(pctx: PortfolioContext) -> Section:
+    """One line per technical term the page keeps."""
+    return _portfolio_simple(pctx, portfolio.section_glossary, "glossary", "Glossary",
+                             "The technical terms this page keeps, one line each.")
+
+
+def portfolio_exports(pctx: PortfolioContext, protocol_dir: str | Path | None = None) -> Section:
+    """Write ``portfolio_decisions.csv`` and ``.xlsx`` into the output folder; show nothing."""
+    if pctx.output_dir is not None:
+        portfolio.write_exports(pctx, pctx.output_dir, protocol_dir=protocol_dir)
+    return Section("")
 
 
 def portfolio_appendix(pctx: PortfolioContext) -> Section:
@@ -542,7 +593,8 @@ PORTFOLIO_SECTIONS: dict[str, Callable[[PortfolioContext], Section]] = {
     "portfolio_overview": portfolio_overview,
     "portfolio_forest": portfolio_forest, "portfolio_value": portfolio_value, "portfolio_theory": portfolio_theory,
     "portfolio_reach": portfolio_reach,
-    "portfolio_commissioning": portfolio_commissioning, "portfolio_appendix": portfolio_appendix,
+    "portfolio_commissioning": portfolio_commissioning, "portfolio_method": portfolio_method,
+    "portfolio_glossary": portfolio_glossary, "portfolio_appendix": portfolio_appendix,
 }
 
 
@@ -550,7 +602,7 @@ __all__ = [
     "REPORT_SECTIONS", "PORTFOLIO_SECTIONS",
     "PortfolioContext", "load_portfolio", "portfolio_title", "portfolio_decisions", "portfolio_overview",
     "portfolio_forest", "portfolio_value", "portfolio_theory", "portfolio_reach", "portfolio_commissioning",
-    "portfolio_appendix",
+    "portfolio_method", "portfolio_glossary", "portfolio_exports", "portfolio_appendix",
     "Section", "ReportContext", "load_context", "data_fingerprint", "figure_html", "html_of", "title", "headline",
     "participation", "implementation", "profile", "design", "balance", "results", "subgroups", "sensitivity",
     "limitations", "appendix", "findings", "save_findings", "attrition_steps", "profile_tables", "age_band", "age_band_labels",

@@ -181,13 +181,21 @@ def prepare_pool(pool: str | Path, offences: str | Path, out: str | Path, *, dat
                                        [str(tmp)]).fetchone()
     except duckdb.Error as exc:
         tmp.unlink(missing_ok=True)
+        from evalkit.io_safe import WriteError, write_problem
+
+        if re.search(r"no space left|file too large|disk quota|read-only file system|permission denied", str(exc),
+                     re.I):  # the disk's problem, not the files': one line naming the output
+            raise WriteError(write_problem(out, exc)) from None
         raise SpecError(f"the comparison pool could not be prepared ({type(exc).__name__}: "
                         f"{str(exc).splitlines()[0][:300]}). Fix: check the files have the data contract's "
                         "columns (person_id, index_date, ...; offences: person_id, offence_date, outcome, "
                         "outcome_date).") from None
     finally:
         con.close()
-    tmp.replace(out)
+    from evalkit.io_safe import guarded
+
+    with guarded(out):
+        tmp.replace(out)
     return PoolPreparation(str(out), int(rows_in), int(people), int(complete), time.perf_counter() - t0,
                            memory_limit)
 

@@ -27,7 +27,7 @@ from evalkit.synth.writer import COLUMNS, check_out_folder, to_csv_text, write_a
 #: Data tables in the order they are written (truth.csv and README.md follow).
 #: Each is written as ``<table>.csv.gz``.
 TABLES = ("interventions", "participants", "contacts", "measurements", "statuses", "onward_referrals", "offences",
-          "comparison_pool", "area_counts", "area_rollout")
+          "comparison_pool", "area_counts", "area_rollout", "comparison_areas")
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ RISK_COLUMNS = ["prior_offences", "prior_violent_offences", "school_exclusion", 
                 "exploitation_concern", "substance_misuse_concern"]
 UNKNOWN_PARTICIPANT = {"prefer_not_to_say": 0.02, "not_known": 0.02}
 UNKNOWN_POOL = {"not_known": 0.05}
-PART_INTERVENTION, PART_POOL, PART_AREA, PART_NOT_STARTED = 1, 2, 3, 4
+PART_INTERVENTION, PART_POOL, PART_AREA, PART_NOT_STARTED, PART_NATIONAL = 1, 2, 3, 4, 5
 DEFAULT_OPTIONS = WorldOptions()
 
 
@@ -451,6 +451,22 @@ def _area_rollout(specs: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["intervention_id", "area", "start_month"])
 
 
+def _national_panel(seed: int) -> tuple[pd.DataFrame, list[dict]]:
+    """The national panel of areas with and without a VRU (:mod:`evalkit.synth.national`), own stream."""
+    from evalkit.synth.national import simulate_national_panel
+    from evalkit.synth.settings import CITY_LOCALITY, county_districts
+
+    return simulate_national_panel(stream(seed, PART_NATIONAL), own_vru=str(world_whole_area()),
+                                   own_areas=[CITY_LOCALITY, *county_districts()])
+
+
+def world_whole_area() -> str:
+    """The demo VRU's whole-area name (the configuration's), which names it in the national panel."""
+    from evalkit.data.config import load_config
+
+    return load_config().whole_area_name
+
+
 def simulate(seed: int, *, sizes: dict[str, int] | None = None, only: list[str] | None = None,
              pool_sizes: dict[str, int] | None = None, area_scale: float = 1.0,
              options: WorldOptions | None = None) -> World:
@@ -500,6 +516,8 @@ def simulate(seed: int, *, sizes: dict[str, int] | None = None, only: list[str] 
     tables["comparison_pool"] = pool
     tables["area_counts"] = simulate_area_counts(stream(seed, PART_AREA), rollouts, scale=area_scale)
     tables["area_rollout"] = _area_rollout(kept)
+    tables["comparison_areas"], national_truth = _national_panel(seed)
+    truth_rows.extend(national_truth)  # after every other row: the older rows stay byte-identical
     for name, columns in COLUMNS.items():           # a partial world still has every table
         if name != "truth" and name not in tables:
             tables[name] = pd.DataFrame(columns=columns)

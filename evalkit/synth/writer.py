@@ -91,8 +91,15 @@ def write_atomically(out: Path, files: dict[str, str], known: set[str]) -> dict[
     leaves either the old folder or the new one, never a mix. A folder holding files
     this generator did not write is refused rather than overwritten.
     """
+    from evalkit.io_safe import guarded
+
     out = Path(out)
     check_out_folder(out, known)
+    with guarded(out):  # a full disk or read-only folder: one line naming it (the temporary folder is removed)
+        return _write_folder(out, files)
+
+
+def _write_folder(out: Path, files: dict[str, str]) -> dict[str, int]:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; the data folder should read like any other

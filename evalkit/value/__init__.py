@@ -11,11 +11,11 @@ See docs/value.md.
 from evalkit.value.arithmetic import (GREEN_BOOK_DISCOUNT_RATE, benefit_cost_ratio, break_even_effect,
                                       break_even_rate, cost_per_offence, horizon_factor, net_benefit,
                                       offences_averted_per_person)
-from evalkit.value.costs import UnitCost, UnitCostTable, inflate, load_unit_costs, read_deflator
+from evalkit.value.costs import UnitCost, UnitCostTable, inflate, load_gdp_deflator, load_unit_costs, read_deflator
 from evalkit.value.mix import OffenceMix, offence_group_mix
 from evalkit.value.vfm import Range, ValueForMoney, break_even_for, value_for_money
 
 __all__ = ["GREEN_BOOK_DISCOUNT_RATE", "benefit_cost_ratio", "break_even_effect", "break_even_rate",
            "cost_per_offence", "horizon_factor", "net_benefit", "offences_averted_per_person", "UnitCost",
-           "UnitCostTable", "inflate", "load_unit_costs", "read_deflator", "OffenceMix", "offence_group_mix",
+           "UnitCostTable", "inflate", "load_gdp_deflator", "load_unit_costs", "read_deflator", "OffenceMix", "offence_group_mix",
            "Range", "ValueForMoney", "break_even_for", "value_for_money"]

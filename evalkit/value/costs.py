@@ -23,6 +23,10 @@ import yaml
 from evalkit.errors import SpecError
 
 DEFAULT_UNIT_COSTS = Path(__file__).with_name("unit_costs.yaml")
+#: The shipped GDP deflator series by financial year (see the file's header for its source and construction).
+DEFAULT_GDP_DEFLATOR = Path(__file__).with_name("gdp_deflator.csv")
+GDP_DEFLATOR_SOURCE = ("GDP deflator at market prices by financial year: ONS series YBGB (Quarterly National "
+                       "Accounts, 30 June 2025), mean of each financial year's four quarters, 2022 = 100")
 _VERIFIED = ("yes", "rounded", "no")
 
 
@@ -179,4 +183,14 @@ def read_deflator(path: str | Path) -> dict[str, float]:
     return out
 
 
-__all__ = ["UnitCost", "UnitCostTable", "load_unit_costs", "inflate", "read_deflator", "DEFAULT_UNIT_COSTS"]
+def load_gdp_deflator(path: str | Path | None = None) -> dict[str, float]:
+    """The GDP deflator series by financial year ("2015/16" -> index): the shipped one, or a VRU's own CSV.
+
+    The shipped series (``gdp_deflator.csv``, :data:`GDP_DEFLATOR_SOURCE`) covers 2014/15 to 2024/25; its file
+    header gives the source and how the financial years were formed.
+    """
+    return read_deflator(DEFAULT_GDP_DEFLATOR if path is None else path)
+
+
+__all__ = ["UnitCost", "UnitCostTable", "load_unit_costs", "inflate", "read_deflator", "load_gdp_deflator",
+           "DEFAULT_UNIT_COSTS", "DEFAULT_GDP_DEFLATOR", "GDP_DEFLATOR_SOURCE"]

@@ -23,7 +23,7 @@ import pandas as pd
 
 from evalkit.errors import EvalkitError
 from evalkit.results import ResultMixin
-from evalkit.value.costs import load_unit_costs, read_deflator
+from evalkit.value.costs import GDP_DEFLATOR_SOURCE, load_gdp_deflator, load_unit_costs, read_deflator
 from evalkit.value.mix import offence_group_mix
 from evalkit.value.vfm import Range, value_for_money
 
@@ -78,8 +78,7 @@ class AreaValue(ResultMixin):
         resident = f"It cost £{self.cost_per_resident:,.2f} per resident."
         if not self.conclusive:
             return (f"{resident} We cannot say how many offences it prevented ({_lower_first(self.label)}): "
-                    "anywhere from "
-                    f"{_count(r.low)} to {_count(r.high)} a year ({pct} range).")
+                    f"{_span(r.low, r.high)} a year ({pct} range).")
         if r.point <= 0:
             return (f"{resident} {self.label} rose: about {_count(-r.point)} more offences than expected "
                     f"({pct} range {_count(-r.high)} to {_count(-r.low)}).")
@@ -112,6 +111,13 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
+def _span(low: float, high: float) -> str:
+    """'from 2 more offences to 165 fewer' (never a negative number of offences prevented)."""
+    def words(v: float) -> str:
+        return f"{abs(v):,.0f} {'more' if v < 0 else 'fewer'} offences" if round(v) != 0 else "no change"
+    return f"anywhere from {words(low)} to {words(high)}"
+
+
 def _count(v: float) -> str:
     """'165', or '−2' with a true minus sign (a negative number of offences prevented: a rise)."""
     return f"\u2212{-v:,.0f}" if round(v) < 0 else f"{abs(v) if round(v) == 0 else v:,.0f}"
@@ -126,6 +132,33 @@ def annual_cost(protocol: Any, tables: dict) -> float | None:
         return None
     rows = inter.loc[inter["intervention_id"] == protocol.intervention_id, "annual_cost"].dropna()
     return float(rows.iloc[0]) if len(rows) else None
+
+
+def financial_year(day: Any) -> str | None:
+    """The UK financial year (April to March) of a date, as "2020/21"; None for a missing date."""
+    d = pd.to_datetime(day, errors="coerce")
+    if pd.isna(d):
+        return None
+    first = d.year if d.month >= 4 else d.year - 1
+    return f"{first}/{str(first + 1)[2:]}"
+
+
+def spending_year(protocol: Any, tables: dict, people: pd.DataFrame | None = None) -> str | None:
+    """The price year of the cost per participant: the protocol's ``value.price_year``, else the financial year
+    of the participants' median start date (the year whose money the cost per young person divides), else the
+    financial year the intervention's funding period started (interventions table ``start_date``)."""
+    s = _settings(protocol)
+    if s.price_year:
+        return s.price_year
+    if people is not None and "start_date" in people and people["start_date"].notna().any():
+        starts = pd.to_datetime(people["start_date"], errors="coerce").dropna()
+        if len(starts):
+            return financial_year(starts.sort_values().iloc[(len(starts) - 1) // 2])  # the lower median: a date
+    inter = tables.get("interventions")
+    if inter is None or "start_date" not in inter:
+        return None
+    rows = inter.loc[inter["intervention_id"] == protocol.intervention_id, "start_date"].dropna()
+    return financial_year(rows.iloc[0]) if len(rows) else None
 
 
 def _settings(protocol: Any) -> Any:
@@ -201,14 +234,20 @@ def intervention_value(protocol: Any, tables: dict, people: pd.DataFrame, outcom
         mix = offence_group_mix(offences, comp, followup_months=o.followup_months, waiting_months=o.waiting_months,
                                 proven_outcomes=cfg.proven_outcomes, weight="_w")
         table = load_unit_costs(s.unit_costs)
-        deflator = read_deflator(s.deflator) if s.deflator else None
+        deflator = read_deflator(s.deflator) if s.deflator else load_gdp_deflator()
+        source = f"the deflator file {s.deflator}" if s.deflator else GDP_DEFLATOR_SOURCE
+        year = spending_year(protocol, tables, people)
+        if year is not None and not s.price_year and year not in deflator:
+            year = None  # a derived spending year outside the series: costs stay in the unit costs' own year
         return value_for_money(
             chosen.estimate, kind="count" if chosen.kind == "reoffending_frequency" else "rate", mix=mix.shares,
             table=table, cost_per_participant=per_person, n=chosen.n, outcome=chosen.outcome, label=chosen.label,
             offences_per_reoffender=mix.offences_per_reoffender, business_as_usual=s.business_as_usual_per_person or 0,
             window_months=o.followup_months, horizon_years=s.horizon_years, persistence=s.persistence,
-            discount_rate=s.discount_rate, price_year=s.price_year, deflator=deflator,
-            not_costed=tuple(s.not_costed),
+            discount_rate=s.discount_rate, price_year=year, deflator=deflator,
+            not_costed=tuple(s.not_costed), mix_counts=mix.counts,
+            offences_per_reoffender_se=mix.offences_per_reoffender_se,
+            optimism_bias=float(getattr(s, "optimism_bias", 0.0) or 0.0), deflator_source=source,
             level=1 - protocol.alpha, seed=protocol.seed)
     except EvalkitError as exc:
         return NotMonetised(str(exc).rstrip("."), per_person)

@@ -23,15 +23,25 @@ from evalkit.errors import MissingDataError
 
 @dataclass(frozen=True)
 class OffenceMix:
-    """Weighted proven offences by offence group in the window, and offences per person who reoffended."""
+    """Weighted proven offences by offence group in the window, and offences per person who reoffended.
+
+    ``counts`` are the weighted offences by group (the Dirichlet draws of the mix in
+    :func:`evalkit.value.value_for_money` start from them); ``offences_per_reoffender_se`` is the standard error
+    of the weighted mean ``offences_per_reoffender`` over the ``n_reoffenders`` people who reoffended
+    (``sqrt(Σ w² (x - m)²) / Σ w``, the sandwich variance of a weighted mean with fixed weights).
+    """
 
     shares: Mapping[str, float]
     offences_per_reoffender: float
     n_offences: float
     n_people: float
+    counts: Mapping[str, float] | None = None
+    offences_per_reoffender_se: float | None = None
+    n_reoffenders: float | None = None
 
     def as_json(self) -> dict:
-        return {"shares": dict(self.shares), "offences_per_reoffender": self.offences_per_reoffender}
+        return {"shares": dict(self.shares), "offences_per_reoffender": self.offences_per_reoffender,
+                "offences_per_reoffender_se": self.offences_per_reoffender_se}
 
 
 def _add_months(d: pd.Series, months: int) -> pd.Series:
@@ -79,10 +89,16 @@ def offence_group_mix(offences: pd.DataFrame, index: pd.DataFrame, *, followup_m
     by_group = j.groupby("offence_group")["_w"].sum()
     total = float(by_group.sum())
     per_row = j.groupby("_row")["_w"].agg(["size", "first"])
-    reoffenders_w = float(per_row["first"].sum())
-    per_reoffender = float((per_row["size"] * per_row["first"]).sum() / reoffenders_w)
-    return OffenceMix(shares={str(g): float(v / total) for g, v in by_group.sort_index().items()},
-                      offences_per_reoffender=per_reoffender, n_offences=total, n_people=float(idx["_w"].sum()))
+    w = per_row["first"].to_numpy(float)
+    x = per_row["size"].to_numpy(float)
+    reoffenders_w = float(w.sum())
+    per_reoffender = float((x * w).sum() / reoffenders_w)
+    se = float(np.sqrt(np.sum(w ** 2 * (x - per_reoffender) ** 2)) / reoffenders_w)
+    ordered = by_group.sort_index()
+    return OffenceMix(shares={str(g): float(v / total) for g, v in ordered.items()},
+                      offences_per_reoffender=per_reoffender, n_offences=total, n_people=float(idx["_w"].sum()),
+                      counts={str(g): float(v) for g, v in ordered.items()}, offences_per_reoffender_se=se,
+                      n_reoffenders=reoffenders_w)
 
 
 __all__ = ["OffenceMix", "offence_group_mix"]

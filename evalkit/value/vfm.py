@@ -7,13 +7,31 @@ returns an immutable :class:`ValueForMoney`: offences averted, benefit,
 benefit-cost ratio and net benefit per participant, each with an interval, the
 chance the intervention pays for itself, and the break-even effect.
 
-Uncertainty: ``draws`` effects are drawn from the estimate's sampling
-distribution (normal with the estimate's standard error; Student t when the
-estimate carries degrees of freedom) with a fixed seed, and pushed through the
-arithmetic of :mod:`evalkit.value.arithmetic`; intervals are the draws'
-quantiles at the estimate's confidence level. The unit costs are treated as
-known (the Home Office publishes no intervals for them): the interval is the
-effect's uncertainty only, which the report says.
+Uncertainty: ``draws`` joint draws, with fixed seeds, of
+
+* the effect, from the estimate's sampling distribution (normal with the
+  estimate's standard error; Student t when it carries degrees of freedom);
+* the offence mix (when ``mix_counts`` is given): Dirichlet with the comparison
+  group's (weighted) offence counts by group as its parameters -- the posterior
+  of multinomial shares under the Haldane prior, whose mean is the observed mix;
+* offences per reoffender (a reoffending-rate effect with
+  ``offences_per_reoffender_se``): normal with that standard error, floored at 1
+  (a reoffender has at least one offence);
+
+pushed through the arithmetic of :mod:`evalkit.value.arithmetic`; intervals are
+the draws' quantiles at the estimate's confidence level. The three sources are
+drawn from independent streams, so the effect's draws do not change when the
+other sources are added. The unit costs themselves are treated as known (the
+Home Office publishes no intervals for them), which the report says.
+
+Price year: the unit costs are moved to ``price_year`` (the spending year) with
+a GDP deflator series (:func:`evalkit.value.costs.load_gdp_deflator` by
+default).
+
+Optimism bias (HM Treasury Green Book): the cost is taken as given in the
+estimate; :meth:`ValueForMoney.optimism_line` shows the sensitivity line -- the
+ratio with the cost uplifted by ``optimism_bias`` where one is given, and always
+the *switching value*, the cost overrun at which the ratio falls to 1.
 
 An effect whose interval includes no change is *inconclusive*: its value is a
 range, never a point (:meth:`ValueForMoney.line`).
@@ -79,7 +97,39 @@ class ValueForMoney(ResultMixin):
     seed: int = 0
     source: str = ""
     notes: tuple[str, ...] = field(default=())
+    mix_uncertainty: bool = False
+    offences_per_reoffender_se: float | None = None
+    optimism_bias: float = 0.0
+    bcr_optimism: Range | None = None
+    deflated_from: str | None = None
+    deflator_source: str = ""
     title: str = "Value for money"
+
+    @property
+    def switching_overrun(self) -> float:
+        """The cost overrun (a share of the cost) at which the point benefit-cost ratio falls to 1: ``BCR - 1``."""
+        return float(self.bcr.point - 1.0)
+
+    def optimism_line(self) -> str:
+        """The Green Book sensitivity line on the cost: the switching value, and the ratio with optimism bias."""
+        b = self.bcr
+        if not (math.isfinite(b.point) and math.isfinite(b.low) and math.isfinite(b.high)):
+            return "No cost sensitivity can be shown: the cost per young person is not known."
+        parts = []
+        if self.optimism_bias > 0 and self.bcr_optimism is not None:
+            o = self.bcr_optimism
+            rng = f"{_pounds_per_pound(o.low)} to {_pounds_per_pound(o.high)}"
+            head = f"{_pounds_per_pound(o.point)} per £1 ({rng})" if self.conclusive else f"{rng} per £1"
+            parts.append(f"Allowing for optimism bias (costs {100 * self.optimism_bias:.0f}% higher than "
+                         f"estimated, HM Treasury Green Book), each £1 spent would have avoided {head}.")
+        if not self.conclusive or not self.beneficial:
+            parts.append("No switching value is given: the effect on offending is not a clear reduction.")
+        elif self.switching_overrun > 0:
+            parts.append(f"Costs could be {100 * self.switching_overrun:.0f}% higher than estimated before the "
+                         "crime costs avoided fell below the cost (the switching value).")
+        else:
+            parts.append("Even at the estimated cost, the crime costs avoided are below the cost.")
+        return " ".join(parts)
 
     @property
     def incremental_cost(self) -> float:
@@ -92,8 +142,12 @@ class ValueForMoney(ResultMixin):
         if not math.isfinite(b.low) or not math.isfinite(b.high):
             return "Value for money cannot be worked out: the cost per young person is not known."
         if not self.conclusive:
-            return (f"Value for money is uncertain: each £1 spent may have avoided anywhere from "
-                    f"{_pounds_per_pound(b.low)} to {_pounds_per_pound(b.high)} of crime costs ({pct} range), so "
+            # no negative amount "avoided": below zero the range reaches a rise in offending (the board's words)
+            span = (f"returned at most {_pounds_per_pound(b.high)} of crime costs avoided ({pct} range), and "
+                    "offending may even have risen" if b.low < 0 else
+                    f"returned between {_pounds_per_pound(b.low)} and {_pounds_per_pound(b.high)} of crime costs "
+                    f"avoided ({pct} range)")
+            return (f"Value for money is uncertain: each £1 spent {span}, so "
                     f"we cannot say whether it paid for itself. It pays for itself if it prevents at least "
                     f"{_offences(-self.break_even, self.window_months)} per young person.")
         if self.beneficial:
@@ -123,11 +177,19 @@ class ValueForMoney(ResultMixin):
         hz = ("only the follow-up year that was measured" if self.horizon_years == 1
               else f"{self.horizon_years:g} years, keeping {100 * self.persistence:.0f}% of the effect each year "
                    f"and discounting at {100 * self.discount_rate:.1f}% a year (Green Book)")
+        prices = (f"{self.price_year} prices, uplifted from {self.deflated_from} with the GDP deflator"
+                  if self.deflated_from else f"{self.price_year} prices")
+        sources = ["the effect's uncertainty"]
+        if self.mix_uncertainty:
+            sources.append("the sampling error of the comparison group's offence mix")
+        if self.offences_per_reoffender_se is not None and self.kind == "rate":
+            sources.append("of its offences per person who reoffended")
         text = (f"Offences averted are costed at {_money(self.cost_of_offence)} each (the average Home Office unit "
-                f"cost over the offences the comparison group committed, {self.price_year} prices); "
+                f"cost over the offences the comparison group committed, {prices}); "
                 f"{100 * self.uncosted_share:.0f}% of those offences have no published unit cost and count as £0, "
-                f"so the benefit is an under-estimate. Horizon: {hz}. The range comes from the effect's "
-                f"uncertainty ({self.draws:,} simulations, seed {self.seed}); unit costs are taken as known.")
+                f"so the benefit is an under-estimate. Horizon: {hz}. The range comes from "
+                f"{', '.join(sources[:-1]) + ' and ' + sources[-1] if len(sources) > 1 else sources[0]} "
+                f"({self.draws:,} simulations, seed {self.seed}); unit costs are taken as known.")
         if self.kind == "rate" and self.offences_per_reoffender:
             text += (f" The reoffending rate is turned into offences with the comparison group's "
                      f"{self.offences_per_reoffender:.2f} proven offences per person who reoffended.")
@@ -199,7 +261,9 @@ def value_for_money(estimate: Estimate, *, kind: Kind, mix: Mapping[str, float],
                     window_months: float = 12.0, horizon_years: float = 1.0, persistence: float = 1.0,
                     discount_rate: float = ar.GREEN_BOOK_DISCOUNT_RATE, level: float | None = None,
                     price_year: str | None = None, deflator: Mapping[str, float] | None = None,
-                    not_costed: tuple[str, ...] = (), draws: int = 10_000, seed: int = 2021) -> ValueForMoney:
+                    not_costed: tuple[str, ...] = (), draws: int = 10_000, seed: int = 2021,
+                    mix_counts: Mapping[str, float] | None = None, offences_per_reoffender_se: float | None = None,
+                    optimism_bias: float = 0.0, deflator_source: str = "") -> ValueForMoney:
     """Value for money from an offending effect (see the module docstring).
 
     Parameters
@@ -222,7 +286,27 @@ def value_for_money(estimate: Estimate, *, kind: Kind, mix: Mapping[str, float],
         group would set the average cost of an offence on its own).
     level
         Interval level (default: the estimate's ``level`` if it has one, else 0.95).
+    mix_counts
+        The comparison group's (weighted) offences by group (``OffenceMix.counts``): the mix is then drawn from
+        a Dirichlet with these parameters in each simulation (None: the mix is taken as known).
+    offences_per_reoffender_se
+        Standard error of ``offences_per_reoffender`` (``OffenceMix.offences_per_reoffender_se``): drawn in
+        each simulation for a rate effect (None: taken as known).
+    optimism_bias
+        Green Book optimism bias as a share of the cost (e.g. 0.25): the ratio is also given with the cost
+        uplifted by it (:meth:`ValueForMoney.optimism_line`); 0 shows only the switching value.
+    deflator_source
+        Where the deflator series comes from, for the report.
     """
+    if optimism_bias < 0:
+        raise SpecError(f"optimism_bias must be 0 or more (got {optimism_bias}).")
+    if mix_counts is not None:
+        bad = [g for g in mix if not (mix_counts.get(g, 0) > 0)]
+        if bad:
+            raise SpecError(f"mix_counts must give a positive count for every offence group in the mix "
+                            f"(missing or zero: {', '.join(bad)}).")
+    if offences_per_reoffender_se is not None and not offences_per_reoffender_se >= 0:
+        raise SpecError(f"offences_per_reoffender_se must be 0 or more (got {offences_per_reoffender_se}).")
     if kind == "rate" and not offences_per_reoffender:
         raise SpecError("a reoffending-rate effect needs offences_per_reoffender to be costed.")
     (base_year,) = table.price_years or {""}
@@ -245,13 +329,25 @@ def value_for_money(estimate: Estimate, *, kind: Kind, mix: Mapping[str, float],
     to_count = (lambda e: ar.count_effect_from_rate(e, offences_per_reoffender)) if kind == "rate" else (lambda e: e)
     cost = ar.incremental_cost(cost_per_participant, business_as_usual)
 
-    def through(effect):
-        averted = ar.offences_averted_per_person(to_count(effect), **horizon)
-        benefit = ar.benefit_per_person(averted, c_off)
+    def through(effect, c=c_off, to=to_count):
+        averted = ar.offences_averted_per_person(to(effect), **horizon)
+        benefit = ar.benefit_per_person(averted, c)
         return averted, benefit
 
     e_draws = simulate_effects(estimate, draws=draws, seed=seed)
-    a_draws, b_draws = through(e_draws)
+    c_draws: float | np.ndarray = c_off
+    if mix_counts is not None:
+        groups = list(mix)
+        alpha = np.array([float(mix_counts[g]) for g in groups])
+        unit_vec = np.array([unit[g] or 0.0 for g in groups])
+        shares = np.random.default_rng([seed, 1]).dirichlet(alpha, size=draws)  # its own stream (see docstring)
+        c_draws = shares @ unit_vec
+    to_draws = to_count
+    if kind == "rate" and offences_per_reoffender_se:
+        opr = np.random.default_rng([seed, 2]).normal(offences_per_reoffender, offences_per_reoffender_se, draws)
+        opr = np.maximum(opr, 1.0)
+        to_draws = lambda e: e * opr  # noqa: E731 - the rate-to-count conversion with drawn offences per reoffender
+    a_draws, b_draws = through(e_draws, c_draws, to_draws)
     bcr_draws = ar.benefit_cost_ratio(b_draws, cost) if cost > 0 else np.full(draws, math.nan)
     nb_draws = ar.net_benefit(b_draws, cost)
     q = [(1 - lvl) / 2, (1 + lvl) / 2]
@@ -267,6 +363,10 @@ def value_for_money(estimate: Estimate, *, kind: Kind, mix: Mapping[str, float],
     be = ar.break_even_effect(cost, c_off, **horizon)
     if kind == "rate":
         be = be / offences_per_reoffender  # type: ignore[operator]
+    bcr_ob: Range | None = None
+    if optimism_bias > 0 and cost > 0:
+        cost_ob = cost * (1 + optimism_bias)
+        bcr_ob = summarise(ar.benefit_cost_ratio(b_pt, cost_ob), ar.benefit_cost_ratio(b_draws, cost_ob))
     notes = []
     if excluded:
         notes.append("not costed by the protocol's value settings: " + ", ".join(g.replace("_", " ") for g in excluded))
@@ -285,7 +385,10 @@ def value_for_money(estimate: Estimate, *, kind: Kind, mix: Mapping[str, float],
         prob_pays=float(np.mean(nb_draws > 0)), break_even=be, price_year=year, level=lvl,
         horizon_years=horizon_years, persistence=persistence, discount_rate=discount_rate,
         window_months=window_months, offences_per_reoffender=offences_per_reoffender, draws=draws, seed=seed,
-        source=table.citation(), notes=tuple(notes))
+        source=table.citation(), notes=tuple(notes), mix_uncertainty=mix_counts is not None,
+        offences_per_reoffender_se=offences_per_reoffender_se, optimism_bias=float(optimism_bias),
+        bcr_optimism=bcr_ob, deflated_from=None if year == base_year else base_year,
+        deflator_source=deflator_source)
 
 
 def break_even_for(cost_per_participant: float, *, mix: Mapping[str, float], table: UnitCostTable,

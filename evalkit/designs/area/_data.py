@@ -137,10 +137,16 @@ def leaf_areas(available: set[str], hierarchy: Hierarchy) -> list[str]:
 def expand_area(area: str, hierarchy: Hierarchy, available: set[str]) -> list[str]:
     """Leaf areas that make up ``area`` (itself when the data hold it as a leaf)."""
     if area == whole_area():
+        # every configured area's leaves, without recursing: the whole area may share its name with a node
+        # (a one-force VRU whose tree has a single root, areas: {West Midlands: {...}})
         out: list[str] = []
         for parent in hierarchy:
-            out.extend(expand_area(parent, hierarchy, available))
+            out.extend(_expand_node(parent, hierarchy, available))
         return sorted(set(out))
+    return _expand_node(area, hierarchy, available)
+
+
+def _expand_node(area: str, hierarchy: Hierarchy, available: set[str]) -> list[str]:
     if area in hierarchy:
         members = list(hierarchy[area])
         if len(members) == 1 and members[0] not in available and area in available:
@@ -201,5 +207,5 @@ def all_areas(counts: pd.DataFrame, hierarchy: Hierarchy | None = None) -> list[
     h = _resolve_hierarchy(hierarchy)
     available = set(counts["area"].unique())
     districts = [a for a in leaf_areas(available, h) if a not in h]
-    out = [whole_area(), *h.keys()]
+    out = list(dict.fromkeys([whole_area(), *h.keys()]))  # the whole area may also be a node's name
     return out + [d for d in sorted(districts) if d not in out]

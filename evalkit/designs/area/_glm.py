@@ -104,7 +104,8 @@ def fit_rate(y: np.ndarray, X: np.ndarray, offset: np.ndarray, *, family: str = 
         res = model.fit(cov_type="cluster", cov_kwds={"groups": groups, "use_correction": False},
                         tol=1e-12, maxiter=200)
         df = float(g - 1)
-        label = f"cluster-robust by area (CR0 x G/(G-1), {g} clusters), t on {g - 1} df"
+        # the reader's words; the correction is CR0 scaled by G/(G-1) (as the docstring and tests say)
+        label = f"cluster-robust by area, corrected for few areas ({g} areas), t on {g - 1} degrees of freedom"
     covm = np.asarray(res.cov_params())
     if cov == "cluster":
         covm = covm * g / (g - 1)

@@ -351,8 +351,8 @@ def area_did(area_counts: pd.DataFrame, area_rollout: pd.DataFrame, *, indicator
                                      seed=seed, alpha=alpha)
     if pre_note:
         notes.append(pre_note)
-    notes.append(f"Only {G} areas (clusters): the cluster-robust interval (ci_low/ci_high) is too narrow with few "
-                 "clusters; report the wild bootstrap p-value and interval (result.recommended)." if G < 30 else "")
+    notes.append(f"Only {G} areas: the usual cluster-robust interval is too narrow with so few areas, so the "
+                 "wild bootstrap p-value and interval are the ones to report." if G < 30 else "")
     if len(treated) <= 3:
         notes.append(f"Only {len(treated)} treated area(s): with so few treated clusters no cluster-based "
                      "inference is reliable (MacKinnon & Webb 2017); read the interval as indicative.")

@@ -23,7 +23,6 @@ a numeric column), an unreadable line.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -118,6 +117,11 @@ def match_file(path: str | Path, *, treatment: str, id_col: str, covariates: lis
     check_options(method=method, distance=distance, link=link, caliper=caliper, ratio=ratio, m_order=m_order,
                   discard=discard)
     _check_suffix(out, "output")
+    from evalkit.io_safe import is_formula_like
+
+    if is_formula_like(id_col):
+        raise EvalkitError(f"--id {id_col!r}: a column name cannot begin with {id_col[0]!r} (a spreadsheet would run "
+                           "it as a formula). Fix: rename the column.")
     if balance is not None:
         balance = Path(balance)
         if not balance.name.lower().endswith(".csv"):
@@ -140,7 +144,9 @@ def match_file(path: str | Path, *, treatment: str, id_col: str, covariates: lis
         if balance is not None:  # first, so that a failure leaves no matched set without its balance table
             bal = _balance_table(cols, rows, core, path=path, treatment=treatment, id_col=id_col,
                                  covariates=covariates)
-            _write_atomic(balance, lambda tmp: bal.to_frame().to_csv(tmp, index=False))
+            from evalkit.io_safe import neutralise_frame  # covariate names and levels are the file's own text
+
+            _write_atomic(balance, lambda tmp: neutralise_frame(bal.to_frame()).to_csv(tmp, index=False))
             worst = max(bal.table, key=lambda r: abs(r["diff_after"]))
             extra = dict(balance_out=str(balance), largest_diff_after=(worst["covariate"], float(worst["diff_after"])),
                          n_unbalanced=sum(abs(r["diff_after"]) > 0.25 for r in bal.table))
@@ -319,6 +325,11 @@ def _csv_problem(path: Path, columns: list[str], convert, exc: Exception) -> Dat
 
 def _no_missing(arr, path: Path, name: str) -> None:
     first = None
+    if arr.null_count and (arr.null_count == len(arr) or arr.buffers()[0] is None):
+        # blank for everyone (a CSV column with no values is read as Arrow's null type, which has no bitmap)
+        raise DataError(Problem(file=str(path), row=2, column=name,
+                                message=f"missing value ({len(arr):,} in this column: it is blank for everyone).",
+                                fix="Fill the column, or leave it out of --covariates/--exact."))
     if arr.null_count:
         valid = np.unpackbits(np.frombuffer(arr.buffers()[0], dtype=np.uint8), bitorder="little")
         first = int(np.argmin(valid[arr.offset:arr.offset + len(arr)]))
@@ -408,6 +419,7 @@ def _id_order(arr, path: Path, name: str) -> np.ndarray | None:
     else:
         import pyarrow.compute as pc
 
+        _refuse_formula_ids(arr, path, name)
         order = _numpy(pc.sort_indices(arr)).astype(np.int64)
         sorted_ids = arr.take(_arrow(order))
         dup = _numpy(pc.equal(sorted_ids.slice(1), sorted_ids.slice(0, len(arr) - 1)))
@@ -419,6 +431,27 @@ def _id_order(arr, path: Path, name: str) -> np.ndarray | None:
                                 message=f"id {value!r} appears more than once (also row {rows[1]}).",
                                 fix="Each person must appear once; keep one row per person."))
     return order
+
+
+def _refuse_formula_ids(arr, path: Path, name: str) -> None:
+    """An id a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``@SUM(...)``) is refused, located:
+    the matched set is opened in Excel, and no real id starts that way (a plain signed number is fine)."""
+    import pyarrow.compute as pc
+
+    from evalkit.io_safe import is_formula_like
+
+    text = pc.cast(arr, "string") if not (arr.type == "string" or arr.type == "large_string") else arr
+    suspect = pc.match_substring_regex(text, r"^[=+\-@\t\r]")  # (fill_null would import pandas: nulls are refused later)
+    if not pc.any(suspect).as_py():
+        return
+    for i in np.flatnonzero(np.asarray(suspect.to_pylist(), dtype=bool)):
+        value = text[int(i)].as_py()
+        if is_formula_like(value):
+            raise DataError(Problem(file=str(path), row=int(i) + 2, column=name,
+                                    message=f"id {value[:40]!r} begins with {value[0]!r}, which a spreadsheet runs "
+                                            "as a formula when the matched set is opened.",
+                                    fix="ids may not start with =, +, -, @, a tab or a line break; correct the id "
+                                        "(or pseudonymise the ids first with `evalkit pseudonymise`)."))
 
 
 def _arrow(values: np.ndarray, valid: np.ndarray | None = None):
@@ -584,15 +617,8 @@ def write_matched(out: Path, ids, rows: np.ndarray, core: MatchArrays, *, id_col
 
 
 def _write_atomic(out: Path, write) -> None:
-    """Call ``write(tmp)`` on a private temporary file beside ``out``, then rename it into place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # O_EXCL: never an existing file. (os.open rather than tempfile.mkstemp: importing tempfile costs this
-    # quick command ~5 ms.)
-    tmp = out.parent / f".{out.name}.{os.getpid()}.{os.urandom(4).hex()}.part"
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    try:
-        write(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Call ``write(tmp)`` on a private temporary file beside ``out``, then rename it into place (the one
+    guarded write path: a full disk or a read-only folder is a plain error naming ``out``)."""
+    from evalkit.io_safe import write_atomic
+
+    write_atomic(out, write)
