@@ -992,7 +992,12 @@ def write_index(out_dir: Path, statuses: list[ReportStatus], portfolio: ReportSt
         rows.append(f"<tr><td>{html.escape(s.report_id)}</td><td>{name}</td><td>{badge}</td>"
                     f"<td class='error'>{html.escape(s.error)}</td></tr>")
     if portfolio is not None and portfolio.ok:
-        summary = f"<p class='lead'>Start with the <a href='{portfolio.html}'>portfolio summary</a>.</p>"
+        # the board pack beside it: the printable PDF and the decision table as CSV and Excel, where written
+        take = [f"<a href='{name}'>{what}</a>" for name, what in (
+            ("portfolio_summary.pdf", "printable PDF"), ("portfolio_decisions.csv", "decisions as CSV"),
+            ("portfolio_decisions.xlsx", "decisions as Excel")) if (out_dir / name).is_file()]
+        summary = (f"<p class='lead'>Start with the <a href='{portfolio.html}'>portfolio summary</a>"
+                   + (f" ({', '.join(take)})" if take else "") + ".</p>")
     elif portfolio is not None:
         summary = f"<p class='failed'>The portfolio summary failed: {html.escape(portfolio.error)}</p>"
     else:

@@ -134,3 +134,30 @@ def test_expand_shows_the_numbers_that_earned_it():
     # in the order the rules file lists the conditions
     assert words(r, "158") == ("Met every condition to expand: evidence level 3 (needs 3); hidden-bias checks "
                                "passed (Γ = 1.4, needs 1.1; E-value 1.9, needs 1.25); 158 young people (60 needed)")
+
+
+def test_a_category_changed_by_the_portfolio_wide_allowance_is_listed():
+    """Twenty interventions: one with p = 0.04 is Expand judged alone; among nineteen nulls the portfolio's
+    false-discovery control makes it not significant, and the method section lists the change."""
+    import pandas as pd
+
+    from evalkit.analysis.commissioning import finding_json, portfolio_categories
+    from evalkit.report.portfolio import category_changes
+
+    prims = {}
+    for k in range(20):
+        p = 0.04 if k == 0 else 0.3 + 0.03 * k
+        f = finding(intervention_id=f"INT{k:02d}", p_value=p, significant=k == 0, ci_excludes_null=k == 0,
+                    benefit_low=0.01 if k == 0 else -0.05)
+        own = RULES.classify(f)
+        prims[f"INT{k:02d}"] = {"finding": finding_json(f), "category": own.key, "category_label": own.label}
+    decided = portfolio_categories(prims, rules_path=__import__("evalkit.analysis.commissioning",
+                                                                fromlist=["DEFAULT_RULES"]).DEFAULT_RULES)
+    tab = pd.DataFrame([{"intervention_id": i, "title": i, "report_category": prims[i]["category"],
+                         "report_category_label": prims[i]["category_label"], "category": d["category"],
+                         "category_label": d["category_label"], "q_value": d["q_value"]}
+                        for i, d in decided.items()])
+    changed = category_changes(tab)
+    assert [c["intervention_id"] for c in changed] == ["INT00"]
+    assert changed[0]["report_category_label"] == "Expand" and changed[0]["category_label"] != "Expand"
+    assert changed[0]["q_value"] > 0.05

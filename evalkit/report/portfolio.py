@@ -57,8 +57,8 @@ from evalkit.report.disclosure import MARKER, SuppressedTable, counts_html, is_s
 from evalkit.report.narrative import GLOSSES, category_reason, effect_in_words, effect_unit, lower_label, signed
 from evalkit.report.plots import CATEGORY_COLOURS, CATEGORY_SYMBOLS, forest_plot
 
-CATEGORY_ORDER = ("expand", "continue", "before_after_only", "redesign", "stop", "safeguarding_review",
-                  "improve_evidence", "context")
+CATEGORY_ORDER = ("expand", "expand_replicating", "continue", "stronger_design", "before_after_only", "redesign",
+                  "stop", "safeguarding_review", "improve_evidence", "context")
 VRU_ID = "VRU"
 #: The forest plot's range: intervals reaching beyond it (tiny groups) are cut and marked.
 FOREST_LIMITS = (-1.5, 2.5)
@@ -525,8 +525,14 @@ def section_value(pctx: PortfolioContext) -> str:
         if cpo is None:
             per_out = "–"
             why = ("" if r["reported"] else "not reported")
-        elif hidden:
-            per_out, why = MARKER, "hidden: it would reveal a small number of participants"
+        elif hidden:  # audited as a range from the published sample (evalkit.report.ledger), not a bare [c]
+            from evalkit.report.ledger import cost_per_outcome_text
+
+            per_out = cost_per_outcome_text(cost, (cost / (n * cpo[0]), cost / (n * cpo[1]), cost / (n * cpo[2])),
+                                            int(n), _analysed(r["found"]), t)
+            why = ("per additional young person not reoffending" if r["scale"] == "risk difference"
+                   else "per point of improvement per young person") if per_out != MARKER else \
+                "hidden: it would reveal a small number of participants"
         else:
             unit = ("per additional young person not reoffending" if r["scale"] == "risk difference"
                     else "per point of improvement per young person")
@@ -761,15 +767,14 @@ def section_method(pctx: PortfolioContext) -> str:
              "significant only if its adjusted p-value is below 0.05 (or the protocol's own level), its interval "
              "excludes no change, and enough young people took part. Each report judges its intervention alone; "
              f"<a class='term' href='#g-multiple'>the portfolio's allowance</a> can move a borderline result.</p>"]
-    changed = tab.loc[(tab["report_category"] != "") & (tab["report_category"] != tab["category"])] \
-        if not tab.empty else tab
-    if len(changed):
+    changed = category_changes(tab)
+    if changed:
         items = "".join(
-            f"<li><b>{_e(r.intervention_id)}</b> {_e(r.title)}: its report (judged alone) said "
-            f"<i>{_e(r.report_category_label)}</i>; allowing for every intervention tested it is "
-            f"<i>{_e(r.category_label)}</i>"
-            + (f" (adjusted p = {r.q_value:.3f})" if math.isfinite(r.q_value) else "") + ".</li>"
-            for r in changed.itertuples())
+            f"<li><b>{_e(c['intervention_id'])}</b> {_e(c['title'])}: its report (judged alone) said "
+            f"<i>{_e(c['report_category_label'])}</i>; allowing for every intervention tested it is "
+            f"<i>{_e(c['category_label'])}</i>"
+            + (f" (adjusted p = {c['q_value']:.3f})" if _finite(c["q_value"]) else "") + ".</li>"
+            for c in changed)
         parts.append(f"<p>Interventions whose category changed because of this allowance:</p><ul>{items}</ul>")
     else:
         parts.append("<p>No intervention's category changed because of this allowance.</p>")
@@ -784,6 +789,16 @@ def section_method(pctx: PortfolioContext) -> str:
                  "holds decides. The VRU can change them (the appendix names the rules file).</p>"
                  f"<ol class='rules'>{''.join(items)}</ol>")
     return "".join(parts)
+
+
+def category_changes(tab: pd.DataFrame) -> list[dict]:
+    """The interventions whose category the portfolio-wide allowance changed: the report's own category (judged
+    alone) differs from the portfolio's. Rows of the decision records, as dicts."""
+    if tab.empty or "report_category" not in tab:
+        return []
+    moved = tab.loc[(tab["report_category"].astype(str) != "") & (tab["report_category"] != tab["category"])]
+    cols = ["intervention_id", "title", "report_category_label", "category_label", "q_value"]
+    return [dict(zip(cols, row)) for row in moved[cols].itertuples(index=False)]
 
 
 def section_glossary(pctx: PortfolioContext) -> str:  # noqa: ARG001 - the same signature as every section
@@ -889,7 +904,7 @@ def rules_name(pctx: Any) -> str:
 
 
 __all__ = ["portfolio_table", "decision_records", "decided_findings", "portfolio_verdict", "decision_reason",
-           "section_method", "section_glossary", "export_table", "write_exports", "EXPORT_COLUMNS",
+           "section_method", "section_glossary", "category_changes", "export_table", "write_exports", "EXPORT_COLUMNS",
            "render_template", "cost_per_outcome", "reach_tables", "section_decisions", "section_forest",
            "natural_units", "natural_forest_panels",
            "section_value", "value_line", "published_participants",

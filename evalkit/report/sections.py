@@ -228,8 +228,24 @@ def balance(ctx: ReportContext) -> Section:
 
 
 def results(ctx: ReportContext) -> Section:
-    """Results per outcome with confidence intervals and plots."""
-    return _simple(ctx, render.section_results, "results", "Results", "Each outcome in turn, with its confidence interval.")
+    """Results per outcome with confidence intervals and plots (the VRU-wide report adds :func:`comparison`)."""
+    section = _simple(ctx, render.section_results, "results", "Results", "Each outcome in turn, with its confidence interval.")
+    extra = comparison(ctx)
+    return Section(section.html + extra.html) if extra.html else section
+
+
+def comparison(ctx: ReportContext) -> Section:
+    """The VRU-wide report's "Compared with similar areas without a VRU" (:mod:`evalkit.report.comparison_areas`)."""
+    from evalkit.analysis.runner import is_area_wide
+    from evalkit.report.comparison_areas import section_comparison_areas
+
+    if ctx.cfg is None or not is_area_wide(ctx.protocol):
+        return Section("")
+    body = section_comparison_areas(ctx.tables, ctx.cfg.whole_area_name)
+    if body is None:
+        return Section("")
+    return _section("Compared with similar areas without a VRU", body, anchor="comparison", threshold=ctx.threshold,
+                    lead="Did violence fall because of the VRU, or would it have fallen anyway?")
 
 
 def subgroups(ctx: ReportContext) -> Section:
@@ -335,21 +351,36 @@ def _flow_shown(ctx: ReportContext, step: str) -> bool:
     return not any(c.key == key for c in pub.counts) or pub.shown(key) != pub.marker
 
 
-def implementation(ctx: ReportContext) -> Section:
-    """How it was delivered: reach, dose, fidelity, completion and outcome by dose (not causal)."""
-    from evalkit.implementation import implementation as delivery
-    from evalkit.implementation import implementation_html
+def delivery(ctx: ReportContext):
+    """The delivery aggregates of the report (:func:`evalkit.implementation.implementation`), once per report;
+    None for an area programme. Its dose table is in the report's ledger (:func:`render.report_ledger`)."""
+    from evalkit.implementation import implementation as aggregates
 
     if ctx.protocol.designs and all(d.type in ("area_trend", "area_did") for d in ctx.protocol.designs):
+        return None
+    cached = getattr(ctx, "_delivery", None)
+    if cached is None and len(ctx.participants):
+        y, label, is_rate = _dose_outcome(ctx)
+        base, base_label = _dose_baseline(ctx) if y is not None else (None, "")
+        cached = aggregates(ctx.protocol, ctx.tables, ctx.participants, intervention=ctx.intervention,
+                            outcome_by_person=y, outcome_label=label, outcome_is_rate=is_rate,
+                            baseline_by_person=base, baseline_label=base_label)
+        ctx._delivery = cached  # type: ignore[attr-defined]  # a per-report cache on the context
+    return cached
+
+
+def implementation(ctx: ReportContext) -> Section:
+    """How it was delivered: reach, dose, fidelity, completion and outcome by dose (not causal)."""
+    from evalkit.implementation import implementation_html
+
+    imp = delivery(ctx)
+    if imp is None:
         return Section("")
-    y, label, is_rate = _dose_outcome(ctx)
-    base, base_label = _dose_baseline(ctx) if y is not None else (None, "")
-    imp = delivery(ctx.protocol, ctx.tables, ctx.participants, intervention=ctx.intervention, outcome_by_person=y,
-                   outcome_label=label, outcome_is_rate=is_rate, baseline_by_person=base, baseline_label=base_label)
     body = implementation_html(imp, ctx.threshold, itt_block=_itt_block(ctx, imp),
                                label=ctx.cfg.label if ctx.cfg is not None else None,
                                locality=ctx.cfg.area_words.locality if ctx.cfg is not None else "district",
-                               started_shown=_flow_shown(ctx, "Started in the period"))
+                               started_shown=_flow_shown(ctx, "Started in the period"),
+                               published=render.published(ctx))
     body = render.published(ctx).html(body)  # a count the report withholds elsewhere is withheld here too
     return _section("How it was delivered", body,
                     threshold=ctx.threshold,
