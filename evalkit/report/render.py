@@ -39,8 +39,8 @@ from evalkit.report.plots import attrition_chevron, forest_plot, readable_event_
 from evalkit.results import Estimate
 
 AREA = AREA_DESIGNS
-CATEGORY_CLASS = {"expand": "good", "continue": "good", "improve_evidence": "neutral", "redesign": "warn",
-                  "stop": "bad", "before_after_only": "neutral", "safeguarding_review": "bad", "context": "neutral"}
+CATEGORY_CLASS = {"expand": "good", "expand_replicating": "good", "stronger_design": "warn", "continue": "good",
+                  "improve_evidence": "neutral", "redesign": "warn", "stop": "bad", "before_after_only": "neutral", "safeguarding_review": "bad", "context": "neutral"}
 
 
 def _e(text: Any) -> str:
