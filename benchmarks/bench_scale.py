@@ -156,11 +156,11 @@ def _child_link(provider: str, police: str, truth: str, memory_limit: str = "") 
         tp = int((got == t.reindex(got.index)).sum())
         return tp / max(len(got), 1), tp / int(t.notna().sum())
 
-    precision, recall = scores(s.threshold)
+    precision, recall = scores(fit.threshold)  # chosen from the fitted model (national settings)
     sweep = {f"{w:g}": [round(v, 4) for v in scores(w)] for w in SWEEP}
     return {"seconds": t2 - t0, "prepare_seconds": t1 - t0, "splink_seconds": t2 - t1,
             "candidate_pairs": fit.candidate_pairs, "precision": precision, "recall": recall,
-            "prior": fit.prior, "sweep": sweep}
+            "prior": fit.prior, "sweep": sweep, "threshold": fit.threshold}
 
 
 def _measure(kind: str, args: list[str]) -> dict:

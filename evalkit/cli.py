@@ -477,38 +477,75 @@ def run_all_cmd(protocol_dir: Path, data_src: Path, out_dir: Path, workers: int,
 
 
 @cli.command("link")
-@click.argument("participants", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--police", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+@click.argument("participants", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+@click.option("--police", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Identified police extract (record_id = the force's id, names, date of birth, sex, postcode).")
 @click.option("--health", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Identified health extract (e.g. Emergency Care Data Set), linked the same way.")
+@click.option("--dedupe", "dedupe_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Instead of linking: find the records of this one file that are the same person and write "
+                   "OUT/clusters.csv (pseudonymous record and cluster ids).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for participants.csv, links.csv, linkage_summary.json and linkage_report.html.")
 @click.option("--review", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Clerical-review sample (holds identifiers; default: OUT_clerical_review_IDENTIFIED.csv).")
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Pseudonymisation key file (default: the EVALKIT_PSEUDONYM_KEY environment variable).")
-@click.option("--threshold", type=float, default=None, help="Match weight for a link (default 8).")
+@click.option("--threshold", type=float, default=None,
+              help="Match weight for a link (default: chosen from the fitted model for --target-precision).")
+@click.option("--target-precision", type=click.FloatRange(0.5, 1.0), default=None,
+              help="Estimated precision the threshold is chosen for (default 0.995).")
+@click.option("--one-to-one", is_flag=True, default=False,
+              help="Use each record of either file at most once (when each person has one record per file).")
+@click.option("--profile", type=click.Choice(["default", "national"]), default="default", show_default=True,
+              help="national: candidate and training rules for extracts of millions of records.")
+@click.option("--strict", is_flag=True, default=False,
+              help="Refuse a file with an impossible date of birth (default: treat it as missing and report the rows).")
 @click.option("--settings", "settings_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="YAML of linkage settings: blocking rules, comparison levels, threshold.")
 @click.option("--margin", type=float, default=0.05, show_default=True,
               help="Warn when a group's match rate differs from the overall rate by more than this.")
 @_friendly
-def link_cmd(participants: Path, police: Path, health: Path | None, out_dir: Path, review: Path | None,
-             key_file: Path | None, threshold: float | None, settings_file: Path | None, margin: float) -> None:
-    """Link provider returns (PARTICIPANTS, with names) to police and health records; write pseudonymous ids only."""
-    from evalkit.link.files import link_files, link_text
+def link_cmd(participants: Path | None, police: Path | None, health: Path | None, dedupe_path: Path | None,
+             out_dir: Path, review: Path | None, key_file: Path | None, threshold: float | None,
+             target_precision: float | None, one_to_one: bool, profile: str, strict: bool,
+             settings_file: Path | None, margin: float) -> None:
+    """Link provider returns (PARTICIPANTS, with names) to police and health records; write pseudonymous ids only.
+
+    With --dedupe FILE, find the records of one file that are the same person instead."""
+    from dataclasses import replace
+
+    from evalkit.link.files import dedupe_file, link_files, link_text
     from evalkit.link.model import LinkSettings, load_settings
 
-    settings = load_settings(settings_file) if settings_file else LinkSettings()
+    if settings_file:
+        settings = load_settings(settings_file)
+        if profile == "national":
+            settings = LinkSettings.national(**{k: v for k, v in vars(settings).items()
+                                                if k not in ("blocking", "training")})
+    else:
+        settings = LinkSettings.national() if profile == "national" else LinkSettings()
+    changes: dict = {"one_to_one": one_to_one or settings.one_to_one}
     if threshold is not None:
-        from dataclasses import replace
-
-        settings = replace(settings, threshold=threshold)
+        changes["threshold"] = threshold
+    if target_precision is not None:
+        changes["target_precision"] = target_precision
+    settings = replace(settings, **changes)
+    if dedupe_path is not None:
+        if participants is not None or police is not None or health is not None:
+            raise click.UsageError("--dedupe takes one file: give it without PARTICIPANTS, --police or --health.")
+        done = dedupe_file(dedupe_path, out_dir, key_file=key_file, settings=settings, strict=strict)
+        click.echo(f"{done['records']:,} records in {done['clusters']:,} clusters ({done['in_shared']:,} records "
+                   f"share a cluster) at match weight >= {done['threshold']:.2f}, {done['threshold_rule']}; "
+                   f"{done['unusable_dob']:,} impossible date(s) of birth treated as missing; wrote {done['file']} "
+                   "(pseudonymous ids only)")
+        return
+    if participants is None or police is None:
+        raise click.UsageError("give PARTICIPANTS and --police (or --dedupe FILE).")
     extracts = {"police": police, **({"health": health} if health else {})}
     review = review or out_dir.parent / f"{out_dir.name}_clerical_review_IDENTIFIED.csv"
     run = link_files(participants, extracts, out_dir, key_file=key_file, settings=settings, review=review,
-                     margin=margin)
+                     margin=margin, strict=strict)
     click.echo(link_text(run, out_dir, review))
 
 
@@ -679,6 +716,10 @@ def _tune_batch_process() -> None:
     """
     if "numpy" not in sys.modules:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if "pyarrow" not in sys.modules and sys.platform == "linux":
+        # pyarrow's default pool (mimalloc) returned and re-faulted the CSV reader's blocks: 0.25-0.7 s of
+        # system time per read of the 1M-row benchmark file (issue 24), against ~0.2 s with jemalloc.
+        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
     try:
         import ctypes
 

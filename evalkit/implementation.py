@@ -218,7 +218,7 @@ def _t(df: int, alpha: float) -> float:
 # --------------------------------------------------------------------------- HTML
 def implementation_html(imp: Implementation, threshold: int, *, itt_block: str = "",
                         label: Callable[[Any], str] | None = None, locality: str = "district",
-                        started_shown: bool = True) -> str:
+                        started_shown: bool = True, published: Any = None) -> str:
     """The report section body (disclosure-controlled).
 
     ``itt_block`` is the "Counting everyone referred" part (:func:`evalkit.analysis.itt.itt_html`), shown in
@@ -227,7 +227,9 @@ def implementation_html(imp: Implementation, threshold: int, *, itt_block: str =
     ``started_shown=False``: the report withholds the number who started (its participation flow does, when
     it and the primary result's sample differ by fewer than the threshold), so this section prints neither
     that number nor anything it follows from: the share of places, and the reach tables' counts (they add
-    up to it); their shares stay.
+    up to it); their shares stay. ``published``: the report's audited ledger
+    (:class:`evalkit.report.disclosure.PublishedCounts`), which decides the dose table and the dose model's
+    count with every other number the report prints.
     """
     e = html.escape
     t = threshold
@@ -238,15 +240,18 @@ def implementation_html(imp: Implementation, threshold: int, *, itt_block: str =
         rows.append(("Reach against planned places", f"{safe_count(n, t) if started_shown else MARKER} young "
                      f"people started, against {imp.planned_places:,.0f} planned places{fill}"))
 
-    def of_started(share: Share) -> str:
+    def of_started(share: Share, key: str = "") -> str:
         """A share of those who started; without its interval when that number is withheld (the interval's
-        width gives it away: 0 of n has upper bound 3.84/(n + 3.84))."""
+        width gives it away: 0 of n has upper bound 3.84/(n + 3.84)); the marker when the report's ledger
+        withholds it."""
+        if published is not None and published.entry_text(f"delivery:{key}") == MARKER:
+            return MARKER
         return share.text(t, interval=started_shown)
 
-    rows.append(("Completed", of_started(imp.completed)))
+    rows.append(("Completed", of_started(imp.completed, "completed")))
     if imp.min_sessions and imp.reached_min is not None:
         rows.append((f"Attended at least the {imp.min_sessions:g} sessions the service counts as a full dose",
-                     of_started(imp.reached_min)))
+                     of_started(imp.reached_min, "full dose")))
     if math.isfinite(imp.sessions_median) and not is_small(n, t):
         rows.append(("Sessions attended per young person", f"median {imp.sessions_median:g} "
                      f"(middle half {imp.sessions_q1:g} to {imp.sessions_q3:g})"))
@@ -254,7 +259,7 @@ def implementation_html(imp: Implementation, threshold: int, *, itt_block: str =
         rows.append(("Scheduled contacts attended", imp.attended.text(t) + " (interval ignores that contacts "
                      "of one young person are alike, so it is too narrow)"))
     if imp.onward is not None:
-        rows.append(("Referred on to another service", of_started(imp.onward)))
+        rows.append(("Referred on to another service", of_started(imp.onward, "referred on")))
     if imp.onward_taken_up is not None and imp.onward_taken_up.n:
         rows.append(("Onward referrals taken up", imp.onward_taken_up.text(t)))
     table = "".join(f"<tr><td>{e(a)}</td><td>{e(b)}</td></tr>" for a, b in rows)
@@ -265,13 +270,15 @@ def implementation_html(imp: Implementation, threshold: int, *, itt_block: str =
         total = sum(v for _, v in imp.contact_types)
         kinds = ", ".join(f"{k.replace('_', ' ')} {safe_share(v, total, t)}" for k, v in imp.contact_types)
         out.append(f"<p>How sessions were delivered: {e(kinds)}.</p>")
-    for heading, groups in imp.reach.items():
-        heading = locality.capitalize() if heading == "District" else heading
-        out.append(_reach_table(heading, groups, t, label, counts_shown=started_shown))
+    for table, groups in imp.reach.items():
+        heading = locality.capitalize() if table == "District" else table
+        out.append(_reach_table(heading, groups, t, label, counts_shown=started_shown, published=published,
+                                key=f"reach:{table}"))
     if imp.dose_response:
-        out.append(_dose_table(imp, t))
+        out.append(_dose_table(imp, t, published))
     if imp.dose_model is not None and imp.dose_model.n >= 2 * t:
-        out.append(_dose_model_html(imp.dose_model, t))
+        n_text = published.entry_text("dose:model") if published is not None else None
+        out.append(_dose_model_html(imp.dose_model, t, n_text))
     if itt_block:
         out.append(itt_block)
     elif imp.referred_not_started:
@@ -285,11 +292,14 @@ def implementation_html(imp: Implementation, threshold: int, *, itt_block: str =
 
 
 def _reach_table(label: str, groups: tuple, t: int, words: Callable[[Any], str] | None = None, *,
-                 counts_shown: bool = True) -> str:
+                 counts_shown: bool = True, published: Any = None, key: str = "") -> str:
     """Participants and the cohort at risk per group, with primary and secondary suppression of both columns.
 
-    ``counts_shown=False`` withholds every participants count (they add up to the number who started) and
-    the shares' intervals (their width gives the number away)."""
+    ``published`` (the report's audited ledger, where the table's counts are a partition of those who
+    started) decides the participants' counts and shares with everything else the report prints: with the
+    number who started withheld, one or two groups' counts are withheld, not all of them. Without it (a
+    table on its own), ``counts_shown=False`` withholds every participants count (they add up to the number
+    who started) and the shares' intervals (their width gives the number away)."""
     from evalkit.report.disclosure import suppress_counts
 
     e = html.escape
@@ -297,15 +307,21 @@ def _reach_table(label: str, groups: tuple, t: int, words: Callable[[Any], str] 
                           index=[g[0] for g in groups])
     shown = suppress_counts(counts, threshold=t, totals="row")
     n_p, n_c = int(counts["Participants"].sum()), int(counts["Cohort at risk"].sum())
+    ledger = published is not None and published.entry_text(f"{key}:{groups[0][0]}") is not None
     rows = []
     for level, k, c, lo, hi in groups:
-        hidden_p = shown.hidden.loc[level, "Participants"] != ""
         hidden_c = shown.hidden.loc[level, "Cohort at risk"] != ""
         # with the counts withheld, an interval would give their total away (0 of n has upper bound 3.84/(n + 3.84))
         interval = f" ({100 * lo:.0f}% to {100 * hi:.0f}%)" if counts_shown else ""
+        if ledger:
+            count = published.entry_text(f"{key}:{level}")
+            hidden_p = published.entry_text(f"{key}:{level}:share") == MARKER or \
+                (count == MARKER and 0 < k < t)
+        else:
+            hidden_p = shown.hidden.loc[level, "Participants"] != ""
+            count = str(shown.display.loc[level, "Participants"]) if counts_shown else MARKER
         share = MARKER if hidden_p else (f"{100 * k / n_p:.0f}%{interval}" if n_p else "–")
         cshare = MARKER if hidden_c else (f"{100 * c / n_c:.0f}%" if n_c else "–")
-        count = str(shown.display.loc[level, "Participants"]) if counts_shown else MARKER
         name = words(level) if words is not None else str(level).replace("_", " ")
         rows.append(f"<tr><td>{e(name[:1].upper() + name[1:])}</td><td>{e(count)}"
                     f"</td><td>{e(share)}</td><td>{e(cshare)}</td></tr>")
@@ -315,7 +331,7 @@ def _reach_table(label: str, groups: tuple, t: int, words: Callable[[Any], str] 
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def _dose_model_html(d: Any, t: int) -> str:
+def _dose_model_html(d: Any, t: int, n_text: str | None = None) -> str:
     """The continuous dose-response model: a sentence, the fitted curve, and the caution (not causal)."""
     from evalkit.analysis.dose import dose_plot
     from evalkit.report.common import figure_html
@@ -332,7 +348,7 @@ def _dose_model_html(d: Any, t: int) -> str:
     among = f" among young people with the same {d.baseline_label}" if d.baseline_label else ""
     what = lower_first(d.outcome_label.replace(" (share)", ""))
     return ("<h3>Outcome by number of sessions (a description, not a causal estimate)</h3>"
-            f"<p>Across the {safe_count(d.n, t)} young people with a measured outcome, each extra session "
+            f"<p>Across the {n_text or safe_count(d.n, t)} young people with a measured outcome, each extra session "
             f"attended went with a difference of {e(per)} in {e(what)}{e(among)}. This describes who attended; it "
             "does not show that more sessions would change anyone's outcome.</p>"
             + figure_html(dose_plot(d), alt="Outcome by sessions attended, fitted curve with its interval "
@@ -341,24 +357,30 @@ def _dose_model_html(d: Any, t: int) -> str:
               "sessions as a straight line; the curve lets the relation bend.</p>")
 
 
-def _dose_table(imp: Implementation, t: int) -> str:
+def _dose_table(imp: Implementation, t: int, published: Any = None) -> str:
     """The outcome by band of sessions attended. The bands' young people add up to those with a measured
-    outcome, a number the report prints elsewhere: they are suppressed as one table with that total, so no
-    band follows by subtraction (25 with an outcome, 20 with nine sessions or more: the other band is 5)."""
+    outcome, a number the report prints elsewhere (the flow's complete follow-up, the dose model's sample):
+    the report's ledger decides them with every other count (INT17: 28 + 40 beside 67 matched gave the one
+    unmatched young person away). Without a ledger (a table on its own) they are suppressed as one table
+    with their total."""
     e = html.escape
     ns = [val.n if isinstance(val, Share) else int(val[3]) for _, val in imp.dose_response]
     bands = pd.DataFrame({"n": ns}, index=[f"band {k}" for k in range(len(ns))])
-    hidden = suppress_counts(bands, threshold=t, totals="row").hidden["n"] != ""
+    alone = suppress_counts(bands, threshold=t, totals="row").hidden["n"] != ""
     rows = []
     for k, (name, val) in enumerate(imp.dose_response):
         n = ns[k]
-        if hidden.iloc[k]:
+        text = published.entry_text(f"dose:band:{k}") if published is not None else None
+        share = published.entry_text(f"dose:band:{k}:share") if published is not None else None
+        hidden = text == MARKER if text is not None else bool(alone.iloc[k])
+        if hidden:
             count = cell = MARKER
         elif isinstance(val, Share):
-            count, cell = f"{n:,}", val.text(t)
+            count = text or f"{n:,}"
+            cell = MARKER if share == MARKER else val.text(t)
         else:
             m, lo, hi, _ = val
-            count, cell = f"{n:,}", f"{signed(m, 1)} ({signed(lo, 1)} to {signed(hi, 1)})"
+            count, cell = text or f"{n:,}", f"{signed(m, 1)} ({signed(lo, 1)} to {signed(hi, 1)})"
         rows.append(f"<tr><td>{e(name)}</td><td>{e(count)}</td><td>{e(cell)}</td></tr>")
     return ("<h3>Outcome by dose (not a causal estimate)</h3><p class='category warn'>Young people who attend more "
             "sessions differ from those who attend fewer in ways that also affect the outcome (motivation, "

@@ -205,5 +205,14 @@ def neutralise_frame(frame):  # noqa: ANN001, ANN201 - pandas is imported by cal
     return out
 
 
-__all__ = ["WriteError", "write_problem", "atomic_path", "write_atomic", "write_text_atomic", "guarded",
+def text_cells(ws) -> None:  # noqa: ANN001 - an openpyxl worksheet (openpyxl is imported by callers only)
+    """Every text cell of an openpyxl worksheet stays text: openpyxl (and pandas' ``to_excel``) store a value
+    starting with '=' as a formula, which Excel would run; as a text cell the value is kept exactly."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.data_type == "f":
+                cell.data_type = "s"
+
+
+__all__ = ["text_cells", "WriteError", "write_problem", "atomic_path", "write_atomic", "write_text_atomic", "guarded",
            "neutralise_cell", "neutralise_frame", "is_formula_like", "FORMULA_START", "DISK_FULL"]

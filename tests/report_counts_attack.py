@@ -18,6 +18,7 @@ than one person reveals it.
 from __future__ import annotations
 
 import html
+import math
 import re
 
 import numpy as np
@@ -190,15 +191,105 @@ def derived_counts(page: str, values: dict[str, int]) -> set[int]:
     return out
 
 
+def _cells(table: str) -> list[list[str]]:
+    return [[html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row,
+                                                                                  flags=re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)]
+
+
+def dose_sums(page: str) -> set[int]:
+    """The "Outcome by dose" table: with every band's count printed, their sum is the number with a measured
+    outcome (the flow's complete follow-up, or both questionnaires)."""
+    out: set[int] = set()
+    for table in re.findall(r"<h3>Outcome by dose[^<]*</h3>.*?(<table.*?</table>)", page, flags=re.S):
+        counts = [r[1] for r in _cells(table)[1:] if len(r) > 1]
+        if counts and all(re.fullmatch(r"\d{1,3}(?:,\d{3})*", c) for c in counts):
+            out.add(sum(int(c.replace(",", "")) for c in counts))
+    return out
+
+
+def _whole(lo: float, hi: float) -> int | None:
+    """The one whole number in [lo, hi], if there is exactly one."""
+    a, b = math.ceil(lo - 1e-9), math.floor(hi + 1e-9)
+    return a if a == b else None
+
+
+def profile_attack(page: str, profile, exact: tuple[str, ...], threshold: int = 10) -> tuple[int, list[str]]:
+    """Shares x published bases in the profile table, with exact matching copying the comparison group's share.
+
+    For every share of a characteristic among the participants: printed, or (for a variable matched exactly)
+    read off the matched comparison group's column, times the participants' printed number, pins the count
+    when only one whole number fits the rounding; with two categories of sex known, the rest (other or not
+    known) follows. A recovery is a count of 1 to threshold-1 (or a rest of that size) the report hid.
+    Returns (derivations tried, recoveries).
+    """
+    tried, found = 0, []
+    if profile is None or profile.empty:
+        return 0, []
+    m = re.search(r"<th>Characteristic</th>.*?</table>", page, flags=re.S)
+    if not m:
+        return 0, []
+    rows = _cells("<tr>" + m.group(0))
+    head = rows[0]
+    try:
+        n = int(rows[1][1].replace(",", ""))
+    except (IndexError, ValueError):
+        return 0, []
+    part, comp = 1, next((i for i, h in enumerate(head) if h.lower() == "matched comparison"), None)
+    part_group = head[1]
+    truth = {str(c): int(k) for c, k in zip(profile["characteristic"], profile[(part_group, "count")])
+             if not (isinstance(k, float) and math.isnan(k))}
+    known: dict[str, int] = {}
+    for r in rows[2:]:
+        label = r[0]
+        if label not in truth:
+            continue
+        text = r[part]
+        sex = label in ("Male", "Female")
+        if not text.endswith("%") and comp is not None and sex and "sex" in exact:
+            text = r[comp]
+        if not text.endswith("%"):
+            continue
+        tried += 1
+        p = float(text[:-1])
+        k = _whole((p - 0.5) / 100 * n, (p + 0.5) / 100 * n)
+        if k is None:
+            continue
+        known[label] = k
+        hid = r[part] == "[c]"
+        if hid and k == truth[label] and (0 < k < threshold or 0 < n - k < threshold):
+            found.append(f"profile {label}: {k} of {n}")
+    if "Male" in known and "Female" in known:
+        tried += 1
+        rest = n - known["Male"] - known["Female"]
+        true_rest = n - truth.get("Male", 0) - truth.get("Female", 0)
+        if rest == true_rest and 0 < rest < threshold:
+            found.append(f"profile other or not known sex: {rest}")
+    return tried, found
+
+
 def attack_report(analysis, page: str, findings: dict, threshold: int = 10) -> list[str]:
     """What the whole report gives away: [] when nothing withheld or small can be worked out."""
+    return attack_counted(analysis, page, findings, threshold)[1]
+
+
+def attack_counted(analysis, page: str, findings: dict, threshold: int = 10, exact: tuple[str, ...] = ()
+                   ) -> tuple[int, list[str]]:
+    """(derivations tried, what they recover): the counts' LP (every withheld count and every small group
+    between nested counts, from every printed count, the reach tables' and the dose table's sums), and the
+    profile's shares x bases with exact matching."""
     values, nested, partitions = count_relations(analysis)
-    known = printed_counts(page, findings)
+    known = printed_counts(page, findings) | dose_sums(page)
     if values.get("flow:Referred") in known:
         known |= derived_counts(page, values)
     else:
         known |= derived_counts(page, {k: v for k, v in values.items() if k != "flow:Referred"})
-    return revealed(values, nested, partitions, known, threshold)
+    tried = len([n for n in values if values[n] not in known]) + sum(1 for a, b in nested
+                                                                     if 0 < values[a] - values[b] < threshold)
+    found = revealed(values, nested, partitions, known, threshold)
+    more, prof = profile_attack(page, getattr(analysis, "profile", None), exact, threshold)
+    return tried + more, found + prof
 
 
-__all__ = ["printed_counts", "derived_counts", "count_relations", "revealed", "attack_report"]
+__all__ = ["printed_counts", "derived_counts", "count_relations", "revealed", "attack_report", "attack_counted",
+           "dose_sums", "profile_attack"]

@@ -237,6 +237,17 @@ def test_neutralise_rules():
     assert list(out["n"]) == [-1, -2] and list(out["t"]) == ["'=x", "ok"]
 
 
+def test_xlsx_exports_keep_formula_text_as_text(tmp_path):
+    from evalkit.io_safe import text_cells
+
+    table = pd.DataFrame({"title": ["=HYPERLINK(\"http://x\")", "Mentoring"], "n": [-3, 4]})
+    with pd.ExcelWriter(tmp_path / "e.xlsx", engine="openpyxl") as xl:  # as portfolio_decisions.xlsx is written
+        table.to_excel(xl, index=False, sheet_name="Decisions")
+        text_cells(xl.sheets["Decisions"])
+    ws = openpyxl.load_workbook(tmp_path / "e.xlsx").active
+    assert ws["A2"].data_type == "s" and ws["A2"].value == "=HYPERLINK(\"http://x\")" and ws["B2"].value == -3
+
+
 def test_the_template_never_holds_a_formula_from_the_configuration(tmp_path):
     from evalkit.data.template import _no_formulas
 
@@ -429,7 +440,14 @@ def test_arbitrary_bytes_never_crash_a_reader(tmp_path_factory, data, name):
     path = folder / name
     path.write_bytes(gzip.compress(data) if name.endswith(".gz") and data[:1] == b"a" else data)
     args = (["--config", path, "validate"] if name == "config.yaml" else ["validate", path])
-    res = _run(*args)
+    before = os.environ.get("EVALKIT_CONFIG")
+    try:
+        res = _run(*args)
+    finally:  # --config sets the variable for the process
+        if before is None:
+            os.environ.pop("EVALKIT_CONFIG", None)
+        else:
+            os.environ["EVALKIT_CONFIG"] = before
     assert res.exit_code in (0, 2), res.output
     assert "internal error" not in res.output and "Traceback" not in res.output, res.output
 

@@ -31,7 +31,7 @@ def test_splink_on_spark_local_mode_links_like_duckdb(tmp_path):
     left = standardise(tables["identified_participants.csv"].fillna("").astype(str), "participants")
     right = standardise(tables["identified_police.csv"].fillna("").astype(str), "police")
     truth = tables["identified_truth.csv"].set_index("record_id")["police_id"]
-    s = LinkSettings()
+    s = LinkSettings(threshold=8.0)  # one fixed threshold, so the two backends are compared like for like
     duck = fit_and_link(left, right, s, right_name="police")
 
     spark = (SparkSession.builder.master("local[2]").appName("evalkit-link-test")
@@ -52,7 +52,7 @@ def test_splink_on_spark_local_mode_links_like_duckdb(tmp_path):
 
     def accepted(fit) -> pd.Series:
         best = fit.best.set_index("unique_id_l")
-        return best.loc[best["match_weight"] >= s.threshold, "unique_id_r"]
+        return best.loc[best["match_weight"] >= fit.threshold, "unique_id_r"]
 
     a, b = accepted(duck), accepted(on_spark)
     tp = int((b == truth.reindex(b.index)).sum())

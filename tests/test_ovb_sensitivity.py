@@ -130,3 +130,14 @@ def test_rv_alpha_edge_cases():
     rv = robustness_value(t, 100, alpha=0.05)
     assert 0 < rv < 1
     assert np.isfinite(rv)
+
+
+def test_no_effect_to_remove_and_units():
+    res = ovb_sensitivity_from_t(estimate=0.02, se=0.05, dof=500, benchmarks={"prior": (0.02, 0.05)},
+                                 labels={"prior": "prior offending"})
+    assert not res.significant
+    assert res.sentence("prior").startswith("There is no clear effect for a hidden factor to remove")
+    sig = ovb_sensitivity_from_t(estimate=-0.15, se=0.04, dof=500, benchmarks={"prior": (0.01, 0.02)},
+                                 labels={"prior": "prior offending"})
+    text = sig.sentence("prior", scale=100, unit=" percentage points", digits=2)
+    assert "could not remove the effect" in text and "percentage points" in text

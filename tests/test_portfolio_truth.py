@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "synthetic_data"
 PROTOCOLS = ROOT / "protocols"
 FAST = ("INT02", "INT03", "INT08", "INT09", "INT10", "INT11", "INT15", "INT16")
-CALLED_EFFECTIVE = {"expand", "continue"}
+CALLED_EFFECTIVE = {"expand", "expand_replicating", "continue"}
 FOUND = CALLED_EFFECTIVE | {"before_after_only"}
 HARM_FLAGS = {"stop", "safeguarding_review"}
 #: Effective interventions the demo need not find, and why (checked below: each is "improve the

@@ -502,11 +502,40 @@ AREA_ROLLOUT = TableSpec(
     references=(Reference(("intervention_id",), "interventions"),),
 )
 
+COMPARISON_AREAS = TableSpec(
+    name="comparison_areas",
+    description="Public statistics for local areas across the country (a month or quarter each), with whether and "
+                "when each area got a VRU: the areas the VRU-wide report builds its synthetic comparison from "
+                "(docs/comparison-areas.md says where each statistic is published).",
+    supplier="vru",
+    row_means="one indicator in one local area in one period",
+    period_column="period",
+    key=("area_code", "period", "indicator"),
+    fields=(
+        FieldSpec("area_code", "id", True, "Official code of the local authority or Community Safety Partnership.",
+                  "E06000018"),
+        FieldSpec("area_name", "text", True, "Its name.", "Nottingham"),
+        FieldSpec("period", "date", True, "First day of the month or quarter counted.", "2019-10-01"),
+        FieldSpec("indicator", "category", True, "What is counted.", "violence_with_injury",
+                  allowed="area_indicators"),
+        FieldSpec("count", "int", True, "Number of offences (or admissions) in the period.", "812", min=0),
+        FieldSpec("population", "int", True, "Resident population (mid-year estimate).", "331000",
+                  min=0, min_exclusive=True),
+        FieldSpec("vru", "bool", True, "Whether the area is covered by a Violence Reduction Unit.", "true"),
+        FieldSpec("vru_start", "date", False, "First day of the first period the area's VRU was funded; empty for "
+                  "areas without one.", "2019-10-01"),
+        FieldSpec("vru_name", "text", False, "The VRU covering the area (this VRU's own name for its areas); empty "
+                  "for areas without one.", "City and County"),
+    ),
+    rules=(RuleSpec("first_of_month:period", "period", "period is the first day of a month."),
+           RuleSpec("vru_start_with_vru", "vru_start", "vru_start is given exactly when vru is true.")),
+)
+
 #: Every table, in the order they should be read and ingested (referenced tables first).
 TABLES: dict[str, TableSpec] = {
     t.name: t
     for t in (INTERVENTIONS, PARTICIPANTS, CONTACTS, MEASUREMENTS, STATUSES, ONWARD_REFERRALS, OFFENCES,
-              COMPARISON_POOL, AREA_COUNTS, AREA_ROLLOUT)
+              COMPARISON_POOL, AREA_COUNTS, AREA_ROLLOUT, COMPARISON_AREAS)
 }
 #: Tables a provider returns.
 PROVIDER_TABLES = tuple(n for n, t in TABLES.items() if t.supplier == "provider")

@@ -260,6 +260,14 @@ RULES: dict[str, RuleImpl] = {
     **_age_rules("index_date", "age_at_index"),
     "first_of_month:month": _first_of_month("month"),
     "first_of_month:start_month": _first_of_month("start_month"),
+    "first_of_month:period": _first_of_month("period"),
+    "vru_start_with_vru": RuleImpl(
+        ok=lambda df, cfg: df["vru_start"].notna() == df["vru"].fillna(False).astype(bool),
+        explain=lambda r, cfg: (("vru is true but vru_start is empty.", "give the first period the VRU was funded.")
+                                if pd.isna(r["vru_start"]) else
+                                (f"vru_start {_d(r['vru_start'])} is given but vru is false.",
+                                 "set vru to true, or clear vru_start.")),
+        presence_of=("vru", "vru_start")),
 }
 
 

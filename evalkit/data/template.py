@@ -35,7 +35,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from evalkit.data.config import VRUConfig, load_config
 from evalkit.data.contract import KIND_HELP, PROVIDER_TABLES, SUPPLIERS, TABLES, FieldSpec, allowed_values, table_spec
 from evalkit.errors import SpecError
-from evalkit.io_safe import write_atomic
+from evalkit.io_safe import text_cells, write_atomic
 
 #: Rows given validation and formats (ample for a year's contacts of one provider).
 TEMPLATE_ROWS = 20000
@@ -198,10 +198,7 @@ def _no_formulas(wb: Workbook) -> None:
     """Every text cell stays text: openpyxl stores a value starting with '=' as a formula, so a code or a VRU
     name from the configuration that starts so (``=HYPERLINK(...)``) would run in Excel."""
     for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if isinstance(cell.value, str) and cell.data_type == "f":
-                    cell.data_type = "s"
+        text_cells(ws)
 
 
 def write_template(path: str | Path, *, tables: Sequence[str] | None = None, cfg: VRUConfig | None = None) -> Path:

@@ -30,9 +30,12 @@ import pandas as pd
 
 from evalkit.data.privacy import _atomic_write, load_key, pseudonym
 from evalkit.errors import DataError, Problem, SpecError
-from evalkit.link.model import FittedLink, LinkSettings, fit_and_link
-from evalkit.link.prepare import read_identified, standardise
-from evalkit.link.quality import DEFAULT_MARGIN, LinkageRun, age_bands, summarise
+from evalkit.link.model import FittedLink, LinkSettings, assign, dedupe, fit_and_link
+from evalkit.link.prepare import Prepared, prepare, read_identified
+from evalkit.link.quality import DEFAULT_MARGIN, LinkageRun, age_bands, fmt_share, summarise
+
+#: Rows listed (by number) per file whose date of birth was unusable; the count is always given in full.
+LISTED_ROWS = 50
 
 #: Identifier fields never written to the output folder.
 IDENTIFIERS = ("first_name", "surname", "date_of_birth", "postcode", "record_id")
@@ -70,11 +73,16 @@ def _groups(raw: pd.DataFrame, dob: pd.Series, linked: np.ndarray) -> pd.DataFra
     return frame
 
 
+def _unusable(file: str, prepared: Prepared) -> tuple[str, int, tuple[int, ...]]:
+    rows = prepared.unusable_dob_rows
+    return (file, len(rows), tuple(rows[:LISTED_ROWS]))
+
+
 def _review_sample(fit: FittedLink, left: pd.DataFrame, right: pd.DataFrame, target: str,
                    s: LinkSettings) -> pd.DataFrame:
     """Best pairs near the threshold, drawn at random (seeded), with both records for a reviewer."""
     best = fit.best
-    near = best[(best["match_weight"] - s.threshold).abs() <= s.review_band]
+    near = best[(best["match_weight"] - fit.threshold).abs() <= s.review_band]
     rng = np.random.default_rng(s.seed)
     take = near.iloc[np.sort(rng.choice(len(near), size=min(s.review_sample, len(near)), replace=False))]
     fields = ["first_name", "surname", "date_of_birth", "sex", "postcode"]
@@ -84,7 +92,7 @@ def _review_sample(fit: FittedLink, left: pd.DataFrame, right: pd.DataFrame, tar
                          "extract_record_id": take["unique_id_r"].to_numpy(),
                          "match_weight": take["match_weight"].round(2).to_numpy(),
                          "match_probability": take["match_probability"].round(4).to_numpy(),
-                         "linked_at_threshold": (take["match_weight"] >= s.threshold).to_numpy()})
+                         "linked_at_threshold": (take["match_weight"] >= fit.threshold).to_numpy()})
     out = pd.concat([head, a, b], axis=1)
     out["reviewer_decision"] = ""  # same person / different people / cannot tell
     return out.sort_values("match_weight", kind="mergesort")
@@ -93,7 +101,7 @@ def _review_sample(fit: FittedLink, left: pd.DataFrame, right: pd.DataFrame, tar
 def link_files(participants: str | Path, extracts: dict[str, str | Path], out: str | Path, *,
                key_file: str | Path | None = None, settings: LinkSettings | None = None,
                review: str | Path | None = None, margin: float = DEFAULT_MARGIN,
-               disclosure_threshold: int = 10) -> LinkageRun:
+               disclosure_threshold: int = 10, strict: bool = False) -> LinkageRun:
     """Link ``participants`` to each extract (name -> file; the first names ``person_id``) and write ``out``.
 
     Parameters
@@ -108,6 +116,8 @@ def link_files(participants: str | Path, extracts: dict[str, str | Path], out: s
         (default: ``<out>_clerical_review_IDENTIFIED.csv`` beside the folder).
     key_file
         Pseudonymisation key file (default: ``EVALKIT_PSEUDONYM_KEY``).
+    strict
+        Refuse a file with an impossible date of birth (default: treat it as missing, count and list the rows).
 
     Returns
     -------
@@ -127,34 +137,51 @@ def link_files(participants: str | Path, extracts: dict[str, str | Path], out: s
     review = Path(review) if review is not None else out.parent / f"{out.name}_clerical_review_IDENTIFIED.csv"
     p_path = Path(participants)
     raw = read_identified(p_path)
-    left = standardise(raw, p_path.name)
+    prepared = prepare(raw, p_path.name, strict=strict)
+    left = prepared.frame
     summaries = []
     links = pd.DataFrame({"participant": [pseudonym(v, key) for v in left["unique_id"]]})
     person_id = None
     reviews = []
     for target, path in extracts.items():
         path = Path(path)
-        right = standardise(read_identified(path), path.name)
+        prepared_r = prepare(read_identified(path), path.name, strict=strict)
+        right = prepared_r.frame
         if len(left) == 0 or len(right) == 0:
             raise DataError(Problem(path.name if len(right) == 0 else p_path.name, "the file has no records.",
                                     "give the file with its records."))
         fit = fit_and_link(left, right, settings, right_name=target)
         best = fit.best.set_index("unique_id_l").reindex(left["unique_id"])
-        ok = (best["match_weight"] >= settings.threshold).fillna(False).to_numpy(dtype=bool)
-        matched = best["unique_id_r"].where(ok)
+        # one person appears once per intervention: two records of one intervention never share a link
+        groups = (pd.Series(raw["intervention_id"].to_numpy(), index=left["unique_id"].to_numpy())
+                  if "intervention_id" in raw else None)
+        matched = assign(fit, groups).reindex(left["unique_id"])
+        ok = matched.notna().to_numpy(dtype=bool)
+        matched = matched.where(ok)
         links[target] = [pseudonym(v, key) if isinstance(v, str) else "" for v in matched]
-        links[f"{target}_match_weight"] = best["match_weight"].round(3).to_numpy()
-        links[f"{target}_match_probability"] = best["match_probability"].round(5).to_numpy()
+        # the linked pair's scores (the best pair's, for records left unlinked)
+        weights, probs = best["match_weight"].to_numpy(dtype=float), best["match_probability"].to_numpy(dtype=float)
+        if fit.links is not None and not fit.links.empty:
+            pair = pd.DataFrame({"unique_id_l": left["unique_id"].to_numpy(), "unique_id_r": matched.to_numpy()})
+            got = pair.merge(fit.links, how="left", on=["unique_id_l", "unique_id_r"])
+            weights = np.where(got["match_weight"].notna(), got["match_weight"].to_numpy(dtype=float), weights)
+            probs = np.where(got["match_probability"].notna(), got["match_probability"].to_numpy(dtype=float), probs)
+        links[f"{target}_match_weight"] = np.round(weights, 3)
+        links[f"{target}_match_probability"] = np.round(probs, 5)
         if person_id is None:
             person_id = pd.Series([pseudonym(m if isinstance(m, str) else r, key)
                                    for m, r in zip(matched, left["unique_id"], strict=True)])
-        summaries.append(summarise(target, _groups(raw, left["date_of_birth"], ok), fit.best, fit.parameters, threshold=settings.threshold,
-                                   prior=fit.prior, candidate_pairs=fit.candidate_pairs, margin=margin,
-                                   disclosure_threshold=disclosure_threshold))
+        summaries.append(summarise(
+            target, _groups(raw, left["date_of_birth"], ok), fit.best, fit.parameters, threshold=fit.threshold,
+            prior=fit.prior, candidate_pairs=fit.candidate_pairs, margin=margin,
+            disclosure_threshold=disclosure_threshold, threshold_rule=fit.threshold_rule,
+            blocking_coverage=fit.blocking_coverage, coverage_sample=fit.coverage_sample, review_file=review.name,
+            unusable_dob=(_unusable(p_path.name, prepared), _unusable(path.name, prepared_r))))
         reviews.append(_review_sample(fit, left, right, target, settings))
     assert person_id is not None
     run = LinkageRun(tuple(summaries), settings={
-        "threshold": settings.threshold, "blocking": list(settings.blocking), "margin": margin,
+        "threshold": settings.threshold, "target_precision": settings.target_precision,
+        "one_to_one": settings.one_to_one, "blocking": list(settings.blocking), "margin": margin,
         "name_jaro_winkler": settings.name_jaro_winkler, "postcode_levels": list(settings.postcode_levels),
         "seconds": round(time.perf_counter() - t0, 1)})
     out.mkdir(parents=True, exist_ok=True)
@@ -172,17 +199,51 @@ def link_files(participants: str | Path, extracts: dict[str, str | Path], out: s
     return run
 
 
+def dedupe_file(path: str | Path, out: str | Path, *, key_file: str | Path | None = None,
+                settings: LinkSettings | None = None, strict: bool = False) -> dict[str, object]:
+    """Find the records of one identified file that are the same person; write ``clusters.csv`` in ``out``.
+
+    ``clusters.csv`` holds each record's pseudonym and its cluster's (the pseudonym of the cluster's lowest
+    record id): no identifier. Returns counts for printing (records, clusters, records in clusters of two
+    or more, the threshold and how it was chosen, impossible dates of birth).
+    """
+    settings = settings or LinkSettings()
+    key = load_key(key_file)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SpecError(f"--out {out} is a file; give a folder for the deduplicated output.")
+    path = Path(path)
+    prepared = prepare(read_identified(path), path.name, strict=strict)
+    frame = prepared.frame
+    if len(frame) < 2:
+        raise DataError(Problem(path.name, "the file has fewer than two records.", "give the file with its records."))
+    clusters, fit = dedupe(frame, settings)
+    table = pd.DataFrame({"record": [pseudonym(v, key) for v in clusters["unique_id"]],
+                          "cluster": [pseudonym(v, key) for v in clusters["cluster_id"]]})
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic_write(out / "clusters.csv", lambda tmp: table.to_csv(tmp, index=False, lineterminator="\n"))
+    sizes = clusters["cluster_id"].value_counts()
+    return {"records": len(frame), "clusters": int(len(sizes)), "in_shared": int(sizes[sizes > 1].sum()),
+            "threshold": fit.threshold, "threshold_rule": fit.threshold_rule,
+            "unusable_dob": len(prepared.unusable_dob_rows), "file": str(out / "clusters.csv")}
+
+
 def link_text(run: LinkageRun, out: str | Path, review: str | Path) -> str:
     """What ``evalkit link`` prints: rates and estimates only (no identifier, no small count)."""
     lines = []
     for s in run.summaries:
         rate = "hidden (small counts)" if s.rate is None else f"{s.rate:.1%} ({s.linked:,} of {s.records:,})"
-        lines.append(f"{s.target}: linked {rate} at match weight >= {s.threshold:g}; estimated precision "
-                     f"{s.estimated_precision:.3f}, recall {s.estimated_recall:.3f}; {len(s.warnings)} warning(s)")
+        lines.append(f"{s.target}: linked {rate} at match weight >= {s.threshold:.2f}; estimated precision "
+                     f"{fmt_share(s.estimated_precision)}, recall {fmt_share(s.estimated_recall)}; "
+                     f"{len(s.warnings)} warning(s)")
+        for file, n, _rows in s.unusable_dob:
+            if n:
+                lines.append(f"{file}: {n:,} impossible date(s) of birth treated as missing (rows listed in the "
+                             "linkage report)")
     lines.append(f"wrote {Path(out) / 'participants.csv'}, links.csv, linkage_summary.json and "
                  f"linkage_report.html (pseudonymous ids only)")
     lines.append(f"clerical-review sample (HOLDS IDENTIFIERS: keep it in the secure environment): {review}")
     return "\n".join(lines)
 
 
-__all__ = ["link_files", "link_text", "OUTPUTS"]
+__all__ = ["link_files", "link_text", "dedupe_file", "OUTPUTS"]

@@ -11,9 +11,16 @@ a report.
 Estimated precision and recall come from the model alone (no true links are
 known in real data): precision is the mean match probability of the accepted
 links; recall is the expected number of true links accepted divided by the
-expected number among every record's best candidate pair (pairs scoring far
-below the threshold add almost nothing). Both rely on the model's
-probabilities being calibrated; the clerical review checks that.
+expected number among every record's best candidate pair, times the share of
+expected true links the candidate rules propose at all (*blocking coverage*:
+a random sample of records is scored against every record of the extract,
+blocking-free, and the share of its expected true links whose best pair was a
+candidate is measured). Both rely on the model's probabilities being
+calibrated; the clerical review checks that.
+
+Uncertain pairs are counted per band of match weight around the threshold
+(the clerical-review sample is drawn from these bands). A number that cannot
+be estimated is ``None`` and reads "not estimated", never "nan".
 """
 
 from __future__ import annotations
@@ -80,11 +87,26 @@ class LinkageSummary(ResultMixin):
     threshold
         Match weight of the links.
     estimated_precision, estimated_recall
-        The threshold's precision and recall estimated from the model (module docstring).
+        The threshold's precision and recall estimated from the model (module docstring); None when there is
+        nothing to estimate from.
+    threshold_rule
+        How the threshold was chosen (in words).
+    blocking_coverage, coverage_sample
+        Share of expected true links the candidate rules propose, and the records sampled to estimate it.
+    bands
+        ``(band, best pairs)`` per band of match weight around the threshold (None: fewer than the
+        disclosure threshold).
+    review_file
+        Name of the clerical-review file (it holds identifiers; only its name is given).
+    unusable_dob
+        ``(file, count, first rows)`` per input file: dates of birth treated as missing (rows as in the file,
+        1 = header).
     prior
         The model's probability that two random records match.
     parameters
-        ``(comparison, level, m, u)`` for every comparison level.
+        ``(comparison, level, m, u)`` for every comparison level (None: not estimated).
+    floored_levels
+        Levels whose estimate was floored so that they cannot act as a veto (:mod:`evalkit.link.model`).
     groups
         Match rate by provider, intervention, district, age band, sex and ethnic group.
     warnings
@@ -98,15 +120,22 @@ class LinkageSummary(ResultMixin):
     low: float | None
     high: float | None
     threshold: float
-    estimated_precision: float
-    estimated_recall: float
+    estimated_precision: float | None
+    estimated_recall: float | None
     prior: float
     candidate_pairs: int
-    parameters: tuple[tuple[str, str, float, float], ...]
+    parameters: tuple[tuple[str, str, float | None, float | None], ...]
     groups: tuple[GroupRate, ...]
     warnings: tuple[str, ...]
     margin: float = DEFAULT_MARGIN
     disclosure_threshold: int = 10
+    threshold_rule: str = ""
+    blocking_coverage: float | None = None
+    coverage_sample: int = 0
+    bands: tuple[tuple[str, int | None], ...] = ()
+    review_file: str = ""
+    unusable_dob: tuple[tuple[str, int, tuple[int, ...]], ...] = ()
+    floored_levels: tuple[str, ...] = ()
     title: str = "Linkage quality"
 
     def _rows(self) -> list[dict]:
@@ -114,8 +143,8 @@ class LinkageSummary(ResultMixin):
                  "match rate": g.rate, "low": g.low, "high": g.high} for g in self.groups]
 
     def _notes(self) -> list[str]:
-        head = (f"{self.target}: threshold match weight {self.threshold:g}; estimated precision "
-                f"{self.estimated_precision:.3f}, recall {self.estimated_recall:.3f}")
+        head = (f"{self.target}: threshold match weight {self.threshold:.2f}; estimated precision "
+                f"{fmt_share(self.estimated_precision)}, recall {fmt_share(self.estimated_recall)}")
         return [head, *self.warnings]
 
     def rate_for(self, variable: str, group: str) -> GroupRate | None:
@@ -133,6 +162,9 @@ class LinkageSummary(ResultMixin):
         data["groups"] = tuple(GroupRate(**g) for g in data["groups"])
         data["parameters"] = tuple(tuple(p) for p in data["parameters"])
         data["warnings"] = tuple(data["warnings"])
+        data["bands"] = tuple(tuple(b) for b in data.get("bands", ()))
+        data["unusable_dob"] = tuple((f, int(n), tuple(rows)) for f, n, rows in data.get("unusable_dob", ()))
+        data["floored_levels"] = tuple(data.get("floored_levels", ()))
         return cls(**data)
 
 
@@ -146,8 +178,9 @@ class LinkageRun(ResultMixin):
 
     def _rows(self) -> list[dict]:
         return [{"extract": s.target, "records": s.records, "linked": s.linked, "match rate": s.rate,
-                 "estimated precision": round(s.estimated_precision, 4),
-                 "estimated recall": round(s.estimated_recall, 4)} for s in self.summaries]
+                 "estimated precision": None if s.estimated_precision is None else round(s.estimated_precision, 4),
+                 "estimated recall": None if s.estimated_recall is None else round(s.estimated_recall, 4)}
+                for s in self.summaries]
 
     def _notes(self) -> list[str]:
         return [w for s in self.summaries for w in s.warnings]
@@ -231,9 +264,46 @@ def group_rates(variable: str, groups: pd.Series, linked: pd.Series, threshold: 
     return out
 
 
+#: Bands of match weight around the threshold whose best pairs are counted as uncertain: (low, high) offsets.
+BANDS: tuple[tuple[float, float], ...] = ((-6.0, -3.0), (-3.0, 0.0), (0.0, 3.0), (3.0, 6.0))
+
+
+def fmt_share(value: float | None, digits: int = 3) -> str:
+    """A share as a decimal, or "not estimated" (never "nan")."""
+    return "not estimated" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def weight_bands(best: pd.DataFrame, threshold: float, disclosure_threshold: int = 10
+                 ) -> tuple[tuple[str, int | None], ...]:
+    """Best pairs per band of match weight around the threshold (:data:`BANDS`); None where the count is
+    positive but below the disclosure threshold."""
+    w = best["match_weight"].astype(float)
+    out = []
+    for lo, hi in BANDS:
+        n = int(((w >= threshold + lo) & (w < threshold + hi)).sum())
+        label = f"{threshold + lo:.1f} to {threshold + hi:.1f}"
+        out.append((label, None if 0 < n < disclosure_threshold else n))
+    return tuple(out)
+
+
+def estimate_precision_recall(best: pd.DataFrame, threshold: float, coverage: float | None = None
+                              ) -> tuple[float | None, float | None]:
+    """Model-based precision and recall of the best pairs at ``threshold`` (module docstring); None where there
+    is nothing to estimate from."""
+    accepted = best["match_weight"] >= threshold
+    prob = best["match_probability"].astype(float)
+    precision = float(prob[accepted].mean()) if accepted.any() else None
+    recall = float(prob[accepted].sum() / prob.sum()) if prob.sum() > 0 else None
+    if recall is not None and coverage is not None:
+        recall *= coverage
+    return precision, recall
+
+
 def summarise(target: str, frame: pd.DataFrame, best: pd.DataFrame, parameters: pd.DataFrame, *,
               threshold: float, prior: float, candidate_pairs: int, margin: float = DEFAULT_MARGIN,
-              disclosure_threshold: int = 10) -> LinkageSummary:
+              disclosure_threshold: int = 10, threshold_rule: str = "", blocking_coverage: float | None = None,
+              coverage_sample: int = 0, review_file: str = "",
+              unusable_dob: tuple[tuple[str, int, tuple[int, ...]], ...] = ()) -> LinkageSummary:
     """The summary of one linkage.
 
     ``frame`` has one row per left record with ``linked`` (bool) and the grouping columns
@@ -241,22 +311,30 @@ def summarise(target: str, frame: pd.DataFrame, best: pd.DataFrame, parameters: 
     """
     linked = frame["linked"].astype(bool)
     n, k = len(frame), int(linked.sum())
-    accepted = best["match_weight"] >= threshold
-    prob = best["match_probability"].astype(float)
-    precision = float(prob[accepted].mean()) if accepted.any() else float("nan")
-    recall = float(prob[accepted].sum() / prob.sum()) if prob.sum() > 0 else float("nan")
+    precision, recall = estimate_precision_recall(best, threshold, blocking_coverage)
     overall = group_rates("overall", pd.Series("all", index=frame.index), linked, disclosure_threshold)[0]
     groups: list[GroupRate] = []
     for column, _label in GROUPINGS:
         if column in frame:
             groups += group_rates(column, frame[column], linked, disclosure_threshold)
     warnings = _warnings(target, frame, linked, margin, k / n if n else float("nan"), groups)
-    params = tuple((str(r.comparison), str(r.level), float(r.m), float(r.u)) for r in parameters.itertuples())
+    params = tuple((str(r.comparison), str(r.level), None if _missing(r.m) else float(r.m),
+                    None if _missing(r.u) else float(r.u)) for r in parameters.itertuples())
+    floored = tuple(f"{r.comparison}: {r.level}" for r in parameters.itertuples()
+                    if bool(getattr(r, "floored", False)))
     return LinkageSummary(target=target, records=overall.records, linked=overall.linked, rate=overall.rate,
                           low=overall.low, high=overall.high, threshold=float(threshold),
                           estimated_precision=precision, estimated_recall=recall, prior=float(prior),
                           candidate_pairs=int(candidate_pairs), parameters=params, groups=tuple(groups),
-                          warnings=tuple(warnings), margin=margin, disclosure_threshold=disclosure_threshold)
+                          warnings=tuple(warnings), margin=margin, disclosure_threshold=disclosure_threshold,
+                          threshold_rule=threshold_rule, blocking_coverage=blocking_coverage,
+                          coverage_sample=int(coverage_sample),
+                          bands=weight_bands(best, threshold, disclosure_threshold), review_file=review_file,
+                          unusable_dob=unusable_dob, floored_levels=floored)
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and not np.isfinite(value))
 
 
 def _warnings(target: str, frame: pd.DataFrame, linked: pd.Series, margin: float, overall: float,
@@ -289,4 +367,5 @@ def _warnings(target: str, frame: pd.DataFrame, linked: pd.Series, margin: float
 
 
 __all__ = ["find_summary", "linkage_sentence", "SUMMARY_FILE", "LinkageSummary", "LinkageRun", "GroupRate", "wilson_interval", "group_rates", "summarise", "age_bands",
+           "weight_bands", "estimate_precision_recall", "fmt_share", "BANDS",
            "GROUPINGS", "DEFAULT_MARGIN", "AGE_EDGES"]

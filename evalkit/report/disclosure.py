@@ -251,6 +251,7 @@ class PublishedCounts(ResultMixin):
     hidden_keys: frozenset[str]
     marker: str = MARKER
     title: str = "Counts of people the report publishes"
+    ledger: Any = None  # the audited ledger (evalkit.report.ledger.Published) the decisions came from
 
     @property
     def hidden_values(self) -> frozenset[int]:
@@ -276,6 +277,8 @@ class PublishedCounts(ResultMixin):
 
     def shown(self, key: str) -> str:
         """The display text of the count called ``key``."""
+        if self.ledger is not None and key in self.ledger.ledger.entries:
+            return self.ledger.text(key)
         c = next(c for c in self.counts if c.key == key)
         return self.marker if c.key in self.hidden_keys or self.hides(c.value) else f"{c.value:,}"
 
@@ -287,6 +290,13 @@ class PublishedCounts(ResultMixin):
 
     def json(self, value):
         return safe_json(value, self.threshold, marker=self.marker, hidden=self.hidden_values)
+
+    def entry_text(self, key: str) -> str | None:
+        """The printed text of any ledger entry (a count, a share, a cost), or None when it is not in the
+        ledger."""
+        if self.ledger is None or key not in self.ledger.ledger.entries:
+            return None
+        return self.ledger.text(key)
 
     def _rows(self) -> list[dict]:
         return [{"count": c.key, "shown": self.shown(c.key)} for c in self.counts]

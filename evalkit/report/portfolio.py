@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import html
 import math
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -58,8 +57,8 @@ from evalkit.report.disclosure import MARKER, SuppressedTable, counts_html, is_s
 from evalkit.report.narrative import GLOSSES, category_reason, effect_in_words, effect_unit, lower_label, signed
 from evalkit.report.plots import CATEGORY_COLOURS, CATEGORY_SYMBOLS, forest_plot
 
-CATEGORY_ORDER = ("expand", "continue", "before_after_only", "redesign", "stop", "safeguarding_review",
-                  "improve_evidence", "context")
+CATEGORY_ORDER = ("expand", "expand_replicating", "continue", "stronger_design", "before_after_only", "redesign",
+                  "stop", "safeguarding_review", "improve_evidence", "context")
 VRU_ID = "VRU"
 #: The forest plot's range: intervals reaching beyond it (tiny groups) are cut and marked.
 FOREST_LIMITS = (-1.5, 2.5)
@@ -526,8 +525,14 @@ def section_value(pctx: PortfolioContext) -> str:
         if cpo is None:
             per_out = "–"
             why = ("" if r["reported"] else "not reported")
-        elif hidden:
-            per_out, why = MARKER, "hidden: it would reveal a small number of participants"
+        elif hidden:  # audited as a range from the published sample (evalkit.report.ledger), not a bare [c]
+            from evalkit.report.ledger import cost_per_outcome_text
+
+            per_out = cost_per_outcome_text(cost, (cost / (n * cpo[0]), cost / (n * cpo[1]), cost / (n * cpo[2])),
+                                            int(n), _analysed(r["found"]), t)
+            why = ("per additional young person not reoffending" if r["scale"] == "risk difference"
+                   else "per point of improvement per young person") if per_out != MARKER else \
+                "hidden: it would reveal a small number of participants"
         else:
             unit = ("per additional young person not reoffending" if r["scale"] == "risk difference"
                     else "per point of improvement per young person")
@@ -873,16 +878,21 @@ def write_exports(pctx: PortfolioContext, out_dir: str | Path | None = None, *,
     folder.mkdir(parents=True, exist_ok=True)
     table = export_table(pctx, protocol_dir)
     written = []
+    from evalkit.io_safe import neutralise_frame, text_cells, write_atomic  # the one guarded write path
+
+    def xlsx(tmp: Path) -> None:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+            table.to_excel(xl, index=False, sheet_name="Decisions")
+            xl.sheets["Decisions"].freeze_panes = "C2"
+            text_cells(xl.sheets["Decisions"])  # a title starting '=' stays text, never a formula
+
     for suffix in (".csv", ".xlsx"):
         final = folder / f"portfolio_decisions{suffix}"
-        tmp = folder / f".portfolio_decisions.tmp{suffix}"
-        if suffix == ".csv":
-            table.to_csv(tmp, index=False, encoding="utf-8")
+        if suffix == ".csv":  # text a spreadsheet would run as a formula gets a leading '
+            write_atomic(final, lambda tmp: neutralise_frame(table).to_csv(tmp, index=False, encoding="utf-8"),
+                         private=False)
         else:
-            with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-                table.to_excel(xl, index=False, sheet_name="Decisions")
-                xl.sheets["Decisions"].freeze_panes = "C2"
-        os.replace(tmp, final)
+            write_atomic(final, xlsx, private=False)
         written.append(final)
     return written
 

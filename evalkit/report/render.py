@@ -31,15 +31,16 @@ from evalkit.designs.matching import love_plot
 from evalkit.labels import AREA_DESIGNS, design_phrase, design_words
 from evalkit.report.common import figure_html
 from evalkit.report.context import ReportContext
-from evalkit.report.disclosure import (MARKER, Count, PublishedCounts, is_small, publish_counts, safe_flow,
-                                       safe_steps, suppress_counts)
+from evalkit.report.disclosure import (MARKER, Count, PublishedCounts, is_small, safe_flow, safe_steps,
+                                       suppress_counts)
+from evalkit.report.ledger import Ledger, audit
 from evalkit.report.narrative import MINUS, category_reason, plain_text, reader_reason, signed
 from evalkit.report.plots import attrition_chevron, forest_plot, readable_event_study, retitle
 from evalkit.results import Estimate
 
 AREA = AREA_DESIGNS
-CATEGORY_CLASS = {"expand": "good", "continue": "good", "improve_evidence": "neutral", "redesign": "warn",
-                  "stop": "bad", "before_after_only": "neutral", "safeguarding_review": "bad", "context": "neutral"}
+CATEGORY_CLASS = {"expand": "good", "expand_replicating": "good", "stronger_design": "warn", "continue": "good",
+                  "improve_evidence": "neutral", "redesign": "warn", "stop": "bad", "before_after_only": "neutral", "safeguarding_review": "bad", "context": "neutral"}
 
 
 def _e(text: Any) -> str:
@@ -76,10 +77,18 @@ def _controlled(section):
 
 
 def published(ctx: ReportContext) -> PublishedCounts:
-    """The report's one set of published counts (:func:`report_counts`), decided once per report."""
+    """The report's one set of published numbers (:func:`report_counts`, audited as one ledger), decided once
+    per report: the participation flow, samples, profile shares, subgroups and the delivery section's dose
+    table all read from it."""
     cached = getattr(ctx, "_published", None)
     if cached is None:
-        cached = report_counts(_analysis(ctx), ctx.threshold)
+        from evalkit.report.delivery import delivery  # the delivery aggregates (dose bands) of this report
+
+        a = _analysis(ctx)
+        exact = tuple(x for d in ctx.protocol.designs if d.type == "matched" for x in getattr(d, "exact", ()) or ())
+        # a bare context (tests) has no data tables, so no delivery section to register
+        imp = delivery(ctx) if a.attrition and getattr(ctx, "tables", None) is not None else None
+        cached = report_counts(a, ctx.threshold, delivery=imp, exact=exact)
         ctx._published = cached  # type: ignore[attr-defined]  # a per-report cache on the context
     return cached
 
@@ -87,44 +96,52 @@ def published(ctx: ReportContext) -> PublishedCounts:
 #: Which count stays shown when one of two must go: the primary result's sample first, then who started.
 PRIORITY = {"primary": 4, "started": 3, "outcome": 2, "step": 1, "referred": 0}
 
+#: Profile rows whose shares are counts of people (the rest are averages), by the matching column they describe.
+PROFILE_COLUMNS = {"Male": "sex", "Female": "sex"}
 
-def report_counts(a: InterventionAnalysis, threshold: int) -> PublishedCounts:
-    """Every count of people a report on ``a`` can print, with how they nest, decided together.
 
-    The participation flow (each step a subset of its parent), each outcome's participants (a subset of
-    those who started; for before-and-after results, of those with a baseline), the comparison groups
-    (subsets of the whole comparison pool in the profile), the profile's group sizes and the subgroups
-    (disjoint groups adding up to the primary result's participants). See
-    :func:`evalkit.report.disclosure.publish_counts` for the rules.
+def report_ledger(a: InterventionAnalysis, threshold: int, *, delivery: Any = None,
+                  exact: tuple[str, ...] = ()) -> Ledger:
+    """Every number of people a report on ``a`` prints, with how they relate (:mod:`evalkit.report.ledger`).
+
+    * the participation flow, each step a subset of its parent step;
+    * each outcome's participants (a subset of those who started; for before-and-after results of those with
+      a baseline) and comparison group (of the whole comparison pool);
+    * the profile's group sizes (the matched participants are the flow's matched step) and every share of a
+      characteristic, with its base; categories of one variable (sex, ethnic group) are parts of the group,
+      and where the design matches exactly on a variable the comparison group's printed share is the
+      participants' share (exact matching copies it);
+    * the subgroups, adding up to the primary result's participants;
+    * the delivery section's dose bands, adding up to those with a measured outcome (within who started,
+      and containing the flow's complete follow-up or questionnaire step of the same size), each with its
+      share who had the outcome.
     """
-    counts: list[Count] = []
-    keys: set[str] = set()
+    led = Ledger(threshold=threshold)
+    has: set[str] = set()
 
-    def add(key: str, value: int | float, parent: str | None, priority: int) -> str:
-        if key not in keys and value is not None and not (isinstance(value, float) and math.isnan(value)):
-            keys.add(key)
-            counts.append(Count(key, int(value), parent if parent in keys else None, priority))
+    def add(key: str, value: int | float | None, parent: str | None, priority: int, *, published: bool = True) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return key
+        if key not in has:
+            has.add(key)
+            led.count(key, int(value), priority=priority, published=published)
+            if parent in has:
+                led.subset(key, parent)
         return key
 
     steps = list(a.attrition)
     parents = flow_parents([label for label, _ in steps])
     started = None
+    matched_step = None
     for k, (label, n) in enumerate(steps):
         kind = "referred" if k == 0 else "started" if label == "Started in the period" else "step"
         up = parents[k]
         key = add(f"step:{label}", n, f"step:{steps[up][0]}" if up is not None else None, PRIORITY[kind])
         started = key if kind == "started" else started
+        matched_step = key if label.startswith("Offending: matched") else matched_step
     pool = None
     if a.profile is not None and not a.profile.empty:
-        prof = a.profile
-        groups = list(dict.fromkeys(c[0] for c in prof.columns if isinstance(c, tuple)))
-        pool_group = next((g for g in groups if "pool" in g.lower()), None)
-        if pool_group:
-            pool = add(f"profile:{pool_group}", prof[(pool_group, "n")].iloc[0], None, PRIORITY["step"])
-        for g in groups:
-            if g != pool_group:
-                add(f"profile:{g}", prof[(g, "n")].iloc[0], pool if "comparison" in g.lower() else started,
-                    PRIORITY["step"])
+        pool = _profile_entries(led, add, a.profile, started, matched_step, exact)
     primary_key = None
     for o in a.outcomes:
         if not o.ok:
@@ -138,16 +155,133 @@ def report_counts(a: InterventionAnalysis, threshold: int) -> PublishedCounts:
             parent = add(f"baseline:{o.outcome}", attrition.n_baseline, started, PRIORITY["step"])
         is_primary = a.primary is not None and o.outcome == a.primary.outcome and o.design == a.primary.design
         key = add(f"n:{o.design}:{o.outcome}", o.n, parent, PRIORITY["primary" if is_primary else "outcome"])
+        # the flow counts the same people: the matched step, or the questionnaire's steps
+        same = {"matched": ("Offending: matched",), "prepost": (": at the start and the end",)}.get(o.design, ())
+        for label, n in steps:
+            if int(n) == o.n and any(w in label for w in same):
+                led.equal(key, f"step:{label}")
+            if o.design == "prepost" and attrition is not None and label.endswith(": at the start") and \
+                    int(n) == int(attrition.n_baseline):
+                led.equal(f"baseline:{o.outcome}", f"step:{label}")
         primary_key = key if is_primary else primary_key
+        if o.details.dose_bands:  # an engagement outcome's sessions attended: bands adding up to its sample
+            bands = [add(f"sessions:{o.outcome}:{band}", n, key, PRIORITY["step"]) for band, n in o.details.dose_bands]
+            if sum(int(n) for _, n in o.details.dose_bands) == o.n:
+                led.partition(key, bands)
         if o.n_comparison:
             add(f"comparison:{o.design}:{o.outcome}", o.n_comparison, pool, PRIORITY["outcome"])
-    partitions = []
     for s in a.subgroups:
         if not s.rows or primary_key is None:
             continue
         parts = [add(f"subgroup:{s.variable}:{r['group']}", r["n"], primary_key, PRIORITY["step"]) for r in s.rows]
-        partitions.append((primary_key, parts))
-    return publish_counts(counts, partitions, threshold)
+        if sum(int(r["n"]) for r in s.rows) == led.entries[primary_key].value:
+            led.partition(primary_key, parts)
+    if delivery is not None:
+        _delivery_entries(led, add, delivery, started)
+        if delivery.dose_response:
+            _dose_entries(led, add, delivery, steps, started)
+    return led
+
+
+def _delivery_entries(led: Ledger, add, delivery: Any, started: str | None) -> None:
+    """The delivery section's shares of those who started (completed, a full dose, referred on) and its reach
+    tables (every participant once per table, by group: a partition of those who started, each with its share)."""
+    if started is None or led.entries[started].value != delivery.started:
+        return
+    for name, share in (("completed", delivery.completed), ("full dose", delivery.reached_min),
+                        ("referred on", delivery.onward)):
+        if share is not None and share.n == delivery.started:
+            k = add(f"delivery:{name}:count", share.k, started, PRIORITY["step"], published=False)
+            led.share(f"delivery:{name}", k, started)
+    for table, groups in delivery.reach.items():
+        parts = []
+        for level, k, *_ in groups:
+            key = add(f"reach:{table}:{level}", k, started, PRIORITY["referred"])
+            parts.append(key)
+            led.share(f"reach:{table}:{level}:share", key, started)
+        if sum(int(g[1]) for g in groups) == delivery.started:
+            led.partition(started, parts)
+
+
+def _profile_entries(led: Ledger, add, prof: pd.DataFrame, started: str | None, matched_step: str | None,
+                     exact: tuple[str, ...]) -> str | None:
+    """The profile table's numbers in the ledger; returns the comparison pool's key."""
+    groups = list(dict.fromkeys(c[0] for c in prof.columns if isinstance(c, tuple)))
+    pool_group = next((g for g in groups if "pool" in g.lower()), None)
+    pool = add(f"profile:{pool_group}", prof[(pool_group, "n")].iloc[0], None, PRIORITY["step"]) if pool_group \
+        else None
+    comparison_group = next((g for g in groups if g != pool_group and "comparison" in g.lower()), None)
+    part_group = next((g for g in groups if g not in (pool_group, comparison_group)), None)
+    for g in groups:
+        if g != pool_group:
+            key = add(f"profile:{g}", prof[(g, "n")].iloc[0], pool if g == comparison_group else started,
+                      PRIORITY["step"])
+            if g == part_group and matched_step is not None and \
+                    led.entries[key].value == led.entries[matched_step].value:
+                led.equal(key, matched_step)  # the matched participants are the flow's matched step
+    labels = [str(x) for x in prof["characteristic"]]
+    by_var: dict[tuple[str, str], list[str]] = {}
+    for i, label in enumerate(labels):
+        for g in groups:
+            k, v = prof[(g, "count")].iloc[i], prof[(g, "value")].iloc[i]
+            if isinstance(k, float) and math.isnan(k):
+                continue  # an average, not a share of people
+            base = f"profile:{g}"
+            num = add(f"profile:{g}:{label}:count", int(k), None, PRIORITY["step"], published=False)
+            led.subset(num, base)
+            var = _variable(label)
+            if var is not None:
+                by_var.setdefault((g, var), []).append(num)
+            n = led.entries[base].value
+            key = f"profile:{g}:{label}"
+            if g == comparison_group and (var or "") in exact and part_group is not None:
+                # exact matching: the comparison group's share is the matched participants' share
+                led.share(key, f"profile:{part_group}:{label}:count", f"profile:{part_group}", value=float(v))
+            elif n and abs(int(k) / n - float(v)) < 0.005:
+                led.share(key, num, base, value=float(v))
+            else:  # a weighted share (matching with replacement): no whole-number reading of it
+                led.share(key, num, base, value=float(v), weighted=True)
+    for (g, _), nums in by_var.items():
+        base = f"profile:{g}"
+        total = sum(led.entries[x].value for x in nums)
+        led.partition(base, nums, complete=total == led.entries[base].value)
+    return pool
+
+
+def _dose_entries(led: Ledger, add, delivery: Any, steps: list[tuple[str, int]], started: str | None) -> None:
+    """The dose table: bands adding up to those with a measured outcome, each with its share with the outcome."""
+    from evalkit.implementation import Share
+
+    ns = [val.n if isinstance(val, Share) else int(val[3]) for _, val in delivery.dose_response]
+    total = add("dose:measured", sum(ns), started, PRIORITY["step"])
+    for label, n in steps:  # the flow step counting the same people (complete follow-up; both questionnaires)
+        if int(n) == sum(ns) and (label.startswith("Offending: complete") or label.endswith("the start and the end")):
+            led.equal(total, f"step:{label}")
+    parts = []
+    for i, (_, val) in enumerate(delivery.dose_response):
+        band = add(f"dose:band:{i}", ns[i], total, PRIORITY["step"])
+        parts.append(band)
+        if isinstance(val, Share) and val.n:
+            k = add(f"dose:band:{i}:outcome", val.k, band, PRIORITY["step"], published=False)
+            led.share(f"dose:band:{i}:share", k, band)
+    led.partition(total, parts)
+    if delivery.dose_model is not None:
+        add("dose:model", delivery.dose_model.n, started, PRIORITY["step"])
+        if delivery.dose_model.n == sum(ns):
+            led.equal("dose:model", total)
+
+
+def report_counts(a: InterventionAnalysis, threshold: int, *, delivery: Any = None,
+                  exact: tuple[str, ...] = ()) -> PublishedCounts:
+    """The audited ledger of a report on ``a`` (:func:`report_ledger`, :func:`evalkit.report.ledger.audit`) as
+    the report's published counts: every printed count of people asks it (by key, or by value for the
+    sentences' last line of defence)."""
+    led = report_ledger(a, threshold, delivery=delivery, exact=exact)
+    pub = audit(led)
+    counts = tuple(Count(k, int(x.value), None, x.priority) for k, x in led.entries.items()
+                   if x.kind == "count" and k not in led.unpublished)
+    hidden = frozenset(c.key for c in counts if pub.hidden(c.key))
+    return PublishedCounts(threshold=threshold, counts=counts, hidden_keys=hidden, ledger=pub)
 
 
 def _is_percent(o: OutcomeResult) -> bool:
@@ -387,20 +521,18 @@ def section_profile(ctx: ReportContext) -> str | None:
     prof = a.profile
     groups = list(dict.fromkeys(c[0] for c in prof.columns if isinstance(c, tuple)))
     head = "".join(f"<th>{_e(g)}</th>" for g in groups)
-    ns = "".join(f"<td class='num'>{_n(ctx, int(prof[(g, 'n')].iloc[0]))}</td>" for g in groups)
+    pub = published(ctx)
+    ns = "".join(f"<td class='num'>{pub.shown(f'profile:{g}')}</td>" for g in groups)
     body = f"<tr><td><i>Young people</i></td>{ns}</tr>"
-    hidden = profile_hidden(prof, groups, ctx.threshold)
-    for i, r in enumerate(prof.itertuples(index=False)):
+    for r in prof.itertuples(index=False):
         r = dict(zip(prof.columns, r))
         cells = []
         for g in groups:
             v, k = r[(g, "value")], r[(g, "count")]
-            if hidden[i][g]:
-                cells.append(MARKER)
-            elif isinstance(k, float) and math.isnan(k):
-                cells.append(fmt_num(v, 1))
-            else:
-                cells.append(f"{100 * v:.0f}%")
+            if isinstance(k, float) and math.isnan(k):  # an average: hidden only with its group's size
+                cells.append(MARKER if pub.hides(int(prof[(g, "n")].iloc[0])) else fmt_num(v, 1))
+            else:  # a share of people, as the audited ledger prints it
+                cells.append(pub.entry_text(f"profile:{g}:{r['characteristic']}") or MARKER)
         body += f"<tr><td>{_e(r['characteristic'])}</td>" + "".join(f"<td class='num'>{c}</td>" for c in cells) \
             + "</tr>"
     lead = ("<p>The matched comparison group should look like the participants; the whole pool shows how "
@@ -654,11 +786,18 @@ def _outcome_block(ctx: ReportContext, o: OutcomeResult) -> str:
 
 
 def _dose_table(ctx: ReportContext, o: OutcomeResult) -> str:
-    """Young people by sessions attended (engagement outcomes), disclosure-controlled."""
-    table = pd.DataFrame({"Young people": dict(o.details.dose_bands)})
-    table.index.name = "Sessions attended"
-    shown = suppress_counts(table, threshold=ctx.threshold, totals="row")
-    return "<h4>Sessions attended</h4>" + shown._repr_html_()
+    """Young people by sessions attended (engagement outcomes), as the report's ledger prints them: the bands
+    add up to the outcome's participants (:func:`report_ledger`)."""
+    pub = published(ctx)
+    rows = [(band, pub.entry_text(f"sessions:{o.outcome}:{band}")) for band, _ in o.details.dose_bands]
+    if any(text is None for _, text in rows):  # not in the ledger: a table on its own, with its total
+        table = pd.DataFrame({"Young people": dict(o.details.dose_bands)})
+        table.index.name = "Sessions attended"
+        return "<h4>Sessions attended</h4>" + suppress_counts(table, threshold=ctx.threshold, totals="row")._repr_html_()
+    body = "".join(f"<tr><td>{_e(band)}</td><td class='num'>{_e(text)}</td></tr>" for band, text in rows)
+    total = pub.shown(f"n:{o.design}:{o.outcome}")
+    return ("<h4>Sessions attended</h4><table class='counts'><thead><tr><th>Sessions attended</th><th>Young people"
+            f"</th></tr></thead><tbody>{body}<tr><td>Total</td><td class='num'>{_e(total)}</td></tr></tbody></table>")
 
 
 #: Reliable-change categories as a reader says them, in the order shown.

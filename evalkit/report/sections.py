@@ -38,6 +38,7 @@ from evalkit.report.common import Section, figure_html, html_of
 from evalkit.report.context import (PortfolioContext, ReportContext, data_fingerprint, load_context,
                                     load_portfolio)
 from evalkit.report.disclosure import counts_html, safe_count, safe_flow, safe_html, suppress_counts
+from evalkit.report.delivery import delivery
 from evalkit.report.findings import findings
 from evalkit.report.narrative import plain_html, reader_reason
 from evalkit.report.plots import attrition_chevron
@@ -228,8 +229,24 @@ def balance(ctx: ReportContext) -> Section:
 
 
 def results(ctx: ReportContext) -> Section:
-    """Results per outcome with confidence intervals and plots."""
-    return _simple(ctx, render.section_results, "results", "Results", "Each outcome in turn, with its confidence interval.")
+    """Results per outcome with confidence intervals and plots (the VRU-wide report adds :func:`comparison`)."""
+    section = _simple(ctx, render.section_results, "results", "Results", "Each outcome in turn, with its confidence interval.")
+    extra = comparison(ctx)
+    return Section(section.html + extra.html) if extra.html else section
+
+
+def comparison(ctx: ReportContext) -> Section:
+    """The VRU-wide report's "Compared with similar areas without a VRU" (:mod:`evalkit.report.comparison_areas`)."""
+    from evalkit.analysis.runner import is_area_wide
+    from evalkit.report.comparison_areas import section_comparison_areas
+
+    if ctx.cfg is None or not is_area_wide(ctx.protocol):
+        return Section("")
+    body = section_comparison_areas(ctx.tables, ctx.cfg.whole_area_name)
+    if body is None:
+        return Section("")
+    return _section("Compared with similar areas without a VRU", body, anchor="comparison", threshold=ctx.threshold,
+                    lead="Did violence fall because of the VRU, or would it have fallen anyway?")
 
 
 def subgroups(ctx: ReportContext) -> Section:
@@ -265,52 +282,6 @@ def _versions_html() -> str:
     return f"<p class='versions'>{items}</p>"
 
 
-def _dose_outcome(ctx: ReportContext) -> tuple[pd.Series | None, str, bool]:
-    """The primary outcome per participant for the dose table: (values by person_id, label, is a 0/1 event)."""
-    from evalkit.analysis import data as ad
-    from evalkit.analysis import designs as dz
-
-    if not ctx.protocol.primary_outcomes:
-        return None, "", True
-    o = ctx.protocol.primary_outcomes[0]
-    people = ctx.participants
-    try:
-        if o.kind == "reoffending":
-            out = dz._offending(ctx.protocol, ctx.tables, people, (o.followup_months, o.waiting_months))
-            out = out.loc[out["followup_complete"].astype(bool)]
-            col = ad.OFFENCE_COLUMNS[(o.kind, o.offences)]
-            return out[col].astype(float), f"{o.label or o.name} (share)", True
-        if o.kind == "instrument":
-            wide, _, _ = dz.prepost_frame(ctx.protocol, ctx.tables, people, o)
-            wide = wide.dropna(subset=["pre", "post"])
-            return (wide.set_index("person_id")["post"] - wide.set_index("person_id")["pre"]).astype(float), \
-                f"Change in {o.label or o.name}", False
-    except EvalkitError:
-        return None, "", True
-    return None, "", True
-
-
-def _dose_baseline(ctx: ReportContext) -> tuple[pd.Series | None, str]:
-    """The baseline the dose-response model adjusts for: the primary questionnaire's score at the start, or prior
-    proven offences for an offending outcome (values by person_id, words for the report)."""
-    from evalkit.analysis import designs as dz
-
-    if not ctx.protocol.primary_outcomes:
-        return None, ""
-    o = ctx.protocol.primary_outcomes[0]
-    people = ctx.participants
-    try:
-        if o.kind == "instrument":
-            wide, _, _ = dz.prepost_frame(ctx.protocol, ctx.tables, people, o)
-            return wide.set_index("person_id")["pre"].astype(float), "score at the start"
-        if "prior_offences" in people:
-            return (pd.to_numeric(people.set_index("person_id")["prior_offences"], errors="coerce"),
-                    "number of proven offences in the two years before")
-    except EvalkitError:
-        return None, ""
-    return None, ""
-
-
 def _itt_block(ctx: ReportContext, imp) -> str:
     """Intention to treat from referral beside the per-protocol results, when referrals that never started exist."""
     from evalkit.implementation import itt_html
@@ -337,19 +308,16 @@ def _flow_shown(ctx: ReportContext, step: str) -> bool:
 
 def implementation(ctx: ReportContext) -> Section:
     """How it was delivered: reach, dose, fidelity, completion and outcome by dose (not causal)."""
-    from evalkit.implementation import implementation as delivery
     from evalkit.implementation import implementation_html
 
-    if ctx.protocol.designs and all(d.type in ("area_trend", "area_did") for d in ctx.protocol.designs):
+    imp = delivery(ctx)
+    if imp is None:
         return Section("")
-    y, label, is_rate = _dose_outcome(ctx)
-    base, base_label = _dose_baseline(ctx) if y is not None else (None, "")
-    imp = delivery(ctx.protocol, ctx.tables, ctx.participants, intervention=ctx.intervention, outcome_by_person=y,
-                   outcome_label=label, outcome_is_rate=is_rate, baseline_by_person=base, baseline_label=base_label)
     body = implementation_html(imp, ctx.threshold, itt_block=_itt_block(ctx, imp),
                                label=ctx.cfg.label if ctx.cfg is not None else None,
                                locality=ctx.cfg.area_words.locality if ctx.cfg is not None else "district",
-                               started_shown=_flow_shown(ctx, "Started in the period"))
+                               started_shown=_flow_shown(ctx, "Started in the period"),
+                               published=render.published(ctx))
     body = render.published(ctx).html(body)  # a count the report withholds elsewhere is withheld here too
     return _section("How it was delivered", body,
                     threshold=ctx.threshold,

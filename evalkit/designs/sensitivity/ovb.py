@@ -267,20 +267,38 @@ class OVBResult(ResultMixin):
         b = self.bound(benchmark, k)
         return b.removes_significance if by == "significance" else b.removes_estimate
 
-    def sentence(self, benchmark: str, k: float = 1.0) -> str:
-        """Plain English: could a hidden factor ``k`` times as strong as the benchmark remove the effect?"""
+    @property
+    def significant(self) -> bool:
+        """Whether the estimate itself is significant at ``alpha`` (classical t test against ``h0``)."""
+        crit = abs(float(stats.t.ppf(self.alpha / 2, self.dof)))
+        return bool(abs(self.estimate - self.h0) / self.se > crit)
+
+    def sentence(self, benchmark: str, k: float = 1.0, *, scale: float = 1.0, unit: str = "",
+                 digits: int = 3) -> str:
+        """Plain English: could a hidden factor ``k`` times as strong as the benchmark remove the effect?
+
+        ``scale`` and ``unit`` say how to print estimates (e.g. ``scale=100, unit=" percentage points"`` for a
+        risk difference held as a proportion); ``digits`` is the number of significant figures.
+        """
         b = self.bound(benchmark, k)
         strength = f"as strong as {b.label}" if math.isclose(k, 1.0) else f"{k:g} times as strong as {b.label}"
+
+        def num(v: float) -> str:
+            return f"{scale * v:.{digits}g}{unit}"
+
+        level = f"{100 * (1 - self.alpha):.0f}%"
+        if not self.significant:
+            return (f"There is no clear effect for a hidden factor to remove: the estimate ({num(self.estimate)}) "
+                    f"is not significant at {self.alpha:g} even before allowing for one.")
         if b.removes_estimate:
             return (f"A hidden factor {strength} could remove the effect entirely: allowing for it would "
-                    f"bring the estimate to {b.adjusted_estimate:.3g}.")
+                    f"bring the estimate to {num(b.adjusted_estimate)}.")
         if b.removes_significance:
             return (f"A hidden factor {strength} could remove the effect: allowing for it would leave an "
-                    f"estimate of {b.adjusted_estimate:.3g} whose {100 * (1 - self.alpha):.0f}% interval "
-                    f"({b.ci_low:.3g} to {b.ci_high:.3g}) includes no effect.")
+                    f"estimate of {num(b.adjusted_estimate)} whose {level} interval ({num(b.ci_low)} to "
+                    f"{num(b.ci_high)}) includes no effect.")
         return (f"A hidden factor {strength} could not remove the effect: allowing for it would leave an "
-                f"estimate of {b.adjusted_estimate:.3g} ({100 * (1 - self.alpha):.0f}% interval {b.ci_low:.3g} "
-                f"to {b.ci_high:.3g}).")
+                f"estimate of {num(b.adjusted_estimate)} ({level} interval {num(b.ci_low)} to {num(b.ci_high)}).")
 
 
 # --------------------------------------------------------------------------- entry points
