@@ -234,13 +234,15 @@ def sensitivity_passed(protocol: Protocol, o: OutcomeResult, rules=None) -> bool
     checks: list[bool] = []
     if o.design == "matched":
         hb = hidden_bias(o, rules)
-        if hb["e_value_ci"] is not None:
-            checks.append(bool(hb["e_value_ci"] >= hb["e_value_needed"]))
+        e_ci, e_need = hb["e_value_ci"], hb["e_value_needed"]
+        if e_ci is not None and e_need is not None:
+            checks.append(bool(e_ci >= e_need))
         # The Rosenbaum bound tests the first matched pairs alone (McNemar), far less powerful than the headline's
         # estimate: when that test is not significant even with no hidden bias (Γ = 1) it cannot say how much
         # hidden bias the finding withstands, so it is not counted (the E-value on the headline's interval still is).
-        if hb["gamma_critical"] is not None and hb["gamma_critical"] > 1.0:
-            checks.append(bool(hb["gamma_critical"] >= hb["gamma_needed"]))
+        g, g_need = hb["gamma_critical"], hb["gamma_needed"]
+        if g is not None and g > 1.0 and g_need is not None:
+            checks.append(bool(g >= g_need))
     elif o.design == "did":
         checks.append(o.sms >= 3)
     elif o.design == "area_did":
@@ -271,9 +273,41 @@ def value_below_break_even(value: Any, o: OutcomeResult) -> bool | None:
 def _checks(protocol: Protocol, o: OutcomeResult) -> tuple:
     """The checks behind :func:`sensitivity_passed` with their numbers, for the portfolio's reason per row."""
     from evalkit.analysis.commissioning import load_rules
-    from evalkit.analysis.reasons import sensitivity_checks
 
     return sensitivity_checks(protocol, o, load_rules())
+
+
+def sensitivity_checks(protocol: Any, o: Any, rules: Any) -> tuple:
+    """The hidden-bias and design checks of a primary result with their numbers (what :func:`sensitivity_passed`
+    combines into one yes or no), as :class:`evalkit.analysis.reasons.Check` for the portfolio's reasons."""
+    from evalkit.analysis.reasons import Check
+
+    out: list = []
+    design = getattr(o, "design", "")
+    details = getattr(o, "details", None)
+    if design == "matched" and details is not None:
+        # The thresholds are a hidden factor as strong as prior offending (runner.hidden_bias), the constants as
+        # floors; Γ counts only when the matched-pair test is significant at Γ = 1 (as runner.sensitivity_passed).
+        hb = hidden_bias(o, rules)
+        e_ci, e_need, g, g_need = hb["e_value_ci"], hb["e_value_needed"], hb["gamma_critical"], hb["gamma_needed"]
+        if e_ci is not None and e_need is not None:
+            out.append(Check("e_value", float(e_ci), float(e_need), bool(e_ci >= e_need)))
+        if g is not None and g > 1.0 and g_need is not None:
+            out.append(Check("rosenbaum", float(g), float(g_need), bool(g >= g_need)))
+    if design in ("matched", "did") and details is not None and getattr(details, "placebo", None) is not None:
+        pl = details.placebo
+        out.append(Check("placebo_outcome", float(pl.estimate.estimate), 0.0, not pl.failed))
+    elif design == "did":
+        out.append(Check("pre_trends", None, None, bool(o.sms >= 3)))
+    elif design == "area_did":
+        out.append(Check("pre_trends", None, None, bool(o.sms >= 3)))
+        placebo = getattr(getattr(o, "result", None), "placebo", None)
+        if placebo is not None:
+            out.append(Check("placebo", float(placebo.p_value), float(protocol.alpha),
+                             bool(placebo.p_value < protocol.alpha)))
+        g = int(getattr(getattr(o, "result", None), "n_clusters", 0) or 0)
+        out.append(Check("clusters", float(g), float(protocol.alpha), bool(g and 2 / 2 ** g < protocol.alpha)))
+    return tuple(out)
 
 
 def break_even_mwe(o: OutcomeResult, value: Any, protocol: Protocol | None = None) -> float | None:
