@@ -360,7 +360,7 @@ def test_no_two_portfolio_sections_disagree_about_an_intervention(sample):
     assert "Review: significantly worse on mental wellbeing" in decisions["INT22"]
     assert "INT22 worse" in theory_text
     # INT05: decided on its before/after primary; the matched reoffending fall was a secondary outcome
-    assert "no comparison group (evidence level 1, needs 2)" in decisions["INT05"]
+    assert "Held back from Promising: no comparison group" in decisions["INT05"]
     assert "improved in a matched comparison" in decisions["INT05"] and "secondary outcome" in decisions["INT05"]
 
 

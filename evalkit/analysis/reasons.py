@@ -190,6 +190,8 @@ def explain(f: PrimaryFinding, rules: Rules, *, q_value: float | None = None, ch
         for i, rule in enumerate(rules.rules[:fired_i]):
             if rule["category"] == fired["category"] or not rule.get("when"):
                 continue
+            if (rule.get("when") or {}).get("checks_failed") is True:
+                continue  # a rule for failed checks is never a better category to be held back from
             direction = _direction_of(rule)
             if direction is None or direction != f.direction:
                 continue
