@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalkit.analysis.commissioning import PrimaryFinding, Rules, _holds
+from evalkit.analysis.commissioning import PrimaryFinding, Rules, _holds, hidden_bias
 
 
 @dataclass(frozen=True)
@@ -221,8 +221,6 @@ def sensitivity_checks(protocol: Any, o: Any, rules: Rules) -> tuple[Check, ...]
     design = getattr(o, "design", "")
     details = getattr(o, "details", None)
     if design == "matched" and details is not None:
-        from evalkit.analysis.runner import hidden_bias   # lazy: the runner imports this module's caller
-
         # The thresholds are a hidden factor as strong as prior offending (runner.hidden_bias), the constants as
         # floors; Γ counts only when the matched-pair test is significant at Γ = 1 (as runner.sensitivity_passed).
         hb = hidden_bias(o, rules)
