@@ -49,14 +49,14 @@ RTM_AT_THE_NORM = {
     "INT09": "SWEMWBS +2.7 points beyond regression to the mean, 95% CI -0.6 to +6.1 (norm 23.5, baseline ~17)",
     "INT15": "SDQ parent +0.9, 95% CI -3.1 to +5.0: the parent norm 8.4 lies far below a referred group's scores",
 }
-#: Deliberate differences since issue 19: a benefit from a matched design that a hidden factor as strong as prior
-#: offending (the strongest recorded predictor; evalkit.designs.matching.covariate_benchmark) could remove is
-#: "Needs a stronger design", never Expand or Promising. Each is checked below: the category, a beneficial
-#: estimate, and a failed hidden-bias check (not a failed significance test).
+#: Deliberate differences since issue 19: a failed hidden-bias check never keeps or grows funding, so a benefit
+#: from a matched design that hidden bias could remove is "Needs a stronger design" (before: "Promising"). Both
+#: fail even the old constant (E-value of the interval 1.25), let alone a factor as strong as prior offending.
+#: Checked below: the category, a beneficial estimate, and a failed hidden-bias check (not a failed test).
 NEEDS_STRONGER_DESIGN = {
-    "INT01": "matched reoffending, 12.0 points fewer: the interval's E-value and the matched pairs' Γ fall short "
-             "of what a factor as strong as prior offending would need",
-    "INT03": "matched reoffending: likewise short of the prior-offending benchmark",
+    "INT01": "matched reoffending 12.0 points lower (95% CI 2.2 to 21.8): the interval's E-value is 1.17, where a "
+             "factor as strong as prior offending would need 1.70 (and the constant floor is 1.25)",
+    "INT03": "matched reoffending 16.3 points lower (5.5 to 27.2): E-value 1.24 against 1.36 needed",
 }
 UNDERPOWERED = {
     # Too few to test at all: below the protocols' minimum sample for calling anything significant.
