@@ -694,8 +694,13 @@ def validate_protocol_file(path: str | Path) -> list[ProtocolProblem]:
 
 def _read_text(path: Path) -> tuple[str | None, list[ProtocolProblem]]:
     """The protocol's text (UTF-8, a byte-order mark allowed), or the problem that stops reading it."""
+    from evalkit.yaml_safe import YamlProblem, check_file_size
+
     try:
+        check_file_size(path)  # before reading: a 60 MB file is refused at once
         return path.read_text(encoding="utf-8-sig"), []
+    except YamlProblem as exc:
+        return None, [ProtocolProblem(file=str(path), message=exc.message, fix=exc.fix)]
     except IsADirectoryError:
         return None, [ProtocolProblem(file=str(path), message="is a folder, not a protocol file.",
                                       fix="give one .yaml file (run-all takes a folder).")]
