@@ -199,13 +199,14 @@ def sensitivity_passed(protocol: Protocol, o: OutcomeResult, rules=None) -> bool
     checks: list[bool] = []
     if o.design == "matched":
         hb = hidden_bias(o, rules)
-        if hb["e_value_ci"] is not None:
-            checks.append(bool(hb["e_value_ci"] >= hb["e_value_needed"]))
+        e_ci, e_need, g, g_need = hb["e_value_ci"], hb["e_value_needed"], hb["gamma_critical"], hb["gamma_needed"]
+        if e_ci is not None and e_need is not None:
+            checks.append(bool(e_ci >= e_need))
         # The Rosenbaum bound tests the first matched pairs alone (McNemar), far less powerful than the headline's
         # estimate: when that test is not significant even with no hidden bias (Γ = 1) it cannot say how much
         # hidden bias the finding withstands, so it is not counted (the E-value on the headline's interval still is).
-        if hb["gamma_critical"] is not None and hb["gamma_critical"] > 1.0:
-            checks.append(bool(hb["gamma_critical"] >= hb["gamma_needed"]))
+        if g is not None and g > 1.0 and g_need is not None:
+            checks.append(bool(g >= g_need))
     elif o.design == "did":
         checks.append(o.sms >= 3)
     elif o.design == "area_did":
