@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalkit.analysis.commissioning import PrimaryFinding, Rules, _holds
+from evalkit.analysis.commissioning import PrimaryFinding, Rules, _holds, hidden_bias
 
 
 @dataclass(frozen=True)
@@ -216,6 +216,37 @@ def _safe_holds(name: str, value: Any, f: PrimaryFinding) -> bool:
 
 
 # --------------------------------------------------------------------------- inputs from the analysis
+def sensitivity_checks(protocol: Any, o: Any, rules: Rules) -> tuple[Check, ...]:
+    """The hidden-bias and design checks of a primary result with their numbers (what
+    :func:`evalkit.analysis.runner.sensitivity_passed` combines into one yes or no)."""
+    out: list[Check] = []
+    design = getattr(o, "design", "")
+    details = getattr(o, "details", None)
+    if design == "matched" and details is not None:
+        # The thresholds are a hidden factor as strong as prior offending (runner.hidden_bias), the constants as
+        # floors; Γ counts only when the matched-pair test is significant at Γ = 1 (as runner.sensitivity_passed).
+        hb = hidden_bias(o, rules)
+        e_ci, e_need, g, g_need = hb["e_value_ci"], hb["e_value_needed"], hb["gamma_critical"], hb["gamma_needed"]
+        if e_ci is not None and e_need is not None:
+            out.append(Check("e_value", float(e_ci), float(e_need), bool(e_ci >= e_need)))
+        if g is not None and g > 1.0 and g_need is not None:
+            out.append(Check("rosenbaum", float(g), float(g_need), bool(g >= g_need)))
+    if design in ("matched", "did") and details is not None and getattr(details, "placebo", None) is not None:
+        pl = details.placebo
+        out.append(Check("placebo_outcome", float(pl.estimate.estimate), 0.0, not pl.failed))
+    elif design == "did":
+        out.append(Check("pre_trends", None, None, bool(o.sms >= 3)))
+    elif design == "area_did":
+        out.append(Check("pre_trends", None, None, bool(o.sms >= 3)))
+        placebo = getattr(getattr(o, "result", None), "placebo", None)
+        if placebo is not None:
+            out.append(Check("placebo", float(placebo.p_value), float(protocol.alpha),
+                             bool(placebo.p_value < protocol.alpha)))
+        g = int(getattr(getattr(o, "result", None), "n_clusters", 0) or 0)
+        out.append(Check("clusters", float(g), float(protocol.alpha), bool(g and 2 / 2 ** g < protocol.alpha)))
+    return tuple(out)
+
+
 def checks_from_json(items: Any) -> tuple[Check, ...]:
     """The checks saved in ``findings.json`` (``primary.checks``)."""
     out = []
@@ -244,5 +275,5 @@ def comparison_secondary(outcomes: Any, primary_sms: int) -> dict | None:
             "estimate": best.get("estimate")}
 
 
-__all__ = ["Check", "Condition", "Reason", "explain", "condition", "checks_from_json",
+__all__ = ["Check", "Condition", "Reason", "explain", "condition", "sensitivity_checks", "checks_from_json",
            "comparison_secondary"]
