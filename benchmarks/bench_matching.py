@@ -1,43 +1,52 @@
 """Benchmark: evalkit matching vs R MatchIt on 10,000 participants and 1,000,000 comparison records.
 
-The task, identical on both sides and on the same file
-(``benchmarks/_data/matching_bench.csv``, made by ``make_matching_data.py``):
-read the id, treatment and six covariate columns, fit the logistic propensity
-score, 1:1 nearest-neighbour matching with caliper 0.2 SD, no replacement
-(MatchIt defaults otherwise: m.order = "largest", link = "logit"), and write
-the matched set (id, weight, subclass, ...). Both sides put the rows in id
-order first, so MatchIt's "data order" tie rule means id order, as in evalkit:
-R with ``data.table::fread(select = ...)`` then ``order(person_id)``; evalkit
-inside ``match_file``.
+The task, identical on both sides and on the same file: read the id, treatment
+and six covariate columns, fit the logistic propensity score, 1:1
+nearest-neighbour matching with caliper 0.2 SD, no replacement (MatchIt
+defaults otherwise: m.order = "largest", link = "logit"), and write the matched
+set (id, weight, subclass, ...). Both sides put the rows in id order first, so
+MatchIt's "data order" tie rule means id order, as in evalkit: R with
+``data.table::fread(select = ...)`` then ``order(person_id)``; evalkit inside
+``match_file``.
 
-Ratios are printed from the best (minimum) of several fresh-process runs per
-side, interleaved so that a change in the machine's load hits both alike (the
-headline is also given from medians):
+Two data files, made by ``make_matching_data.py`` (so that the claim holds on
+data the code was not tuned to):
 
-* **end to end (headline)**: wall clock of one command each, the way a user
-  runs it: ``evalkit match FILE ... --out matched.csv`` vs ``Rscript`` with
-  fread + ``matchit()`` + fwrite; interpreter start-up, library loading,
-  reading, fitting, matching, writing and exit all included;
-* **in process, read + fit + match**: inside each process (``perf_counter`` in
-  Python around ``match_file`` minus its write; ``Sys.time()`` around fread +
-  ``matchit()`` in R), start-up, library loading and writing excluded;
-* **fit + match only**: evalkit's ``match()`` on a pandas DataFrame already in
-  memory (the library API notebooks use) vs ``matchit()`` alone.
+* ``binary``: ``benchmarks/_data/matching_bench.csv``, the original file (four
+  continuous covariates, two binary, independent);
+* ``continuous``: ``benchmarks/_data/matching_bench_continuous.csv``: four
+  full-precision continuous covariates (correlated, two of them skewed), age
+  and an over-dispersed count of prior offences.
 
-CPU time (user + system, from ``wait4``) and peak resident memory are reported
-per run; on a shared machine CPU time is the steadier figure. If ``Rscript``
-with MatchIt is available (``R_LIBS`` pointing at a library with MatchIt >=
-4.5.4), the matched sets are compared: same units, weights and subclasses.
+For each file the two commands run alternately, each in a fresh process, the
+way a user runs them: ``evalkit match FILE ... --out matched.csv`` vs
+``Rscript`` with fread + ``matchit()`` + fwrite (interpreter start-up, library
+loading, reading, fitting, matching, writing and exit all included). The
+headline ratio is the ratio of the medians of the wall-clock times; minima, CPU
+time (user + system, from ``wait4``) and peak resident memory are reported too.
+The 1-minute load average is recorded before every run: a ratio measured while
+the machine was busy is marked as such. Optionally (``--library``) the
+in-process breakdown of evalkit's library is timed as well.
+
+If ``Rscript`` with MatchIt and data.table is available, the matched sets are
+compared (same units, weights and subclasses); if not, the results say that the
+peer could not be measured, and no ratio is given.
+
+Results go to ``benchmarks/results/matching.json`` (ratios, medians, data
+files, load, machine, date, versions); the README and docs/scale.md quote
+that file, and ``tests/test_benchmark_claims.py`` keeps them in step with it.
 Usage:
 
-    python benchmarks/bench_matching.py [--repeat 9] [--r-repeat 3]
+    python benchmarks/bench_matching.py [--data binary|continuous|both] [--repeat 5] [--r-repeat 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
+import platform
 import shutil
 import statistics
 import subprocess
@@ -48,19 +57,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).parent
-DATA = HERE / "_data" / "matching_bench.csv"
-COVS = ["age", "prior_offences", "deprivation", "risk", "school_exclusion", "male"]
+sys.path.insert(0, str(HERE))
+from make_matching_data import KINDS  # noqa: E402  (the generators and their files)
+
+RESULTS = HERE / "results" / "matching.json"
+ROOT = HERE.parent
 
 R_SCRIPT = r"""
 t_start <- Sys.time()
 suppressPackageStartupMessages({library(MatchIt); library(data.table)})
 args <- commandArgs(TRUE)
+covs <- strsplit(args[3], ",")[[1]]
 t0 <- Sys.time()
-d <- as.data.frame(fread(args[1], select = c("person_id", "treated", "age", "prior_offences", "deprivation",
-                                             "risk", "school_exclusion", "male")))
+d <- as.data.frame(fread(args[1], select = c("person_id", "treated", covs)))
 d <- d[order(d$person_id), ]
 t1 <- Sys.time()
-m <- matchit(treated ~ age + prior_offences + deprivation + risk + school_exclusion + male, data = d,
+m <- matchit(reformulate(covs, response = "treated"), data = d,
              method = "nearest", distance = "glm", caliper = 0.2, ratio = 1, replace = FALSE)
 t2 <- Sys.time()
 w <- m$weights > 0
@@ -79,12 +91,12 @@ def _cli() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "evalkit"]
 
 
-def cli_command(out: Path) -> list[str]:
-    return [*_cli(), "match", str(DATA), "--treatment", "treated", "--id", "person_id", "--covariates",
-            ",".join(COVS), "--caliper", "0.2", "--out", str(out)]
+def cli_command(data: Path, covs: list[str], out: Path) -> list[str]:
+    return [*_cli(), "match", str(data), "--treatment", "treated", "--id", "person_id", "--covariates",
+            ",".join(covs), "--caliper", "0.2", "--out", str(out)]
 
 
-def worker(out: str) -> None:
+def worker(data: str, covs: str, out: str) -> None:
     """In-process timings of the same task through the library (called in a fresh interpreter)."""
     t0 = time.perf_counter()
     from evalkit.designs.matching import files
@@ -99,20 +111,11 @@ def worker(out: str) -> None:
         written.append(time.perf_counter() - t)
 
     files.write_matched = timed_write
-    res = files.match_file(DATA, treatment="treated", id_col="person_id", covariates=COVS, caliper=0.2, out=out)
+    res = files.match_file(data, treatment="treated", id_col="person_id", covariates=covs.split(","), caliper=0.2,
+                           out=out)
     t2 = time.perf_counter()
-    # The DataFrame API on data already in memory: fit + match only.
-    import pyarrow.csv as pacsv
-
-    from evalkit.designs.matching import match
-
-    frame = pacsv.read_csv(DATA).to_pandas(split_blocks=True)
-    t3 = time.perf_counter()
-    m = match(frame, treatment="treated", covariates=COVS, id_col="person_id", caliper=0.2)
-    t4 = time.perf_counter()
-    assert m.n_treated_matched == res.n_treated_matched
     print(json.dumps({"load": t1 - t0, "read_fit_match": t2 - t1 - written[0], "write": written[0],
-                      "match": t4 - t3, "pairs": res.n_treated_matched}))
+                      "pairs": res.n_treated_matched}))
 
 
 @dataclass(frozen=True)
@@ -120,11 +123,13 @@ class Run:
     wall: float  # fresh process, parent's clock
     cpu: float  # user + system of the child
     peak_mb: float  # child's maximum resident set size
+    load_1min: float  # the machine's 1-minute load average just before the run
     info: dict  # the child's own timings (or its output, for the command line)
 
 
 def _run(cmd: list[str], parse: bool = True) -> Run | None:
     """Run ``cmd`` in a fresh process; its own rusage comes from wait4 (not the children's aggregate)."""
+    load = os.getloadavg()[0]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=os.environ)
@@ -138,19 +143,19 @@ def _run(cmd: list[str], parse: bool = True) -> Run | None:
             return None
         text = out.read().strip()
         info = json.loads(text.splitlines()[-1]) if parse else {"output": text}
-        return Run(wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, info)
+        return Run(wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, load, info)
 
 
 def _report(name: str, runs: list[Run]) -> None:
     for i, r in enumerate(runs, 1):
-        line = f"{name} run {i}: {r.wall:.2f} s wall, {r.cpu:.2f} s CPU, peak RSS {r.peak_mb:.0f} MB"
+        line = (f"{name} run {i}: {r.wall:.2f} s wall, {r.cpu:.2f} s CPU, peak RSS {r.peak_mb:.0f} MB, "
+                f"load {r.load_1min:.2f}")
         if "version" in r.info:
             line += (f" | in process: libraries {r.info['load']:.2f} s, read {r.info['read']:.2f} s, "
                      f"fit + match {r.info['match']:.2f} s, write {r.info['write']:.2f} s, MatchIt {r.info['version']}")
         elif "read_fit_match" in r.info:
             line += (f" | in process: libraries {r.info['load']:.2f} s, read + fit + match "
-                     f"{r.info['read_fit_match']:.2f} s, write {r.info['write']:.2f} s; match() on a DataFrame "
-                     f"{r.info['match']:.2f} s")
+                     f"{r.info['read_fit_match']:.2f} s, write {r.info['write']:.2f} s")
         print(line)
 
 
@@ -160,22 +165,106 @@ def _same_matched_set(ev_out: Path, r_out: Path) -> bool:
 
     e = pd.read_csv(ev_out).sort_values("person_id").reset_index(drop=True)
     r = pd.read_csv(r_out).sort_values("person_id").reset_index(drop=True)
-    return (len(e) == len(r) and (e.person_id.to_numpy() == r.person_id.to_numpy()).all()
-            and np.allclose(e.weight, r.weight, rtol=0, atol=1e-12)
-            and (e.subclass.to_numpy() == r.subclass.to_numpy()).all())
+    return bool(len(e) == len(r) and (e.person_id.to_numpy() == r.person_id.to_numpy()).all()
+                and np.allclose(e.weight, r.weight, rtol=0, atol=1e-12)
+                and (e.subclass.to_numpy() == r.subclass.to_numpy()).all())
+
+
+def _summary(runs: list[Run]) -> dict:
+    walls = [r.wall for r in runs]
+    return {"runs": len(runs), "wall_median_s": round(statistics.median(walls), 3), "wall_min_s": round(min(walls), 3),
+            "wall_s": [round(w, 3) for w in walls], "cpu_median_s": round(statistics.median(r.cpu for r in runs), 3),
+            "peak_rss_mb_max": round(max(r.peak_mb for r in runs)), "load_1min": [round(r.load_1min, 2) for r in runs]}
+
+
+def _machine() -> dict:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": model or platform.processor(), "cores": os.cpu_count(), "system": platform.platform(),
+            "python": platform.python_version()}
+
+
+def bench_file(kind: str, a: argparse.Namespace, tmp: Path, script: Path, have_r: bool) -> dict:
+    data, covs = KINDS[kind]
+    if not data.exists():
+        subprocess.run([sys.executable, str(HERE / "make_matching_data.py"), "--kind", kind], check=True)
+    ev_out, lib_out, r_out = tmp / f"{kind}_evalkit.csv", tmp / f"{kind}_library.csv", tmp / f"{kind}_matchit.csv"
+    cmd: list[Run] = []
+    rr: list[Run] = []
+    lib: list[Run] = []
+    print(f"\n== {kind}: {data.relative_to(ROOT)} (covariates {', '.join(covs)})")
+    # Alternate the two commands so that a change in the machine's load hits both alike.
+    for i in range(max(a.repeat, a.r_repeat if have_r else 0)):
+        if i < a.repeat and (run := _run(cli_command(data, covs, ev_out), parse=False)):
+            cmd.append(run)
+        if have_r and i < a.r_repeat and (run := _run(["Rscript", str(script), str(data), str(r_out),
+                                                        ",".join(covs)])):
+            rr.append(run)
+    if a.library:  # afterwards: they hold ~500 MB, and reclaiming it slowed whichever command ran next
+        for _ in range(a.repeat):
+            if run := _run([sys.executable, __file__, "--worker", str(data), ",".join(covs), str(lib_out)]):
+                lib.append(run)
+    if not cmd:
+        raise SystemExit("evalkit match failed")
+    print(cmd[-1].info["output"])
+    _report("evalkit match (command)", cmd)
+    _report("evalkit (library, in process)", lib)
+    out: dict = {"kind": kind, "file": str(data.relative_to(ROOT)), "covariates": covs,
+                 "evalkit": _summary(cmd)}
+    if lib:
+        out["evalkit_library_read_fit_match_median_s"] = round(statistics.median(r.info["read_fit_match"] for r in lib),
+                                                               3)
+    first = cmd[-1].info["output"].splitlines()[0]
+    out["evalkit_output"] = first
+    if not (have_r and rr):
+        return out
+    _report("MatchIt", rr)
+    same = _same_matched_set(ev_out, r_out)
+    e_med, r_med = out["evalkit"]["wall_median_s"], statistics.median(r.wall for r in rr)
+    out.update({
+        "matchit": _summary(rr) | {"version": rr[0].info["version"]},
+        "identical_matched_set": same,
+        "ratio_median": round(r_med / e_med, 1),
+        "ratio_min": round(min(r.wall for r in rr) / min(r.wall for r in cmd), 1),
+        "ratio_cpu_median": round(statistics.median(r.cpu for r in rr) / statistics.median(r.cpu for r in cmd), 1),
+    })
+    print(f"matched sets identical to MatchIt (units, weights, subclasses): {same}")
+    print(f"speed-up end to end, fresh processes, medians of wall clock: MatchIt {r_med:.2f} s / evalkit "
+          f"{e_med:.2f} s = {out['ratio_median']:.1f}x  (minima: {out['ratio_min']:.1f}x, CPU time: "
+          f"{out['ratio_cpu_median']:.1f}x)")
+    print(f"evalkit peak RSS {out['evalkit']['peak_rss_mb_max']} MB (goal <= 1536 MB); "
+          f"MatchIt {out['matchit']['peak_rss_mb_max']} MB")
+    return out
+
+
+def _have_matchit() -> tuple[bool, str]:
+    if shutil.which("Rscript") is None:
+        return False, "Rscript is not installed on this machine"
+    probe = subprocess.run(["Rscript", "-e", "suppressPackageStartupMessages({library(MatchIt); library(data.table)})"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return False, "R is installed but MatchIt or data.table is not"
+    return True, ""
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--repeat", type=int, default=9, help="evalkit runs (each: the command, then the library)")
-    ap.add_argument("--r-repeat", type=int, default=3, help="MatchIt runs")
-    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--data", choices=[*KINDS, "both"], default="both")
+    ap.add_argument("--repeat", type=int, default=5, help="evalkit command runs per file")
+    ap.add_argument("--r-repeat", type=int, default=5, help="MatchIt runs per file")
+    ap.add_argument("--library", action="store_true", help="also time the library in process")
+    ap.add_argument("--results", type=Path, default=RESULTS, help="where to write the results (JSON)")
+    ap.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
-        worker(a.worker)
+        worker(*a.worker)
         return
-    if not DATA.exists():
-        subprocess.run([sys.executable, str(HERE / "make_matching_data.py")], check=True)
     # Byte-compile evalkit first, as an installed package is (and R packages are): otherwise, with
     # PYTHONDONTWRITEBYTECODE set or after an edit, every run would pay for compiling evalkit's source.
     import compileall
@@ -183,56 +272,36 @@ def main() -> None:
     import evalkit
 
     compileall.compile_dir(Path(evalkit.__file__).parent, quiet=1)
+    have_r, why_not = _have_matchit()
+    started = datetime.datetime.now(datetime.timezone.utc)
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        ev_out, lib_out, r_out = Path(tmp) / "evalkit.csv", Path(tmp) / "library.csv", Path(tmp) / "matchit.csv"
         script = Path(tmp) / "bench.R"
         script.write_text(R_SCRIPT)
-        have_r = shutil.which("Rscript") is not None
-        cmd: list[Run] = []
-        lib: list[Run] = []
-        rr: list[Run] = []
-        # Interleave the two commands so that a change in the machine's load hits both alike. The
-        # library runs (the in-process breakdown) come afterwards: they hold ~500 MB, and the kernel's
-        # reclaiming of that memory slowed whichever command ran next.
-        for i in range(max(a.repeat, a.r_repeat if have_r else 0)):
-            if i < a.repeat and (run := _run(cli_command(ev_out), parse=False)):
-                cmd.append(run)
-            if have_r and i < a.r_repeat and (run := _run(["Rscript", str(script), str(DATA), str(r_out)])):
-                rr.append(run)
-        for _ in range(a.repeat):
-            if run := _run([sys.executable, __file__, "--worker", str(lib_out)]):
-                lib.append(run)
-        print(cmd[-1].info["output"] if cmd else "evalkit match failed")
-        _report("evalkit match (command)", cmd)
-        _report("evalkit (library, in process)", lib)
-        if cmd and lib:
-            print(f"command and library wrote the same matched set: {_same_matched_set(ev_out, lib_out)}")
-        if not have_r:
-            print("Rscript not available: skipped the MatchIt comparison.")
-            return
-        _report("MatchIt", rr)
-        if not (cmd and lib and rr):
-            return
-        print(f"matched sets identical to MatchIt (units, weights, subclasses): {_same_matched_set(ev_out, r_out)}")
-        best = {
-            "wall": (min(r.wall for r in cmd), min(r.wall for r in rr)),
-            "cpu": (min(r.cpu for r in cmd), min(r.cpu for r in rr)),
-            "inproc": (min(r.info["read_fit_match"] for r in lib), min(r.info["read"] + r.info["match"] for r in rr)),
-            "match": (min(r.info["match"] for r in lib), min(r.info["match"] for r in rr)),
-        }
-        med_e, med_r = statistics.median(r.wall for r in cmd), statistics.median(r.wall for r in rr)
-        for label, key in [("end to end, fresh process, wall clock (headline)", "wall"),
-                           ("end to end, fresh process, CPU time", "cpu"),
-                           ("in process, read + fit + match, wall clock", "inproc"),
-                           ("in process, fit + match only (match() on a DataFrame vs matchit()), wall clock",
-                            "match")]:
-            e, r = best[key]
-            print(f"speed-up {label}: MatchIt {r:.2f} s / evalkit {e:.2f} s = {r / e:.1f}x")
-        print(f"(medians instead of minima, end to end: MatchIt {med_r:.2f} s / evalkit {med_e:.2f} s = "
-              f"{med_r / med_e:.1f}x)")
-        print(f"evalkit peak RSS {max(r.peak_mb for r in cmd):.0f} MB for the command, "
-              f"{max(r.peak_mb for r in lib):.0f} MB for the library run (goal < 1536 MB); "
-              f"MatchIt {max(r.peak_mb for r in rr):.0f} MB")
+        files = [bench_file(k, a, Path(tmp), script, have_r) for k in (KINDS if a.data == "both" else [a.data])]
+    loads = [x for f in files for side in ("evalkit", "matchit") if side in f for x in f[side]["load_1min"]]
+    result = {
+        "benchmark": "benchmarks/bench_matching.py",
+        "task": "1:1 nearest-neighbour propensity-score matching, caliper 0.2 SD, no replacement, 6 covariates, "
+                "10,000 participants x 1,000,000 comparison records, end to end (start-up, CSV read, fit, match, "
+                "write), fresh processes, runs alternated",
+        "date": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": _machine(),
+        "load_1min_before": round(load_before, 2),
+        "load_1min_max": round(max(loads, default=load_before), 2),
+        "idle": max(loads, default=load_before) < 1.5,
+        "peer": ({"name": "MatchIt", "measured": True,
+                  "version": next((f["matchit"]["version"] for f in files if "matchit" in f), "")}
+                 if have_r and all("matchit" in f for f in files) else
+                 {"name": "MatchIt", "measured": False, "reason": why_not or "the MatchIt runs failed"}),
+        "files": files,
+    }
+    a.results.parent.mkdir(parents=True, exist_ok=True)
+    a.results.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nload (1 minute) before {result['load_1min_before']}, highest during {result['load_1min_max']}"
+          f"{'' if result['idle'] else ' (NOT idle: ratios measured under load)'}; wrote {a.results}")
+    if not result["peer"]["measured"]:
+        print(f"MatchIt could not be measured here ({result['peer']['reason']}): no ratio.")
 
 
 if __name__ == "__main__":

@@ -337,6 +337,40 @@ def classify(finding: PrimaryFinding, rules_path: str | Path | None = None) -> C
     return load_rules(rules_path).classify(finding)
 
 
+def hidden_bias(o: Any, rules: Rules | None = None) -> dict[str, float | None]:
+    """The hidden-bias quantities of a matched result and the thresholds it is held to (None when absent).
+
+    ``e_value_ci`` (E-value of the interval) and ``gamma_critical`` (the Γ at which the Rosenbaum bound stops
+    being significant: the largest Γ tried when it never does, 1 when it is not significant even at Γ = 1);
+    ``benchmark_bias`` and ``benchmark_gamma``, the strength of prior offending (:func:`evalkit.analysis.designs.offending_benchmark`);
+    ``e_value_needed`` and ``gamma_needed``: the thresholds, from that benchmark scaled by the rules'
+    ``benchmark_strength`` when ``benchmark_sensitivity`` is on, never below the rules' constants
+    (``e_value_ci_min``, ``rosenbaum_gamma``).
+    """
+    rules = rules or load_rules()
+    ev, rb, bm = o.details.e_value, o.details.rosenbaum, o.details.benchmark
+    out: dict[str, float | None] = {"e_value_ci": None, "gamma_critical": None, "benchmark_bias": None,
+                                    "benchmark_gamma": None, "e_value_needed": rules.e_value_ci_min,
+                                    "gamma_needed": rules.rosenbaum_gamma}
+    if ev is not None and math.isfinite(ev.e_value_ci):
+        out["e_value_ci"] = float(ev.e_value_ci)
+    if rb is not None:
+        g = rb.gamma_critical
+        if g is None:
+            g = float(rb.grid[-1]["gamma"]) if rb.grid[0]["p_upper"] < rb.alpha else 1.0
+        out["gamma_critical"] = float(g)
+    if bm is not None and math.isfinite(bm.bias) and math.isfinite(bm.gamma):
+        out["benchmark_bias"], out["benchmark_gamma"] = float(bm.bias), float(bm.gamma)
+        if rules.benchmark_sensitivity:
+            from evalkit.designs.matching.benchmark import e_value_of
+
+            k = rules.benchmark_strength   # k times as strong: bias factor B**k and Γ**k
+            out["e_value_needed"] = max(rules.e_value_ci_min, float(e_value_of(float(bm.bias) ** k)))
+            out["gamma_needed"] = max(rules.rosenbaum_gamma, float(bm.gamma) ** k)
+    return out
+
+
+
 # --------------------------------------------------------------------------- multiplicity
 def adjust_pvalues(p: Sequence[float], method: str = "bh", alpha: float = 0.05) -> np.ndarray:
     """Multiplicity-adjusted p-values; a finding is significant when its adjusted p-value is below ``alpha``.
@@ -524,4 +558,4 @@ def portfolio_categories(primaries: dict[str, dict], rules_path: str | Path | No
 
 __all__ = ["PrimaryFinding", "Category", "Rules", "load_rules", "classify", "adjust_pvalues",
            "secondary_worse_flags", "portfolio_categories", "portfolio_alpha", "mde_at", "finding_from_json",
-           "finding_json", "COMPARISON_DESIGNS"]
+           "finding_json", "COMPARISON_DESIGNS", "hidden_bias"]

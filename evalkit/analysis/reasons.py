@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalkit.analysis.commissioning import PrimaryFinding, Rules, _holds
+from evalkit.analysis.commissioning import PrimaryFinding, Rules, _holds, hidden_bias
 
 
 @dataclass(frozen=True)
@@ -190,6 +190,8 @@ def explain(f: PrimaryFinding, rules: Rules, *, q_value: float | None = None, ch
         for i, rule in enumerate(rules.rules[:fired_i]):
             if rule["category"] == fired["category"] or not rule.get("when"):
                 continue
+            if (rule.get("when") or {}).get("checks_failed") is True:
+                continue  # a rule for failed checks is never a better category to be held back from
             direction = _direction_of(rule)
             if direction is None or direction != f.direction:
                 continue
@@ -221,8 +223,6 @@ def sensitivity_checks(protocol: Any, o: Any, rules: Rules) -> tuple[Check, ...]
     design = getattr(o, "design", "")
     details = getattr(o, "details", None)
     if design == "matched" and details is not None:
-        from evalkit.analysis.runner import hidden_bias   # lazy: the runner imports this module's caller
-
         # The thresholds are a hidden factor as strong as prior offending (runner.hidden_bias), the constants as
         # floors; Γ counts only when the matched-pair test is significant at Γ = 1 (as runner.sensitivity_passed).
         hb = hidden_bias(o, rules)

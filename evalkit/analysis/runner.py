@@ -35,7 +35,7 @@ import pandas as pd
 
 from evalkit.analysis import data as ad
 from evalkit.analysis import designs
-from evalkit.analysis.commissioning import PrimaryFinding, classify, finding_json
+from evalkit.analysis.commissioning import PrimaryFinding, classify, finding_json, hidden_bias
 from evalkit.analysis.narrative import judge
 from evalkit.analysis.results import (CohortResult, InterventionAnalysis, OutcomeResult, PrimaryResult,
                                      SubgroupResult)
@@ -183,41 +183,6 @@ def _benefit(o: OutcomeResult) -> tuple[float, float, float, float, bool]:
     return vals[0], lo, hi, se, ratio
 
 
-def hidden_bias(o: OutcomeResult, rules: Any = None) -> dict[str, float | None]:
-    """The hidden-bias quantities of a matched result and the thresholds it is held to (None when absent).
-
-    ``e_value_ci`` (E-value of the interval) and ``gamma_critical`` (the Γ at which the Rosenbaum bound stops
-    being significant: the largest Γ tried when it never does, 1 when it is not significant even at Γ = 1);
-    ``benchmark_bias`` and ``benchmark_gamma``, the strength of prior offending (:func:`designs.offending_benchmark`);
-    ``e_value_needed`` and ``gamma_needed``: the thresholds, from that benchmark scaled by the rules'
-    ``benchmark_strength`` when ``benchmark_sensitivity`` is on, never below the rules' constants
-    (``e_value_ci_min``, ``rosenbaum_gamma``).
-    """
-    from evalkit.analysis.commissioning import load_rules
-
-    rules = rules or load_rules()
-    ev, rb, bm = o.details.e_value, o.details.rosenbaum, o.details.benchmark
-    out: dict[str, float | None] = {"e_value_ci": None, "gamma_critical": None, "benchmark_bias": None,
-                                    "benchmark_gamma": None, "e_value_needed": rules.e_value_ci_min,
-                                    "gamma_needed": rules.rosenbaum_gamma}
-    if ev is not None and math.isfinite(ev.e_value_ci):
-        out["e_value_ci"] = float(ev.e_value_ci)
-    if rb is not None:
-        g = rb.gamma_critical
-        if g is None:
-            g = float(rb.grid[-1]["gamma"]) if rb.grid[0]["p_upper"] < rb.alpha else 1.0
-        out["gamma_critical"] = float(g)
-    if bm is not None and math.isfinite(bm.bias) and math.isfinite(bm.gamma):
-        out["benchmark_bias"], out["benchmark_gamma"] = float(bm.bias), float(bm.gamma)
-        if rules.benchmark_sensitivity:
-            from evalkit.designs.matching.benchmark import e_value_of
-
-            k = rules.benchmark_strength   # k times as strong: bias factor B**k and Γ**k
-            out["e_value_needed"] = max(rules.e_value_ci_min, float(e_value_of(float(bm.bias) ** k)))
-            out["gamma_needed"] = max(rules.rosenbaum_gamma, float(bm.gamma) ** k)
-    return out
-
-
 def sensitivity_passed(protocol: Protocol, o: OutcomeResult, rules=None) -> bool | None:
     """Whether every hidden-bias or design check that applies to the primary result passed (None: none applies).
 
@@ -234,13 +199,14 @@ def sensitivity_passed(protocol: Protocol, o: OutcomeResult, rules=None) -> bool
     checks: list[bool] = []
     if o.design == "matched":
         hb = hidden_bias(o, rules)
-        if hb["e_value_ci"] is not None:
-            checks.append(bool(hb["e_value_ci"] >= hb["e_value_needed"]))
+        e_ci, e_need, g, g_need = hb["e_value_ci"], hb["e_value_needed"], hb["gamma_critical"], hb["gamma_needed"]
+        if e_ci is not None and e_need is not None:
+            checks.append(bool(e_ci >= e_need))
         # The Rosenbaum bound tests the first matched pairs alone (McNemar), far less powerful than the headline's
         # estimate: when that test is not significant even with no hidden bias (Γ = 1) it cannot say how much
         # hidden bias the finding withstands, so it is not counted (the E-value on the headline's interval still is).
-        if hb["gamma_critical"] is not None and hb["gamma_critical"] > 1.0:
-            checks.append(bool(hb["gamma_critical"] >= hb["gamma_needed"]))
+        if g is not None and g > 1.0 and g_need is not None:
+            checks.append(bool(g >= g_need))
     elif o.design == "did":
         checks.append(o.sms >= 3)
     elif o.design == "area_did":

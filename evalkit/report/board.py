@@ -210,6 +210,9 @@ def reason_text(reason: Reason | dict, *, n_shown: str, labels: dict[str, str], 
     missed_label = SHORT_LABELS.get(missed_cat or "", labels.get(missed_cat or "", "a better category"))
     if "area_wide" in names:
         text = "Area-wide trends: context, no decision"
+    elif any(c["name"] == "checks_failed" and c.get("wanted") is True for c in fired):
+        failed = next(c for c in fired if c["name"] == "checks_failed")
+        text = "Held back: " + condition_words(failed, n_shown=n_shown, missed_label=missed_label)
     elif "n_below_min" in names:
         text = f"Fewer than {min_n} young people in the result: too few to call it"
     elif "worthwhile_unlikely" in names:

@@ -82,7 +82,7 @@ def published(ctx: ReportContext) -> PublishedCounts:
     table all read from it."""
     cached = getattr(ctx, "_published", None)
     if cached is None:
-        from evalkit.report.sections import delivery  # the delivery aggregates (dose bands) of this report
+        from evalkit.report.delivery import delivery  # the delivery aggregates (dose bands) of this report
 
         a = _analysis(ctx)
         exact = tuple(x for d in ctx.protocol.designs if d.type == "matched" for x in getattr(d, "exact", ()) or ())

@@ -20,8 +20,14 @@ wrapper beyond ``numpy.linalg``.
 
 Perfect or quasi-perfect separation (a covariate combination that only
 participants, or only comparison records, have) makes the MLE infinite; it is
-detected by non-convergence or by fitted probabilities numerically 0 or 1 and
-reported as :class:`InsufficientDataError`.
+detected by non-convergence or by a fitted probability of treatment
+numerically 1 and reported as :class:`InsufficientDataError`. A fitted
+probability numerically 0 is not refused: a comparison record far out in a
+long tail (a log-normal income, say) legitimately gets one (logit -49 in the
+second benchmark file, issue 24), R's ``glm`` only warns and MatchIt matches;
+such a record is never anyone's nearest neighbour, and a pattern seen only in
+the comparison pool (the one separation that ends there) leaves every
+participant's score, and so the matched set, as it is.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from evalkit.errors import InsufficientDataError
 _MAX_ITER = 50
 _TOL = 1e-12
 _REUSE_BELOW = 1e-2  # after a step this small, later passes reuse the Hessian (see _newton)
-_ETA_LIMIT = 30.0  # |logit| > 30 means a fitted probability within 1e-13 of 0 or 1
+_ETA_LIMIT = 30.0  # logit > 30 means a fitted probability of treatment within 1e-13 of 1
 _CHUNK = 32768
 _PARALLEL_ROWS = 200_000  # below this, threads cost more than they save
 _WARM_ROWS = 100_000  # size of the warm-start subsample
@@ -378,7 +384,7 @@ def fit_logit_eta(X: np.ndarray | Sequence[np.ndarray], y: np.ndarray, names: tu
             beta, it, converged = _newton_halving(_blocks(Z, y), p + 1, _start(y, p), eta=eta)
         except InsufficientDataError:
             raise _separation_or_collinear(_culprits(cols, y, names, rows)) from None
-    if not converged or max(eta.max(), -eta.min()) > _ETA_LIMIT:
+    if not converged or eta.max() > _ETA_LIMIT:  # (a logit below -30 is not refused: see the module notes)
         raise _separation_or_collinear(_culprits(cols, y, names, rows))
     coef = np.empty(p + 1)
     coef[1:] = beta[1:] / scale
