@@ -513,8 +513,8 @@ COMPARISON_AREAS = TableSpec(
     key=("area_code", "period", "indicator"),
     fields=(
         FieldSpec("area_code", "id", True, "Official code of the local authority or Community Safety Partnership.",
-                  "E06000018"),
-        FieldSpec("area_name", "text", True, "Its name.", "Nottingham"),
+                  "E06000016"),
+        FieldSpec("area_name", "text", True, "Its name.", "Leicester"),
         FieldSpec("period", "date", True, "First day of the month or quarter counted.", "2019-10-01"),
         FieldSpec("indicator", "category", True, "What is counted.", "violence_with_injury",
                   allowed="area_indicators"),
@@ -525,7 +525,7 @@ COMPARISON_AREAS = TableSpec(
         FieldSpec("vru_start", "date", False, "First day of the first period the area's VRU was funded; empty for "
                   "areas without one.", "2019-10-01"),
         FieldSpec("vru_name", "text", False, "The VRU covering the area (this VRU's own name for its areas); empty "
-                  "for areas without one.", "City and County"),
+                  "for areas without one.", "Leicester, Leicestershire and Rutland"),
     ),
     rules=(RuleSpec("first_of_month:period", "period", "period is the first day of a month."),
            RuleSpec("vru_start_with_vru", "vru_start", "vru_start is given exactly when vru is true.")),

@@ -86,7 +86,7 @@ _UK_DISTRICTS: dict[str, tuple[str, ...]] = {
     "Birmingham": ("B5", "B11", "B12", "B19", "B23"), "Manchester": ("M8", "M13", "M14", "M16", "M40"),
     "Leeds": ("LS6", "LS7", "LS8", "LS9"), "London": ("E1", "E17", "N15", "SE15", "SW9", "NW10", "W12"),
     "Bristol": ("BS2", "BS5", "BS13"), "Glasgow": ("G3", "G21", "G31"), "Cardiff": ("CF10", "CF24", "CF5"),
-    "Nottingham": ("NG1", "NG3", "NG7"), "Sheffield": ("S1", "S2", "S8"), "Liverpool": ("L4", "L8", "L15"),
+    "Leicester": ("LE1", "LE2", "LE5"), "Sheffield": ("S1", "S2", "S8"), "Liverpool": ("L4", "L8", "L15"),
 }
 _FOREIGN = ("75011", "75018", "28013", "08001", "10115", "1010", "00-950", "D02 X285", "1000-001", "34000",
             "100000", "10001", "H3Z 2Y7", "2000")
