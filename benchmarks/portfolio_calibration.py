@@ -1,22 +1,33 @@
-"""Calibration of the commissioning categories across many synthetic worlds.
+"""Calibration of the commissioning categories on fresh synthetic worlds, with and without hidden selection.
 
-Generates ``--worlds`` synthetic portfolios (``evalkit.synth``: same settings, seeds
-``--first-seed``, ``--first-seed + 1``, ...), analyses every demo protocol with the
-library (``evalkit.analysis.runner.analyse_intervention``, not the notebooks), applies
-the portfolio-level decision (``evalkit.analysis.commissioning.portfolio_categories``:
-false-discovery control across the portfolio's primary outcomes) and prints
+Draws a **fresh block of seeds** each run (printed; ``--first-seed`` reproduces a block), generates
+``--worlds`` synthetic portfolios (``evalkit.synth``) with a null matched-design programme planted harmful
+(INT18, +18 points in 12-month reoffending, so "Stop" can be earned by a comparison design), at each
+**selection strength** (an unrecorded trait that raises referral and lowers offending:
+:data:`evalkit.synth.settings.SELECTION`): none, moderate (hazard ratio 0.8 among the referred, a third of it
+visible before referral), strong (0.65, none visible). Every demo protocol is analysed with the library
+(``evalkit.analysis.runner.analyse_intervention``, cut to the primary outcome), the portfolio-level decision
+applied (:func:`evalkit.analysis.commissioning.portfolio_categories`) and the goals of issue 19 reported, each
+with its Wilson 95% interval:
 
-* the confusion table: commissioning category x planted effect class of the
-  intervention (``scenario`` in truth.csv: effective / small / null / harmful);
-* the goals of docs/findings.md, each with its share and pass/fail;
-* the coverage of the planted primary effect by the reported interval.
+* null or small -> Expand: <= 1% (none), <= 2% (moderate, strong); over all null/small runs and over those
+  whose primary is a comparison design (the only ones that could be funded);
+* null or small -> Expand or keep funding (Expand, Expand while replicating, Promising): <= 5% (none,
+  moderate), <= 10% (strong);
+* effective, powered, comparison design -> Expand or keep funding: >= 80% (none), >= 70% (moderate);
+* harmful, powered -> Stop or safeguarding review: >= 80%;
+* the planted primary effect inside the reported interval: >= 93% (none).
 
-"Powered" (for the goals): the planted primary effect is at least the protocol's
-``minimum_detectable_effect``, and for the effective goal the primary design is one
-that can earn Expand/Continue (a comparison design: before/after alone never does).
+Worlds are reused across strengths: each part of the world has its own random stream and selection changes
+only participants' offences, so at moderate and strong only the interventions whose primary rests on
+offending are re-analysed (the others' data are byte-identical to strength none). BEFORE re-decides the same
+analyses with the rules before issue 19 (benchmarks/commissioning_rules_before19.yaml: every primary in the
+multiplicity family, Expand on one cohort, no placebo).
 
-Run: ``.venv/bin/python benchmarks/portfolio_calibration.py [--worlds 20] [--workers 2]
-[--json out.json]`` (about 30-40 s of CPU per world).
+"Powered": the planted primary effect is at least the protocol's ``minimum_detectable_effect``.
+
+Run: ``.venv/bin/python benchmarks/portfolio_calibration.py [--worlds 50] [--workers 2] [--first-seed N]
+[--strengths none,moderate,strong] [--json out.json]``. Each world's wall-clock and CPU seconds are printed.
 """
 
 from __future__ import annotations
@@ -24,6 +35,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import secrets
 import sys
 import tempfile
 import time
@@ -34,6 +47,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTOCOLS = ROOT / "protocols"
+BEFORE_RULES = Path(__file__).with_name("commissioning_rules_before19.yaml")
 
 #: truth.csv outcome for each demo protocol outcome name.
 PROTOCOL_TO_TRUTH = {"sdq_total": "sdq_total_change", "sdq_parent_total": "sdq_total_change",
@@ -41,11 +55,20 @@ PROTOCOL_TO_TRUTH = {"sdq_total": "sdq_total_change", "sdq_parent_total": "sdq_t
                      "reoffending_12m": "reoffend_12m", "violent_reoffending_12m": "violent_reoffend_12m",
                      "reoffences_per_person_12m": "reoffend_freq_12m", "time_to_reoffend": "time_to_reoffend_hr"}
 CLASSES = ("effective", "small", "null", "harmful")
-FUND = {"expand", "continue"}
+EXPAND = {"expand", "expand_replicating"}
+FUND = EXPAND | {"continue"}
 HARM_FLAGS = {"stop", "safeguarding_review"}
 COMPARISON_DESIGNS = {"matched", "did", "area_did"}
-GOALS = {"null_small_funded_max": 0.05, "harmful_flagged_min": 0.80, "effective_funded_min": 0.80,
-         "coverage_min": 0.93}
+STRENGTHS = ("none", "moderate", "strong")
+#: The goals of issue 19 by selection strength: (goal key, bound, "max" or "min"); a strength without a goal
+#: for a key reports it only.
+GOALS: dict[str, dict[str, tuple[float, str]]] = {
+    "none": {"null_expand": (0.01, "max"), "null_funded": (0.05, "max"), "effective_funded": (0.80, "min"),
+             "harmful_flagged": (0.80, "min"), "coverage": (0.93, "min")},
+    "moderate": {"null_expand": (0.02, "max"), "null_funded": (0.05, "max"), "effective_funded": (0.70, "min"),
+                 "harmful_flagged": (0.80, "min")},
+    "strong": {"null_expand": (0.02, "max"), "null_funded": (0.10, "max"), "harmful_flagged": (0.80, "min")},
+}
 
 
 def _truth_key(outcome: str, design: str) -> str:
@@ -73,89 +96,6 @@ def primary_only(p):
     return p.model_copy(update={"designs": designs, "subgroups": []})
 
 
-def analyse_world(seed: int, full: bool = False, only: tuple[str, ...] = ()) -> list[dict]:
-    """Generate one world and analyse every intervention protocol; one row (aggregates) per intervention."""
-    warnings.filterwarnings("ignore")
-    import pandas as pd
-
-    from evalkit.analysis.runner import analyse_intervention
-    from evalkit.data.load import load_tables
-    from evalkit.protocol import load_protocol
-    from evalkit.synth.generate import generate
-
-    with tempfile.TemporaryDirectory(prefix=f"evalkit-cal-{seed}-") as tmp:
-        generate(seed=seed, out=Path(tmp))
-        tables = load_tables(Path(tmp))
-        truth = pd.read_csv(Path(tmp) / "truth.csv", keep_default_na=False)
-    t = truth.set_index(["intervention_id", "outcome"])["true_effect"]
-    scen = truth.groupby("intervention_id")["scenario"].first()
-    rows = []
-    for path in sorted(PROTOCOLS.glob("INT*.yaml")):
-        if only and path.stem not in only:
-            continue
-        p = load_protocol(path)
-        try:
-            a = analyse_intervention(p if full else primary_only(p), tables)
-        except Exception as exc:  # noqa: BLE001 - a crash is a finding of the benchmark, not the end of it
-            rows.append({"seed": seed, "intervention_id": p.intervention_id,
-                         "scenario": str(scen[p.intervention_id]), "primary": None, "true_effect": math.nan,
-                         "mde": _mde(p), "before": "crashed", "error": f"{type(exc).__name__}: {exc}"})
-            continue
-        prim = a.primary
-        row = {"seed": seed, "intervention_id": p.intervention_id, "scenario": str(scen[p.intervention_id]),
-               "primary": prim.as_json() if prim is not None else None}
-        true = math.nan
-        if prim is not None:
-            true = float(t.get((p.intervention_id, _truth_key(prim.outcome, prim.design)), math.nan))
-        row["true_effect"] = true
-        row["mde"] = _mde(p)
-        row["before"] = before_category(p, a)
-        rows.append(row)
-    return rows
-
-
-BEFORE_RULES = Path(__file__).with_name("commissioning_rules_before.yaml")
-
-
-def before_category(p, a) -> str:
-    """The category today's rules before issue 10 gave the same analysis (benchmarks/commissioning_rules_before.yaml).
-
-    Then: significant = the unadjusted interval excludes no effect and n >= min_n (no multiplicity control),
-    no sensitivity or sample-size condition for Expand, and every before/after change was corrected for
-    regression to the mean with the published reliability and norm, the interval only shifted (now: only with
-    an entry threshold, by the group's own regression): that correction is recomputed here from the raw change.
-    The coverage goal is computed from the current analyses in both tables (BEFORE re-decides categories only).
-    """
-    import math as _m
-
-    from evalkit.analysis.commissioning import PrimaryFinding, classify
-    from evalkit.analysis.designs import resolve_scale, rtm_expected
-    from evalkit.analysis.runner import AREA_TYPES, choose_primary
-    from evalkit.analysis.narrative import judge
-
-    o = choose_primary(p, list(a.outcomes))
-    if o is None:
-        return "none"
-    if not o.ok:
-        return classify(PrimaryFinding(p.intervention_id, "none", False, 1, 0, _m.inf, p.min_n_significance),
-                        BEFORE_RULES).key
-    e = o.estimate
-    est, lo, hi = e.estimate, e.ci_low, e.ci_high
-    if o.design == "prepost" and o.kind == "instrument":
-        # Then: the raw change minus Barnett's (1 - published reliability)(norm - baseline mean), interval shifted.
-        raw = o.details.raw_change or e
-        est, lo, hi = raw.estimate, raw.ci_low, raw.ci_high
-        oc = p.outcome(o.outcome)
-        info = resolve_scale(oc.instrument, oc.scale)[1]
-        shift = rtm_expected(o.result, info)
-        if shift is not None:
-            est, lo, hi = est - shift, lo - shift, hi - shift
-    j = judge(est, lo, hi, null=o.null, higher_is_better=o.higher_is_better, n=o.n, min_n=p.min_n_significance)
-    needed = _m.inf if o.design in AREA_TYPES else float(_m.inf if o.details.minimum_worthwhile_n is None else o.details.minimum_worthwhile_n)
-    f = PrimaryFinding(p.intervention_id, j.direction, j.significant, o.sms, o.n, needed, p.min_n_significance)
-    return classify(f, BEFORE_RULES).key
-
-
 def _mde(p) -> float | None:
     if p.primary_outcomes:
         return p.primary_outcomes[0].minimum_detectable_effect
@@ -163,23 +103,132 @@ def _mde(p) -> float | None:
     return area[0].minimum_detectable_effect if area else None
 
 
-def decide(rows: list[dict]) -> list[dict]:
-    """Apply the portfolio-level rules (false-discovery control across primaries) to one world's rows."""
-    from evalkit.analysis import commissioning
+def fresh_first_seed() -> int:
+    """A first seed nobody chose: from the operating system's randomness, in 100,000..9,999,999."""
+    return 100_000 + secrets.randbelow(9_900_000)
 
-    if hasattr(commissioning, "portfolio_categories"):
-        prims = {r["intervention_id"]: r["primary"] for r in rows if r["primary"] is not None}
-        decided = commissioning.portfolio_categories(prims)
+
+def _offending_primary(p) -> bool:
+    """Whether the protocol's primary rests on offending records (the only data selection changes)."""
+    return any(d.type in ("matched", "did") for d in primary_only(p).designs)
+
+
+def analyse_world(seed: int, strengths: tuple[str, ...] = STRENGTHS, only: tuple[str, ...] = ()) -> list[dict]:
+    """One world at each strength: every protocol at the first, the offending ones again at the others."""
+    warnings.filterwarnings("ignore")
+    import pandas as pd
+
+    from evalkit.analysis import runner
+    from evalkit.analysis.runner import analyse_intervention
+    from evalkit.data.load import load_tables
+    from evalkit.protocol import load_protocol
+    from evalkit.synth.generate import generate
+    from evalkit.synth.settings import WorldOptions
+
+    # The intention-to-treat analysis beside each matched result (a second matching) does not change the primary
+    # finding or its category: skipped here for speed (a third of a matched analysis's time).
+    runner.with_intention_to_treat = lambda protocol, tables, people, design, res: res
+    protocols = [load_protocol(path) for path in sorted(PROTOCOLS.glob("INT*.yaml"))
+                 if not only or path.stem in only]
+    rows: list[dict] = []
+    first: dict[str, dict] = {}
+    for k, strength in enumerate(strengths):
+        t0, c0 = time.perf_counter(), time.process_time()
+        with tempfile.TemporaryDirectory(prefix=f"evalkit-cal-{seed}-") as tmp:
+            generate(seed=seed, out=Path(tmp), options=WorldOptions(selection=strength, harmful_comparison=True))
+            tables = load_tables(Path(tmp))
+            truth = pd.read_csv(Path(tmp) / "truth.csv", keep_default_na=False)
+        t = truth.set_index(["intervention_id", "outcome"])["true_effect"]
+        scen = truth.groupby("intervention_id")["scenario"].first()
+        for p in protocols:
+            if k > 0 and not _offending_primary(p):   # same data as at the first strength: same analysis
+                rows.append({**first[p.intervention_id], "strength": strength, "reused": True})
+                continue
+            row = {"seed": seed, "strength": strength, "intervention_id": p.intervention_id,
+                   "scenario": str(scen[p.intervention_id]), "mde": _mde(p), "reused": False}
+            try:
+                a = analyse_intervention(primary_only(p), tables)
+            except Exception as exc:  # noqa: BLE001 - a crash is a finding of the benchmark, not the end of it
+                row.update(primary=None, true_effect=math.nan, error=f"{type(exc).__name__}: {exc}")
+            else:
+                prim = a.primary
+                row["primary"] = prim.as_json() if prim is not None else None
+                true = math.nan
+                if prim is not None:
+                    true = float(t.get((p.intervention_id, _truth_key(prim.outcome, prim.design)), math.nan))
+                row["true_effect"] = true
+            rows.append(row)
+            if k == 0:
+                first[p.intervention_id] = row
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         for r in rows:
-            if r["intervention_id"] in decided:
-                r["primary"] = decided[r["intervention_id"]]
-    for r in rows:
-        r["category"] = r["primary"]["category"] if r["primary"] else ("crashed" if r.get("error") else "none")
+            if r["strength"] == strength:
+                r["world_seconds"], r["world_cpu_seconds"] = round(wall, 1), round(cpu, 1)
     return rows
 
 
-def _powered(r: dict) -> bool:
+def rejudge_hidden_bias(prim: dict, k: float) -> dict:
+    """A matched primary's ``sensitivity_passed`` recomputed with the hidden-bias benchmark at strength ``k``
+    (0: the rules' constants alone), from the quantities the finding stores."""
+    from evalkit.analysis.commissioning import load_rules
+    from evalkit.designs.matching.sensitivity import _e
+
+    f = dict(prim.get("finding") or {})
+    if prim.get("design") != "matched" or not f:
+        return prim
+    rules = load_rules()
+    e_need, g_need = rules.e_value_ci_min, rules.rosenbaum_gamma
+    if f.get("benchmark_bias") and k > 0:
+        b = f["benchmark_bias"] ** k
+        e_need = max(e_need, _e(b) if b > 1 else 1.0)
+        g_need = max(g_need, f["benchmark_gamma"] ** k)
+    checks = []
+    if f.get("e_value_ci") is not None:
+        checks.append(f["e_value_ci"] >= e_need)
+    if f.get("gamma_critical") is not None and f["gamma_critical"] > 1.0:   # as runner.sensitivity_passed
+        checks.append(f["gamma_critical"] >= g_need)
+    f.update(sensitivity_passed=all(checks) if checks else None, e_value_needed=e_need, gamma_needed=g_need)
+    return {**prim, "finding": f}
+
+
+def decide(rows: list[dict], k: float | None = None) -> list[dict]:
+    """The portfolio step, per world and strength: the current rules, and BEFORE (the rules before issue 19).
+
+    ``k``: re-judge matched primaries' hidden-bias checks with the benchmark at this strength first (None: as
+    analysed).
+    """
+    from evalkit.analysis.commissioning import portfolio_categories
+
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["seed"], r["strength"]), []).append(r)
+    out = []
+    for world_rows in groups.values():
+        prims = {r["intervention_id"]: {key: v for key, v in r["primary"].items() if key != "q_value"}
+                 for r in world_rows if r.get("primary") is not None}
+        if k is not None:
+            prims = {i: rejudge_hidden_bias(p, k) for i, p in prims.items()}
+        now = portfolio_categories(prims)
+        before = portfolio_categories(prims, BEFORE_RULES, family="all")
+        for r in world_rows:
+            r = dict(r)
+            iid = r["intervention_id"]
+            if iid in now:
+                r["primary"] = now[iid]
+                r["category"] = now[iid]["category"]
+                r["before"] = before[iid]["category"]
+            else:
+                r["category"] = r["before"] = "crashed" if r.get("error") else "none"
+            out.append(r)
+    return out
+
+
+def _powered(r: dict, portfolio: bool = False) -> bool:
+    """The planted effect is at least the protocol's MDE (``portfolio``: its MDE at the level the portfolio's
+    multiplicity control applied, ``mde_portfolio``; an analysis powered at that level)."""
     true, mde = r["true_effect"], r["mde"]
+    if portfolio:
+        mde = ((r.get("primary") or {}).get("finding") or {}).get("mde_portfolio")
     if mde is None or not math.isfinite(true) or r["primary"] is None:
         return False
     scale = (r["primary"].get("estimate") or {}).get("scale", "")
@@ -187,39 +236,56 @@ def _powered(r: dict) -> bool:
     return size >= mde - 1e-9
 
 
-def summarise(rows: list[dict]) -> dict:
-    """Confusion table, goal shares and coverage from analysed rows (all worlds)."""
-    cats = sorted({r["category"] for r in rows})
+def wilson(k: int, n: int) -> tuple[float, float]:
+    """Wilson 95% interval for k of n (``evalkit.designs.prepost.binary.wilson_interval``)."""
+    from evalkit.designs.prepost.binary import wilson_interval
+
+    return wilson_interval(k, n, 0.95) if n else (math.nan, math.nan)
+
+
+def _share(sub: list[dict], ok) -> tuple[int, int]:
+    return sum(bool(ok(r)) for r in sub), len(sub)
+
+
+def summarise(rows: list[dict], key: str = "category") -> dict:
+    """Goals (counts k of n), confusion table and coverage for rows of one strength; ``key``: which category."""
+    cats = sorted({r[key] for r in rows})
     table = {c: {k: 0 for k in CLASSES} for c in cats}
     for r in rows:
-        table[r["category"]][r["scenario"]] += 1
+        table[r[key]][r["scenario"]] += 1
     ns = [r for r in rows if r["scenario"] in ("null", "small")]
+    ns_comp = [r for r in ns if (r.get("primary") or {}).get("design") in COMPARISON_DESIGNS]
     harm = [r for r in rows if r["scenario"] == "harmful" and _powered(r)]
+    harm_comp = [r for r in harm if r["primary"]["design"] in COMPARISON_DESIGNS]
     eff = [r for r in rows if r["scenario"] == "effective" and _powered(r)
            and r["primary"]["design"] in COMPARISON_DESIGNS]
+    eff_p = [r for r in eff if _powered(r, portfolio=True)]
     with_ci = [r for r in rows if _interval(r) is not None]
-    cover = [not _uncovered(r) for r in with_ci]
-    causal = {"comparison": [not _uncovered(r, True) for r in with_ci if r["primary"]["design"] != "prepost"],
-              "before_after": [not _uncovered(r, True) for r in with_ci if r["primary"]["design"] == "prepost"]}
-
-    def share(sub, ok):
-        return (sum(ok(r) for r in sub) / len(sub)) if sub else math.nan
-
     goals = {
-        "null_small_funded": (share(ns, lambda r: r["category"] in FUND), len(ns)),
-        "harmful_flagged": (share(harm, lambda r: r["category"] in HARM_FLAGS), len(harm)),
-        "effective_funded": (share(eff, lambda r: r["category"] in FUND), len(eff)),
-        "coverage": (sum(cover) / len(cover) if cover else math.nan, len(cover)),
+        "null_expand": _share(ns, lambda r: r[key] in EXPAND),
+        "null_expand_comparison": _share(ns_comp, lambda r: r[key] in EXPAND),
+        "null_funded": _share(ns, lambda r: r[key] in FUND),
+        "null_funded_comparison": _share(ns_comp, lambda r: r[key] in FUND),
+        "effective_funded": _share(eff, lambda r: r[key] in FUND),
+        "effective_expand": _share(eff, lambda r: r[key] in EXPAND),
+        "effective_funded_portfolio": _share(eff_p, lambda r: r[key] in FUND),
+        "harmful_flagged": _share(harm, lambda r: r[key] in HARM_FLAGS),
+        "harmful_comparison_stop": _share(harm_comp, lambda r: r[key] == "stop"),
+        "coverage": _share(with_ci, lambda r: not _uncovered(r)),
+        "coverage_comparison_causal": _share([r for r in with_ci if r["primary"]["design"] != "prepost"],
+                                             lambda r: not _uncovered(r, True)),
     }
-    per_int = {}
+    per_int: dict[str, Counter] = {}
     for r in rows:
-        d = per_int.setdefault(r["intervention_id"], Counter())
-        d[r["category"]] += 1
+        per_int.setdefault(r["intervention_id"], Counter())[r[key]] += 1
+    secs = sorted({(r["seed"], r.get("world_seconds"), r.get("world_cpu_seconds")) for r in rows})
     return {"table": table, "goals": goals, "per_intervention": {k: dict(v) for k, v in sorted(per_int.items())},
             "powered_effective": sorted({r["intervention_id"] for r in eff}),
             "powered_harmful": sorted({r["intervention_id"] for r in harm}),
             "uncovered": sorted(Counter(r["intervention_id"] for r in rows if _uncovered(r)).items()),
-            "causal_coverage": {k: ((sum(v) / len(v)) if v else math.nan, len(v)) for k, v in causal.items()}}
+            "world_seconds": [s[1] for s in secs if s[1] is not None],
+            "world_cpu_seconds": [s[2] for s in secs if s[2] is not None],
+            "crashed": sorted({(r["intervention_id"], r.get("error", "")) for r in rows if r.get("error")})}
 
 
 _MATURATION: dict[tuple[str, str], float] = {}
@@ -284,65 +350,106 @@ def _uncovered(r: dict, causal: bool = False) -> bool:
     return not (ci[0] <= truth <= ci[1])
 
 
-def goal_checks(goals: dict) -> dict[str, bool]:
-    """Each goal of docs/findings.md: met or not."""
-    return {"null_small_funded": goals["null_small_funded"][0] <= GOALS["null_small_funded_max"],
-            "harmful_flagged": goals["harmful_flagged"][0] >= GOALS["harmful_flagged_min"],
-            "effective_funded": goals["effective_funded"][0] >= GOALS["effective_funded_min"],
-            "coverage": goals["coverage"][0] >= GOALS["coverage_min"]}
+def goal_checks(goals: dict, strength: str = "none") -> dict[str, bool]:
+    """Each goal of issue 19 that applies at this strength: met (the point estimate) or not."""
+    out = {}
+    for key, (bound, how) in GOALS[strength].items():
+        k, n = goals[key]
+        share = k / n if n else math.nan
+        out[key] = bool(n) and (share <= bound + 1e-12 if how == "max" else share >= bound - 1e-12)
+    return out
 
 
-def format_report(summary: dict, worlds: int) -> str:
-    """The confusion table, the goals and coverage as plain text (Markdown table)."""
-    table = summary["table"]
-    lines = [f"Commissioning category x planted effect class ({worlds} worlds x 28 interventions)", "",
-             "| category | " + " | ".join(CLASSES) + " |", "|---|" + "---:|" * len(CLASSES)]
-    for c, counts in table.items():
-        lines.append(f"| {c} | " + " | ".join(str(counts[k]) for k in CLASSES) + " |")
-    tot = {k: sum(v[k] for v in table.values()) for k in CLASSES}
-    lines.append("| total | " + " | ".join(str(tot[k]) for k in CLASSES) + " |")
-    g = summary["goals"]
-    ok = goal_checks(g)
-    words = {"null_small_funded": ("null or small -> Expand/Continue", "<=", GOALS["null_small_funded_max"]),
-             "harmful_flagged": ("harmful (powered) -> Stop or safeguarding review", ">=", GOALS["harmful_flagged_min"]),
-             "effective_funded": ("effective (powered, comparison design) -> Expand/Continue", ">=",
-                                  GOALS["effective_funded_min"]),
-             "coverage": ("planted primary effect inside the reported interval", ">=", GOALS["coverage_min"])}
-    lines += ["", "Goals:"]
-    for k, (text, op, target) in words.items():
-        v, n = g[k]
-        lines.append(f"- {text}: {v:.1%} of {n} intervention-runs (goal {op} {target:.0%}): "
-                     f"{'met' if ok[k] else 'NOT met'}")
-    cc = summary.get("causal_coverage") or {}
-    if cc:
-        lines.append("- (for reference) the planted causal effect inside the interval: "
-                     + "; ".join(f"{k.replace('_', '/')} designs {v:.1%} of {n}" for k, (v, n) in cc.items())
-                     + " (a before/after interval also holds maturation: it is judged against effect + maturation)")
-    lines += ["", f"Powered effective (comparison design): {', '.join(summary['powered_effective']) or 'none'}",
-              f"Powered harmful: {', '.join(summary['powered_harmful']) or 'none'}",
-              "Runs whose interval missed the planted effect: "
-              + (", ".join(f"{i} {n}" for i, n in summary["uncovered"]) or "none"), "",
-              "Per intervention (category: runs):"]
-    for iid, d in summary["per_intervention"].items():
-        lines.append(f"  {iid}: " + ", ".join(f"{k} {v}" for k, v in sorted(d.items())))
+GOAL_WORDS = {
+    "null_expand": "null or small -> Expand",
+    "null_expand_comparison": "  of those a comparison design could fund",
+    "null_funded": "null or small -> Expand or keep funding",
+    "null_funded_comparison": "  of those a comparison design could fund",
+    "effective_funded": "effective (powered, comparison design) -> Expand or keep funding",
+    "effective_expand": "  of which Expand (either wording)",
+    "effective_funded_portfolio": "  of those powered at the portfolio-adjusted level",
+    "harmful_flagged": "harmful (powered) -> Stop or safeguarding review",
+    "harmful_comparison_stop": "  harmful with a comparison design -> Stop",
+    "coverage": "planted primary effect inside the reported interval",
+    "coverage_comparison_causal": "  comparison designs: planted causal effect inside",
+}
+
+
+def goal_table(summaries: dict[str, dict], key_label: str = "") -> str:
+    """One row per goal, one column per strength: share, k/n, Wilson 95% interval, goal and met/not."""
+    strengths = list(summaries)
+    lines = [f"| goal{key_label} | " + " | ".join(strengths) + " |", "|---|" + "---|" * len(strengths)]
+    for key, words in GOAL_WORDS.items():
+        cells = []
+        for s in strengths:
+            k, n = summaries[s]["goals"][key]
+            if not n:
+                cells.append("-")
+                continue
+            lo, hi = wilson(k, n)
+            cell = f"{k / n:.1%} ({k}/{n}; {lo:.1%} to {hi:.1%})"
+            if key in GOALS[s]:
+                bound, how = GOALS[s][key]
+                met = goal_checks(summaries[s]["goals"], s)[key]
+                cell += f" goal {'<=' if how == 'max' else '>='} {bound:.0%}: {'met' if met else 'NOT met'}"
+            cells.append(cell)
+        lines.append(f"| {words} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def before_rows(rows: list[dict]) -> list[dict]:
-    """The same intervention-runs with the categories of the rules before issue 10."""
-    return [{**r, "category": r["before"]} for r in rows]
+def confusion(summary: dict, title: str) -> str:
+    table = summary["table"]
+    lines = [title, "", "| category | " + " | ".join(CLASSES) + " |", "|---|" + "---:|" * len(CLASSES)]
+    for c, counts in table.items():
+        lines.append(f"| {c} | " + " | ".join(str(counts[k]) for k in CLASSES) + " |")
+    return "\n".join(lines)
+
+
+def format_report(rows: list[dict], first_seed: int, worlds: int, workers: int, seconds: float) -> str:
+    """Everything the run prints: goals (now and BEFORE) by strength, confusion tables, per-world cost."""
+    strengths = [s for s in STRENGTHS if any(r["strength"] == s for r in rows)]
+    now = {s: summarise([r for r in rows if r["strength"] == s]) for s in strengths}
+    before = {s: summarise([r for r in rows if r["strength"] == s], key="before") for s in strengths}
+    n_worlds = len({r["seed"] for r in rows})
+    out = [f"{n_worlds} worlds, seeds {first_seed}-{first_seed + worlds - 1} (reproduce with --first-seed "
+           f"{first_seed} --worlds {worlds}); selection strengths {', '.join(strengths)}", "",
+           "AFTER (commissioning_rules.yaml: comparison-design family, placebo, Needs a stronger design, Expand "
+           "while replicating)", "", goal_table(now), "",
+           "BEFORE (the rules before issue 19, same analyses)", "", goal_table(before), ""]
+    for s in strengths:
+        out += [confusion(now[s], f"Category x planted class, strength {s} (AFTER)"), ""]
+        crashed = now[s]["crashed"]
+        if crashed:
+            out.append(f"Crashed at {s}: " + "; ".join(f"{i}: {e}" for i, e in crashed))
+        out.append(f"Per intervention at {s}: " + "; ".join(
+            f"{iid} " + ", ".join(f"{k} {v}" for k, v in sorted(d.items()))
+            for iid, d in now[s]["per_intervention"].items()))
+        out.append("")
+    for s in strengths:
+        w, c = now[s]["world_seconds"], now[s]["world_cpu_seconds"]
+        if w:
+            out.append(f"Per-world cost at {s} ({'every protocol' if s == strengths[0] else 'offending primaries only'}"
+                       f"): wall {sorted(w)[len(w) // 2]:.0f} s median ({min(w):.0f}-{max(w):.0f}), "
+                       f"CPU {sorted(c)[len(c) // 2]:.0f} s median, per worker")
+    out.append(f"Total {seconds:.0f} s wall with {workers} workers ({seconds / max(n_worlds, 1):.1f} s per world, "
+               "all strengths)")
+    return "\n".join(out)
 
 
 def _one_thread() -> None:
     # Two workers on two cores: BLAS threads would only fight each other (and the rest of the machine).
-    import os
-
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
 
 
-def run(worlds: int, first_seed: int, workers: int, partial: Path | None = None) -> tuple[list[dict], dict]:
-    """Analyse ``worlds`` worlds (seeds from ``first_seed``); rows of finished worlds go to ``partial`` as they end."""
+def _world(args: tuple) -> list[dict]:
+    return analyse_world(*args)
+
+
+def run(worlds: int, first_seed: int, workers: int = 2, strengths: tuple[str, ...] = STRENGTHS,
+        partial: Path | None = None, only: tuple[str, ...] = ()) -> list[dict]:
+    """Analyse and decide ``worlds`` worlds from ``first_seed`` at each strength; rows of finished worlds go to
+    ``partial`` as they end."""
     seeds = list(range(first_seed, first_seed + worlds))
     rows: list[dict] = []
 
@@ -350,73 +457,56 @@ def run(worlds: int, first_seed: int, workers: int, partial: Path | None = None)
         rows.extend(decide(world_rows))
         if partial is not None:
             partial.write_text(json.dumps(rows, default=str))
-        print(f"world {world_rows[0]['seed']} done ({len(rows) // max(len(world_rows), 1)}/{worlds})",
-              file=sys.stderr, flush=True)
+        done = len({r["seed"] for r in rows})
+        print(f"world {world_rows[0]['seed']} done ({done}/{worlds}; {world_rows[0].get('world_seconds')} s "
+              "at the first strength)", file=sys.stderr, flush=True)
 
     _one_thread()
+    jobs = [(s, tuple(strengths), tuple(only)) for s in seeds]
     if workers > 1:
         with get_context("spawn").Pool(workers) as pool:
-            for w in pool.imap_unordered(analyse_world, seeds, chunksize=1):
+            for w in pool.imap_unordered(_world, jobs, chunksize=1):
                 keep(w)
     else:
-        for s in seeds:
-            keep(analyse_world(s))
-    rows.sort(key=lambda r: (r["seed"], r["intervention_id"]))
-    return rows, summarise(rows)
+        for j in jobs:
+            keep(_world(j))
+    rows.sort(key=lambda r: (r["seed"], STRENGTHS.index(r["strength"]), r["intervention_id"]))
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--worlds", type=int, default=20)
-    ap.add_argument("--first-seed", type=int, default=3001)
+    ap.add_argument("--worlds", type=int, default=50)
+    ap.add_argument("--first-seed", type=int, default=None, help="reproduce a block (default: a fresh one)")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--json", type=Path, help="also write the rows and summary here")
+    ap.add_argument("--strengths", default=",".join(STRENGTHS))
+    ap.add_argument("--json", type=Path, help="also write the rows here")
     ap.add_argument("--partial", type=Path, help="write the rows of each finished world here as it ends")
-    ap.add_argument("--from-rows", type=Path, help="only summarise rows saved by --partial or --json")
-    ap.add_argument("--only", help="with --from-rows: re-analyse these interventions (comma-separated) in the "
-                                   "stored worlds' seeds and replace their rows (for iterating on one design)")
+    ap.add_argument("--from-rows", type=Path, help="only re-decide and summarise rows saved by --partial or --json")
+    ap.add_argument("--benchmark-strength", type=float, action="append",
+                    help="with --from-rows: re-judge the hidden-bias checks against a factor this many times as "
+                         "strong as prior offending (0: the constants alone); repeatable")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     if args.from_rows:
         data = json.loads(args.from_rows.read_text())
-        rows = data["rows"] if isinstance(data, dict) else data
-        if args.only:
-            only = tuple(args.only.split(","))
+        raw = data["rows"] if isinstance(data, dict) else data
+        for k in args.benchmark_strength or [None]:
+            rows = decide(raw, k)
             seeds = sorted({r["seed"] for r in rows})
-            _one_thread()
-            with get_context("spawn").Pool(max(args.workers, 1)) as pool:
-                fresh = [r for w in pool.starmap(analyse_world, [(s, False, only) for s in seeds]) for r in w]
-            rows = [r for r in rows if r["intervention_id"] not in only] + fresh
-            rows.sort(key=lambda r: (r["seed"], r["intervention_id"]))
-            if args.json:
-                args.json.write_text(json.dumps({"rows": rows}, default=str))
-        from evalkit.protocol import load_protocol
-
-        mdes = {q.stem: _mde(load_protocol(q)) for q in PROTOCOLS.glob("INT*.yaml")}
-        for r in rows:   # from the protocols as they are now
-            r["mde"] = mdes[r["intervention_id"]]
-        # Re-decide with the rules file as it is now (the stored primaries hold what the rules look at).
-        by_seed: dict[int, list[dict]] = {}
-        for r in rows:
-            if r["primary"] is not None:
-                r["primary"] = {k: v for k, v in r["primary"].items() if k != "q_value"}
-            by_seed.setdefault(r["seed"], []).append(r)
-        rows = [r for s_rows in by_seed.values() for r in decide(s_rows)]
-        worlds = len({r["seed"] for r in rows})
-        print("BEFORE\n")
-        print(format_report(summarise(before_rows(rows)), worlds))
-        print("\n\nAFTER\n")
-        print(format_report(summarise(rows), worlds))
+            print(f"\n=== hidden-bias benchmark strength: {'as analysed' if k is None else k} ===\n")
+            print(format_report(rows, seeds[0], seeds[-1] - seeds[0] + 1, args.workers, 0.0))
         return 0
-    rows, summary = run(args.worlds, args.first_seed, args.workers, args.partial)
-    print("BEFORE (the rules and regression-to-the-mean handling before issue 10, same worlds)\n")
-    print(format_report(summarise(before_rows(rows)), args.worlds))
-    print("\n\nAFTER (commissioning_rules.yaml, with false-discovery control across the portfolio)\n")
-    print(format_report(summary, args.worlds))
-    print(f"\n{args.worlds} worlds (seeds {args.first_seed}-{args.first_seed + args.worlds - 1}) in "
-          f"{time.perf_counter() - t0:.0f} s with {args.workers} workers")
+    first = args.first_seed if args.first_seed is not None else fresh_first_seed()
+    strengths = tuple(s.strip() for s in args.strengths.split(",") if s.strip())
+    unknown = set(strengths) - set(STRENGTHS)
+    if unknown:
+        ap.error(f"unknown strength(s) {sorted(unknown)}; use {', '.join(STRENGTHS)}")
+    print(f"seed block: --first-seed {first} --worlds {args.worlds}", flush=True)
+    rows = run(args.worlds, first, args.workers, strengths, args.partial)
+    print(format_report(rows, first, args.worlds, args.workers, time.perf_counter() - t0))
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "summary": summary}, default=str, indent=1))
+        args.json.write_text(json.dumps({"first_seed": first, "rows": rows}, default=str))
     return 0
 
 

@@ -325,6 +325,20 @@ class Population(_Strict):
         return self
 
 
+class Cohort(_Strict):
+    """One independent cohort (or year) analysed with the same protocol (a replication of the primary result)."""
+
+    name: str = Field(description="How the report names it, e.g. 2019/20.")
+    start_from: date = Field(description="First start date of the cohort (YYYY-MM-DD).")
+    start_to: date = Field(description="Last start date of the cohort (YYYY-MM-DD).")
+
+    @model_validator(mode="after")
+    def _order(self) -> "Cohort":
+        if self.start_from > self.start_to:
+            raise ValueError(f"start_from ({self.start_from}) is after start_to ({self.start_to})")
+        return self
+
+
 class Costs(_Strict):
     """Where the cost comes from: the protocol, or the interventions table."""
 
@@ -395,6 +409,9 @@ class Protocol(_Strict):
     costs: Costs = Field(default_factory=Costs)
     value: ValueSettings = Field(default_factory=ValueSettings, description="Value-for-money settings.")
     theory_of_change: TheoryOfChangeTags | None = Field(None, description="Tags to the VRU's theory of change.")
+    cohorts: list[Cohort] = Field(default_factory=list, description="Independent cohorts (or years) that each repeat "
+                                  "the primary analysis with this protocol; when two or more agree, a benefit can "
+                                  "earn 'Expand' instead of 'Expand while replicating'.")
     seed: int = Field(2021, ge=0)
 
     @field_validator("intervention_type")
@@ -677,8 +694,13 @@ def validate_protocol_file(path: str | Path) -> list[ProtocolProblem]:
 
 def _read_text(path: Path) -> tuple[str | None, list[ProtocolProblem]]:
     """The protocol's text (UTF-8, a byte-order mark allowed), or the problem that stops reading it."""
+    from evalkit.yaml_safe import YamlProblem, check_file_size
+
     try:
+        check_file_size(path)  # before reading: a 60 MB file is refused at once
         return path.read_text(encoding="utf-8-sig"), []
+    except YamlProblem as exc:
+        return None, [ProtocolProblem(file=str(path), message=exc.message, fix=exc.fix)]
     except IsADirectoryError:
         return None, [ProtocolProblem(file=str(path), message="is a folder, not a protocol file.",
                                       fix="give one .yaml file (run-all takes a folder).")]
@@ -948,7 +970,7 @@ def validate_protocol_against_data(path: str | Path, tables: dict[str, Any], sou
 __all__ = [
     "Protocol", "PrePostDesign", "EngagementDesign", "EngagementOutcome", "MatchedDesign", "DiDDesign",
     "AreaTrendDesign", "AreaDiDDesign", "InstrumentOutcome", "OffendingOutcome", "StatusOutcome", "Population",
-    "Costs", "ValueSettings", "TheoryOfChangeTags", "ProtocolProblem",
+    "Costs", "Cohort", "ValueSettings", "TheoryOfChangeTags", "ProtocolProblem",
     "load_protocol", "validate_protocol_file", "protocol_json_schema", "schema_text", "write_protocol_schema",
     "data_problems", "check_data", "validate_protocol_against_data", "duplicate_ids",
 ]

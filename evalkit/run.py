@@ -634,11 +634,25 @@ def _worker_signals() -> None:
         signal.signal(signal.SIGTERM, _worker_terminated)
 
 
-def _worker_terminated(signum, frame) -> None:  # noqa: ARG001
+def _in_import(frame) -> bool:
+    """Whether the thread is inside an import (its stack passes through importlib's frames)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _worker_terminated(signum, frame) -> None:
     """SIGTERM from the parent stopping the run: a report in progress stops as interrupted (its staging folder
     removed, the interruption sent back to the parent); an idle worker shuts its kernel down and leaves at once."""
     _STOPPED.set()
     if _RENDERING.is_set():
+        if _in_import(frame):  # raised inside importlib's lock callback it is printed as "Exception ignored"
+            again = threading.Timer(0.05, os.kill, (os.getpid(), signum))
+            again.daemon = True
+            again.start()
+            return
         raise KeyboardInterrupt()
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:

@@ -55,8 +55,17 @@ def max_bytes() -> int:
     return int((kb if kb > 0 else DEFAULT_MAX_KB) * 1024)
 
 
-def _check_size(text: str) -> None:
-    size = len(text.encode("utf-8", "surrogatepass"))
+def check_file_size(path: str | os.PathLike) -> None:
+    """:class:`YamlProblem` when the file is over the size limit (from its size on disk, before reading it)."""
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return  # the reader says why it cannot be read
+    _check_size(size=size)
+
+
+def _check_size(text: str = "", *, size: int | None = None) -> None:
+    size = len(text.encode("utf-8", "surrogatepass")) if size is None else size
     if size > max_bytes():
         raise YamlProblem(f"the file is {size / 1024:,.0f} KB, more than the {max_bytes() // 1024:,} KB a protocol or "
                           "configuration needs (it was not read).",
@@ -162,4 +171,4 @@ def strict_load(text: str) -> Any:
     return load_yaml(text)[1]
 
 
-__all__ = ["strict_load", "load_yaml", "YamlProblem", "max_bytes", "MAX_KB_ENV", "MAX_DEPTH", "MAX_NODES"]
+__all__ = ["check_file_size", "strict_load", "load_yaml", "YamlProblem", "max_bytes", "MAX_KB_ENV", "MAX_DEPTH", "MAX_NODES"]

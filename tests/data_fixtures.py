@@ -82,6 +82,12 @@ MINIMAL: dict[str, list[dict[str, str]]] = {
         dict(intervention_id="INT01", area="Mansfield", start_month="2019-10-01"),
         dict(intervention_id="INT01", area="Ashfield", start_month="2019-10-01"),
     ],
+    "comparison_areas": [
+        dict(area_code="E06000018", area_name="Nottingham", period="2019-10-01", indicator="violence_with_injury",
+             count="812", population="331000", vru="true", vru_start="2019-10-01", vru_name="City and County"),
+        dict(area_code="E07000117", area_name="Burnley", period="2019-10-01", indicator="violence_with_injury",
+             count="301", population="89000", vru="false", vru_start="", vru_name=""),
+    ],
 }
 
 

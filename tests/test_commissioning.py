@@ -30,14 +30,26 @@ def finding(**kw):
 @pytest.mark.parametrize(
     "kw, expected",
     [
-        ({}, "expand"),
+        ({}, "expand_replicating"),                                # one cohort: expand while replicating
+        ({"cohorts_agreeing": 2}, "expand"),                       # two independent cohorts agree: expand
         ({"n": 55}, "continue"),                                   # JDL: fewer than 60 -> Promising
-        ({"sensitivity_passed": False}, "continue"),              # hidden bias could remove it -> Promising
+        ({"sensitivity_passed": False}, "stronger_design"),        # hidden bias could remove it: never funded
+        ({"placebo_failed": True}, "stronger_design"),             # selection seen before the programme
+        ({"placebo_failed": True, "n": 55, "sms": 2}, "stronger_design"),
+        ({"placebo_failed": False}, "expand_replicating"),
         ({"sensitivity_passed": None}, "continue"),               # no check applies -> not Expand
         ({"sms": 2}, "continue"),
+        ({"benefit": 0.08, "benefit_low": 0.01}, "continue"),      # short of the MWE: not Expand
+        ({"mwe": None}, "continue"),                               # no MWE known: not Expand
+        ({"value_below_break_even": True}, "continue"),            # clearly does not repay its cost
+        ({"value_below_break_even": False}, "expand_replicating"),
         ({"sms": 1}, "before_after_only"),                        # SMS 1 never Expand/Continue
+        ({"sms": 3, "design": "prepost"}, "before_after_only"),   # a before/after design never funds
+        ({"design": "matched"}, "expand_replicating"),
+        ({"design": "area_did"}, "expand_replicating"),
         ({"direction": "harmful"}, "stop"),
         ({"direction": "harmful", "sensitivity_passed": False}, "safeguarding_review"),   # fragile harm: review
+        ({"direction": "harmful", "placebo_failed": True}, "safeguarding_review"),        # selection could explain
         ({"direction": "harmful", "sms": 1}, "safeguarding_review"),   # SMS 1 never Stop
         ({"direction": "harmful", "significant": False, "n": 12, "n_needed": 400}, "improve_evidence"),
         ({"significant": False, "n": 12, "n_needed": math.inf}, "improve_evidence"),
@@ -52,11 +64,37 @@ def test_default_rules(kw, expected):
     assert classify(finding(**kw)).key == expected
 
 
+def test_a_failed_check_never_funds():
+    """Whatever else holds, a failed placebo or hidden-bias check is never Expand or keep funding."""
+    import itertools
+
+    fund = {"expand", "expand_replicating", "continue"}
+    for sms, n, cohorts, design, failed in itertools.product((2, 3), (40, 120), (1, 2), (None, "matched", "did"),
+                                                             ({"placebo_failed": True}, {"sensitivity_passed": False})):
+        cat = classify(finding(sms=sms, n=n, cohorts_agreeing=cohorts, design=design, **failed))
+        assert cat.key not in fund, (sms, n, cohorts, design, failed)
+
+
+def test_expand_can_rest_on_the_probability_of_a_worthwhile_effect(tmp_path):
+    """With settings.p_worthwhile_min, an estimate just short of the MWE can still count as worthwhile."""
+    f = finding(benefit=0.095, benefit_low=0.01, se_log_or_diff=0.045)
+    assert classify(f).key == "continue"
+    text = (Path(__file__).resolve().parents[1] / "evalkit" / "analysis" / "commissioning_rules.yaml").read_text()
+    path = tmp_path / "rules.yaml"
+    path.write_text(text.replace("  p_worthwhile_min:  ", "  p_worthwhile_min: 0.4"))
+    assert load_rules(path).p_worthwhile_min == 0.4
+    assert f.p_worthwhile == pytest.approx(stats.norm.cdf(-0.005 / 0.045))   # 0.456 >= 0.4
+    assert classify(f, path).key == "expand_replicating"
+
+
 def test_category_carries_reason():
     cat = classify(finding(direction="harmful"))
     assert cat.label == "Stop or redesign"
     assert "harmful" in cat.rule_text
     assert load_rules().categories["continue"]["label"].startswith("Promising")
+    assert load_rules().categories["stronger_design"]["label"] == "Needs a stronger design"
+    assert load_rules().categories["expand_replicating"]["label"] == "Expand while replicating"
+    assert cat.rule_index >= 1 and dict(cat.conditions)["direction"] == "harmful"   # the rule's data travel with it
 
 
 def test_powered_uses_protocol_mde_then_n_needed():
@@ -135,22 +173,22 @@ def test_bky_controls_the_false_discovery_rate_and_gains_power():
     assert np.mean(power["bky"]) > np.mean(power["bh"]) + 0.02
 
 
-def _prim(iid, p, *, direction="beneficial", sms=3, n=120, sens=True, area_wide=False):
+def _prim(iid, p, *, direction="beneficial", sms=3, n=120, sens=True, area_wide=False, design=None):
     f = finding(intervention_id=iid, p_value=p, direction=direction, sms=sms, n=n, sensitivity_passed=sens,
-                significant=p < 0.05, area_wide=area_wide, ci_excludes_null=p < 0.05)
+                significant=p < 0.05, area_wide=area_wide, ci_excludes_null=p < 0.05, design=design)
     return {"category": classify(f).key, "finding": finding_json(f)}
 
 
 def test_portfolio_fdr_turns_a_lone_chance_finding_into_no_decision():
     prims = {f"INT{i:02d}": _prim(f"INT{i:02d}", p) for i, p in
              enumerate([0.0001, 0.0004, 0.037, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95], start=1)}
-    assert prims["INT03"]["category"] == "expand"   # alone, p = 0.037 passes
+    assert prims["INT03"]["category"] == "expand_replicating"   # alone, p = 0.037 passes
     out = portfolio_categories(prims)
-    assert out["INT01"]["category"] == "expand" and out["INT02"]["category"] == "expand"
-    assert out["INT03"]["category"] != "expand" and not out["INT03"]["significant"]
+    assert out["INT01"]["category"] == "expand_replicating" and out["INT02"]["category"] == "expand_replicating"
+    assert out["INT03"]["category"] != "expand_replicating" and not out["INT03"]["significant"]
     # Adaptive two-stage BH (the default): stage one (BH at 0.05 / 1.05) rejects 2 of 10, so m0 = 8.
     assert out["INT03"]["q_value"] == pytest.approx(0.037 * 10 / 3 * 1.05 * 8 / 10)
-    assert prims["INT03"]["category"] == "expand"   # the input is not changed
+    assert prims["INT03"]["category"] == "expand_replicating"   # the input is not changed
 
 
 def test_portfolio_skips_area_wide_and_small():
@@ -210,3 +248,52 @@ def test_only_the_vru_wide_protocol_is_area_wide_context():
     assert is_area_wide(load_protocol(root / "vru_wide.yaml"))
     assert not is_area_wide(load_protocol(root / "INT27.yaml"))   # area DiD of one programme: decided
     assert not is_area_wide(load_protocol(root / "INT01.yaml"))
+
+
+def test_before_after_primaries_never_enter_the_family():
+    """Before/after results ("no change" is false anyway through maturation) would loosen the causal threshold.
+
+    One matched primary at p = 0.03 and one at 0.5: the two-stage BH alone (m = 2) does not reject at 0.03
+    (BH-adjusted 0.06). Four before/after primaries at p = 0.0001 in the same family would make it significant
+    (m0 = 1 after stage one); they are judged alone instead, unadjusted, and never fund.
+    """
+    prims = {"INT01": _prim("INT01", 0.03, design="matched"), "INT02": _prim("INT02", 0.5, design="matched")}
+    prims.update({f"INT1{k}": _prim(f"INT1{k}", 0.0001, sms=1, design="prepost") for k in range(4)})
+    out = portfolio_categories(prims)
+    assert out["INT01"]["q_value"] == pytest.approx(0.03 * 2 / 1 * 1.05)
+    assert not out["INT01"]["significant"] and out["INT01"]["category"] != "expand_replicating"
+    for k in range(4):
+        o = out[f"INT1{k}"]
+        assert o["q_value"] is None and o["multiplicity"] == "none" and o["significant"]
+        assert o["category"] == "before_after_only"
+    everything = portfolio_categories(prims, family="all")       # the rule before issue 19
+    assert everything["INT01"]["significant"]
+
+
+def test_portfolio_alpha_is_the_threshold_the_family_applied():
+    """p <= portfolio_alpha exactly when the adjusted p-value is <= alpha (BH, BKY, Holm), on random families."""
+    from evalkit.analysis.commissioning import portfolio_alpha
+
+    rng = np.random.default_rng(19)
+    for _ in range(300):
+        m = int(rng.integers(1, 15))
+        z = rng.standard_normal(m) + np.where(rng.random(m) < 0.4, 2.8, 0.0)
+        p = 2 * stats.norm.sf(np.abs(z))
+        for method in ("bh", "bky", "holm"):
+            t = portfolio_alpha(p, method)
+            rej = adjust_pvalues(p, method) <= 0.05
+            if rej.any():
+                assert p[rej].max() <= t + 1e-12, method
+            if method != "holm" and (~rej).any():
+                assert p[~rej].min() > t - 1e-12 or not rej.any(), method
+
+
+def test_mde_at_a_stricter_level_scales_with_the_normal_quantiles():
+    """The MDE at a stricter level: (z[1 - a'/2] + z[.8]) / (z[1 - a/2] + z[.8]) times the MDE (R: qnorm)."""
+    from evalkit.analysis.commissioning import mde_at
+
+    k = (stats.norm.ppf(0.995) + stats.norm.ppf(0.8)) / (stats.norm.ppf(0.975) + stats.norm.ppf(0.8))
+    assert k == pytest.approx(1.2198, abs=1e-4)       # (2.5758 + 0.8416) / (1.9600 + 0.8416) = 3.4174 / 2.8016
+    assert mde_at(0.14, 0.05, 0.01, ratio=False) == pytest.approx(0.14 * k)
+    assert mde_at(0.2, 0.05, 0.01, ratio=True) == pytest.approx(1 - 0.8 ** k)
+    assert mde_at(None, 0.05, 0.01, ratio=False) is None

@@ -29,9 +29,9 @@ def test_ingest_and_summary(tmp_path):
     db = tmp_path / "s.duckdb"
     res = _run("ingest", *files, "--db", db)
     assert res.exit_code == 0, res.output
-    assert "10 file(s) added (20 rows)" in res.output
+    assert "11 file(s) added (22 rows)" in res.output
     again = _run("ingest", *files, "--db", db)
-    assert again.exit_code == 0 and "0 file(s) added" in again.output and "10 skipped" in again.output
+    assert again.exit_code == 0 and "0 file(s) added" in again.output and "11 skipped" in again.output
     summary = _run("summary", "--db", db)
     assert summary.exit_code == 0 and "participants" in summary.output
 

@@ -32,6 +32,7 @@ DRAFT_COLUMNS = {
                        "looked_after exploitation_concern substance_misuse_concern",
     "area_counts": "area month indicator count population",
     "area_rollout": "intervention_id area start_month",
+    "comparison_areas": "area_code area_name period indicator count population vru vru_start vru_name",
 }
 DRAFT_REQUIRED = {
     "interventions": "intervention_id name provider prevention_level intervention_type area start_date annual_cost",
@@ -45,6 +46,7 @@ DRAFT_REQUIRED = {
     "comparison_pool": "person_id index_date pool_source sex locality",
     "area_counts": "area month indicator count population",
     "area_rollout": "intervention_id area start_month",
+    "comparison_areas": "area_code area_name period indicator count population vru",
 }
 
 

@@ -135,7 +135,7 @@ def test_summary_counts_only(tmp_path, files):
     ingest_files(files, db)
     text = summarise_store(db)
     assert "participants" in text and "start_date 2020-05-02 to 2020-06-01" in text
-    assert "10 source file(s)" in text
+    assert "11 source file(s)" in text
     assert "P0000000000000001" not in text  # no row-level data
 
 

@@ -84,7 +84,7 @@ def test_trees_that_could_not_render_are_refused_in_plain_words(tree, whole, wor
 
 
 def test_validate_config_warns_about_defaults_that_describe_a_replaced_list(tmp_path, monkeypatch):
-    monkeypatch.delenv(CONFIG_ENV_VAR, raising=False)  # --config sets it for the process: restored after the test
+    monkeypatch.setenv(CONFIG_ENV_VAR, str(DEFAULT_CONFIG_PATH))  # --config sets it for the process: restored after
     text = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")
     raw = yaml.safe_load(text)
     text = text.replace("  evaluation_year: 2020           # 2020/21", "  evaluation_year: 2023           # 2020/21")

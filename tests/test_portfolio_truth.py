@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "synthetic_data"
 PROTOCOLS = ROOT / "protocols"
 FAST = ("INT02", "INT03", "INT08", "INT09", "INT10", "INT11", "INT15", "INT16")
-CALLED_EFFECTIVE = {"expand", "continue"}
+CALLED_EFFECTIVE = {"expand", "expand_replicating", "continue"}
 FOUND = CALLED_EFFECTIVE | {"before_after_only"}
 HARM_FLAGS = {"stop", "safeguarding_review"}
 #: Effective interventions the demo need not find, and why (checked below: each is "improve the
@@ -48,6 +48,15 @@ HARM_FLAGS = {"stop", "safeguarding_review"}
 RTM_AT_THE_NORM = {
     "INT09": "SWEMWBS +2.7 points beyond regression to the mean, 95% CI -0.6 to +6.1 (norm 23.5, baseline ~17)",
     "INT15": "SDQ parent +0.9, 95% CI -3.1 to +5.0: the parent norm 8.4 lies far below a referred group's scores",
+}
+#: Deliberate differences since issue 19: a failed hidden-bias check never keeps or grows funding, so a benefit
+#: from a matched design that hidden bias could remove is "Needs a stronger design" (before: "Promising"). Both
+#: fail even the old constant (E-value of the interval 1.25), let alone a factor as strong as prior offending.
+#: Checked below: the category, a beneficial estimate, and a failed hidden-bias check (not a failed test).
+NEEDS_STRONGER_DESIGN = {
+    "INT01": "matched reoffending 12.0 points lower (95% CI 2.2 to 21.8): the interval's E-value is 1.17, where a "
+             "factor as strong as prior offending would need 1.70 (and the constant floor is 1.25)",
+    "INT03": "matched reoffending 16.3 points lower (5.5 to 27.2): E-value 1.24 against 1.36 needed",
 }
 UNDERPOWERED = {
     # Too few to test at all: below the protocols' minimum sample for calling anything significant.
@@ -139,7 +148,11 @@ def test_effective_prepost_and_matched_found(tables, truth):
     # screened that mean is the national norm, far from these groups' baselines, so the honest interval is wide
     # (INT09 +2.7, 95% CI -0.6 to +6.1; INT15 +0.9, -3.1 to +5.0). A protocol stating the screened mean
     # (screened_mean, screened_n) narrows it.
-    assert effective and missed == sorted(RTM_AT_THE_NORM), missed
+    assert effective and missed == sorted(set(RTM_AT_THE_NORM) | (set(NEEDS_STRONGER_DESIGN) & set(FAST))), missed
+    for iid in set(NEEDS_STRONGER_DESIGN) & set(FAST):
+        f = _findings(tables, iid)["primary"]
+        assert f["category"] == "stronger_design" and f["direction"] == "beneficial", (iid, f["category"])
+        assert f["finding"]["sensitivity_passed"] is False, iid      # the benchmark, not significance, held it back
 
 
 def test_rtm_keeps_a_null_counselling_service_from_looking_effective(tables, truth):
@@ -177,7 +190,11 @@ def test_whole_portfolio_agrees_with_truth(tables, truth):
     by_id = {r[0]: r for r in rows}
     t = truth.set_index(["intervention_id", "outcome"])["true_effect"]
     effective = [r for r in rows if r[1] == "effective"]
-    missed = [r for r in effective if r[2] not in FOUND and r[0] not in UNDERPOWERED and r[0] not in RTM_AT_THE_NORM]
+    missed = [r for r in effective if r[2] not in FOUND and r[0] not in UNDERPOWERED and r[0] not in RTM_AT_THE_NORM
+              and r[0] not in NEEDS_STRONGER_DESIGN]
+    for iid in NEEDS_STRONGER_DESIGN:   # held back by the hidden-bias benchmark: a benefit, never a harm flag
+        assert by_id[iid][2] == "stronger_design", by_id[iid]
+        assert _findings(tables, iid)["primary"]["direction"] == "beneficial", iid
     assert not missed, f"effective interventions not found: {missed}"
     for iid in RTM_AT_THE_NORM:    # inconclusive, never a harm flag
         assert by_id[iid][2] == "improve_evidence", by_id[iid]

@@ -16,7 +16,44 @@ from evalkit.analysis.commissioning import PrimaryFinding, Rules, load_rules
 from evalkit.analysis.reasons import Check, comparison_secondary, explain
 from evalkit.report.board import reason_text, secondary_words, value_numbers, value_text
 
-RULES = load_rules(__import__("evalkit.analysis.commissioning", fromlist=["DEFAULT_RULES"]).DEFAULT_RULES)
+#: A fixed rules file (the packaged one as it stood when these reasons were written): the engine is generic over
+#: rules, so its tests pin their own rather than follow the packaged file as the VRU edits it.
+RULES_YAML = """
+settings: {multiplicity: bky, e_value_ci_min: 1.25, rosenbaum_gamma: 1.1}
+categories:
+  context: {label: "Context only (no decision)", meaning: "."}
+  expand: {label: "Expand", meaning: "."}
+  continue: {label: "Promising: confirm with a stronger or replicated design", meaning: "."}
+  before_after_only: {label: "Improvement seen, no comparison group", meaning: "."}
+  redesign: {label: "A worthwhile effect is unlikely: redesign or decommission", meaning: "."}
+  stop: {label: "Stop or redesign", meaning: "."}
+  safeguarding_review: {label: "Safeguarding review", meaning: "."}
+  improve_evidence: {label: "Improve the evidence", meaning: "."}
+rules:
+  - {category: context, when: {area_wide: true}}
+  - {category: improve_evidence, when: {n_below_min: true}}
+  - {category: safeguarding_review, when: {direction: harmful, significant: true, sms_below: 2}}
+  - {category: stop, when: {direction: harmful, significant: true, sensitivity_passed: true}}
+  - {category: safeguarding_review, when: {direction: harmful, significant: true}}
+  - {category: expand, when: {direction: beneficial, significant: true, sms_at_least: 3, sensitivity_passed: true, n_at_least: 60}}
+  - {category: continue, when: {direction: beneficial, significant: true, sms_at_least: 2}}
+  - {category: before_after_only, when: {direction: beneficial, significant: true}}
+  - {category: redesign, when: {worthwhile_unlikely: true}}
+  - {category: improve_evidence, when: {}}
+"""
+
+
+def _rules_file():
+    import tempfile
+    from pathlib import Path
+
+    path = Path(tempfile.mkdtemp()) / "rules.yaml"
+    path.write_text(RULES_YAML, encoding="utf-8")
+    return path
+
+
+RULES_PATH = _rules_file()
+RULES = load_rules(RULES_PATH)
 LABELS = {k: v["label"] for k, v in RULES.categories.items()}
 
 
@@ -151,8 +188,7 @@ def test_a_category_changed_by_the_portfolio_wide_allowance_is_listed():
                     benefit_low=0.01 if k == 0 else -0.05)
         own = RULES.classify(f)
         prims[f"INT{k:02d}"] = {"finding": finding_json(f), "category": own.key, "category_label": own.label}
-    decided = portfolio_categories(prims, rules_path=__import__("evalkit.analysis.commissioning",
-                                                                fromlist=["DEFAULT_RULES"]).DEFAULT_RULES)
+    decided = portfolio_categories(prims, rules_path=RULES_PATH)
     tab = pd.DataFrame([{"intervention_id": i, "title": i, "report_category": prims[i]["category"],
                          "report_category_label": prims[i]["category_label"], "category": d["category"],
                          "category_label": d["category_label"], "q_value": d["q_value"]}

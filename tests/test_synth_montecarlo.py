@@ -41,6 +41,11 @@ def run(draws: int = DRAWS, n_areas: int = 80, indicator: str = "violence_with_i
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "measured 2026-12-08 (200 draws, 80 areas): on this panel the synthetic DiD on rates is biased towards no "
+    "effect (bias +16.4, Monte Carlo SE 1.4, on a true -26.6 per 100,000 a quarter) and its 95% interval covers "
+    "73.5%: the VRU areas sit at the top of the level distribution with a multiplicative trend, outside the "
+    "donors' convex hull. Open: estimate on the log rate, or add covariates. Remove this mark when it passes."))
 def test_bias_and_coverage_of_synthetic_did():
     out = run()
     print(out)

@@ -22,12 +22,13 @@ from scipy import stats
 from evalkit.analysis import data as ad
 from evalkit.analysis import standardise as st
 from evalkit.analysis.narrative import effect_sentence, judge, per_100_sentence
-from evalkit.analysis.results import AttritionBounds, OutcomeDetails, OutcomeResult, Rates
+from evalkit.analysis.results import AttritionBounds, OutcomeDetails, OutcomeResult, Placebo, Rates
 from evalkit.data.config import load_config
 from evalkit.designs.area import area_did, interrupted_time_series, period_vs_baseline
 from evalkit.designs.area.its import ITSResult
 from evalkit.designs.did import event_study, matched_did, offending_panel
-from evalkit.designs.matching import balance_table, e_value, estimate_att, match, rosenbaum_bounds, survival_att
+from evalkit.designs.matching import (balance_table, covariate_benchmark, e_value, estimate_att, match,
+                                     rosenbaum_bounds, survival_att)
 from evalkit.designs.matching.sensitivity import EValueResult, RosenbaumResult
 from evalkit.designs.prepost import prepost_binary, prepost_continuous
 from evalkit.designs.prepost.effects import hedges_factor_lakens
@@ -365,6 +366,9 @@ class MatchedSample:
     n_participants: int
     n_missing_covariates: int
     outcome_cols: dict = field(default_factory=dict)
+    #: The placebo outcome on this matching (not yet judged against a finding), or why it could not run.
+    placebo: Placebo | None = None
+    placebo_reason: str | None = None
 
 
 def offending_columns(o) -> tuple[str, str]:
@@ -454,14 +458,57 @@ def run_matched(protocol: Protocol, tables: dict, people: pd.DataFrame, design) 
     except EvalkitError as exc:
         return [failed("matched", protocol.outcome(n), _reason(exc), primary=n in primary_names)
                 for n in design.outcomes], None
+    sample.placebo, sample.placebo_reason = placebo_outcome(protocol, tables, sample)
     out = []
     for name in design.outcomes:
         o = protocol.outcome(name)
         try:
-            out.append(matched_outcome(protocol, sample, o, name in primary_names))
+            out.append(with_placebo(matched_outcome(protocol, sample, o, name in primary_names), sample, protocol))
         except EvalkitError as exc:
             out.append(failed("matched", o, _reason(exc), primary=name in primary_names))
     return out, sample
+
+
+#: The measured covariate the hidden-bias checks are benchmarked against: prior offending, the strongest
+#: predictor of reoffending that matching uses (any proven offence in the 24 months before the index date).
+BENCHMARK_COVARIATE = "prior_offences"
+
+
+def with_placebo(result: OutcomeResult, sample: MatchedSample, protocol: Protocol) -> OutcomeResult:
+    """The result with the sample's placebo outcome judged against it (or the reason it could not run), and,
+    for a matched result, the benchmark of prior offending (:func:`offending_benchmark`)."""
+    if result.estimate is None:
+        return result
+    pl = placebo_for(sample.placebo, result.estimate, result.null, result.higher_is_better, protocol.alpha)
+    bm = offending_benchmark(sample, protocol.outcome(result.outcome)) if result.design == "matched" else None
+    return replace(result, details=replace(result.details, placebo=pl, placebo_reason=sample.placebo_reason,
+                                           benchmark=bm))
+
+
+def offending_benchmark(sample: MatchedSample, o) -> Any:
+    """How strong prior offending is, before matching, on the Γ and E-value scales.
+
+    :func:`evalkit.designs.matching.covariate_benchmark` on the participants and pool before matching, with prior
+    offending as the group of its two counts (proven and violent offences in the 24 months before; a single one
+    is weak once the other is adjusted for), against the outcome itself (any proven reoffence for a time to
+    reoffending). None when it cannot be computed.
+    """
+    data = sample.data
+    group = tuple(c for c in (BENCHMARK_COVARIATE, "prior_violent_offences") if c in data)
+    if not group:
+        return None
+    col, kind = offending_columns(o)
+    if kind == "survival":
+        col, kind = "reoffended", "binary"
+    if col not in data:
+        return None
+    try:
+        return covariate_benchmark(data, treatment="treated", outcome=col,
+                                   covariates=[c for c in sample.design.covariates if c in data],
+                                   benchmark=group if len(group) > 1 else group[0],
+                                   outcome_kind="binary" if kind == "binary" else "count", label="prior offending")
+    except (EvalkitError, np.linalg.LinAlgError, ValueError):
+        return None
 
 
 def _adjust(sample: MatchedSample) -> list[str] | None:
@@ -586,6 +633,76 @@ def matched_outcome(protocol: Protocol, sample: MatchedSample, o, is_primary: bo
                          warnings=(*eff.warnings, *skipped, *fallback))
 
 
+#: The placebo window, in months before the index date: older than the 24 months of ``prior_offences`` that
+#: matching balances, so a difference there is selection the matching left, not the programme.
+PLACEBO_MONTHS = (48, 24)
+
+
+def placebo_outcome(protocol: Protocol, tables: dict, sample: MatchedSample) -> tuple[Placebo | None, str | None]:
+    """The matched comparison repeated on offending the programme cannot have changed (a negative control).
+
+    Outcome: a proven offence committed 48 to 24 months before the index date and proven by it. Same matched
+    sets and weights, same regression adjustment as the headline (unadjusted if that model cannot be
+    fitted). ``failed`` is set later, against the finding it guards (:func:`placebo_for`). Returns (None,
+    reason) when the offences table does not reach back to the window's start for everyone matched, or the
+    comparison cannot be estimated.
+    """
+    months_from, months_to = PLACEBO_MONTHS
+    data = sample.data
+    offences = ad.table(tables, "offences")
+    index = pd.to_datetime(data["index_date"])
+    start = index - pd.DateOffset(months=months_from)
+    first = pd.to_datetime(offences["offence_date"], errors="coerce").min()
+    # The extract must reach back to the window's start; its earliest offence is the only sign of where it
+    # starts (an extract from later would leave the window part empty for the earliest index dates).
+    if pd.isna(first) or first > start.min() + pd.DateOffset(months=6):
+        return None, (f"the offence records do not reach back {months_from} months before every index date, so "
+                      "offending before the programme cannot be compared")
+    proven = set(load_config().proven_outcomes)
+    off = offences.loc[offences["outcome"].isin(proven) & offences["person_id"].astype(str).isin(
+        set(data["person_id"].astype(str))), ["person_id", "offence_date", "outcome_date"]]
+    off = off.assign(person_id=off["person_id"].astype(str), offence_date=pd.to_datetime(off["offence_date"]),
+                     outcome_date=pd.to_datetime(off["outcome_date"]))
+    idx = pd.DataFrame({"person_id": data["person_id"].astype(str), "index_date": index, "_start": start,
+                        "_end": index - pd.DateOffset(months=months_to), "_row": np.arange(len(data))})
+    j = idx.merge(off, on="person_id", how="inner")
+    hit = j.loc[(j["offence_date"] >= j["_start"]) & (j["offence_date"] < j["_end"])
+                & (j["outcome_date"] <= j["index_date"]), "_row"].unique()
+    y = np.zeros(len(data))
+    y[hit] = 1.0
+    frame = data.assign(_placebo=y)
+    try:
+        try:
+            eff = estimate_att(frame, sample.match, outcome="_placebo", kind="binary",
+                               covariates_adjust=_adjust(sample), balance=sample.balance, alpha=protocol.alpha)
+        except (np.linalg.LinAlgError, EvalkitError):
+            eff = estimate_att(frame, sample.match, outcome="_placebo", kind="binary", covariates_adjust=None,
+                               balance=sample.balance, alpha=protocol.alpha)
+    except (np.linalg.LinAlgError, EvalkitError) as exc:
+        return None, f"the comparison of offending before the programme could not be estimated: {_reason(exc)}"
+    rd = eff.estimate("risk difference")
+    return Placebo(estimate=rd, n=int(eff.n_treated), n_comparison=int(eff.n_control), months_from=months_from,
+                   months_to=months_to, share_participants=float(eff.mean_treated), failed=False), None
+
+
+def placebo_for(placebo: Placebo | None, estimate: Estimate, null: float, higher_is_better: bool,
+                alpha: float) -> Placebo | None:
+    """The placebo judged against one finding: failed when it could explain it (see :class:`Placebo`).
+
+    A finding in the beneficial direction is explained by participants who offended *less* before (a lower
+    placebo share, on offending where lower is better); a harmful one by participants who offended more.
+    """
+    if placebo is None:
+        return None
+    if estimate.estimate == null:
+        return replace(placebo, failed=False, direction="none")
+    beneficial = (estimate.estimate > null) == higher_is_better
+    e = placebo.estimate
+    excludes = e.p_value < alpha and not (min(e.ci_low, e.ci_high) <= 0.0 <= max(e.ci_low, e.ci_high))
+    same_side = (e.estimate < 0) if beneficial else (e.estimate > 0)
+    return replace(placebo, failed=bool(excludes and same_side), direction="beneficial" if beneficial else "harmful")
+
+
 def subset_match(m: Any, treated_ids: set) -> Any:
     """The matching restricted to the matched sets of some participants (for subgroups)."""
     units = m.units
@@ -647,12 +764,12 @@ def run_did(protocol: Protocol, tables: dict, design, sample: MatchedSample | No
                 scale="difference in differences in proven offences per period", higher_is_better=False,
                 n=n_treated, min_n=min_n(protocol), comparison="the matched comparison group's change",
                 level=round(100 * (1 - protocol.alpha)), digits=2)
-        out.append(OutcomeResult(design="did", design_label=DESIGN_LABELS["did"], outcome=o.name,
-                                 label=o.label or o.name, kind=o.kind, primary=name in primary_names, estimate=est,
-                                 higher_is_better=False, n=n_treated, n_comparison=int(sample.match.n_control_matched),
-                                 sms=int(res.evidence.sms), evidence=res.evidence.reason, sentence=sentence,
-                                 result=res, warnings=(*res.warnings, *skipped),
-                                 details=OutcomeDetails(percent=outcome_col == "any_offence")))
+        out.append(with_placebo(OutcomeResult(
+            design="did", design_label=DESIGN_LABELS["did"], outcome=o.name, label=o.label or o.name, kind=o.kind,
+            primary=name in primary_names, estimate=est, higher_is_better=False, n=n_treated,
+            n_comparison=int(sample.match.n_control_matched), sms=int(res.evidence.sms),
+            evidence=res.evidence.reason, sentence=sentence, result=res, warnings=(*res.warnings, *skipped),
+            details=OutcomeDetails(percent=outcome_col == "any_offence")), sample, protocol))
     return out
 
 

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalkit.analysis.commissioning import PrimaryFinding, Rules, _holds
+from evalkit.analysis.commissioning import PrimaryFinding, Rules, _holds, hidden_bias
 
 
 @dataclass(frozen=True)
@@ -149,6 +149,17 @@ def condition(name: str, wanted: Any, f: PrimaryFinding, *, q_value: float | Non
         failed_checks = tuple(c for c in checks if not c.passed) if not held else tuple(checks)
         if f.sensitivity_passed is None:
             detail = "none_applies"
+    elif name == "checks_failed":
+        # held with wanted true: the checks that failed (placebo included); else all of them, with their numbers
+        failed_checks = tuple(c for c in checks if not c.passed) if f.checks_failed else tuple(checks)
+    elif name == "at_least_mwe":
+        detail = "mwe"
+        value = f.benefit if math.isfinite(f.benefit) else None
+        needed = f.mwe
+    elif name == "replicated":
+        value, needed = float(f.cohorts_agreeing), 2.0
+    elif name == "comparison_design":
+        value = f.design or ""
     return Condition(name, wanted, bool(held), value, needed, failed_checks, detail)
 
 
@@ -179,6 +190,8 @@ def explain(f: PrimaryFinding, rules: Rules, *, q_value: float | None = None, ch
         for i, rule in enumerate(rules.rules[:fired_i]):
             if rule["category"] == fired["category"] or not rule.get("when"):
                 continue
+            if (rule.get("when") or {}).get("checks_failed") is True:
+                continue  # a rule for failed checks is never a better category to be held back from
             direction = _direction_of(rule)
             if direction is None or direction != f.direction:
                 continue
@@ -210,17 +223,17 @@ def sensitivity_checks(protocol: Any, o: Any, rules: Rules) -> tuple[Check, ...]
     design = getattr(o, "design", "")
     details = getattr(o, "details", None)
     if design == "matched" and details is not None:
-        ev, rb = getattr(details, "e_value", None), getattr(details, "rosenbaum", None)
-        if ev is not None:
-            out.append(Check("e_value", float(ev.e_value_ci), rules.e_value_ci_min,
-                             bool(ev.e_value_ci >= rules.e_value_ci_min)))
-        if rb is not None:
-            g = rb.gamma_critical
-            if g is None:
-                passed = bool(rb.grid[0]["p_upper"] < rb.alpha)
-                out.append(Check("rosenbaum", None, rules.rosenbaum_gamma, passed))
-            else:
-                out.append(Check("rosenbaum", float(g), rules.rosenbaum_gamma, bool(g >= rules.rosenbaum_gamma)))
+        # The thresholds are a hidden factor as strong as prior offending (runner.hidden_bias), the constants as
+        # floors; Γ counts only when the matched-pair test is significant at Γ = 1 (as runner.sensitivity_passed).
+        hb = hidden_bias(o, rules)
+        e_ci, e_need, g, g_need = hb["e_value_ci"], hb["e_value_needed"], hb["gamma_critical"], hb["gamma_needed"]
+        if e_ci is not None and e_need is not None:
+            out.append(Check("e_value", float(e_ci), float(e_need), bool(e_ci >= e_need)))
+        if g is not None and g > 1.0 and g_need is not None:
+            out.append(Check("rosenbaum", float(g), float(g_need), bool(g >= g_need)))
+    if design in ("matched", "did") and details is not None and getattr(details, "placebo", None) is not None:
+        pl = details.placebo
+        out.append(Check("placebo_outcome", float(pl.estimate.estimate), 0.0, not pl.failed))
     elif design == "did":
         out.append(Check("pre_trends", None, None, bool(o.sms >= 3)))
     elif design == "area_did":

@@ -22,6 +22,7 @@ from evalkit.results import Estimate, ResultMixin
 
 if TYPE_CHECKING:  # only for the annotations: importing them here would pull every design in
     from evalkit.designs.area.its import ITSResult
+    from evalkit.designs.matching.benchmark import CovariateBenchmark
     from evalkit.designs.matching.sensitivity import EValueResult, RosenbaumResult
 
 
@@ -67,6 +68,58 @@ class IntentionToTreat(ResultMixin):
     def _notes(self) -> list[str]:
         return [f"{self.n_referred} referred, {self.n_not_started} never started (share started "
                 f"{self.share_started:.2f}); {self.n_matched} matched with complete follow-up"]
+
+
+@dataclass(frozen=True)
+class Placebo:
+    """A negative-control outcome: the same matched comparison on offending the programme cannot have changed.
+
+    ``estimate`` is the difference (participants minus their matched comparison group, a proportion) in the
+    share with a proven offence committed ``months_from`` to ``months_to`` months before the index date (and
+    proven by it), a window matching did not use (it matched on the 24 months before). Any difference there
+    is selection, not effect. ``failed`` when the interval excludes no difference on the side that could
+    explain the finding it guards (participants offended less before, for a benefit; more, for a harm);
+    ``direction`` is that side ("beneficial", "harmful" or "none" when the finding has no direction).
+    """
+
+    estimate: Estimate
+    n: int
+    n_comparison: int
+    months_from: int
+    months_to: int
+    share_participants: float
+    failed: bool
+    direction: str = "none"
+    title: str = "Placebo outcome: offending before the programme"
+
+    def _rows(self) -> list[dict]:
+        e = self.estimate
+        return [{"window": f"{self.months_from}-{self.months_to} months before the index date",
+                 "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "p_value": e.p_value,
+                 "failed": self.failed}]
+
+
+@dataclass(frozen=True)
+class CohortResult:
+    """The primary result in one of the protocol's cohorts (the same design and outcome, that cohort's starts).
+
+    ``agrees``: significant (unadjusted, at the protocol's alpha, with at least its minimum sample) in the
+    same direction as the result over all cohorts together.
+    """
+
+    name: str
+    n: int
+    estimate: Estimate | None
+    direction: str
+    significant: bool
+    agrees: bool
+    reason: str = ""
+
+    def as_json(self) -> dict:
+        e = self.estimate
+        return {"name": self.name, "n": self.n, "direction": self.direction, "significant": self.significant,
+                "agrees": self.agrees, "reason": self.reason,
+                "estimate": None if e is None else {k: _finite(v) for k, v in e.as_dict().items()}}
 
 
 @dataclass(frozen=True)
@@ -125,6 +178,14 @@ class OutcomeDetails:
     e_value: EValueResult | None = None
     #: Matched yes/no outcomes without replacement: Rosenbaum bounds (sensitivity to hidden bias).
     rosenbaum: RosenbaumResult | None = None
+    #: Individual-level comparison designs (matched, DiD): the placebo (negative-control) outcome on the same
+    #: matched comparison, when the offences reach back far enough.
+    placebo: Placebo | None = None
+    #: Why the placebo could not run (None when it ran or does not apply).
+    placebo_reason: str | None = None
+    #: Matched designs: how strong the strongest measured covariate (any prior proven offence) is, in E-value
+    #: and Γ units; the hidden-bias checks compare the result with it.
+    benchmark: CovariateBenchmark | None = None
     #: Before/after of a score: the raw mean change, before any regression-to-the-mean correction.
     raw_change: Estimate | None = None
     #: The change expected from regression to the mean alone (points), when the headline is corrected for it.
@@ -243,6 +304,11 @@ class PrimaryResult(ResultMixin):
     per_100: str | None = None
     reason: str = ""
     finding: dict | None = None  # what the commissioning rules looked at (aggregates; JSON-safe)
+    #: The rule that decided the category: its position in the rules file (1-based) and its conditions.
+    rule_index: int = 0
+    rule_conditions: tuple[tuple[str, Any], ...] = ()
+    #: The primary result in each of the protocol's cohorts (replication), when it names two or more.
+    cohorts: tuple[CohortResult, ...] = ()
     title: str = "Primary finding"
     checks: tuple = ()  # evalkit.analysis.reasons.Check: the hidden-bias checks with their numbers
 
@@ -265,7 +331,9 @@ class PrimaryResult(ResultMixin):
                 "minimum_worthwhile": self.minimum_worthwhile, "category": self.category,
                 "category_label": self.category_label, "category_meaning": self.category_meaning,
                 "rule": self.rule, "sentence": self.sentence, "per_100": self.per_100, "reason": self.reason,
-                "finding": self.finding, "checks": [c.as_json() for c in self.checks]}
+                "finding": self.finding, "checks": [c.as_json() for c in self.checks], "rule_index": self.rule_index,
+                "rule_conditions": dict(self.rule_conditions),
+                "cohorts": [c.as_json() for c in self.cohorts]}
 
 
 def _finite(v: Any) -> Any:
@@ -325,5 +393,5 @@ class InterventionAnalysis(ResultMixin):
         return f"<div class='evalkit-result'><h4>{html.escape(self.intervention_title)}</h4>{table}</div>"
 
 
-__all__ = ["OutcomeResult", "OutcomeDetails", "Rates", "AttritionBounds", "IntentionToTreat", "PrimaryResult", "SubgroupResult",
+__all__ = ["OutcomeResult", "OutcomeDetails", "Rates", "Placebo", "CohortResult", "AttritionBounds", "IntentionToTreat", "PrimaryResult", "SubgroupResult",
            "InterventionAnalysis"]

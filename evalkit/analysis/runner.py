@@ -35,9 +35,10 @@ import pandas as pd
 
 from evalkit.analysis import data as ad
 from evalkit.analysis import designs
-from evalkit.analysis.commissioning import PrimaryFinding, classify, finding_json
+from evalkit.analysis.commissioning import PrimaryFinding, classify, finding_json, hidden_bias
 from evalkit.analysis.narrative import judge
-from evalkit.analysis.results import InterventionAnalysis, OutcomeResult, PrimaryResult, SubgroupResult
+from evalkit.analysis.results import (CohortResult, InterventionAnalysis, OutcomeResult, PrimaryResult,
+                                     SubgroupResult)
 from evalkit.analysis.designs import ATTRITION_BOUNDS_FROM
 from evalkit.analysis.itt import with_intention_to_treat
 from evalkit.analysis.standardise import MINIMUM_WORTHWHILE
@@ -99,7 +100,8 @@ def analyse_intervention(protocol: Protocol, tables: dict[str, pd.DataFrame], *,
     from evalkit.value.intervention import intervention_value
 
     value = intervention_value(protocol, tables, people, outcomes, samples, cfg, primary=primary_result)
-    primary = primary_finding(protocol, primary_result, value=value)
+    cohorts = cohort_results(protocol, tables, primary_result)
+    primary = primary_finding(protocol, primary_result, value=value, cohorts=cohorts)
     return InterventionAnalysis(
         intervention_id=protocol.intervention_id, intervention_title=protocol.title, outcomes=tuple(outcomes),
         attrition=tuple(attrition_flow(protocol, tables, people, outcomes, first_sample)),
@@ -184,24 +186,27 @@ def _benefit(o: OutcomeResult) -> tuple[float, float, float, float, bool]:
 def sensitivity_passed(protocol: Protocol, o: OutcomeResult, rules=None) -> bool | None:
     """Whether every hidden-bias or design check that applies to the primary result passed (None: none applies).
 
-    Matched: the E-value for the interval at least ``e_value_ci_min`` and the Rosenbaum bound still significant at
-    ``rosenbaum_gamma`` (rules settings). DiD: the pre-trend test not rejected (SMS 3). Area DiD: pre-trends,
-    the placebo-area p-value below alpha, and enough districts for the wild bootstrap to reach alpha.
+    Matched: the E-value for the interval and the Γ at which the Rosenbaum bound stops being significant at
+    least what a hidden factor as strong as prior offending would need (:func:`hidden_bias`; the rules'
+    constants when no benchmark could be computed); Γ only counts when the matched-pair test is significant at
+    Γ = 1 (else it cannot measure hidden bias); the placebo is judged separately (the finding's
+    ``placebo_failed``). DiD: the pre-trend test not rejected (SMS 3). Area DiD: pre-trends, the placebo-area
+    p-value below alpha, and enough districts for the wild bootstrap to reach alpha.
     """
     from evalkit.analysis.commissioning import load_rules
 
     rules = rules or load_rules()
     checks: list[bool] = []
     if o.design == "matched":
-        ev, rb = o.details.e_value, o.details.rosenbaum
-        if ev is not None:
-            checks.append(bool(ev.e_value_ci >= rules.e_value_ci_min))
-        if rb is not None:
-            g = rb.gamma_critical
-            if g is None:
-                checks.append(bool(rb.grid[0]["p_upper"] < rb.alpha))
-            else:
-                checks.append(bool(g >= rules.rosenbaum_gamma))
+        hb = hidden_bias(o, rules)
+        e_ci, e_need, g, g_need = hb["e_value_ci"], hb["e_value_needed"], hb["gamma_critical"], hb["gamma_needed"]
+        if e_ci is not None and e_need is not None:
+            checks.append(bool(e_ci >= e_need))
+        # The Rosenbaum bound tests the first matched pairs alone (McNemar), far less powerful than the headline's
+        # estimate: when that test is not significant even with no hidden bias (Γ = 1) it cannot say how much
+        # hidden bias the finding withstands, so it is not counted (the E-value on the headline's interval still is).
+        if g is not None and g > 1.0 and g_need is not None:
+            checks.append(bool(g >= g_need))
     elif o.design == "did":
         checks.append(o.sms >= 3)
     elif o.design == "area_did":
@@ -212,6 +217,21 @@ def sensitivity_passed(protocol: Protocol, o: OutcomeResult, rules=None) -> bool
         g = int(getattr(o.result, "n_clusters", 0) or 0)
         checks.append(bool(g and 2 / 2 ** g < protocol.alpha))
     return all(checks) if checks else None
+
+
+def value_below_break_even(value: Any, o: OutcomeResult) -> bool | None:
+    """Whether the value for money is clearly below break-even: the benefit-cost ratio's interval wholly below 1.
+
+    Only when the value line costed an estimate from the same design as the primary result (a matched
+    offending outcome); None otherwise (not costed, or no interval).
+    """
+    bcr = getattr(value, "bcr", None)
+    if bcr is None or o.design != "matched":
+        return None
+    high = getattr(bcr, "high", math.nan)
+    if high is None or not math.isfinite(float(high)):
+        return None
+    return bool(float(high) < 1.0)
 
 
 def _checks(protocol: Protocol, o: OutcomeResult) -> tuple:
@@ -253,7 +273,57 @@ def break_even_mwe(o: OutcomeResult, value: Any, protocol: Protocol | None = Non
     return None
 
 
-def primary_finding(protocol: Protocol, o: OutcomeResult | None, value: Any = None) -> PrimaryResult | None:
+def cohort_results(protocol: Protocol, tables: dict[str, pd.DataFrame], primary: OutcomeResult | None,
+                   ) -> tuple[CohortResult, ...]:
+    """The primary result repeated in each cohort the protocol names (two or more), for replication.
+
+    Each cohort is the protocol's population restricted to that cohort's start dates, analysed with the same
+    design and outcome as the primary result (a DiD with its own matching). Area designs have no cohorts of
+    people: nothing is returned for them, nor when the protocol names fewer than two cohorts.
+    """
+    if len(protocol.cohorts) < 2 or primary is None or primary.estimate is None or primary.design in AREA_TYPES:
+        return ()
+    pooled = judge(primary.estimate.estimate, primary.estimate.ci_low, primary.estimate.ci_high, null=primary.null,
+                   higher_is_better=primary.higher_is_better, n=primary.n, min_n=designs.min_n(protocol)).direction
+    kinds = ("matched",) if primary.design in ("matched", "did") else (primary.design,)
+    kept = [d.model_copy(update={"outcomes": [primary.outcome]}) for d in protocol.designs
+            if d.type in (*kinds, primary.design) and primary.outcome in getattr(d, "outcomes", [])]
+    if primary.design == "did" and not any(d.type == "matched" for d in kept):
+        kept = [d for d in protocol.designs if d.type == "matched"][:1] + kept
+    out = []
+    for c in protocol.cohorts:
+        pop = protocol.population.model_copy(update={"start_from": c.start_from, "start_to": c.start_to})
+        p_c = protocol.model_copy(update={"population": pop, "designs": kept, "cohorts": []})
+        try:
+            people = ad.population(p_c, tables)
+            found: list[OutcomeResult] = []
+            sample = None
+            for d in kept:
+                if d.type == "prepost":
+                    found += designs.run_prepost(p_c, tables, people, d)
+                elif d.type == "matched":
+                    res, sample = designs.run_matched(p_c, tables, people, d)
+                    found += res
+                elif d.type == "did":
+                    found += designs.run_did(p_c, tables, d, sample)
+            o = next((x for x in found if x.outcome == primary.outcome and x.design == primary.design), None)
+        except EvalkitError as exc:
+            out.append(CohortResult(c.name, 0, None, "none", False, False, reason=designs._reason(exc)))
+            continue
+        if o is None or o.estimate is None:
+            out.append(CohortResult(c.name, 0 if o is None else o.n, None, "none", False, False,
+                                    reason="could not be estimated" if o is None else o.reason))
+            continue
+        e = o.estimate
+        j = judge(e.estimate, e.ci_low, e.ci_high, null=o.null, higher_is_better=o.higher_is_better, n=o.n,
+                  min_n=designs.min_n(protocol))
+        out.append(CohortResult(c.name, o.n, e, j.direction, j.significant,
+                                bool(j.significant and j.direction == pooled and pooled != "none")))
+    return tuple(out)
+
+
+def primary_finding(protocol: Protocol, o: OutcomeResult | None, value: Any = None,
+                    cohorts: tuple[CohortResult, ...] = ()) -> PrimaryResult | None:
     """Judge the primary result and give it a commissioning category (this intervention alone).
 
     The portfolio re-judges it with multiplicity control across all interventions
@@ -272,7 +342,8 @@ def primary_finding(protocol: Protocol, o: OutcomeResult | None, value: Any = No
         cat = classify(finding)
         return PrimaryResult(protocol.intervention_id, o.outcome, o.label, o.design, o.design_label, None, None, "",
                              "none", False, "could not be estimated", 1, 0, math.inf, mwe, cat.key, cat.label,
-                             cat.meaning, cat.rule_text, reason=o.reason, finding=finding_json(finding))
+                             cat.meaning, cat.rule_text, reason=o.reason, finding=finding_json(finding),
+                             rule_index=cat.rule_index, rule_conditions=cat.conditions)
     e = o.estimate
     j = judge(e.estimate, e.ci_low, e.ci_high, null=o.null, higher_is_better=o.higher_is_better, n=o.n,
               min_n=designs.min_n(protocol))
@@ -293,11 +364,16 @@ def primary_finding(protocol: Protocol, o: OutcomeResult | None, value: Any = No
                    "repay the cost per young person (no minimum worthwhile effect in the protocol)")
     benefit, lo, hi, se, ratio = _benefit(o)
     excludes = not (min(e.ci_low, e.ci_high) <= o.null <= max(e.ci_low, e.ci_high))
+    placebo = o.details.placebo
     finding = PrimaryFinding(protocol.intervention_id, j.direction, j.significant, o.sms, o.n,
                              float(needed), designs.min_n(protocol), p_value=float(e.p_value), benefit=benefit,
                              benefit_low=lo, benefit_high=hi, se_log_or_diff=float(se), ratio=ratio, mwe=mwe_value,
                              mde=mde_value, sensitivity_passed=sensitivity_passed(protocol, o), area_wide=area_wide,
-                             ci_excludes_null=bool(excludes), alpha=protocol.alpha, mwe_source=mwe_source)
+                             ci_excludes_null=bool(excludes), alpha=protocol.alpha, mwe_source=mwe_source,
+                             design=o.design, placebo_failed=None if placebo is None else bool(placebo.failed),
+                             value_below_break_even=value_below_break_even(value, o),
+                             cohorts_agreeing=max(1, sum(c.agrees for c in cohorts)),
+                             **(hidden_bias(o) if o.design == "matched" else {}))
     cat = classify(finding)
     per_100 = o.per_100
     if per_100 and o.details.rates is not None:
@@ -308,7 +384,8 @@ def primary_finding(protocol: Protocol, o: OutcomeResult | None, value: Any = No
     return PrimaryResult(protocol.intervention_id, o.outcome, o.label, o.design, o.design_label, e, o.standardised,
                          o.standardisation, j.direction, j.significant, j.verdict, o.sms, o.n, float(needed), mwe,
                          cat.key, cat.label, cat.meaning, cat.rule_text, sentence=o.sentence, per_100=per_100,
-                         finding=finding_json(finding), checks=_checks(protocol, o))
+                         finding=finding_json(finding), rule_index=cat.rule_index, rule_conditions=cat.conditions,
+                         cohorts=cohorts, checks=_checks(protocol, o))
 
 
 # --------------------------------------------------------------------------- attrition and profile
@@ -530,7 +607,7 @@ def sensitivity_notes(outcomes: list[OutcomeResult], min_n: int = 30) -> list[tu
     to explain a finding away, so they are reported for significant results; a non-significant result gets
     one line saying there is nothing to explain away.
     """
-    notes = []
+    notes = placebo_notes(outcomes)
     for o in outcomes:
         if o.estimate is None:  # not ok
             continue
@@ -563,6 +640,9 @@ def sensitivity_notes(outcomes: list[OutcomeResult], min_n: int = 30) -> list[tu
                                     f"risk ratio of {ev.e_value:.2f} each could explain away the estimate, and "
                                     f"{ev.e_value_ci:.2f} could move its interval to include no effect "
                                     "(VanderWeele & Ding 2017)."))
+            bm_text = benchmark_sentence(o)
+            if bm_text:
+                notes.append((head, bm_text))
         if o.design == "prepost":
             expected, raw = o.details.rtm_expected, o.details.raw_change
             if expected is not None and raw is not None:
@@ -587,6 +667,69 @@ def sensitivity_notes(outcomes: list[OutcomeResult], min_n: int = 30) -> list[tu
                                     f"it would be {b.no_change:+.2f} if the missing had not changed, and "
                                     f"anywhere from {b.low:+.2f} to {b.high:+.2f} if each had changed as "
                                     "little or as much as anyone measured (worst and best case)."))
+    return notes
+
+
+def benchmark_sentence(o: OutcomeResult) -> str | None:
+    """Plain words: could a hidden factor as strong as a prior proven offence remove this matched result?"""
+    bm = o.details.benchmark
+    if bm is None or o.design != "matched":
+        return None
+    hb = hidden_bias(o)
+    e_ci, g = hb["e_value_ci"], hb["gamma_critical"]
+    e_need, g_need = hb["e_value_needed"], hb["gamma_needed"]
+    fails = [e_ci is not None and e_need is not None and e_ci < e_need,
+             g is not None and g_need is not None and g < g_need]
+    verdict = ("could remove this result" if any(fails) else "could not remove this result")
+    parts = []
+    if e_ci is not None and e_need is not None:
+        parts.append(f"the interval's E-value is {e_ci:.2f} against {e_need:.2f} needed")
+    if g is not None and g_need is not None:
+        parts.append(f"the matched pairs stay significant up to Γ = {g:.2f} against {g_need:.2f} needed")
+    return (f"Compared with what was recorded: an unrecorded factor as strong as prior offending (the strongest "
+            f"recorded predictor of reoffending: above the median, it multiplies the chance of reoffending by "
+            f"{bm.rr_outcome:.1f}, and participants differ from the pool in it by a ratio of {bm.rr_treatment:.2f}) "
+            f"{verdict}: " + "; ".join(parts) + ".")
+
+
+def placebo_notes(outcomes: list[OutcomeResult]) -> list[tuple[str, str]]:
+    """One plain-English note per comparison design on its placebo outcome, judged against its primary result.
+
+    The placebo is the same matched comparison on offending before the programme (a window matching did not
+    use), which the programme cannot have changed: a difference there shows who was referred, not what the
+    programme did. Only the difference and its interval are given (no count or share of participants).
+    """
+    notes = []
+    for design in ("matched", "did"):
+        cands = [o for o in outcomes if o.design == design and o.estimate is not None]
+        o = next((x for x in cands if x.primary), cands[0] if cands else None)
+        if o is None:
+            continue
+        head = f"Placebo check ({o.design_label})"
+        pl = o.details.placebo
+        if pl is None:
+            if o.details.placebo_reason:
+                notes.append((head, f"The placebo check could not be run: {o.details.placebo_reason}."))
+            continue
+        e = pl.estimate
+        level = round(100 * e.level) if e.level else 95
+        diff = 100 * e.estimate
+        side = "fewer" if diff < 0 else "more"
+        text = (f"Offending the programme cannot have changed: in the {pl.months_to} to {pl.months_from} months "
+                f"before their start, {abs(diff):.1f} percentage points {side} participants than their matched "
+                f"comparison group had a proven offence ({level}% confidence interval {100 * e.ci_low:+.1f} to "
+                f"{100 * e.ci_high:+.1f}). Matching used the {pl.months_to} months before the start, not this "
+                "window. ")
+        if pl.failed:
+            text += ("The difference is clear and on the side that could explain the result: those referred "
+                     f"already offended {'less' if diff < 0 else 'more'} than similar young people before the "
+                     "programme, so selection, not the programme, could explain the result. The placebo check "
+                     "failed.")
+        else:
+            text += ("No clear difference on the side that could explain the result: the placebo check passed. "
+                     "It cannot rule out a difference that only shows after referral (such as motivation to "
+                     "change).")
+        notes.append((head, text))
     return notes
 
 

@@ -511,9 +511,10 @@ def parse_config(data: dict[str, Any], *, source: str = "configuration", text: s
 @lru_cache(maxsize=8)
 def _load_cached(path: str, mtime_ns: int) -> VRUConfig:
     # mtime in the key: editing the file invalidates the cache.
-    from evalkit.yaml_safe import YamlProblem, load_yaml
+    from evalkit.yaml_safe import YamlProblem, check_file_size, load_yaml
 
     try:
+        check_file_size(path)
         text = Path(path).read_text(encoding="utf-8-sig")
         _, data = load_yaml(text)  # size, depth, duplicate keys, exploding aliases: before anything is built
     except YamlProblem as exc:

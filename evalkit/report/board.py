@@ -23,7 +23,8 @@ from typing import Any
 from evalkit.analysis.reasons import Reason
 
 #: What each category is called in a reason ("held back from Expand"); the rules file's label otherwise.
-SHORT_LABELS = {"expand": "Expand", "continue": "Promising", "before_after_only": "Improvement seen"}
+SHORT_LABELS = {"expand": "Expand", "expand_replicating": "Expand while replicating", "continue": "Promising",
+                "stronger_design": "Needs a stronger design", "before_after_only": "Improvement seen"}
 
 #: One line per technical term that stays on the page; ``glossary_link`` links its first use here.
 GLOSSARY: dict[str, tuple[str, str]] = {
@@ -116,7 +117,9 @@ def _checks_words(checks: list[dict]) -> str:
             parts.append(f"placebo-area check failed (p = {_p(value)}, needs below {_g(needed)})")
         elif kind == "clusters":
             parts.append(f"too few comparison areas ({_n(value)}) for a significant check")
-        elif kind not in ("rosenbaum", "e_value"):
+        elif kind == "placebo_outcome":
+            parts.append("placebo check failed (those referred already offended differently before the programme)")
+        elif kind not in ("rosenbaum", "e_value", "placebo_outcome", "clusters", "placebo", "pre_trends"):
             parts.append("a check for hidden bias failed")
     return "; ".join(parts) or "a check for hidden bias failed"
 
@@ -157,6 +160,18 @@ def condition_words(c: dict, *, n_shown: str, missed_label: str) -> str:
                 else "too few young people to detect a worthwhile effect")
     if name == "worthwhile_unlikely":
         return "the whole interval lies below the smallest effect worth paying for"
+    if name == "checks_failed":
+        return _checks_words([k for k in c.get("checks") or [] if not k.get("passed")])
+    if name == "placebo_failed":
+        return "placebo check failed (those referred already offended differently before the programme)"
+    if name == "at_least_mwe":
+        return "the estimate is smaller than the smallest effect worth paying for"
+    if name == "replicated":
+        return "one cohort so far: a second with the same protocol has not yet confirmed it"
+    if name == "value_below_break_even":
+        return "the value for money is clearly below break-even"
+    if name == "comparison_design":
+        return "no comparison group"
     if name == "direction":
         return {"beneficial": "outcomes improved", "harmful": "outcomes got worse"}.get(str(value), "no change")
     if name == "area_wide":
@@ -195,6 +210,9 @@ def reason_text(reason: Reason | dict, *, n_shown: str, labels: dict[str, str], 
     missed_label = SHORT_LABELS.get(missed_cat or "", labels.get(missed_cat or "", "a better category"))
     if "area_wide" in names:
         text = "Area-wide trends: context, no decision"
+    elif any(c["name"] == "checks_failed" and c.get("wanted") is True for c in fired):
+        failed = next(c for c in fired if c["name"] == "checks_failed")
+        text = "Held back: " + condition_words(failed, n_shown=n_shown, missed_label=missed_label)
     elif "n_below_min" in names:
         text = f"Fewer than {min_n} young people in the result: too few to call it"
     elif "worthwhile_unlikely" in names:

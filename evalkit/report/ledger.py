@@ -39,6 +39,9 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 MARKER = "[c]"
+#: The protection level p (None: half the threshold, rounded up). Set to 1 only to compare with the rule of
+#: exact derivation the table-by-table helpers enforce (a measurement, not a setting for reports).
+PROTECTION_LEVEL: int | None = None
 #: A cap on every count (no group of people is this large), so that every programme is bounded.
 BIG = 1e7
 
@@ -209,7 +212,7 @@ def protection(value: float, threshold: int) -> tuple[float, float]:
     A reader's interval ``[lo, hi]`` is safe when ``lo <= max(1, value - p)`` and
     ``hi >= min(value + p, threshold - 1)``, with ``p = ceil(threshold / 2)``.
     """
-    p = math.ceil(threshold / 2)
+    p = PROTECTION_LEVEL if PROTECTION_LEVEL is not None else math.ceil(threshold / 2)
     return max(1.0, value - p), min(value + p, threshold - 1.0)
 
 
@@ -477,7 +480,7 @@ def audit(ledger: Ledger, *, marker: str = MARKER, integer: bool = True) -> Publ
         taken = sorted((r for r in options if level[r] != start[r]),
                        key=lambda r: (-prio[r], e[r].kind == "count", -e[r].value, r))
 
-        def give_back(chunk: list[str]) -> None:
+        def give_back(chunk: list[str], start: dict[str, int] = start, top: dict[str, int] = top) -> None:
             for r in chunk:
                 set_level(r, start[r])
             if safe_now():
@@ -486,8 +489,8 @@ def audit(ledger: Ledger, *, marker: str = MARKER, integer: bool = True) -> Publ
                 set_level(r, top[r])
             if len(chunk) > 1:
                 half = len(chunk) // 2
-                give_back(chunk[:half])
-                give_back(chunk[half:])
+                give_back(chunk[:half], start, top)
+                give_back(chunk[half:], start, top)
                 return
             r = chunk[0]
             for back in range(start[r] + 1, top[r]):

@@ -25,7 +25,9 @@ from evalkit.designs.area import event_study_plot  # noqa: E402
 #: AA for text; the decision table prints the label in this colour), so they also pass 3:1 for graphics.
 CATEGORY_COLOURS = {
     "expand": "#00734F",
+    "expand_replicating": "#005C3F",
     "continue": "#1B6CA8",
+    "stronger_design": "#7A6A00",
     "improve_evidence": "#595959",
     "redesign": "#8F5600",
     "stop": "#B03A00",
@@ -35,9 +37,10 @@ CATEGORY_COLOURS = {
 }
 #: A shape per category as well as a colour (a reader who cannot tell the colours apart still can the shapes):
 #: the matplotlib marker in charts, and the same shape as a character beside the label on the page.
-CATEGORY_MARKERS = {"expand": "^", "continue": "D", "before_after_only": "o", "improve_evidence": "s",
-                    "redesign": "v", "stop": "X", "safeguarding_review": "P", "context": "."}
-CATEGORY_SYMBOLS = {"expand": "\u25b2", "continue": "\u25c6", "before_after_only": "\u25cf", "improve_evidence": "\u25a0",
+CATEGORY_MARKERS = {"expand": "^", "expand_replicating": ">", "continue": "D", "stronger_design": "*",
+                    "before_after_only": "o", "improve_evidence": "s", "redesign": "v", "stop": "X", "safeguarding_review": "P", "context": "."}
+CATEGORY_SYMBOLS = {"expand": "\u25b2", "expand_replicating": "\u25b6", "continue": "\u25c6",
+                    "stronger_design": "\u2605", "before_after_only": "\u25cf", "improve_evidence": "\u25a0",
                     "redesign": "\u25bc", "stop": "\u2716", "safeguarding_review": "\u271a", "context": "\u25cb"}
 
 

@@ -57,8 +57,8 @@ from evalkit.report.disclosure import MARKER, SuppressedTable, counts_html, is_s
 from evalkit.report.narrative import GLOSSES, category_reason, effect_in_words, effect_unit, lower_label, signed
 from evalkit.report.plots import CATEGORY_COLOURS, CATEGORY_SYMBOLS, forest_plot
 
-CATEGORY_ORDER = ("expand", "continue", "before_after_only", "redesign", "stop", "safeguarding_review",
-                  "improve_evidence", "context")
+CATEGORY_ORDER = ("expand", "expand_replicating", "continue", "stronger_design", "before_after_only", "redesign",
+                  "stop", "safeguarding_review", "improve_evidence", "context")
 VRU_ID = "VRU"
 #: The forest plot's range: intervals reaching beyond it (tiny groups) are cut and marked.
 FOREST_LIMITS = (-1.5, 2.5)

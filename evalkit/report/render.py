@@ -39,8 +39,8 @@ from evalkit.report.plots import attrition_chevron, forest_plot, readable_event_
 from evalkit.results import Estimate
 
 AREA = AREA_DESIGNS
-CATEGORY_CLASS = {"expand": "good", "continue": "good", "improve_evidence": "neutral", "redesign": "warn",
-                  "stop": "bad", "before_after_only": "neutral", "safeguarding_review": "bad", "context": "neutral"}
+CATEGORY_CLASS = {"expand": "good", "expand_replicating": "good", "stronger_design": "warn", "continue": "good",
+                  "improve_evidence": "neutral", "redesign": "warn", "stop": "bad", "before_after_only": "neutral", "safeguarding_review": "bad", "context": "neutral"}
 
 
 def _e(text: Any) -> str:
@@ -82,11 +82,13 @@ def published(ctx: ReportContext) -> PublishedCounts:
     table all read from it."""
     cached = getattr(ctx, "_published", None)
     if cached is None:
-        from evalkit.report.sections import delivery  # the delivery aggregates (dose bands) of this report
+        from evalkit.report.delivery import delivery  # the delivery aggregates (dose bands) of this report
 
         a = _analysis(ctx)
         exact = tuple(x for d in ctx.protocol.designs if d.type == "matched" for x in getattr(d, "exact", ()) or ())
-        cached = report_counts(a, ctx.threshold, delivery=delivery(ctx) if a.attrition else None, exact=exact)
+        # a bare context (tests) has no data tables, so no delivery section to register
+        imp = delivery(ctx) if a.attrition and getattr(ctx, "tables", None) is not None else None
+        cached = report_counts(a, ctx.threshold, delivery=imp, exact=exact)
         ctx._published = cached  # type: ignore[attr-defined]  # a per-report cache on the context
     return cached
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from evalkit.results import ResultMixin
 from evalkit.synth.readme import readme_text
+from evalkit.synth.settings import WorldOptions
 from evalkit.synth.world import World, simulate
 from evalkit.synth.writer import COLUMNS, check_out_folder, to_csv_text, write_atomically
 
@@ -59,7 +60,7 @@ class GenerationSummary(ResultMixin):
         return [f"seed {self.seed}; written to {self.out}; {self.total_bytes / 1e6:.1f} MB in {self.seconds:.1f} s"]
 
 
-def generate(*, seed: int, out: Path) -> GenerationSummary:
+def generate(*, seed: int, out: Path, options: WorldOptions | None = None) -> GenerationSummary:
     """Generate the synthetic portfolio (data, truth file, README) into folder ``out``.
 
     Parameters
@@ -69,6 +70,9 @@ def generate(*, seed: int, out: Path) -> GenerationSummary:
     out
         Folder to (re)write; created if missing. A folder holding files evalkit
         did not write is refused (:class:`~evalkit.errors.SpecError`).
+    options
+        Off-by-default options of the world (:class:`evalkit.synth.settings.WorldOptions`: selection on an
+        unrecorded trait, a harmful comparison-design programme); without them, the shipped demo's world.
 
     Returns
     -------
@@ -79,7 +83,7 @@ def generate(*, seed: int, out: Path) -> GenerationSummary:
     known = {data_file_name(t) for t in (*TABLES, "truth")} | {"README.md"}
     known |= {f"{t}.csv" for t in TABLES}         # plain CSVs of an older generate: ours to replace
     check_out_folder(Path(out), known)            # fail before the work, not after
-    world = simulate(int(seed))
+    world = simulate(int(seed)) if options is None or options.is_default else simulate(int(seed), options=options)
     texts, rows = render(world, seed=int(seed))
     sizes = write_atomically(Path(out), texts, known)
     files = tuple(TableSize(name, rows.get(name, 0), sizes[name]) for name in texts)

@@ -102,11 +102,11 @@ def simulate_national_panel(rng: np.random.Generator, *, own_vru: str, own_areas
         vru, start = vru_of.get(name, ("", ""))
         pop0 = float(np.clip(np.exp(rng.normal(np.log(150_000), 0.5)), 40_000, 1_200_000))
         pop = np.round(pop0 * 1.006 ** (t / 4.0)).astype(np.int64)
-        a = rng.normal(0.0, 0.3) + (0.35 if vru else 0.0)
+        area_level = rng.normal(0.0, 0.3) + (0.35 if vru else 0.0)
         l1, l2 = rng.normal(1.0, 0.25), rng.normal(0.0, 0.08)
         on = np.asarray(q >= pd.Timestamp(start)) if vru else np.zeros(len(q), bool)
         for ind in INDICATORS:
-            level = pop * BASE_RATE[ind] / 1e5 * np.exp(a + rng.normal(0, 0.1) + l1 * f1 + l2 * f2) * season
+            level = pop * BASE_RATE[ind] / 1e5 * np.exp(area_level + rng.normal(0, 0.1) + l1 * f1 + l2 * f2) * season
             mu = level * np.where(on, VRU_RATE_RATIO[ind], 1.0)
             count = rng.poisson(mu * rng.gamma(NB_SHAPE, 1 / NB_SHAPE, size=len(q)))
             if vru == own_vru:

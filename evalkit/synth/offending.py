@@ -175,7 +175,10 @@ def simulate_offences(rng: np.random.Generator, people: pd.DataFrame) -> tuple[p
     people
         One row per person with ``person_id``, ``index_date`` and ``dob`` (datetime64[D]),
         ``age`` (at the index date), ``male``, the risk factors, ``log_hr`` (0 for the pool)
-        and ``index_offence`` (bool).
+        and ``index_offence`` (bool). Optional (selection on an unrecorded trait,
+        :class:`evalkit.synth.settings.Selection`): ``sel_log_hr``, the part of ``log_hr`` that is the trait
+        rather than the programme (it stays in the counterfactual ``t0``), and ``pre_log_hr``, the trait's log
+        rate ratio on proven offences 24-48 months before the index date. Both 0 when absent.
 
     Returns
     -------
@@ -190,8 +193,10 @@ def simulate_offences(rng: np.random.Generator, people: pd.DataFrame) -> tuple[p
     end = np.datetime64(DATA_END, "D")
     lp = linear_predictor(people)
     log_hr = people["log_hr"].to_numpy(float)
+    sel = people["sel_log_hr"].to_numpy(float) if "sel_log_hr" in people else np.zeros(n)
+    pre = people["pre_log_hr"].to_numpy(float) if "pre_log_hr" in people else np.zeros(n)
     e1 = rng.exponential(size=n)
-    t0 = LAMBDA * (e1 / np.exp(lp)) ** (1 / K)
+    t0 = LAMBDA * (e1 / np.exp(lp + sel)) ** (1 / K)
     t1 = LAMBDA * (e1 / np.exp(lp + log_hr)) ** (1 / K)
     horizon = (end - index).astype(float)
     w12 = window_days(index, 12)
@@ -226,8 +231,9 @@ def simulate_offences(rng: np.random.Generator, people: pd.DataFrame) -> tuple[p
     back = np.ceil(rng.random(len(rep)) * avail[rep]).astype(int)  # 1..avail days before
     ev.add(rep, index[rep] - back, rank < violent[rep], True, False)
 
-    # Older proven offences (24-48 months before): they must not count as prior_offences.
-    old = rng.poisson(0.12 * prior + 0.02)
+    # Older proven offences (24-48 months before): they must not count as prior_offences. Matching does not use
+    # this window, so it is the placebo outcome; an unrecorded trait visible before referral shows here.
+    old = rng.poisson((0.12 * prior + 0.02) * np.exp(pre))
     rep = np.repeat(pos, old)
     w48 = -window_days(index, -48)
     back = (w24[rep] + np.ceil(rng.random(len(rep)) * (w48[rep] - w24[rep]))).astype(int)

@@ -276,3 +276,75 @@ def primary_outcomes(spec: dict[str, Any]) -> tuple[str, ...]:
     if spec.get("level") == "tertiary" and spec["type"] in PRIMARY_OUTCOMES_TERTIARY:
         return PRIMARY_OUTCOMES_TERTIARY[spec["type"]]
     return PRIMARY_OUTCOMES[spec["type"]]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """An unrecorded trait (motivation, or risk the records miss) that makes referral likelier and offending rarer.
+
+    Real referral is selective: a custody navigator picks the young people who seem ready to change. The trait is
+    represented by its average among the referred, relative to recorded-alike young people who were not referred
+    (the comparison pool), as hazard ratios on proven offending:
+
+    post_hr : hazard ratio of proven offending after the index date (first offence and the rate of further
+        ones), among everyone referred (starters and non-starters), whatever the programme does. It is bias,
+        not effect: truth.csv does not include it.
+    pre_visible : share of ``log(post_hr)`` also present before referral, in the window matching does not use
+        (proven offences 24 to 48 months before the index date; ``prior_offences``, the 24 months before, is
+        a matching covariate and stays as recorded). 0: nothing visible before referral, so no placebo can
+        see it.
+    """
+
+    name: str
+    post_hr: float = 1.0
+    pre_visible: float = 0.0
+
+    @property
+    def post_log_hr(self) -> float:
+        import math
+
+        return math.log(self.post_hr)
+
+    @property
+    def pre_log_hr(self) -> float:
+        return self.pre_visible * self.post_log_hr
+
+
+#: Selection strengths (issue 19). "none" is the shipped demo: its data are byte-identical with or without this
+#: option. "moderate": hazard ratio 0.8 among the referred, a third of it (on the log scale: hazard ratio
+#: 0.8 ** (1/3) = 0.93) visible in offending 24-48 months before referral. "strong": 0.65, none of it visible.
+SELECTION = {"none": Selection("none"), "moderate": Selection("moderate", 0.8, 1 / 3),
+             "strong": Selection("strong", 0.65, 0.0)}
+
+#: Off-by-default calibration option: a null matched-design programme planted as harmful on its primary outcome
+#: (12-month reoffending), so the "Stop" path of a comparison design is exercised. INT18's protocol has a
+#: minimum detectable effect of 16 points; +18 is powered.
+HARMFUL_COMPARISON = {"INT18": Effects(reoffend_rd=0.18)}
+
+
+@dataclass(frozen=True)
+class WorldOptions:
+    """Off-by-default options of the synthetic world (the shipped demo uses none of them).
+
+    selection : "none", "moderate" or "strong" (:data:`SELECTION`).
+    harmful_comparison : plant :data:`HARMFUL_COMPARISON` (scenario "harmful" in truth.csv).
+    """
+
+    selection: str = "none"
+    harmful_comparison: bool = False
+
+    @property
+    def is_default(self) -> bool:
+        return self == WorldOptions()
+
+    def effects(self, intervention_id: str) -> Effects:
+        """Planted effects under these options."""
+        if self.harmful_comparison and intervention_id in HARMFUL_COMPARISON:
+            return HARMFUL_COMPARISON[intervention_id]
+        return effects_for(intervention_id)
+
+    def scenario(self, spec: dict[str, Any]) -> str:
+        """The scenario truth.csv names for one intervention under these options."""
+        if self.harmful_comparison and spec["id"] in HARMFUL_COMPARISON:
+            return "harmful"
+        return spec["scenario"] or "null"

@@ -23,9 +23,9 @@ from evalkit.synth.offending import linear_predictor, simulate_offences, truth_f
 from evalkit.synth.people import (age_on, dates_of_birth, draw_ages, draw_ethnicity, draw_index_dates,
                                   draw_localities, draw_sex, ethnicity_group, person_ids, pick, risk_factors)
 from evalkit.synth.settings import (DATA_END, ENTRY_THRESHOLDS, FY_START, NOT_STARTED_RISK_SHIFT,
-                                    NOT_STARTED_SHARE, POOL_SIZES,
+                                    NOT_STARTED_SHARE, POOL_SIZES, SELECTION, WorldOptions,
                                     RISK_MEAN_LEVEL, RISK_MEAN_OVERRIDE, RISK_MEAN_POOL, RISK_SD_POOL,
-                                    WHOLE_AREA, effects_for, portfolio, primary_outcomes, profile_for)
+                                    WHOLE_AREA, portfolio, primary_outcomes, profile_for)
 from evalkit.synth.settings import world as demo_world
 from evalkit.synth.status import simulate_onward_referrals, simulate_statuses
 from evalkit.synth.writer import COLUMNS
@@ -35,6 +35,7 @@ RISK_COLUMNS = ["prior_offences", "prior_violent_offences", "school_exclusion", 
 UNKNOWN_PARTICIPANT = {"prefer_not_to_say": 0.02, "not_known": 0.02}
 UNKNOWN_POOL = {"not_known": 0.05}
 PART_INTERVENTION, PART_POOL, PART_AREA, PART_NOT_STARTED, PART_NATIONAL = 1, 2, 3, 4, 5
+DEFAULT_OPTIONS = WorldOptions()
 
 
 def stream(seed: int, part: int, k: int = 0) -> np.random.Generator:
@@ -125,6 +126,7 @@ class _Cohort:
     dob: np.ndarray
     has_dob: np.ndarray               # date of birth given (else only age at start)
     severity: np.ndarray              # baseline severity, standardised within the intervention
+    options: WorldOptions = DEFAULT_OPTIONS
 
     @property
     def iid(self) -> str:
@@ -135,12 +137,13 @@ class _Cohort:
         return self.spec["type"]
 
     def truth_row(self, outcome: str, scale: str, value: float) -> dict[str, Any]:
-        # YAML reads a bare `null` scenario as None.
-        return _truth_row(self.iid, outcome, scale, value, self.spec["scenario"] or "null",
+        # YAML reads a bare `null` scenario as None (WorldOptions.scenario says "null").
+        return _truth_row(self.iid, outcome, scale, value, self.options.scenario(self.spec),
                           primary_outcomes(self.spec))
 
 
-def _cohort(rng: np.random.Generator, spec: dict, n: int, taken: set[str]) -> _Cohort:
+def _cohort(rng: np.random.Generator, spec: dict, n: int, taken: set[str],
+            options: WorldOptions = DEFAULT_OPTIONS) -> _Cohort:
     c = _draw_participants(rng, spec, n)
     pid = person_ids(rng, n, taken)
     referral, start, index = _dates(rng, spec["type"], n)
@@ -150,7 +153,7 @@ def _cohort(rng: np.random.Generator, spec: dict, n: int, taken: set[str]) -> _C
     sev_raw = np.where(c["sdq_inst"] != "", q.sdq_raw_total(c["sdq0"]) / 6.0, 0.0) - np.where(
         c["has_sw"], c["sw0"].sum(axis=1) / 4.5, 0.0)
     severity = (sev_raw - sev_raw.mean()) / (sev_raw.std() or 1.0)
-    return _Cohort(spec, n, c, pid, referral, start, index, dob, has_dob, severity)
+    return _Cohort(spec, n, c, pid, referral, start, index, dob, has_dob, severity, options)
 
 
 def _participants_table(rng: np.random.Generator, co: _Cohort, eng) -> pd.DataFrame:
@@ -268,6 +271,7 @@ def _offending(rng: np.random.Generator, co: _Cohort, eff) -> tuple[pd.DataFrame
     lp = linear_predictor(people)
     ot = truth_for(window_days(co.index, 12), lp, violent_share(people), eff.reoffend_rd)
     people["log_hr"] = ot.log_hr
+    _select(people, co.options)
     offences, potential = simulate_offences(rng, people)
     truth = [
         co.truth_row("reoffend_12m", "risk difference, ATT (proportion proven reoffending in 12 months)",
@@ -281,12 +285,27 @@ def _offending(rng: np.random.Generator, co: _Cohort, eff) -> tuple[pd.DataFrame
     return offences, truth, potential
 
 
+def _select(people: pd.DataFrame, options: WorldOptions) -> None:
+    """Add the unrecorded trait's hazard ratios to referred young people's offending (none: nothing added).
+
+    The trait is bias, not effect: truth.csv keeps the programme's effect alone, and the counterfactual ``t0``
+    of the potential outcomes keeps the trait (:func:`evalkit.synth.offending.simulate_offences`).
+    """
+    sel = SELECTION[options.selection]
+    if sel.post_hr == 1.0:
+        return
+    people["log_hr"] = people["log_hr"] + sel.post_log_hr
+    people["sel_log_hr"] = sel.post_log_hr
+    people["pre_log_hr"] = sel.pre_log_hr
+
+
 def _simulate_intervention(seed: int, k: int, spec: dict, n: int, taken: set[str],
+                           options: WorldOptions = DEFAULT_OPTIONS,
                            ) -> tuple[dict[str, pd.DataFrame | None], list[dict], dict[str, pd.DataFrame]]:
     """Every table of one intervention, its truth rows and test-only potential outcomes."""
     rng = stream(seed, PART_INTERVENTION, k)
-    eff = effects_for(spec["id"])
-    co = _cohort(rng, spec, n, taken)
+    eff = options.effects(spec["id"])
+    co = _cohort(rng, spec, n, taken, options)
     eng = simulate_engagement(rng, co.itype, profile_for(spec), co.pid, co.iid, co.start, co.severity, co.c["z"])
     participants = _participants_table(rng, co, eng)
     measurements, q_truth, q_pot, sw_shift = _questionnaires(rng, co, eng, eff)
@@ -295,7 +314,7 @@ def _simulate_intervention(seed: int, k: int, spec: dict, n: int, taken: set[str
     area_truth = [co.truth_row(outcome, "rate ratio in roll-out districts from the start month", eff.area_rr)
                   for outcome in ("area_serious_violence_rr", "area_knife_crime_rr") if "area_rollout" in spec]
     potential = {"questionnaires": q_pot, "offending": o_pot}
-    ns = _not_started(seed, k, spec, n, taken)
+    ns = _not_started(seed, k, spec, n, taken, options)
     if ns is not None:
         ns_part, ns_off, ns_pot = ns
         participants = pd.concat([participants, ns_part], ignore_index=True)
@@ -310,7 +329,7 @@ def _simulate_intervention(seed: int, k: int, spec: dict, n: int, taken: set[str
     return tables, o_truth + q_truth + s_truth + area_truth, potential
 
 
-def _not_started(seed: int, k: int, spec: dict, n: int, taken: set[str],
+def _not_started(seed: int, k: int, spec: dict, n: int, taken: set[str], options: WorldOptions = DEFAULT_OPTIONS,
                  ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | None:
     """Referrals that never started: participants rows (no start date, exit reason not_started) and offences.
 
@@ -346,6 +365,7 @@ def _not_started(seed: int, k: int, spec: dict, n: int, taken: set[str],
     people = pd.DataFrame({"person_id": pid, "index_date": referral, "dob": dob, "age": c["age"],
                            "male": c["male"], **{col: c[col] for col in RISK_COLUMNS}, "log_hr": 0.0,
                            "index_offence": np.full(m, spec["type"] == "custody_diversion")})
+    _select(people, options)     # referred too: the trait that raised referral travels with them
     offences, potential = simulate_offences(rng, people)
     return frame, offences, potential
 
@@ -448,7 +468,8 @@ def world_whole_area() -> str:
 
 
 def simulate(seed: int, *, sizes: dict[str, int] | None = None, only: list[str] | None = None,
-             pool_sizes: dict[str, int] | None = None, area_scale: float = 1.0) -> World:
+             pool_sizes: dict[str, int] | None = None, area_scale: float = 1.0,
+             options: WorldOptions | None = None) -> World:
     """Simulate the whole world in memory.
 
     Parameters
@@ -461,7 +482,13 @@ def simulate(seed: int, *, sizes: dict[str, int] | None = None, only: list[str] 
         Simulate only these interventions (the pool and area counts are always made).
     pool_sizes, area_scale
         Comparison-pool sizes by source, and a population multiplier for area counts.
+    options
+        Off-by-default options (:class:`evalkit.synth.settings.WorldOptions`: selection on an unrecorded
+        trait, a harmful comparison-design programme). Each part keeps its own random stream, so under any
+        option the comparison pool, the area counts and every participant's records other than their offences
+        are the same as without it, and with the defaults the world is exactly the shipped one.
     """
+    options = options or WorldOptions()
     specs = list(portfolio())
     n_by_id = {s["id"]: int(s["participants"]) for s in specs}
     n_by_id.update(sizes or {})
@@ -472,7 +499,7 @@ def simulate(seed: int, *, sizes: dict[str, int] | None = None, only: list[str] 
     for k, spec in enumerate(specs):
         if only is not None and spec["id"] not in only:
             continue
-        tables, truth, pot = _simulate_intervention(seed, k, spec, n_by_id[spec["id"]], taken)
+        tables, truth, pot = _simulate_intervention(seed, k, spec, n_by_id[spec["id"]], taken, options)
         for name, frame in tables.items():
             if frame is not None and len(frame):
                 parts.setdefault(name, []).append(frame)
@@ -481,7 +508,7 @@ def simulate(seed: int, *, sizes: dict[str, int] | None = None, only: list[str] 
             potential.setdefault(name, []).append(frame.assign(intervention_id=spec["id"]))
     pool, pool_off, pool_pot = _simulate_pool(seed, taken, pool_sizes or POOL_SIZES)
     parts.setdefault("offences", []).append(pool_off)
-    rollouts = [(s["id"], d, date.fromisoformat(s["area_rollout"]["start"]), effects_for(s["id"]).area_rr)
+    rollouts = [(s["id"], d, date.fromisoformat(s["area_rollout"]["start"]), options.effects(s["id"]).area_rr)
                 for s in specs if "area_rollout" in s for d in s["area_rollout"]["districts"]]
     kept = [s for s in specs if only is None or s["id"] in only]
     tables = {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}

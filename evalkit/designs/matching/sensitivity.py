@@ -193,3 +193,4 @@ def e_value(estimate: float, ci_low: float | None = None, ci_high: float | None 
     else:
         e_ci = _e(lo if rr > 1 else hi)
     return EValueResult(rr=float(rr), rr_ci=(float(lo), float(hi)), e_value=_e(rr), e_value_ci=e_ci, source=source)
+
