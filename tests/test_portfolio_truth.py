@@ -88,6 +88,7 @@ def tables():
 @pytest.fixture(scope="module")
 def truth():
     t = pd.read_csv(DATA / "truth.csv", keep_default_na=False)
+    t = t[~t["outcome"].str.startswith("comparison_areas:")]  # the national panel's rows (the VRU, not an intervention)
     return t
 
 
