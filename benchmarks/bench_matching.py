@@ -159,15 +159,18 @@ def _report(name: str, runs: list[Run]) -> None:
         print(line)
 
 
-def _same_matched_set(ev_out: Path, r_out: Path) -> bool:
+def _compare(ev_out: Path, r_out: Path) -> dict:
+    """Whether the two matched sets are the same (units, weights, subclasses), and their sizes."""
     import numpy as np
     import pandas as pd
 
     e = pd.read_csv(ev_out).sort_values("person_id").reset_index(drop=True)
     r = pd.read_csv(r_out).sort_values("person_id").reset_index(drop=True)
-    return bool(len(e) == len(r) and (e.person_id.to_numpy() == r.person_id.to_numpy()).all()
+    same = bool(len(e) == len(r) and (e.person_id.to_numpy() == r.person_id.to_numpy()).all()
                 and np.allclose(e.weight, r.weight, rtol=0, atol=1e-12)
                 and (e.subclass.to_numpy() == r.subclass.to_numpy()).all())
+    return {"identical_matched_set": same, "evalkit_matched_rows": len(e), "matchit_matched_rows": len(r),
+            "shared_units": int(np.isin(e.person_id.to_numpy(), r.person_id.to_numpy()).sum())}
 
 
 def _summary(runs: list[Run]) -> dict:
@@ -225,16 +228,18 @@ def bench_file(kind: str, a: argparse.Namespace, tmp: Path, script: Path, have_r
     if not (have_r and rr):
         return out
     _report("MatchIt", rr)
-    same = _same_matched_set(ev_out, r_out)
+    cmp = _compare(ev_out, r_out)
+    same = cmp["identical_matched_set"]
     e_med, r_med = out["evalkit"]["wall_median_s"], statistics.median(r.wall for r in rr)
     out.update({
         "matchit": _summary(rr) | {"version": rr[0].info["version"]},
-        "identical_matched_set": same,
+        **cmp,
         "ratio_median": round(r_med / e_med, 1),
         "ratio_min": round(min(r.wall for r in rr) / min(r.wall for r in cmd), 1),
         "ratio_cpu_median": round(statistics.median(r.cpu for r in rr) / statistics.median(r.cpu for r in cmd), 1),
     })
-    print(f"matched sets identical to MatchIt (units, weights, subclasses): {same}")
+    print(f"matched sets identical to MatchIt (units, weights, subclasses): {same} (rows: evalkit "
+          f"{cmp['evalkit_matched_rows']:,}, MatchIt {cmp['matchit_matched_rows']:,}, shared {cmp['shared_units']:,})")
     print(f"speed-up end to end, fresh processes, medians of wall clock: MatchIt {r_med:.2f} s / evalkit "
           f"{e_med:.2f} s = {out['ratio_median']:.1f}x  (minima: {out['ratio_min']:.1f}x, CPU time: "
           f"{out['ratio_cpu_median']:.1f}x)")
