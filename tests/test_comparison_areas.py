@@ -121,3 +121,13 @@ def test_contract_validates_the_shipped_table():
     bad.loc[3, "vru_start"] = pd.NaT
     with pytest.raises(Exception, match="vru_start_with_vru"):
         schema.validate(bad, lazy=True)
+
+
+def test_intervals_are_worded_without_bare_negatives():
+    """Issue 22's one vocabulary: an interval spanning no change reads 'from N more to M fewer', never '−N to M'."""
+    from evalkit.report.comparison_areas import _money, _num, _span
+
+    assert _span(-229, 2734, _num) == "from 229 more to 2,734 fewer"
+    assert _span(51, 340, _num) == "from 51 to 340 fewer"
+    assert _span(-50, -10, _num) == "from 10 to 50 more"
+    assert _span(-3.2e6, 38.4e6, _money, "added", "avoided") == "from £3.2 million added to £38.4 million avoided"

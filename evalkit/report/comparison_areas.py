@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,16 @@ DONORS_SHOWN = 10
 def _num(x: float, digits: int = 0) -> str:
     text = f"{x:,.{digits}f}"
     return text.replace("-", MINUS, 1)
+
+
+def _span(lo: float, hi: float, fmt: Callable[[float], str], up: str = "more", down: str = "fewer") -> str:
+    """An interval of a fall (positive = prevented) in words, never as a bare negative number:
+    'from 229 more to 2,734 fewer' when it spans no change, else 'from 51 to 340 fewer' (or 'more')."""
+    if lo < 0 <= hi:
+        return f"from {fmt(-lo)} {up} to {fmt(hi)} {down}"
+    if hi < 0:
+        return f"from {fmt(-hi)} to {fmt(-lo)} {up}"
+    return f"from {fmt(lo)} to {fmt(hi)} {down}"
 
 
 def _money(x: float) -> str:
@@ -98,16 +109,16 @@ def finding_html(f: ComparisonFinding, names: dict[str, str]) -> str:
     direction = "fewer" if pv > 0 else "more"
     clear = (lo > 0) or (hi < 0)
     lead = (f"<p><b>{_num(abs(pv))} {direction} {unit} a year</b> in {html.escape(f.vru_name)} than in a synthetic "
-            f"twin built from similar areas without a VRU ({level} interval: {_num(lo)} to {_num(hi)} prevented a "
-            f"year; {_num(p100, 1)} per 100,000 residents, {_num(plo, 1)} to {_num(phi, 1)}). "
+            f"twin built from similar areas without a VRU ({level} interval: {_span(lo, hi, _num)} a year; "
+            f"{_num(abs(p100), 1)} {direction} per 100,000 residents, {_span(plo, phi, lambda x: _num(x, 1))}). "
             + ("The interval excludes no change." if clear else
                "The interval includes no change, so the comparison cannot tell this apart from chance.") + "</p>")
     value = ""
     if f.value_per_year is not None and f.unit_cost is not None:
         v, vlo, vhi = f.value_per_year
         value = (f"<p>At the Home Office unit cost of {_money(f.unit_cost)} per {unit[:-1]} "
-                 f"({html.escape(f.unit_cost_year)} prices), that is {_money(v)} of crime costs avoided a year "
-                 f"({_money(vlo)} to {_money(vhi)}).</p>")
+                 f"({html.escape(f.unit_cost_year)} prices), that is {_money(abs(v))} of crime costs "
+                 f"{'avoided' if v >= 0 else 'added'} a year ({_span(vlo, vhi, _money, 'added', 'avoided')}).</p>")
     fit_words = (f"Before the VRU was funded the twin followed the VRU's areas to within {_num(f.sdid.pre_rmse, 1)} "
                  f"per 100,000 a {'quarter' if f.periods_per_year == 4 else 'period'} (root mean square), against an "
                  f"average of {_num(f.sdid.pre_level, 1)}.")
