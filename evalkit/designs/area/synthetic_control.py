@@ -64,10 +64,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
 
 from evalkit.designs.area._synth_panel import MIN_PRE_PERIODS, wide_panel
-from evalkit.designs.area.synthetic_did import POOR_FIT_SHARE
+from evalkit.designs.area.synthetic_did import POOR_FIT_SHARE, _normal
 from evalkit.errors import SpecError
 from evalkit.results import SMS, DesignResult, Estimate, EvidenceLevel, estimate_row, stat_row
 
@@ -252,14 +252,6 @@ class SyntheticControlResult(DesignResult):
         return pd.DataFrame(list(self.donor_weights), columns=["area", "weight"])
 
 
-def _estimate(name: str, est: float, se: float, p: float, alpha: float, method: str) -> Estimate:
-    z = float(stats.norm.ppf(1 - alpha / 2))
-    ok = np.isfinite(se) and se > 0
-    return Estimate(name=name, estimate=float(est), se=float(se), ci_low=float(est - z * se) if ok else math.nan,
-                    ci_high=float(est + z * se) if ok else math.nan, p_value=float(p),
-                    scale="difference in outcome", method=method, df=None, level=1 - alpha)
-
-
 def _rank_p(value: float, placebos: np.ndarray) -> float:
     tol = 1e-9 * max(1.0, abs(value))
     return float((1 + np.sum(placebos >= value - tol)) / (1 + placebos.size))
@@ -343,7 +335,7 @@ def synthetic_control(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
         ratios = np.array([p.ratio for p in pl])
         effects = np.array([p.effect for p in pl])
         se = float(np.std(effects, ddof=1))
-        per_unit.append(_estimate(f"effect in {u}", fit.effect, se, _rank_p(fit.ratio, ratios), alpha,
+        per_unit.append(_normal(f"effect in {u}", fit.effect, se, alpha, p=_rank_p(fit.ratio, ratios), method=
                                   "mean post-period gap; p from the rank of the post/pre RMSPE ratio among "
                                   f"{len(pl)} placebo areas; SE from the placebo effects"))
     wts = np.array([post[u] for u in panel.treated], dtype=float)
@@ -365,7 +357,7 @@ def synthetic_control(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
               f"areas, {T} periods; predictor weights chosen to fit the pre-period outcome; placebo-in-space p-value "
               f"(post/pre RMSPE ratio; placebos {'refit' if mode == 'refit' else 'keep'} the predictor weights); "
               "SE = sd of placebo effects, normal interval.")
-    pooled = _estimate("synthetic control, pooled over treated areas", tau, se_pool, p_pool, alpha, method)
+    pooled = _normal("synthetic control, pooled over treated areas", tau, se_pool, alpha, method, p=p_pool)
     omega = sum(wt * np.asarray(fits[u].w) for wt, u in zip(wts, panel.treated))
     assert isinstance(omega, np.ndarray)
     order = sorted(range(n0), key=lambda i: (-omega[i], panel.units[i]))

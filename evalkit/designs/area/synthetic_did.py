@@ -139,12 +139,14 @@ class SyntheticDiDResult(DesignResult):
         return pd.DataFrame(list(self.donor_weights), columns=["area", "weight"])
 
 
-def _normal(name: str, est: float, se: float, alpha: float, method: str) -> Estimate:
+def _normal(name: str, est: float, se: float, alpha: float, method: str, p: float | None = None) -> Estimate:
+    """A normal-theory interval around ``est``; the p-value is the normal one unless given (placebo rank)."""
     z = float(stats.norm.ppf(1 - alpha / 2))
     ok = np.isfinite(se) and se > 0
-    p = float(2 * stats.norm.sf(abs(est / se))) if ok else math.nan
+    if p is None:
+        p = float(2 * stats.norm.sf(abs(est / se))) if ok else math.nan
     return Estimate(name=name, estimate=float(est), se=float(se), ci_low=float(est - z * se) if ok else math.nan,
-                    ci_high=float(est + z * se) if ok else math.nan, p_value=p, scale="difference in outcome",
+                    ci_high=float(est + z * se) if ok else math.nan, p_value=float(p), scale="difference in outcome",
                     method=method, df=None, level=1 - alpha)
 
 
